@@ -1,0 +1,208 @@
+"""Effective settings: built-in defaults < config file < ``GOVCRED_*`` environment variables.
+
+The config file is TOML, found at ``GOVCRED_CONFIG`` or ``<data dir>/govcred.toml``. Plugin
+settings live in ``[plugins.<name>]`` tables and reach plugins through
+:meth:`Settings.plugin`. Nothing here touches the network or the database.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from core.exceptions import ConfigError
+
+MODES = ("development", "production")
+ALGORITHMS = ("ES256", "EdDSA")
+
+#: Settings whose values are never printed.
+SECRET_FIELDS = frozenset({"key_passphrase", "secret_key", "push_secret", "sms_secret"})
+SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "access_key")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("./var")
+    mode: str = "development"
+    database_url: str = ""
+    #: Public base URL of the issuer; also the ``iss`` of every token it signs.
+    issuer: str = "http://127.0.0.1:8000"
+    key_algorithm: str = "ES256"
+    key_passphrase: str = ""
+    #: Master secret for field encryption, blind indexes and sessions (hex or text).
+    secret_key: str = ""
+    leeway_seconds: int = 60
+    credential_max_days: int = 400
+    presentation_seconds: int = 90
+    status_list_ttl_seconds: int = 3600
+    status_list_size: int = 131072
+    sms_backend: str = "dev"
+    sms_url: str = ""
+    sms_secret: str = ""
+    sms_signature: str = "【青田公安】"
+    push_backend: str = "jsonl"
+    push_url: str = ""
+    push_secret: str = ""
+    worker_in_serve: bool = True
+    worker_batch: int = 50
+    worker_max_attempts: int = 12
+    disable_plugins: tuple[str, ...] = ()
+    plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    # -- derived ----------------------------------------------------------------------
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'govcred.sqlite3').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    def plugin(self, name: str) -> Mapping[str, Any]:
+        """Return the ``[plugins.<name>]`` table (empty when absent)."""
+        return self.plugins.get(name, {})
+
+    def with_overrides(self, **values: Any) -> "Settings":
+        return _validated(replace(self, **values))
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting as plain data, secrets replaced by a marker (``govcred config show``)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                value = _mask(value)
+            elif f.name == "plugins":
+                value = {k: _redact_mapping(v) for k, v in value.items()}
+            elif f.name == "database_url":
+                value = _redact_url(value)
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        out["database"] = _redact_url(self.database)
+        return out
+
+
+def _mask(value: Any) -> Any:
+    return "********" if value else ""
+
+
+def _redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: (_mask(v) if any(w in k.lower() for w in SECRET_WORDS) else v) for k, v in values.items()
+    }
+
+
+def _redact_url(url: str) -> str:
+    # postgresql://user:password@host/db -> postgresql://user:********@host/db
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            creds = creds.split(":", 1)[0] + ":********"
+        return f"{scheme}://{creds}@{host}"
+    return url
+
+
+_ENV_FIELDS: dict[str, str] = {
+    "GOVCRED_MODE": "mode",
+    "GOVCRED_DATABASE_URL": "database_url",
+    "GOVCRED_ISSUER": "issuer",
+    "GOVCRED_KEY_ALGORITHM": "key_algorithm",
+    "GOVCRED_KEY_PASSPHRASE": "key_passphrase",
+    "GOVCRED_SECRET_KEY": "secret_key",
+    "GOVCRED_LEEWAY_SECONDS": "leeway_seconds",
+    "GOVCRED_SMS_BACKEND": "sms_backend",
+    "GOVCRED_SMS_URL": "sms_url",
+    "GOVCRED_SMS_SECRET": "sms_secret",
+    "GOVCRED_SMS_SIGNATURE": "sms_signature",
+    "GOVCRED_PUSH_BACKEND": "push_backend",
+    "GOVCRED_PUSH_URL": "push_url",
+    "GOVCRED_PUSH_SECRET": "push_secret",
+    "GOVCRED_WORKER_IN_SERVE": "worker_in_serve",
+    "GOVCRED_DISABLE_PLUGINS": "disable_plugins",
+}
+
+
+def load_settings(
+    data_dir: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the effective settings; every problem found is reported in one :class:`ConfigError`."""
+    env = os.environ if env is None else env
+    root = Path(data_dir or env.get("GOVCRED_DATA_DIR") or "./var")
+    values: dict[str, Any] = {"data_dir": root}
+
+    config_path = Path(env["GOVCRED_CONFIG"]) if env.get("GOVCRED_CONFIG") else root / "govcred.toml"
+    if config_path.exists():
+        try:
+            file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path}: {exc}") from exc
+        known = {f.name for f in fields(Settings)}
+        unknown = sorted(set(file_values) - known - {"data_dir"})
+        if unknown:
+            raise ConfigError(f"{config_path}: unknown setting(s): {', '.join(unknown)}")
+        file_values.pop("data_dir", None)
+        values.update(file_values)
+
+    for var, name in _ENV_FIELDS.items():
+        if var in env and env[var] != "":
+            values[name] = env[var]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return _validated(Settings(**_coerce(values)))
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    for f in fields(Settings):
+        if f.name not in out:
+            continue
+        v = out[f.name]
+        if f.type in ("int",) and isinstance(v, str):
+            try:
+                out[f.name] = int(v)
+            except ValueError:
+                raise ConfigError(f"{f.name} must be a whole number, got {v!r}") from None
+        elif f.type == "bool" and isinstance(v, str):
+            out[f.name] = v.strip().lower() in ("1", "true", "yes", "on")
+        elif f.name == "disable_plugins" and isinstance(v, str):
+            out[f.name] = tuple(p.strip() for p in v.split(",") if p.strip())
+        elif f.name == "disable_plugins":
+            out[f.name] = tuple(v)
+        elif f.name == "data_dir":
+            out[f.name] = Path(v)
+    return out
+
+
+def _validated(s: Settings) -> Settings:
+    problems = []
+    if s.mode not in MODES:
+        problems.append(f"mode must be one of {', '.join(MODES)}, got {s.mode!r}")
+    if s.key_algorithm not in ALGORITHMS:
+        problems.append(f"key_algorithm must be one of {', '.join(ALGORITHMS)}, got {s.key_algorithm!r}")
+    if not 0 <= s.leeway_seconds <= 60:
+        problems.append(f"leeway_seconds must be between 0 and 60, got {s.leeway_seconds}")
+    if not 60 <= s.presentation_seconds <= 120:
+        problems.append(f"presentation_seconds must be between 60 and 120, got {s.presentation_seconds}")
+    if not s.issuer.startswith(("http://", "https://")):
+        problems.append(f"issuer must be an http(s) URL, got {s.issuer!r}")
+    if s.production:
+        if not s.key_passphrase:
+            problems.append("production mode needs GOVCRED_KEY_PASSPHRASE")
+        if not s.secret_key:
+            problems.append("production mode needs GOVCRED_SECRET_KEY")
+        if not s.issuer.startswith("https://"):
+            problems.append("production mode needs an https:// issuer")
+    if problems:
+        raise ConfigError("; ".join(problems), problems=problems)
+    return s

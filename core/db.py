@@ -1,0 +1,56 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout, foreign keys on, ``synchronous=FULL`` (an
+issued credential must survive a power cut) and every write transaction opened with
+``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes after another
+connection committed fails at once with "database is locked", ignoring the busy timeout.
+Read-only units of work open a plain ``BEGIN`` so readers never queue behind writers.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+READONLY = "govcred_readonly"
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Create the engine for ``url`` with govcred's connection settings."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, **kwargs)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, **kwargs) -> Engine:
+    kwargs.setdefault("connect_args", {})
+    kwargs["connect_args"].setdefault("timeout", 30)
+    kwargs["connect_args"].setdefault("check_same_thread", False)
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Take transaction control away from the sqlite3 module so BEGIN is ours.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(READONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

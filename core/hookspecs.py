@@ -1,0 +1,273 @@
+"""Every hook govcred calls, with its contract.
+
+One name, ``govcred``, is the pluggy project name, the marker name and the entry-point
+group. Plugins implement hooks with ``from core import hookimpl``. Hooks evolve by adding
+arguments (a hookimpl may accept fewer arguments than its spec); a hook's result
+semantics never change.
+
+Hooks that run inside a write transaction (the lifecycle events) receive the ``outbox``
+of that transaction: they may only add rows to it. Network I/O there is forbidden --
+delivery happens later, in the worker, through the channel a plugin registers with
+:func:`govcred_delivery_channels`.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+    import datetime as dt
+
+    from core.config import Settings
+    from core.models import (
+        Application,
+        Credential,
+        Decision,
+        EligibilityContext,
+        Finding,
+        MigrationSource,
+        PersonRecords,
+    )
+    from core.outbox import Outbox
+    from core.calendar import WorkingCalendar
+
+PROJECT = "govcred"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---- configuration and registration ---------------------------------------------------
+
+
+@hookspec(historic=True)
+def govcred_configure(settings: "Settings") -> None:
+    """Receive the effective settings once, before any other hook is called.
+
+    Historic: a plugin registered later still receives the call. Plugins read their own
+    table with ``settings.plugin("<name>")`` and must raise
+    :class:`core.exceptions.ConfigError` naming every invalid value.
+
+    :param settings: the effective :class:`core.config.Settings`.
+    """
+
+
+@hookspec
+def govcred_credential_types(register: Callable[..., None]) -> None:
+    """Register the credential types a plugin issues.
+
+    Call ``register(name, *, application_schema, display_name, benefits)`` once per type.
+    ``application_schema`` is the ``schema`` value of application documents for this type
+    (e.g. ``zj-residence/application@1``); ``benefits`` is a mapping of benefit code to
+    its Chinese label. Core rejects a duplicate name or schema.
+
+    :param register: the registration callback.
+    """
+
+
+@hookspec(firstresult=True)
+def govcred_validate_application(document: Mapping[str, Any]) -> "list | None":
+    """Validate an application document whose ``schema`` this plugin owns.
+
+    Stops at first non-None result. Return ``None`` for documents of another schema, else
+    the list of :class:`core.exceptions.FieldError` found -- *every* problem at once; an
+    empty list means the document is valid.
+
+    :param document: the parsed JSON document.
+    """
+
+
+@hookspec(firstresult=True)
+def govcred_application_subject(document: Mapping[str, Any]) -> "Mapping[str, str] | None":
+    """Name the person an application is about, for indexing and masking.
+
+    Stops at first non-None result. Return ``None`` for documents of another schema, else
+    ``{"name", "id_number", "phone", "county"}`` taken from the (valid) document. Core
+    stores the ID number and phone encrypted, with a keyed blind index for look-ups.
+
+    :param document: a document that passed :func:`govcred_validate_application`.
+    """
+
+
+# ---- eligibility ---------------------------------------------------------------------
+
+
+@hookspec
+def govcred_eligibility_rules(application: "Application", context: "EligibilityContext") -> "Iterable[Finding] | None":
+    """Evaluate eligibility rules for an application.
+
+    Every implementation is called, always (一次性告知: a rejection lists every blocking
+    reason at once); core concatenates the findings in call order. Return the findings of
+    rules that *fail* (an empty list or ``None`` when everything passes). A finding with
+    severity ``blocking`` makes the applicant ineligible.
+
+    :param application: the application, with its ``document``.
+    :param context: ``as_of`` (the decision date T), ``records`` (the person's records from
+        :func:`govcred_person_records`, or the document's own when dry-running), ``settings``
+        and ``existing`` (whether the person already holds a permit or has an application
+        in progress).
+    """
+
+
+@hookspec(firstresult=True)
+def govcred_person_records(id_number: str, as_of: "dt.date") -> "PersonRecords | None":
+    """Look up a person's residence registrations and existing permits.
+
+    Stops at first non-None result. In production a plugin asks the provincial population
+    system; the built-in source is the local table filled by ``govcred records import``.
+    Network plugins should use ``tryfirst=False, trylast=False`` and raise on outage rather
+    than return ``None`` (which means "this source does not know the person").
+
+    :param id_number: the 18-character resident ID number.
+    :param as_of: the date the records must describe.
+    """
+
+
+@hookspec(firstresult=True)
+def govcred_records_from_document(document: Mapping[str, Any]) -> "PersonRecords | None":
+    """Read the person's records from the application document itself (dry runs).
+
+    Stops at first non-None result. ``govcred eligibility check`` evaluates a document
+    without the live records source: the plugin that owns the document's schema turns
+    its declared registrations and existing permit into :class:`core.models.PersonRecords`.
+
+    :param document: a valid application document.
+    """
+
+
+@hookspec
+def govcred_credential_claims(application: "Application", decision: "Decision", context: "EligibilityContext") -> "Mapping[str, Any] | None":
+    """Contribute claims to the credential issued on approval.
+
+    Every implementation is called; core merges the mappings and raises on a key two
+    plugins both set. Reserved claims (``iss``, ``iat``, ``nbf``, ``exp``, ``jti``,
+    ``status``) are core's alone. The special key ``exp`` may be returned *only* as
+    ``"_exp"`` (an aware datetime): the plugin's idea of when the permit's use lapses.
+
+    :param application: the approved application.
+    :param decision: the decision being recorded.
+    :param context: as for :func:`govcred_eligibility_rules`.
+    """
+
+
+@hookspec
+def govcred_benefit_codes(register: Callable[[str, str], None]) -> None:
+    """Register benefit codes (``register(code, label_zh)``) a credential can cover."""
+
+
+@hookspec(firstresult=True)
+def govcred_benefit_check(claims: Mapping[str, Any], benefit: str) -> "bool | None":
+    """Say whether a verified credential's holder qualifies for ``benefit``.
+
+    Stops at first non-None result; ``None`` means "not my benefit". A plugin can only
+    narrow what core verified: a ``True`` never makes an invalid credential valid.
+
+    :param claims: the verified claims.
+    :param benefit: a benefit code such as ``compulsory_education``.
+    """
+
+
+# ---- the working-day clock ------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def govcred_working_calendar(settings: "Settings") -> "WorkingCalendar | None":
+    """Return the working-day calendar used for decision deadlines.
+
+    Stops at first non-None result. Core provides the State Council table as a
+    ``trylast`` default.
+
+    :param settings: the effective settings.
+    """
+
+
+# ---- delivery ------------------------------------------------------------------------
+
+
+@hookspec
+def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: "Settings") -> None:
+    """Register outbox channels: ``register("sms", handler)``.
+
+    The worker calls ``handler(message)`` with a :class:`core.outbox.OutboxMessage` after
+    the transaction that wrote it has committed. ``message.id`` is the idempotency key to
+    send downstream. The handler returns a mapping recorded with the delivery (provider
+    message id, segment count ...) or raises
+    :class:`core.exceptions.RetryableDeliveryError` /
+    :class:`core.exceptions.PermanentDeliveryError`.
+
+    :param register: the registration callback; a duplicate channel name is an error.
+    :param settings: the effective settings (backend choice, URLs, secrets).
+    """
+
+
+# ---- lifecycle events (inside the write transaction) ----------------------------------
+
+
+@hookspec
+def govcred_application_accepted(application: "Application", outbox: "Outbox") -> None:
+    """An application was accepted and its deadline set.
+
+    :param application: the accepted application (``deadline`` set).
+    :param outbox: the transaction's outbox; only ``outbox.add`` is allowed here.
+    """
+
+
+@hookspec
+def govcred_application_decided(application: "Application", decision: "Decision", outbox: "Outbox") -> None:
+    """An application was approved or rejected.
+
+    :param application: the decided application.
+    :param decision: the decision with its findings and officer reasons.
+    :param outbox: the transaction's outbox.
+    """
+
+
+@hookspec
+def govcred_credential_issued(credential: "Credential", application: "Application", outbox: "Outbox") -> None:
+    """A credential was issued (first issue, endorsement or replacement).
+
+    :param credential: the new credential (its token and status-list slot are set).
+    :param application: the application it was issued for.
+    :param outbox: the transaction's outbox.
+    """
+
+
+@hookspec
+def govcred_credential_status_changed(credential: "Credential", old_status: str, new_status: str, reason: str, outbox: "Outbox") -> None:
+    """A credential was suspended, revoked, reinstated, replaced or cancelled.
+
+    :param credential: the credential after the change.
+    :param old_status: its status before (``valid``, ``suspended`` ...).
+    :param new_status: its status now.
+    :param reason: the officer's or the system's reason, in Chinese.
+    :param outbox: the transaction's outbox.
+    """
+
+
+# ---- extension points of the host ----------------------------------------------------
+
+
+@hookspec
+def govcred_cli_commands(cli: "click.Group") -> None:
+    """Add commands to the ``govcred`` command line (``cli.add_command(...)``).
+
+    :param cli: the root click group.
+    """
+
+
+@hookspec
+def govcred_blueprints(register: Callable[..., None]) -> None:
+    """Add Flask blueprints to the issuer app: ``register(blueprint, url_prefix=...)``."""
+
+
+@hookspec
+def govcred_migrations() -> "MigrationSource | None":
+    """Declare a plugin's own tables and Alembic migrations.
+
+    Return a :class:`core.models.MigrationSource` (branch label, directory of revision
+    files, SQLAlchemy ``MetaData``) or ``None``. Each plugin's revisions form their own
+    Alembic branch that ``depends_on`` core's base revision; ``govcred db upgrade``
+    applies every head.
+    """

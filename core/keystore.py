@@ -1,0 +1,155 @@
+"""Signing keys at rest: encrypted private keys in the database, the JWKS, rotation.
+
+The private key is PKCS#8 encrypted with the passphrase (``GOVCRED_KEY_PASSPHRASE``);
+development mode generates a passphrase in the data directory and says so loudly, and
+production refuses to start with a key that was made in development. A retired key stays in
+the JWKS until the last credential it signed has expired (``verify_until``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets as pysecrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from core import keys as rawkeys
+from core.exceptions import ConfigError, KeyStoreError
+from core.orm import credentials, signing_keys
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.runtime import Runtime
+
+log = logging.getLogger("govcred.keys")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    kid: str
+    alg: str
+    development: bool
+    created_at: dt.datetime
+    retired_at: dt.datetime | None
+    verify_until: dt.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.retired_at is None
+
+
+def passphrase_for(settings) -> tuple[str, bool]:
+    """The key passphrase and whether it is a generated development one."""
+    if settings.key_passphrase:
+        return settings.key_passphrase, False
+    if settings.production:
+        raise ConfigError("production mode needs GOVCRED_KEY_PASSPHRASE")
+    path = Path(settings.data_dir) / "secrets" / "dev-key-passphrase"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(pysecrets.token_urlsafe(32))
+        log.warning(
+            "开发模式：签名密钥口令保存在 %s —— DEVELOPMENT MODE: the signing-key passphrase is stored in "
+            "plain text at %s. Production needs GOVCRED_KEY_PASSPHRASE and a key created with it.", path, path,
+        )
+    return path.read_text().strip(), True
+
+
+class KeyStore:
+    def __init__(self, rt: "Runtime"):
+        self._rt = rt
+        self._active: rawkeys.SigningKey | None = None
+
+    # -- administration ---------------------------------------------------------------
+    def list(self) -> list[KeyInfo]:
+        with self._rt.uow(readonly=True) as uow:
+            rows = uow.session.execute(sa.select(signing_keys).order_by(signing_keys.c.created_at)).mappings().all()
+        return [KeyInfo(r["kid"], r["alg"], r["development"], r["created_at"], r["retired_at"], r["verify_until"])
+                for r in rows]
+
+    def ensure_key(self) -> KeyInfo:
+        """Create the first signing key if there is none (``govcred init``)."""
+        infos = [k for k in self.list() if k.active]
+        return infos[-1] if infos else self.rotate(actor="system")
+
+    def rotate(self, *, actor: str = "admin") -> KeyInfo:
+        """Make a new active key; the previous one is retired but stays published."""
+        settings = self._rt.settings
+        passphrase, development = passphrase_for(settings)
+        private = rawkeys.generate_private_key(settings.key_algorithm)
+        jwk = rawkeys.public_jwk(private, settings.key_algorithm)
+        now = self._rt.clock.now()
+        with self._rt.uow() as uow:
+            s = uow.session
+            for old in s.execute(sa.select(signing_keys.c.kid).where(signing_keys.c.retired_at.is_(None))).scalars():
+                s.execute(sa.update(signing_keys).where(signing_keys.c.kid == old).values(
+                    retired_at=now, verify_until=self._last_expiry(s, old, now)))
+                uow.audit.append(actor=actor, role="admin", action="key.retired", object_type="signing_key",
+                                 object_id=old)
+            s.execute(sa.insert(signing_keys).values(
+                kid=jwk["kid"], alg=settings.key_algorithm, public_jwk=jwk,
+                private_pem_enc=rawkeys.encrypt_private_key(private, passphrase),
+                development=development, created_at=now,
+            ))
+            uow.audit.append(actor=actor, role="admin", action="key.created", object_type="signing_key",
+                             object_id=jwk["kid"], details={"alg": settings.key_algorithm, "development": development})
+            uow.commit()
+        self._active = None
+        return KeyInfo(jwk["kid"], settings.key_algorithm, development, now, None, None)
+
+    @staticmethod
+    def _last_expiry(session, kid: str, now: dt.datetime) -> dt.datetime:
+        last = session.execute(sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)).scalar()
+        if last is None:
+            return now
+        return last if last.tzinfo else last.replace(tzinfo=dt.timezone.utc)
+
+    def extend_verify_until(self, session, kid: str, expires_at: dt.datetime) -> None:
+        """A credential was signed with a (possibly retired) key: keep it published long enough."""
+        session.execute(sa.update(signing_keys).where(
+            signing_keys.c.kid == kid, signing_keys.c.retired_at.is_not(None),
+            sa.or_(signing_keys.c.verify_until.is_(None), signing_keys.c.verify_until < expires_at),
+        ).values(verify_until=expires_at))
+
+    # -- use ----------------------------------------------------------------------------
+    def active_key(self) -> rawkeys.SigningKey:
+        """The key new tokens are signed with (decrypted once, then cached)."""
+        if self._active is not None:
+            return self._active
+        settings = self._rt.settings
+        with self._rt.uow(readonly=True) as uow:
+            row = uow.session.execute(
+                sa.select(signing_keys).where(signing_keys.c.retired_at.is_(None))
+                .order_by(signing_keys.c.created_at.desc()).limit(1)
+            ).mappings().first()
+        if row is None:
+            raise KeyStoreError("没有可用的签名密钥：请先运行 govcred init 或 govcred keys rotate", code="NO_SIGNING_KEY")
+        if settings.production and row["development"]:
+            raise ConfigError(
+                f"production mode refuses the development signing key {row['kid']}: run `govcred keys rotate` "
+                "with GOVCRED_KEY_PASSPHRASE set"
+            )
+        passphrase, _ = passphrase_for(settings)
+        private = rawkeys.decrypt_private_key(row["private_pem_enc"], passphrase)
+        self._active = rawkeys.SigningKey(
+            kid=row["kid"], alg=row["alg"], private_key=private, public_jwk=row["public_jwk"],
+            created_at=row["created_at"], not_after_signing=None, verify_until=None,
+            development=row["development"],
+        )
+        return self._active
+
+    def jwks(self) -> dict:
+        """Published keys: active ones and retired ones still needed to verify live credentials."""
+        now = self._rt.clock.now()
+        with self._rt.uow(readonly=True) as uow:
+            rows = uow.session.execute(
+                sa.select(signing_keys.c.public_jwk).where(sa.or_(
+                    signing_keys.c.retired_at.is_(None), signing_keys.c.verify_until >= now,
+                )).order_by(signing_keys.c.created_at)
+            ).scalars().all()
+        return {"keys": list(rows)}

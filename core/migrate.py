@@ -1,0 +1,51 @@
+"""Alembic, driven from code: core's revisions plus one branch per plugin that has tables.
+
+``govcred init`` and ``govcred db upgrade`` call :func:`upgrade`; there is no alembic.ini
+to keep in step with the settings.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from core.orm import metadata as core_metadata
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def plugin_sources(pm) -> list:
+    return [src for src in pm.hook.govcred_migrations() if src is not None]
+
+
+def alembic_config(engine: sa.engine.Engine, pm) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    locations = [str(MIGRATIONS / "versions")] + [str(src.directory) for src in plugin_sources(pm)]
+    cfg.set_main_option("version_locations", " ".join(locations))
+    cfg.set_main_option("path_separator", "space")
+    cfg.attributes["engine"] = engine
+    cfg.attributes["target_metadata"] = target_metadata(pm)
+    return cfg
+
+
+def target_metadata(pm) -> list[sa.MetaData]:
+    return [core_metadata] + [src.metadata for src in plugin_sources(pm)]
+
+
+def upgrade(engine: sa.engine.Engine, pm, revision: str = "heads") -> None:
+    command.upgrade(alembic_config(engine, pm), revision)
+
+
+def current_heads(engine: sa.engine.Engine, pm) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def script_heads(engine: sa.engine.Engine, pm) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(engine, pm)).get_heads())

@@ -1,0 +1,250 @@
+"""Domain objects. Plain Python: no Flask, no SQL. ``core.orm`` maps the persistent ones.
+
+The application state machine lives here so that every entry point (API, pages, CLI,
+demo) moves applications through the same legal transitions.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.exceptions import Conflict
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlalchemy as sa
+
+    from core.config import Settings
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# ---- eligibility ----------------------------------------------------------------------
+
+BLOCKING = "blocking"
+ADVISORY = "advisory"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The result of one failing rule: stable code, severity, Chinese message, legal basis."""
+
+    code: str
+    severity: str
+    message_zh: str
+    basis: str
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in (BLOCKING, ADVISORY):
+            raise ValueError(f"severity must be blocking or advisory, got {self.severity!r}")
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == BLOCKING
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {"code": self.code, "severity": self.severity, "message_zh": self.message_zh, "basis": self.basis}
+        if self.field:
+            d["field"] = self.field
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Finding":
+        return cls(d["code"], d["severity"], d["message_zh"], d["basis"], d.get("field"))
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One residence registration (居住登记): ``ended`` is the last day registered, None = current."""
+
+    division: str
+    declared: dt.date
+    ended: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class ExistingPermit:
+    """A residence permit the person already holds, as the records say."""
+
+    number: str
+    issuer_division: str
+    issued: dt.date
+    status: str  # valid | suspended | revoked
+
+
+@dataclass(frozen=True)
+class PersonRecords:
+    registrations: tuple[Registration, ...] = ()
+    permits: tuple[ExistingPermit, ...] = ()
+    source: str = "unknown"
+
+
+@dataclass
+class EligibilityContext:
+    as_of: dt.date
+    records: PersonRecords
+    settings: "Settings | None" = None
+    #: the person already holds a valid permit of this county or has an application in progress
+    already_holds: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MigrationSource:
+    """A plugin's own tables: an Alembic branch ``label`` with revisions in ``directory``."""
+
+    label: str
+    directory: Path
+    metadata: "sa.MetaData"
+
+
+# ---- applications ---------------------------------------------------------------------
+
+DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN = (
+    "draft", "submitted", "accepted", "approved", "rejected", "withdrawn",
+)
+APPLICATION_STATES = (DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN)
+_TRANSITIONS = {
+    DRAFT: {SUBMITTED, WITHDRAWN},
+    SUBMITTED: {ACCEPTED, WITHDRAWN, REJECTED},
+    ACCEPTED: {APPROVED, REJECTED, WITHDRAWN},
+    APPROVED: set(),
+    REJECTED: set(),
+    WITHDRAWN: set(),
+}
+IN_PROGRESS = (DRAFT, SUBMITTED, ACCEPTED)
+
+
+@dataclass(eq=False)
+class Application:
+    schema: str
+    channel: str
+    document: dict[str, Any]
+    id: str = field(default_factory=new_id)
+    state: str = DRAFT
+    kind: str = "first_issue"  # first_issue | endorsement | replacement
+    #: the resident account that owns it (online) -- None for window intake without an account
+    owner_id: str | None = None
+    #: the clerk who entered it at the window
+    created_by: str | None = None
+    subject_name_masked: str = ""
+    subject_id_masked: str = ""
+    subject_index: str = ""
+    county: str = ""
+    created_at: dt.datetime | None = None
+    submitted_at: dt.datetime | None = None
+    accepted_at: dt.datetime | None = None
+    deadline: dt.datetime | None = None
+    deadline_provisional: bool = False
+    decided_at: dt.datetime | None = None
+    permit_no: str | None = None
+    version: int = 1
+
+    def _move(self, new: str) -> None:
+        if new not in _TRANSITIONS[self.state]:
+            raise Conflict(f"申请状态为 {self.state}，不能变为 {new}", code="INVALID_STATE")
+        self.state = new
+
+    def submit(self, at: dt.datetime) -> None:
+        self._move(SUBMITTED)
+        self.submitted_at = at
+
+    def accept(self, at: dt.datetime, deadline: dt.datetime, provisional: bool) -> None:
+        self._move(ACCEPTED)
+        self.accepted_at = at
+        self.deadline = deadline
+        self.deadline_provisional = provisional
+
+    def decide(self, approved: bool, at: dt.datetime) -> None:
+        self._move(APPROVED if approved else REJECTED)
+        self.decided_at = at
+
+    def withdraw(self) -> None:
+        self._move(WITHDRAWN)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state in IN_PROGRESS
+
+
+@dataclass(eq=False)
+class Decision:
+    application_id: str
+    approved: bool
+    findings: list[dict[str, Any]]
+    officer_reasons: list[str]
+    reviewer_id: str | None
+    decided_at: dt.datetime
+    id: str = field(default_factory=new_id)
+    credential_id: str | None = None
+
+    @property
+    def blocking_findings(self) -> list[Finding]:
+        return [Finding.from_dict(f) for f in self.findings if f["severity"] == BLOCKING]
+
+
+# ---- credentials ----------------------------------------------------------------------
+
+VALID, SUSPENDED, REVOKED = "valid", "suspended", "revoked"
+REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
+#: Token Status List values (2 bits): what each credential status publishes.
+STATUS_LIST_VALUE = {VALID: 0, REVOKED: 1, SUSPENDED: 2, REPLACED: 1, CANCELLED: 1, SUPERSEDED: 0}
+
+
+@dataclass(eq=False)
+class Credential:
+    """One signed credential. ``id`` is its ``jti``; ``permit_no`` stays the same across
+    endorsements (``version`` counts them), and a replacement gets a new permit number."""
+
+    application_id: str
+    permit_no: str
+    credential_type: str
+    subject_index: str
+    issued_at: dt.datetime
+    not_before: dt.datetime
+    expires_at: dt.datetime
+    kid: str
+    token: str
+    claims: dict[str, Any]
+    status_list_id: str
+    status_idx: int
+    id: str = field(default_factory=new_id)
+    version: int = 1
+    status: str = VALID
+    status_reason: str = ""
+    status_changed_at: dt.datetime | None = None
+    residence_start: dt.date | None = None
+    owner_id: str | None = None
+
+
+# ---- accounts -------------------------------------------------------------------------
+
+ROLES = ("clerk", "reviewer", "admin")
+
+
+@dataclass(eq=False)
+class Officer:
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    id: str = field(default_factory=new_id)
+    totp_secret_enc: bytes | None = None
+    totp_last_step: int = 0
+    active: bool = True
+    created_at: dt.datetime | None = None
+
+
+@dataclass(eq=False)
+class Resident:
+    """A holder account, identified by phone number (stored encrypted + blind index)."""
+
+    phone_index: str
+    phone_enc: bytes
+    id: str = field(default_factory=new_id)
+    created_at: dt.datetime | None = None

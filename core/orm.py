@@ -1,0 +1,337 @@
+"""Tables and their mapping onto the domain objects of ``core.models`` (SQLAlchemy 2,
+imperative mapping: the domain stays plain Python).
+
+Times are stored as aware UTC (``TZDateTime`` normalises what SQLite hands back). Rows of
+``credentials`` and ``audit_log`` are never deleted: a status-list index stays taken
+forever and the audit chain stays whole.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+
+from core import models
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+mapper_registry = registry(metadata=metadata)
+
+
+class TZDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a TZDateTime column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+ID = sa.String(36)
+
+residents = sa.Table(
+    "residents", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("phone_index", sa.String(64), nullable=False, unique=True),
+    sa.Column("phone_enc", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False),
+)
+
+officers = sa.Table(
+    "officers", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("totp_secret_enc", sa.LargeBinary),
+    sa.Column("totp_last_step", sa.BigInteger, nullable=False, default=0),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.CheckConstraint("role IN ('clerk', 'reviewer', 'admin')", name="role"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("officer_id", ID, sa.ForeignKey("officers.id"), nullable=False, index=True),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False),
+    sa.Column("revoked_at", TZDateTime),
+)
+
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # officer | resident
+    sa.Column("subject_id", ID, nullable=False, index=True),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("last_seen_at", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False),
+    sa.Column("revoked_at", TZDateTime),
+    sa.Column("data", sa.JSON, nullable=False, default=dict),
+)
+
+login_codes = sa.Table(
+    "login_codes", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("phone_index", sa.String(64), nullable=False, index=True),
+    sa.Column("code_hash", sa.String(128), nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("used_at", TZDateTime),
+)
+
+applications = sa.Table(
+    "applications", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("schema", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, default="first_issue"),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False, index=True),
+    sa.Column("document_enc", sa.LargeBinary, nullable=False),
+    sa.Column("subject_index", sa.String(64), nullable=False, index=True),
+    sa.Column("subject_name_masked", sa.String(64), nullable=False),
+    sa.Column("subject_id_masked", sa.String(32), nullable=False),
+    sa.Column("county", sa.String(12), nullable=False),
+    sa.Column("owner_id", ID, sa.ForeignKey("residents.id"), index=True),
+    sa.Column("created_by", ID, sa.ForeignKey("officers.id")),
+    sa.Column("permit_no", sa.String(64)),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("submitted_at", TZDateTime),
+    sa.Column("accepted_at", TZDateTime),
+    sa.Column("deadline", TZDateTime, index=True),
+    sa.Column("deadline_provisional", sa.Boolean, nullable=False, default=False),
+    sa.Column("decided_at", TZDateTime),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(
+        "state IN ('draft', 'submitted', 'accepted', 'approved', 'rejected', 'withdrawn')", name="state"
+    ),
+    sa.CheckConstraint("channel IN ('online', 'window')", name="channel"),
+)
+
+attachments = sa.Table(
+    "attachments", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), index=True),
+    sa.Column("owner_id", ID, sa.ForeignKey("residents.id"), index=True),
+    sa.Column("uploaded_by", ID, sa.ForeignKey("officers.id")),
+    sa.Column("content_type", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("original_name", sa.String(255), nullable=False),
+    sa.Column("storage_name", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TZDateTime, nullable=False),
+)
+
+decisions = sa.Table(
+    "decisions", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, unique=True),
+    sa.Column("approved", sa.Boolean, nullable=False),
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("officer_reasons", sa.JSON, nullable=False),
+    sa.Column("reviewer_id", ID, sa.ForeignKey("officers.id")),
+    sa.Column("decided_at", TZDateTime, nullable=False),
+    sa.Column("credential_id", ID),
+)
+
+status_lists = sa.Table(
+    "status_lists", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("bits", sa.Integer, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("updated_at", TZDateTime, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False, default=0),
+    sa.Column("full", sa.Boolean, nullable=False, default=False),
+)
+
+credentials = sa.Table(
+    "credentials", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("permit_no", sa.String(64), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("credential_type", sa.String(64), nullable=False),
+    sa.Column("subject_index", sa.String(64), nullable=False, index=True),
+    sa.Column("owner_id", ID, sa.ForeignKey("residents.id"), index=True),
+    sa.Column("issued_at", TZDateTime, nullable=False),
+    sa.Column("not_before", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False, index=True),
+    sa.Column("kid", sa.String(64), nullable=False, index=True),
+    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("claims", sa.JSON, nullable=False),
+    sa.Column("status_list_id", sa.String(16), sa.ForeignKey("status_lists.id"), nullable=False),
+    sa.Column("status_idx", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("status_reason", sa.Text, nullable=False, default=""),
+    sa.Column("status_changed_at", TZDateTime),
+    sa.Column("residence_start", sa.Date),
+    sa.UniqueConstraint("permit_no", "version"),
+    # an index is taken forever: credentials are never deleted
+    sa.UniqueConstraint("status_list_id", "status_idx"),
+    sa.CheckConstraint(
+        "status IN ('valid', 'suspended', 'revoked', 'replaced', 'cancelled', 'superseded')", name="status"
+    ),
+)
+
+signing_keys = sa.Table(
+    "signing_keys", metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("alg", sa.String(16), nullable=False),
+    sa.Column("public_jwk", sa.JSON, nullable=False),
+    sa.Column("private_pem_enc", sa.LargeBinary, nullable=False),
+    sa.Column("development", sa.Boolean, nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("retired_at", TZDateTime),
+    #: published in the JWKS until the last credential it signed has expired
+    sa.Column("verify_until", TZDateTime),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("aggregate_type", sa.String(32), nullable=False),
+    sa.Column("aggregate_id", sa.String(64), nullable=False),
+    sa.Column("aggregate_seq", sa.Integer, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("dedupe_key", sa.String(200), unique=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", TZDateTime, nullable=False),
+    sa.Column("not_before_hour", sa.Integer),
+    sa.Column("locked_by", sa.String(64)),
+    sa.Column("lease_until", TZDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("result", sa.JSON),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("delivered_at", TZDateTime),
+    sa.UniqueConstraint("aggregate_type", "aggregate_id", "channel", "aggregate_seq"),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+    sa.CheckConstraint("status IN ('pending', 'inflight', 'delivered', 'dead')", name="status"),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", TZDateTime, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+#: One row: the chain's head. Locking it serialises audit appends, so ``seq`` has no gaps.
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("principal", sa.String(64), primary_key=True),
+    sa.Column("route", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # in_flight | done
+    sa.Column("status_code", sa.Integer),
+    sa.Column("response", sa.JSON),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False),
+)
+
+_mapped = False
+
+
+def start_mappers() -> None:
+    """Map the domain classes onto their tables (idempotent)."""
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(models.Resident, residents)
+    mapper_registry.map_imperatively(models.Officer, officers)
+    mapper_registry.map_imperatively(
+        models.Application,
+        applications,
+        version_id_col=applications.c.version,
+    )
+    sa.event.listen(models.Application, "load", _decrypt_document)
+    sa.event.listen(models.Application, "refresh", _decrypt_document)
+    sa.event.listen(models.Application, "before_insert", _encrypt_document)
+    mapper_registry.map_imperatively(models.Decision, decisions)
+    mapper_registry.map_imperatively(models.Credential, credentials)
+    _mapped = True
+
+
+# The application document holds ID numbers and addresses: it is stored AES-GCM encrypted
+# with the row id as associated data, so a ciphertext cannot be moved to another row. The
+# cipher travels on the session (``session.info["cipher"]``), put there by the unit of work.
+
+
+def _cipher_of(target):
+    from sqlalchemy.orm import object_session
+
+    session = object_session(target)
+    cipher = session.info.get("cipher") if session is not None else None
+    if cipher is None:
+        raise RuntimeError("no field cipher on this session")
+    return cipher
+
+
+def _document_aad(app_id: str) -> bytes:
+    return f"applications|document|{app_id}".encode()
+
+
+def encrypt_document(cipher, app) -> None:
+    """(Re-)encrypt ``app.document`` into ``app.document_enc``."""
+    import json
+
+    app.document_enc = cipher.encrypt(
+        json.dumps(app.document, ensure_ascii=False, separators=(",", ":")).encode(), _document_aad(app.id)
+    )
+
+
+def _encrypt_document(_mapper, _conn, target) -> None:
+    encrypt_document(_cipher_of(target), target)
+
+
+def _decrypt_document(target, context, *_args) -> None:
+    import json
+
+    cipher = context.session.info.get("cipher")
+    if cipher is None:
+        raise RuntimeError("no field cipher on this session")
+    target.document = json.loads(cipher.decrypt(target.document_enc, _document_aad(target.id)))

@@ -1,0 +1,127 @@
+"""Build the plugin manager: entry points (built-ins included), block list, check_pending().
+
+Built-in plugins are registered exactly like third-party ones, through the ``govcred``
+entry-point group in their distribution's metadata; core never imports ``plugins.*``.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pluggy
+
+from core import hookspecs
+from core.exceptions import ConfigError
+
+#: Environment variable holding a comma-separated block list of plugin (entry-point) names.
+DISABLE_ENV = "GOVCRED_DISABLE_PLUGINS"
+
+
+def get_plugin_manager(
+    *,
+    load_entrypoints: bool = True,
+    disabled: Iterable[str] | None = None,
+    extra: Iterable[tuple[Any, str]] = (),
+    settings: Any = None,
+) -> pluggy.PluginManager:
+    """Create a plugin manager with every ``govcred`` entry point that is not blocked.
+
+    :param load_entrypoints: load the ``govcred`` entry-point group (tests may register
+        plugins explicitly instead).
+    :param disabled: plugin names to block; defaults to ``GOVCRED_DISABLE_PLUGINS``.
+    :param extra: ``(plugin, name)`` pairs registered before the entry points (so they win
+        a name clash, as in pluggy).
+    :param settings: when given, ``govcred_configure`` is called with it.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    if disabled is None:
+        disabled = [p.strip() for p in os.environ.get(DISABLE_ENV, "").split(",") if p.strip()]
+    for name in disabled:
+        pm.set_blocked(name)
+    # core's own defaults (trylast implementations) are a plugin too
+    from core import defaults
+
+    pm.register(defaults, name="core.defaults")
+    for plugin, name in extra:
+        pm.register(plugin, name=name)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    pm.check_pending()
+    if settings is not None:
+        pm.hook.govcred_configure.call_historic(kwargs={"settings": settings})
+    return pm
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    distribution: str
+    version: str
+    hooks: tuple[str, ...]
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """What ``govcred plugins`` prints: each plugin, its distribution and version, its hooks."""
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    out = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
+        dist = dists.get(id(plugin))
+        if dist is not None:
+            dist_name, version = dist.metadata["name"], dist.version
+        else:
+            dist_name, version = ("govcred", importlib.metadata.version("govcred")) if name.startswith("core") else ("(registered)", "-")
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
+        out.append(PluginInfo(name, dist_name, version, hooks))
+    return sorted(out, key=lambda p: p.name)
+
+
+def collect_delivery_channels(pm: pluggy.PluginManager, settings: Any) -> dict[str, Any]:
+    """Ask every plugin for its outbox channels; a channel registered twice is a config error."""
+    channels: dict[str, Any] = {}
+
+    def register(name: str, handler: Any) -> None:
+        if name in channels:
+            raise ConfigError(f"delivery channel {name!r} registered twice")
+        channels[name] = handler
+
+    pm.hook.govcred_delivery_channels(register=register, settings=settings)
+    return channels
+
+
+def collect_benefits(pm: pluggy.PluginManager) -> dict[str, str]:
+    """Every benefit code plugins know, with its Chinese label."""
+    benefits: dict[str, str] = {}
+
+    def register(code: str, label_zh: str) -> None:
+        if code in benefits and benefits[code] != label_zh:
+            raise ConfigError(f"benefit {code!r} registered twice with different labels")
+        benefits[code] = label_zh
+
+    pm.hook.govcred_benefit_codes(register=register)
+    return benefits
+
+
+@dataclass(frozen=True)
+class CredentialType:
+    name: str
+    application_schema: str
+    display_name: str
+    benefits: tuple[str, ...] = ()
+
+
+def collect_credential_types(pm: pluggy.PluginManager) -> dict[str, CredentialType]:
+    """Credential types by application schema; duplicates are a config error."""
+    types: dict[str, CredentialType] = {}
+
+    def register(name: str, *, application_schema: str, display_name: str, benefits: Iterable[str] = ()) -> None:
+        if application_schema in types or any(t.name == name for t in types.values()):
+            raise ConfigError(f"credential type {name!r} / {application_schema!r} registered twice")
+        types[application_schema] = CredentialType(name, application_schema, display_name, tuple(benefits))
+
+    pm.hook.govcred_credential_types(register=register)
+    return types

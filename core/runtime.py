@@ -1,0 +1,81 @@
+"""The runtime: everything a service call needs, built once from the settings.
+
+The web app, the CLI, the worker and the tests all build a :class:`Runtime` and pass it
+down; nothing connects, registers or reads the environment at import time.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from core.clock import Clock
+from core.config import Settings
+from core.crypto import Secrets, load_secrets
+from core.db import make_engine
+from core.orm import start_mappers
+from core.plugins import (
+    collect_benefits,
+    collect_credential_types,
+    collect_delivery_channels,
+    get_plugin_manager,
+)
+from core.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    pm: pluggy.PluginManager
+    secrets: Secrets
+    clock: Clock = field(default_factory=Clock)
+
+    def __post_init__(self) -> None:
+        start_mappers()
+        self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    @classmethod
+    def create(cls, settings: Settings, *, pm: pluggy.PluginManager | None = None, clock: Clock | None = None,
+               engine: Engine | None = None) -> "Runtime":
+        if pm is None:
+            pm = get_plugin_manager(disabled=settings.disable_plugins or None, settings=settings)
+        return cls(
+            settings=settings,
+            engine=engine or make_engine(settings.database),
+            pm=pm,
+            secrets=load_secrets(settings),
+            clock=clock or Clock(),
+        )
+
+    def uow(self, *, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.secrets, self.clock, readonly=readonly)
+
+    @functools.cached_property
+    def keystore(self):
+        from core.keystore import KeyStore
+
+        return KeyStore(self)
+
+    @functools.cached_property
+    def calendar(self) -> Any:
+        return self.pm.hook.govcred_working_calendar(settings=self.settings)
+
+    @functools.cached_property
+    def channels(self) -> dict[str, Any]:
+        return collect_delivery_channels(self.pm, self.settings)
+
+    @functools.cached_property
+    def benefits(self) -> dict[str, str]:
+        return collect_benefits(self.pm)
+
+    @functools.cached_property
+    def credential_types(self):
+        return collect_credential_types(self.pm)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,68 @@
+"""Unit of work: one transaction, its repositories, its outbox and its audit log.
+
+Use it as a context manager; nothing is committed unless ``commit()`` is called, and an
+exception inside the block rolls everything back -- business rows, outbox rows and audit
+entries together.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.audit import AuditLog
+from core.db import READONLY
+from core.outbox import Outbox
+from core.repository import (
+    ApplicationRepository,
+    CredentialRepository,
+    DecisionRepository,
+    OfficerRepository,
+    ResidentRepository,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.clock import Clock
+    from core.crypto import Secrets
+
+
+class UnitOfWork:
+    session: Session
+
+    def __init__(self, session_factory: sessionmaker, secrets: "Secrets", clock: "Clock", *, readonly: bool = False):
+        self._factory = session_factory
+        self._secrets = secrets
+        self._clock = clock
+        self._readonly = readonly
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._factory()
+        if self._readonly:
+            self.session.connection(execution_options={READONLY: True})
+        self.session.info["cipher"] = self._secrets.cipher
+        self.session.info["index"] = self._secrets.index
+        self.outbox = Outbox(self.session, self._clock)
+        self.audit = AuditLog(self.session, self._clock)
+        self.applications = ApplicationRepository(self.session, self._secrets)
+        self.decisions = DecisionRepository(self.session)
+        self.credentials = CredentialRepository(self.session)
+        self.officers = OfficerRepository(self.session)
+        self.residents = ResidentRepository(self.session, self._secrets)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        if self._readonly:
+            raise RuntimeError("read-only unit of work")
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def flush(self) -> None:
+        self.session.flush()

@@ -1,0 +1,80 @@
+"""The issuer web application (Flask app factory).
+
+JSON API under ``/api/v1`` with errors as ``application/problem+json`` carrying a stable
+``code``; the public keys at ``/.well-known/jwks.json``; the OpenAPI document at
+``/api/v1/openapi.json``. Plugins add blueprints through ``govcred_blueprints``.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, g, request
+
+from core.web.errors import register_error_handlers
+from core.web.security import apply_security_headers
+
+
+def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the issuer app around a :class:`core.runtime.Runtime`."""
+    from core.runtime import Runtime
+
+    if runtime is None:
+        from core.config import load_settings
+
+        runtime = Runtime.create(settings or load_settings())
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=runtime.secrets.session_key,
+        MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # 10 MiB per attachment plus form overhead
+        MAX_FORM_PARTS=20,
+        JSON_AS_ASCII=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.ensure_ascii = False
+    app.extensions["govcred"] = runtime
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return apply_security_headers(response)
+
+    register_error_handlers(app)
+
+    from core.web import api_auth, openapi, wellknown
+
+    app.register_blueprint(wellknown.bp)
+    app.register_blueprint(api_auth.bp)
+    _register_optional_blueprints(app)
+
+    def register(blueprint, **options) -> None:
+        app.register_blueprint(blueprint, **options)
+
+    runtime.pm.hook.govcred_blueprints(register=register)
+    app.register_blueprint(openapi.bp)
+    return app
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    """Blueprints of the other concerns, each in its own module under core/web."""
+    import importlib
+
+    for name in ("applications", "review", "credentials", "status", "holder", "pages"):
+        try:
+            module = importlib.import_module(f"core.web.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"core.web.{name}":
+                continue
+            raise
+        module.init_app(app) if hasattr(module, "init_app") else app.register_blueprint(module.bp)
+
+
+def runtime_of(app: Flask | None = None):
+    from flask import current_app
+
+    return (app or current_app).extensions["govcred"]

@@ -1,0 +1,51 @@
+"""Errors as ``application/problem+json`` (RFC 9457) with a stable ``code``; no tracebacks."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from werkzeug.exceptions import HTTPException
+
+from core.exceptions import GovcredError, ValidationError, VerificationError
+
+log = logging.getLogger("govcred.web")
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, **extra):
+    body = {"type": "about:blank", "title": title, "status": status, "code": code,
+            "request_id": g.get("request_id", "")}
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ValidationError)
+    def _validation(exc: ValidationError):
+        return problem(exc.http_status, exc.code, exc.message, errors=[e.as_dict() for e in exc.errors])
+
+    @app.errorhandler(VerificationError)
+    def _verification(exc: VerificationError):
+        return problem(exc.http_status, exc.code, exc.message, reason=exc.reason)
+
+    @app.errorhandler(GovcredError)
+    def _govcred(exc: GovcredError):
+        if exc.http_status >= 500:
+            log.error("request %s failed: %s", g.get("request_id", ""), exc.code)
+        return problem(exc.http_status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        codes = {400: "BAD_REQUEST", 401: "AUTHENTICATION_REQUIRED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
+                 429: "RATE_LIMITED"}
+        return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error in request %s", g.get("request_id", ""))
+        return problem(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")

@@ -1,0 +1,1 @@
+"""SMS delivery of holder notifications (development log, generic HTTP gateway, cloud SMS)."""
