@@ -1,0 +1,151 @@
+"""QR rendering and decoding of a typical permit token (core/qr.py).
+
+Target (DESIGN.md): render a QR PNG ≤ 10 ms p50, aim ≤ 2 ms; baseline in the same run:
+``qrcode.make(token)`` saved as PNG (byte mode, automatic mask: qrcode's default).
+Method: warm-up, then the median (p50) of individual calls timed with time.perf_counter.
+Also printed: where the time goes, the zxing-cpp decode time, and the mask evaluation behind
+``core.qr.QR_MASK`` (decode rate of each fixed mask at the low-resolution edge).
+"""
+from __future__ import annotations
+
+import base64
+import io
+import os
+import statistics
+import time
+from typing import Callable
+
+import qrcode
+import segno
+import zxingcpp
+from PIL import Image, ImageFilter
+
+from core import qr
+from tests.core.qr_samples import typical_permit_token
+
+MASK_SAMPLE_TOKENS = 20
+#: Pixels per module at which fixed masks start to differ (below ~2 px nothing decodes,
+#: above ~2.2 px everything does).
+MASK_EDGE_PX_PER_MODULE = (2.0, 2.1, 2.2)
+
+
+def p50_ms(fn: Callable[[], object], calls: int) -> float:
+    for _ in range(max(3, calls // 10)):
+        fn()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def qrcode_default_png(token: str) -> bytes:
+    out = io.BytesIO()
+    qrcode.make(token).save(out)
+    return out.getvalue()
+
+
+def segno_auto_mask_matrix(token: str):
+    prefix, digits = qr.encode_payload(token)
+    return segno.make([(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
+                      error="M", boost_error=False, micro=False)
+
+
+def zxing_writer_png(token: str) -> bytes:
+    """zxing-cpp's (Zint) writer for the same text, through the same PNG writer."""
+    symbol = zxingcpp.create_barcode(qr.payload_text(token), zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    image = memoryview(zxingcpp.write_barcode_to_image(symbol, add_quiet_zones=False))
+    side = image.shape[0]
+    pixels = image.tobytes()
+    matrix = [[pixels[r * side + c] < 128 for c in range(side)] for r in range(side)]
+    return qr.matrix_to_png(matrix)
+
+
+def camera_frame(token: str) -> bytes:
+    code = Image.open(io.BytesIO(qr.render_png(token, scale=4))).convert("L")
+    frame = Image.new("L", (1280, 720), 170)
+    frame.paste(code.rotate(3, expand=True, fillcolor=255), (400, 150))
+    out = io.BytesIO()
+    frame.filter(ImageFilter.GaussianBlur(0.8)).save(out, "JPEG", quality=75)
+    return out.getvalue()
+
+
+def random_token() -> str:
+    def part(n: int) -> str:
+        return base64.urlsafe_b64encode(os.urandom(n)).rstrip(b"=").decode()
+    return f"{part(60)}.{part(320)}.{part(64)}"  # about 600 characters, like a permit
+
+
+def degrade(png: bytes, scale: int, px_per_module: float) -> Image.Image:
+    image = Image.open(io.BytesIO(png)).convert("L")
+    side = round(image.width * px_per_module / scale)
+    small = image.resize((side, side), Image.BOX).filter(ImageFilter.GaussianBlur(0.8))
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=40)
+    return Image.open(io.BytesIO(out.getvalue()))
+
+
+def mask_decode_rates() -> dict[int | None, tuple[int, int, float]]:
+    """For each of the 8 masks, and for segno's own penalty-based choice (``None``):
+    (decoded, attempts, p50 build ms) on the same random tokens, degraded the same way."""
+    rates = {}
+    tokens = [random_token() for _ in range(MASK_SAMPLE_TOKENS)]
+    for mask in [*range(8), None]:
+        decoded = attempts = 0
+        build_times = []
+        for token in tokens:
+            prefix, digits = qr.encode_payload(token)
+            start = time.perf_counter()
+            symbol = segno.make([(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
+                                error="M", boost_error=False, mask=mask, micro=False)
+            build_times.append(time.perf_counter() - start)
+            png = qr.matrix_to_png(symbol.matrix, scale=3)
+            for px in MASK_EDGE_PX_PER_MODULE:
+                found = zxingcpp.read_barcodes(degrade(png, 3, px), formats=zxingcpp.BarcodeFormat.QRCode)
+                attempts += 1
+                decoded += bool(found) and found[0].text == prefix + digits
+        rates[mask] = (decoded, attempts, statistics.median(build_times) * 1000)
+    return rates
+
+
+def main() -> None:
+    token = typical_permit_token()
+    symbol = qr.make_qr(token)
+    print(f"qr: typical permit {len(token)} chars -> version {symbol.version} at M "
+          f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask}")
+
+    ours = p50_ms(lambda: qr.render_png(token), 200)
+    baseline = p50_ms(lambda: qrcode_default_png(token), 30)
+    print(f"qr: render_png p50 {ours:.2f} ms vs qrcode.make(token) PNG p50 {baseline:.2f} ms "
+          f"-> {baseline / ours:.1f}x faster (target <= 10 ms, aim <= 2 ms)")
+
+    build = p50_ms(lambda: qr.make_qr(token), 200)
+    matrix = symbol.qr.matrix
+    write = p50_ms(lambda: qr.matrix_to_png(matrix), 500)
+    auto = p50_ms(lambda: segno_auto_mask_matrix(token), 30)
+    zxing_writer = p50_ms(lambda: zxing_writer_png(token), 200)
+    print(f"qr:   of which segno symbol (fixed mask) {build:.2f} ms + PNG writer {write:.2f} ms; "
+          f"segno with automatic mask search {auto:.2f} ms")
+    print(f"qr:   alternative zxing-cpp writer + same PNG writer p50 {zxing_writer:.2f} ms")
+    print(f"qr: render_svg p50 {p50_ms(lambda: qr.render_svg(token), 100):.2f} ms, "
+          f"render_terminal p50 {p50_ms(lambda: qr.render_terminal(token), 20):.2f} ms")
+
+    png = qr.render_png(token)
+    frame = camera_frame(token)
+    assert qr.decode_image(png) == token and qr.decode_image(frame) == token
+    print(f"qr: decode_image p50 {p50_ms(lambda: qr.decode_image(png), 100):.2f} ms "
+          f"(render_png output, {len(png)} B); 1280x720 camera-like JPEG "
+          f"{p50_ms(lambda: qr.decode_image(frame), 100):.2f} ms")
+
+    rates = mask_decode_rates()
+    print(f"qr: fixed-mask evaluation, {MASK_SAMPLE_TOKENS} random 600-char tokens at "
+          f"{'/'.join(map(str, MASK_EDGE_PX_PER_MODULE))} px/module, blur 0.8, JPEG q=40:")
+    for mask, (decoded, attempts, build_ms) in rates.items():
+        chosen = "  <- QR_MASK" if mask == qr.QR_MASK else ""
+        name = "auto (segno's penalty search)" if mask is None else f"mask {mask}"
+        print(f"qr:   {name}: decoded {decoded}/{attempts}, build p50 {build_ms:.2f} ms{chosen}")
+
+
+if __name__ == "__main__":
+    main()
