@@ -1,0 +1,78 @@
+"""Builders for application documents and ID numbers used across the plugin's tests."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+from core.models import EligibilityContext, PersonRecords, Registration
+from plugins.zhejiang_residence.identifiers import id_check_char, uscc_check_char
+
+AS_OF = dt.date(2027, 3, 1)
+
+
+def make_id(birth: str, address: str = "330102", seq: str = "123") -> str:
+    """A resident ID number with a correct check character (``birth`` = YYYYMMDD)."""
+    body = address + birth + seq
+    return body + id_check_char(body)
+
+
+def make_uscc(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
+
+
+APPLICANT_ID = make_id("19900307")
+EMPLOYER_USCC = make_uscc("91331121MA2HXXXX0".replace("X", "1"))
+
+
+def base_document(**top: Any) -> dict[str, Any]:
+    """An eligible registration-recognition application in Qingtian (with AS_OF records)."""
+    doc: dict[str, Any] = {
+        "schema": "zj-residence/application@1",
+        "path": "registration_recognition",
+        "channel": "online",
+        "applicant": {
+            "name": "张三明",
+            "id_number": APPLICANT_ID,
+            "phone": "13800138000",
+            "hukou_division": "330102",
+            "hukou_address": "杭州市上城区某路1号",
+        },
+        "agent": None,
+        "residence": {"division": "331121001", "address": "青田县鹤城街道某路2号"},
+        "conditions": [
+            {
+                "kind": "employment",
+                "proof": "labor_contract",
+                "employer": "青田某贸易有限公司",
+                "employer_uscc": EMPLOYER_USCC,
+                "division": "331121",
+                "since": "2026-01-01",
+                "until": None,
+                "attachments": ["att-1"],
+            }
+        ],
+        "existing_permit": None,
+        "registrations": [{"division": "331121", "declared": "2026-08-31", "ended": None}],
+        "waiver": None,
+        "commitment": {"accepted": True, "at": "2027-02-20T09:30:00+08:00"},
+    }
+    doc = copy.deepcopy(doc)
+    doc.update(top)
+    return doc
+
+
+def regs(*rows: tuple[str, str, str | None]) -> PersonRecords:
+    """PersonRecords from (division, declared, ended) rows."""
+    return PersonRecords(
+        registrations=tuple(
+            Registration(d, dt.date.fromisoformat(a), dt.date.fromisoformat(e) if e else None) for d, a, e in rows
+        ),
+        source="test",
+    )
+
+
+def context(records: PersonRecords | None = None, as_of: dt.date = AS_OF, **kw: Any) -> EligibilityContext:
+    if records is None:
+        records = regs(("331121", "2026-08-31", None))
+    return EligibilityContext(as_of=as_of, records=records, **kw)
