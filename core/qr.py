@@ -248,13 +248,21 @@ def _load_image(data: bytes) -> Image.Image:
     return image
 
 
+def _to_gray(image: Image.Image) -> Image.Image:
+    # A QR exported with a transparent background stores its light modules as transparent
+    # (often transparent black); flattening onto white keeps them light.
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image.convert("L")
+
+
 def decode_image(data: bytes) -> str:
     """The token in a photo or screenshot of a QR code (PNG, JPEG, or WebP where available).
 
     Only QR codes are looked for: restricting zxing-cpp's formats is about 9x faster and means
     a product barcode in the same frame is never mistaken for a credential."""
-    image = _load_image(data)
-    gray = image.convert("L")
+    gray = _to_gray(_load_image(data))
     results = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode, try_rotate=True)
     found = [r for r in results if r.valid]
     if not found:

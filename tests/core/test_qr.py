@@ -295,3 +295,39 @@ def test_webp_decodes(token):
     out = io.BytesIO()
     Image.open(io.BytesIO(qr.render_png(token))).convert("L").save(out, "WEBP", quality=90)
     assert qr.decode_image(out.getvalue()) == token
+
+
+def test_transparent_background_decodes(token):
+    code = Image.open(io.BytesIO(qr.render_png(token))).convert("L")
+    # dark modules opaque black, light modules fully transparent *black*
+    rgba = Image.new("RGBA", code.size, (0, 0, 0, 0))
+    rgba.putalpha(code.point(lambda v: 255 - v))
+    out = io.BytesIO()
+    rgba.save(out, "PNG")
+    assert qr.decode_image(out.getvalue()) == token
+
+
+def test_dark_mode_inverted_code_decodes(token):
+    code = Image.open(io.BytesIO(qr.render_png(token))).convert("L")
+    out = io.BytesIO()
+    code.point(lambda v: 255 - v).save(out, "PNG")
+    assert qr.decode_image(out.getvalue()) == token
+
+
+def test_terminal_output_scans_back_to_the_token(token):
+    # Half blocks: the upper and lower half of a character are two module rows. With inverted
+    # output a drawn half is a *light* module (light text on a dark terminal).
+    halves = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), "\xa0": (0, 0), " ": (0, 0)}
+    lines = qr.render_terminal(token).splitlines()
+    image = Image.new("L", (len(lines[0]), 2 * len(lines)), 0)
+    for y, line in enumerate(lines):
+        for x, char in enumerate(line):
+            top, bottom = halves[char]
+            image.putpixel((x, 2 * y), 255 * top)
+            image.putpixel((x, 2 * y + 1), 255 * bottom)
+    # Terminal rows may leave the last half-line empty (dark); pad with a light quiet zone.
+    padded = Image.new("L", (image.width + 8, image.height + 8), 255)
+    padded.paste(image, (4, 4))
+    out = io.BytesIO()
+    padded.resize((padded.width * 4, padded.height * 4), Image.NEAREST).save(out, "PNG")
+    assert qr.decode_image(out.getvalue()) == token
