@@ -1,0 +1,369 @@
+"""The only way govcred signs or verifies a JWS (the "recipe" layer over :mod:`core.keys`).
+
+Verification is one function, :func:`verify_token`, which raises :class:`VerificationError`
+with a reason from ``VERIFY_REASONS`` and a precise ``detail``; it never returns False. The
+checks run cheapest first and nothing is base64-decoded before the size cap
+(security-checklist §1, J-01 … J-17). The algorithm list is fixed here and never read from a
+token; keys come only from a preloaded :class:`~core.keys.KeySet`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+from core.clock import Clock
+from core.exceptions import FieldError, KeyStoreError, ValidationError, VerificationError
+from core.keys import KID_PATTERN, KeySet, SigningKey
+
+# Token kinds are their ``typ`` values (RFC 8725 §3.11 explicit typing).
+CREDENTIAL = "rp-credential+jwt"
+PRESENTATION = "rp-presentation+jwt"
+STATUS_LIST = "statuslist+jwt"
+KINDS = (CREDENTIAL, PRESENTATION, STATUS_LIST)
+
+#: Fixed; never derived from a token or from configuration (J-01, J-02).
+ALLOWED_ALGORITHMS = frozenset({"ES256", "EdDSA"})
+MAX_TOKEN_BYTES = 4096
+MAX_JSON_DEPTH = 8
+MAX_LEEWAY_SECONDS = 60
+MAX_PRESENTATION_SECONDS = 120
+
+#: Header members that would let a token pick or carry its own key, or change how it is read.
+FORBIDDEN_HEADERS = ("jku", "x5u", "x5c", "x5t", "x5t#S256", "jwk", "crit", "b64", "zip", "cty")
+_HEADER_MEMBERS = frozenset({"alg", "typ", "kid"})
+
+REQUIRED_CLAIMS = {
+    CREDENTIAL: ("iss", "iat", "exp", "jti"),
+    PRESENTATION: ("iss", "iat", "exp", "jti"),
+    # IETF Token Status List: sub, iat, status_list required; exp and ttl we require too.
+    STATUS_LIST: ("iss", "sub", "iat", "exp", "ttl", "status_list"),
+}
+_STRING_CLAIMS = ("iss", "jti", "sub")
+_TIME_CLAIMS = ("iat", "exp", "nbf")
+
+# Compiled once: one C-level pass replaces PyJWT's per-character generator (perf-baseline).
+# The signature segment may be empty here so that an unsigned ``alg: none`` token is refused for
+# its algorithm (ALG_NOT_ALLOWED, J-01); an empty signature then fails the 64-byte length check.
+_COMPACT_JWS = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_ES256 = ec.ECDSA(hashes.SHA256())
+_ES256_SIGN = ec.ECDSA(hashes.SHA256())
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    kind: str
+    kid: str
+
+
+# -- issuing --------------------------------------------------------------------------------
+
+
+def issue_token(kind: str, claims: dict[str, Any], key: SigningKey, *, clock: Clock | None = None) -> str:
+    """Sign ``claims`` as a compact JWS of ``kind``; header is exactly ``{"alg","typ","kid"}``."""
+    _check_kind(kind)
+    now = (clock or Clock()).now()
+    if key.not_after_signing is not None and now > key.not_after_signing:
+        raise KeyStoreError(f"key {key.kid} stopped signing at {key.not_after_signing.isoformat()}")
+    body = dict(claims)
+    body.setdefault("iat", int(now.timestamp()))
+    _check_claims_to_issue(kind, body)
+    header = {"alg": key.alg, "typ": kind, "kid": key.kid}
+    signing_input = _b64encode(_compact_json(header)) + b"." + _b64encode(_compact_json(body))
+    token = signing_input + b"." + _b64encode(_sign(key, signing_input))
+    if len(token) > MAX_TOKEN_BYTES:
+        raise ValidationError(
+            [FieldError("token", "TOO_LARGE", f"token is {len(token)} bytes; the limit is {MAX_TOKEN_BYTES}")]
+        )
+    return token.decode("ascii")
+
+
+def _compact_json(value: dict[str, Any]) -> bytes:
+    # ensure_ascii=False: Chinese stays 3 UTF-8 bytes instead of a 6-char \\u escape (smaller QR).
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _sign(key: SigningKey, signing_input: bytes) -> bytes:
+    if key.alg == "ES256":
+        r, s = decode_dss_signature(key.private_key.sign(signing_input, _ES256_SIGN))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if key.alg == "EdDSA":
+        return key.private_key.sign(signing_input)
+    raise KeyStoreError(f"key {key.kid} has unsupported algorithm {key.alg!r}")
+
+
+def _check_claims_to_issue(kind: str, claims: dict[str, Any]) -> None:
+    errors = [
+        FieldError(name, "REQUIRED", f"claim {name!r} is required in a {kind} token")
+        for name in REQUIRED_CLAIMS[kind]
+        if name not in claims
+    ]
+    errors += [
+        FieldError(name, "NOT_A_STRING", f"claim {name!r} must be a non-empty string")
+        for name in _STRING_CLAIMS
+        if name in claims and (not isinstance(claims[name], str) or not claims[name])
+    ]
+    errors += [
+        FieldError(name, "NOT_A_TIME", f"claim {name!r} must be seconds since the epoch")
+        for name in _TIME_CLAIMS
+        if name in claims and not _is_number(claims[name])
+    ]
+    if not errors and kind == PRESENTATION and claims["exp"] - claims["iat"] > MAX_PRESENTATION_SECONDS:
+        errors.append(
+            FieldError("exp", "LIFETIME_TOO_LONG", f"a presentation lives at most {MAX_PRESENTATION_SECONDS} s")
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+# -- verifying ------------------------------------------------------------------------------
+
+
+def verify_token(
+    token: str | bytes,
+    kind: str,
+    keys: KeySet,
+    *,
+    issuers: set[str] | None = None,
+    clock: Clock | None = None,
+    leeway: int = 60,
+    audience: str | None = None,
+) -> VerifiedToken:
+    """Verify a compact JWS of ``kind`` against ``keys``; raise :class:`VerificationError` on any failure.
+
+    ``keys`` belongs to one issuer, so the token's ``iss`` must also equal ``keys.issuer``.
+    """
+    _check_kind(kind)
+    if not 0 <= leeway <= MAX_LEEWAY_SECONDS:
+        raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY_SECONDS} seconds, got {leeway}")
+    header_b64, payload_b64, signature_b64 = _split(token)
+
+    # 2. header
+    header = _parse_json(_b64decode(header_b64), "HEADER")
+    kid, entry = _check_header(header, kind, keys)
+
+    # 3. signature
+    signature = _b64decode(signature_b64)
+    if _b64encode(signature) != signature_b64:  # unused trailing bits set: one signature, many strings
+        raise VerificationError("SIGNATURE_INVALID", "NON_CANONICAL_ENCODING")
+    _verify_signature(entry.alg, entry.public_key, signature, header_b64 + b"." + payload_b64)
+
+    # 4. payload
+    claims = _parse_json(_b64decode(payload_b64), "PAYLOAD")
+    now = time.time() if clock is None else clock.now().timestamp()
+    _check_claims(claims, kind, keys, issuers, now, leeway, audience)
+    if entry.verify_until is not None and now > entry.verify_until:
+        raise VerificationError("EXPIRED", "KEY_RETIRED")
+    return VerifiedToken(header, claims, kind, kid)
+
+
+def peek_unverified_issuer(token: str | bytes) -> str | None:
+    """The ``iss`` a token CLAIMS, read WITHOUT verifying anything.
+
+    Only for choosing which trusted issuer's :class:`KeySet` to verify with; never use it for a
+    decision. Returns None for anything that is not a well-formed token with a string ``iss``.
+    """
+    try:
+        _, payload_b64, _ = _split(token)
+        claims = _parse_json(_b64decode(payload_b64), "PAYLOAD")
+    except VerificationError:
+        return None
+    iss = claims.get("iss")
+    return iss if isinstance(iss, str) else None
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown token kind {kind!r}; expected one of {', '.join(KINDS)}")
+
+
+def _split(token: Any) -> tuple[bytes, bytes, bytes]:
+    """Step 1: type, size (before any decoding), ASCII, 3 segments, base64url alphabet only."""
+    if isinstance(token, str):
+        if len(token) > MAX_TOKEN_BYTES:
+            raise VerificationError("MALFORMED", "TOO_LARGE")
+        if not token.isascii():
+            raise VerificationError("MALFORMED", "NOT_ASCII")
+        token = token.encode("ascii")
+    elif isinstance(token, bytes):
+        if len(token) > MAX_TOKEN_BYTES:
+            raise VerificationError("MALFORMED", "TOO_LARGE")
+    else:
+        raise VerificationError("MALFORMED", "NOT_TEXT")
+    match = _COMPACT_JWS.fullmatch(token)
+    if match is None:
+        detail = "SEGMENT_COUNT" if token.count(b".") != 2 else "BAD_ALPHABET"
+        raise VerificationError("MALFORMED", detail)
+    return match.groups()
+
+
+def _b64decode(segment: bytes) -> bytes:
+    # The alphabet was already checked by the regex; only the length can still be impossible.
+    try:
+        return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
+    except binascii.Error:
+        raise VerificationError("MALFORMED", "BAD_BASE64") from None
+
+
+class _DuplicateMember(ValueError):
+    pass
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateMember()
+    return obj
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_reject_constant)
+
+
+def _parse_json(raw: bytes, part: str) -> dict[str, Any]:
+    try:
+        value = _STRICT_JSON.decode(raw.decode("utf-8"))
+    except _DuplicateMember:
+        raise VerificationError("MALFORMED", "DUPLICATE_MEMBER") from None
+    except RecursionError:
+        raise VerificationError("MALFORMED", "TOO_DEEP") from None
+    except ValueError:  # includes UnicodeDecodeError and JSONDecodeError
+        raise VerificationError("MALFORMED", f"{part}_NOT_JSON") from None
+    if not isinstance(value, dict):
+        raise VerificationError("MALFORMED", f"{part}_NOT_OBJECT")
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise VerificationError("MALFORMED", "TOO_DEEP")
+    return value
+
+
+def _deeper_than(value: Any, allowed: int) -> bool:
+    """True if objects/arrays nest more than ``allowed`` levels; stops descending once it is."""
+    if isinstance(value, dict):
+        children = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return False
+    if allowed == 0:
+        return True
+    return any(_deeper_than(child, allowed - 1) for child in children)
+
+
+def _typ_matches(typ: Any, kind: str) -> bool:
+    if not isinstance(typ, str):
+        return False
+    typ = typ.lower()
+    if typ.startswith("application/"):
+        typ = typ[len("application/"):]
+    return typ == kind
+
+
+def _check_header(header: dict[str, Any], kind: str, keys: KeySet):
+    alg = header.get("alg")
+    if type(alg) is not str or alg not in ALLOWED_ALGORITHMS:
+        raise VerificationError("SIGNATURE_INVALID", "ALG_NOT_ALLOWED")
+    if not _typ_matches(header.get("typ"), kind):
+        raise VerificationError("WRONG_TYPE", "TYP_MISMATCH" if "typ" in header else "TYP_MISSING")
+    if len(header) != 3 or not _HEADER_MEMBERS.issuperset(header):
+        for name in FORBIDDEN_HEADERS:
+            if name in header:
+                raise VerificationError("MALFORMED", f"FORBIDDEN_HEADER:{name}")
+        unexpected = sorted(set(header) - _HEADER_MEMBERS)
+        if unexpected:
+            raise VerificationError("MALFORMED", "UNEXPECTED_HEADER:" + ",".join(unexpected)[:100])
+    kid = header.get("kid")
+    if not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
+        raise VerificationError("MALFORMED", "BAD_KID" if "kid" in header else "KID_MISSING")
+    entry = keys.get(kid)
+    if entry.alg != alg:
+        raise VerificationError("SIGNATURE_INVALID", "ALG_KEY_MISMATCH")
+    return kid, entry
+
+
+def _verify_signature(alg: str, public_key: Any, signature: bytes, signing_input: bytes) -> None:
+    """Step 3: raw 64-byte signatures only (no DER), ES256 scalars in range, then ``cryptography``."""
+    if len(signature) != 64:
+        raise VerificationError("SIGNATURE_INVALID", "BAD_SIGNATURE_LENGTH")
+    try:
+        if alg == "ES256":
+            r = int.from_bytes(signature[:32], "big")
+            s = int.from_bytes(signature[32:], "big")
+            if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+                raise VerificationError("SIGNATURE_INVALID", "SCALAR_OUT_OF_RANGE")
+            public_key.verify(encode_dss_signature(r, s), signing_input, _ES256)
+        else:
+            public_key.verify(signature, signing_input)
+    except InvalidSignature:
+        raise VerificationError("SIGNATURE_INVALID", "BAD_SIGNATURE") from None
+
+
+def _is_number(value: Any) -> bool:
+    return (type(value) is int) or (type(value) is float and math.isfinite(value))
+
+
+def _check_claims(
+    claims: dict[str, Any],
+    kind: str,
+    keys: KeySet,
+    issuers: set[str] | None,
+    now: float,
+    leeway: int,
+    audience: str | None,
+) -> None:
+    """Step 4: presence and types first, then issuer, then time, then audience."""
+    missing = [name for name in REQUIRED_CLAIMS[kind] if name not in claims]
+    if missing:
+        raise VerificationError("MALFORMED", "MISSING_CLAIM:" + ",".join(missing))
+    for name in _STRING_CLAIMS:
+        if name in claims and (type(claims[name]) is not str or not claims[name]):
+            raise VerificationError("MALFORMED", f"BAD_CLAIM:{name}")
+    for name in _TIME_CLAIMS:
+        if name in claims and not _is_number(claims[name]):
+            raise VerificationError("MALFORMED", f"BAD_CLAIM:{name}")
+
+    iss = claims["iss"]
+    if issuers is not None and iss not in issuers:
+        raise VerificationError("UNKNOWN_ISSUER", "ISSUER_NOT_TRUSTED")
+    if iss != keys.issuer:
+        raise VerificationError("UNKNOWN_ISSUER", "ISSUER_KEYSET_MISMATCH")
+
+    iat, exp = claims["iat"], claims["exp"]
+    if exp <= iat:
+        raise VerificationError("MALFORMED", "EXP_NOT_AFTER_IAT")
+    if kind == PRESENTATION and exp - iat > MAX_PRESENTATION_SECONDS:
+        raise VerificationError("MALFORMED", "LIFETIME_TOO_LONG")
+    if iat > now + leeway:
+        raise VerificationError("NOT_YET_VALID", "IAT_IN_FUTURE")
+    if "nbf" in claims and claims["nbf"] > now + leeway:
+        raise VerificationError("NOT_YET_VALID", "NBF_IN_FUTURE")
+    if now >= exp + leeway:
+        raise VerificationError("EXPIRED", "EXP_PASSED")
+
+    if audience is not None:
+        aud = claims.get("aud")
+        if aud is None:
+            raise VerificationError("MALFORMED", "AUD_MISSING")
+        if type(aud) is not str:  # a list is refused outright (strict_aud, J-12)
+            raise VerificationError("MALFORMED", "AUD_NOT_STRING")
+        if aud != audience:
+            raise VerificationError("MALFORMED", "AUD_MISMATCH")
+
+
+def _b64encode(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
