@@ -40,6 +40,8 @@ VERSION_BUDGET = 17
 #: So a fixed mask costs no readability; 3 was marginally ahead in the first run and is kept.
 QR_MASK = 3
 #: Images above this many pixels are refused before any pixel is decoded (pixel-flood guard).
+#: Checked here rather than by lowering Pillow's process-wide ``Image.MAX_IMAGE_PIXELS``, which
+#: other modules share; Pillow's own limit (warning, escalated to an error here) stays behind it.
 MAX_IMAGE_PIXELS = 40_000_000
 
 _ERROR_LEVELS = ("L", "M", "Q", "H")
