@@ -53,6 +53,7 @@ class WorkingCalendar:
         self._tables = {table.year: table for table in tables}
         self._days_off = {year: table.days_off for year, table in self._tables.items()}
         self._makeup = {year: frozenset(table.makeup_workdays) for year, table in self._tables.items()}
+        self._rule_days_off: dict[int, frozenset[dt.date]] = {}
         self.sources = dict(sources or {})
         self._missing_years_seen: set[int] = set()
         self._lock = threading.Lock()
@@ -79,7 +80,12 @@ class WorkingCalendar:
             if day in self._days_off[year]:
                 return False
             return day.weekday() < 5
-        return day.weekday() < 5 and day not in rule_rest_days(year)
+        if day.weekday() >= 5:
+            return False
+        rule_days = self._rule_days_off.get(year)
+        if rule_days is None:
+            rule_days = self._rule_days_off[year] = frozenset(rule_rest_days(year))
+        return day not in rule_days
 
     def add_working_days(self, day: dt.date, n: int) -> tuple[dt.date, bool]:
         """The ``n``-th working day after ``day`` (``day`` itself is never counted), and

@@ -9,9 +9,10 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from chinese_calendar.constants import Holiday as OracleHoliday
+from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from core.calendar import Deadline, WorkingCalendar, import_notice, load_calendar
-from core.calendar_table import YearTable
+from core.calendar_table import YearTable, parse_year_table
 from core.clock import BEIJING, UTC
 from core.exceptions import ConfigError, ValidationError
 from core.statutory_holidays import lunar_to_solar, qingming, spring_festival_days, statutory_holidays
@@ -398,7 +399,6 @@ def test_stored_file_that_is_broken_or_misnamed_is_a_config_error(tmp_path):
 
 def test_round_trip_of_built_in_tables(calendar):
     for table in calendar.tables.values():
-        from core.calendar_table import parse_year_table
         assert parse_year_table(json.loads(table.to_json())) == table
 
 
@@ -411,3 +411,21 @@ def test_files_other_than_year_files_are_ignored(tmp_path):
 def test_built_in_data_files_are_where_the_package_data_says(calendar):
     data = Path(__file__).resolve().parents[2] / "core" / "data" / "calendar"
     assert sorted(p.name for p in data.glob("cn-*.json")) == ["cn-2024.json", "cn-2025.json", "cn-2026.json"]
+
+
+# -- properties of counting ---------------------------------------------------------------------
+
+_PROPERTY_CALENDAR = load_calendar()
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(start=st.dates(min_value=D(2023, 6, 1), max_value=D(2028, 6, 1)), n=st.integers(1, 40))
+def test_add_working_days_counts_exactly_n_working_days(start, n):
+    due, provisional = _PROPERTY_CALENDAR.add_working_days(start, n)
+    between = [start + dt.timedelta(days=i) for i in range(1, (due - start).days + 1)]
+    assert _PROPERTY_CALENDAR.is_working_day(due)
+    assert sum(map(_PROPERTY_CALENDAR.is_working_day, between)) == n
+    assert provisional == any(not _PROPERTY_CALENDAR.covers(day) for day in between)
+    # Within the tables the clock agrees with chinesecalendar's own count.
+    if not provisional:
+        assert sum(map(chinese_calendar.is_workday, between)) == n and chinese_calendar.is_workday(due)
