@@ -35,7 +35,7 @@ VERSION_BUDGET = 17
 #: render time (perf-baseline §5); any mask is valid QR. Evaluated once (bench/bench_qr.py, mask
 #: table): on random 600-character tokens at M, blurred and JPEG'd at q=40, and shrunk to the
 #: edge of readability (2.0/2.1/2.2 px/module; below that nothing decodes, at 2.6 everything
-#: does), the 8 fixed masks and segno's own penalty-chosen mask each decode 70-77 % of the
+#: does), the 8 fixed masks and segno's own penalty-chosen mask each decode 65-77 % of the
 #: captures (two runs), within noise of each other.
 #: So a fixed mask costs no readability; 3 was marginally ahead in the first run and is kept.
 QR_MASK = 3
