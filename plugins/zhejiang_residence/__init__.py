@@ -1,1 +1,90 @@
-"""浙江省居住证 (Zhejiang residence permit): eligibility rules, claims and benefits."""
+"""浙江省居住证 (Zhejiang residence permit): eligibility rules, claims and benefits.
+
+The county is configuration (``[plugins.zhejiang_residence]``, Qingtian by default). Only
+thin hook implementations live here; the logic is in the modules next to this one.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from core import hookimpl
+from plugins.zhejiang_residence import claims as _claims
+from plugins.zhejiang_residence import county as _county
+from plugins.zhejiang_residence import document as _document
+from plugins.zhejiang_residence import rules as _rules
+from plugins.zhejiang_residence.benefits import BENEFITS, benefit_labels
+from plugins.zhejiang_residence.identifiers import normalise_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.models import Application, Decision, EligibilityContext, Finding, PersonRecords
+
+CREDENTIAL_TYPE = "zj-residence-permit"
+SCHEMA = _document.SCHEMA
+
+
+def _ours(document: Any) -> bool:
+    return isinstance(document, Mapping) and document.get("schema") == SCHEMA
+
+
+@hookimpl
+def govcred_configure(settings: "Settings") -> None:
+    _county.configure(settings)
+
+
+@hookimpl
+def govcred_credential_types(register: Callable[..., None]) -> None:
+    register(
+        CREDENTIAL_TYPE,
+        application_schema=SCHEMA,
+        display_name="浙江省居住证",
+        benefits=benefit_labels(_county.county_config(None).benefits),
+    )
+
+
+@hookimpl
+def govcred_validate_application(document: Mapping[str, Any]) -> list | None:
+    return _document.validate_document(document) if _ours(document) else None
+
+
+@hookimpl
+def govcred_application_subject(document: Mapping[str, Any]) -> Mapping[str, str] | None:
+    if not _ours(document):
+        return None
+    applicant = document["applicant"]
+    return {
+        "name": applicant["name"].strip(),
+        "id_number": normalise_id(applicant["id_number"]),
+        "phone": applicant["phone"],
+        "county": _county.county_config(None).county_code,
+    }
+
+
+@hookimpl
+def govcred_records_from_document(document: Mapping[str, Any]) -> "PersonRecords | None":
+    return _document.records_from_document(document) if _ours(document) else None
+
+
+@hookimpl
+def govcred_eligibility_rules(application: "Application", context: "EligibilityContext") -> "list[Finding] | None":
+    if application.schema != SCHEMA:
+        return None
+    return _rules.evaluate(application.document, context)
+
+
+@hookimpl
+def govcred_credential_claims(application: "Application", decision: "Decision", context: "EligibilityContext") -> Mapping[str, Any] | None:
+    if application.schema != SCHEMA:
+        return None
+    return _claims.credential_claims(application.document, context, decision.decided_at)
+
+
+@hookimpl
+def govcred_benefit_codes(register: Callable[[str, str], None]) -> None:
+    for benefit in BENEFITS.values():
+        register(benefit.code, benefit.label_zh)
+
+
+@hookimpl
+def govcred_benefit_check(claims: Mapping[str, Any], benefit: str) -> bool | None:
+    return _claims.benefit_check(claims, benefit)

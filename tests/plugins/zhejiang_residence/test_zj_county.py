@@ -1,0 +1,84 @@
+import datetime as dt
+
+import pytest
+
+from core.config import Settings
+from core.exceptions import ConfigError
+from plugins.zhejiang_residence.claims import credential_claims
+from plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig, county_config
+from plugins.zhejiang_residence.identifiers import uscc_problem
+from plugins.zhejiang_residence.rules import evaluate
+from tests.plugins.zhejiang_residence.zj_fixtures import base_document, context, make_uscc, regs
+
+JINYUN = {
+    "county_code": "331122",
+    "county_name": "缙云县",
+    "authority": "缙云县公安局",
+    "authority_uscc": make_uscc("11331122002503440"),
+    "old_codes": ["332823"],
+    "benefits": ["compulsory_education", "public_health"],
+}
+
+
+def test_defaults_are_qingtian_and_valid():
+    c = CountyConfig.from_mapping({})
+    assert c == DEFAULT_CONFIG
+    assert (c.county_code, c.county_name, c.authority) == ("331121", "青田县", "青田县公安局")
+    assert c.old_codes == ("332822", "332622")
+    assert c.max_gap_days == 0
+    assert uscc_problem(c.authority_uscc) is None
+    assert uscc_problem(c.permit_type_code[:18]) is None and c.permit_type_code[18:].isdigit()
+    assert county_config(None) == c
+
+
+def test_every_bad_value_listed_at_once():
+    with pytest.raises(ConfigError) as err:
+        CountyConfig.from_mapping({
+            "county_code": "310101", "county_name": "", "authority_uscc": "11100000000013127E",
+            "old_codes": ["3328"], "max_gap_days": -1, "permit_type_code": "11100000000013127D",
+            "benefits": ["free_lunch"], "colour": "blue",
+        })
+    problems = err.value.details["problems"]
+    joined = " ".join(problems)
+    for key in ("county_code", "county_name", "authority_uscc", "old_codes", "max_gap_days", "permit_type_code",
+                "benefits", "colour"):
+        assert key in joined, key
+    assert len(problems) == 8
+
+
+def test_list_settings_must_be_lists_of_strings():
+    with pytest.raises(ConfigError) as err:
+        CountyConfig.from_mapping({"old_codes": "332822", "benefits": [1], "max_gap_days": True})
+    assert len(err.value.details["problems"]) == 3
+
+
+def test_another_county_by_configuration_alone():
+    settings = Settings(plugins={"zhejiang_residence": JINYUN})
+    doc = base_document()
+    doc["residence"]["division"] = "331122101"
+    doc["conditions"][0]["division"] = "331122"
+    ctx = context(regs(("331122", "2026-01-01", None)), settings=settings)
+    assert evaluate(doc, ctx) == []
+
+    # Qingtian is just another county for a Jinyun deployment
+    qingtian = base_document()
+    findings = evaluate(qingtian, context(regs(("331121", "2026-01-01", None)), settings=settings))
+    assert sorted(f.code for f in findings) == [
+        "CONDITION_OUTSIDE_COUNTY", "NO_QUALIFYING_CONDITION", "REGISTRATION_NOT_CURRENT", "RESIDENCE_OUTSIDE_COUNTY",
+    ]
+    assert all("缙云县" in f.message_zh and "青田" not in f.message_zh for f in findings)
+
+    # Jinyun's old code makes a hukou local; Qingtian's does not
+    doc["applicant"]["hukou_division"] = "332823"
+    assert [f.code for f in evaluate(doc, ctx)] == ["LOCAL_HUKOU"]
+    doc["applicant"]["hukou_division"] = "332822"
+    assert evaluate(doc, ctx) == []
+
+    claims = credential_claims(doc, ctx, dt.datetime(2027, 3, 1, 10, tzinfo=dt.timezone.utc))
+    assert claims["cty"] == "331122" and claims["ben"] == ["ce", "ph"]
+
+
+def test_bad_plugin_table_raises_at_evaluation():
+    settings = Settings(plugins={"zhejiang_residence": {"county_code": "33112"}})
+    with pytest.raises(ConfigError):
+        evaluate(base_document(), context(settings=settings))
