@@ -22,6 +22,8 @@ from functools import lru_cache
 
 from lunardate import LunarDate
 
+from core.exceptions import FieldError, ValidationError
+
 #: The years both the lunar conversion and the solar-term calculation are good for.
 FIRST_YEAR = 1900
 LAST_YEAR = 2099
@@ -45,7 +47,8 @@ def statutory_holidays(year: int) -> dict[dt.date, str]:
 @lru_cache(maxsize=256)
 def _statutory_holidays(year: int) -> tuple[tuple[dt.date, str], ...]:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValueError(f"statutory holidays are computed for {FIRST_YEAR}-{LAST_YEAR} only, not {year}")
+        raise ValidationError([FieldError(
+            "year", "OUT_OF_RANGE", f"法定节假日只能推算 {FIRST_YEAR}–{LAST_YEAR} 年，无法推算 {year} 年")])
     days: dict[dt.date, str] = {}
     for name, month_days in FIXED_DATE_HOLIDAYS:
         for month, day in month_days:

@@ -64,7 +64,10 @@ def deadline_command(ctx: click.Context, accepted: str, working_days: int, as_js
     """计算受理后第 N 个工作日的办结期限。"""
     accepted_at = _parse_accepted(accepted)
     working_calendar = _calendar(ctx)
-    result = working_calendar.deadline(accepted_at, working_days)
+    try:
+        result = working_calendar.deadline(accepted_at, working_days)
+    except ValidationError as exc:
+        raise click.BadParameter("；".join(e.message for e in exc.errors), param_hint="--accepted") from exc
     if as_json:
         click.echo(json.dumps({
             "deadline": result.at.astimezone(BEIJING).isoformat(),

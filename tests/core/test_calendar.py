@@ -142,6 +142,12 @@ def test_deadline_into_2027_is_provisional_and_skips_new_year(caplog):
     assert any("2027" in w and "暂定" in w and "provisional" in w for w in warnings)
 
 
+def test_years_the_rules_cannot_compute_are_refused(calendar):
+    with pytest.raises(ValidationError) as caught:
+        calendar.deadline(_at_beijing("2099-12-30T10:00:00"))
+    assert [(e.field, e.code) for e in caught.value.errors] == [("year", "OUT_OF_RANGE")]
+
+
 def test_deadline_inside_coverage_is_not_provisional_even_near_its_end(calendar):
     result = calendar.deadline(_at_beijing("2026-12-28T10:00:00"))
     assert (result.due_date, result.provisional) == (D(2026, 12, 30), False)

@@ -69,6 +69,8 @@ def test_deadline_rejects_bad_input(run):
     assert result.exit_code == 2
     assert "ISO-8601" in result.stderr
     assert run("deadline", "--accepted", "2026-09-18", "--days", "0").exit_code == 2
+    too_far = run("deadline", "--accepted", "2099-12-31T10:00:00+08:00")
+    assert too_far.exit_code == 2 and "2100" in too_far.stderr
 
 
 def test_import_then_deadline_is_final_and_show_lists_it(run, tmp_path):
