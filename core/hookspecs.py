@@ -235,10 +235,11 @@ def govcred_credential_issued(credential: "Credential", application: "Applicatio
 
 
 @hookspec
-def govcred_credential_status_changed(credential: "Credential", old_status: str, new_status: str, reason: str, outbox: "Outbox") -> None:
+def govcred_credential_status_changed(credential: "Credential", application: "Application", old_status: str, new_status: str, reason: str, outbox: "Outbox") -> None:
     """A credential was suspended, revoked, reinstated, replaced or cancelled.
 
     :param credential: the credential after the change.
+    :param application: the application the credential was issued for (holder contact).
     :param old_status: its status before (``valid``, ``suspended`` ...).
     :param new_status: its status now.
     :param reason: the officer's or the system's reason, in Chinese.

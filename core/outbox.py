@@ -8,8 +8,10 @@ in that order.
 """
 from __future__ import annotations
 
+import base64
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +37,8 @@ class OutboxMessage:
     payload: dict[str, Any]
     attempts: int
     created_at: dt.datetime
+    #: values given as ``secret=`` to :meth:`Outbox.add`, decrypted for the handler only
+    secrets: dict[str, str] = field(default_factory=dict)
 
     @property
     def idempotency_key(self) -> str:
@@ -60,6 +64,7 @@ class Outbox:
         aggregate_id: str,
         dedupe_key: str | None = None,
         not_before: dt.datetime | None = None,
+        secret: dict[str, str] | None = None,
     ) -> str | None:
         """Queue one message; returns its id, or ``None`` when ``dedupe_key`` was already queued.
 
@@ -70,6 +75,9 @@ class Outbox:
         :param aggregate_id: the aggregate's id.
         :param dedupe_key: a message with the same key is never queued twice.
         :param not_before: do not deliver before this time (daytime-only reminders).
+        :param secret: personal data the handler needs (a phone number): stored encrypted
+            in the payload under ``_secret``, bound to the row id, and handed to the
+            handler as ``message.secrets``.
         """
         s = self._session
         if dedupe_key is not None:
@@ -91,6 +99,10 @@ class Outbox:
         self._seq[key] += 1
         now = self._clock.now()
         message_id = new_id()
+        if secret:
+            cipher = s.info["cipher"]
+            blob = cipher.encrypt(json.dumps(secret).encode(), f"outbox|secret|{message_id}".encode())
+            payload = {**payload, "_secret": base64.b64encode(blob).decode()}
         s.execute(
             sa.insert(outbox_table).values(
                 id=message_id, channel=channel, event_type=event_type, aggregate_type=aggregate_type,
@@ -101,3 +113,11 @@ class Outbox:
         )
         self.added.append(message_id)
         return message_id
+
+
+def reveal_secrets(cipher, message_id: str, payload: dict[str, Any]) -> dict[str, str]:
+    """Decrypt what :meth:`Outbox.add` stored under ``_secret`` (the worker calls this)."""
+    blob = payload.get("_secret")
+    if not blob:
+        return {}
+    return json.loads(cipher.decrypt(base64.b64decode(blob), f"outbox|secret|{message_id}".encode()))
