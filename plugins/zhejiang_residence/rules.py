@@ -85,13 +85,17 @@ def evaluate(document: Mapping[str, Any], context: EligibilityContext) -> list[F
 # ---- identity ----------------------------------------------------------------------------
 
 
-def _check_id(out: list[Finding], number: str, field: str, who: str, on: dt.date) -> ResidentId | None:
+def _check_id(out: list[Finding], number: str, field: str, who: str, on: dt.date, *, subject: bool = True) -> ResidentId | None:
+    """Report an unusable ID number. Only the applicant (``subject``) must be in scope of the
+    permit; an agent holding a HK/Macau/Taiwan or foreigner's card still has a lawful ID
+    (暂行条例 art. 9 ¶3 asks for the agent's 合法有效身份证件), so only invalid numbers count."""
     parsed = parse_resident_id(number, on)
     if isinstance(parsed, ResidentId):
         return parsed
     problem: IdProblem = parsed
     if problem.not_eligible:
-        out.append(Finding("DOCUMENT_NOT_ELIGIBLE", BLOCKING, f"{who}：{problem.message_zh}", ZJ_ART38, field))
+        if subject:
+            out.append(Finding("DOCUMENT_NOT_ELIGIBLE", BLOCKING, f"{who}：{problem.message_zh}", ZJ_ART38, field))
     else:
         out.append(Finding("ID_NUMBER_INVALID", BLOCKING, f"{who}：{problem.message_zh}", ID_BASIS, field))
     return None
@@ -148,7 +152,7 @@ def _agent(out: list[Finding], agent: Mapping[str, Any] | None, person: Resident
     problem = _agent_problem(relation, reason, age)
     if problem:
         out.append(Finding("AGENT_NOT_ALLOWED", BLOCKING, problem, ART9_P3, "agent"))
-    agent_person = _check_id(out, agent["id_number"], "agent.id_number", "代办人", on)
+    agent_person = _check_id(out, agent["id_number"], "agent.id_number", "代办人", on, subject=False)
     if agent_person is not None and agent_person.number == applicant_id.strip().upper():
         out.append(Finding(
             "AGENT_NOT_ALLOWED", BLOCKING, "代办人不能是申请人本人；本人申请时请删除代办人信息", ART9_P3, "agent.id_number",

@@ -314,3 +314,13 @@ def test_all_rules_run_with_everything_wrong():
         "REGISTRATION_TOO_SHORT", "ALREADY_HOLDS_PERMIT",
     ])
     assert AS_OF == D("2027-03-01")
+
+
+def test_agent_with_hong_kong_permit_number_is_not_out_of_scope():
+    # the permit is for the applicant; the agent only needs a lawful ID (暂行条例 art. 9 ¶3)
+    doc = base_document()
+    doc["agent"] = {"name": "陈大文", "id_number": make_id("19600101", "810000", "321"),
+                    "relation": "close_relative", "reason": "disabled"}
+    assert evaluate(doc, context()) == []
+    doc["agent"]["id_number"] = doc["agent"]["id_number"][:17] + ("1" if doc["agent"]["id_number"][17] != "1" else "2")
+    assert [(f.code, f.field) for f in evaluate(doc, context())] == [("ID_NUMBER_INVALID", "agent.id_number")]
