@@ -70,6 +70,7 @@ def test_residence_start_per_path():
     assert residence_start(doc, context(permits)) == dt.date(2025, 6, 1)
     assert credential_claims(doc, context(permits), dt.datetime(2027, 3, 1, tzinfo=BJ))["b"] == "pc"
     assert residence_start(doc, context(PersonRecords())) == context().as_of
+    assert residence_start(base_document(), context(PersonRecords())) == context().as_of
 
 
 def test_benefit_check():

@@ -28,7 +28,7 @@ def test_defaults_are_qingtian_and_valid():
     assert c.max_gap_days == 0
     assert uscc_problem(c.authority_uscc) is None
     assert uscc_problem(c.permit_type_code[:18]) is None and c.permit_type_code[18:].isdigit()
-    assert county_config(None) == c
+    assert county_config(Settings()) == c
 
 
 def test_every_bad_value_listed_at_once():

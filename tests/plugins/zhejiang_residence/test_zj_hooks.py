@@ -18,6 +18,7 @@ def pm():
     manager.add_hookspecs(core.hookspecs)
     manager.register(zj)
     manager.check_pending()
+    manager.hook.govcred_configure.call_historic(kwargs={"settings": Settings()})
     try:
         yield manager
     finally:

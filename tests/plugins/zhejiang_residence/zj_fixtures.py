@@ -5,6 +5,7 @@ import copy
 import datetime as dt
 from typing import Any
 
+from core.config import Settings
 from core.models import EligibilityContext, PersonRecords, Registration
 from plugins.zhejiang_residence.identifiers import id_check_char, uscc_check_char
 
@@ -73,6 +74,9 @@ def regs(*rows: tuple[str, str, str | None]) -> PersonRecords:
 
 
 def context(records: PersonRecords | None = None, as_of: dt.date = AS_OF, **kw: Any) -> EligibilityContext:
+    """A context with default (Qingtian) settings unless ``settings`` is given: explicit, so
+    that no county installed by another test's ``govcred_configure`` leaks in."""
     if records is None:
         records = regs(("331121", "2026-08-31", None))
+    kw.setdefault("settings", Settings())
     return EligibilityContext(as_of=as_of, records=records, **kw)
