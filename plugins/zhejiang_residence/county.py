@@ -1,7 +1,17 @@
 """The county a deployment serves, from ``[plugins.zhejiang_residence]`` in the config.
 
 Nothing in the rules names Qingtian: another county reuses the plugin by configuration
-alone (e.g. 缙云县 ``county_code = "331122"``). The defaults are Qingtian's.
+alone. The defaults are Qingtian's; a 缙云县 deployment would write::
+
+    [plugins.zhejiang_residence]
+    county_code = "331122"
+    county_name = "缙云县"
+    authority = "缙云县公安局"
+    authority_uscc = "<the bureau's real 统一社会信用代码>"
+    old_codes = ["332823"]
+    max_gap_days = 0
+    permit_type_code = "<证照类型代码 confirmed by the provincial department>"
+    benefits = ["compulsory_education", "public_employment", "..."]
 """
 from __future__ import annotations
 
