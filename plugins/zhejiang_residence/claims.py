@@ -8,7 +8,7 @@ Keys are short because every byte of the token costs QR modules:
 ``idm`` masked ID number (3301**********1234)
 ``cty`` county division code
 ``b``   basis: ``pc`` existing-permit conversion, ``rr`` registration recognition
-``ben`` compact benefit codes (benefits.py)
+``ben`` covered benefits as a bit mask (benefits.py)
 ``rs``  residence start (ISO date): start of the continuous residence recognised
 ======  =====================================================================
 
@@ -21,7 +21,7 @@ import datetime as dt
 from typing import Any, Mapping
 
 from core.models import EligibilityContext
-from plugins.zhejiang_residence.benefits import BENEFITS, compact_codes
+from plugins.zhejiang_residence.benefits import BENEFITS, benefit_mask, covers
 from plugins.zhejiang_residence.chains import qualifying_chain
 from plugins.zhejiang_residence.county import county_config
 from plugins.zhejiang_residence.identifiers import in_zhejiang, mask_id, mask_name
@@ -75,7 +75,7 @@ def credential_claims(document: Mapping[str, Any], context: EligibilityContext, 
         "idm": mask_id(applicant["id_number"]),
         "cty": config.county_code,
         "b": BASIS_CODES[document["path"]],
-        "ben": compact_codes(config.benefits),
+        "ben": benefit_mask(config.benefits),
         "rs": residence_start(document, context).isoformat(),
         "_exp": use_lapses_at(issued_at),
     }
@@ -85,10 +85,10 @@ def benefit_check(claims: Mapping[str, Any], benefit: str) -> bool | None:
     """Whether verified claims of a 浙江省居住证 cover ``benefit``.
 
     ``None`` when the benefit is not one of ours or the claims belong to another
-    credential type (another plugin may answer); otherwise whether its compact code is listed.
+    credential type (another plugin may answer); otherwise whether its bit is set.
     """
-    known = BENEFITS.get(benefit)
-    if known is None or claims.get("ct") != CREDENTIAL_TAG:
+    if benefit not in BENEFITS or claims.get("ct") != CREDENTIAL_TAG:
         return None
-    listed = claims.get("ben")
-    return isinstance(listed, list) and known.compact in listed
+    mask = claims.get("ben")
+    # bool is an int subclass: a forged ``true`` must not read as bit 0
+    return type(mask) is int and mask >= 0 and covers(mask, benefit)

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from core.models import ExistingPermit, PersonRecords
-from plugins.zhejiang_residence.benefits import BENEFIT_CODES, BENEFITS
+from plugins.zhejiang_residence.benefits import benefit_mask, BENEFIT_CODES, BENEFITS
 from plugins.zhejiang_residence.claims import (
     benefit_check,
     credential_claims,
@@ -25,7 +25,7 @@ def test_claims_are_compact_and_minimal():
         "idm": APPLICANT_ID[:4] + "*" * 10 + APPLICANT_ID[-4:],
         "cty": "331121",
         "b": "rr",
-        "ben": [BENEFITS[c].compact for c in BENEFIT_CODES],
+        "ben": 2**len(BENEFIT_CODES) - 1,
         "rs": "2026-08-31",
         "_exp": dt.datetime(2028, 3, 1, 23, 59, 59, tzinfo=BJ),
     }
@@ -74,9 +74,17 @@ def test_residence_start_per_path():
 
 
 def test_benefit_check():
-    claims = {"ct": "zj-rp", "ben": ["ce", "ph"]}
+    claims = {"ct": "zj-rp", "ben": benefit_mask(("compulsory_education", "public_health"))}
     assert benefit_check(claims, "compulsory_education") is True
     assert benefit_check(claims, "driving_license") is False
     assert benefit_check(claims, "housing_fund") is None  # not ours
-    assert benefit_check({"ct": "other", "ben": ["ce"]}, "compulsory_education") is None
+    assert benefit_check({"ct": "other", "ben": 1}, "compulsory_education") is None
     assert benefit_check({"ct": "zj-rp", "ben": "ce"}, "compulsory_education") is False
+    assert benefit_check({"ct": "zj-rp", "ben": True}, "compulsory_education") is False
+    assert benefit_check({"ct": "zj-rp", "ben": -1}, "compulsory_education") is False
+
+
+def test_benefit_bits_are_unique_and_stable():
+    """Bits are part of issued credentials: they may never be renumbered."""
+    assert [BENEFITS[c].bit for c in BENEFIT_CODES] == list(range(len(BENEFIT_CODES)))
+    assert BENEFITS["compulsory_education"].bit == 0 and BENEFITS["birth_services"].bit == 10

@@ -75,7 +75,7 @@ def test_another_county_by_configuration_alone():
     assert evaluate(doc, ctx) == []
 
     claims = credential_claims(doc, ctx, dt.datetime(2027, 3, 1, 10, tzinfo=dt.timezone.utc))
-    assert claims["cty"] == "331122" and claims["ben"] == ["ce", "ph"]
+    assert claims["cty"] == "331122" and claims["ben"] == 0b101  # compulsory_education, public_health
 
 
 def test_bad_plugin_table_raises_at_evaluation():
