@@ -35,6 +35,8 @@ KINDS = (CREDENTIAL, PRESENTATION, STATUS_LIST)
 #: Fixed; never derived from a token or from configuration (J-01, J-02).
 ALLOWED_ALGORITHMS = frozenset({"ES256", "EdDSA"})
 MAX_TOKEN_BYTES = 4096
+#: Our headers are ~150 characters; a bigger one can only be an attack on the JSON parser.
+MAX_HEADER_CHARS = 512
 MAX_JSON_DEPTH = 8
 MAX_LEEWAY_SECONDS = 60
 MAX_PRESENTATION_SECONDS = 120
@@ -56,6 +58,7 @@ _TIME_CLAIMS = ("iat", "exp", "nbf")
 # The signature segment may be empty here so that an unsigned ``alg: none`` token is refused for
 # its algorithm (ALG_NOT_ALLOWED, J-01); an empty signature then fails the 64-byte length check.
 _COMPACT_JWS = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
+_UNPRINTABLE = re.compile(r"[^A-Za-z0-9_#.,+-]")
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _ES256 = ec.ECDSA(hashes.SHA256())
 _ES256_SIGN = ec.ECDSA(hashes.SHA256())
@@ -207,6 +210,8 @@ def _split(token: Any) -> tuple[bytes, bytes, bytes]:
     if match is None:
         detail = "SEGMENT_COUNT" if token.count(b".") != 2 else "BAD_ALPHABET"
         raise VerificationError("MALFORMED", detail)
+    if len(match[1]) > MAX_HEADER_CHARS:
+        raise VerificationError("MALFORMED", "HEADER_TOO_LARGE")
     return match.groups()
 
 
@@ -238,7 +243,8 @@ _STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constan
 
 def _parse_json(raw: bytes, part: str) -> dict[str, Any]:
     try:
-        value = _STRICT_JSON.decode(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        value = _STRICT_JSON.decode(text)
     except _DuplicateMember:
         raise VerificationError("MALFORMED", "DUPLICATE_MEMBER") from None
     except RecursionError:
@@ -247,7 +253,9 @@ def _parse_json(raw: bytes, part: str) -> dict[str, Any]:
         raise VerificationError("MALFORMED", f"{part}_NOT_JSON") from None
     if not isinstance(value, dict):
         raise VerificationError("MALFORMED", f"{part}_NOT_OBJECT")
-    if _deeper_than(value, MAX_JSON_DEPTH):
+    # Nesting can be no deeper than the number of brackets (those inside strings only add to the
+    # count), so the walk is needed only when there are many: a permit has about four.
+    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
         raise VerificationError("MALFORMED", "TOO_DEEP")
     return value
 
@@ -285,8 +293,9 @@ def _check_header(header: dict[str, Any], kind: str, keys: KeySet):
             if name in header:
                 raise VerificationError("MALFORMED", f"FORBIDDEN_HEADER:{name}")
         unexpected = sorted(set(header) - _HEADER_MEMBERS)
-        if unexpected:
-            raise VerificationError("MALFORMED", "UNEXPECTED_HEADER:" + ",".join(unexpected)[:100])
+        if unexpected:  # names are attacker text: keep the detail short and printable for logs
+            names = _UNPRINTABLE.sub("?", ",".join(unexpected))[:100]
+            raise VerificationError("MALFORMED", f"UNEXPECTED_HEADER:{names}")
     kid = header.get("kid")
     if not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
         raise VerificationError("MALFORMED", "BAD_KID" if "kid" in header else "KID_MISSING")

@@ -245,6 +245,14 @@ def test_unknown_header_members_are_refused(es256):
     assert rejected(token, keys) == ("MALFORMED", "UNEXPECTED_HEADER:iss,x-foo")
 
 
+def test_unexpected_header_names_are_made_printable_in_the_detail(es256):
+    key, keys = es256
+    token = forge(header_for(key, CREDENTIAL, **{"a\nb": 1, "日": 2, "x" * 200: 3}), credential_claims(), key)
+    reason, detail = rejected(token, keys)
+    assert reason == "MALFORMED" and detail.startswith("UNEXPECTED_HEADER:a?b,")
+    assert detail.isascii() and detail.isprintable() and len(detail) <= len("UNEXPECTED_HEADER:") + 100
+
+
 # -- J-07: signature encoding and ECDSA scalar ranges ---------------------------------------
 
 
@@ -405,6 +413,15 @@ def test_4096_byte_token_is_within_the_cap(es256):
     assert len(verify_token(token, CREDENTIAL, keys, clock=clock()).claims["pad"]) > 2700
 
 
+def test_oversized_header_is_refused_before_decoding(es256, spies):
+    key, keys = es256
+    objects = "{" + '"a":[' + ",".join(["{}"] * 300) + "]}"
+    token = forge(objects.encode(), credential_claims(), key)
+    assert rejected(token, keys) == ("MALFORMED", "HEADER_TOO_LARGE")
+    assert spies["b64"] == []
+    assert verify_token(forge(header_for(key, CREDENTIAL), credential_claims(), key), CREDENTIAL, keys, clock=clock())
+
+
 def test_megabyte_token_is_refused_cheaply(es256, spies):
     _, keys = es256
     assert rejected("a" * 2_600_000 + ".b.c", keys) == ("MALFORMED", "TOO_LARGE")
@@ -472,6 +489,9 @@ def test_payload_at_the_depth_limit_is_accepted(es256):
     key, keys = es256
     token = forge(header_for(key, CREDENTIAL), credential_claims(deep=[_nested(6)]), key)  # 1 + 1 + 6 = 8
     assert verify_token(token, CREDENTIAL, keys, clock=clock()).claims["deep"] == [_nested(6)]
+    # brackets inside strings do not count as nesting
+    token = forge(header_for(key, CREDENTIAL), credential_claims(nm="[{" * 20, deep=[_nested(6)]), key)
+    assert verify_token(token, CREDENTIAL, keys, clock=clock()).claims["nm"] == "[{" * 20
 
 
 def test_deep_header_is_refused_before_the_signature(es256, spies):

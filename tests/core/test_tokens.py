@@ -138,6 +138,18 @@ def test_typ_is_compared_case_insensitively_without_application_prefix(typ):
     assert verify_token(token, CREDENTIAL, keys, clock=clock()).claims["jti"] == "cred-0001"
 
 
+@pytest.mark.parametrize(
+    "typ",
+    ["JWT", "jwt", "application/jwt", "rp-credential", "x-rp-credential+jwt", "rp-credential+jwt2",
+     "rp-credential+jwt; charset=utf-8", " rp-credential+jwt", "application/application/rp-credential+jwt",
+     "rp-credential+jws", "vc+sd-jwt", "", ["rp-credential+jwt"], None, 1],
+)
+def test_near_miss_typ_values_are_wrong_type(typ):
+    key, keys = key_and_set()
+    token = forge(header_for(key, typ), credential_claims(), key)
+    assert reason_of(token, CREDENTIAL, keys) == ("WRONG_TYPE", "TYP_MISMATCH")
+
+
 def test_type_matrix_only_the_diagonal_passes(signer):
     key, keys = signer
     for issued_as in KINDS:
