@@ -35,6 +35,10 @@ KINDS = (CREDENTIAL, PRESENTATION, STATUS_LIST)
 #: Fixed; never derived from a token or from configuration (J-01, J-02).
 ALLOWED_ALGORITHMS = frozenset({"ES256", "EdDSA"})
 MAX_TOKEN_BYTES = 4096
+#: A status list is not carried in a QR: 131,072 two-bit entries with scattered revocations
+#: compress to a few KiB up to ~100 KiB, so its kind has its own, larger cap (still checked
+#: before any decoding).
+MAX_TOKEN_BYTES_BY_KIND = {STATUS_LIST: 512 * 1024}
 #: Our headers are ~150 characters; a bigger one can only be an attack on the JSON parser.
 MAX_HEADER_CHARS = 512
 MAX_JSON_DEPTH = 8
@@ -60,8 +64,7 @@ _TIME_CLAIMS = ("iat", "exp", "nbf")
 _COMPACT_JWS = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
 _UNPRINTABLE = re.compile(r"[^A-Za-z0-9_#.,+-]")
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-_ES256 = ec.ECDSA(hashes.SHA256())
-_ES256_SIGN = ec.ECDSA(hashes.SHA256())
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,10 @@ def issue_token(kind: str, claims: dict[str, Any], key: SigningKey, *, clock: Cl
     header = {"alg": key.alg, "typ": kind, "kid": key.kid}
     signing_input = _b64encode(_compact_json(header)) + b"." + _b64encode(_compact_json(body))
     token = signing_input + b"." + _b64encode(_sign(key, signing_input))
-    if len(token) > MAX_TOKEN_BYTES:
+    limit = MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES)
+    if len(token) > limit:
         raise ValidationError(
-            [FieldError("token", "TOO_LARGE", f"token is {len(token)} bytes; the limit is {MAX_TOKEN_BYTES}")]
+            [FieldError("token", "TOO_LARGE", f"token is {len(token)} bytes; the limit is {limit}")]
         )
     return token.decode("ascii")
 
@@ -101,7 +105,7 @@ def _compact_json(value: dict[str, Any]) -> bytes:
 
 def _sign(key: SigningKey, signing_input: bytes) -> bytes:
     if key.alg == "ES256":
-        r, s = decode_dss_signature(key.private_key.sign(signing_input, _ES256_SIGN))
+        r, s = decode_dss_signature(key.private_key.sign(signing_input, _ECDSA_SHA256))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
     if key.alg == "EdDSA":
         return key.private_key.sign(signing_input)
@@ -152,7 +156,7 @@ def verify_token(
     _check_kind(kind)
     if not 0 <= leeway <= MAX_LEEWAY_SECONDS:
         raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY_SECONDS} seconds, got {leeway}")
-    header_b64, payload_b64, signature_b64 = _split(token)
+    header_b64, payload_b64, signature_b64 = _split(token, MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES))
 
     # 2. header
     header = _parse_json(_b64decode(header_b64), "HEADER")
@@ -193,16 +197,16 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"unknown token kind {kind!r}; expected one of {', '.join(KINDS)}")
 
 
-def _split(token: Any) -> tuple[bytes, bytes, bytes]:
+def _split(token: Any, limit: int = MAX_TOKEN_BYTES) -> tuple[bytes, bytes, bytes]:
     """Step 1: type, size (before any decoding), ASCII, 3 segments, base64url alphabet only."""
     if isinstance(token, str):
-        if len(token) > MAX_TOKEN_BYTES:
+        if len(token) > limit:
             raise VerificationError("MALFORMED", "TOO_LARGE")
         if not token.isascii():
             raise VerificationError("MALFORMED", "NOT_ASCII")
         token = token.encode("ascii")
     elif isinstance(token, bytes):
-        if len(token) > MAX_TOKEN_BYTES:
+        if len(token) > limit:
             raise VerificationError("MALFORMED", "TOO_LARGE")
     else:
         raise VerificationError("MALFORMED", "NOT_TEXT")
@@ -315,7 +319,7 @@ def _verify_signature(alg: str, public_key: Any, signature: bytes, signing_input
             s = int.from_bytes(signature[32:], "big")
             if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
                 raise VerificationError("SIGNATURE_INVALID", "SCALAR_OUT_OF_RANGE")
-            public_key.verify(encode_dss_signature(r, s), signing_input, _ES256)
+            public_key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
         else:
             public_key.verify(signature, signing_input)
     except InvalidSignature:

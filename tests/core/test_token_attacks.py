@@ -430,7 +430,13 @@ def test_megabyte_token_is_refused_cheaply(es256, spies):
 
 def test_jwe_and_other_segment_counts_are_refused(es256, spies):
     key, keys = es256
-    jwe = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ"
+    jwe = (  # RFC 7516 appendix A.1 shape: five segments
+        "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ."
+        "OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe."
+        "48V1_ALb6US04U3b."
+        "5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A."
+        "XFBoMYUZodetZdvTiFvSkQ"
+    )
     assert rejected(jwe, keys) == ("MALFORMED", "SEGMENT_COUNT")
     token = tokens.issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
     for bad in (token.rsplit(".", 1)[0], token + ".x", token.replace(".", "", 1), "..", ".", ""):

@@ -1,5 +1,7 @@
 import base64
 import datetime as dt
+import importlib.metadata
+import importlib.util
 import json
 import warnings
 
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey
 
+from core.clock import FixedClock
 from core.exceptions import ValidationError, KeyStoreError, VerificationError
 from core.keys import KeySet, SigningKey, jwks_document
 from core.tokens import (
@@ -180,9 +183,11 @@ def test_verify_refuses_unknown_kind_and_leeway_over_60():
 
 def test_real_clock_is_the_default():
     key, keys = key_and_set()
-    token = issue_token(CREDENTIAL, credential_claims(iat=None, nbf=None, exp=None, extra=1) | {
-        "exp": int(dt.datetime.now(dt.timezone.utc).timestamp()) + 60}, key)
-    assert verify_token(token, CREDENTIAL, keys).claims["extra"] == 1
+    real_now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    token = issue_token(CREDENTIAL, credential_claims(iat=None, nbf=None, exp=real_now + 60), key)
+    assert abs(verify_token(token, CREDENTIAL, keys).claims["iat"] - real_now) <= 5
+    an_hour_later = FixedClock(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    assert reason_of(token, CREDENTIAL, keys, clock=an_hour_later)[0] == "EXPIRED"
 
 
 # -- claims: presence, issuer, time, audience -----------------------------------------------
@@ -212,7 +217,8 @@ def test_claims_of_the_wrong_type_are_malformed(name, value):
 
 @pytest.mark.parametrize(
     "iss",
-    [ISSUER[:-1], ISSUER + "/", ISSUER.upper(), "HTTPS://qingtian.example.gov.cn", ISSUER + " ", "https", ISSUER + "/x"],
+    [ISSUER[:-1], ISSUER + "/", ISSUER.upper(), "HTTPS://qingtian.example.gov.cn", ISSUER + " ", "https",
+     ISSUER + "/x", "x" + ISSUER],
 )
 def test_issuer_is_compared_as_an_exact_string(iss):
     key, keys = key_and_set()
@@ -237,10 +243,10 @@ def test_expired_and_the_leeway_edge():
     assert reason_of(token, CREDENTIAL, keys, leeway=0) == ("EXPIRED", "EXP_PASSED")
     assert reason_of(token, CREDENTIAL, keys, leeway=10) == ("EXPIRED", "EXP_PASSED")  # now == exp + leeway
     assert verify_token(token, CREDENTIAL, keys, clock=clock(), leeway=11)  # one second inside
-    assert reason_of(token, CREDENTIAL, keys, clock=FixedLater(60)) == ("EXPIRED", "EXP_PASSED")
+    assert reason_of(token, CREDENTIAL, keys, clock=clock_after(60)) == ("EXPIRED", "EXP_PASSED")
 
 
-def FixedLater(seconds):
+def clock_after(seconds):
     later = clock()
     later.advance(seconds=seconds)
     return later
@@ -307,7 +313,7 @@ def test_retired_key_verifies_until_verify_until_then_not():
     keys = KeySet.from_jwks(jwks_document([key]), ISSUER)
     token = issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
     assert verify_token(token, CREDENTIAL, keys, clock=clock())
-    assert reason_of(token, CREDENTIAL, keys, clock=FixedLater(86400 + 1)) == ("EXPIRED", "KEY_RETIRED")
+    assert reason_of(token, CREDENTIAL, keys, clock=clock_after(86400 + 1)) == ("EXPIRED", "KEY_RETIRED")
 
 
 # -- interop with independent JOSE libraries ------------------------------------------------
@@ -349,12 +355,20 @@ def test_tokens_made_by_pyjwt_verify(signer):
     assert verify_token(token, CREDENTIAL, keys, clock=clock()).claims == credential_claims()
 
 
+def test_jose_dependency_floors_and_bans():
+    # J-14: PyJWT below 2.15.1 has the key-confusion and crit advisories; python-jose is banned.
+    version = tuple(int(part) for part in importlib.metadata.version("pyjwt").split(".")[:3])
+    assert version >= (2, 15, 1)
+    assert importlib.util.find_spec("jose") is None
+
+
 # -- peek -----------------------------------------------------------------------------------
 
 
 def test_peek_unverified_issuer_reads_iss_without_checking_anything():
     key, _ = key_and_set()
-    forged = forge(header_for(key, CREDENTIAL), credential_claims(iss="https://evil.example"), key, signature=b"\0" * 64)
+    claims = credential_claims(iss="https://evil.example")
+    forged = forge(header_for(key, CREDENTIAL), claims, key, signature=b"\0" * 64)
     assert peek_unverified_issuer(forged) == "https://evil.example"
     assert peek_unverified_issuer(issue_token(CREDENTIAL, credential_claims(), key, clock=clock())) == ISSUER
 
