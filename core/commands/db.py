@@ -54,7 +54,7 @@ def _ensure_demo_officers(rt) -> bool:
         for username, name, role in DEMO_OFFICERS:
             if uow.officers.by_username(username) is not None:
                 continue
-            password = f"{role}-{secrets.token_urlsafe(9)}"
+            password = f"demo-{secrets.token_urlsafe(12)}"
             create_officer(uow, username=username, display_name=name, role=role, password=password,
                            now=rt.clock.now(), actor="system")
             lines.append(f"{role}\t{username}\t{password}")

@@ -1,0 +1,122 @@
+"""The operations commands, run as a user runs them (click's runner on the real CLI)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from core.cli import AppContext, build_cli
+from tests.conftest import TEST_ENV
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, database_url):
+    monkeypatch.setenv("GOVCRED_DATABASE_URL", database_url)
+    for k, v in TEST_ENV.items():
+        monkeypatch.setenv(k, v)
+    data = tmp_path / "var"
+    cli = build_cli()
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, ["--data-dir", str(data), *args], obj=AppContext(str(data)), input=input)
+
+    invoke.data = data
+    return invoke
+
+
+def test_init_creates_key_and_demo_accounts(run):
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert "ES256" in result.output
+    logins = (run.data / "secrets" / "demo-logins.txt").read_text(encoding="utf-8").splitlines()
+    assert {line.split("\t")[0] for line in logins} == {"clerk", "reviewer", "admin"}
+    again = run("init")  # idempotent: no second key, no second set of accounts
+    assert again.exit_code == 0
+    keys = json.loads(run("keys", "list", "--json").output)
+    assert len(keys) == 1 and keys[0]["active"] and keys[0]["alg"] == "ES256"
+
+
+def test_keys_rotate_keeps_the_old_key_published(run):
+    run("init")
+    old = json.loads(run("keys", "list", "--json").output)[0]["kid"]
+    assert run("keys", "rotate").exit_code == 0
+    keys = json.loads(run("keys", "list", "--json").output)
+    assert [k["active"] for k in keys] == [False, True]
+    # no credential was signed with the old key, so it may leave the JWKS now
+    jwks = json.loads(run("keys", "export-jwks").output)
+    kids = [k["kid"] for k in jwks["keys"]]
+    assert keys[1]["kid"] in kids
+    assert old in kids or keys[0]["verify_until"] is not None
+
+
+def test_config_show_hides_secrets(run, monkeypatch):
+    monkeypatch.setenv("GOVCRED_PUSH_SECRET", "s3cret-push-value")
+    out = run("config", "show").output
+    shown = json.loads(out)
+    assert shown["push_secret"] == "********" and "s3cret-push-value" not in out
+    assert shown["key_passphrase"] == "********" and TEST_ENV["GOVCRED_KEY_PASSPHRASE"] not in out
+    assert shown["mode"] == "development"
+
+
+def test_officer_add_enforces_the_password_policy(run):
+    run("init", "--no-demo-accounts")
+    weak = run("officer", "add", "wang", "--role", "reviewer", "--password", "short")
+    assert weak.exit_code != 0
+    ok = run("officer", "add", "wang", "--role", "reviewer", "--name", "王审核",
+             "--password", "correct horse battery staple")
+    assert ok.exit_code == 0, ok.output
+    dup = run("officer", "add", "wang", "--role", "clerk", "--password", "another long passphrase")
+    assert dup.exit_code != 0
+
+
+def test_audit_verify_detects_an_edited_and_a_deleted_entry(run, database_url):
+    from core.db import make_engine
+
+    run("init")
+    assert run("audit", "verify").exit_code == 0
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
+    result = run("audit", "verify", "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.output)["problems"]
+    assert {"seq": 2, "problem": "modified"}.items() <= problems[0].items()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq = 3"))
+    problems = json.loads(run("audit", "verify", "--json").output)["problems"]
+    assert any(p["problem"] == "missing" and p["seq"] == 3 for p in problems)
+    engine.dispose()
+
+
+def test_audit_log_refuses_update_and_delete(runtime):
+    with runtime.uow() as uow:
+        uow.audit.append(actor="t", role="admin", action="x", object_type="t", object_id="1")
+        uow.commit()
+    for statement in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            with runtime.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+
+
+def test_production_refuses_a_development_key(run, monkeypatch, tmp_path):
+    """A key made without GOVCRED_KEY_PASSPHRASE is a development key; production will not use it."""
+    monkeypatch.delenv("GOVCRED_KEY_PASSPHRASE")
+    run("init", "--no-demo-accounts")
+    monkeypatch.setenv("GOVCRED_MODE", "production")
+    monkeypatch.setenv("GOVCRED_KEY_PASSPHRASE", "production passphrase of some length")
+    monkeypatch.setenv("GOVCRED_ISSUER", "https://qt.example.gov.cn")
+    from core.config import load_settings
+    from core.exceptions import ConfigError
+    from core.runtime import Runtime
+
+    rt = Runtime.create(load_settings(run.data))
+    with pytest.raises(ConfigError, match="development signing key"):
+        rt.keystore.active_key()
+    rt.close()

@@ -1,0 +1,99 @@
+"""The issuer app: JWKS, bearer tokens, problem+json errors, OpenAPI, headers, route policies."""
+from __future__ import annotations
+
+import pytest
+
+from core.auth import create_officer
+from core.web import create_app
+
+PASSWORD = "a long enough passphrase 42"
+
+
+@pytest.fixture
+def app(runtime):
+    with runtime.uow() as uow:
+        create_officer(uow, username="reviewer1", display_name="审核员", role="reviewer", password=PASSWORD,
+                       now=runtime.clock.now())
+        uow.commit()
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def test_jwks_serves_the_es256_key(client, runtime):
+    body = client.get("/.well-known/jwks.json").get_json()
+    (key,) = body["keys"]
+    assert key["kty"] == "EC" and key["crv"] == "P-256" and key["alg"] == "ES256"
+    assert key["kid"] == runtime.keystore.active_key().kid
+    assert "d" not in key
+
+
+def test_token_for_good_credentials_and_problem_for_bad(client):
+    ok = client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": PASSWORD})
+    assert ok.status_code == 200 and ok.get_json()["role"] == "reviewer"
+    bad = client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": "wrong password"})
+    assert bad.status_code == 401
+    assert bad.mimetype == "application/problem+json" and bad.get_json()["code"] == "LOGIN_FAILED"
+    missing = client.post("/api/v1/auth/token", json={})
+    assert missing.status_code == 422
+    assert {e["field"] for e in missing.get_json()["errors"]} == {"username", "password"}
+    wrong_type = client.post("/api/v1/auth/token", data="username=x", content_type="application/x-www-form-urlencoded")
+    assert wrong_type.status_code == 415
+
+
+def test_revoked_token_stops_working(client):
+    token = client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": PASSWORD}).get_json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
+    again = client.delete("/api/v1/auth/token", headers=headers)
+    assert again.status_code == 401 and again.get_json()["code"] == "TOKEN_INVALID"
+
+
+def test_failed_login_is_audited(client, runtime):
+    import sqlalchemy as sa
+
+    from core.orm import audit_log
+
+    client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": "wrong password"})
+    with runtime.engine.connect() as conn:
+        outcomes = conn.execute(sa.select(audit_log.c.outcome).where(audit_log.c.action == "auth.token")).scalars().all()
+    assert "failure" in outcomes
+
+
+def test_unknown_route_is_a_problem_document(client):
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.get_json()["code"] == "NOT_FOUND"
+
+
+def test_security_headers_on_responses(client):
+    for path in ("/.well-known/jwks.json", "/api/v1/openapi.json", "/api/v1/nothing-here"):
+        h = client.get(path).headers
+        assert "default-src 'self'" in h["Content-Security-Policy"] and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["Referrer-Policy"] == "no-referrer"
+        assert h["X-Request-Id"]
+
+
+def test_openapi_describes_every_api_route(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    described = set(doc["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = rule.rule.replace("<", "{").replace(">", "}")
+            path = __import__("re").sub(r"\{[^:}]+:", "{", path)
+            assert path in described, f"{rule.rule} is not in the OpenAPI document"
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert method.lower() in doc["paths"][path], f"{method} {rule.rule} is not described"
+
+
+def test_every_api_view_declares_who_may_call_it(app):
+    """Deny by default: an /api/v1 view without a declared policy fails this test."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        assert hasattr(view, "govcred_roles"), f"{rule.endpoint} has no access policy"
