@@ -262,7 +262,11 @@ class KeySet:
 
     @classmethod
     def from_jwks(cls, jwks: Mapping[str, Any], issuer: str) -> "KeySet":
-        """Load an issuer's JWKS; any bad key rejects the whole document, naming every problem."""
+        """Load an issuer's JWKS; any bad key rejects the whole document, naming every problem.
+
+        Each key must load strictly (:func:`public_key_from_jwk`), and its ``kid`` must be its own
+        short thumbprint, so a kid can never be re-pointed at another key by whoever edits the JWKS.
+        """
         if not isinstance(issuer, str) or not issuer:
             raise KeyStoreError("a key set needs the issuer it belongs to")
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
