@@ -5,6 +5,7 @@ Method: warm-up, then the median of 5 repetitions of ≥ 0.3 s each (time.perf_c
 """
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Callable
@@ -107,10 +108,17 @@ def measure(alg: str) -> list[str]:
 
 
 def main() -> None:
-    print("tokens: median of 5 x >=0.3 s after warm-up, baseline and subject alternating, one thread")
-    for alg in ("ES256", "EdDSA"):
-        for line in measure(alg):
-            print(line)
+    # Pinned to one core (as in reference/perf-baseline.md) so that migrations between cores do not
+    # add noise; the previous affinity is restored for whatever runs next in this process.
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(previous)})
+    try:
+        print(f"tokens: median of 5 x >=0.3 s after warm-up, baseline and subject alternating, CPU {max(previous)}")
+        for alg in ("ES256", "EdDSA"):
+            for line in measure(alg):
+                print(line)
+    finally:
+        os.sched_setaffinity(0, previous)
 
 
 if __name__ == "__main__":
