@@ -7,16 +7,23 @@ random, non-sequential allocation) and never reused: credentials are never delet
 """
 from __future__ import annotations
 
+import base64
 import secrets
+import threading
+import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from core.exceptions import GovcredError
+from core.models import STATUS_LIST_VALUE
 from core.orm import credentials, status_lists
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
+
+    from core.runtime import Runtime
 
 BITS = 2
 #: Stop filling a list at this share: random probing would get slow, and a list that is
@@ -67,3 +74,149 @@ def allocate_index(session: "Session", *, size: int, now, rng=secrets.SystemRand
             if taken is None:
                 return list_id, idx
     raise StatusListFull("状态列表已满，请联系管理员")
+
+
+# -- issuer side: the signed list ------------------------------------------------------------
+
+#: A list token lives this many ``ttl`` periods, so a verifier whose refresh fails a few times
+#: still holds a usable list, yet never one older than ``exp`` (it is then STATUS_UNAVAILABLE).
+EXP_TTL_PERIODS = 4
+#: Re-sign an unchanged list once less than this many ``ttl`` periods remain before its ``exp``,
+#: so that a copy fetched just before re-signing is still good for a few refresh rounds.
+RESIGN_TTL_PERIODS = 3
+
+
+class UnknownStatusList(GovcredError):
+    """No status list has this id."""
+
+    code = "STATUS_LIST_NOT_FOUND"
+    http_status = 404
+
+
+def status_claim(issuer: str, list_id: str, idx: int) -> dict:
+    """The ``status`` claim of a credential (draft-ietf-oauth-status-list §6.1)."""
+    return {"status_list": {"idx": idx, "uri": status_list_uri(issuer, list_id)}}
+
+
+def pack_statuses(size: int, values: "dict[int, int] | list[tuple[int, int]]") -> bytes:
+    """The uncompressed list: ``BITS`` bits per index, index i in byte i*BITS//8 starting at the
+    least significant bit (draft §4.1). ``values`` holds only the non-zero entries."""
+    if size % (8 // BITS):
+        raise ValueError(f"a {BITS}-bit list size must be a multiple of {8 // BITS}")
+    raw = bytearray(size * BITS // 8)
+    per_byte = 8 // BITS
+    mask = (1 << BITS) - 1
+    items = values.items() if isinstance(values, dict) else values
+    for idx, value in items:
+        if not 0 <= idx < size:
+            raise ValueError(f"index {idx} is outside the list of {size}")
+        if not 0 <= value <= mask:
+            raise ValueError(f"status value {value} does not fit in {BITS} bits")
+        shift = (idx % per_byte) * BITS
+        byte = raw[idx // per_byte] & ~(mask << shift)
+        raw[idx // per_byte] = byte | (value << shift)
+    return bytes(raw)
+
+
+def encode_lst(raw: bytes) -> str:
+    """``lst``: base64url (unpadded) of the zlib (RFC 1950) stream at level 9."""
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
+
+
+def list_values(session: "Session", list_id: str) -> tuple[int, int, dict[int, int]]:
+    """``(size, revision, {idx: value})`` of one list; only credentials with a non-zero value are read."""
+    row = session.execute(
+        sa.select(status_lists.c.size, status_lists.c.revision).where(status_lists.c.id == list_id)
+    ).first()
+    if row is None:
+        raise UnknownStatusList("未找到该状态列表")
+    nonzero = [status for status, value in STATUS_LIST_VALUE.items() if value]
+    rows = session.execute(
+        sa.select(credentials.c.status_idx, credentials.c.status)
+        .where(credentials.c.status_list_id == list_id, credentials.c.status.in_(nonzero))
+    ).all()
+    return row.size, row.revision, {idx: STATUS_LIST_VALUE[status] for idx, status in rows}
+
+
+def set_status(session: "Session", credential, new_status: str, *, reason: str, now) -> None:
+    """Record ``credential``'s new status and bump its list's revision, in the caller's transaction."""
+    if new_status not in STATUS_LIST_VALUE:
+        raise ValueError(f"unknown credential status {new_status!r}")
+    credential.status = new_status
+    credential.status_reason = reason
+    credential.status_changed_at = now
+    session.execute(
+        sa.update(status_lists).where(status_lists.c.id == credential.status_list_id)
+        .values(revision=status_lists.c.revision + 1, updated_at=now)
+    )
+
+
+@dataclass(frozen=True)
+class SignedList:
+    list_id: str
+    revision: int
+    token: str
+    iat: int
+    exp: int
+    ttl: int
+
+
+class StatusListPublisher:
+    """Signs status-list tokens for one runtime and keeps them per (list id, revision).
+
+    Serving a list is one indexed read of its revision while the cached token is current; the
+    list is rebuilt and re-signed only when the revision moved or the token nears ``exp``.
+    """
+
+    def __init__(self, rt: "Runtime"):
+        self._rt = rt
+        self._cache: dict[str, SignedList] = {}
+        self._lock = threading.Lock()
+
+    def current(self, list_id: str) -> SignedList:
+        now = int(self._rt.clock.now().timestamp())
+        ttl = self._rt.settings.status_list_ttl_seconds
+        with self._rt.uow(readonly=True) as uow:
+            revision = uow.session.execute(
+                sa.select(status_lists.c.revision).where(status_lists.c.id == list_id)
+            ).scalar()
+            if revision is None:
+                raise UnknownStatusList("未找到该状态列表")
+            cached = self._cache.get(list_id)
+            if cached is not None and cached.revision == revision and now < cached.exp - RESIGN_TTL_PERIODS * ttl:
+                return cached
+            size, revision, values = list_values(uow.session, list_id)
+        signed = self._sign(list_id, revision, pack_statuses(size, values), now, ttl)
+        with self._lock:
+            held = self._cache.get(list_id)
+            if held is None or held.revision <= signed.revision:
+                self._cache[list_id] = signed
+        return signed
+
+    def _sign(self, list_id: str, revision: int, raw: bytes, now: int, ttl: int) -> SignedList:
+        from core.tokens import STATUS_LIST, issue_token
+
+        settings = self._rt.settings
+        exp = now + EXP_TTL_PERIODS * ttl
+        claims = {
+            "iss": settings.issuer,
+            "sub": status_list_uri(settings.issuer, list_id),
+            "iat": now,
+            "exp": exp,
+            "ttl": ttl,
+            "status_list": {"bits": BITS, "lst": encode_lst(raw)},
+        }
+        token = issue_token(STATUS_LIST, claims, self._rt.keystore.active_key(), clock=self._rt.clock)
+        return SignedList(list_id, revision, token, now, exp, ttl)
+
+
+_publishers_lock = threading.Lock()
+
+
+def publisher_for(rt: "Runtime") -> StatusListPublisher:
+    """The runtime's publisher (kept on the runtime, so every request shares its cache)."""
+    with _publishers_lock:
+        publisher = rt.__dict__.get("_status_list_publisher")
+        if publisher is None:
+            publisher = rt.__dict__["_status_list_publisher"] = StatusListPublisher(rt)
+        return publisher
