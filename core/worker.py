@@ -1,0 +1,400 @@
+"""The outbox relay: claims committed outbox rows and hands them to their channel handler.
+
+Delivery is at-least-once with an exactly-once *effect*: the row id travels downstream as
+the idempotency key, so a message sent again after a crash (delivered, then killed before
+the outcome was recorded) is deduplicated by the receiver.
+
+Claiming (:func:`claim_due`) is one statement. On PostgreSQL its inner SELECT takes row
+locks with ``FOR UPDATE SKIP LOCKED``, so any number of workers can run side by side; on
+SQLite the engine opens every write transaction with ``BEGIN IMMEDIATE``, so the same
+statement runs under the database's single writer lock. A claim is a lease: a worker that
+dies (``kill -9``) leaves rows ``inflight`` until ``lease_until`` passes, then any worker
+takes them again.
+
+Ordering (R-02): a row is claimable only while no earlier ``aggregate_seq`` of the same
+(aggregate, channel) is ``pending`` (waiting or failing) or ``inflight``. A *dead* earlier
+row does not block: an operator may never replay it, and holding every later event of the
+aggregate behind it forever would be worse than delivering them; ``govcred outbox show``
+names the dead predecessor so the operator sees the gap. One consequence: a claimed batch
+holds at most one row per (aggregate, channel), so a batch may be delivered concurrently
+without breaking the order.
+
+Every outcome is recorded in its own short transaction, and only while this worker still
+holds the lease; a lease lost to another worker is counted, not overwritten.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import random
+import re
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from core.clock import as_utc
+from core.db import is_sqlite
+from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from core.orm import outbox as outbox_table
+from core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING, OutboxMessage, reveal_secrets
+
+log = logging.getLogger("govcred.worker")
+
+#: How long a claim stays with its worker. Handlers bound their own time (connect 3 s,
+#: read 10 s); the worker renews the lease of a batch it is still working through.
+DEFAULT_LEASE_SECONDS = 60.0
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60.0
+#: Stored and logged errors are cut to this length.
+MAX_ERROR_CHARS = 1000
+
+_o = outbox_table.c
+_RETURNED = (_o.id, _o.channel, _o.event_type, _o.aggregate_type, _o.aggregate_id, _o.aggregate_seq,
+             _o.payload, _o.attempts, _o.created_at, _o.next_attempt_at)
+# Digit runs long enough to be a phone number (11) or an ID number (15/18, may end in X);
+# HTTP statuses, ports and counts stay readable.
+_PERSONAL_NUMBER = re.compile(r"(?<![\dA-Za-z])\+?\d[\d\- ]{5,}\d[Xx]?(?![\dA-Za-z])")
+
+
+def redact(text: str) -> str:
+    """``text`` with every long digit run (phone or ID number) masked, cut to a sane length."""
+    masked = _PERSONAL_NUMBER.sub(lambda m: "***" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(),
+                                  text)
+    return masked[:MAX_ERROR_CHARS]
+
+
+def backoff_delay(attempt: int, *, rng: random.Random | None = None, base: float = BACKOFF_BASE_SECONDS,
+                  cap: float = BACKOFF_CAP_SECONDS) -> float:
+    """Full-jitter exponential backoff: ``uniform(0, min(cap, base * 2**attempt))`` seconds.
+
+    :param attempt: 0 for the first retry (after the first failed attempt).
+    """
+    ceiling = cap if attempt >= 64 else min(cap, base * 2 ** max(attempt, 0))
+    return (rng or random).uniform(0, ceiling)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+# -- claiming ---------------------------------------------------------------------------
+
+def _claimable(now: dt.datetime):
+    """The WHERE clause of a claimable row: due, or leased by a worker whose lease ran out,
+    and the lowest undelivered, undead seq of its (aggregate, channel)."""
+    earlier = outbox_table.alias("earlier")
+    e = earlier.c
+    blocked_by_earlier = sa.exists().where(
+        e.aggregate_type == _o.aggregate_type,
+        e.aggregate_id == _o.aggregate_id,
+        e.channel == _o.channel,
+        e.aggregate_seq < _o.aggregate_seq,
+        e.status.in_((PENDING, INFLIGHT)),
+    )
+    return sa.and_(
+        sa.or_(
+            sa.and_(_o.status == PENDING, _o.next_attempt_at <= now),
+            sa.and_(_o.status == INFLIGHT, _o.lease_until < now),
+        ),
+        ~blocked_by_earlier,
+    )
+
+
+def claim_due(rt, worker_id: str, limit: int, now: dt.datetime, *,
+              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due rows to ``worker_id`` (status ``inflight``, attempts + 1).
+
+    Returns the claimed messages oldest-due first, secrets still encrypted in the payload
+    (:func:`deliver` decrypts them).
+    """
+    candidates = (
+        sa.select(_o.id)
+        .where(_claimable(now))
+        .order_by(_o.next_attempt_at, _o.created_at)
+        .limit(limit)
+    )
+    if not is_sqlite(rt.engine):
+        candidates = candidates.with_for_update(skip_locked=True)
+    claim = (
+        sa.update(outbox_table)
+        .where(_o.id.in_(candidates.scalar_subquery()))
+        .values(status=INFLIGHT, locked_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
+                attempts=_o.attempts + 1)
+        .returning(*_RETURNED)
+    )
+    with rt.engine.begin() as conn:
+        rows = conn.execute(claim).all()
+    rows.sort(key=lambda r: (as_utc(r.next_attempt_at), as_utc(r.created_at)))
+    return [_message(r) for r in rows]
+
+
+def _message(row) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id, channel=row.channel, event_type=row.event_type, aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id, aggregate_seq=row.aggregate_seq, payload=dict(row.payload),
+        attempts=row.attempts, created_at=as_utc(row.created_at),
+    )
+
+
+def renew_leases(rt, worker_id: str, ids: Iterable[str], now: dt.datetime, *,
+                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> set[str]:
+    """Extend this worker's lease on ``ids``; returns the ids it still holds."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    stmt = (
+        sa.update(outbox_table)
+        .where(_o.id.in_(ids), _o.status == INFLIGHT, _o.locked_by == worker_id)
+        .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
+        .returning(_o.id)
+    )
+    with rt.engine.begin() as conn:
+        return set(conn.execute(stmt).scalars())
+
+
+def release(rt, worker_id: str, ids: Iterable[str]) -> int:
+    """Give claimed-but-unsent rows back (a graceful stop): pending again, the claim's
+    attempt not counted. Returns how many rows were released."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    stmt = (
+        sa.update(outbox_table)
+        .where(_o.id.in_(ids), _o.status == INFLIGHT, _o.locked_by == worker_id)
+        .values(status=PENDING, attempts=_o.attempts - 1, locked_by=None, lease_until=None)
+    )
+    with rt.engine.begin() as conn:
+        return conn.execute(stmt).rowcount
+
+
+# -- delivering -------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery attempt."""
+
+    message_id: str
+    status: str  # delivered | pending (retry later) | dead | lost_lease
+    error: str | None = None
+    next_attempt_at: dt.datetime | None = None
+
+
+def deliver(rt, message: OutboxMessage, *, worker_id: str | None = None, now: dt.datetime | None = None,
+            rng: random.Random | None = None) -> Outcome:
+    """Send one claimed message through its channel handler and record the outcome.
+
+    :param worker_id: when given, the outcome is written only while this worker still holds
+        the lease (otherwise it is reported as ``lost_lease`` and the row is left alone).
+    """
+    handler = rt.channels.get(message.channel)
+    if handler is None:
+        return _record_failure(rt, message, worker_id, now, rng,
+                               PermanentDeliveryError(f"no handler for channel {message.channel!r} "
+                                                      f"(is its plugin installed and enabled?)"))
+    try:
+        secrets = reveal_secrets(rt.secrets.cipher, message.id, message.payload)
+    except Exception as exc:  # a payload that cannot be decrypted will never decrypt
+        return _record_failure(rt, message, worker_id, now, rng,
+                               PermanentDeliveryError(f"secret payload unreadable: {type(exc).__name__}"))
+    payload = {k: v for k, v in message.payload.items() if k != "_secret"}
+    try:
+        result = handler(dataclasses.replace(message, payload=payload, secrets=secrets))
+    except (RetryableDeliveryError, PermanentDeliveryError) as exc:
+        return _record_failure(rt, message, worker_id, now, rng, exc)
+    except Exception as exc:  # a handler bug or an unclassified transport error: retry, but say what it was
+        log.warning("outbox %s (%s): handler raised %s; will retry", message.id, message.channel,
+                    type(exc).__name__)
+        return _record_failure(rt, message, worker_id, now, rng,
+                               RetryableDeliveryError(f"{type(exc).__name__}: {exc}"))
+    delivered_at = now or rt.clock.now()
+    stored = _record(rt, message.id, worker_id, status=DELIVERED, delivered_at=delivered_at,
+                     result=_json_safe(result), last_error=None, locked_by=None, lease_until=None)
+    if not stored:
+        return _lost(message)
+    return Outcome(message.id, DELIVERED)
+
+
+def _record_failure(rt, message: OutboxMessage, worker_id: str | None, now: dt.datetime | None,
+                    rng: random.Random | None, exc: Exception) -> Outcome:
+    now = now or rt.clock.now()
+    error = redact(f"{type(exc).__name__}: {exc}")
+    out_of_attempts = message.attempts >= rt.settings.worker_max_attempts
+    if isinstance(exc, PermanentDeliveryError) or out_of_attempts:
+        if out_of_attempts and not isinstance(exc, PermanentDeliveryError):
+            error = redact(f"gave up after {message.attempts} attempts; last: {error}")
+        log.error("outbox %s (%s, %s) dead: %s", message.id, message.channel, message.event_type, error)
+        stored = _record(rt, message.id, worker_id, status=DEAD, last_error=error, locked_by=None, lease_until=None)
+        return Outcome(message.id, DEAD, error) if stored else _lost(message)
+    delay = backoff_delay(message.attempts - 1, rng=rng)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    next_at = now + dt.timedelta(seconds=delay)
+    log.info("outbox %s (%s) attempt %d failed, retry in %.1f s: %s", message.id, message.channel,
+             message.attempts, delay, error)
+    stored = _record(rt, message.id, worker_id, status=PENDING, next_attempt_at=next_at, last_error=error,
+                     locked_by=None, lease_until=None)
+    return Outcome(message.id, PENDING, error, next_at) if stored else _lost(message)
+
+
+def _record(rt, message_id: str, worker_id: str | None, **values: Any) -> bool:
+    conditions = [_o.id == message_id, _o.status == INFLIGHT]
+    if worker_id is not None:
+        conditions.append(_o.locked_by == worker_id)
+    with rt.engine.begin() as conn:
+        return conn.execute(sa.update(outbox_table).where(*conditions).values(**values)).rowcount == 1
+
+
+def _lost(message: OutboxMessage) -> Outcome:
+    log.warning("outbox %s: lease lost to another worker before the outcome was recorded", message.id)
+    return Outcome(message.id, "lost_lease")
+
+
+def _json_safe(result: Any) -> Any:
+    if result is None:
+        return None
+    if isinstance(result, Mapping):
+        return {str(k): v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
+                for k, v in result.items()}
+    return {"value": str(result)}
+
+
+# -- the loop ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class WorkerStats:
+    worker_id: str
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    lost_lease: int = 0
+    released: int = 0
+    seconds: float = 0.0
+
+    def add(self, outcome: Outcome) -> None:
+        field = {DELIVERED: "delivered", PENDING: "retried", DEAD: "dead"}.get(outcome.status, "lost_lease")
+        setattr(self, field, getattr(self, field) + 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_seconds: float | None = None,
+               stop_event: threading.Event | None = None, poll_interval: float = 0.5, batch: int | None = None,
+               concurrency: int = 1, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+               rng: random.Random | None = None) -> WorkerStats:
+    """Claim and deliver until stopped.
+
+    :param drain: stop as soon as nothing is due now (rows waiting for a later retry stay).
+    :param max_seconds: stop after this much wall time (the current message is finished).
+    :param stop_event: set it to stop gracefully: the message being sent is finished and
+        recorded, claimed rows not yet sent are released at once.
+    :param concurrency: deliveries in flight at once within a batch (a batch never holds
+        two rows of one aggregate and channel, so order is kept).
+    :param lease_seconds: how long a claim stays with this worker before others may take it.
+    """
+    worker_id = worker_id or default_worker_id()
+    batch = batch or rt.settings.worker_batch
+    stop_event = stop_event or threading.Event()
+    stats = WorkerStats(worker_id)
+    started = time.monotonic()
+    deadline = started + max_seconds if max_seconds is not None else None
+
+    def should_stop() -> bool:
+        return stop_event.is_set() or (deadline is not None and time.monotonic() >= deadline)
+
+    pool = ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-deliver") if concurrency > 1 else None
+    try:
+        while not should_stop():
+            messages = claim_due(rt, worker_id, batch, rt.clock.now(), lease_seconds=lease_seconds)
+            stats.claimed += len(messages)
+            if not messages:
+                if drain:
+                    break
+                stop_event.wait(poll_interval if deadline is None else
+                                max(0.0, min(poll_interval, deadline - time.monotonic())))
+                continue
+            _deliver_batch(rt, messages, worker_id, stats, should_stop, pool, lease_seconds, rng)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+        stats.seconds = round(time.monotonic() - started, 3)
+    return stats
+
+
+def _deliver_batch(rt, messages: list[OutboxMessage], worker_id: str, stats: WorkerStats, should_stop,
+                   pool: ThreadPoolExecutor | None, lease_seconds: float, rng: random.Random | None) -> None:
+    lease_checked = time.monotonic()
+    held = {m.id for m in messages}
+    lock = threading.Lock()
+
+    def one(message: OutboxMessage) -> None:
+        nonlocal lease_checked, held
+        with lock:
+            if should_stop() or message.id not in held:
+                return
+            if time.monotonic() - lease_checked > lease_seconds / 3:
+                # a slow gateway: keep the rest of the batch ours instead of letting it be sent twice
+                held = renew_leases(rt, worker_id, held, rt.clock.now(), lease_seconds=lease_seconds)
+                lease_checked = time.monotonic()
+                if message.id not in held:
+                    stats.lost_lease += 1
+                    return
+        outcome = deliver(rt, message, worker_id=worker_id, rng=rng)
+        with lock:
+            held.discard(message.id)
+            stats.add(outcome)
+
+    if pool is None:
+        for message in messages:
+            one(message)
+    else:
+        list(pool.map(one, messages))
+    if held:  # stopped part-way: hand back what was never sent
+        stats.released += release(rt, worker_id, held)
+
+
+class BackgroundWorker:
+    """A worker running in a daemon thread (``govcred serve``)."""
+
+    def __init__(self, rt, **kwargs: Any):
+        self._stop = threading.Event()
+        self.stats: WorkerStats | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(rt, kwargs), name="outbox-worker", daemon=True)
+
+    def _run(self, rt, kwargs: dict[str, Any]) -> None:
+        while not self._stop.is_set():
+            try:
+                self.stats = run_worker(rt, stop_event=self._stop, **kwargs)
+            except Exception as exc:  # keep serving; a database hiccup must not end delivery for good
+                self.error = exc
+                log.exception("outbox worker failed; restarting in 5 s")
+                self._stop.wait(5.0)
+
+    def start(self) -> "BackgroundWorker":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 30.0) -> WorkerStats | None:
+        """Ask the worker to finish the message in hand and wait for it."""
+        self._stop.set()
+        self._thread.join(timeout)
+        return self.stats
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+
+def start_background_worker(rt, **kwargs: Any) -> BackgroundWorker:
+    """Start :func:`run_worker` in a daemon thread; call ``.stop()`` on the result."""
+    return BackgroundWorker(rt, **kwargs).start()

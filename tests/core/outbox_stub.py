@@ -1,0 +1,273 @@
+"""A scripted HTTP gateway on 127.0.0.1 and the outbox channel that posts to it.
+
+The gateway deduplicates by ``Idempotency-Key`` the way a real receiver must: the first
+request with a key takes effect, later ones are answered from the stored receipt. It
+records every request, so tests can tell transport duplicates (allowed) from duplicate
+effects (never allowed), and which worker process sent what.
+
+Both halves are used by the worker tests, the crash tests (the channel is installed in the
+``govcred`` entry-point group of a throwaway distribution) and ``bench/bench_outbox.py``.
+"""
+from __future__ import annotations
+
+import collections
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import core
+from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+
+#: An action for one request: ``("ok",)``, ``("status", code)``, ``("status", code, {headers})``,
+#: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered).
+Action = tuple
+
+
+@dataclass
+class Received:
+    key: str
+    body: dict[str, Any]
+    worker_pid: str
+    at: float
+    answered: int | None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes; no 40 ms delayed-ACK stall
+    server: "_Server"
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        gateway = self.server.gateway
+        key = self.headers.get("Idempotency-Key", "")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = {}
+        action = gateway.next_action(key, body)
+        kind = action[0]
+        if kind == "close":
+            gateway.record(key, body, self.headers.get("X-Worker-Pid", ""), None)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if kind == "status" and not 200 <= action[1] < 300:
+            gateway.record(key, body, self.headers.get("X-Worker-Pid", ""), action[1])
+            headers = action[2] if len(action) > 2 else {}
+            self._answer(action[1], {"error": "scripted failure"}, headers)
+            return
+        receipt = gateway.apply(key, body, self.headers.get("X-Worker-Pid", ""))
+        if kind == "sleep":
+            time.sleep(action[1])
+        try:
+            self._answer(200, {"receipt": receipt})
+        except OSError:  # the client gave up waiting (read timeout): the effect stands
+            pass
+
+    def _answer(self, status: int, document: dict, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, gateway: "StubGateway"):
+        self.gateway = gateway
+        super().__init__(address, _Handler)
+
+
+class StubGateway:
+    """The receiving end. ``script`` is consumed one action per request; afterwards
+    ``default`` (or ``responder(key, body)``) decides."""
+
+    def __init__(self, port: int = 0):
+        self._lock = threading.Lock()
+        self.script: collections.deque[Action] = collections.deque()
+        self.responder: Callable[[str, dict], Action] | None = None
+        self.requests: list[Received] = []
+        self.effects: collections.Counter[str] = collections.Counter()
+        self.effect_order: list[str] = []
+        self._receipts: dict[str, str] = {}
+        self._port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self) -> "StubGateway":
+        self._server = _Server(("127.0.0.1", self._port), self)
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop_listening(self) -> None:
+        """Close the listening socket: new connections are refused until :meth:`start`."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "StubGateway":
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop_listening()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}/messages"
+
+    # -- behaviour --------------------------------------------------------------------
+    def next_action(self, key: str, body: dict) -> Action:
+        with self._lock:
+            if self.script:
+                return self.script.popleft()
+        if self.responder is not None:
+            return self.responder(key, body)
+        return ("ok",)
+
+    def record(self, key: str, body: dict, pid: str, answered: int | None) -> None:
+        with self._lock:
+            self.requests.append(Received(key, body, pid, time.monotonic(), answered))
+
+    def apply(self, key: str, body: dict, pid: str) -> str:
+        """Take effect once per key; a repeat gets the first receipt back."""
+        with self._lock:
+            self.requests.append(Received(key, body, pid, time.monotonic(), 200))
+            if key not in self._receipts:
+                self._receipts[key] = f"r-{len(self._receipts) + 1}"
+                self.effects[key] += 1
+                self.effect_order.append(key)
+            return self._receipts[key]
+
+    # -- what the tests check -------------------------------------------------------------
+    def requests_for(self, key: str) -> list[Received]:
+        with self._lock:
+            return [r for r in self.requests if r.key == key]
+
+    def check_history(self, committed_ids: set[str]) -> dict[str, Any]:
+        """The R-11 checker: lost, unexpected and duplicate effects (must all be empty),
+        plus transport duplicates (allowed, reported)."""
+        with self._lock:
+            received = collections.Counter(r.key for r in self.requests)
+            effected = set(self.effects)
+            return {
+                "lost": committed_ids - effected,
+                "unexpected": set(received) - committed_ids,
+                "duplicate_effects": {k: n for k, n in self.effects.items() if n > 1},
+                "transport_duplicates": {k: n for k, n in received.items() if n > 1},
+            }
+
+
+# -- the channel ------------------------------------------------------------------------
+
+class HttpChannel:
+    """An outbox channel handler that POSTs the message as JSON to ``url``.
+
+    Error classification follows R-03: 2xx delivered; 408, 409, 425, 429 and 5xx retryable
+    (``Retry-After`` honoured); any other 4xx permanent; timeouts and refused or reset
+    connections retryable. One keep-alive connection per delivering thread.
+    """
+
+    RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+
+    def __init__(self, url: str, *, connect_timeout: float = 3.0, read_timeout: float = 10.0):
+        parts = urlsplit(url)
+        self.host, self.port, self.path = parts.hostname, parts.port, parts.path or "/"
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._local = threading.local()
+        self.pid = str(os.getpid())
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
+            conn.connect()
+            conn.sock.settimeout(self.read_timeout)
+            self._local.conn = conn
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.conn = None
+
+    def __call__(self, message) -> dict[str, Any]:
+        body = json.dumps({
+            "id": message.id, "event_type": message.event_type, "aggregate_type": message.aggregate_type,
+            "aggregate_id": message.aggregate_id, "seq": message.aggregate_seq, "payload": message.payload,
+            "to": message.secrets.get("phone", ""),
+        }).encode()
+        headers = {"Content-Type": "application/json", "Idempotency-Key": message.id, "X-Worker-Pid": self.pid}
+        try:
+            conn = self._connection()
+            conn.request("POST", self.path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.will_close:
+                self._drop()
+        except (OSError, http.client.HTTPException) as exc:
+            self._drop()
+            raise RetryableDeliveryError(f"gateway unreachable: {type(exc).__name__}") from exc
+        status = response.status
+        if 200 <= status < 300:
+            return {"status": status, "receipt": json.loads(data).get("receipt")}
+        if status >= 500 or status in self.RETRYABLE_4XX:
+            raise RetryableDeliveryError(f"gateway answered {status}",
+                                         retry_after=_retry_after(response.getheader("Retry-After")))
+        raise PermanentDeliveryError(f"gateway rejected the message: {status}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class ChannelPlugin:
+    """Registers ``channel_name`` -> ``handler`` through ``govcred_delivery_channels``."""
+
+    def __init__(self, handler: Callable, channel_name: str = "test_http"):
+        self.handler = handler
+        self.channel_name = channel_name
+
+    @core.hookimpl
+    def govcred_delivery_channels(self, register, settings) -> None:
+        register(self.channel_name, self.handler)
+
+
+def plugin_from_env() -> ChannelPlugin:
+    """What the throwaway distribution's entry point loads in a worker subprocess."""
+    return ChannelPlugin(HttpChannel(os.environ["OUTBOX_STUB_URL"],
+                                     read_timeout=float(os.environ.get("OUTBOX_STUB_READ_TIMEOUT", "10"))))
