@@ -30,6 +30,7 @@ from tests.core.jws_forge import (
     header_for,
     key_and_set,
     raw_signature,
+    status_list_claims,
 )
 
 
@@ -420,6 +421,21 @@ def test_oversized_header_is_refused_before_decoding(es256, spies):
     assert rejected(token, keys) == ("MALFORMED", "HEADER_TOO_LARGE")
     assert spies["b64"] == []
     assert verify_token(forge(header_for(key, CREDENTIAL), credential_claims(), key), CREDENTIAL, keys, clock=clock())
+
+
+def test_status_lists_have_their_own_cap_checked_before_the_kind(es256, spies):
+    # A status list travels over HTTP, not in a QR, so it may be larger; nothing else may.
+    key, keys = es256
+    lst = b64(bytes(range(256)) * 300)  # ~100 KiB, as a list with scattered revocations can be
+    token = forge(header_for(key, tokens.STATUS_LIST), status_list_claims(status_list={"bits": 2, "lst": lst}), key)
+    assert len(token) > 100_000
+    assert verify_token(token, tokens.STATUS_LIST, keys, clock=clock()).claims["status_list"]["lst"] == lst
+    assert rejected(token, keys, CREDENTIAL) == ("MALFORMED", "TOO_LARGE")
+    assert rejected(token, keys, PRESENTATION) == ("MALFORMED", "TOO_LARGE")
+    spies["b64"].clear()
+    oversized = "a" * (tokens.MAX_TOKEN_BYTES_BY_KIND[tokens.STATUS_LIST] + 1)
+    assert rejected(oversized, keys, tokens.STATUS_LIST) == ("MALFORMED", "TOO_LARGE")
+    assert spies["b64"] == []
 
 
 def test_megabyte_token_is_refused_cheaply(es256, spies):
