@@ -1,1 +1,66 @@
-"""SMS delivery of holder notifications (development log, generic HTTP gateway, cloud SMS)."""
+"""SMS delivery of holder notifications (development log, generic HTTP gateway, Aliyun SMS).
+
+Only thin hook implementations live here; templates, backends, the per-number throttle and
+the outbox producers are in the modules next to this one. Other parts of the system queue a
+login code with :func:`queue_login_code`.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from core import hookimpl
+from plugins.sms_gateway import notify as _notify
+from plugins.sms_gateway.backend import CHANNEL
+from plugins.sms_gateway.notify import queue_endorsement_due, queue_login_code
+from plugins.sms_gateway.tables import migration_source
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+
+    from core.config import Settings
+    from core.models import Application, Credential, Decision, MigrationSource
+    from core.outbox import Outbox
+
+__all__ = ["queue_login_code", "queue_endorsement_due"]
+
+
+@hookimpl
+def govcred_configure(settings: "Settings") -> None:
+    from plugins.sms_gateway.config import sms_config
+
+    sms_config(settings)  # raises ConfigError listing every problem
+
+
+@hookimpl
+def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: "Settings") -> None:
+    from plugins.sms_gateway.channel import build_channel
+
+    register(CHANNEL, build_channel(settings))
+
+
+@hookimpl
+def govcred_application_accepted(application: "Application", outbox: "Outbox") -> None:
+    _notify.queue_received(application, outbox)
+
+
+@hookimpl
+def govcred_application_decided(application: "Application", decision: "Decision", outbox: "Outbox") -> None:
+    _notify.queue_decided(application, decision, outbox)
+
+
+@hookimpl
+def govcred_credential_status_changed(credential: "Credential", application: "Application", old_status: str,
+                                      new_status: str, reason: str, outbox: "Outbox") -> None:
+    _notify.queue_status_changed(credential, application, new_status, outbox)
+
+
+@hookimpl
+def govcred_cli_commands(cli: "click.Group") -> None:
+    from plugins.sms_gateway.cli import sms
+
+    cli.add_command(sms)
+
+
+@hookimpl
+def govcred_migrations() -> "MigrationSource":
+    return migration_source()

@@ -1,0 +1,69 @@
+"""The ``sms`` outbox channel: render, throttle, hand to the configured backend, count.
+
+A backend only transports one rendered message (:class:`SmsBackend`); everything every
+backend needs -- the phone from the message's secrets, the template, the per-number limit,
+the segment count reported with the delivery -- happens here once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
+
+from core.exceptions import PermanentDeliveryError
+from plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
+from plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
+from plugins.sms_gateway.throttle import LOGIN, NOTICE, Limit, Throttle
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.engine import Engine
+
+    from core.clock import Clock
+    from core.crypto import BlindIndex
+    from core.outbox import OutboxMessage
+    from plugins.sms_gateway.config import SmsConfig
+
+log = logging.getLogger(__name__)
+CHANNEL = "sms"
+
+
+class SmsBackend(Protocol):
+    name: str
+
+    def send(self, message_id: str, phone: str, sms: RenderedSms, params: Mapping[str, str]) -> str | None:
+        """Transport one message; return the provider's message id (if any) or raise a
+        delivery error. ``message_id`` is the idempotency key to give the provider."""
+
+
+class SmsChannel:
+    """The handler registered for the ``sms`` channel."""
+
+    def __init__(self, config: "SmsConfig", backend: SmsBackend, engine: "Engine", index: "BlindIndex",
+                 clock: "Clock"):
+        self.config = config
+        self.backend = backend
+        self._index = index
+        self.throttle = Throttle(engine, {
+            LOGIN: Limit(config.login_codes_per_hour, dt.timedelta(hours=1)),
+            NOTICE: Limit(config.notifications_per_day, dt.timedelta(days=1)),
+        }, clock)
+
+    def __call__(self, message: "OutboxMessage") -> dict[str, Any]:
+        phone = normalise_phone(message.secrets.get("phone", ""))
+        if not is_mobile(phone):
+            raise PermanentDeliveryError(f"message {message.id}: no valid mobile number ({mask_phone(phone)})")
+        template = message.payload.get("template", "")
+        params = message.payload.get("params", {})
+        sms = render(template, params, self.config.signature)
+        kind = LOGIN if template == LOGIN_CODE else NOTICE
+        phone_key = self._index(phone, "sms-throttle")
+        self.throttle.check(message.id, phone_key, kind)
+        provider_id = self.backend.send(message.id, phone, sms, params)
+        self.throttle.record(message.id, phone_key, kind, provider_id)
+        log.info("sms %s sent to %s via %s: template %s, %d segment(s)", message.id, mask_phone(phone),
+                 self.backend.name, template, sms.segments)
+        result: dict[str, Any] = {"backend": self.backend.name, "template": template, "chars": sms.length,
+                                  "segments": sms.segments}
+        if provider_id:
+            result["provider_id"] = provider_id
+        return result

@@ -1,0 +1,99 @@
+"""The notification templates and how a rendered message is counted.
+
+Each template is what gets approved with the SMS provider: fixed Chinese text with short
+``${var}`` placeholders (provider rules: no 【】 in the body, no marketing text, no two
+variables side by side, each variable at most 35 characters). The 【signature】 is added by
+the provider in front of the body and counts toward the length: up to 70 characters is one
+segment, a longer message is split into 67-character segments (160 -> 3).
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from core.exceptions import PermanentDeliveryError
+
+SINGLE_SEGMENT = 70
+LONG_SEGMENT = 67
+#: Provider limit for one template variable (Aliyun: 1-35 characters).
+MAX_VARIABLE = 35
+
+LOGIN_CODE = "login_code"
+
+TEMPLATES: dict[str, str] = {
+    "application_received": "您的居住证申请（编号${ref}）已受理，将于${deadline}前办结，结果将短信通知。",
+    "application_approved": "您的居住证申请（编号${ref}）已办结，可在浙里办或本系统「我的居住证」出示二维码使用电子居住证。",
+    "application_rejected": "您的居住证申请（编号${ref}）未获批准，原因：${reasons}。完整原因及依据请在本系统「我的申请」查看。",
+    "endorsement_due": "您的居住证（证号${permit_no}）请于${start}至${end}办理签注，逾期将中止使用。",
+    "permit_suspended": "您的居住证（证号${permit_no}）已中止使用，办理签注后可恢复，详情请在本系统「我的居住证」查看。",
+    "permit_revoked": "您的居住证（证号${permit_no}）已收回作废，详情请在本系统「我的居住证」查看或到受理窗口咨询。",
+    LOGIN_CODE: "您的登录验证码为${code}，5分钟内有效，请勿告诉他人。",
+}
+
+_VARIABLE = re.compile(r"\$\{([a-z_]+)\}")
+
+
+@dataclass(frozen=True)
+class RenderedSms:
+    template: str
+    text: str
+
+    @property
+    def length(self) -> int:
+        return len(self.text)
+
+    @property
+    def segments(self) -> int:
+        return segment_count(self.text)
+
+
+def segment_count(text: str) -> int:
+    """Billing segments of a domestic message (UCS-2: 70 alone, 67 per part when split)."""
+    n = len(text)
+    return 1 if n <= SINGLE_SEGMENT else math.ceil(n / LONG_SEGMENT)
+
+
+def template_variables(template: str) -> list[str]:
+    return _VARIABLE.findall(TEMPLATES[template])
+
+
+def render(template: str, params: Mapping[str, str], signature: str) -> RenderedSms:
+    """Fill ``template`` with ``params`` and put the signature in front.
+
+    Raises :class:`PermanentDeliveryError` naming every problem (unknown template, missing,
+    unexpected or over-long variables): a retry would fail the same way.
+    """
+    if template not in TEMPLATES:
+        raise PermanentDeliveryError(f"unknown SMS template {template!r}")
+    wanted = template_variables(template)
+    problems = [f"missing variable {v!r}" for v in wanted if v not in params]
+    problems += [f"unexpected variable {k!r}" for k in params if k not in wanted]
+    for key, value in params.items():
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_VARIABLE:
+            problems.append(f"variable {key!r} must be text of 1-{MAX_VARIABLE} characters")
+        elif "【" in value or "】" in value:
+            problems.append(f"variable {key!r} must not contain 【】")
+    if problems:
+        raise PermanentDeliveryError(f"template {template}: " + "; ".join(problems))
+    body = _VARIABLE.sub(lambda m: params[m.group(1)], TEMPLATES[template])
+    return RenderedSms(template, signature + body)
+
+
+def fit_list(items: list[str], limit: int = MAX_VARIABLE, sep: str = "、") -> str:
+    """Join ``items`` within ``limit`` characters; when they do not all fit, keep the leading
+    ones and say how many there are in all (``…等共N项``) so the reader knows the list goes on."""
+    joined = sep.join(items)
+    if len(joined) <= limit:
+        return joined
+    total = f"等共{len(items)}项"
+    kept: list[str] = []
+    for item in items:
+        candidate = sep.join([*kept, item]) + total
+        if len(candidate) > limit:
+            break
+        kept.append(item)
+    if not kept:  # one title longer than the whole budget: cut it
+        return items[0][: limit - len(total) - 1] + "…" + total
+    return sep.join(kept) + total
