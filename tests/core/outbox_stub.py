@@ -14,6 +14,7 @@ import collections
 import http.client
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -27,7 +28,9 @@ import core
 from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 
 #: An action for one request: ``("ok",)``, ``("status", code)``, ``("status", code, {headers})``,
-#: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered).
+#: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered),
+#: ``("kill_sender",)`` (take effect, then SIGKILL the worker process named in ``X-Worker-Pid``
+#: before answering: the "sent, crashed before recording" case).
 Action = tuple
 
 
@@ -70,6 +73,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(action[1], {"error": "scripted failure"}, headers)
             return
         receipt = gateway.apply(key, body, self.headers.get("X-Worker-Pid", ""))
+        if kind == "kill_sender":
+            pid = int(self.headers["X-Worker-Pid"])
+            gateway.killed_pids.add(pid)
+            os.kill(pid, signal.SIGKILL)
+            self.close_connection = True
+            return
         if kind == "sleep":
             time.sleep(action[1])
         try:
@@ -109,6 +118,7 @@ class StubGateway:
         self.requests: list[Received] = []
         self.effects: collections.Counter[str] = collections.Counter()
         self.effect_order: list[str] = []
+        self.killed_pids: set[int] = set()
         self._receipts: dict[str, str] = {}
         self._port = port
         self._server: _Server | None = None
