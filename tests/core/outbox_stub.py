@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+import pytest
+
 import core
 from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 
@@ -281,3 +283,10 @@ def plugin_from_env() -> ChannelPlugin:
     """What the throwaway distribution's entry point loads in a worker subprocess."""
     return ChannelPlugin(HttpChannel(os.environ["OUTBOX_STUB_URL"],
                                      read_timeout=float(os.environ.get("OUTBOX_STUB_READ_TIMEOUT", "10"))))
+
+
+@pytest.fixture
+def gateway():
+    """A running :class:`StubGateway` (import this fixture into a test module to use it)."""
+    with StubGateway() as gw:
+        yield gw

@@ -11,7 +11,7 @@ from core.commands.outbox import outbox, worker
 from core.exceptions import NotFound
 from core.orm import outbox as outbox_table
 from tests.conftest import make_runtime
-from tests.core.outbox_stub import ChannelPlugin, HttpChannel, StubGateway
+from tests.core.outbox_stub import ChannelPlugin, HttpChannel, StubGateway, gateway  # noqa: F401 (gateway is a fixture)
 
 
 def _app(rt) -> AppContext:
@@ -19,12 +19,6 @@ def _app(rt) -> AppContext:
     app = AppContext(str(rt.settings.data_dir))
     app.settings, app.runtime = rt.settings, rt  # cached properties: plain attributes win
     return app
-
-
-@pytest.fixture
-def gateway():
-    with StubGateway() as gw:
-        yield gw
 
 
 @pytest.fixture

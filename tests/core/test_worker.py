@@ -23,15 +23,9 @@ from core.worker import (
     start_background_worker,
 )
 from tests.conftest import make_runtime
-from tests.core.outbox_stub import ChannelPlugin, HttpChannel, StubGateway
+from tests.core.outbox_stub import ChannelPlugin, HttpChannel, StubGateway, gateway  # noqa: F401 (gateway is a fixture)
 
 CHANNEL = "test_http"
-
-
-@pytest.fixture
-def gateway():
-    with StubGateway() as gw:
-        yield gw
 
 
 @pytest.fixture

@@ -21,16 +21,10 @@ import sqlalchemy as sa
 from core.clock import Clock
 from core.orm import outbox as outbox_table
 from tests.conftest import TEST_ENV, make_runtime, make_settings
-from tests.core.outbox_stub import StubGateway
+from tests.core.outbox_stub import StubGateway, gateway  # noqa: F401 (gateway is a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
 LEASE = "2"
-
-
-@pytest.fixture
-def gateway():
-    with StubGateway() as gw:
-        yield gw
 
 
 @pytest.fixture
