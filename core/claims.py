@@ -14,3 +14,7 @@ CREDENTIAL_ID = "cid"  # in a presentation: the jti of the credential it present
 
 #: Claims a presentation copies from its credential (besides ``status``): what a verifier may learn.
 PRESENTED = ("ct", NAME_MASKED, ID_MASKED, COUNTY, "b", "ben")
+
+#: The ``aud`` of a presentation that only proves possession to read a verifier's log of the
+#: credential; verifiers refuse it as a presentation to verify.
+LOG_AUDIENCE = "govcred-verification-log"

@@ -31,7 +31,7 @@ MAX_REASON_CHARS = 500
 
 def _check_request(new_status: str, reason: str) -> str:
     errors = ErrorList()
-    if new_status not in _ALLOWED_FROM:
+    if not isinstance(new_status, str) or new_status not in _ALLOWED_FROM:
         errors.add("status", "STATUS_INVALID", f"状态只能是 {', '.join(_ALLOWED_FROM)} 之一")
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:

@@ -8,6 +8,7 @@ import itertools
 from core import models
 from core.status import allocate_index, status_claim
 from core.tokens import CREDENTIAL, issue_token
+from plugins.zhejiang_residence.benefits import benefit_mask
 
 _phones = itertools.count(13800000000)
 CANARY_ID = "110101199001011237"
@@ -15,7 +16,7 @@ CANARY_ADDRESS = "浙江省丽水市青田县鹤城街道江滨路18号"
 
 
 def make_credential(rt, *, owner: bool = True, status: str = models.VALID, days: int = 300,
-                    benefits=("ce", "pe")) -> models.Credential:
+                    benefits=("compulsory_education", "public_employment")) -> models.Credential:
     """A signed credential of the canary holder, its application approved, its index allocated."""
     now = rt.clock.now()
     with rt.uow() as uow:
@@ -37,7 +38,7 @@ def make_credential(rt, *, owner: bool = True, status: str = models.VALID, days:
             "iss": rt.settings.issuer, "jti": credential_id, "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()), "exp": int(expires.timestamp()),
             "ct": "zj-rp", "n": "张*明", "idm": "1101**********1237", "cty": "331121", "b": "rr",
-            "ben": list(benefits), "status": status_claim(rt.settings.issuer, list_id, idx),
+            "ben": benefit_mask(tuple(benefits)), "status": status_claim(rt.settings.issuer, list_id, idx),
         }
         key = rt.keystore.active_key()
         credential = models.Credential(

@@ -12,7 +12,7 @@ from plugins.sms_gateway.channel import build_channel
 from plugins.sms_gateway.dev import recent_messages
 from tests.conftest import make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
-from tests.plugins.sms_gateway.sms_helpers import PHONE, message
+from tests.plugins.delivery_helpers import PHONE, message
 
 LOGIN = {"template": "login_code", "params": {"code": "042917"}}
 RECEIVED = {"template": "application_received", "params": {"ref": "1A2B3C4D", "deadline": "2026年12月2日"}}

@@ -1,4 +1,4 @@
-"""Domain objects and outbox reads shared by the SMS tests."""
+"""Domain objects and outbox reads shared by the SMS and provincial-push tests."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,0 +1,88 @@
+"""The ``provincial_push`` outbox channel and what the lifecycle hooks queue on it.
+
+Rows are ordered per permit (aggregate ``credential`` / permit number), so the platform
+sees issue, suspension and revocation of one permit in the order they happened. The
+holder's ID number rides in the row's encrypted ``secret`` and joins the record only in
+the handler, just before it leaves for the platform.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from core.clock import Clock
+from core.exceptions import PermanentDeliveryError
+from plugins.provincial_push.config import PushConfig, push_config
+from plugins.provincial_push.http import HttpPushBackend
+from plugins.provincial_push.jsonl import JsonlBackend
+from plugins.provincial_push.record import credential_record, holder_code, with_holder_code
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+    from core.models import Application, Credential
+    from core.outbox import Outbox, OutboxMessage
+
+log = logging.getLogger(__name__)
+CHANNEL = "provincial_push"
+
+
+class PushBackend(Protocol):
+    name: str
+
+    def push(self, message_id: str, event: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Deliver one record idempotently (key: ``message_id``) or raise a delivery error."""
+
+
+class PushChannel:
+    def __init__(self, backend: PushBackend):
+        self.backend = backend
+
+    def __call__(self, message: "OutboxMessage") -> dict[str, Any]:
+        payload = message.payload
+        if payload.get("error"):
+            raise PermanentDeliveryError(f"record {message.id} could not be built: {payload['error']}")
+        id_number = message.secrets.get("holder_id", "")
+        if not id_number:
+            raise PermanentDeliveryError(f"record {message.id} has no holder ID number")
+        record = with_holder_code(payload["record"], id_number)
+        result = self.backend.push(message.id, payload["event"], record)
+        log.info("pushed %s record of permit %s via %s", payload["event"], payload["record"].get("ZZBH"),
+                 self.backend.name)
+        return {"backend": self.backend.name, **result}
+
+
+def make_backend(config: PushConfig, settings: "Settings", clock: Clock | None = None) -> PushBackend:
+    if config.backend == "http":
+        return HttpPushBackend(config.url, config.secret, timeout=config.timeout)
+    return JsonlBackend(settings.data_dir / "push", clock or Clock())
+
+
+def build_channel(settings: "Settings", clock: Clock | None = None) -> PushChannel:
+    config = push_config(settings)
+    return PushChannel(make_backend(config, settings, clock))
+
+
+def queue_record(credential: "Credential", application: "Application", event: str, status: str,
+                 config: PushConfig, outbox: "Outbox") -> str | None:
+    """Queue the record of ``credential`` for ``event``; never raises for bad data (the
+    issuance must not roll back): an unbuildable record is queued as an error the handler
+    turns into a dead letter the administrator sees."""
+    payload: dict[str, Any] = {"event": event}
+    try:
+        payload["record"] = credential_record(credential, application, config, status)
+    except ValueError as exc:
+        log.error("permit %s: GB/T 36903 record not built: %s", credential.permit_no, exc)
+        payload["error"] = str(exc)
+    return outbox.add(
+        CHANNEL, f"push.{event}", payload, aggregate_type="credential", aggregate_id=credential.permit_no,
+        dedupe_key=_dedupe_key(credential, event), secret={"holder_id": holder_code(application)},
+    )
+
+
+def _dedupe_key(credential: "Credential", event: str) -> str:
+    """One issue per credential; one record per status change (a permit may be suspended,
+    reinstated and suspended again: each change has its own time)."""
+    if event == "issued":
+        return f"push:{credential.id}:issued"
+    changed = credential.status_changed_at
+    return f"push:{credential.id}:{event}:{changed.isoformat() if changed else credential.version}"

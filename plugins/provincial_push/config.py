@@ -1,0 +1,104 @@
+"""``[plugins.provincial_push]`` and the core ``push_*`` settings, validated together.
+
+The plugin is generic: the issuing authority, its code, the licence type and the county
+come from its own table first, then from the county plugin's table
+(``[plugins.zhejiang_residence]``: ``authority``, ``authority_uscc``, ``permit_type_code``,
+``county_code``), then from Qingtian's development defaults. Every problem is reported in
+one :class:`ConfigError`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+from core.exceptions import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.config import Settings
+
+PLUGIN_NAME = "provincial_push"
+COUNTY_PLUGIN = "zhejiang_residence"
+BACKENDS = ("jsonl", "http")
+
+#: Qingtian development values, the same the county plugin uses when unconfigured: the
+#: authority's USCC is NOT the bureau's real code (not public) and the 居住证 type code is
+#: unconfirmed (reference/domain.md §3-§4). Production configures both.
+DEFAULTS: dict[str, Any] = {
+    "licence_name": "浙江省居住证",
+    "type_code": "11100000000013127D116",
+    "authority": "青田县公安局",
+    "authority_uscc": "11331121002503437R",
+    "county_code": "331121",
+}
+#: our key -> the county plugin's key
+COUNTY_KEYS = {"type_code": "permit_type_code", "authority": "authority", "authority_uscc": "authority_uscc",
+               "county_code": "county_code"}
+_KEYS = (*DEFAULTS, "connect_timeout", "read_timeout")
+# Format checks only: the GB/T 36904 check character protects the identifier as a whole,
+# and public identifiers exist whose codes are not valid USCCs (reference/domain.md §4).
+_USCC = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}")
+_TYPE_CODE = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}\d{3}")
+_DIVISION = re.compile(r"\d{6}")
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    backend: str
+    url: str
+    secret: str
+    licence_name: str
+    type_code: str
+    authority: str
+    authority_uscc: str
+    county_code: str
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+
+def push_config(settings: "Settings") -> PushConfig:
+    """Build and validate the effective push configuration."""
+    own: Mapping[str, Any] = settings.plugin(PLUGIN_NAME)
+    county: Mapping[str, Any] = settings.plugin(COUNTY_PLUGIN)
+    problems = [f"unknown setting {k!r}" for k in sorted(set(own) - set(_KEYS))]
+    values = {}
+    for key, default in DEFAULTS.items():
+        values[key] = own.get(key, county.get(COUNTY_KEYS.get(key, ""), default))
+    for key in ("licence_name", "authority"):
+        if not isinstance(values[key], str) or not values[key].strip():
+            problems.append(f"{key} must be a non-empty string, got {values[key]!r}")
+    checks = (("type_code", _TYPE_CODE, "an agency's USCC followed by 3 digits"),
+              ("authority_uscc", _USCC, "an 18-character unified social credit code"),
+              ("county_code", _DIVISION, "a 6-digit division code"))
+    for key, pattern, what in checks:
+        if not isinstance(values[key], str) or not pattern.fullmatch(values[key]):
+            problems.append(f"{key} must be {what}, got {values[key]!r}")
+    timeouts = {}
+    for key in ("connect_timeout", "read_timeout"):
+        value = own.get(key, getattr(PushConfig, key))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 60:
+            problems.append(f"{key} must be a number of seconds above 0 and at most 60, got {value!r}")
+        timeouts[key] = value
+    backend, url = settings.push_backend, settings.push_url
+    if backend not in BACKENDS:
+        problems.append(f"push_backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if url and not url.startswith(("http://", "https://")):
+        problems.append(f"push_url must be an http(s) URL, got {url!r}")
+    if backend == "http":
+        if not url:
+            problems.append("push_backend http needs push_url (GOVCRED_PUSH_URL)")
+        if not settings.push_secret:
+            problems.append("push_backend http needs push_secret (GOVCRED_PUSH_SECRET) to sign requests")
+        elif len(settings.push_secret) < 16:
+            problems.append("push_secret must be at least 16 characters")
+        if settings.production and url and not url.startswith("https://"):
+            problems.append("production mode needs an https:// push_url")
+    if problems:
+        raise ConfigError(f"[plugins.{PLUGIN_NAME}]: " + "; ".join(problems), problems=problems)
+    return PushConfig(backend=backend, url=url, secret=settings.push_secret,
+                      connect_timeout=float(timeouts["connect_timeout"]),
+                      read_timeout=float(timeouts["read_timeout"]), **values)

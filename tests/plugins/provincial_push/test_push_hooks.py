@@ -1,0 +1,53 @@
+"""The push hookimpls add the right outbox rows inside a real unit of work, and the rows deliver."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from plugins.provincial_push.channel import build_channel
+from plugins.provincial_push.jsonl import read_records
+from tests.plugins.delivery_helpers import ID_NUMBER, as_message, make_application, make_credential, outbox_rows
+
+T = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.timezone.utc)
+
+
+def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
+    application = make_application()
+    credential = make_credential(application)
+    with runtime.uow() as uow:
+        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
+        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
+        credential.status, credential.status_changed_at = "suspended", T
+        runtime.pm.hook.govcred_credential_status_changed(
+            credential=credential, application=application, old_status="valid", new_status="suspended",
+            reason="未按期签注", outbox=uow.outbox)
+        uow.commit()
+    rows = outbox_rows(runtime, "provincial_push")
+    assert [r["event_type"] for r in rows] == ["push.issued", "push.suspended"]  # the repeated issue is deduped
+    assert {(r["aggregate_type"], r["aggregate_id"]) for r in rows} == {("credential", "QT-2026-000123")}
+    assert [r["aggregate_seq"] for r in rows] == [1, 2]
+    assert rows[0]["payload"]["record"]["ZZZT"] == "valid" and rows[1]["payload"]["record"]["ZZZT"] == "suspended"
+    assert all(ID_NUMBER not in json.dumps(r["payload"]) for r in rows)  # only in the encrypted secret
+    assert as_message(runtime, rows[0]).secrets == {"holder_id": ID_NUMBER}
+
+    channel = build_channel(runtime.settings, clock=runtime.clock)
+    for row in rows + rows:  # each delivered twice: the drop file still has one line per message
+        channel(as_message(runtime, row))
+    [path] = sorted((runtime.settings.data_dir / "push").glob("*.jsonl"))
+    entries = read_records(path)
+    assert [e["id"] for e in entries] == [r["id"] for r in rows]
+    assert entries[0]["record"]["CZZTDM"] == ID_NUMBER and entries[1]["event"] == "suspended"
+
+
+def test_a_record_that_cannot_be_built_does_not_fail_the_issuance(runtime):
+    application = make_application()
+    credential = make_credential(application, permit_no="——")
+    with runtime.uow() as uow:
+        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
+        uow.commit()
+    [row] = outbox_rows(runtime, "provincial_push")
+    assert "serial" in row["payload"]["error"] and "record" not in row["payload"]
+
+
+def test_both_plugins_register_their_channels(runtime):
+    assert {"sms", "provincial_push"} <= set(runtime.channels)

@@ -1,0 +1,51 @@
+"""Configuration errors name every problem at once, at govcred_configure."""
+from __future__ import annotations
+
+import pytest
+
+from core.exceptions import ConfigError
+from plugins.sms_gateway.config import sms_config
+from plugins.sms_gateway.templates import TEMPLATES
+from tests.conftest import make_pm, make_settings
+
+
+def test_defaults_are_the_development_log(data_dir):
+    config = sms_config(make_settings(data_dir))
+    assert config.backend == "dev" and config.sign_name == "青田公安"
+    assert (config.login_codes_per_hour, config.notifications_per_day) == (5, 10)
+
+
+def test_every_problem_is_listed(data_dir):
+    settings = make_settings(data_dir, sms_backend="aliyun", sms_url="ftp://x", sms_signature="青田公安",
+                             plugins={"sms_gateway": {"login_codes_per_hour": 0, "read_timeout": "10",
+                                                      "template_codes": {"promo": "SMS_1"}, "colour": "red"}})
+    with pytest.raises(ConfigError) as info:
+        sms_config(settings)
+    problems = info.value.details["problems"]
+    joined = "\n".join(problems)
+    for expected in ("unknown setting 'colour'", "sms_signature must be", "login_codes_per_hour must be",
+                     "read_timeout must be", "unknown template 'promo'", "sms_url must be an http(s) URL",
+                     "needs [plugins.sms_gateway] access_key_id", "needs access_key_secret",
+                     "needs template_codes for"):
+        assert expected in joined, expected
+    assert len(problems) == 9
+
+
+def test_aliyun_secret_may_come_from_the_environment(data_dir):
+    settings = make_settings(data_dir, sms_backend="aliyun", sms_secret="from-env-secret",
+                             plugins={"sms_gateway": {"access_key_id": "LTAI5t",
+                                                      "template_codes": {t: "SMS_1" for t in TEMPLATES}}})
+    config = sms_config(settings)
+    assert config.access_key_secret == "from-env-secret" and config.endpoint.startswith("https://dysmsapi")
+
+
+def test_unknown_backends_and_an_http_backend_without_url(data_dir):
+    with pytest.raises(ConfigError, match="Tencent client is not part of this plugin"):
+        sms_config(make_settings(data_dir, sms_backend="tencent"))
+    with pytest.raises(ConfigError, match="needs sms_url"):
+        sms_config(make_settings(data_dir, sms_backend="http"))
+
+
+def test_configure_hook_rejects_a_bad_config(data_dir):
+    with pytest.raises(ConfigError, match="notifications_per_day"):
+        make_pm(make_settings(data_dir, plugins={"sms_gateway": {"notifications_per_day": -1}}))

@@ -1,0 +1,239 @@
+"""The verification library against real issuers: status values, stale and missing lists,
+bombs, untrusted issuers, two counties, presentations, benefits."""
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+
+import pytest
+
+from core import models
+from core.auth import Principal
+from core.credential_status import change_status
+from core.presentation import issue_presentation
+from core.qr import payload_text, render_png
+from core.status import publisher_for
+from tests.conftest import make_pm
+from tests.core.credential_rows import make_credential
+from tests.core.jws_forge import forge, header_for
+from tests.verifier.issuers import LISHUI, issuer_runtime, publish, trust_of
+from verifier.cache import TrustCache
+from verifier.check import Verifier
+from verifier.statuslist import MAX_LIST_BYTES
+
+REVIEWER = Principal("officer", "r1", "reviewer", "审核员")
+
+
+def verifier_for(trust, clock, pm=None):
+    cache = TrustCache(trust, clock=clock)
+    cache.refresh()
+    return Verifier(cache, pm=pm if pm is not None else make_pm())
+
+
+@pytest.fixture
+def issuer(sqlite_runtime):
+    return sqlite_runtime
+
+
+def test_valid_credential_by_token_qr_text_and_image(issuer, tmp_path):
+    cred = make_credential(issuer)
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
+    for data in (cred.token, payload_text(cred.token), render_png(cred.token), cred.token.encode()):
+        answer = v.verify_text(data, benefit="compulsory_education")
+        assert answer.as_json() == {
+            "valid": True, "reasons": [], "kind": "credential",
+            "holder": {"name_masked": "张*明", "id_masked": "1101**********1237"}, "county": "331121",
+            "benefit": {"code": "compulsory_education", "qualifies": True},
+            "checked_at": "2026-11-30T02:00:00+00:00",
+        }
+
+
+@pytest.mark.parametrize("status, reason", [("revoked", "REVOKED"), ("suspended", "SUSPENDED")])
+def test_revoked_and_suspended_are_not_valid(issuer, tmp_path, status, reason):
+    cred = make_credential(issuer)
+    change_status(issuer, cred.id, status, reason="核查", principal=REVIEWER)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
+    assert (answer.valid, answer.reasons) == (False, [reason])
+
+
+def test_reinstated_credential_is_valid_again(issuer, tmp_path):
+    cred = make_credential(issuer)
+    change_status(issuer, cred.id, "suspended", reason="核查", principal=REVIEWER)
+    change_status(issuer, cred.id, "valid", reason="核查完毕", principal=REVIEWER)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
+    assert answer.valid and answer.reasons == []
+
+
+def test_list_older_than_its_max_age_is_unavailable_and_never_valid(issuer, tmp_path):
+    cred = make_credential(issuer)
+    cache = TrustCache(trust_of(publish(issuer, tmp_path)), clock=issuer.clock)
+    cache.refresh()
+    v = Verifier(cache, pm=make_pm())
+    held = cache.held_list(cred.claims["status"]["status_list"]["uri"])
+    issuer.clock.set(__import__("datetime").datetime.fromtimestamp(held.usable_until() - 1, __import__("datetime").timezone.utc))
+    assert v.verify_text(cred.token).valid
+    issuer.clock.advance(seconds=1)
+    answer = v.verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "LIST_STALE")
+
+
+def test_failed_refresh_keeps_the_last_good_copy_and_its_fetched_at(issuer, tmp_path):
+    cred = make_credential(issuer)
+    entry = publish(issuer, tmp_path)
+    cache = TrustCache(trust_of(entry), clock=issuer.clock)
+    cache.refresh()
+    uri = cred.claims["status"]["status_list"]["uri"]
+    fetched_at = cache.held_list(uri).fetched_at
+    for path in entry.status_list_files:
+        open(path, "w").write("<html>503 Service Unavailable</html>")
+    issuer.clock.advance(seconds=600)
+    problems = cache.refresh()
+    assert problems and cache.held_list(uri).fetched_at == fetched_at
+    assert Verifier(cache, pm=make_pm()).verify_text(cred.token).valid
+
+
+def test_missing_list_is_unavailable(issuer, tmp_path):
+    cred = make_credential(issuer)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path, list_ids=[])), issuer.clock).verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "LIST_NOT_LOADED")
+
+
+def _signed_list(issuer, lst: str, uri: str) -> str:
+    now = int(issuer.clock.now().timestamp())
+    return forge(header_for(issuer.keystore.active_key(), "statuslist+jwt"),
+                 {"iss": issuer.settings.issuer, "sub": uri, "iat": now, "exp": now + 3600, "ttl": 3600,
+                  "status_list": {"bits": 2, "lst": lst}}, issuer.keystore.active_key())
+
+
+def _with_list_token(issuer, tmp_path, token: str):
+    entry = publish(issuer, tmp_path, list_ids=[])
+    path = tmp_path / "forged-list.jwt"
+    path.write_text(token)
+    return entry.__class__(entry.iss, entry.name, entry.jwks, None, (str(path),))
+
+
+def test_index_outside_the_list_is_unavailable(issuer, tmp_path):
+    cred = make_credential(issuer)
+    uri = cred.claims["status"]["status_list"]["uri"]
+    short = base64.urlsafe_b64encode(zlib.compress(bytes(16), 9)).rstrip(b"=").decode()  # 64 entries
+    entry = _with_list_token(issuer, tmp_path, _signed_list(issuer, short, uri))
+    answer = verifier_for(trust_of(entry), issuer.clock).verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "INDEX_OUT_OF_RANGE")
+
+
+def test_decompression_bomb_in_lst_is_refused_without_inflating_it(issuer, tmp_path):
+    import tracemalloc
+
+    cred = make_credential(issuer)
+    uri = cred.claims["status"]["status_list"]["uri"]
+    bomb = zlib.compress(bytes(50 * 1024 * 1024), 9)
+    assert len(bomb) < 60_000
+    token = _signed_list(issuer, base64.urlsafe_b64encode(bomb).rstrip(b"=").decode(), uri)
+    entry = _with_list_token(issuer, tmp_path, token)
+    cache = TrustCache(trust_of(entry), clock=issuer.clock)
+    tracemalloc.start()
+    problems = cache.refresh()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert any("LST_TOO_LARGE" in p for p in problems)
+    assert peak < MAX_LIST_BYTES + 5 * 1024 * 1024
+    assert Verifier(cache, pm=make_pm()).verify_text(cred.token).reasons == ["STATUS_UNAVAILABLE"]
+
+
+def test_list_whose_sub_is_another_list_is_refused(issuer, tmp_path):
+    cred = make_credential(issuer)
+    lst = publisher_for(issuer).current(cred.status_list_id)
+    claims = json.loads(base64.urlsafe_b64decode(lst.token.split(".")[1] + "=="))
+    token = _signed_list(issuer, claims["status_list"]["lst"], issuer.settings.issuer + "/status/99")
+    entry = _with_list_token(issuer, tmp_path, token)
+    answer = verifier_for(trust_of(entry), issuer.clock).verify_text(cred.token)
+    assert answer.reasons == ["STATUS_UNAVAILABLE"]
+
+
+def test_issuer_not_trusted(issuer, tmp_path, sqlite_template):
+    other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
+    cred = make_credential(other)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path / "qt")), issuer.clock).verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.holder) == (False, ["UNKNOWN_ISSUER"], None)
+    other.close()
+
+
+def test_credential_signed_by_another_key_under_a_trusted_iss(issuer, tmp_path, sqlite_template):
+    from core.tokens import CREDENTIAL, issue_token
+
+    other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
+    cred = make_credential(issuer)
+    claims = dict(cred.claims)
+    token = issue_token(CREDENTIAL, claims, other.keystore.active_key(), clock=issuer.clock)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path / "qt")), issuer.clock).verify_text(token)
+    assert answer.reasons == ["UNKNOWN_KID"]
+    other.close()
+
+
+def test_permits_of_two_trusted_counties_both_verify(issuer, tmp_path, sqlite_template):
+    other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
+    here, there = make_credential(issuer), make_credential(other)
+    change_status(other, make_credential(other).id, "revoked", reason="吊销", principal=REVIEWER)
+    v = verifier_for(trust_of(publish(issuer, tmp_path / "qt"), publish(other, tmp_path / "ls")), issuer.clock)
+    assert v.verify_text(here.token).valid and v.verify_text(there.token).valid
+    other.close()
+
+
+def test_presentation_verifies_and_expires(issuer, tmp_path):
+    cred = make_credential(issuer)
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
+    token = issue_presentation(issuer, cred)
+    answer = v.verify_text(payload_text(token), benefit="public_employment")
+    assert (answer.valid, answer.kind, answer.credential_id) == (True, "presentation", cred.id)
+    assert answer.benefit == {"code": "public_employment", "qualifies": True}
+    issuer.clock.advance(seconds=issuer.settings.presentation_seconds + 60)  # past exp + leeway
+    assert v.verify_text(token).reasons == ["EXPIRED"]
+
+
+def test_presentation_of_a_revoked_credential_is_revoked(issuer, tmp_path):
+    cred = make_credential(issuer)
+    token = issue_presentation(issuer, cred)
+    change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
+    assert answer.reasons == ["REVOKED"]
+
+
+def test_log_only_presentation_is_not_accepted_as_a_presentation(issuer, tmp_path):
+    from core.claims import LOG_AUDIENCE
+
+    cred = make_credential(issuer)
+    token = issue_presentation(issuer, cred, audience=LOG_AUDIENCE)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
+    assert (answer.reasons, answer.detail) == (["MALFORMED"], "AUD_MISMATCH")
+
+
+def test_benefit_not_covered_and_unknown_benefit(issuer, tmp_path):
+    cred = make_credential(issuer, benefits=("public_health",))
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
+    for code in ("compulsory_education", "no_such_benefit"):
+        answer = v.verify_text(cred.token, benefit=code)
+        assert (answer.valid, answer.reasons, answer.benefit) == (False, ["BENEFIT_NOT_COVERED"],
+                                                                 {"code": code, "qualifies": False})
+
+
+def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
+    from core.hookspecs import hookimpl
+
+    class Generous:
+        @hookimpl(tryfirst=True)
+        def govcred_benefit_check(self, claims, benefit):
+            return True
+
+    cred = make_credential(issuer)
+    change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=make_pm(extra=[(Generous(), "generous")]))
+    answer = v.verify_text(cred.token, benefit="compulsory_education")
+    assert (answer.valid, answer.benefit["qualifies"]) == (False, False)
+
+
+def test_garbage_never_raises(issuer, tmp_path):
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
+    for data in (None, 12, "", "GC1:/99", b"\x89PNG\r\n\x1a\nnope", b"\xff\xfe", "a.b.c", {"x": 1}, "x" * 100_000):
+        answer = v.verify_text(data)
+        assert not answer.valid and len(answer.reasons) == 1

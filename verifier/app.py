@@ -1,0 +1,124 @@
+"""The verifier service's Flask app factory.
+
+It holds no private key and never opens the issuer's database: trusted issuers' public keys
+and status lists come from a trust file and are refreshed by :class:`~verifier.cache.TrustCache`
+in the background; its own small database keeps institutions, the verification log and the
+last good copies of what it fetched.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pluggy
+from flask import Flask
+
+from core.exceptions import ConfigError
+from verifier.cache import TrustCache, fetch_source
+from verifier.check import Verifier
+from verifier.db import CopyStore, create_tables, make_verifier_engine
+from verifier.trust import TrustConfig, load_trust
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class VerifierConfig:
+    trust_file: str | None = None
+    trust: TrustConfig | None = None
+    data_dir: Path = Path("./var/verifier")
+    database_url: str = ""
+    refresh_seconds: float = 300.0
+    leeway: int = 60
+    #: this verifier's own id, the only ``aud`` a presentation may name here (none by default)
+    audience: str | None = None
+    clock: Any = None
+    fetch: Callable[[str], bytes] = fetch_source
+    #: False in tests that drive refreshes themselves
+    background_refresh: bool = True
+    extra_plugins: tuple = field(default=())
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(Path(self.data_dir) / 'verifier.sqlite3').resolve()}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "VerifierConfig":
+        """For gunicorn: GOVCRED_VERIFIER_TRUST, _DATA_DIR, _DATABASE_URL, _REFRESH_SECONDS, _AUDIENCE."""
+        trust = env.get("GOVCRED_VERIFIER_TRUST")
+        if not trust:
+            raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file")
+        return cls(trust_file=trust, data_dir=Path(env.get("GOVCRED_VERIFIER_DATA_DIR", "./var/verifier")),
+                   database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
+                   refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
+                   audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None)
+
+
+def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginManager:
+    """A plugin manager holding only the named ``govcred`` entry points: the verifier loads
+    what answers benefit questions, not issuer plugins (which may touch the issuer's tables)."""
+    from core import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    found = {ep.name: ep for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT)}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise ConfigError(f"benefit plugin(s) not installed: {', '.join(missing)}")
+    for name in names:
+        pm.register(found[name].load(), name=name)
+    for plugin, name in extra:
+        pm.register(plugin, name=name)
+    pm.check_pending()
+    return pm
+
+
+def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flask:
+    if config is None:
+        config = VerifierConfig.from_env()
+    elif not isinstance(config, VerifierConfig):
+        known = {f.name for f in fields(VerifierConfig)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ConfigError(f"unknown verifier setting(s): {', '.join(unknown)}")
+        config = VerifierConfig(**config)
+    trust = config.trust or (load_trust(config.trust_file) if config.trust_file else None)
+    if trust is None:
+        raise ConfigError("the verifier needs a trust file naming at least one issuer")
+    if not 0 <= config.leeway <= 60:
+        raise ConfigError("leeway must be between 0 and 60 seconds")
+    if config.database.startswith("sqlite"):
+        Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+    engine = make_verifier_engine(config.database)
+    create_tables(engine)
+
+    cache = TrustCache(trust, clock=config.clock, fetch=config.fetch, store=CopyStore(engine), leeway=config.leeway)
+    cache.restore()
+    cache.refresh()  # at start, once; after that only on the schedule
+    if config.background_refresh:
+        cache.start(config.refresh_seconds)
+
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_AS_ASCII=False)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["verifier"] = VerifierState(
+        engine=engine, cache=cache, config=config,
+        verifier=Verifier(cache, pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
+                          leeway=config.leeway, audience=config.audience),
+    )
+    from verifier import views
+
+    views.init_app(app)
+    return app
+
+
+@dataclass
+class VerifierState:
+    engine: Any
+    cache: TrustCache
+    verifier: Verifier
+    config: VerifierConfig

@@ -1,0 +1,250 @@
+"""Issuer keys and status lists, held in memory and refreshed on a schedule.
+
+Requests only read what is here; nothing a token says makes the verifier fetch anything
+(security-checklist J-03, Q-03). A background thread refreshes every ``interval`` seconds; a
+credential naming a list of a trusted issuer that is not held yet only wakes that thread
+early, and its own answer is STATUS_UNAVAILABLE. A failed fetch keeps the last good copy with
+the time it was fetched; a copy past its usable age is STATUS_UNAVAILABLE, never valid.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable
+
+from core.exceptions import GovcredError, KeyStoreError, VerificationError
+from core.keys import KeySet
+from verifier.statuslist import StatusList, parse_status_list
+from verifier.trust import TrustConfig, TrustedIssuer
+
+log = logging.getLogger("govcred.verifier.cache")
+
+#: Largest document fetched (a JWKS or a status-list token).
+MAX_FETCH_BYTES = 600 * 1024
+FETCH_TIMEOUT_SECONDS = 10
+#: A list is usable at most this many of its own ``ttl`` periods after it was fetched.
+MAX_AGE_TTL_PERIODS = 4
+#: Policy ceilings whatever a list or key set says (security-checklist Q-03).
+LIST_POLICY_MAX_AGE = 24 * 3600
+KEYS_POLICY_MAX_AGE = 7 * 24 * 3600
+
+Fetch = Callable[[str], bytes]
+
+
+def fetch_source(source: str) -> bytes:
+    """Read a URL (http/https) or a file, at most ``MAX_FETCH_BYTES``; OSError on any failure."""
+    if source.startswith(("https://", "http://")):
+        request = urllib.request.Request(source, headers={"Accept": "application/statuslist+jwt, application/json"})
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
+            body = response.read(MAX_FETCH_BYTES + 1)
+    else:
+        with open(source, "rb") as fh:
+            body = fh.read(MAX_FETCH_BYTES + 1)
+    if len(body) > MAX_FETCH_BYTES:
+        raise OSError(f"{source} is larger than {MAX_FETCH_BYTES} bytes")
+    return body
+
+
+@dataclass(frozen=True)
+class HeldKeys:
+    keys: KeySet
+    fetched_at: float
+
+
+@dataclass(frozen=True)
+class HeldList:
+    status_list: StatusList
+    fetched_at: float
+
+    def usable_until(self) -> float:
+        age = min(LIST_POLICY_MAX_AGE, MAX_AGE_TTL_PERIODS * self.status_list.ttl)
+        return min(self.status_list.exp, self.fetched_at + age)
+
+
+class TrustCache:
+    def __init__(self, trust: TrustConfig, *, clock=None, fetch: Fetch = fetch_source, store=None, leeway: int = 60):
+        self.trust = trust
+        self._issuers = trust.by_iss()
+        self.clock = clock
+        self._fetch = fetch
+        self._store = store
+        self._leeway = leeway
+        self._keys: dict[str, HeldKeys] = {}
+        self._lists: dict[str, HeldList] = {}
+        self._wanted: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_problems: list[str] = []
+
+    def now(self) -> float:
+        return self.clock.now().timestamp() if self.clock is not None else time.time()
+
+    @property
+    def issuers(self) -> set[str]:
+        return set(self._issuers)
+
+    # -- what requests read ---------------------------------------------------------------
+    def keyset(self, iss: str | None) -> KeySet:
+        issuer = self._issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise VerificationError("UNKNOWN_ISSUER", "ISSUER_NOT_TRUSTED")
+        held = self._keys.get(iss)
+        if held is None:
+            raise VerificationError("UNKNOWN_ISSUER", "KEYS_NOT_LOADED")
+        if self.now() > held.fetched_at + KEYS_POLICY_MAX_AGE:
+            raise VerificationError("UNKNOWN_ISSUER", "KEYS_STALE")
+        return held.keys
+
+    def status_list(self, uri: str, iss: str) -> StatusList:
+        issuer = self._issuers.get(iss)
+        if issuer is None or not issuer.owns_list(uri):
+            raise VerificationError("STATUS_UNAVAILABLE", "LIST_NOT_OF_ISSUER")
+        held = self._lists.get(uri)
+        if held is None:
+            with self._lock:
+                if uri not in self._wanted:
+                    self._wanted.add(uri)
+                    self._wake.set()
+            raise VerificationError("STATUS_UNAVAILABLE", "LIST_NOT_LOADED")
+        if self.now() >= held.usable_until():
+            raise VerificationError("STATUS_UNAVAILABLE", "LIST_STALE")
+        return held.status_list
+
+    def held_list(self, uri: str) -> HeldList | None:
+        return self._lists.get(uri)
+
+    # -- refreshing -----------------------------------------------------------------------
+    def restore(self) -> None:
+        """Load last good copies from the store (a restart keeps their original fetched_at)."""
+        if self._store is None:
+            return
+        copies = self._store.load()
+        for issuer in self.trust.issuers:
+            if issuer.jwks in copies:
+                body, fetched_at = copies[issuer.jwks]
+                self._accept_keys(issuer, body, fetched_at)
+        for source, (body, fetched_at) in copies.items():
+            if source.startswith("list:"):
+                self._accept_list_token(source[5:], body, fetched_at, persist=False)
+
+    def refresh(self) -> list[str]:
+        """One round over every issuer: keys, then lists. Returns the problems met (also logged)."""
+        problems: list[str] = []
+        for issuer in self.trust.issuers:
+            problems += self._refresh_issuer(issuer)
+        for problem in problems:
+            log.warning("refresh: %s", problem)
+        self.last_problems = problems
+        return problems
+
+    def _refresh_issuer(self, issuer: TrustedIssuer) -> list[str]:
+        problems = []
+        try:
+            body = self._fetch(issuer.jwks)
+            self._accept_keys(issuer, body, self.now())
+            if self._store is not None:
+                self._store.save(issuer.jwks, body, self._keys[issuer.iss].fetched_at)
+        except (OSError, ValueError, GovcredError) as exc:
+            problems.append(f"{issuer.iss}: keys not refreshed ({_describe(exc)}); keeping the last good copy")
+        if issuer.iss not in self._keys:
+            return problems
+        sources: list[tuple[str, str | None]] = [(f, None) for f in issuer.status_list_files]
+        uris = {u for u in self._lists if issuer.owns_list(u)}
+        with self._lock:
+            uris |= {u for u in self._wanted if issuer.owns_list(u)}
+        if issuer.status_lists:
+            try:
+                listed = json.loads(self._fetch(issuer.status_lists))["status_lists"]
+                uris |= {u for u in listed if issuer.owns_list(u)}
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                problems.append(f"{issuer.iss}: list index not refreshed ({_describe(exc)})")
+        sources += [(u, u) for u in sorted(uris)]
+        for source, uri in sources:
+            try:
+                body = self._fetch(source)
+                self._accept_list_token(uri, body, self.now(), persist=True, issuer=issuer)
+            except (OSError, ValueError, GovcredError) as exc:
+                problems.append(f"{source}: status list not refreshed ({_describe(exc)}); keeping the last good copy")
+        return problems
+
+    def _accept_keys(self, issuer: TrustedIssuer, body: bytes, fetched_at: float) -> None:
+        keys = KeySet.from_jwks(json.loads(body), issuer.iss)
+        self._keys[issuer.iss] = HeldKeys(keys, fetched_at)
+
+    def _accept_list_token(self, uri: str | None, body: bytes, fetched_at: float, *, persist: bool,
+                           issuer: TrustedIssuer | None = None) -> None:
+        token = body.strip()
+        # Unverified peeks only pick the key set and the name; parse_status_list verifies both.
+        issuer = issuer or self._issuers.get(_peek(token, "iss"))
+        if issuer is None:
+            raise VerificationError("STATUS_UNAVAILABLE", "LIST_OF_UNTRUSTED_ISSUER")
+        if uri is None:  # a list file: it names itself, and must lie below its issuer
+            uri = _peek(token, "sub")
+            if not issuer.owns_list(uri):
+                raise VerificationError("STATUS_UNAVAILABLE", "LIST_NOT_OF_ISSUER")
+        held = self._keys.get(issuer.iss)
+        if held is None:
+            raise VerificationError("STATUS_UNAVAILABLE", "KEYS_NOT_LOADED")
+        parsed = parse_status_list(token, held.keys, uri, clock=self.clock, leeway=self._leeway)
+        current = self._lists.get(uri)
+        if current is not None and current.status_list.iat > parsed.iat:
+            raise VerificationError("STATUS_UNAVAILABLE", "LIST_OLDER_THAN_HELD")  # a rollback
+        self._lists[uri] = HeldList(parsed, fetched_at)
+        with self._lock:
+            self._wanted.discard(uri)
+        if persist and self._store is not None:
+            self._store.save("list:" + uri, token, fetched_at)
+
+    # -- the background thread --------------------------------------------------------------
+    def start(self, interval: float) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, args=(interval,), name="verifier-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.refresh()
+            except Exception:  # the thread must survive anything one round meets
+                log.exception("refresh round failed")
+
+
+def _peek(token: bytes, name: str) -> str:
+    """A string claim of a list token, read WITHOUT verifying (the list is verified next)."""
+    import base64
+
+    try:
+        payload = token.split(b".")[1]
+        value = json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4))).get(name)
+    except (IndexError, ValueError, AttributeError):
+        raise VerificationError("STATUS_UNAVAILABLE", "LIST_MALFORMED") from None
+    if not isinstance(value, str):
+        raise VerificationError("STATUS_UNAVAILABLE", "LIST_MALFORMED")
+    return value
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, VerificationError):
+        return exc.detail
+    if isinstance(exc, KeyStoreError):
+        return exc.message[:200]
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+

@@ -1,0 +1,174 @@
+"""The verification library: one call, one :class:`Answer`, never an exception.
+
+Order of checks: read the input (QR text, bare token, or an image) -> the token's kind from
+its ``typ`` -> the issuer must be trusted -> :func:`core.tokens.verify_token` with that
+issuer's pinned keys (signature, header, time) -> the status list entry -> the benefit asked
+about. A benefit plugin can only narrow: it is asked only after every core check passed, and
+its ``True`` never turns a failed check into a valid answer.
+
+``valid`` means every check passed, including the benefit when one was asked about (a
+credential that does not cover it answers ``valid: false`` with BENEFIT_NOT_COVERED).
+Holder data (masked name, masked ID, county) is returned only from verified claims.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
+from core.exceptions import VerificationError
+from core.qr import decode_image, token_from_scan
+from core.tokens import CREDENTIAL, PRESENTATION, peek_unverified_issuer, verify_token
+from verifier.statuslist import INVALID, SUSPENDED, VALID
+
+log = logging.getLogger("govcred.verifier")
+
+KINDS = {CREDENTIAL: "credential", PRESENTATION: "presentation"}
+#: A full mainland ID number; a masked one never matches (security-checklist Q-08).
+FULL_ID = re.compile(r"\d{17}[\dXx]")
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")
+_MAX_SHOWN_CHARS = 32
+BENEFIT_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass
+class Answer:
+    valid: bool
+    reasons: list[str]
+    kind: str | None
+    holder: dict[str, str] | None
+    county: str | None
+    benefit: dict[str, Any] | None
+    checked_at: str
+    #: for the verification log and tests only; never part of :meth:`as_json`
+    credential_id: str | None = field(default=None, repr=False)
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """Exactly what a verifier institution receives."""
+        return {"valid": self.valid, "reasons": list(self.reasons), "kind": self.kind, "holder": self.holder,
+                "county": self.county, "benefit": self.benefit, "checked_at": self.checked_at}
+
+
+class Verifier:
+    """Verifies against a :class:`~verifier.cache.TrustCache` (or anything with ``issuers``,
+    ``keyset(iss)``, ``status_list(uri, iss)``, ``now()`` and ``clock``)."""
+
+    def __init__(self, trust, *, pm=None, leeway: int = 60, audience: str | None = None):
+        self.trust = trust
+        self.pm = pm
+        self.leeway = leeway
+        self.clock = trust.clock  # one clock for the token times and the list ages
+        self.audience = audience
+
+    def verify_text(self, data: Any, *, benefit: str | None = None) -> Answer:
+        now = self.trust.now()
+        checked_at = dt.datetime.fromtimestamp(int(now), dt.timezone.utc).isoformat()
+        benefit_answer = {"code": benefit, "qualifies": False} if benefit else None
+        answer = Answer(False, [], None, None, None, benefit_answer, checked_at)
+        try:
+            token = _token_of(data)
+            kind = _kind_of(token)
+            answer.kind = KINDS[kind]
+            claims = self._verify(token, kind)
+            answer.credential_id = claims.get(CREDENTIAL_ID) if kind == PRESENTATION else claims.get("jti")
+            answer.holder, answer.county = _holder(claims)
+            self._check_status(claims)
+        except VerificationError as exc:
+            answer.reasons, answer.detail = [exc.reason], exc.detail
+            return answer
+        except Exception:  # the library answers, it never raises
+            log.exception("verification failed unexpectedly")
+            answer.reasons, answer.detail = ["MALFORMED"], "INTERNAL"
+            return answer
+        if benefit:
+            qualifies = self._benefit(claims, benefit)
+            answer.benefit = {"code": benefit, "qualifies": qualifies}
+            if not qualifies:
+                answer.reasons = ["BENEFIT_NOT_COVERED"]
+                return answer
+        answer.valid = True
+        return answer
+
+    def _verify(self, token: str, kind: str) -> dict[str, Any]:
+        iss = peek_unverified_issuer(token)
+        keys = self.trust.keyset(iss)
+        verified = verify_token(token, kind, keys, issuers=self.trust.issuers, clock=self.clock, leeway=self.leeway)
+        claims = verified.claims
+        if kind == PRESENTATION:
+            if not isinstance(claims.get(CREDENTIAL_ID), str) or not claims[CREDENTIAL_ID]:
+                raise VerificationError("MALFORMED", "CID_MISSING")
+            if "aud" in claims and claims["aud"] != self.audience:
+                # a presentation made for someone else (e.g. only to read the verification log)
+                raise VerificationError("MALFORMED", "AUD_MISMATCH")
+        return claims
+
+    def _check_status(self, claims: dict[str, Any]) -> None:
+        reference = claims.get(STATUS)
+        body = reference.get("status_list") if isinstance(reference, dict) else None
+        idx = body.get("idx") if isinstance(body, dict) else None
+        uri = body.get("uri") if isinstance(body, dict) else None
+        if type(idx) is not int or idx < 0 or not isinstance(uri, str):
+            raise VerificationError("MALFORMED", "STATUS_CLAIM_INVALID")
+        value = self.trust.status_list(uri, claims["iss"]).value_at(idx)
+        if value == VALID:
+            return
+        if value == INVALID:
+            raise VerificationError("REVOKED", "STATUS_INVALID")
+        if value == SUSPENDED:
+            raise VerificationError("SUSPENDED", "STATUS_SUSPENDED")
+        raise VerificationError("STATUS_UNAVAILABLE", f"STATUS_VALUE_{value}")
+
+    def _benefit(self, claims: dict[str, Any], benefit: str) -> bool:
+        if self.pm is None or not BENEFIT_CODE.fullmatch(benefit):
+            return False
+        try:
+            return self.pm.hook.govcred_benefit_check(claims=claims, benefit=benefit) is True
+        except Exception:  # a broken plugin narrows to "no", it never widens
+            log.exception("benefit plugin failed for %s", benefit)
+            return False
+
+
+def _token_of(data: Any) -> str:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data)
+        if data.startswith(_IMAGE_MAGIC):
+            return decode_image(data)
+        try:
+            data = data.decode("ascii")
+        except UnicodeDecodeError:
+            raise VerificationError("MALFORMED", "NOT_TEXT") from None
+    return token_from_scan(data)
+
+
+def _kind_of(token: str) -> str:
+    """The kind the token says it is; verify_token then checks ``typ`` strictly for that kind."""
+    head = token.split(".", 1)[0]
+    if len(head) > 512:
+        raise VerificationError("MALFORMED", "HEADER_TOO_LARGE")
+    try:
+        typ = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))).get("typ")
+    except (ValueError, AttributeError):
+        raise VerificationError("MALFORMED", "HEADER_NOT_JSON") from None
+    if isinstance(typ, str):
+        typ = typ.lower().removeprefix("application/")
+        if typ in KINDS:
+            return typ
+    raise VerificationError("WRONG_TYPE", "NOT_A_CREDENTIAL_OR_PRESENTATION")
+
+
+def _shown(value: Any) -> str:
+    return value[:_MAX_SHOWN_CHARS] if isinstance(value, str) else ""
+
+
+def _holder(claims: dict[str, Any]) -> tuple[dict[str, str], str]:
+    name, id_masked = _shown(claims.get(NAME_MASKED)), _shown(claims.get(ID_MASKED))
+    if FULL_ID.search(id_masked) or FULL_ID.search(name):
+        # the issuer must mask; a verifier never passes a full number on
+        raise VerificationError("MALFORMED", "UNMASKED_ID")
+    return {"name_masked": name, "id_masked": id_masked}, _shown(claims.get(COUNTY))

@@ -1,0 +1,138 @@
+"""HTTP API of the verifier service.
+
+``POST /api/v1/verify`` (institutions, API key, rate-limited): the answer has exactly the keys
+of :meth:`verifier.check.Answer.as_json` -- validity, reason codes, kind, masked holder,
+county, the benefit asked about, the time. Every verification is logged without personal data.
+``GET /api/v1/verifications`` (the holder, with a presentation of the credential made for
+the log): which institutions verified it, and when.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, current_app, g, jsonify, request
+
+from core.claims import CREDENTIAL_ID, LOG_AUDIENCE
+from core.exceptions import AuthenticationRequired, ErrorList, RateLimited, VerificationError
+from core.tokens import PRESENTATION, peek_unverified_issuer, verify_token
+from core.web.errors import problem, register_error_handlers
+from core.web.jsonbody import json_body
+from core.web.security import apply_security_headers
+from verifier.check import BENEFIT_CODE
+from verifier.db import authenticate, count_request, log_verification, verifications_of
+
+log = logging.getLogger("govcred.verifier.http")
+
+MAX_TEXT_CHARS = 10_000
+_INPUTS = ("qr", "token")
+
+
+def init_app(app: Flask) -> None:
+    register_error_handlers(app)
+
+    @app.before_request
+    def _request_id() -> None:
+        g.request_id = secrets.token_hex(8)
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        return apply_security_headers(response)
+
+    app.add_url_rule("/api/v1/verify", "verify", verify, methods=["POST"])
+    app.add_url_rule("/api/v1/verifications", "verifications", verifications, methods=["GET"])
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+
+
+def _state():
+    return current_app.extensions["verifier"]
+
+
+def _api_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-Api-Key")
+
+
+def _read_input() -> tuple[object, str | None]:
+    """The thing to verify and the benefit asked about; every problem reported at once."""
+    errors = ErrorList()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("image")
+        benefit = request.form.get("benefit") or None
+        data = upload.read() if upload is not None else None
+        if not data:
+            errors.add("image", "REQUIRED", "请上传二维码图片（字段 image）")
+        extra = sorted((set(request.form) - {"benefit"}) | (set(request.files) - {"image"}))
+    else:
+        body = json_body()
+        given = [k for k in _INPUTS if k in body]
+        benefit = body.get("benefit")
+        data = body.get(given[0]) if len(given) == 1 else None
+        if len(given) != 1:
+            errors.add("qr", "ONE_INPUT", "请只提供 qr 或 token 其中之一")
+        elif not isinstance(data, str) or not data or len(data) > MAX_TEXT_CHARS:
+            errors.add(given[0], "INVALID", f"{given[0]} 必须是非空字符串，最多 {MAX_TEXT_CHARS} 个字符")
+        extra = sorted(set(body) - {"qr", "token", "benefit"})
+    if extra:
+        errors.add(extra[0], "UNKNOWN_FIELD", f"不支持的字段：{', '.join(extra)[:100]}")
+    if benefit is not None and (not isinstance(benefit, str) or not BENEFIT_CODE.fullmatch(benefit)):
+        errors.add("benefit", "INVALID", "benefit 必须是权益代码，例如 compulsory_education")
+    errors.raise_if_any()
+    return data, benefit
+
+
+def verify():
+    state = _state()
+    now = state.cache.now()
+    with state.engine.begin() as conn:
+        client = authenticate(conn, _api_key())
+        count, reset = count_request(conn, client.id, now)
+    if count > client.rate_per_minute:
+        response = problem(429, RateLimited.code, "请求过于频繁，请稍后再试")
+        response.headers["Retry-After"] = str(max(1, reset))
+        return response
+    data, benefit = _read_input()
+    answer = state.verifier.verify_text(data, benefit=benefit)
+    with state.engine.begin() as conn:
+        log_verification(conn, client_id=client.id, at=_aware(now), credential_id=answer.credential_id,
+                         kind=answer.kind, valid=answer.valid, reasons=answer.reasons)
+    log.info("verification client=%s valid=%s reasons=%s detail=%s", client.id, answer.valid,
+             ",".join(answer.reasons), answer.detail)
+    response = jsonify(answer.as_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def verifications():
+    state = _state()
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Presentation "):
+        raise AuthenticationRequired("需要持证人出示凭证", code="PRESENTATION_REQUIRED")
+    token = header[len("Presentation "):].strip()
+    try:
+        keys = state.cache.keyset(peek_unverified_issuer(token))
+        claims = verify_token(token, PRESENTATION, keys, issuers=state.cache.issuers, clock=state.cache.clock,
+                              leeway=state.config.leeway, audience=LOG_AUDIENCE).claims
+    except VerificationError as exc:
+        log.info("verification-log request refused: %s %s", exc.reason, exc.detail)
+        raise AuthenticationRequired("出示凭证无效或已过期", code="PRESENTATION_INVALID") from None
+    credential_id = claims.get(CREDENTIAL_ID)
+    if not isinstance(credential_id, str) or not credential_id:
+        raise AuthenticationRequired("出示凭证无效或已过期", code="PRESENTATION_INVALID")
+    response = jsonify({"verifications": verifications_of(state.engine, credential_id)})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def healthz():
+    cache = _state().cache
+    return jsonify({"issuers": len(cache.issuers), "refresh_problems": len(cache.last_problems)})
+
+
+def _aware(ts: float):
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
