@@ -2,7 +2,8 @@
 
 Only thin hook implementations live here; templates, backends, the per-number throttle and
 the outbox producers are in the modules next to this one. Other parts of the system queue a
-login code with :func:`queue_login_code`.
+login code with :func:`queue_login_code`; the lifecycle sweep queues the ``endorsement_due``
+template itself (params ``permit_no``, ``start``, ``end``).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from core import hookimpl
 from plugins.sms_gateway import notify as _notify
 from plugins.sms_gateway.backend import CHANNEL
-from plugins.sms_gateway.notify import queue_endorsement_due, queue_login_code
+from plugins.sms_gateway.notify import queue_login_code
 from plugins.sms_gateway.tables import migration_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.models import Application, Credential, Decision, MigrationSource
     from core.outbox import Outbox
 
-__all__ = ["queue_login_code", "queue_endorsement_due"]
+__all__ = ["queue_login_code"]
 
 
 @hookimpl

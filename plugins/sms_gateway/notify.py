@@ -109,15 +109,6 @@ def queue_status_changed(credential: "Credential", application: "Application", n
                   at=changed, dedupe=dedupe)
 
 
-def queue_endorsement_due(credential: "Credential", application: "Application", window_start: dt.date,
-                          window_end: dt.date, outbox: "Outbox", *, at: dt.datetime | None = None) -> str | None:
-    """The yearly reminder (called by the lifecycle sweep): one per permit and window."""
-    params = {"permit_no": credential.permit_no[:MAX_VARIABLE], "start": short_date(window_start),
-              "end": short_date(window_end)}
-    return _queue(outbox, application, "endorsement_due", "endorsement_due", params, at=at,
-                  dedupe=f"endorsement_due:{credential.permit_no}:{window_start.isoformat()}")
-
-
 def queue_login_code(outbox: "Outbox", phone: str, code: str, *, purpose: str = "login") -> str:
     """Queue a login code for ``phone`` (the resident login flow calls this).
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.exceptions import ValidationError
 from core.models import BLOCKING, Decision, Finding
-from plugins.sms_gateway import queue_endorsement_due, queue_login_code
+from plugins.sms_gateway import queue_login_code
 from plugins.sms_gateway.channel import build_channel
 from tests.plugins.delivery_helpers import PHONE, as_message, make_application, make_credential, outbox_rows
 
@@ -91,19 +91,6 @@ def test_no_valid_phone_queues_nothing_and_does_not_fail_the_transaction(runtime
         runtime.pm.hook.govcred_application_accepted(application=application, outbox=uow.outbox)
         uow.commit()
     assert outbox_rows(runtime, "sms") == []
-
-
-def test_endorsement_reminder_once_per_window(runtime):
-    application = make_application()
-    credential = make_credential(application)
-    with runtime.uow() as uow:
-        for _ in range(2):
-            queue_endorsement_due(credential, application, dt.date(2027, 11, 1), dt.date(2027, 11, 30), uow.outbox,
-                                  at=T)
-        uow.commit()
-    [row] = outbox_rows(runtime, "sms")
-    assert row["payload"]["params"] == {"permit_no": "QT-2026-000123", "start": "2027年11月1日",
-                                        "end": "2027年11月30日"}
 
 
 def test_login_code_is_queued_without_the_phone_in_clear_and_delivered(runtime):

@@ -99,3 +99,11 @@ def test_phone_masking(raw, masked):
 def test_mobile_numbers():
     assert is_mobile("13812341234") and is_mobile("+8619912341234")
     assert not is_mobile("12812341234") and not is_mobile("1381234123") and not is_mobile("0571-88888888")
+
+
+def test_reminder_templates_take_the_params_the_lifecycle_sweep_sends():
+    due = render("endorsement_due", {"permit_no": "QT-2026-000123", "start": "2027年11月1日", "end": "2027年11月30日"},
+                 SIGNATURE)
+    assert "2027年11月1日至2027年11月30日" in due.text and "签注" in due.text
+    suspended = render("permit_suspended", {"permit_no": "QT-2026-000123"}, SIGNATURE)
+    assert "中止" in suspended.text and "QT-2026-000123" in suspended.text
