@@ -78,22 +78,48 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_api_token(uow, officer: models.Officer, now: dt.datetime) -> tuple[str, dt.datetime]:
+def _insert_token(uow, now: dt.datetime, **owner: str) -> tuple[str, dt.datetime]:
     token = secrets.token_urlsafe(32)
     expires = now + TOKEN_LIFETIME
     uow.session.execute(sa.insert(api_tokens).values(
-        token_hash=_token_hash(token), officer_id=officer.id, created_at=now, expires_at=expires))
+        token_hash=_token_hash(token), created_at=now, expires_at=expires, **owner))
     return token, expires
 
 
-def officer_for_token(uow, token: str, now: dt.datetime) -> models.Officer:
+def issue_api_token(uow, officer: models.Officer, now: dt.datetime) -> tuple[str, dt.datetime]:
+    return _insert_token(uow, now, officer_id=officer.id)
+
+
+def issue_resident_token(uow, resident: models.Resident, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """A bearer token for a resident who proved their phone number with an SMS code."""
+    return _insert_token(uow, now, resident_id=resident.id)
+
+
+def _live_token(uow, token: str, now: dt.datetime):
     row = uow.session.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == _token_hash(token))).mappings().first()
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
         raise AuthenticationRequired("令牌无效或已过期", code="TOKEN_INVALID")
-    officer = uow.officers.get(row["officer_id"])
+    return row
+
+
+def _active_officer(uow, officer_id: str | None) -> models.Officer:
+    officer = uow.officers.get(officer_id) if officer_id else None
     if officer is None or not officer.active:
         raise AuthenticationRequired("账号已停用", code="ACCOUNT_DISABLED")
     return officer
+
+
+def officer_for_token(uow, token: str, now: dt.datetime) -> models.Officer:
+    return _active_officer(uow, _live_token(uow, token, now)["officer_id"])
+
+
+def principal_for_token(uow, token: str, now: dt.datetime) -> "Principal":
+    """The officer or resident a bearer token belongs to."""
+    row = _live_token(uow, token, now)
+    if row["resident_id"] is not None:
+        return Principal("resident", row["resident_id"], "", "")
+    officer = _active_officer(uow, row["officer_id"])
+    return Principal("officer", officer.id, officer.role, officer.display_name)
 
 
 def revoke_api_token(uow, token: str, now: dt.datetime) -> None:

@@ -112,7 +112,7 @@ def govcred_eligibility_rules(application: "Application", context: "EligibilityC
 
 
 @hookspec(firstresult=True)
-def govcred_person_records(id_number: str, as_of: "dt.date") -> "PersonRecords | None":
+def govcred_person_records(id_number: str, as_of: "dt.date", settings: "Settings") -> "PersonRecords | None":
     """Look up a person's residence registrations and existing permits.
 
     Stops at first non-None result. In production a plugin asks the provincial population
@@ -122,6 +122,8 @@ def govcred_person_records(id_number: str, as_of: "dt.date") -> "PersonRecords |
 
     :param id_number: the 18-character resident ID number.
     :param as_of: the date the records must describe.
+    :param settings: the effective settings of the calling runtime (database, data dir,
+        the plugin's own table): a process may run several runtimes.
     """
 
 

@@ -75,10 +75,13 @@ officers = sa.Table(
 api_tokens = sa.Table(
     "api_tokens", metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("officer_id", ID, sa.ForeignKey("officers.id"), nullable=False, index=True),
+    # exactly one of officer_id / resident_id: officers sign in with a password, residents
+    # with an SMS code (migration 0002)
+    sa.Column("officer_id", ID, sa.ForeignKey("officers.id"), nullable=True, index=True),
     sa.Column("created_at", TZDateTime, nullable=False),
     sa.Column("expires_at", TZDateTime, nullable=False),
     sa.Column("revoked_at", TZDateTime),
+    sa.Column("resident_id", ID, sa.ForeignKey("residents.id"), nullable=True, index=True),
 )
 
 web_sessions = sa.Table(

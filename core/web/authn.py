@@ -1,11 +1,11 @@
-"""Who is calling: bearer tokens for the API (officers); role checks deny by default."""
+"""Who is calling: bearer tokens for the API (officers and residents); role checks deny by default."""
 from __future__ import annotations
 
 import functools
 
 from flask import g, request
 
-from core.auth import Principal, officer_for_token, require_role
+from core.auth import Principal, principal_for_token, require_role
 from core.exceptions import AuthenticationRequired
 from core.web import runtime_of
 
@@ -16,8 +16,7 @@ def bearer_principal() -> Principal | None:
         return None
     rt = runtime_of()
     with rt.uow(readonly=True) as uow:
-        officer = officer_for_token(uow, header[7:].strip(), rt.clock.now())
-    return Principal("officer", officer.id, officer.role, officer.display_name)
+        return principal_for_token(uow, header[7:].strip(), rt.clock.now())
 
 
 def current_principal() -> Principal | None:

@@ -88,3 +88,30 @@ def govcred_benefit_codes(register: Callable[[str, str], None]) -> None:
 @hookimpl
 def govcred_benefit_check(claims: Mapping[str, Any], benefit: str) -> bool | None:
     return _claims.benefit_check(claims, benefit)
+
+
+# ---- person records (built-in source, filled by `govcred records import`) -------------------
+
+
+@hookimpl
+def govcred_person_records(id_number: str, as_of: Any, settings: "Settings") -> "PersonRecords | None":
+    from plugins.zhejiang_residence import records_store
+
+    return records_store.lookup(settings, id_number)
+
+
+@hookimpl
+def govcred_migrations():
+    from pathlib import Path
+
+    from core.models import MigrationSource
+    from plugins.zhejiang_residence.records_store import metadata
+
+    return MigrationSource("zhejiang_residence", Path(__file__).with_name("migrations"), metadata)
+
+
+@hookimpl
+def govcred_cli_commands(cli: Any) -> None:
+    from plugins.zhejiang_residence.records_import import records
+
+    cli.add_command(records)

@@ -1,0 +1,66 @@
+"""Accounts, proofs, records and documents for workflow tests (services, API, bench)."""
+from __future__ import annotations
+
+import copy
+import io
+from typing import Any
+
+from PIL import Image
+
+from core.auth import Principal, create_officer
+from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_id
+
+PASSWORD = "a long enough passphrase 42"
+APPLICANT_ID = make_id("19900307")
+
+
+def officer(rt, role: str, username: str) -> Principal:
+    with rt.uow() as uow:
+        o = create_officer(uow, username=username, display_name=username, role=role, password=PASSWORD,
+                           now=rt.clock.now())
+        uow.commit()
+    return Principal("officer", o.id, role, username)
+
+
+def resident(rt, phone: str) -> Principal:
+    with rt.uow() as uow:
+        r = uow.residents.get_or_create(phone, rt.clock.now())
+        uow.commit()
+    return Principal("resident", r.id)
+
+
+def png_bytes(size: tuple[int, int] = (64, 48), color: str = "red") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def upload(rt, principal: Principal, data: bytes | None = None, name: str = "proof.png") -> str:
+    from core import attachments
+
+    return attachments.store(rt, data or png_bytes(), name, principal=principal).id
+
+
+def import_records(rt, id_number: str = APPLICANT_ID, declared: str = "2026-01-01", division: str = "331121",
+                   permits: list[dict[str, Any]] | None = None) -> None:
+    """Put the person's registration in the local records (the built-in records source)."""
+    import datetime as dt
+
+    from plugins.zhejiang_residence import records_store
+
+    regs = [{"division": division, "declared": dt.date.fromisoformat(declared), "ended": None}]
+    records_store.replace_people(rt.settings, {id_number: {"registrations": regs, "permits": permits or []}},
+                                 rt.clock.now())
+
+
+def document(attachment_ids: list[str], *, channel: str = "online", id_number: str = APPLICANT_ID,
+             **top: Any) -> dict[str, Any]:
+    """An eligible registration-recognition application (with records from import_records)."""
+    doc = base_document(channel=channel)
+    doc["applicant"]["id_number"] = id_number
+    doc["conditions"][0]["attachments"] = list(attachment_ids)
+    doc["commitment"]["at"] = "2026-11-30T09:30:00+08:00"
+    doc["registrations"] = [{"division": "331121", "declared": "2026-01-01", "ended": None}]
+    for key, value in top.items():
+        doc[key] = copy.deepcopy(value)
+    return doc
