@@ -51,3 +51,34 @@ def test_a_record_that_cannot_be_built_does_not_fail_the_issuance(runtime):
 
 def test_both_plugins_register_their_channels(runtime):
     assert {"sms", "provincial_push"} <= set(runtime.channels)
+
+
+def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, clock):
+    import hashlib
+    import hmac
+
+    from core.worker import run_worker
+    from tests.conftest import make_runtime, make_settings
+    from tests.plugins.gateway_stub import GatewayStub, Reply
+
+    secret = "platform-shared-secret-01"
+    with GatewayStub(lambda r: Reply(200, {"ok": True})) as stub:
+        rt = make_runtime(make_settings(data_dir, sqlite_url, push_backend="http", push_url=stub.url,
+                                        push_secret=secret), clock)
+        try:
+            application = make_application()
+            with rt.uow() as uow:
+                rt.pm.hook.govcred_credential_issued(credential=make_credential(application), application=application,
+                                                     outbox=uow.outbox)
+                uow.commit()
+            run_worker(rt, drain=True)
+            [row] = outbox_rows(rt, "provincial_push")
+        finally:
+            rt.close()
+    assert row["status"] == "delivered"
+    [request] = stub.requests
+    assert request.headers["X-Signature"] == "sha256=" + hmac.new(secret.encode(), request.body,
+                                                                  hashlib.sha256).hexdigest()
+    body = request.json()
+    assert body["id"] == row["id"] == request.headers["Idempotency-Key"]
+    assert body["record"]["CZZTDM"] == ID_NUMBER and body["record"]["ZZZT"] == "valid"
