@@ -104,6 +104,24 @@ def officer_add(app: AppContext, username: str, role: str, display_name: str, pa
     click.echo(f"已创建账号 (created) {username} [{role}]")
 
 
+@officer.command("totp")
+@click.argument("username")
+@pass_app
+def officer_totp(app: AppContext, username: str) -> None:
+    """Enrol (or replace) the officer's TOTP seed and print the otpauth:// URI once."""
+    from core.mfa import enrol
+
+    rt = app.runtime
+    with rt.uow() as uow:
+        found = uow.officers.by_username(username)
+        if found is None:
+            raise click.UsageError(f"没有用户名为 {username} 的账号 (no such officer)")
+        uri = enrol(uow, found, rt.secrets.cipher, actor="cli")
+        uow.commit()
+    click.echo("请用身份验证器扫描或输入以下地址；它只显示这一次 (shown once, add it to an authenticator app now):")
+    click.echo(uri)
+
+
 @click.group()
 def audit() -> None:
     """Audit log."""

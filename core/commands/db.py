@@ -44,7 +44,10 @@ def _redacted(settings) -> str:
 
 
 def _ensure_demo_officers(rt) -> bool:
+    from urllib.parse import parse_qs, urlsplit
+
     from core.auth import create_officer
+    from core.mfa import enrol, requires_totp
 
     path = demo_logins_path(rt.settings)
     if path.exists():
@@ -55,9 +58,13 @@ def _ensure_demo_officers(rt) -> bool:
             if uow.officers.by_username(username) is not None:
                 continue
             password = f"demo-{secrets.token_urlsafe(12)}"
-            create_officer(uow, username=username, display_name=name, role=role, password=password,
-                           now=rt.clock.now(), actor="system")
-            lines.append(f"{role}\t{username}\t{password}")
+            officer = create_officer(uow, username=username, display_name=name, role=role, password=password,
+                                     now=rt.clock.now(), actor="system")
+            line = f"{role}\t{username}\t{password}"
+            if requires_totp(officer):  # reviewers and admins log in with a TOTP code as well
+                uri = enrol(uow, officer, rt.secrets.cipher, actor="system")
+                line += f"\ttotp-seed={parse_qs(urlsplit(uri).query)['secret'][0]}\t{uri}"
+            lines.append(line)
         uow.commit()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,171 @@
+"""Per-request glue between browsers and the app: the session cookie, the CSRF check and the
+principal the role checks see.
+
+Pages and the JSON API share :func:`core.web.authn.current_principal`; it consults
+``g.session_principal``, set here. A request to ``/api/`` that changes state is authorised
+by a page session only when it also carries the CSRF token in ``X-CSRF-Token`` (the page
+scripts send it); bearer-token API calls involve no cookie and are not affected.
+"""
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, abort, g, request
+
+from core.auth import Principal
+from core.web import runtime_of
+from core.web.pages import csrf, sessions
+
+ANON_COOKIE_BYTES = 16
+
+
+def secure_cookies(app: Flask | None = None) -> bool:
+    return runtime_of(app).settings.issuer.startswith("https://")
+
+
+def session_cookie_name() -> str:
+    # The __Host- prefix makes the browser insist on Secure, Path=/ and no Domain.
+    return "__Host-session" if secure_cookies() else "govcred_session"
+
+
+def anon_cookie_name() -> str:
+    return "__Host-csrf" if secure_cookies() else "govcred_csrf"
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/")
+
+
+def _is_exempt(path: str) -> bool:
+    return path.startswith("/static/") or path.startswith("/.well-known/")
+
+
+def page_session() -> sessions.PageSession | None:
+    """The browser's live session (loaded once per request)."""
+    if "page_session" not in g:
+        raw = request.cookies.get(session_cookie_name(), "")
+        found = None
+        if raw:
+            rt = runtime_of()
+            with rt.uow() as uow:
+                found = sessions.load(uow, raw, rt.clock.now())
+                if found is not None:
+                    found = _with_live_subject(uow, found)
+                uow.commit()
+        g.page_session = found
+    return g.page_session
+
+
+def _with_live_subject(uow, session: sessions.PageSession) -> sessions.PageSession | None:
+    if session.kind == "officer":
+        officer = uow.officers.get(session.subject_id)
+        if officer is None or not officer.active:
+            return None
+        session.data["principal"] = {"role": officer.role, "name": officer.display_name}
+    return session
+
+
+def session_principal() -> Principal | None:
+    session = page_session()
+    if session is None:
+        return None
+    if session.kind == "officer":
+        info = session.data.get("principal", {})
+        return Principal("officer", session.subject_id, info.get("role", ""), info.get("name", ""))
+    return Principal("resident", session.subject_id)
+
+
+def csrf_binding() -> str:
+    session = page_session()
+    if session is not None:
+        return "s|" + session.id
+    if "anon_csrf" not in g:
+        g.anon_csrf = request.cookies.get(anon_cookie_name()) or secrets.token_urlsafe(ANON_COOKIE_BYTES)
+    return "a|" + g.anon_csrf
+
+
+def csrf_token() -> str:
+    return csrf.token_for(runtime_of().secrets.session_key, csrf_binding())
+
+
+def _token_ok() -> bool:
+    key = runtime_of().secrets.session_key
+    presented = csrf.presented_token(request)
+    bindings = []
+    session = page_session()
+    if session is not None:
+        bindings.append("s|" + session.id)
+    anon = request.cookies.get(anon_cookie_name())
+    if anon:
+        bindings.append("a|" + anon)
+    return any(csrf.token_matches(key, b, presented) for b in bindings)
+
+
+def before_request() -> None:
+    path = request.path
+    if _is_exempt(path):
+        return
+    unsafe = request.method in csrf.UNSAFE_METHODS
+    if _is_api(path):
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        if unsafe and (csrf.foreign_origin(request) or not _token_ok()):
+            return  # no session principal: the API sees an anonymous caller
+        g.session_principal = session_principal
+        return
+    g.session_principal = session_principal
+    if unsafe:
+        why = csrf.foreign_origin(request)
+        if why:
+            abort(403, description="跨站请求已被拒绝")
+        if not _token_ok():
+            abort(400, description="页面已过期或请求无效，请刷新页面后重试")
+
+
+def set_session_cookie(response, session_id: str | None) -> None:
+    """Set (or, with None, clear) the session cookie; HttpOnly, SameSite=Lax, Secure on https."""
+    name = session_cookie_name()
+    secure = secure_cookies()
+    if session_id is None:
+        response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="Lax")
+    else:
+        response.set_cookie(name, session_id, path="/", secure=secure, httponly=True, samesite="Lax")
+
+
+def after_request(response):
+    """Give an anonymous browser its CSRF binding cookie the first time a form is shown."""
+    if "anon_csrf" in g and request.cookies.get(anon_cookie_name()) != g.anon_csrf:
+        response.set_cookie(anon_cookie_name(), g.anon_csrf, path="/", secure=secure_cookies(), httponly=True,
+                            samesite="Lax")
+    if not _is_api(request.path) and not _is_exempt(request.path) and response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def save_session_data(session: sessions.PageSession) -> None:
+    rt = runtime_of()
+    with rt.uow() as uow:
+        sessions.save_data(uow, session)
+        uow.commit()
+
+
+def log_out(login_endpoint: str):
+    """Revoke the browser's session row (a replayed cookie is worthless) and clear the cookie."""
+    from flask import make_response, redirect, url_for
+
+    from core.web.authn import current_principal
+
+    rt = runtime_of()
+    raw = request.cookies.get(session_cookie_name())
+    if raw:
+        principal = current_principal()
+        with rt.uow() as uow:
+            sessions.revoke(uow, raw, rt.clock.now())
+            if principal is not None:
+                uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
+                                 action="auth.page_logout", object_type=principal.kind, object_id=principal.id,
+                                 request_id=g.get("request_id", ""))
+            uow.commit()
+    response = make_response(redirect(url_for(login_endpoint)))
+    set_session_cookie(response, None)
+    return response

@@ -1,0 +1,326 @@
+"""Officer pages: log-in (password, plus TOTP for reviewers and admins), the review queue,
+an application with its findings, proofs and history, the decision, window intake, and
+credential status changes. Business rules stay in the services; these views only translate
+between forms and service calls."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+
+from core import attachments, mfa, models, services
+from core.auth import verify_password
+from core.credential_status import STATUS_ROLES, change_status
+from core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
+from core.orm import audit_log
+from core.web import runtime_of
+from core.web.authn import current_principal, public
+from core.web.pages import formdoc, guard, login_throttle, sessions
+from core.web.pages.deadlines import deadline_view
+from core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH, schema_slug, upload_names
+from core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
+
+bp = Blueprint("officer", __name__, url_prefix="/officer")
+install_error_pages(bp, "officer.login")
+
+LOGIN_ACTION = "auth.page_login"
+ALL_ROLES = ("clerk", "reviewer", "admin")
+REVIEW_ROLES = services.DECIDING_ROLES
+INTAKE_ROLES = services.INTAKE_ROLES
+
+
+def _home_for(role: str) -> str:
+    return url_for("officer.intake") if role == "clerk" else url_for("officer.queue")
+
+
+@bp.get("/login")
+@public
+def login():
+    return render_template("officer/login.html", errors=FormErrors(), form={}, next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+@public
+def login_post():
+    form = request.form
+    errors = FormErrors()
+    username, password, code = form.get("username", "").strip(), form.get("password", ""), form.get("totp", "")
+    if not username:
+        errors.add("username", "请输入用户名")
+    if not password:
+        errors.add("password", "请输入密码")
+    next_url = form.get("next", "")
+    if errors:
+        return render_template("officer/login.html", errors=errors, form=form, next=next_url), 400
+    rt = runtime_of()
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        officer = uow.officers.by_username(username)
+        subject = officer.id if officer else f"username:{username[:48]}"
+        try:
+            login_throttle.check(uow, action=LOGIN_ACTION, object_id=subject, now=now)
+        except RateLimited as exc:
+            uow.audit.append(actor="anonymous", role="", action="auth.page_login_throttled", object_type="officer",
+                             object_id=subject, outcome="failure", request_id=_request_id())
+            uow.commit()
+            errors.add("username", exc.message, exc.code)
+            return render_template("officer/login.html", errors=errors, form=form, next=next_url), 429
+        password_ok = officer is not None and officer.active and verify_password(officer.password_hash, password)
+        factor = "password"
+        try:
+            if not password_ok:
+                raise AuthenticationRequired("用户名或密码错误", code="LOGIN_FAILED")
+            if mfa.requires_totp(officer):
+                factor = "password+totp"
+                mfa.check_code(uow, officer, code, now, rt.secrets.cipher)
+        except AuthenticationRequired as exc:
+            uow.rollback()
+            uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous",
+                             role=officer.role if officer else "", action=LOGIN_ACTION, object_type="officer",
+                             object_id=subject, outcome="failure", request_id=_request_id(),
+                             details={"code": exc.code, "factor": factor})
+            uow.commit()
+            errors.add("totp" if password_ok else "password", exc.message if password_ok else "用户名或密码错误",
+                       exc.code)
+            return render_template("officer/login.html", errors=errors, form={"username": username},
+                                   next=next_url), 401
+        old = request.cookies.get(guard.session_cookie_name())
+        session = sessions.start(uow, "officer", officer.id, now, replaces=old)
+        uow.audit.append(actor=f"officer:{officer.id}", role=officer.role, action=LOGIN_ACTION, object_type="officer",
+                         object_id=officer.id, request_id=_request_id(), details={"factor": factor})
+        uow.commit()
+        role = officer.role
+    response = make_response(redirect(safe_next(next_url, _home_for(role))))
+    guard.set_session_cookie(response, session.id)
+    return response
+
+
+@bp.post("/logout")
+@public
+def logout():
+    return guard.log_out("officer.login")
+
+
+def _request_id() -> str:
+    from flask import g
+
+    return g.get("request_id", "")
+
+
+@bp.get("/")
+@officer_required(*REVIEW_ROLES)
+def queue():
+    rt = runtime_of()
+    now = rt.clock.now()
+    show = request.args.get("show", "all")
+    due = {"due_today": "today", "overdue": "overdue"}.get(show)
+    if due is None:
+        show = "all"
+    items = services.review_queue(rt, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due)
+    rows = [(item, deadline_view(rt.calendar, item.application.deadline, now, item.application.deadline_provisional))
+            for item in items]
+    return render_template("officer/queue.html", rows=rows, show=show)
+
+
+# ---- one application ------------------------------------------------------------------------
+
+
+def _history(uow, app_id: str, attachment_ids: list[str]) -> list:
+    ids = [app_id, *attachment_ids]
+    return uow.session.execute(
+        sa.select(audit_log.c.seq, audit_log.c.at, audit_log.c.actor, audit_log.c.role, audit_log.c.action,
+                  audit_log.c.outcome).where(audit_log.c.object_id.in_(ids)).order_by(audit_log.c.seq)
+    ).all()
+
+
+def _application_page(app_id: str, *, errors: FormErrors | None = None, status: int = 200, reasons_text: str = ""):
+    rt = runtime_of()
+    principal = current_principal()
+    app, decision = services.get_application(rt, app_id, principal)
+    findings = [f.as_dict() for f in services.evaluate(rt, app)] if decision is None else decision.findings
+    credential = None
+    with rt.uow() as uow:
+        files = attachments.for_application(uow.session, app.id)
+        if decision is not None and decision.credential_id:
+            credential = uow.credentials.get(decision.credential_id)
+        # W-12: every officer read of personal data and documents is audited
+        uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.viewed",
+                         object_type="application", object_id=app.id, request_id=_request_id())
+        uow.commit()
+        history = _history(uow, app.id, [f.id for f in files])
+    deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
+    return render_template(
+        "officer/application.html", app=app, decision=decision, findings=findings, files=files,
+        file_names={f.id: f.original_name for f in files}, history=history, deadline=deadline,
+        credential=credential, slug=schema_slug(app.schema), errors=errors or FormErrors(),
+        can_decide=principal.role in REVIEW_ROLES and app.state in (models.SUBMITTED, models.ACCEPTED)
+        and app.created_by != principal.id,
+        can_change_status=principal.role in STATUS_ROLES, reasons_text=reasons_text,
+        state_zh=STATE_ZH, status_zh=CREDENTIAL_STATUS_ZH), status
+
+
+@bp.get("/applications/<app_id>")
+@officer_required(*ALL_ROLES)
+def application(app_id: str):
+    return _application_page(app_id)
+
+
+@bp.post("/applications/<app_id>/decision")
+@officer_required(*REVIEW_ROLES)
+def decide(app_id: str):
+    rt = runtime_of()
+    form = request.form
+    action = form.get("action")
+    reasons_text = form.get("reasons", "")
+    reasons = [line.strip() for line in reasons_text.splitlines() if line.strip()]
+    errors = FormErrors()
+    if action not in ("approve", "reject"):
+        errors.add("action", "请选择批准或不予批准")
+        return _application_page(app_id, errors=errors, status=400, reasons_text=reasons_text)
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        services.decide(rt, app_id, approve=action == "approve", principal=current_principal(),
+                        officer_reasons=reasons, expected_version=version)
+    except ValidationError as exc:
+        return _application_page(app_id, errors=FormErrors.from_exception(exc), status=400, reasons_text=reasons_text)
+    except (Conflict, PermissionDenied) as exc:
+        errors.add("action", exc.message, exc.code)
+        return _application_page(app_id, errors=errors, status=exc.http_status, reasons_text=reasons_text)
+    return redirect(url_for("officer.application", app_id=app_id))
+
+
+@bp.get("/attachments/<attachment_id>")
+@officer_required(*ALL_ROLES)
+def attachment(attachment_id: str):
+    """A proof, inline: images sandboxed, PDFs framed by the application page only."""
+    rt = runtime_of()
+    principal = current_principal()
+    info, data = attachments.read(rt, attachment_id, principal)
+    with rt.uow() as uow:
+        uow.audit.append(actor=principal.audit_actor, role=principal.role, action="attachment.viewed",
+                         object_type="attachment", object_id=info.id, request_id=_request_id())
+        uow.commit()
+    response = Response(data, mimetype=info.content_type)
+    ext = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(info.content_type, "bin")
+    response.headers["Content-Disposition"] = f'inline; filename="proof-{info.id[:8]}.{ext}"'
+    response.headers["Cache-Control"] = "no-store"
+    if info.content_type == "application/pdf":
+        # Chromium's PDF viewer does not run in a sandboxed document; the file was parsed and
+        # normalised at upload (no JavaScript, no embedded files) and may only be framed by us.
+        response.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'self'"
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    else:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; frame-ancestors 'self'"
+    return response
+
+
+# ---- credential status ----------------------------------------------------------------------
+
+
+@bp.post("/credentials/<credential_id>/status")
+@officer_required(*STATUS_ROLES)
+def credential_status(credential_id: str):
+    rt = runtime_of()
+    new_status = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}.get(
+        request.form.get("action", ""), "")
+    reason = request.form.get("reason", "")
+    with rt.uow(readonly=True) as uow:
+        app_id = uow.credentials.get(credential_id).application_id
+    try:
+        change_status(rt, credential_id, new_status, reason=reason, principal=current_principal())
+    except ValidationError as exc:
+        return _application_page(app_id, errors=FormErrors.from_exception(exc), status=400)
+    except Conflict as exc:
+        errors = FormErrors()
+        errors.add("action", exc.message, exc.code)
+        return _application_page(app_id, errors=errors, status=409)
+    return redirect(url_for("officer.application", app_id=app_id))
+
+
+# ---- window intake --------------------------------------------------------------------------
+
+INTAKE_LAYOUT = "officer/base.html"
+
+
+def _intake_urls() -> dict:
+    return {"layout": INTAKE_LAYOUT, "action": url_for("officer.intake_post"), "upload_url": url_for("officer.upload")}
+
+
+def _intake_schema(session) -> str:
+    types = runtime_of().credential_types
+    return session.data.get("schema") or next(iter(types))
+
+
+@bp.get("/intake")
+@officer_required(*INTAKE_ROLES)
+def intake():
+    session = guard.page_session()
+    schema = _intake_schema(session)
+    return render_template("apply/form.html", errors=FormErrors(), values=formdoc.flatten(session.data.get("draft") or {}),
+                           uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="window",
+                           **_intake_urls())
+
+
+@bp.post("/intake")
+@officer_required(*INTAKE_ROLES)
+def intake_post():
+    rt = runtime_of()
+    session = guard.page_session()
+    schema = _intake_schema(session)
+    signed = request.form.get("commitment_signed") == "yes"
+    doc = formdoc.unflatten(request.form.items(multi=True))
+    doc.update(schema=schema, channel="window",
+               commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None})
+    session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel")}
+    guard.save_session_data(session)
+    errors = FormErrors(services.document_errors(rt.pm, rt.credential_types, doc))
+    if not signed:
+        errors.add("commitment_signed", "请确认申请人已在纸质告知承诺书上签字")
+    if errors:
+        return render_template("apply/form.html", errors=errors, values=formdoc.flatten(doc),
+                               uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="window",
+                               **_intake_urls()), 400
+    return redirect(url_for("officer.intake_confirm"))
+
+
+@bp.post("/uploads")
+@officer_required(*INTAKE_ROLES)
+def upload():
+    """A scanned paper proof (the intake form's script sends it with progress)."""
+    return store_upload()
+
+
+@bp.get("/intake/confirm")
+@officer_required(*INTAKE_ROLES)
+def intake_confirm():
+    session = guard.page_session()
+    if not session.data.get("draft"):
+        return redirect(url_for("officer.intake"))
+    schema = _intake_schema(session)
+    doc = dict(session.data["draft"], schema=schema, channel="window")
+    return render_template("apply/confirm.html", doc=doc, slug=schema_slug(schema), errors=FormErrors(),
+                           files=upload_names(doc, session.data.get("uploads", {})), layout=INTAKE_LAYOUT,
+                           confirm_action=url_for("officer.intake_submit"), back_url=url_for("officer.intake"))
+
+
+@bp.post("/intake/confirm")
+@officer_required(*INTAKE_ROLES)
+def intake_submit():
+    rt = runtime_of()
+    session = guard.page_session()
+    if not session.data.get("draft"):
+        return redirect(url_for("officer.intake"))
+    schema = _intake_schema(session)
+    doc = dict(session.data["draft"], schema=schema, channel="window")
+    try:
+        app = services.submit_application(rt, doc, principal=current_principal(), channel="window")
+    except ValidationError as exc:
+        return render_template("apply/form.html", errors=FormErrors.from_exception(exc), values=formdoc.flatten(doc),
+                               uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="window",
+                               **_intake_urls()), 400
+    for key in ("draft", "uploads", "schema"):
+        session.data.pop(key, None)
+    guard.save_session_data(session)
+    return redirect(url_for("officer.application", app_id=app.id))

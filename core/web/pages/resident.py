@@ -1,0 +1,329 @@
+"""Resident pages: log-in by phone and SMS code, the notice & commitment, the application
+form with proof uploads, the confirmation, the status with every reason, and the e-permit.
+
+The form belongs to the schema: its template comes from the plugin that owns the schema
+(``govcred/<schema slug>/form.html`` under the plugin's ``templates`` folder); fields are
+named by document path, so the schema's validator's errors land next to their fields.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+
+from core import models, services
+from core.exceptions import ValidationError
+from core.qr import render_png
+from core.web import runtime_of
+from core.web.authn import current_principal, public
+from core.web.pages import formdoc, guard, sessions
+from core.web.pages.deadlines import deadline_view
+from core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
+
+bp = Blueprint("resident", __name__, url_prefix="/resident")
+LAYOUT = "resident/base.html"
+install_error_pages(bp, "resident.login")
+
+STATE_ZH = {
+    models.DRAFT: "草稿", models.SUBMITTED: "已提交，待受理", models.ACCEPTED: "已受理，审核中",
+    models.APPROVED: "已批准", models.REJECTED: "不予批准", models.WITHDRAWN: "已撤回",
+}
+CREDENTIAL_STATUS_ZH = {
+    models.VALID: "有效", models.SUSPENDED: "已中止", models.REVOKED: "已吊销", models.REPLACED: "已换领",
+    models.CANCELLED: "已注销", models.SUPERSEDED: "已签注更新",
+}
+
+
+def schema_slug(schema: str) -> str:
+    """``zj-residence/application@1`` -> ``zj-residence-application-1`` (a template folder name)."""
+    return "".join(c if c.isalnum() or c == "-" else "-" for c in schema)
+
+
+def _schema() -> str:
+    """The application schema residents apply with (the first registered credential type)."""
+    types = runtime_of().credential_types
+    wanted = request.values.get("schema")
+    if wanted in types:
+        return wanted
+    return next(iter(types))
+
+
+def _session() -> sessions.PageSession:
+    session = guard.page_session()
+    assert session is not None  # resident_required ran first
+    return session
+
+
+# ---- log-in ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@public
+def start():
+    principal = current_principal()
+    if principal is None or principal.kind != "resident":
+        return redirect(url_for("resident.login"))
+    return redirect(url_for("resident.home"))
+
+
+@bp.get("/login")
+@public
+def login():
+    return render_template("resident/login.html", errors=FormErrors(), phone="", code_sent=False,
+                           next=request.args.get("next", ""))
+
+
+@bp.post("/login/code")
+@public
+def send_code():
+    from core.login_codes import request_login_code
+
+    phone = request.form.get("phone", "").strip()
+    next_url = request.form.get("next", "")
+    try:
+        request_login_code(runtime_of(), phone)
+    except ValidationError as exc:
+        return render_template("resident/login.html", errors=FormErrors.from_exception(exc), phone=phone,
+                               code_sent=False, next=next_url), 400
+    return render_template("resident/login.html", errors=FormErrors(), phone=phone, code_sent=True, next=next_url)
+
+
+@bp.post("/login")
+@public
+def login_post():
+    from core.login_codes import verify_login_code
+
+    rt = runtime_of()
+    phone, code = request.form.get("phone", "").strip(), request.form.get("code", "").strip()
+    next_url = request.form.get("next", "")
+    try:
+        resident = verify_login_code(rt, phone, code)
+    except ValidationError as exc:
+        return render_template("resident/login.html", errors=FormErrors.from_exception(exc), phone=phone,
+                               code_sent=True, next=next_url), 400
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        session = sessions.start(uow, "resident", resident.id, now,
+                                 replaces=request.cookies.get(guard.session_cookie_name()))
+        uow.audit.append(actor=f"resident:{resident.id}", role="resident", action="auth.page_login",
+                         object_type="resident", object_id=resident.id, details={"factor": "sms"})
+        uow.commit()
+    response = make_response(redirect(safe_next(next_url, url_for("resident.home"))))
+    guard.set_session_cookie(response, session.id)
+    return response
+
+
+@bp.post("/logout")
+@public
+def logout():
+    return guard.log_out("resident.login")
+
+
+# ---- home -----------------------------------------------------------------------------------
+
+
+@bp.get("/home")
+@resident_required
+def home():
+    rt = runtime_of()
+    principal = current_principal()
+    with rt.uow(readonly=True) as uow:
+        apps = uow.applications.list_for_owner(principal.id)
+        creds = uow.credentials.for_owner(principal.id)
+    return render_template("resident/home.html", apps=apps, creds=creds, state_zh=STATE_ZH,
+                           status_zh=CREDENTIAL_STATUS_ZH)
+
+
+# ---- notice & commitment, form, uploads, confirmation ------------------------------------------
+
+
+@bp.get("/apply")
+@resident_required
+def notice():
+    schema = _schema()
+    return render_template("resident/notice.html", errors=FormErrors(), schema=schema, slug=schema_slug(schema))
+
+
+@bp.post("/apply")
+@resident_required
+def notice_post():
+    schema = _schema()
+    if request.form.get("accept") != "yes":
+        errors = FormErrors()
+        errors.add("accept", "请阅读告知承诺书，勾选“我已阅读并承诺”后继续")
+        return render_template("resident/notice.html", errors=errors, schema=schema, slug=schema_slug(schema)), 400
+    session = _session()
+    session.data["commitment_at"] = runtime_of().clock.now().isoformat(timespec="seconds")
+    session.data["schema"] = schema
+    guard.save_session_data(session)
+    return redirect(url_for("resident.form"))
+
+
+def _form_urls() -> dict:
+    return {"layout": LAYOUT, "action": url_for("resident.form_post"), "upload_url": url_for("resident.upload")}
+
+
+def _commitment_or_redirect(session: sessions.PageSession):
+    if not session.data.get("commitment_at"):
+        return redirect(url_for("resident.notice"))
+    return None
+
+
+@bp.get("/apply/form")
+@resident_required
+def form():
+    session = _session()
+    gate = _commitment_or_redirect(session)
+    if gate:
+        return gate
+    schema = session.data.get("schema") or _schema()
+    draft = session.data.get("draft") or {}
+    return render_template("apply/form.html", errors=FormErrors(), values=formdoc.flatten(draft),
+                           uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="online",
+                           **_form_urls())
+
+
+def document_from_form(schema: str, channel: str, commitment_at: str | None) -> dict:
+    doc = formdoc.unflatten(request.form.items(multi=True))
+    doc.update(schema=schema, channel=channel)
+    doc["commitment"] = {"accepted": bool(commitment_at), "at": commitment_at}
+    return doc
+
+
+def upload_names(doc: dict, known: dict[str, str]) -> dict[str, str]:
+    """Names of the uploads this document references (for the confirmation page)."""
+    return {ref: known.get(ref, ref) for _path, ref in services.attachment_references(doc)}
+
+
+@bp.post("/apply/form")
+@resident_required
+def form_post():
+    rt = runtime_of()
+    session = _session()
+    gate = _commitment_or_redirect(session)
+    if gate:
+        return gate
+    schema = session.data.get("schema") or _schema()
+    doc = document_from_form(schema, "online", session.data["commitment_at"])
+    session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel", "commitment")}
+    guard.save_session_data(session)
+    errors = services.document_errors(rt.pm, rt.credential_types, doc)
+    if errors:
+        return render_template("apply/form.html", errors=FormErrors(errors), values=formdoc.flatten(doc),
+                               uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="online",
+                               **_form_urls()), 400
+    return redirect(url_for("resident.confirm"))
+
+
+@bp.post("/uploads")
+@resident_required
+def upload():
+    """One proof, sent by the form's script (XHR with progress)."""
+    return store_upload()
+
+
+@bp.get("/apply/confirm")
+@resident_required
+def confirm():
+    session = _session()
+    gate = _commitment_or_redirect(session)
+    if gate:
+        return gate
+    if not session.data.get("draft"):
+        return redirect(url_for("resident.form"))
+    schema = session.data.get("schema") or _schema()
+    doc = _draft_document(session, schema)
+    return render_template("apply/confirm.html", doc=doc, slug=schema_slug(schema), errors=FormErrors(),
+                           files=upload_names(doc, session.data.get("uploads", {})), layout=LAYOUT,
+                           confirm_action=url_for("resident.confirm_post"), back_url=url_for("resident.form"))
+
+
+def _draft_document(session: sessions.PageSession, schema: str) -> dict:
+    doc = dict(session.data["draft"])
+    doc.update(schema=schema, channel="online",
+               commitment={"accepted": True, "at": session.data["commitment_at"]})
+    return doc
+
+
+@bp.post("/apply/confirm")
+@resident_required
+def confirm_post():
+    rt = runtime_of()
+    session = _session()
+    gate = _commitment_or_redirect(session)
+    if gate:
+        return gate
+    if not session.data.get("draft"):
+        return redirect(url_for("resident.form"))
+    schema = session.data.get("schema") or _schema()
+    doc = _draft_document(session, schema)
+    try:
+        app = services.submit_application(rt, doc, principal=current_principal(), channel="online")
+    except ValidationError as exc:
+        return render_template("apply/form.html", errors=FormErrors.from_exception(exc),
+                               values=formdoc.flatten(doc), uploads=session.data.get("uploads", {}),
+                               slug=schema_slug(schema), channel="online", action=url_for("resident.form_post"),
+                               upload_url=url_for("resident.upload")), 400
+    for key in ("draft", "commitment_at", "uploads", "schema"):
+        session.data.pop(key, None)
+    guard.save_session_data(session)
+    return redirect(url_for("resident.status", app_id=app.id))
+
+
+# ---- status ---------------------------------------------------------------------------------
+
+
+@bp.get("/applications/<app_id>")
+@resident_required
+def status(app_id: str):
+    rt = runtime_of()
+    app, decision = services.get_application(rt, app_id, current_principal())
+    deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
+    credential = None
+    if decision is not None and decision.credential_id:
+        with rt.uow(readonly=True) as uow:
+            credential = uow.credentials.get(decision.credential_id)
+    return render_template("resident/status.html", app=app, decision=decision, deadline=deadline,
+                           state_zh=STATE_ZH, slug=schema_slug(app.schema), credential=credential)
+
+
+# ---- e-permit -------------------------------------------------------------------------------
+
+
+def _own_credential(credential_id: str) -> models.Credential:
+    from core.web.holder import _own_credential as own
+
+    return own(current_principal().id, credential_id)
+
+
+@bp.get("/permits/<credential_id>")
+@resident_required
+def permit(credential_id: str):
+    rt = runtime_of()
+    credential = _own_credential(credential_id)
+    return render_template("resident/permit.html", credential=credential, status_zh=CREDENTIAL_STATUS_ZH,
+                           lifetime=rt.settings.presentation_seconds, benefits=rt.benefits)
+
+
+@bp.get("/permits/<credential_id>/presentation.png")
+@resident_required
+def presentation_png(credential_id: str):
+    """A fresh short-lived presentation as a QR image (the page's script fetches a new one in time)."""
+    from core.presentation import issue_presentation
+
+    rt = runtime_of()
+    token = issue_presentation(rt, _own_credential(credential_id))
+    response = Response(render_png(token, scale=6), mimetype="image/png")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Expires-In"] = str(rt.settings.presentation_seconds)
+    return response
+
+
+@bp.get("/permits/<credential_id>/qr.png")
+@resident_required
+def permit_png(credential_id: str):
+    """The long-lived credential QR, to save or print (it stays checkable against the status list)."""
+    credential = _own_credential(credential_id)
+    response = Response(render_png(credential.token, scale=6), mimetype="image/png")
+    response.headers["Content-Disposition"] = f'attachment; filename="permit-{credential.permit_no}.png"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+

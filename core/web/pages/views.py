@@ -1,0 +1,159 @@
+"""What every page blueprint shares: access decorators that send people to the right log-in
+page, HTML error pages, the error summary, and the template filters."""
+from __future__ import annotations
+
+import functools
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from core.clock import BEIJING
+from core.exceptions import AuthenticationRequired, FieldError, GovcredError, ValidationError
+from core.web.authn import current_principal, public
+
+log = logging.getLogger("govcred.web.pages")
+
+home_bp = Blueprint("home", __name__)
+
+
+@home_bp.get("/")
+@public
+def index():
+    return render_template("home.html")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths are followed after log-in (no open redirect)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _login_redirect(login_endpoint: str):
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    return redirect(url_for(login_endpoint, next=target))
+
+
+def resident_required(view):
+    """Only a logged-in resident; anyone else is sent to the resident log-in page."""
+
+    @functools.wraps(view)
+    def inner(*args, **kwargs):
+        principal = current_principal()
+        if principal is None or principal.kind != "resident":
+            return _login_redirect("resident.login")
+        return view(*args, **kwargs)
+
+    inner.govcred_roles = ("resident",)
+    return inner
+
+
+def officer_required(*roles: str):
+    """Only officers with one of ``roles`` (deny by default); others go to the officer log-in."""
+    if not roles:
+        raise ValueError("officer_required needs at least one role")
+
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            principal = current_principal()
+            if principal is None or principal.kind != "officer":
+                return _login_redirect("officer.login")
+            if principal.role not in roles:
+                return render_error(403, "当前角色无权访问此页面")
+            return view(*args, **kwargs)
+
+        inner.govcred_roles = roles
+        return inner
+
+    return wrap
+
+
+def render_error(status: int, message: str):
+    return render_template("error.html", status=status, message=message,
+                           request_id=g.get("request_id", "")), status
+
+
+def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
+    """Errors inside a page blueprint become HTML pages (the API keeps problem+json)."""
+
+    @bp.errorhandler(AuthenticationRequired)
+    def _auth(exc):
+        return _login_redirect(login_endpoint)
+
+    @bp.errorhandler(GovcredError)
+    def _govcred(exc: GovcredError):
+        if exc.http_status >= 500:
+            log.error("page request %s failed: %s", g.get("request_id", ""), exc.code)
+            return render_error(500, "服务器内部错误，请稍后再试")
+        return render_error(exc.http_status, exc.message)
+
+    @bp.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return render_error(exc.code or 500, exc.description or exc.name)
+
+
+class FormErrors:
+    """Every problem of one form submission, for the error summary and the fields."""
+
+    def __init__(self, errors: list[FieldError] | None = None):
+        self.errors = list(errors or [])
+
+    @classmethod
+    def from_exception(cls, exc: ValidationError) -> "FormErrors":
+        return cls(exc.errors)
+
+    def add(self, field: str, message: str, code: str = "INVALID") -> None:
+        self.errors.append(FieldError(field, code, message))
+
+    def for_field(self, field: str) -> list[str]:
+        return [e.message for e in self.errors if e.field == field]
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def __iter__(self):
+        return iter(self.errors)
+
+
+def beijing_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(BEIJING).strftime(fmt)
+
+
+def field_id(name: str) -> str:
+    """An HTML id for a field name such as ``applicant.name`` (used by the error summary links)."""
+    return "f-" + "".join(c if c.isalnum() else "-" for c in name)
+
+
+def install_filters(app: Flask) -> None:
+    app.jinja_env.filters["beijing"] = beijing_time
+    app.jinja_env.filters["field_id"] = field_id
+
+
+def store_upload():
+    """One proof from the form's script (multipart field ``file``): stored through
+    :func:`core.attachments.store`, remembered in the page session for the confirmation page."""
+    from flask import jsonify
+
+    from core import attachments
+    from core.web import runtime_of
+    from core.web.pages import guard
+
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return jsonify({"errors": [{"field": "file", "code": "REQUIRED", "message": "请选择要上传的文件"}]}), 400
+    try:
+        info = attachments.store(runtime_of(), file.read(), file.filename, principal=current_principal())
+    except ValidationError as exc:
+        return jsonify({"errors": [e.as_dict() for e in exc.errors]}), 422
+    session = guard.page_session()
+    session.data.setdefault("uploads", {})[info.id] = info.original_name
+    guard.save_session_data(session)
+    return jsonify({"id": info.id, "name": info.original_name, "size": info.size})
