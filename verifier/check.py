@@ -23,7 +23,7 @@ from typing import Any
 from core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
 from core.exceptions import VerificationError
 from core.qr import decode_image, token_from_scan
-from core.tokens import CREDENTIAL, PRESENTATION, peek_unverified_issuer, verify_token
+from core.tokens import CREDENTIAL, PRESENTATION, verify_token
 from verifier.statuslist import INVALID, SUSPENDED, VALID
 
 log = logging.getLogger("govcred.verifier")
@@ -96,8 +96,7 @@ class Verifier:
         return answer
 
     def _verify(self, token: str, kind: str) -> dict[str, Any]:
-        iss = peek_unverified_issuer(token)
-        keys = self.trust.keyset(iss)
+        keys = self.trust.keyset(_claimed_issuer(token))
         verified = verify_token(token, kind, keys, issuers=self.trust.issuers, clock=self.clock, leeway=self.leeway)
         claims = verified.claims
         if kind == PRESENTATION:
@@ -146,13 +145,28 @@ def _token_of(data: Any) -> str:
     return token_from_scan(data)
 
 
+def _segment_json(segment: str) -> Any:
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def _claimed_issuer(token: str) -> str | None:
+    """The ``iss`` the token claims, read leniently and WITHOUT verifying: it only picks the
+    key set, and verify_token then parses strictly (so a duplicate member is MALFORMED there,
+    not an unknown issuer here). The token is already capped at 4 KiB by the framing."""
+    try:
+        iss = _segment_json(token.split(".")[1]).get("iss")
+    except (ValueError, AttributeError, IndexError, RecursionError):
+        return None
+    return iss if isinstance(iss, str) else None
+
+
 def _kind_of(token: str) -> str:
     """The kind the token says it is; verify_token then checks ``typ`` strictly for that kind."""
     head = token.split(".", 1)[0]
     if len(head) > 512:
         raise VerificationError("MALFORMED", "HEADER_TOO_LARGE")
     try:
-        typ = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))).get("typ")
+        typ = _segment_json(head).get("typ")
     except (ValueError, AttributeError):
         raise VerificationError("MALFORMED", "HEADER_NOT_JSON") from None
     if isinstance(typ, str):

@@ -1,0 +1,136 @@
+"""The verifier service over HTTP: API keys, rate limits, the exact answer schema, no personal
+data anywhere, every token attack, and the holder's list of who verified the credential."""
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from core.qr import render_png
+from tests.core.credential_rows import CANARY_ADDRESS, CANARY_ID, make_credential
+from tests.verifier.attacks import attack_tokens
+from tests.verifier.issuers import publish, trust_of
+from verifier.app import create_app
+from verifier.db import add_client, credential_hash, verification_log
+
+ANSWER_KEYS = {"valid", "reasons", "kind", "holder", "county", "benefit", "checked_at"}
+FULL_ID = re.compile(r"\d{17}[\dXx]")
+
+
+@pytest.fixture
+def service(sqlite_runtime, tmp_path):
+    rt = sqlite_runtime
+    cred = make_credential(rt)
+    app = create_app({"trust": trust_of(publish(rt, tmp_path / "trust")), "data_dir": tmp_path / "verifier",
+                      "clock": rt.clock, "background_refresh": False})
+    engine = app.extensions["verifier"].engine
+    key = add_client(engine, "青田县实验小学", now=rt.clock.now())
+    return rt, cred, app, app.test_client(), {"Authorization": f"Bearer {key}"}
+
+
+def test_valid_credential_answer_has_exactly_the_documented_keys(service):
+    rt, cred, app, client, auth = service
+    response = client.post("/api/v1/verify", json={"token": cred.token, "benefit": "compulsory_education"},
+                           headers=auth)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == ANSWER_KEYS and body["valid"] is True and body["kind"] == "credential"
+    assert set(body["holder"]) == {"name_masked", "id_masked"} and set(body["benefit"]) == {"code", "qualifies"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_image_upload_and_qr_text(service):
+    from io import BytesIO
+
+    from core.qr import payload_text
+
+    rt, cred, app, client, auth = service
+    response = client.post("/api/v1/verify", data={"image": (BytesIO(render_png(cred.token)), "qr.png"),
+                                                   "benefit": "public_employment"}, headers=auth)
+    assert response.get_json()["valid"] is True
+    assert client.post("/api/v1/verify", json={"qr": payload_text(cred.token)}, headers=auth).get_json()["valid"]
+
+
+def test_api_key_is_required(service):
+    rt, cred, app, client, auth = service
+    assert client.post("/api/v1/verify", json={"token": cred.token}).status_code == 401
+    bad = {"Authorization": auth["Authorization"][:-4] + "AAAA"}
+    assert client.post("/api/v1/verify", json={"token": cred.token}, headers=bad).status_code == 401
+    assert client.post("/api/v1/verify", json={"token": cred.token}, headers={"Authorization": "Bearer x"}).status_code == 401
+
+
+def test_rate_limit_per_institution(service):
+    rt, cred, app, client, auth = service
+    engine = app.extensions["verifier"].engine
+    tight = {"Authorization": "Bearer " + add_client(engine, "青田县人民医院", now=rt.clock.now(), rate_per_minute=3)}
+    codes = [client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.post("/api/v1/verify", json={"token": cred.token}, headers=tight)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert client.post("/api/v1/verify", json={"token": cred.token}, headers=auth).status_code == 200  # others unaffected
+    rt.clock.advance(seconds=60)
+    assert client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code == 200
+
+
+def test_bad_requests_name_every_problem(service):
+    rt, cred, app, client, auth = service
+    response = client.post("/api/v1/verify", json={"token": cred.token, "qr": "x", "benefit": "X!", "id_number": 1},
+                           headers=auth)
+    assert response.status_code == 422
+    assert {e["field"] for e in response.get_json()["errors"]} == {"qr", "benefit", "id_number"}
+
+
+def test_no_full_id_number_or_address_leaves_the_verifier(service, caplog):
+    rt, cred, app, client, auth = service
+    caplog.set_level(logging.DEBUG)
+    bodies = []
+    for benefit in (None, "compulsory_education", "legal_aid"):
+        payload = {"token": cred.token} if benefit is None else {"token": cred.token, "benefit": benefit}
+        bodies.append(client.post("/api/v1/verify", json=payload, headers=auth).get_data(as_text=True))
+    bodies.append(client.post("/api/v1/verify", json={"token": "garbage"}, headers=auth).get_data(as_text=True))
+    with app.extensions["verifier"].engine.connect() as conn:
+        rows = [" ".join(map(str, r)) for r in conn.execute(sa.select(verification_log))]
+    assert len(rows) == 4
+    for text in bodies + rows + [caplog.text]:
+        assert not FULL_ID.search(text) and CANARY_ID not in text and CANARY_ADDRESS not in text
+        assert "江滨路" not in text and "张三明" not in text
+    assert any(credential_hash(cred.id) in r for r in rows)
+
+
+def test_every_token_attack_is_refused_through_http(service):
+    rt, cred, app, client, auth = service
+    now = int(rt.clock.now().timestamp())
+    attacks = attack_tokens(rt.keystore.active_key(), cred.claims, now)
+    assert len(attacks) >= 25
+    wrong = []
+    for name, token, reason in attacks:
+        response = client.post("/api/v1/verify", json={"token": token}, headers=auth)
+        body = response.get_json()
+        if response.status_code != 200 or set(body) != ANSWER_KEYS or (body["valid"], body["reasons"]) != (False, [reason]):
+            wrong.append((name, response.status_code, body))
+    assert wrong == []
+
+
+def test_holder_sees_which_institutions_verified_the_credential(service):
+    from core.claims import LOG_AUDIENCE
+    from core.presentation import issue_presentation
+
+    rt, cred, app, client, auth = service
+    engine = app.extensions["verifier"].engine
+    hospital = {"Authorization": "Bearer " + add_client(engine, "青田县人民医院", now=rt.clock.now())}
+    client.post("/api/v1/verify", json={"token": cred.token}, headers=auth)
+    rt.clock.advance(seconds=5)
+    client.post("/api/v1/verify", json={"token": issue_presentation(rt, cred)}, headers=hospital)
+    other = make_credential(rt)
+    client.post("/api/v1/verify", json={"token": other.token}, headers=hospital)
+
+    proof = issue_presentation(rt, cred, audience=LOG_AUDIENCE)
+    listed = client.get("/api/v1/verifications", headers={"Authorization": f"Presentation {proof}"}).get_json()
+    assert [(v["institution"], v["valid"]) for v in listed["verifications"]] == [
+        ("青田县人民医院", True), ("青田县实验小学", True)]
+    # a presentation for verifying, or of another credential, does not open this credential's log
+    assert client.get("/api/v1/verifications",
+                      headers={"Authorization": f"Presentation {issue_presentation(rt, cred)}"}).status_code == 401
+    assert client.get("/api/v1/verifications", headers={"Authorization": f"Bearer {auth}"}).status_code == 401
