@@ -11,7 +11,6 @@ Both halves are used by the worker tests, the crash tests (the channel is instal
 from __future__ import annotations
 
 import collections
-import http.client
 import json
 import os
 import signal
@@ -19,15 +18,14 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 import core
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from core.http_delivery import send
 
 #: An action for one request: ``("ok",)``, ``("status", code)``, ``("status", code, {headers})``,
 #: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered),
@@ -197,37 +195,21 @@ class StubGateway:
 # -- the channel ------------------------------------------------------------------------
 
 class HttpChannel:
-    """An outbox channel handler that POSTs the message as JSON to ``url``.
-
-    Error classification follows R-03: 2xx delivered; 408, 409, 425, 429 and 5xx retryable
-    (``Retry-After`` honoured); any other 4xx permanent; timeouts and refused or reset
-    connections retryable. One keep-alive connection per delivering thread.
-    """
-
-    RETRYABLE_4XX = frozenset({408, 409, 425, 429})
+    """An outbox channel handler that POSTs the message as JSON to ``url`` through
+    :func:`core.http_delivery.send`, the request and error mapping real channels use.
+    One keep-alive session per delivering thread."""
 
     def __init__(self, url: str, *, connect_timeout: float = 3.0, read_timeout: float = 10.0):
-        parts = urlsplit(url)
-        self.host, self.port, self.path = parts.hostname, parts.port, parts.path or "/"
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
+        self.url = url
+        self.timeout = (connect_timeout, read_timeout)
         self._local = threading.local()
         self.pid = str(os.getpid())
 
-    def _connection(self) -> http.client.HTTPConnection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.connect_timeout)
-            conn.connect()
-            conn.sock.settimeout(self.read_timeout)
-            self._local.conn = conn
-        return conn
-
-    def _drop(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-        self._local.conn = None
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     def __call__(self, message) -> dict[str, Any]:
         body = json.dumps({
@@ -236,35 +218,8 @@ class HttpChannel:
             "to": message.secrets.get("phone", ""),
         }).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": message.id, "X-Worker-Pid": self.pid}
-        try:
-            conn = self._connection()
-            conn.request("POST", self.path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            if response.will_close:
-                self._drop()
-        except (OSError, http.client.HTTPException) as exc:
-            self._drop()
-            raise RetryableDeliveryError(f"gateway unreachable: {type(exc).__name__}") from exc
-        status = response.status
-        if 200 <= status < 300:
-            return {"status": status, "receipt": json.loads(data).get("receipt")}
-        if status >= 500 or status in self.RETRYABLE_4XX:
-            raise RetryableDeliveryError(f"gateway answered {status}",
-                                         retry_after=_retry_after(response.getheader("Retry-After")))
-        raise PermanentDeliveryError(f"gateway rejected the message: {status}")
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+        response = send("POST", self.url, data=body, headers=headers, timeout=self.timeout, session=self._session())
+        return {"status": response.status_code, "receipt": response.json().get("receipt")}
 
 
 class ChannelPlugin:
