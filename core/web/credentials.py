@@ -47,7 +47,9 @@ OPENAPI_PATHS = {
 def _load(credential_id: str):
     rt = runtime_of()
     with rt.uow(readonly=True) as uow:
-        return rt, uow.credentials.get(credential_id)
+        credential = uow.credentials.get(credential_id)
+        uow.session.expunge(credential)  # keep its loaded values past the read-only rollback
+    return rt, credential
 
 
 @bp.get("/<credential_id>")

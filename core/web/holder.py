@@ -73,6 +73,8 @@ def _own_credential(resident_id: str, credential_id: str) -> models.Credential:
             sa.select(models.Credential).where(credentials.c.id == credential_id,
                                                credentials.c.owner_id == resident_id)
         ).scalar_one_or_none()
+        if found is not None:
+            uow.session.expunge(found)  # keep its loaded values past the read-only rollback
     if found is None:
         raise NotFound("未找到该证件", code="CREDENTIAL_NOT_FOUND")
     return found
@@ -92,8 +94,8 @@ def _summary(credential: models.Credential) -> dict:
 def list_credentials(resident_id: str):
     rt = runtime_of()
     with rt.uow(readonly=True) as uow:
-        owned = uow.credentials.for_owner(resident_id)
-    return jsonify({"credentials": [_summary(c) for c in owned]})
+        summaries = [_summary(c) for c in uow.credentials.for_owner(resident_id)]
+    return jsonify({"credentials": summaries})
 
 
 @bp.post("/credentials/<credential_id>/presentation")
