@@ -274,3 +274,25 @@ def govcred_migrations() -> "MigrationSource | None":
     Alembic branch that ``depends_on`` core's base revision; ``govcred db upgrade``
     applies every head.
     """
+
+
+# ---- the permit after issue ------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def govcred_endorsement_window(credential: "Credential") -> "tuple[dt.date, dt.date] | None":
+    """The endorsement (签注) window of a credential's current cycle, as local dates.
+
+    Stops at first non-None result. Return ``None`` for credentials of another type (or
+    types that are never endorsed), else ``(first_day, last_day)``, both inclusive. Core
+    refuses an endorsement requested before ``first_day`` and names both dates; after the
+    credential lapses (``expires_at``) an endorsement is late: core reinstates the permit
+    and restarts its continuous-residence start date on the endorsement day. Whether the
+    holder still qualifies is decided by :func:`govcred_eligibility_rules`, called with an
+    application of kind ``endorsement``; the claims of the re-issued credential come from
+    :func:`govcred_credential_claims` with ``context.extra`` holding ``previous_credential``
+    (the version being endorsed or replaced), ``late`` and ``residence_start`` (a date or
+    ``None``), and their ``_exp`` must be the next lapse of the permit's use.
+
+    :param credential: the permit's current version (``expires_at`` = when its use lapses).
+    """

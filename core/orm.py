@@ -276,6 +276,31 @@ idempotency_keys = sa.Table(
     sa.Column("expires_at", TZDateTime, nullable=False),
 )
 
+#: Which reminders (短信定制化服务) the holder of a permit wants; no row = the defaults.
+permit_reminders = sa.Table(
+    "permit_reminders", metadata,
+    sa.Column("permit_no", sa.String(64), primary_key=True),
+    sa.Column("reminders", sa.JSON, nullable=False),
+    sa.Column("updated_at", TZDateTime, nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+)
+
+#: One row per lifecycle sweep that changed something, updated in the same transaction as
+#: each batch it commits: how far it got and what it did.
+lifecycle_sweeps = sa.Table(
+    "lifecycle_sweeps", metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("as_of", TZDateTime, nullable=False),
+    sa.Column("started_at", TZDateTime, nullable=False),
+    sa.Column("updated_at", TZDateTime, nullable=False),
+    sa.Column("finished_at", TZDateTime),
+    sa.Column("phase", sa.String(16), nullable=False),
+    sa.Column("batches", sa.Integer, nullable=False, default=0),
+    sa.Column("suspended", sa.Integer, nullable=False, default=0),
+    sa.Column("reminders", sa.Integer, nullable=False, default=0),
+    sa.Column("last_credential_id", ID),
+)
+
 _mapped = False
 
 

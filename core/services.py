@@ -408,7 +408,14 @@ def _permit_no(uow, credential_type: str, county: str, now: dt.datetime) -> str:
 
 
 def _issue_credential(rt, uow, app: models.Application, decision: models.Decision,
-                      context: models.EligibilityContext, key, now: dt.datetime) -> models.Credential:
+                      context: models.EligibilityContext, key, now: dt.datetime, *, permit_no: str | None = None,
+                      version: int = 1, actor: str | None = None, role: str = "reviewer") -> models.Credential:
+    """Sign and store the credential of an approved application, in the caller's transaction.
+
+    A first issue gets a new permit number; the lifecycle (core.lifecycle) re-issues an
+    endorsed permit under its own ``permit_no`` with the next ``version``, and names the
+    resident or clerk who asked as ``actor``/``role`` of the audit entry.
+    """
     settings = rt.settings
     plugin_claims, lapse = merge_claims(
         rt.pm.hook.govcred_credential_claims(application=app, decision=decision, context=context))
@@ -424,8 +431,8 @@ def _issue_credential(rt, uow, app: models.Application, decision: models.Decisio
     }
     token = issue_token(CREDENTIAL, claims, key, clock=rt.clock)
     credential_type = rt.credential_types[app.schema].name
-    permit_no = _permit_no(uow, credential_type, app.county, now)
-    credential = models.Credential(
+    permit_no = permit_no or _permit_no(uow, credential_type, app.county, now)
+    credential = models.Credential(version=version,
         application_id=app.id, permit_no=permit_no, credential_type=credential_type,
         subject_index=app.subject_index, issued_at=now, not_before=now,
         expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc), kid=key.kid, token=token,
@@ -435,7 +442,7 @@ def _issue_credential(rt, uow, app: models.Application, decision: models.Decisio
     rt.keystore.extend_verify_until(uow.session, key.kid, credential.expires_at)
     decision.credential_id = credential.id
     app.permit_no = permit_no
-    uow.audit.append(actor=f"officer:{decision.reviewer_id}", role="reviewer", action="credential.issued",
+    uow.audit.append(actor=actor or f"officer:{decision.reviewer_id}", role=role, action="credential.issued",
                      object_type="credential", object_id=credential.id,
                      details={"kid": key.kid, "status_list": list_id, "expires_at": credential.expires_at.isoformat()})
     return credential

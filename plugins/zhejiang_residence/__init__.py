@@ -11,13 +11,16 @@ from core import hookimpl
 from plugins.zhejiang_residence import claims as _claims
 from plugins.zhejiang_residence import county as _county
 from plugins.zhejiang_residence import document as _document
+from plugins.zhejiang_residence import endorsement as _endorsement
 from plugins.zhejiang_residence import rules as _rules
 from plugins.zhejiang_residence.benefits import BENEFITS, benefit_labels
 from plugins.zhejiang_residence.identifiers import normalise_id
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime as dt
+
     from core.config import Settings
-    from core.models import Application, Decision, EligibilityContext, Finding, PersonRecords
+    from core.models import Application, Credential, Decision, EligibilityContext, Finding, PersonRecords
 
 CREDENTIAL_TYPE = "zj-residence-permit"
 SCHEMA = _document.SCHEMA
@@ -69,6 +72,8 @@ def govcred_records_from_document(document: Mapping[str, Any]) -> "PersonRecords
 def govcred_eligibility_rules(application: "Application", context: "EligibilityContext") -> "list[Finding] | None":
     if application.schema != SCHEMA:
         return None
+    if application.kind == _endorsement.ENDORSEMENT:
+        return _endorsement.endorsement_findings(application.document, context)
     return _rules.evaluate(application.document, context)
 
 
@@ -76,7 +81,16 @@ def govcred_eligibility_rules(application: "Application", context: "EligibilityC
 def govcred_credential_claims(application: "Application", decision: "Decision", context: "EligibilityContext") -> Mapping[str, Any] | None:
     if application.schema != SCHEMA:
         return None
+    if application.kind in (_endorsement.ENDORSEMENT, _endorsement.REPLACEMENT):
+        return _endorsement.reissue_claims(application.kind, application.document, context, decision.decided_at)
     return _claims.credential_claims(application.document, context, decision.decided_at)
+
+
+@hookimpl
+def govcred_endorsement_window(credential: "Credential") -> "tuple[dt.date, dt.date] | None":
+    if credential.credential_type != CREDENTIAL_TYPE:
+        return None
+    return _endorsement.window_for(_endorsement.anniversary_of(credential))
 
 
 @hookimpl
