@@ -15,9 +15,12 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -238,6 +241,58 @@ def plugin_from_env() -> ChannelPlugin:
     """What the throwaway distribution's entry point loads in a worker subprocess."""
     return ChannelPlugin(HttpChannel(os.environ["OUTBOX_STUB_URL"],
                                      read_timeout=float(os.environ.get("OUTBOX_STUB_READ_TIMEOUT", "10"))))
+
+
+
+# -- worker processes -------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def install_channel_distribution(site: Path) -> Path:
+    """Make ``site`` a directory that, on ``sys.path``, installs the ``test_http`` channel:
+    a module plus a ``*.dist-info`` whose ``entry_points.txt`` names it in the ``govcred``
+    group, which is how every plugin reaches a ``govcred`` process."""
+    dist_info = site / "govcred_outbox_test_channel-1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (site / "outbox_test_channel.py").write_text(
+        "from tests.core.outbox_stub import plugin_from_env\nplugin = plugin_from_env()\n", encoding="utf-8")
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: govcred-outbox-test-channel\nVersion: 1.0\n", encoding="utf-8")
+    (dist_info / "entry_points.txt").write_text(
+        "[govcred]\noutbox_test_channel = outbox_test_channel:plugin\n", encoding="utf-8")
+    return site
+
+
+def worker_env(site: Path, data_dir: Path, database_url: str, gateway_url: str, *,
+               read_timeout: float = 5.0) -> dict[str, str]:
+    """The environment of a ``govcred worker`` process that delivers ``test_http`` to the
+    stub. The SMS and push plugins are blocked so only the relay is measured or tested."""
+    from tests.conftest import TEST_ENV
+
+    return {
+        **os.environ, **TEST_ENV,
+        "GOVCRED_DATA_DIR": str(data_dir), "GOVCRED_DATABASE_URL": database_url,
+        "GOVCRED_DISABLE_PLUGINS": "sms_gateway,provincial_push",
+        "OUTBOX_STUB_URL": gateway_url, "OUTBOX_STUB_READ_TIMEOUT": str(read_timeout),
+        "PYTHONPATH": os.pathsep.join([str(site), str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+
+
+def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
+    """``govcred worker ARGS`` as a child process (stdout and stderr piped)."""
+    return subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "worker", *args],
+                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def seed_messages(rt, aggregates: int, per_aggregate: int, *, channel: str = "test_http") -> list[str]:
+    """Commit ``aggregates * per_aggregate`` messages (each with an encrypted phone number)."""
+    with rt.uow() as uow:
+        ids = [uow.outbox.add(channel, f"credential.e{seq}", {"seq": seq}, aggregate_type="credential",
+                              aggregate_id=f"c{a:05d}", secret={"phone": "13800138000"})
+               for a in range(aggregates) for seq in range(1, per_aggregate + 1)]
+        uow.commit()
+    return ids
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from core.commands.outbox import outbox, worker
 from core.exceptions import NotFound
 from core.orm import outbox as outbox_table
 from tests.conftest import make_runtime
-from tests.core.outbox_stub import ChannelPlugin, HttpChannel, StubGateway, gateway  # noqa: F401 (gateway is a fixture)
+from tests.core.outbox_stub import ChannelPlugin, HttpChannel, gateway  # noqa: F401 (gateway is a fixture)
 
 
 def _app(rt) -> AppContext:

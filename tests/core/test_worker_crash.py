@@ -7,10 +7,8 @@ The test channel reaches the subprocess the way any plugin does: a throwaway dis
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,45 +18,33 @@ import sqlalchemy as sa
 
 from core.clock import Clock
 from core.orm import outbox as outbox_table
-from tests.conftest import TEST_ENV, make_runtime, make_settings
-from tests.core.outbox_stub import StubGateway, gateway  # noqa: F401 (gateway is a fixture)
+from tests.conftest import make_runtime, make_settings
+from tests.core.outbox_stub import (  # noqa: F401 (gateway is a fixture)
+    StubGateway,
+    gateway,
+    install_channel_distribution,
+    seed_messages,
+    start_worker,
+    worker_env,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 LEASE = "2"
 
 
 @pytest.fixture
 def channel_distribution(tmp_path) -> Path:
-    """A directory that, on ``sys.path``, installs the ``test_http`` channel plugin."""
-    site = tmp_path / "site"
-    dist_info = site / "govcred_outbox_test_channel-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (site / "outbox_test_channel.py").write_text(
-        "from tests.core.outbox_stub import plugin_from_env\nplugin = plugin_from_env()\n", encoding="utf-8")
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: govcred-outbox-test-channel\nVersion: 1.0\n", encoding="utf-8")
-    (dist_info / "entry_points.txt").write_text(
-        "[govcred]\noutbox_test_channel = outbox_test_channel:plugin\n", encoding="utf-8")
-    return site
+    return install_channel_distribution(tmp_path / "site")
 
 
 class Workers:
     """Starts ``govcred worker`` processes against one database and stub."""
 
     def __init__(self, data_dir: Path, database_url: str, gateway: StubGateway, site: Path):
-        self.env = {
-            **os.environ, **TEST_ENV,
-            "GOVCRED_DATA_DIR": str(data_dir), "GOVCRED_DATABASE_URL": database_url,
-            "GOVCRED_DISABLE_PLUGINS": "sms_gateway,provincial_push",
-            "OUTBOX_STUB_URL": gateway.url, "OUTBOX_STUB_READ_TIMEOUT": "5",
-            "PYTHONPATH": os.pathsep.join([str(site), str(REPO), os.environ.get("PYTHONPATH", "")]),
-        }
+        self.env = worker_env(site, data_dir, database_url, gateway.url)
         self.killed: set[int] = set()
 
     def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            [sys.executable, "-c", "from core.cli import main; main()", "worker", "--lease-seconds", LEASE, *args],
-            env=self.env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return start_worker(self.env, "--lease-seconds", LEASE, *args)
 
     def kill(self, process: subprocess.Popen) -> None:
         process.send_signal(signal.SIGKILL)
@@ -77,12 +63,7 @@ class Workers:
 def seed(data_dir: Path, database_url: str, aggregates: int, per_aggregate: int) -> list[str]:
     rt = make_runtime(make_settings(data_dir, database_url), Clock())
     try:
-        with rt.uow() as uow:
-            ids = [uow.outbox.add("test_http", f"credential.e{seq}", {"seq": seq}, aggregate_type="credential",
-                                  aggregate_id=f"c{a:04d}", secret={"phone": "13800138000"})
-                   for a in range(aggregates) for seq in range(1, per_aggregate + 1)]
-            uow.commit()
-        return ids
+        return seed_messages(rt, aggregates, per_aggregate)
     finally:
         rt.close()
 
