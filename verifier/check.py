@@ -72,7 +72,7 @@ class Verifier:
         benefit_answer = {"code": benefit, "qualifies": False} if benefit else None
         answer = Answer(False, [], None, None, None, benefit_answer, checked_at)
         try:
-            token = _token_of(data)
+            token = token_of(data)
             kind = _kind_of(token)
             answer.kind = KINDS[kind]
             claims = self._verify(token, kind)
@@ -96,7 +96,7 @@ class Verifier:
         return answer
 
     def _verify(self, token: str, kind: str) -> dict[str, Any]:
-        keys = self.trust.keyset(_claimed_issuer(token))
+        keys = self.trust.keyset(claimed_issuer(token))
         verified = verify_token(token, kind, keys, issuers=self.trust.issuers, clock=self.clock, leeway=self.leeway)
         claims = verified.claims
         if kind == PRESENTATION:
@@ -133,7 +133,7 @@ class Verifier:
             return False
 
 
-def _token_of(data: Any) -> str:
+def token_of(data: Any) -> str:
     if isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data)
         if data.startswith(_IMAGE_MAGIC):
@@ -149,7 +149,7 @@ def _segment_json(segment: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
-def _claimed_issuer(token: str) -> str | None:
+def claimed_issuer(token: str) -> str | None:
     """The ``iss`` the token claims, read leniently and WITHOUT verifying: it only picks the
     key set, and verify_token then parses strictly (so a duplicate member is MALFORMED there,
     not an unknown issuer here). The token is already capped at 4 KiB by the framing."""
