@@ -171,9 +171,13 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
     worker = None
     if rt.settings.worker_in_serve and not no_worker:
         worker = _start_worker(rt)
+    from core.sweep import DailySweep
+
+    daily_sweep = DailySweep(rt).start()  # endorsement deadlines -> suspensions and reminders, once a day
     try:
         flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
     finally:
+        daily_sweep.stop()
         if worker is not None:
             worker.stop()
 
