@@ -4,29 +4,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from core.cli import AppContext, build_cli
 from core.clock import FixedClock
-from tests.conftest import TEST_ENV, make_runtime, make_settings
+from tests.conftest import make_runtime, make_settings
+from tests.core.test_cli_admin import run as cli  # noqa: F401 -- the CLI runner fixture, shared
 from tests.core.permits import beijing, issue_permit
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch, database_url):
-    monkeypatch.setenv("GOVCRED_DATABASE_URL", database_url)
-    for k, v in TEST_ENV.items():
-        monkeypatch.setenv(k, v)
-    data = tmp_path / "var"
-    cli = build_cli()
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, ["--data-dir", str(data), *args], obj=AppContext(str(data)))
-
-    assert invoke("init").exit_code == 0
-    invoke.data = data
-    invoke.database_url = database_url
-    return invoke
+def run(cli, database_url):
+    """The shared CLI runner on an initialised data directory (demo clerk, reviewer, admin)."""
+    assert cli("init").exit_code == 0
+    cli.database_url = database_url
+    return cli
 
 
 def _lapsed_permit(run):
