@@ -41,7 +41,20 @@ def _versions(rt, permit_no) -> list[str]:
         ).scalars())
 
 
-def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk):
+def _verify(rt, tmp_path, token) -> tuple[bool, list[str]]:
+    """What a verifier answers (verifier library, the issuer's JWKS and status lists as published now)."""
+    from tests.conftest import make_pm
+    from tests.verifier.issuers import publish, trust_of
+    from verifier.cache import TrustCache
+    from verifier.check import Verifier
+
+    cache = TrustCache(trust_of(publish(rt, tmp_path / "published")), clock=rt.clock)
+    cache.refresh()
+    answer = Verifier(cache, pm=make_pm()).verify_text(token)
+    return answer.valid, answer.reasons
+
+
+def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path):
     rt = runtime
     clock.set(beijing(2026, 3, 1))
     first = issue_permit(rt)
@@ -69,10 +82,19 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk):
     assert list_status(rt, first) == VALID_BITS
     assert _versions(rt, first.permit_no) == ["superseded", "valid"]
 
-    # the 2028 anniversary passes without endorsement: the sweep suspends version 2
-    clock.set(beijing(2028, 3, 2, 1, 0))
+    assert _verify(rt, tmp_path, first.token) == (True, [])
+    assert _verify(rt, tmp_path, second.token) == (True, [])
+
+    # the 2028 anniversary passes without endorsement: the sweep suspends version 2 the
+    # moment the permit lapses; a verifier then answers SUSPENDED (the token's exp is still
+    # within the verifier's clock leeway), and EXPIRED once that has passed too
+    clock.set(second.expires_at + dt.timedelta(seconds=30))
     report = sweep(rt)
     assert report.suspended == 1 and report.suspended_permits == [first.permit_no]
+    assert list_status(rt, second) == SUSPENDED_BITS
+    assert _verify(rt, tmp_path, second.token) == (False, ["SUSPENDED"])
+    clock.set(beijing(2028, 3, 2, 1, 0))
+    assert sweep(rt).suspended == 0
     assert list_status(rt, second) == SUSPENDED_BITS
     with pytest.raises(VerificationError) as expired:
         token_claims(rt, second)
@@ -90,6 +112,7 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk):
     assert claims["rs"] == "2028-03-10"
     assert claims["exp"] == int(dt.datetime(2029, 3, 1, 15, 59, 59, tzinfo=dt.timezone.utc).timestamp())
     assert list_status(rt, third) == VALID_BITS
+    assert _verify(rt, tmp_path, third.token) == (True, [])
     assert _versions(rt, first.permit_no) == ["superseded", "superseded", "valid"]
     with rt.uow(readonly=True) as uow:
         endorsed_audit = uow.session.execute(
