@@ -110,9 +110,10 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
         verifier=Verifier(cache, pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
                           leeway=config.leeway, audience=config.audience),
     )
-    from verifier import views
+    from verifier import pages, views
 
     views.init_app(app)
+    pages.init_app(app)
     return app
 
 

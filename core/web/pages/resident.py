@@ -10,16 +10,18 @@ from __future__ import annotations
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from core import models, services
-from core.exceptions import ValidationError
+from core.exceptions import AuthenticationRequired, RateLimited, ValidationError
+from core.login_codes import redeem_login_code, send_login_code
 from core.qr import render_png
 from core.web import runtime_of
 from core.web.authn import current_principal, public
 from core.web.pages import formdoc, guard, sessions
 from core.web.pages.deadlines import deadline_view
-from core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
+from core.web.pages.views import FormErrors, install_error_pages, keep, keep_all, resident_required, safe_next, store_upload
 
 bp = Blueprint("resident", __name__, url_prefix="/resident")
 LAYOUT = "resident/base.html"
+LOGIN_ACTION = "auth.page_login"
 install_error_pages(bp, "resident.login")
 
 STATE_ZH = {
@@ -74,37 +76,40 @@ def login():
 @bp.post("/login/code")
 @public
 def send_code():
-    from core.login_codes import request_login_code
-
     phone = request.form.get("phone", "").strip()
     next_url = request.form.get("next", "")
     try:
-        request_login_code(runtime_of(), phone)
+        send_login_code(runtime_of(), phone)
     except ValidationError as exc:
         return render_template("resident/login.html", errors=FormErrors.from_exception(exc), phone=phone,
                                code_sent=False, next=next_url), 400
+    except RateLimited as exc:
+        errors = FormErrors()
+        errors.add("phone", exc.message, exc.code)
+        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=False,
+                               next=next_url), 429
     return render_template("resident/login.html", errors=FormErrors(), phone=phone, code_sent=True, next=next_url)
 
 
 @bp.post("/login")
 @public
 def login_post():
-    from core.login_codes import verify_login_code
-
     rt = runtime_of()
     phone, code = request.form.get("phone", "").strip(), request.form.get("code", "").strip()
     next_url = request.form.get("next", "")
-    try:
-        resident = verify_login_code(rt, phone, code)
-    except ValidationError as exc:
-        return render_template("resident/login.html", errors=FormErrors.from_exception(exc), phone=phone,
-                               code_sent=True, next=next_url), 400
-    now = rt.clock.now()
+    errors = FormErrors()
     with rt.uow() as uow:
-        session = sessions.start(uow, "resident", resident.id, now,
+        try:
+            resident = redeem_login_code(uow, rt, phone, code, action=LOGIN_ACTION)
+        except ValidationError as exc:
+            errors = FormErrors.from_exception(exc)
+        except AuthenticationRequired as exc:
+            errors.add("code", exc.message, exc.code)
+        if errors:
+            return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True,
+                                   next=next_url), 400 if errors.errors[0].code != "LOGIN_FAILED" else 401
+        session = sessions.start(uow, "resident", resident.id, rt.clock.now(),
                                  replaces=request.cookies.get(guard.session_cookie_name()))
-        uow.audit.append(actor=f"resident:{resident.id}", role="resident", action="auth.page_login",
-                         object_type="resident", object_id=resident.id, details={"factor": "sms"})
         uow.commit()
     response = make_response(redirect(safe_next(next_url, url_for("resident.home"))))
     guard.set_session_cookie(response, session.id)
@@ -126,8 +131,8 @@ def home():
     rt = runtime_of()
     principal = current_principal()
     with rt.uow(readonly=True) as uow:
-        apps = uow.applications.list_for_owner(principal.id)
-        creds = uow.credentials.for_owner(principal.id)
+        apps = keep_all(uow, uow.applications.list_for_owner(principal.id))
+        creds = keep_all(uow, uow.credentials.for_owner(principal.id))
     return render_template("resident/home.html", apps=apps, creds=creds, state_zh=STATE_ZH,
                            status_zh=CREDENTIAL_STATUS_ZH)
 
@@ -280,7 +285,7 @@ def status(app_id: str):
     credential = None
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:
-            credential = uow.credentials.get(decision.credential_id)
+            credential = keep(uow, uow.credentials.get(decision.credential_id))
     return render_template("resident/status.html", app=app, decision=decision, deadline=deadline,
                            state_zh=STATE_ZH, slug=schema_slug(app.schema), credential=credential)
 
