@@ -334,6 +334,9 @@ def _decide(rt, app_id, approve, principal, reasons, expected_version, key) -> m
             raise PermissionDenied("录入该申请的工作人员不能审批同一申请（双人复核）", code="FOUR_EYES")
         if expected_version is not None and expected_version != app.version:
             raise Conflict("该申请已被其他工作人员修改，请刷新后重试", code="APPLICATION_CHANGED")
+        decidable = (models.ACCEPTED,) if approve else (models.SUBMITTED, models.ACCEPTED)
+        if app.state not in decidable:  # before evaluating: a decided application is not re-judged
+            raise Conflict(f"申请状态为 {app.state}，不能{'批准' if approve else '不予批准'}", code="INVALID_STATE")
         findings, context = _evaluate(rt, uow, app, None)
         blocking = [f for f in findings if f.blocking]
         if approve and blocking:

@@ -1,0 +1,45 @@
+"""Signing in through the API the way clients do: residents by SMS code, officers by password."""
+from __future__ import annotations
+
+import io
+import uuid
+
+import sqlalchemy as sa
+
+from core.orm import outbox
+from tests.core.workflow_helpers import PASSWORD, officer, png_bytes
+
+
+def sms_code_sent(rt, phone: str) -> str:
+    """The code in the last login SMS queued in the outbox for ``phone`` (the phone travels
+    encrypted in the row, as the SMS worker sees it)."""
+    from core.outbox import reveal_secrets
+
+    with rt.engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.event_type == "login.code")
+                            .order_by(outbox.c.created_at)).all()
+    codes = [p["params"]["code"] for i, p in rows if reveal_secrets(rt.secrets.cipher, i, p)["phone"] == phone]
+    return codes[-1]
+
+
+def resident_headers(client, rt, phone: str) -> dict[str, str]:
+    assert client.post("/api/v1/auth/sms-code", json={"phone": phone}).status_code == 202
+    r = client.post("/api/v1/auth/resident-token", json={"phone": phone, "code": sms_code_sent(rt, phone)})
+    assert r.status_code == 200, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
+
+
+def officer_headers(client, rt, role: str, username: str) -> dict[str, str]:
+    officer(rt, role, username)
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200
+    return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
+
+
+def with_key(headers: dict[str, str], key: str | None = None) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key or str(uuid.uuid4())}
+
+
+def upload_proof(client, headers, data: bytes | None = None, name: str = "proof.png"):
+    return client.post("/api/v1/attachments", headers=headers,
+                       data={"file": (io.BytesIO(data or png_bytes()), name)}, content_type="multipart/form-data")
