@@ -1,0 +1,104 @@
+"""The built-in person-records source: `govcred records import` and the records hook."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from core.config import Settings
+from plugins.zhejiang_residence import records_store
+from plugins.zhejiang_residence.records_import import records
+from tests.plugins.zhejiang_residence.zj_fixtures import make_id
+
+PERSON = make_id("19900307")
+OTHER = make_id("19850512", seq="457")
+BAD_ID = PERSON[:-1] + ("1" if PERSON[-1] != "1" else "2")  # wrong check character
+
+
+@dataclass
+class _App:
+    settings: Settings
+
+
+@pytest.fixture
+def run(runtime):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(records, list(args), obj=_App(runtime.settings), catch_exceptions=False)
+
+    return invoke
+
+
+def _hook(rt, id_number):
+    return rt.pm.hook.govcred_person_records(id_number=id_number, as_of=dt.date(2026, 11, 30), settings=rt.settings)
+
+
+def test_csv_import_feeds_the_records_hook(run, runtime, tmp_path):
+    f = tmp_path / "records.csv"
+    f.write_text(
+        "kind,id_number,division,declared,ended,number,issuer_division,issued,status\n"
+        f"registration,{PERSON},331121,2026-01-01,,,,,\n"
+        f"registration,{PERSON},330102,2025-01-01,2025-12-31,,,,\n"
+        f"permit,{PERSON},,,,ZJ3301002024000001,330100,2024-05-01,valid\n", encoding="utf-8")
+    result = run("import", str(f))
+    assert result.exit_code == 0, result.output
+    found = _hook(runtime, PERSON)
+    assert found.source == "local-records"
+    assert [(r.division, r.declared, r.ended) for r in found.registrations] == [
+        ("330102", dt.date(2025, 1, 1), dt.date(2025, 12, 31)), ("331121", dt.date(2026, 1, 1), None)]
+    assert found.permits[0].status == "valid" and found.permits[0].issuer_division == "330100"
+    assert _hook(runtime, OTHER) is None
+    with runtime.engine.connect() as conn:
+        keys = conn.execute(sa.select(records_store.registrations.c.person_key)).scalars().all()
+    assert PERSON not in " ".join(keys)  # rows are filed under a keyed blind index, not the number
+
+
+def test_every_error_with_its_line_and_nothing_imported(run, runtime, tmp_path):
+    f = tmp_path / "records.jsonl"
+    lines = [
+        {"kind": "registration", "id_number": PERSON, "division": "331121", "declared": "2026-01-01"},
+        {"kind": "registration", "id_number": BAD_ID, "division": "33", "declared": "2026-13-01"},
+        "not json",
+        {"kind": "permit", "id_number": OTHER, "number": "", "issuer_division": "3301", "issued": "x",
+         "status": "lost"},
+        {"kind": "visa", "id_number": OTHER},
+        {"kind": "registration", "id_number": OTHER, "division": "331121", "declared": "2026-05-01",
+         "ended": "2026-04-01"},
+    ]
+    f.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n", encoding="utf-8")
+    result = run("import", str(f))
+    assert result.exit_code == 2
+    text = result.output  # stdout and stderr
+    for expected in ("第2行：身份号码无效", "第2行：division", "第2行：declared", "第3行：JSON", "第4行：缺少居住证号码",
+                     "第4行：issuer_division", "第4行：issued", "第4行：status", "第5行：kind", "第6行：ended"):
+        assert expected in text, expected
+    assert "第1行" not in text
+    assert records_store.count_rows(runtime.settings) == {"registrations": 0, "permits": 0}
+
+
+def test_reimport_replaces_a_persons_rows(run, runtime, tmp_path):
+    f = tmp_path / "a.jsonl"
+    f.write_text(json.dumps({"kind": "registration", "id_number": PERSON, "division": "331121",
+                             "declared": "2026-01-01"}) + "\n" +
+                 json.dumps({"kind": "registration", "id_number": OTHER, "division": "331121",
+                             "declared": "2025-01-01"}) + "\n", encoding="utf-8")
+    assert run("import", str(f)).exit_code == 0
+    g = tmp_path / "b.jsonl"
+    g.write_text(json.dumps({"kind": "registration", "id_number": PERSON, "division": "331121",
+                             "declared": "2026-03-01", "ended": "2026-06-30"}) + "\n", encoding="utf-8")
+    assert run("import", str(g)).exit_code == 0
+    (only,) = _hook(runtime, PERSON).registrations
+    assert only.declared == dt.date(2026, 3, 1) and only.ended == dt.date(2026, 6, 30)
+    assert len(_hook(runtime, OTHER).registrations) == 1  # people not in the file are untouched
+
+
+def test_unsupported_file_type(run, tmp_path):
+    f = tmp_path / "records.xlsx"
+    f.write_bytes(b"PK")
+    result = run("import", str(f))
+    assert result.exit_code == 2 and ".csv" in result.output
