@@ -41,6 +41,8 @@ class PushChannel:
         payload = message.payload
         if payload.get("error"):
             raise PermanentDeliveryError(f"record {message.id} could not be built: {payload['error']}")
+        if not isinstance(payload.get("record"), dict) or not payload.get("event"):
+            raise PermanentDeliveryError(f"record {message.id}: payload lacks its event or record")
         id_number = message.secrets.get("holder_id", "")
         if not id_number:
             raise PermanentDeliveryError(f"record {message.id} has no holder ID number")

@@ -7,6 +7,7 @@ template itself (params ``permit_no``, ``start``, ``end``).
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Callable
 
 from core import hookimpl
@@ -23,13 +24,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from core.outbox import Outbox
 
 __all__ = ["queue_login_code"]
+log = logging.getLogger(__name__)
 
 
 @hookimpl
 def govcred_configure(settings: "Settings") -> None:
     from plugins.sms_gateway.config import sms_config
 
-    sms_config(settings)  # raises ConfigError listing every problem
+    config = sms_config(settings)  # raises ConfigError listing every problem
+    if settings.production and config.backend == "dev":
+        log.warning("生产模式下短信仍使用开发记录后端，居民收不到短信 -- production mode with sms_backend=dev: "
+                    "messages are only recorded in sms_messages, nobody receives them")
 
 
 @hookimpl

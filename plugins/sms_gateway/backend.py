@@ -54,6 +54,8 @@ class SmsChannel:
             raise PermanentDeliveryError(f"message {message.id}: no valid mobile number ({mask_phone(phone)})")
         template = message.payload.get("template", "")
         params = message.payload.get("params", {})
+        if not isinstance(params, dict):
+            raise PermanentDeliveryError(f"message {message.id}: params must be an object")
         sms = render(template, params, self.config.signature)
         kind = LOGIN if template == LOGIN_CODE else NOTICE
         phone_key = self._index(phone, "sms-throttle")

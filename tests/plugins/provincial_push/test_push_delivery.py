@@ -120,6 +120,8 @@ def test_channel_puts_the_id_number_back_and_refuses_what_it_cannot_send(tmp_pat
 
     with pytest.raises(PermanentDeliveryError, match="could not be built"):
         channel(message({"event": "issued", "error": "serial must be ..."}, {"holder_id": "X"}))
+    with pytest.raises(PermanentDeliveryError, match="lacks its event or record"):
+        channel(message({"event": "issued"}, {"holder_id": "X"}))
     with pytest.raises(PermanentDeliveryError, match="no holder ID number"):
         channel(message({"event": "issued", "record": RECORD}, {}))
     assert channel(message({"event": "issued", "record": RECORD}, {"holder_id": "330102199003071234"})) == {

@@ -43,6 +43,8 @@ def test_no_phone_or_bad_template_fail_permanently(channel):
         channel(message(RECEIVED, phone=""))
     with pytest.raises(PermanentDeliveryError, match="unknown SMS template"):
         channel(message({"template": "promo", "params": {}}))
+    with pytest.raises(PermanentDeliveryError, match="params must be an object"):
+        channel(message({"template": "login_code", "params": ["042917"]}))
 
 
 def test_login_codes_over_the_hourly_limit_fail_permanently(channel, clock):

@@ -49,3 +49,8 @@ def test_unknown_backends_and_an_http_backend_without_url(data_dir):
 def test_configure_hook_rejects_a_bad_config(data_dir):
     with pytest.raises(ConfigError, match="notifications_per_day"):
         make_pm(make_settings(data_dir, plugins={"sms_gateway": {"notifications_per_day": -1}}))
+
+
+def test_production_with_the_development_backend_is_warned_about(data_dir, caplog):
+    make_pm(make_settings(data_dir, mode="production"))
+    assert "production mode with sms_backend=dev" in caplog.text
