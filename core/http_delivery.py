@@ -7,8 +7,9 @@ help (408/425/429/5xx, timeouts, refused or reset connections) or it will not (a
 """
 from __future__ import annotations
 
-import email.utils
 import datetime as dt
+import email.utils
+import re
 from typing import Mapping
 
 import requests
@@ -18,6 +19,7 @@ from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT = (3.0, 10.0)
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+_LONG_DIGITS = re.compile(r"\d{7,}")
 
 
 def send(
@@ -44,11 +46,17 @@ def send(
     status = response.status_code
     if 200 <= status < 300:
         return response
-    detail = f"{url}: HTTP {status} {response.text[:200]!r}"
+    detail = f"{url}: HTTP {status} {safe_excerpt(response.text)!r}"
     if status in RETRYABLE_STATUS or status >= 500:
         raise RetryableDeliveryError(detail, retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                                      status=status)
     raise PermanentDeliveryError(detail, status=status)
+
+
+def safe_excerpt(text: str, limit: int = 200) -> str:
+    """The start of a gateway's answer for an error message, long digit runs (a phone or ID
+    number the gateway echoed back) masked: error texts end up in logs and the outbox table."""
+    return _LONG_DIGITS.sub("***", text[:limit])
 
 
 def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float | None:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import requests
 
 from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from core.http_delivery import send
+from core.http_delivery import safe_excerpt, send
 from plugins.sms_gateway.templates import RenderedSms
 
 ACTION, VERSION = "SendSms", "2017-05-25"
@@ -102,7 +102,8 @@ class AliyunBackend:
         code = answer.get("Code") if isinstance(answer, dict) else None
         if code == "OK":
             return str(answer.get("BizId") or "")
-        detail = f"Aliyun SendSms {code}: {answer.get('Message', '') if isinstance(answer, dict) else ''}"
+        message = str(answer.get("Message", "")) if isinstance(answer, dict) else ""
+        detail = f"Aliyun SendSms {code}: {safe_excerpt(message)}"
         if code in RETRYABLE_CODES:
             raise RetryableDeliveryError(detail, retry_after=FLOW_CONTROL_RETRY_SECONDS, provider_code=code)
         raise PermanentDeliveryError(detail, provider_code=code)

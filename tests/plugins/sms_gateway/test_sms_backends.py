@@ -53,6 +53,13 @@ def test_retry_after_as_an_http_date():
     assert retry_after_seconds("soon", now=now) is None
 
 
+def test_a_number_the_gateway_echoes_is_masked_in_the_error():
+    with GatewayStub(lambda r: Reply(400, {"error": f"invalid number {PHONE}"})) as stub:
+        with pytest.raises(PermanentDeliveryError) as info:
+            HttpBackend(stub.url).send("msg-1", PHONE, SMS, PARAMS)
+    assert PHONE not in str(info.value) and "invalid number ***" in str(info.value)
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_http_backend_client_errors_are_permanent(status):
     with GatewayStub(lambda r: Reply(status, {"error": "bad phone"})) as stub:
@@ -98,7 +105,8 @@ class AliyunStub:
             if fields.get(key) != value:
                 return Reply(400, {"Code": "MissingParameter", "Message": key})
         if self.outcome != "OK":
-            return Reply(200, {"Code": self.outcome, "Message": "refused", "RequestId": "r-1"})
+            return Reply(200, {"Code": self.outcome, "Message": f"refused {fields['PhoneNumbers']}",
+                               "RequestId": "r-1"})
         return Reply(200, {"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "r-1"})
 
 
@@ -153,8 +161,9 @@ def test_aliyun_flow_control_is_retryable_and_a_bad_number_permanent():
             _aliyun(stub.url).send("msg-1", PHONE, SMS, PARAMS)
     assert info.value.retry_after and info.value.details["provider_code"] == "isv.BUSINESS_LIMIT_CONTROL"
     with GatewayStub(AliyunStub("isv.MOBILE_NUMBER_ILLEGAL")) as stub:
-        with pytest.raises(PermanentDeliveryError, match="MOBILE_NUMBER_ILLEGAL"):
+        with pytest.raises(PermanentDeliveryError, match="MOBILE_NUMBER_ILLEGAL") as info:
             _aliyun(stub.url).send("msg-1", PHONE, SMS, PARAMS)
+    assert PHONE not in str(info.value)
 
 
 def test_aliyun_outage_is_retryable():
