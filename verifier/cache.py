@@ -69,11 +69,14 @@ class TrustCache:
     def __init__(self, trust: TrustConfig, *, clock=None, fetch: Fetch = fetch_source, store=None, leeway: int = 60):
         self.trust = trust
         self._issuers = trust.by_iss()
+        self._issuer_names = frozenset(self._issuers)
         self.clock = clock
         self._fetch = fetch
         self._store = store
         self._leeway = leeway
         self._keys: dict[str, HeldKeys] = {}
+        #: kid -> iss over every trusted issuer, so a token's header picks its key set
+        self._kid_issuer: dict[str, str] = {}
         self._lists: dict[str, HeldList] = {}
         self._wanted: set[str] = set()
         self._lock = threading.Lock()
@@ -86,8 +89,8 @@ class TrustCache:
         return self.clock.now().timestamp() if self.clock is not None else time.time()
 
     @property
-    def issuers(self) -> set[str]:
-        return set(self._issuers)
+    def issuers(self) -> frozenset[str]:
+        return self._issuer_names
 
     # -- what requests read ---------------------------------------------------------------
     def keyset(self, iss: str | None) -> KeySet:
@@ -101,12 +104,18 @@ class TrustCache:
             raise VerificationError("UNKNOWN_ISSUER", "KEYS_STALE")
         return held.keys
 
+    def issuer_of_kid(self, kid: str) -> str | None:
+        """The trusted issuer that published ``kid`` (a dict lookup; None when none did)."""
+        return self._kid_issuer.get(kid)
+
     def status_list(self, uri: str, iss: str) -> StatusList:
-        issuer = self._issuers.get(iss)
-        if issuer is None or not issuer.owns_list(uri):
-            raise VerificationError("STATUS_UNAVAILABLE", "LIST_NOT_OF_ISSUER")
         held = self._lists.get(uri)
+        if held is not None and held.status_list.issuer != iss:
+            raise VerificationError("STATUS_UNAVAILABLE", "LIST_NOT_OF_ISSUER")
         if held is None:
+            issuer = self._issuers.get(iss)
+            if issuer is None or not issuer.owns_list(uri):
+                raise VerificationError("STATUS_UNAVAILABLE", "LIST_NOT_OF_ISSUER")
             with self._lock:
                 if uri not in self._wanted:
                     self._wanted.add(uri)
@@ -176,6 +185,11 @@ class TrustCache:
     def _accept_keys(self, issuer: TrustedIssuer, body: bytes, fetched_at: float) -> None:
         keys = KeySet.from_jwks(json.loads(body), issuer.iss)
         self._keys[issuer.iss] = HeldKeys(keys, fetched_at)
+        index = {kid: iss for kid, iss in self._kid_issuer.items() if iss != issuer.iss}
+        for kid in keys.kids():
+            # a kid two issuers share (a 64-bit collision, or a copied key) selects no one here
+            index[kid] = None if kid in index else issuer.iss
+        self._kid_issuer = index
 
     def _accept_list_token(self, uri: str | None, body: bytes, fetched_at: float, *, persist: bool,
                            issuer: TrustedIssuer | None = None) -> None:

@@ -237,3 +237,16 @@ def test_garbage_never_raises(issuer, tmp_path):
     for data in (None, 12, "", "GC1:/99", b"\x89PNG\r\n\x1a\nnope", b"\xff\xfe", "a.b.c", {"x": 1}, "x" * 100_000):
         answer = v.verify_text(data)
         assert not answer.valid and len(answer.reasons) == 1
+
+
+def test_credential_cannot_borrow_another_issuers_status_list(issuer, tmp_path, sqlite_template):
+    from core.tokens import CREDENTIAL, issue_token
+
+    other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
+    here, there = make_credential(issuer), make_credential(other)
+    claims = {**there.claims, "status": here.claims["status"]}  # Lishui signs, pointing at Qingtian's list
+    token = issue_token(CREDENTIAL, claims, other.keystore.active_key(), clock=issuer.clock)
+    v = verifier_for(trust_of(publish(issuer, tmp_path / "qt"), publish(other, tmp_path / "ls")), issuer.clock)
+    answer = v.verify_text(token)
+    assert (answer.reasons, answer.detail) == (["STATUS_UNAVAILABLE"], "LIST_NOT_OF_ISSUER")
+    other.close()
