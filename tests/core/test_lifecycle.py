@@ -156,10 +156,11 @@ def test_sweep_twice_changes_nothing_the_second_time(runtime, clock):
     with rt.uow(readonly=True) as uow:
         row = uow.session.execute(sa.text("SELECT suspended, phase, finished_at FROM lifecycle_sweeps")).one()
         suspended_audit = uow.session.execute(
-            sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == "credential.suspended")
-        ).scalar()
+            sa.select(audit_log.c.details).where(audit_log.c.action == "credential.suspended")
+        ).scalars().all()
     assert row[0] == 5 and row[1] == "done" and row[2] is not None
-    assert suspended_audit == 5
+    assert sorted(p for entry in suspended_audit for p in entry["permit_nos"]) == sorted(p.permit_no for p in permits)
+    assert [len(e["credentials"]) for e in suspended_audit] == [2, 2, 1]  # one entry per batch of 2
 
 
 def test_sweep_queues_the_suspension_sms_through_the_outbox(runtime, clock):
