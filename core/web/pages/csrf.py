@@ -39,13 +39,19 @@ def presented_token(request: Request) -> str | None:
 
 def foreign_origin(request: Request) -> str | None:
     """Why the request looks cross-site (for the 403), or None when it comes from this site."""
-    if request.headers.get("Sec-Fetch-Site", "").lower() == "cross-site":
-        return "Sec-Fetch-Site: cross-site"
+    fetch_site = request.headers.get("Sec-Fetch-Site", "").lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return f"Sec-Fetch-Site: {fetch_site}"
     origin = request.headers.get("Origin")
     if origin is None:
         return None  # old browsers and non-browser clients; the token still has to match
+    if origin == "null":
+        # Our Referrer-Policy (no-referrer) makes browsers send "Origin: null" on our own form
+        # posts; they also say same-origin in Sec-Fetch-Site. A null origin without that (a
+        # sandboxed frame elsewhere, say) is refused.
+        return None if fetch_site == "same-origin" else "Origin null"
     own = urlsplit(request.host_url)
     theirs = urlsplit(origin)
-    if origin == "null" or (theirs.scheme, theirs.netloc) != (own.scheme, own.netloc):
+    if (theirs.scheme, theirs.netloc) != (own.scheme, own.netloc):
         return f"Origin {origin[:80]}"
     return None

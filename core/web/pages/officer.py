@@ -123,6 +123,15 @@ def queue():
 
 # ---- one application ------------------------------------------------------------------------
 
+#: How the history reads to an officer (unknown actions show their code).
+ACTION_ZH = {
+    "application.submitted": "提交申请", "application.accepted": "受理", "application.viewed": "查阅申请",
+    "application.approved": "批准", "application.rejected": "不予批准", "application.withdrawn": "撤回",
+    "application.decide": "审批未成功", "decision.officer_reason": "填写审核理由",
+    "attachment.uploaded": "上传材料", "attachment.viewed": "查阅材料",
+}
+ROLE_ZH = {"resident": "申请人", "clerk": "窗口受理员", "reviewer": "审核员", "admin": "管理员"}
+
 
 def _history(uow, app_id: str, attachment_ids: list[str]) -> list:
     ids = [app_id, *attachment_ids]
@@ -155,7 +164,7 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
         can_decide=principal.role in REVIEW_ROLES and app.state in (models.SUBMITTED, models.ACCEPTED)
         and app.created_by != principal.id,
         can_change_status=principal.role in STATUS_ROLES, reasons_text=reasons_text,
-        state_zh=STATE_ZH, status_zh=CREDENTIAL_STATUS_ZH), status
+        state_zh=STATE_ZH, status_zh=CREDENTIAL_STATUS_ZH, action_zh=ACTION_ZH, role_zh=ROLE_ZH), status
 
 
 @bp.get("/applications/<app_id>")
@@ -270,7 +279,7 @@ def intake_post():
     session = guard.page_session()
     schema = _intake_schema(session)
     signed = request.form.get("commitment_signed") == "yes"
-    doc = formdoc.unflatten(request.form.items(multi=True))
+    doc = formdoc.unflatten((k, v) for k, v in request.form.items(multi=True) if k != "commitment_signed")
     doc.update(schema=schema, channel="window",
                commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None})
     session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel")}

@@ -41,8 +41,8 @@
         var items = body.verifications || [];
         items.forEach(function (v) {
           var li = document.createElement("li");
-          var when = (v.at || "").replace("T", " ").slice(0, 16);
-          li.textContent = (v.verifier_name || v.verifier || "核验机构") + " · " + when + (v.benefit_label ? " · " + v.benefit_label : "");
+          var when = v.at ? new Date(v.at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) : "";
+          li.textContent = (v.institution || "核验机构") + " · " + when + " · " + (v.valid ? "核验通过" : "核验未通过");
           list.appendChild(li);
         });
         status.textContent = items.length ? "以下机构核验过本证：" : "暂无机构核验过本证。";

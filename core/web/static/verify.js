@@ -45,7 +45,9 @@
       row(dl, "公共服务", (option ? option.textContent : body.benefit.code) + (body.benefit.qualifies ? "：可以享受" : "：不能享受"));
     }
     (body.reasons || []).forEach(function (code) { row(dl, "原因", reasons[code] || code); });
-    if (body.checked_at) { row(dl, "核验时间", body.checked_at.replace("T", " ").slice(0, 19)); }
+    if (body.checked_at) {
+      row(dl, "核验时间", new Date(body.checked_at).toLocaleString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }));
+    }
     card.appendChild(dl);
     if (body.valid && body.holder) {
       var p = document.createElement("p");
