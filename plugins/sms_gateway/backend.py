@@ -59,9 +59,8 @@ class SmsChannel:
         sms = render(template, params, self.config.signature)
         kind = LOGIN if template == LOGIN_CODE else NOTICE
         phone_key = self._index(phone, "sms-throttle")
-        self.throttle.check(message.id, phone_key, kind)
+        self.throttle.admit(message.id, phone_key, kind)
         provider_id = self.backend.send(message.id, phone, sms, params)
-        self.throttle.record(message.id, phone_key, kind, provider_id)
         log.info("sms %s sent to %s via %s: template %s, %d segment(s)", message.id, mask_phone(phone),
                  self.backend.name, template, sms.segments)
         result: dict[str, Any] = {"backend": self.backend.name, "template": template, "chars": sms.length,

@@ -37,5 +37,5 @@ class HttpBackend:
             answer = response.json()
         except ValueError:
             return None
-        provider_id = answer.get("id") or answer.get("message_id") if isinstance(answer, dict) else None
+        provider_id = (answer.get("id") or answer.get("message_id")) if isinstance(answer, dict) else None
         return str(provider_id) if provider_id else None

@@ -2,7 +2,8 @@
 
 ``sms_messages`` is the development backend's log: what would have been sent, the phone
 masked. ``sms_sends`` is the per-number throttle's ledger for every backend: the phone
-appears only as a keyed hash (core's blind index), never in clear.
+appears only as a keyed hash (core's blind index), never in clear. The provider's message
+id (for reconciliation) is in the delivered outbox row's ``result``.
 """
 from __future__ import annotations
 
@@ -36,9 +37,8 @@ sms_sends = sa.Table(
     sa.Column("message_id", sa.String(36), nullable=False),
     sa.Column("phone_key", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
+    #: when the slot was taken (just before the message went to the gateway)
     sa.Column("sent_at", TZDateTime, nullable=False),
-    #: the provider's id for reconciliation (BizId), when it gives one
-    sa.Column("provider_id", sa.String(64)),
     sa.PrimaryKeyConstraint("message_id", name="pk_sms_sends"),
     sa.Index("ix_sms_sends_phone_key_kind_sent_at", "phone_key", "kind", "sent_at"),
 )

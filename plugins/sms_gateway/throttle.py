@@ -3,6 +3,13 @@
 The ledger is the ``sms_sends`` table, so several worker processes (and every backend)
 count against one limit. A phone number appears there only as core's keyed blind index.
 
+:meth:`Throttle.admit` checks and takes a slot in one write transaction, before the
+message goes to the gateway (providers count a submitted send whatever its receipt, and so
+does this ledger). The transaction is serialised per number -- SQLite has one writer, and
+on PostgreSQL a transaction-scoped advisory lock on the number's key -- so concurrent
+workers never both take the last slot. A redelivery of a message that already holds a
+slot passes without taking another: a gateway outage costs no extra quota.
+
 Over the limit:
 
 * a **login code** fails permanently: it expires after 5 minutes, so sending it when the
@@ -12,11 +19,6 @@ Over the limit:
 * a **notification** is retried once the oldest send in the window has aged out
   (``RetryableDeliveryError(retry_after=...)``): the resident still needs to hear about
   the decision.
-
-A redelivery of a message already in the ledger is never throttled (it was counted once).
-Two workers sending to one number at the same instant may each pass a check at the limit,
-so the bound can be exceeded by at most the number of workers; the provider's own limit
-sits behind this one.
 """
 from __future__ import annotations
 
@@ -24,10 +26,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from core.clock import Clock, as_utc
-from core.db import READONLY
 from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from plugins.sms_gateway.tables import sms_sends
 
@@ -46,12 +47,12 @@ class Throttle:
         self._limits = limits
         self._clock = clock
 
-    def check(self, message_id: str, phone_key: str, kind: str) -> None:
-        """Raise when ``phone_key`` already had its quota of ``kind`` in the window."""
+    def admit(self, message_id: str, phone_key: str, kind: str) -> None:
+        """Take a slot of ``kind`` for ``phone_key``, or raise when the window is full."""
         limit = self._limits[kind]
         now = self._clock.now()
-        with self._engine.connect() as conn:
-            conn.execution_options(**{READONLY: True})
+        with self._engine.begin() as conn:
+            _lock_number(conn, phone_key)
             if conn.execute(sa.select(sms_sends.c.message_id).where(sms_sends.c.message_id == message_id)).first():
                 return
             recent = conn.execute(
@@ -60,8 +61,10 @@ class Throttle:
                        sms_sends.c.sent_at > now - limit.window)
                 .order_by(sms_sends.c.sent_at)
             ).scalars().all()
-        if len(recent) < limit.count:
-            return
+            if len(recent) < limit.count:
+                conn.execute(sa.insert(sms_sends).values(message_id=message_id, phone_key=phone_key, kind=kind,
+                                                         sent_at=now))
+                return
         frees_at = as_utc(recent[len(recent) - limit.count]) + limit.window
         detail = f"per-number limit reached: {limit.count} {kind} message(s) per {limit.window}"
         if kind == LOGIN:
@@ -69,12 +72,9 @@ class Throttle:
         raise RetryableDeliveryError(detail, retry_after=max(1.0, (frees_at - now).total_seconds()),
                                      code="SMS_THROTTLED")
 
-    def record(self, message_id: str, phone_key: str, kind: str, provider_id: str | None) -> None:
-        """Count one send; a second record of the same message changes nothing."""
-        with self._engine.begin() as conn:
-            if conn.execute(sa.select(sms_sends.c.message_id).where(sms_sends.c.message_id == message_id)).first():
-                return
-            conn.execute(sa.insert(sms_sends).values(
-                message_id=message_id, phone_key=phone_key, kind=kind, sent_at=self._clock.now(),
-                provider_id=(provider_id or None) and provider_id[:64],
-            ))
+
+def _lock_number(conn: Connection, phone_key: str) -> None:
+    """Serialise admissions for one number until the transaction ends (SQLite: already)."""
+    if conn.dialect.name == "postgresql":
+        key = int(phone_key[:15], 16)  # 60 bits of the keyed hash: fits a signed bigint
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -36,7 +36,6 @@ def upgrade() -> None:
         sa.Column("phone_key", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("provider_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("message_id", name="pk_sms_sends"),
     )
     op.create_index("ix_sms_sends_phone_key_kind_sent_at", "sms_sends", ["phone_key", "kind", "sent_at"])

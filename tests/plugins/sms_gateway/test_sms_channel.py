@@ -131,3 +131,30 @@ def test_sms_log_command_shows_the_code_in_development(channel, sqlite_runtime, 
     result = runner.invoke(cli, ["sms", "log", "--json"], obj=app)
     rows = json.loads(result.output)
     assert [r["id"] for r in rows] == ["second", "first"] and rows[0]["phone_masked"] == "138****1234"
+
+
+def test_concurrent_workers_never_share_the_last_slot(runtime, clock):
+    """Eight deliveries to one number at once, limit five: exactly five admitted (both databases)."""
+    import datetime as dt
+    import threading
+
+    from plugins.sms_gateway.throttle import LOGIN, Limit, Throttle
+
+    throttle = Throttle(runtime.engine, {LOGIN: Limit(5, dt.timedelta(hours=1))}, clock)
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def deliver(n: int) -> None:
+        barrier.wait()
+        try:
+            throttle.admit(f"m-{n}", "ab" * 32, LOGIN)
+            outcomes.append("sent")
+        except PermanentDeliveryError:
+            outcomes.append("throttled")
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["sent"] * 5 + ["throttled"] * 3
