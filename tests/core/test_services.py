@@ -215,3 +215,14 @@ def test_another_person_is_independent(runtime, people):
     app = services.submit_application(runtime, document([upload(runtime, people["bob"])], id_number=other_id),
                                       principal=people["bob"], channel="online")
     assert not [f for f in services.evaluate(runtime, app) if f.blocking]
+
+
+def test_provisional_deadline_is_kept_and_warned_about(runtime, people, clock, caplog):
+    clock.set(dt.datetime(2026, 12, 30, 2, 0, tzinfo=dt.timezone.utc))  # counting runs into 2027: no notice yet
+    with caplog.at_level("WARNING", logger="govcred.services"):
+        app = _submit(runtime, people["alice"])
+    assert app.state == "accepted" and app.deadline_provisional is True
+    assert app.deadline.astimezone(BEIJING).date() > dt.date(2026, 12, 31)
+    assert any(app.id in r.getMessage() for r in caplog.records)
+    with runtime.uow(readonly=True) as uow:
+        assert uow.applications.get(app.id).deadline_provisional is True
