@@ -201,6 +201,9 @@ credentials = sa.Table(
     ),
 )
 
+#: The lifecycle sweep's look-up: valid permits by the time their use lapses.
+sa.Index("ix_credentials_status_expires_at", credentials.c.status, credentials.c.expires_at)
+
 signing_keys = sa.Table(
     "signing_keys", metadata,
     sa.Column("kid", sa.String(64), primary_key=True),

@@ -92,15 +92,20 @@ def _applications(uow, credentials: list[models.Credential]) -> dict[str, models
     return {a.id: a for a in found}
 
 
-def _suspend_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: int) -> bool:
+def _suspend_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: int,
+                   after: tuple[dt.datetime, str] | None) -> tuple[dt.datetime, str] | None:
+    """Suspend one batch past the cursor ``after`` (the last ``(expires_at, id)`` done, so a batch
+    never re-reads what earlier batches suspended); returns the new cursor, None when done."""
     with rt.uow() as uow:
+        stmt = sa.select(models.Credential).where(_c.status == models.VALID, _c.expires_at <= now,
+                                                  _no_newer_version())
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(_c.expires_at, _c.id) > sa.tuple_(*after))
         lapsed = uow.session.execute(
-            sa.select(models.Credential)
-            .where(_c.status == models.VALID, _c.expires_at <= now, _no_newer_version())
-            .order_by(_c.expires_at, _c.id).limit(batch).with_for_update()
+            stmt.order_by(_c.expires_at, _c.id).limit(batch).with_for_update()
         ).scalars().all()
         if not lapsed:
-            return False
+            return None
         apps = _applications(uow, lapsed)
         with uow.session.no_autoflush:  # one executemany UPDATE at commit, not a flush per statement
             _suspend_each(rt, uow, lapsed, apps, now)
@@ -116,7 +121,7 @@ def _suspend_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: 
         report.suspended_permits.extend(c.permit_no for c in lapsed)
         _checkpoint(uow, report, "suspend", lapsed[-1].id, now)
         uow.commit()
-    return True
+        return lapsed[-1].expires_at, lapsed[-1].id
 
 
 def _suspend_each(rt: "Runtime", uow, lapsed: list[models.Credential], apps: dict[str, models.Application],
@@ -197,7 +202,8 @@ def run_sweep(rt: "Runtime", *, now: dt.datetime | None = None, batch: int = 100
     now = now or rt.clock.now()
     report = SweepReport(as_of=now)
     started = time.perf_counter()
-    while _suspend_batch(rt, report, now, batch):
+    cursor: tuple[dt.datetime, str] | None = None
+    while (cursor := _suspend_batch(rt, report, now, batch, cursor)) is not None:
         pass
     after: str | None = None
     while (after := _remind_batch(rt, report, now, batch, after)) is not None:

@@ -64,7 +64,7 @@ def _register_optional_blueprints(app: Flask) -> None:
     """Blueprints of the other concerns, each in its own module under core/web."""
     import importlib
 
-    for name in ("applications", "review", "credentials", "status", "holder", "pages"):
+    for name in ("applications", "review", "credentials", "status", "holder", "pages", "lifecycle"):
         try:
             module = importlib.import_module(f"core.web.{name}")
         except ModuleNotFoundError as exc:

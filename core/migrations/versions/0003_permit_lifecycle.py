@@ -1,4 +1,4 @@
-"""permit lifecycle: reminder preferences and sweep checkpoints
+"""permit lifecycle: reminder preferences, sweep checkpoints, the sweep's index
 
 Revision ID: 0003
 Revises: 0002
@@ -15,6 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_credentials_status_expires_at", "credentials", ["status", "expires_at"])
     op.create_table(
         "permit_reminders",
         sa.Column("permit_no", sa.String(length=64), nullable=False),
@@ -40,5 +41,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_credentials_status_expires_at", table_name="credentials")
     op.drop_table("lifecycle_sweeps")
     op.drop_table("permit_reminders")
