@@ -1,0 +1,118 @@
+"""The SMS and provincial-push channel handlers: messages/s each adds on top of its transport.
+
+Measured in the same run, on a temporary SQLite data directory (and PostgreSQL when one
+answers on 127.0.0.1:5432):
+
+* raw: ``core.http_delivery.send`` posting to a stub gateway on 127.0.0.1, and one
+  insert + commit on the same database -- the two baselines;
+* sms/http: the ``sms`` channel with the HTTP backend to the same stub (render, the
+  per-number throttle's one write transaction, the POST);
+* sms/dev: the ``sms`` channel with the development log (throttle + log row: two commits);
+* push/jsonl: the ``provincial_push`` channel appending fsynced lines to the drop file.
+
+The DESIGN target for the whole relay is ≥ 500 messages/s; these figures show how much of
+that budget the handlers themselves take (each SQLite commit is an fsync: synchronous=FULL).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from core.clock import Clock
+from core.http_delivery import send
+from core.migrate import upgrade
+from core.outbox import OutboxMessage
+from plugins.provincial_push.jsonl import JsonlBackend
+from plugins.provincial_push.channel import PushChannel
+from plugins.sms_gateway.channel import build_channel
+from tests.conftest import _pg_admin, _pg_available, _pg_url, make_runtime, make_settings
+from tests.plugins.gateway_stub import GatewayStub, Reply
+
+N = 300
+RECEIVED = {"template": "application_received", "params": {"ref": "1A2B3C4D", "deadline": "2026年12月2日"}}
+RECORD = {"ZZMC": "浙江省居住证", "ZZBH": "QT-2026-000123", "CZZT": "张三明", "ZZZT": "valid"}
+NOW = dt.datetime.now(dt.timezone.utc)
+
+
+def _message(n: int, payload: dict, secrets: dict) -> OutboxMessage:
+    return OutboxMessage(id=str(uuid.uuid4()), channel="bench", event_type="bench", aggregate_type="application",
+                         aggregate_id=str(n), aggregate_seq=1, payload=payload, attempts=1, created_at=NOW,
+                         secrets=secrets)
+
+
+def _rate(call, n: int = N) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        call(i)
+    return n / (time.perf_counter() - started)
+
+
+def _phone(i: int) -> str:
+    return f"138{i:08d}"  # a new number each time: the throttle never refuses
+
+
+def run(label: str, data_dir: Path, database_url: str, stub: GatewayStub) -> None:
+    limits = {"sms_gateway": {"notifications_per_day": 1000}}
+    http_settings = make_settings(data_dir, database_url, sms_backend="http", sms_url=stub.url, plugins=limits)
+    rt = make_runtime(http_settings, Clock())
+    try:
+        upgrade(rt.engine, rt.pm)
+        raw = _rate(lambda i: send("POST", stub.url, data=b'{"phone": "x"}'))
+        commit = _commit_rate(rt.engine)
+        sms_http = build_channel(http_settings, engine=rt.engine)
+        http = _rate(lambda i: sms_http(_message(i, RECEIVED, {"phone": _phone(i)})))
+        sms_dev = build_channel(make_settings(data_dir, database_url, plugins=limits), engine=rt.engine)
+        dev = _rate(lambda i: sms_dev(_message(i, RECEIVED, {"phone": _phone(N + i)})))
+    finally:
+        rt.close()
+    print(f"{label:10s} raw POST {raw:6.0f}/s, raw commit {commit:6.0f}/s | sms/http {http:6.0f}/s "
+          f"({http / raw:.2f}x POST, {http / commit:.2f}x commit) | sms/dev {dev:6.0f}/s ({dev / commit:.2f}x commit)")
+
+
+def _commit_rate(engine) -> float:
+    """One single-row insert + commit per call: what any durable per-message write costs here."""
+    import sqlalchemy as sa
+
+    table = sa.Table("bench_commit_probe", sa.MetaData(), sa.Column("n", sa.Integer))
+    table.create(engine)
+    try:
+        def insert(i: int) -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.insert(table).values(n=i))
+        return _rate(insert)
+    finally:
+        table.drop(engine)
+
+
+def main() -> None:
+    with GatewayStub(lambda r: Reply(200, {"id": "gw"})) as stub:
+        workdir = Path(tempfile.mkdtemp(prefix="bench-channels-"))
+        try:
+            sqlite_dir = workdir / "sqlite"
+            sqlite_dir.mkdir()
+            run("sqlite", sqlite_dir, f"sqlite:///{sqlite_dir / 'govcred.sqlite3'}", stub)
+            if _pg_available():
+                name = f"govcred_bench_{uuid.uuid4().hex[:10]}"
+                _pg_admin(f'CREATE DATABASE "{name}"')
+                try:
+                    pg_dir = workdir / "pg"
+                    pg_dir.mkdir()
+                    run("postgresql", pg_dir, _pg_url(name), stub)
+                finally:
+                    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            else:
+                print("postgresql: no server on 127.0.0.1:5432, skipped")
+            channel = PushChannel(JsonlBackend(workdir / "push", Clock()))
+            jsonl = _rate(lambda i: channel(_message(i, {"event": "issued", "record": RECORD},
+                                                     {"holder_id": "330102199003071234"})), N * 3)
+            print(f"push/jsonl {jsonl:7.0f} records/s (fsync per record)")
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
