@@ -120,6 +120,13 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
             .order_by(audit_log.c.seq)).scalars().all()
     assert [d["late"] for d in endorsed_audit] == [False, True]
     assert endorsed_audit[-1]["residence_start"] == "2028-03-10"
+    with rt.uow(readonly=True) as uow:
+        pushed = uow.session.execute(
+            sa.select(outbox.c.payload).where(outbox.c.event_type == "push.issued",
+                                              outbox.c.aggregate_id == first.permit_no)
+            .order_by(outbox.c.aggregate_seq.desc()).limit(1)).scalar_one()
+    assert pushed["record"]["KZ_JZQSRQ"] == "2028-03-10" and pushed["record"]["ZZZT"] == "valid"
+    assert pushed["record"]["ZZYXQJZRQ"] == "2029-03-01"
     view = permit_view(rt, first.permit_no, clerk)
     assert view["status"] == "valid" and view["residence_start"] == "2028-03-10"
     assert view["endorsement_window"]["start"] == "2029-02-01" and not view["endorsement_window"]["open"]
@@ -299,3 +306,61 @@ def test_cancellation_invalidates_every_live_version(runtime, clock, clerk, revi
     assert list_status(rt, permit) == INVALID_BITS and list_status(rt, second) == INVALID_BITS
     with pytest.raises(Conflict):
         request_endorsement(rt, permit.permit_no, clerk, "window")
+
+
+class FailsOnThirdSuspension:
+    """A plugin that fails while the sweep's second batch is under way."""
+
+    def __init__(self):
+        self.calls = 0
+
+    @hookimpl
+    def govcred_credential_status_changed(self, credential, application, old_status, new_status, reason, outbox):
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("disk full")
+
+
+def test_a_failed_batch_leaves_the_committed_batches_and_their_checkpoint(runtime, settings, clock):
+    from tests.conftest import make_runtime
+
+    rt = runtime
+    clock.set(beijing(2026, 3, 1))
+    permits = [issue_permit(rt) for _ in range(4)]
+    clock.set(beijing(2027, 3, 2, 9, 0))
+    failing = make_runtime(settings, clock, extra_plugins=[(FailsOnThirdSuspension(), "fails-third")])
+    try:
+        with pytest.raises(RuntimeError):
+            sweep(failing, batch=2)
+    finally:
+        failing.close()
+    with rt.uow(readonly=True) as uow:
+        statuses = uow.session.execute(sa.select(credentials.c.status)).scalars().all()
+        checkpoint = uow.session.execute(sa.text("SELECT suspended, batches, phase FROM lifecycle_sweeps")).one()
+    assert sorted(statuses) == ["suspended", "suspended", "valid", "valid"]
+    assert tuple(checkpoint) == (2, 1, "suspend")  # the first batch, exactly as committed
+    assert sweep(rt, batch=2).suspended == 2
+    assert all(s == "suspended" for s in _versions_of_all(rt, permits))
+
+
+def _versions_of_all(rt, permits):
+    return [status for p in permits for status in _versions(rt, p.permit_no)]
+
+
+def test_serve_runs_the_sweep_in_a_thread(runtime, clock):
+    import time
+
+    from core.sweep import DailySweep
+
+    clock.set(beijing(2026, 3, 1))
+    permit = issue_permit(runtime)
+    clock.set(beijing(2027, 3, 2, 9, 0))
+    daily = DailySweep(runtime, interval_seconds=3600).start()
+    try:
+        deadline = time.monotonic() + 30
+        while daily.runs < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        daily.stop()
+    assert daily.runs == 1
+    assert _versions(runtime, permit.permit_no) == ["suspended"]
