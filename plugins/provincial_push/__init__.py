@@ -47,4 +47,6 @@ def govcred_credential_issued(credential: "Credential", application: "Applicatio
 @hookimpl
 def govcred_credential_status_changed(credential: "Credential", application: "Application", old_status: str,
                                       new_status: str, reason: str, outbox: "Outbox") -> None:
-    queue_record(credential, application, new_status, new_status, current_config(), outbox)
+    # the event names the change; the record carries the status itself
+    event = "reinstated" if new_status == "valid" else new_status
+    queue_record(credential, application, event, new_status, current_config(), outbox)

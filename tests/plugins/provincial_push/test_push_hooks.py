@@ -17,16 +17,18 @@ def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
     with runtime.uow() as uow:
         runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
         runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
-        credential.status, credential.status_changed_at = "suspended", T
-        runtime.pm.hook.govcred_credential_status_changed(
-            credential=credential, application=application, old_status="valid", new_status="suspended",
-            reason="未按期签注", outbox=uow.outbox)
+        for old, new, at in (("valid", "suspended", T), ("suspended", "valid", T + dt.timedelta(days=2))):
+            credential.status, credential.status_changed_at = new, at
+            runtime.pm.hook.govcred_credential_status_changed(
+                credential=credential, application=application, old_status=old, new_status=new,
+                reason="未按期签注", outbox=uow.outbox)
         uow.commit()
     rows = outbox_rows(runtime, "provincial_push")
-    assert [r["event_type"] for r in rows] == ["push.issued", "push.suspended"]  # the repeated issue is deduped
+    # the repeated issue is deduped; a reinstatement is pushed with the status it restores
+    assert [r["event_type"] for r in rows] == ["push.issued", "push.suspended", "push.reinstated"]
     assert {(r["aggregate_type"], r["aggregate_id"]) for r in rows} == {("credential", "QT-2026-000123")}
-    assert [r["aggregate_seq"] for r in rows] == [1, 2]
-    assert rows[0]["payload"]["record"]["ZZZT"] == "valid" and rows[1]["payload"]["record"]["ZZZT"] == "suspended"
+    assert [r["aggregate_seq"] for r in rows] == [1, 2, 3]
+    assert [r["payload"]["record"]["ZZZT"] for r in rows] == ["valid", "suspended", "valid"]
     assert all(ID_NUMBER not in json.dumps(r["payload"]) for r in rows)  # only in the encrypted secret
     assert as_message(runtime, rows[0]).secrets == {"holder_id": ID_NUMBER}
 
