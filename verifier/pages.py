@@ -61,7 +61,7 @@ def page():
 
 @bp.post("/scan/decode")
 def decode():
-    """One camera frame (JPEG) to the QR text in it; 422 when the frame holds none."""
+    """One camera frame (JPEG) to the token its QR holds; 422 when the frame holds none."""
     key = request.headers.get("X-Api-Key")
     with _state().engine.begin() as conn:
         authenticate(conn, key)
@@ -71,7 +71,7 @@ def decode():
         errors.add("frame", "REQUIRED", "缺少图像（字段 frame）")
     errors.raise_if_any()
     try:
-        text = decode_image(frame.read())
+        token = decode_image(frame.read())
     except VerificationError as exc:
         return jsonify({"found": False, "reason": exc.reason}), 422
-    return jsonify({"found": True, "qr": text})
+    return jsonify({"found": True, "token": token})

@@ -76,8 +76,9 @@
     }).catch(function () { problem("网络错误，请检查网络后重试。"); });
   }
 
-  function verifyText(text) {
-    var body = { qr: text };
+  function verifyText(text, field) {
+    var body = {};
+    body[field || "qr"] = text;
     if (benefit.value) { body.benefit = benefit.value; }
     var h = headers(); h["Content-Type"] = "application/json";
     return verify({ method: "POST", headers: h, body: JSON.stringify(body) });
@@ -124,7 +125,7 @@
           if (res[0] === 200 && res[1].found) {
             stopCamera();
             status.textContent = "已读取二维码，正在核验……";
-            return verifyText(res[1].qr).then(function () { status.textContent = ""; });
+            return verifyText(res[1].token, "token").then(function () { status.textContent = ""; });
           }
           if (res[0] === 401) { stopCamera(); problem("机构接入密钥无效，请检查后重新输入。"); }
         })
