@@ -107,3 +107,11 @@ def test_reminder_templates_take_the_params_the_lifecycle_sweep_sends():
     assert "2027年11月1日至2027年11月30日" in due.text and "签注" in due.text
     suspended = render("permit_suspended", {"permit_no": "QT-2026-000123"}, SIGNATURE)
     assert "中止" in suspended.text and "QT-2026-000123" in suspended.text
+
+
+def test_typical_messages_fit_one_segment():
+    typical = {"ref": "1A2B3C4D", "deadline": "2026年12月2日", "reasons": "本县户籍、未作承诺",
+               "permit_no": "QT-2026-000123", "start": "2027年11月1日", "end": "2027年11月30日", "code": "042917"}
+    for name in TEMPLATES:
+        sms = render(name, {k: typical[k] for k in template_variables(name)}, SIGNATURE)
+        assert sms.segments == 1, (name, sms.length)
