@@ -30,7 +30,8 @@ QUIET_FROM, QUIET_UNTIL = 21, 8
 
 
 def application_ref(application: "Application") -> str:
-    """The short reference printed in SMS and shown on the holder pages."""
+    """The short reference printed in SMS: the application id's first 8 hex digits, upper
+    case (a page that lists the holder's applications can print the same to match them)."""
     return application.id.replace("-", "")[:8].upper()
 
 
@@ -43,7 +44,8 @@ def beijing_date(at: dt.datetime) -> dt.date:
 
 
 def daytime(at: dt.datetime | None) -> dt.datetime | None:
-    """``at`` itself in the daytime; in the quiet hours, the next 08:00 Beijing time."""
+    """The ``not_before`` of a notice caused at ``at``: ``None`` (deliver at once) in the
+    daytime, the next 08:00 Beijing time in the quiet hours."""
     if at is None:
         return None
     local = at.astimezone(BEIJING)
