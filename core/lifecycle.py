@@ -360,6 +360,49 @@ def _permit_summary(rt: "Runtime", permit_no: str, versions: Sequence[models.Cre
     }
 
 
+QUEUES = ("window_open", "suspended")
+#: How far ahead of a permit's lapse the officer queue looks for open windows.
+QUEUE_LOOKAHEAD = dt.timedelta(days=62)
+MAX_QUEUE = 500
+
+
+def permit_queue(rt: "Runtime", principal: Principal | None, *, queue: str) -> list[dict[str, Any]]:
+    """Officers' list: permits whose endorsement window is open (soonest lapse first), or permits
+    suspended for a missed endorsement (longest suspended first); at most ``MAX_QUEUE``."""
+    from core.claims import ID_MASKED, NAME_MASKED
+
+    require_role(principal, *OFFICER_VIEW_ROLES)
+    if queue not in QUEUES:
+        errors = ErrorList()
+        errors.add("queue", "QUEUE_INVALID", f"queue 只能是 {' 或 '.join(QUEUES)}")
+        errors.raise_if_any()
+    now = rt.clock.now()
+    c = credentials_table.c
+    if queue == "suspended":
+        where = sa.and_(c.status == models.SUSPENDED, c.status_reason == MISSED_ENDORSEMENT)
+        order = c.status_changed_at.asc()
+    else:
+        where = sa.and_(c.status == models.VALID, c.expires_at > now, c.expires_at <= now + QUEUE_LOOKAHEAD)
+        order = c.expires_at.asc()
+    with rt.uow(readonly=True) as uow:
+        found = uow.session.execute(
+            sa.select(models.Credential).where(where).order_by(order, c.id).limit(MAX_QUEUE)
+        ).scalars().all()
+        rows = []
+        for credential in found:
+            window = endorsement_window(rt, credential)
+            if queue == "window_open" and (window is None or window[0] > _today(now)):
+                continue
+            rows.append({
+                "permit_no": credential.permit_no, "version": credential.version, "status": credential.status,
+                "name_masked": credential.claims.get(NAME_MASKED, ""), "id_masked": credential.claims.get(ID_MASKED, ""),
+                "expires_at": credential.expires_at.isoformat(),
+                "status_changed_at": credential.status_changed_at.isoformat() if credential.status_changed_at else None,
+                "endorsement_window": {"start": window[0].isoformat(), "end": window[1].isoformat()} if window else None,
+            })
+    return rows
+
+
 def sweep(rt: "Runtime", *, now: dt.datetime | None = None, batch: int = 1000) -> "SweepReport":
     """Suspend lapsed permits and queue due reminders (see :mod:`core.sweep`)."""
     from core.sweep import run_sweep

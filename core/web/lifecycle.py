@@ -8,7 +8,7 @@ answers 409 ``OUTSIDE_ENDORSEMENT_WINDOW`` naming the window's dates.
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from core import lifecycle
 from core.exceptions import Conflict
@@ -28,6 +28,13 @@ def _channel(principal) -> str:
 
 def _permit(permit_no: str):
     return jsonify(lifecycle.permit_view(runtime_of(), permit_no, current_principal()))
+
+
+@bp.get("/permits")
+@roles_required(*lifecycle.OFFICER_VIEW_ROLES)
+def queue():
+    return jsonify({"permits": lifecycle.permit_queue(runtime_of(), current_principal(),
+                                                      queue=request.args.get("queue", "window_open"))})
 
 
 @bp.get("/permits/<permit_no>")
@@ -103,6 +110,14 @@ _PERMIT = {"description": "The permit: status, next endorsement window, reminder
         "history": {"type": "array", "items": _VERSION}}}}}}
 
 OPENAPI_PATHS = {
+    "/api/v1/permits": {"get": {
+        "summary": "Officers' queue: permits whose endorsement window is open, or suspended for a missed endorsement",
+        "parameters": [{"name": "queue", "in": "query", "required": False,
+                        "schema": {"type": "string", "enum": list(lifecycle.QUEUES), "default": "window_open"}}],
+        "responses": {"200": {"description": "At most 500 permits", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"permits": {"type": "array", "items": {"type": "object"}}}}}}},
+            "401": _PROBLEM, "403": _PROBLEM, "422": _PROBLEM},
+    }},
     "/api/v1/permits/{permit_no}": {"get": {
         "summary": "A permit's status, next endorsement window and history (its holder and officers)",
         "parameters": _PERMIT_NO, "responses": {"200": _PERMIT, "401": _PROBLEM, "404": _PROBLEM},

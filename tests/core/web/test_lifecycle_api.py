@@ -93,6 +93,26 @@ def test_replacement_and_cancellation(client, runtime, clock):
 
 def test_openapi_describes_the_permit_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/api/v1/permits/{permit_no}", "/api/v1/permits/{permit_no}/endorsement",
+    assert {"/api/v1/permits", "/api/v1/permits/{permit_no}", "/api/v1/permits/{permit_no}/endorsement",
             "/api/v1/permits/{permit_no}/replacement", "/api/v1/permits/{permit_no}/cancellation",
             "/api/v1/permits/{permit_no}/reminders"} <= set(paths)
+
+
+def test_officer_queue_of_open_windows_and_suspensions(client, runtime, clock):
+    from core.lifecycle import sweep
+
+    clock.set(beijing(2026, 3, 1))
+    lapsing = issue_permit(runtime, owner_phone=PHONE)
+    clock.set(beijing(2026, 3, 20))
+    later = issue_permit(runtime, owner_phone="13900139000")
+    clock.set(beijing(2027, 3, 5))  # the first lapsed; the second's window is open
+    sweep(runtime)
+    clerk = officer_headers(client, runtime, "clerk", "clerk2")
+    open_now = client.get("/api/v1/permits?queue=window_open", headers=clerk).get_json()["permits"]
+    assert [(p["permit_no"], p["endorsement_window"]["start"]) for p in open_now] == [(later.permit_no, "2027-02-20")]
+    assert open_now[0]["name_masked"] == "张*明"
+    suspended = client.get("/api/v1/permits?queue=suspended", headers=clerk).get_json()["permits"]
+    assert [p["permit_no"] for p in suspended] == [lapsing.permit_no]
+    assert client.get("/api/v1/permits?queue=everything", headers=clerk).status_code == 422
+    holder = resident_headers(client, runtime, PHONE)
+    assert client.get("/api/v1/permits", headers=holder).status_code == 403
