@@ -91,3 +91,21 @@ def shoot(page, name: str, stack: Stack) -> None:
 def field(name: str) -> str:
     """The CSS selector of a form field named by document path (see core.web.pages.views.field_id)."""
     return "#f-" + re.sub(r"[^0-9A-Za-z]", "-", name)
+
+
+def y4m_of(png_path: Path, out: Path, size=(640, 480), frames: int = 5) -> Path:
+    """A short YUV4MPEG2 clip showing the image: Chromium's fake camera plays it in a loop."""
+    from PIL import Image
+
+    picture = Image.open(png_path).convert("RGB")
+    picture.thumbnail((size[0] - 80, size[1] - 80))
+    canvas = Image.new("RGB", size, "white")
+    canvas.paste(picture, ((size[0] - picture.width) // 2, (size[1] - picture.height) // 2))
+    y, cb, cr = canvas.convert("YCbCr").split()
+    half = (size[0] // 2, size[1] // 2)
+    frame = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
+    with open(out, "wb") as fh:
+        fh.write(f"YUV4MPEG2 W{size[0]} H{size[1]} F5:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            fh.write(b"FRAME\n" + frame)
+    return out

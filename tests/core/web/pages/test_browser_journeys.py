@@ -25,6 +25,7 @@ from tests.core.web.pages.browser_stack import (
     field,
     free_port,
     shoot,
+    y4m_of,
 )
 from tests.core.web.pages.pagekit import PASSWORD, add_officer
 from tests.core.workflow_helpers import APPLICANT_ID
@@ -88,6 +89,7 @@ def stack(tmp_path_factory, sqlite_template):
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
+    s.playwright = pw
     s.browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield s
     s.browser.close()
@@ -247,6 +249,27 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path):
     assert "answer-red" in school.get_attribute("#answer-card", "class")
     assert "无法识别" in school.inner_text("#answer-card")
     shoot(school, "15-verifier-red", stack)
+
+    # the device camera: Chromium's fake camera shows the same QR; frames go to the server
+    page.locator("#presentation-qr").screenshot(path=str(shot))
+    clip = y4m_of(shot, tmp_path / "camera.y4m")
+    camera_browser = stack.playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+        *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}"])
+    try:
+        context = camera_browser.new_context(viewport=VIEWPORTS["phone"], locale="zh-CN", permissions=["camera"])
+        counter = context.new_page()
+        counter.goto(stack.verifier.url + "/")
+        counter.fill("#api-key", stack.verifier_key)
+        counter.select_option("#benefit", "public_health")
+        counter.click("#start-camera")
+        card = counter.wait_for_selector("#answer-card", timeout=30_000)
+        assert card.get_attribute("data-valid") == "true", card.inner_text()
+        assert "张*明" in card.inner_text() and "可以享受" in card.inner_text()
+        assert counter.is_hidden("#camera")  # the camera is released once a QR was read
+        shoot(counter, "16-verifier-camera-green", stack)
+    finally:
+        camera_browser.close()
 
 
 def test_rejection_shows_every_reason_with_what_to_do(stack):

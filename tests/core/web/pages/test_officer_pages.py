@@ -1,0 +1,129 @@
+"""Officer pages without a browser: the queue's due-today / overdue marks and filters, PDF
+proofs framed by our own page only, refused decisions shown on the page, and four eyes."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from core import services
+from core.web import create_app
+from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
+from tests.core.workflow_helpers import document, import_records, resident, upload
+
+
+@pytest.fixture
+def client(sqlite_runtime):
+    seed = add_officer(sqlite_runtime, "rev1", "reviewer")
+    client = create_app(runtime=sqlite_runtime).test_client()
+    assert officer_login(client, sqlite_runtime, "rev1", seed).status_code == 302
+    return client
+
+
+def submit(rt, phone: str, **top):
+    import_records(rt)
+    holder = resident(rt, phone)
+    return services.submit_application(rt, document([upload(rt, holder)], **top), principal=holder, channel="online")
+
+
+def test_queue_marks_due_today_and_overdue_and_filters(client, sqlite_runtime):
+    rt = sqlite_runtime
+    submit(rt, "13900000021")  # accepted Monday 2026-11-30, due end of Wednesday 2026-12-02
+    html = client.get("/officer/").get_data(as_text=True)
+    assert "剩余 2 个工作日" in html and "2026-12-02" in html
+    rt.clock.advance(days=2)  # Wednesday 10:00 Beijing
+    officer_login(client, rt, "rev1", None, code=_code(rt))
+    html = client.get("/officer/").get_data(as_text=True)
+    assert "今日到期" in html and "badge-amber" in html
+    assert "张*明" in client.get("/officer/?show=due_today").get_data(as_text=True)
+    assert "没有待审核的申请" in client.get("/officer/?show=overdue").get_data(as_text=True)
+    rt.clock.advance(days=1)
+    officer_login(client, rt, "rev1", None, code=_code(rt))
+    overdue = client.get("/officer/?show=overdue").get_data(as_text=True)
+    assert "已超期" in overdue and "badge-red" in overdue and "张*明" in overdue
+    assert "没有待审核的申请" in client.get("/officer/?show=due_today").get_data(as_text=True)
+
+
+def _code(rt):
+    import pyotp
+    import sqlalchemy as sa
+
+    from core.mfa import seed_of
+    from core.orm import officers
+
+    with rt.uow(readonly=True) as uow:
+        officer = uow.officers.by_username("rev1")
+        seed = seed_of(officer, rt.secrets.cipher)
+        assert uow.session.execute(sa.select(officers.c.totp_last_step)).scalar_one() > 0
+    totp = pyotp.TOTP(seed)
+    return totp.generate_otp(totp.timecode(rt.clock.now()))
+
+
+def test_pdf_proof_is_embedded_and_framable_only_by_us(client, sqlite_runtime):
+    from pypdf import PdfWriter
+
+    rt = sqlite_runtime
+    import_records(rt)
+    holder = resident(rt, "13900000022")
+    out = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.write(out)
+    pdf_id = upload(rt, holder, out.getvalue(), "contract.pdf")
+    app_row = services.submit_application(rt, document([pdf_id]), principal=holder, channel="online")
+    html = client.get(f"/officer/applications/{app_row.id}").get_data(as_text=True)
+    assert f'<iframe class="proof-frame" title="材料 contract.pdf" src="/officer/attachments/{pdf_id}">' in html
+    pdf = client.get(f"/officer/attachments/{pdf_id}")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
+    assert pdf.headers["Content-Disposition"].startswith("inline;")
+    assert pdf.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert pdf.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'self'"
+
+
+def test_refused_approval_is_shown_on_the_page(client, sqlite_runtime):
+    app_row = submit(sqlite_runtime, "13900000023", residence={"division": "330106", "address": "杭州某路"})
+    page = client.get(f"/officer/applications/{app_row.id}")
+    assert "批准并签发" not in page.get_data(as_text=True)
+    forced = client.post(f"/officer/applications/{app_row.id}/decision",
+                         data={"csrf_token": csrf_of(page.data), "action": "approve", "version": app_row.version})
+    html = forced.get_data(as_text=True)
+    assert forced.status_code == 409 and "不能批准" in html and "error-summary" in html
+    nothing = client.post(f"/officer/applications/{app_row.id}/decision",
+                          data={"csrf_token": csrf_of(page.data), "version": app_row.version})
+    assert nothing.status_code == 400 and "请选择批准或不予批准" in nothing.get_data(as_text=True)
+
+
+def test_admin_cannot_decide_what_they_entered(sqlite_runtime):
+    rt = sqlite_runtime
+    import_records(rt)
+    seed = add_officer(rt, "admin1", "admin")
+    client = create_app(runtime=rt).test_client()
+    officer_login(client, rt, "admin1", seed)
+    intake = client.get("/officer/intake")
+    token = csrf_of(intake.data)
+    proof = client.post("/officer/uploads", headers={"X-CSRF-Token": token},
+                        data={"file": (io.BytesIO(_png()), "scan.png")}).get_json()["id"]
+    doc = document([proof], channel="window")
+    form = {"csrf_token": token, "commitment_signed": "yes", "path": doc["path"]}
+    for section in ("applicant", "residence"):
+        form.update({f"{section}.{k}": v for k, v in doc[section].items()})
+    cond = doc["conditions"][0]
+    form.update({"=conditions[0].kind": cond["kind"], "conditions[0].proof": cond["proof"],
+                 "conditions[0].employer": cond["employer"], "conditions[0].employer_uscc": cond["employer_uscc"],
+                 "conditions[0].division": cond["division"], "conditions[0].since": cond["since"],
+                 "conditions[0].attachments": proof})
+    assert client.post("/officer/intake", data=form).status_code == 302
+    done = client.post("/officer/intake/confirm", data={"csrf_token": token})
+    assert done.status_code == 302
+    page = client.get(done.headers["Location"])
+    html = page.get_data(as_text=True)
+    assert "已受理，审核中" in html and "批准并签发" not in html  # the form is not offered to the same person
+    app_id = done.headers["Location"].rsplit("/", 1)[1]
+    forced = client.post(f"/officer/applications/{app_id}/decision", data={"csrf_token": token, "action": "approve"})
+    assert forced.status_code == 403 and "双人复核" in forced.get_data(as_text=True)
+
+
+def _png() -> bytes:
+    from tests.core.workflow_helpers import png_bytes
+
+    return png_bytes()
