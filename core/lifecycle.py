@@ -154,7 +154,8 @@ def _endorsable(rt, credential: models.Credential, now: dt.datetime) -> bool:
     if window is None:
         raise Conflict("该证件无需签注", code="ENDORSEMENT_NOT_APPLICABLE")
     lapsed = credential.expires_at <= now
-    if credential.status == models.SUSPENDED and not lapsed:
+    if credential.status == models.SUSPENDED and credential.status_reason != MISSED_ENDORSEMENT:
+        # an officer's suspension (data being checked) is lifted by an officer, not by endorsing
         raise Conflict(f"证件已被中止使用（{credential.status_reason}），请到受理窗口咨询",
                        code="PERMIT_SUSPENDED_BY_OFFICER")
     if credential.status not in (models.VALID, models.SUSPENDED):
@@ -259,7 +260,7 @@ def replace_permit(rt: "Runtime", permit_no: str, principal: Principal | None, c
         _invalidate_older_versions(rt, uow, previous, models.REPLACED, text, now, actor=actor, role=role)
         credential = _issue(rt, uow, app, decision, context, key, now, previous, principal)
         chosen = preferences(uow.session, [previous.permit_no])[previous.permit_no]
-        store_preferences(uow.session, credential.permit_no, sorted(chosen), actor=actor, now=now)
+        store_preferences(uow.session, credential.permit_no, check_choice(list(chosen)), actor=actor, now=now)
         uow.audit.append(actor=actor, role=role, action="permit.replaced", object_type="credential",
                          object_id=credential.id,
                          details={"old_permit_no": previous.permit_no, "permit_no": credential.permit_no,

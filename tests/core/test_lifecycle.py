@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from core import models
 from core.auth import Principal
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError, VerificationError
 from core.hookspecs import hookimpl
@@ -242,6 +241,11 @@ def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, cler
     with pytest.raises(Conflict) as refused:
         request_endorsement(rt, permit.permit_no, clerk, "window")
     assert refused.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
+    clock.set(beijing(2027, 3, 5))  # lapsed meanwhile: still the officer's to lift
+    with pytest.raises(Conflict) as still:
+        request_endorsement(rt, permit.permit_no, clerk, "window")
+    assert still.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
+    assert sweep(rt).suspended == 0  # and the sweep leaves it alone
 
 
 class FailingIssue:

@@ -1,8 +1,6 @@
 """Reminders the holder chose: queued by the sweep once per permit version, daytime only."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import sqlalchemy as sa
 
