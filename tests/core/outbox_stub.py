@@ -57,6 +57,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if len(raw) < length:  # the sender died mid-body: nothing arrived, nothing takes effect
+            self.close_connection = True
+            return
         gateway = self.server.gateway
         key = self.headers.get("Idempotency-Key", "")
         try:

@@ -317,14 +317,14 @@ def test_stop_finishes_the_message_in_hand_and_releases_the_rest(settings, clock
         rt.close()
 
 
-@pytest.mark.parametrize("concurrency", [1, 4])
-def test_concurrent_workers_deliver_everything_once_in_aggregate_order(rt, gateway, clock, concurrency):
+@pytest.mark.parametrize(("concurrency", "record_every"), [(1, 1), (4, 20)])
+def test_concurrent_workers_deliver_everything_once_in_aggregate_order(rt, gateway, clock, concurrency, record_every):
     ids = enqueue(rt, {f"agg-{i}": 4 for i in range(40)})
     gateway.responder = lambda key, body: ("status", 503, {"Retry-After": "0"}) if hash(key) % 7 == 0 else ("ok",)
     results = []
 
     def work():
-        results.append(run_worker(rt, drain=True, batch=10, concurrency=concurrency))
+        results.append(run_worker(rt, drain=True, batch=10, concurrency=concurrency, record_every=record_every))
 
     threads = [threading.Thread(target=work) for _ in range(3)]
     for t in threads:

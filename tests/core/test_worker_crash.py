@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 from core.clock import Clock
 from core.orm import outbox as outbox_table
@@ -75,6 +76,16 @@ def outbox_rows(database_url: str, data_dir: Path) -> dict[str, sa.Row]:
             return {r.id: r for r in conn.execute(sa.select(outbox_table))}
     finally:
         rt.close()
+
+
+def connected_workers(database_url: str) -> int:
+    """Other sessions on the database: each polling worker keeps one."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    engine.dispose()
+    return count
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:
@@ -150,10 +161,12 @@ def test_sqlite_worker_killed_mid_batch_resumes_without_loss_or_double_effect(
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_three_postgresql_workers_race_and_one_is_killed(data_dir, database_url, gateway, channel_distribution):
     batch = 10
-    ids = seed(data_dir, database_url, aggregates=150, per_aggregate=4)
     workers = Workers(data_dir, database_url, gateway, channel_distribution)
     gateway.responder = lambda key, body: (time.sleep(0.002), ("ok",))[1]
-    racers = [workers.start("--batch", str(batch), "--max-seconds", "40") for _ in range(3)]
+    racers = [workers.start("--batch", str(batch), "--max-seconds", "60") for _ in range(3)]
+    first_three = [p.pid for p in racers]
+    wait_for(lambda: connected_workers(database_url) >= 3)  # all polling before there is work: a fair race
+    ids = seed(data_dir, database_url, aggregates=150, per_aggregate=4)
     wait_for(lambda: len(gateway.effects) >= 200)
     workers.kill(racers[0])
     racers[0] = workers.start("--batch", str(batch), "--drain")  # the restarted one
@@ -168,8 +181,7 @@ def test_three_postgresql_workers_race_and_one_is_killed(data_dir, database_url,
 
     rows = outbox_rows(database_url, data_dir)
     assert_nothing_lost_or_doubled(gateway, ids, rows, workers.killed)
-    live_senders = {int(r.worker_pid) for r in gateway.requests} - workers.killed
-    assert len(live_senders) >= 3  # they really raced
+    assert set(first_three) <= {int(r.worker_pid) for r in gateway.requests}  # they really raced
     # no id was held by two live workers: each id went out from at most one live process
     for key in ids:
         live = {int(r.worker_pid) for r in gateway.requests_for(key)} - workers.killed

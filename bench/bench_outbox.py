@@ -1,0 +1,159 @@
+"""Outbox delivery: committed messages/s through real ``govcred worker`` processes to a stub
+gateway on 127.0.0.1 (core/worker.py, the relay of DESIGN.md "Delivery").
+
+Target (DESIGN.md): ≥ 500 messages/s, none lost, none doubled; aim ≥ 2,000/s with several
+workers on PostgreSQL. Each delivery is a claim (batched), one HTTP POST through
+``core.http_delivery.send`` with the row id as Idempotency-Key, and one committed outcome
+row update. Printed alongside, measured in the same run: the stub's raw request rate from
+a plain client loop making the same request, so the ratio is the relay's overhead.
+"None lost, none doubled" is checked from the stub's per-key counts and the table.
+
+The rate is taken between the first and the last effect at the stub, so process start-up
+is not counted. On a shared machine the wall-clock rate moves with the load; the CPU spent
+per delivery (worker processes, start-up subtracted, and the stub) does not, so it is printed
+too.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from core.clock import Clock
+from core.db import make_engine
+from core.migrate import upgrade
+from core.orm import outbox as outbox_table
+from core.outbox import OutboxMessage
+from tests.conftest import _pg_admin, _pg_available, _pg_url, make_pm, make_runtime, make_settings
+from tests.core.outbox_stub import (
+    HttpChannel,
+    StubGateway,
+    install_channel_distribution,
+    seed_messages,
+    start_worker,
+    worker_env,
+)
+
+MUST, AIM = 500, 2_000
+RAW_SECONDS = 2.0
+
+
+def raw_rate(gateway: StubGateway) -> float:
+    """Requests/s of one plain client loop posting the same message shape to the stub."""
+    channel = HttpChannel(gateway.url)
+    created = dt.datetime.now(dt.timezone.utc)
+    n, started = 0, time.perf_counter()
+    while time.perf_counter() - started < RAW_SECONDS:
+        channel(OutboxMessage(id=f"raw-{n}", channel="test_http", event_type="credential.e1",
+                              aggregate_type="credential", aggregate_id=f"raw{n}", aggregate_seq=1,
+                              payload={"seq": 1}, attempts=1, created_at=created, secrets={"phone": "13800138000"}))
+        n += 1
+    return n / (time.perf_counter() - started)
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def startup_cpu_seconds(site: Path, data_dir: Path, database_url: str) -> float:
+    """CPU of a ``govcred worker --drain`` that finds nothing to do (imports, plugins, connect)."""
+    before = _cpu(resource.RUSAGE_CHILDREN)
+    p = start_worker(worker_env(site, data_dir, database_url, "http://127.0.0.1:9/unused"), "--drain")
+    p.communicate(timeout=60)
+    return _cpu(resource.RUSAGE_CHILDREN) - before
+
+
+def relay_rate(label: str, data_dir: Path, database_url: str, site: Path, *, workers: int, aggregates: int,
+               per_aggregate: int, worker_args: tuple[str, ...], raw: float) -> None:
+    startup_cpu = startup_cpu_seconds(site, data_dir, database_url)
+    rt = make_runtime(make_settings(data_dir, database_url), Clock())
+    try:
+        ids = seed_messages(rt, aggregates, per_aggregate)
+    finally:
+        rt.close()
+    with StubGateway() as gateway:
+        env = worker_env(site, data_dir, database_url, gateway.url)
+        children_before, self_before = _cpu(resource.RUSAGE_CHILDREN), _cpu(resource.RUSAGE_SELF)
+        processes = [start_worker(env, "--drain", "--json", *worker_args) for _ in range(workers)]
+        for p in processes:
+            _, err = p.communicate(timeout=120)
+            if p.returncode != 0:
+                raise SystemExit(f"worker failed ({label}):\n{err}")
+        worker_cpu = _cpu(resource.RUSAGE_CHILDREN) - children_before - workers * startup_cpu
+        stub_cpu = _cpu(resource.RUSAGE_SELF) - self_before
+        history = gateway.check_history(set(ids))
+        with gateway._lock:
+            times = sorted(r.at for r in gateway.requests if r.answered == 200)
+    engine = make_engine(database_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        undelivered = conn.execute(sa.select(sa.func.count()).select_from(outbox_table)
+                                   .where(outbox_table.c.status != "delivered")).scalar()
+    engine.dispose()
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    ok = not (history["lost"] or history["unexpected"] or history["duplicate_effects"] or undelivered)
+    verdict = "none lost, none doubled" if ok else (
+        f"FAILED: lost {len(history['lost'])}, unexpected {len(history['unexpected'])}, "
+        f"doubled {len(history['duplicate_effects'])}, undelivered rows {undelivered}")
+    print(f"{label}: {len(ids)} messages, {rate:,.0f} deliveries/s = {rate / raw:.2f}x raw "
+          f"(target >= {MUST:,}, aim >= {AIM:,}); {verdict}; "
+          f"transport repeats {len(history['transport_duplicates'])}")
+    print(f"    CPU per delivery: worker {worker_cpu / len(ids) * 1e6:,.0f} us (start-up excluded), "
+          f"stub {stub_cpu / len(ids) * 1e6:,.0f} us -> {len(ids) / worker_cpu:,.0f} deliveries per worker "
+          f"CPU-second")
+
+
+def _sqlite(site: Path, raw: float, workdir: Path) -> None:
+    data_dir = workdir / "sqlite"
+    data_dir.mkdir()
+    url = f"sqlite:///{data_dir / 'govcred.sqlite3'}"
+    engine = make_engine(url, poolclass=NullPool)
+    upgrade(engine, make_pm())
+    engine.dispose()
+    relay_rate("SQLite, 1 worker, batch 100, 4 in flight", data_dir, url, site, workers=1, aggregates=600, per_aggregate=3,
+               worker_args=("--batch", "100", "--concurrency", "4"), raw=raw)
+
+
+def _postgresql(site: Path, raw: float, workdir: Path, workers: int) -> None:
+    name = f"govcred_bench_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        url = _pg_url(name)
+        engine = make_engine(url, poolclass=NullPool)
+        upgrade(engine, make_pm())
+        engine.dispose()
+        data_dir = workdir / f"pg{workers}"
+        data_dir.mkdir()
+        relay_rate(f"PostgreSQL, {workers} workers, batch 50, 4 in flight each", data_dir, url, site, workers=workers,
+                   aggregates=1000, per_aggregate=3, worker_args=("--batch", "50", "--concurrency", "4"), raw=raw)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-outbox-"))
+    try:
+        site = install_channel_distribution(workdir / "site")
+        with StubGateway() as gateway:
+            raw = raw_rate(gateway)
+        print(f"baseline: stub gateway, plain client loop (same request, one connection): {raw:,.0f} requests/s")
+        _sqlite(site, raw, workdir)
+        if _pg_available():
+            _postgresql(site, raw, workdir, workers=4)
+        else:
+            print("PostgreSQL: no server on 127.0.0.1:5432, skipped")
+        print(f"(2 CPUs here: {os.cpu_count()} reported; stub, workers and database share them)")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
