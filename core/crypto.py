@@ -92,16 +92,26 @@ def load_secrets(settings) -> Secrets:
     if settings.production:
         raise ConfigError("production mode needs GOVCRED_SECRET_KEY")
     path = Path(settings.data_dir) / "secrets" / "dev-secret"
+    value = development_secret_file(
+        path, lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "开发模式：已生成本地主密钥 %s —— DEVELOPMENT MODE: generated a master secret in %s; "
+        "never use this data directory in production (set GOVCRED_SECRET_KEY).",
+    )
+    return Secrets(_decode_secret(value), development=True)
+
+
+def development_secret_file(path: Path, generate, warning: str) -> str:
+    """Read a development-only secret, creating it (mode 0600, once) and warning loudly."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as fh:
-            fh.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-        log.warning(
-            "开发模式：已生成本地主密钥 %s —— DEVELOPMENT MODE: generated a master secret in %s; "
-            "never use this data directory in production (set GOVCRED_SECRET_KEY).", path, path,
-        )
-    return Secrets(_decode_secret(path.read_text().strip()), development=True)
+            fh.write(generate())
+        log.warning(warning, path, path)
+    return path.read_text().strip()
 
 
 def _decode_secret(value: str) -> bytes:

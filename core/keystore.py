@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import secrets as pysecrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from core import keys as rawkeys
+from core.crypto import development_secret_file
 from core.exceptions import ConfigError, KeyStoreError
 from core.orm import credentials, signing_keys
 
@@ -48,16 +48,12 @@ def passphrase_for(settings) -> tuple[str, bool]:
     if settings.production:
         raise ConfigError("production mode needs GOVCRED_KEY_PASSPHRASE")
     path = Path(settings.data_dir) / "secrets" / "dev-key-passphrase"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(pysecrets.token_urlsafe(32))
-        log.warning(
-            "开发模式：签名密钥口令保存在 %s —— DEVELOPMENT MODE: the signing-key passphrase is stored in "
-            "plain text at %s. Production needs GOVCRED_KEY_PASSPHRASE and a key created with it.", path, path,
-        )
-    return path.read_text().strip(), True
+    value = development_secret_file(
+        path, lambda: pysecrets.token_urlsafe(32),
+        "开发模式：签名密钥口令保存在 %s —— DEVELOPMENT MODE: the signing-key passphrase is stored in "
+        "plain text at %s. Production needs GOVCRED_KEY_PASSPHRASE and a key created with it.",
+    )
+    return value, True
 
 
 class KeyStore:

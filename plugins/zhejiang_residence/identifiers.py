@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from core.masking import mask_identifier, mask_name  # noqa: F401  (mask_name is re-exported)
+
 # ---- resident ID number (GB 11643-1999) -------------------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -174,19 +176,6 @@ def in_area(division: str, codes: tuple[str, ...]) -> bool:
 # ---- masking (what a verifier may see) ---------------------------------------------------
 
 
-def mask_name(name: str) -> str:
-    """张三明 -> 张*明; 张三 -> 张*; longer names keep the first and last character."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
 def mask_id(number: str) -> str:
     """First 4 + 10 stars + last 4: 330102199001011234 -> 3301**********1234."""
-    number = normalise_id(number)
-    if len(number) < 8:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    return mask_identifier(normalise_id(number))
