@@ -6,16 +6,24 @@ created on start; there is nothing to migrate yet.
 """
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import hmac
+import logging
+import re
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from core.clock import as_utc
 from core.exceptions import AuthenticationRequired, Conflict, ErrorList
+
+log = logging.getLogger("govcred.verifier.db")
 
 metadata = sa.MetaData()
 
@@ -113,39 +121,19 @@ def add_client(engine: Engine, name: str, *, now: dt.datetime, rate_per_minute: 
     return f"{KEY_PREFIX}_{client_id}_{secret}"
 
 
+_CLIENT_BY_ID = sa.text("SELECT id, name, key_hash, rate_per_minute, active FROM verifier_clients WHERE id = :id")
+
+
 def authenticate(conn, api_key: str | None) -> sa.Row:
-    """The client row for an API key ``gcv_<id>_<secret>``; AuthenticationRequired otherwise."""
+    """The client row for an API key ``gcv_<id>_<secret>`` on an SQLAlchemy connection (pages
+    that only need to know the caller); the verify path uses :class:`RequestTransaction`."""
     parts = api_key.split("_", 2) if isinstance(api_key, str) else []
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise AuthenticationRequired("需要有效的 API 密钥", code="API_KEY_REQUIRED")
-    row = conn.execute(sa.select(clients).where(clients.c.id == parts[1])).first()
+    row = conn.execute(_CLIENT_BY_ID, {"id": parts[1]}).first()
     if row is None or not row.active or not hmac.compare_digest(row.key_hash, _key_hash(parts[2])):
         raise AuthenticationRequired("API 密钥无效", code="API_KEY_INVALID")
     return row
-
-
-def count_request(conn, client_id: str, now_ts: float) -> tuple[int, int]:
-    """Count one request in the client's fixed window; returns (count, seconds until the next window)."""
-    window = int(now_ts) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
-    updated = conn.execute(sa.update(rate_windows).where(
-        rate_windows.c.client_id == client_id, rate_windows.c.window_start == window,
-    ).values(count=rate_windows.c.count + 1)).rowcount
-    if not updated:
-        conn.execute(sa.delete(rate_windows).where(rate_windows.c.client_id == client_id,
-                                                   rate_windows.c.window_start < window))
-        conn.execute(sa.insert(rate_windows).values(client_id=client_id, window_start=window, count=1))
-        count = 1
-    else:
-        count = conn.execute(sa.select(rate_windows.c.count).where(
-            rate_windows.c.client_id == client_id, rate_windows.c.window_start == window)).scalar()
-    return count, window + RATE_WINDOW_SECONDS - int(now_ts)
-
-
-def log_verification(conn, *, client_id: str, at: dt.datetime, credential_id: str | None, kind: str | None,
-                     valid: bool, reasons: list[str]) -> None:
-    conn.execute(sa.insert(verification_log).values(
-        client_id=client_id, at=at, credential_hash=credential_hash(credential_id) if credential_id else None,
-        kind=kind, valid=valid, reasons=",".join(reasons)[:200]))
 
 
 def verifications_of(engine: Engine, credential_id: str) -> list[dict]:
@@ -174,3 +162,166 @@ class CopyStore:
         with self._engine.begin() as conn:
             conn.execute(sa.delete(fetched_copies).where(fetched_copies.c.source == source))
             conn.execute(sa.insert(fetched_copies).values(source=source, body=body, fetched_at=fetched_at))
+
+
+# -- the per-request path ------------------------------------------------------------------
+# A verification takes a fraction of a millisecond; a write transaction per request costs
+# more than that, and under several worker processes SQLite's lock makes them queue (measured:
+# two gunicorn workers verified FEWER requests than one). So each process keeps the rate-limit
+# counts and the log rows of the last moments in memory and a background thread writes them in
+# one transaction every ``flush_seconds`` (default 50 ms), and on exit. The fixed window is
+# shared through the database: a process sees the other processes' counts as of the last flush,
+# so an institution can exceed its limit by at most what the others admitted in that interval.
+# A log row is at most one interval old when written; a process killed outright loses those.
+
+_UPSERT_COUNT = ("INSERT INTO verifier_rate_windows (client_id, window_start, count) VALUES (:client, :window, :n) "
+                 "ON CONFLICT (client_id, window_start) DO UPDATE SET count = verifier_rate_windows.count + :n "
+                 "RETURNING count")
+_FORGET_WINDOWS = "DELETE FROM verifier_rate_windows WHERE window_start < :before"
+_INSERT_LOG = ("INSERT INTO verification_log (client_id, at, credential_hash, kind, valid, reasons) "
+               "VALUES (:client, :at, :hash, :kind, :valid, :reasons)")
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    name: str
+    rate_per_minute: int
+
+
+@dataclass
+class _Window:
+    synced: int = 0   # the shared count as of the last flush (ours included)
+    pending: int = 0  # admitted here since
+
+
+class RequestRecorder:
+    #: How long an institution's row is trusted from memory (a disabled key stops within this).
+    CLIENT_TTL_SECONDS = 5.0
+
+    def __init__(self, engine: Engine, *, flush_seconds: float = 0.05):
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        named = self._sqlite or engine.dialect.paramstyle == "named"  # sqlite3 takes :name whatever SA uses
+        convert = (lambda sql: sql) if named else (lambda sql: re.sub(r":(\w+)", r"%(\1)s", sql))
+        self._upsert, self._forget, self._insert = map(convert, (_UPSERT_COUNT, _FORGET_WINDOWS, _INSERT_LOG))
+        self._flush_seconds = flush_seconds
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._clients: dict[str, tuple[float, sa.Row | None]] = {}
+        self._windows: dict[tuple[str, int], _Window] = {}
+        self._rows: list[dict] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- per request (memory only) ----------------------------------------------------------
+    def authenticate(self, api_key: str | None) -> Client:
+        """The institution an API key ``gcv_<id>_<secret>`` belongs to; AuthenticationRequired otherwise."""
+        parts = api_key.split("_", 2) if isinstance(api_key, str) else []
+        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+            raise AuthenticationRequired("需要有效的 API 密钥", code="API_KEY_REQUIRED")
+        row = self._client_row(parts[1])
+        if row is None or not row.active or not hmac.compare_digest(row.key_hash, _key_hash(parts[2])):
+            raise AuthenticationRequired("API 密钥无效", code="API_KEY_INVALID")
+        return Client(row.id, row.name, row.rate_per_minute)
+
+    def _client_row(self, client_id: str):
+        now = time.monotonic()
+        cached = self._clients.get(client_id)
+        if cached is not None and now - cached[0] < self.CLIENT_TTL_SECONDS:
+            return cached[1]
+        with self._engine.connect() as conn:
+            row = conn.execute(_CLIENT_BY_ID, {"id": client_id}).first()
+        if len(self._clients) > 10_000:  # unknown ids are cached too; keep the map bounded
+            self._clients.clear()
+        self._clients[client_id] = (now, row)
+        return row
+
+    def admit(self, client: Client, now_ts: float) -> tuple[bool, int]:
+        """Count one request in the client's fixed window unless it is full: (admitted, seconds to the next window)."""
+        window = int(now_ts) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
+        with self._lock:
+            state = self._windows.setdefault((client.id, window), _Window())
+            admitted = state.synced + state.pending < client.rate_per_minute
+            if admitted:
+                state.pending += 1
+        return admitted, window + RATE_WINDOW_SECONDS - int(now_ts)
+
+    def record(self, *, client_id: str, at: dt.datetime, credential_id: str | None, kind: str | None,
+               valid: bool, reasons: list[str]) -> None:
+        at = at.astimezone(dt.timezone.utc)
+        if self._sqlite:  # the text form SQLAlchemy's DateTime reads back on SQLite
+            at = at.replace(tzinfo=None).isoformat(sep=" ")
+        row = {"client": client_id, "at": at, "kind": kind, "valid": valid, "reasons": ",".join(reasons)[:200],
+               "hash": credential_hash(credential_id) if credential_id else None}
+        with self._lock:
+            self._rows.append(row)
+
+    # -- the writer ---------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write pending counts and log rows in one transaction and learn the shared counts."""
+        with self._flush_lock:
+            with self._lock:
+                rows, self._rows = self._rows, []
+                pending = {key: state.pending for key, state in self._windows.items()}
+                for state in self._windows.values():
+                    state.pending = 0
+            if not rows and not pending:
+                return
+            try:
+                shared = self._write(rows, pending)
+            except Exception:
+                with self._lock:  # keep everything for the next attempt
+                    self._rows[:0] = rows
+                    for key, n in pending.items():
+                        self._windows.setdefault(key, _Window()).pending += n
+                raise
+            with self._lock:
+                newest = max((w for _c, w in self._windows), default=0)
+                for key, count in shared.items():
+                    if key in self._windows:
+                        self._windows[key].synced = count
+                for key in [k for k in self._windows if k[1] < newest - RATE_WINDOW_SECONDS]:
+                    del self._windows[key]
+
+    def _write(self, rows: list[dict], pending: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        conn = self._engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            if self._sqlite:  # the sqlite3 connection is in autocommit mode; the transaction is ours
+                cursor.execute("BEGIN IMMEDIATE")
+            shared = {}
+            for (client_id, window), n in pending.items():
+                cursor.execute(self._upsert, {"client": client_id, "window": window, "n": n})
+                shared[(client_id, window)] = cursor.fetchone()[0]
+            if rows:
+                cursor.executemany(self._insert, rows)
+            if pending:
+                cursor.execute(self._forget, {"before": min(w for _c, w in pending) - RATE_WINDOW_SECONDS})
+            conn.commit()
+            return shared
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="verifier-log-writer", daemon=True)
+            self._thread.start()
+            atexit.register(self.stop)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._flush_seconds):
+            try:
+                self.flush()
+            except Exception:  # the database may be busy or gone for a moment; retry next round
+                log.exception("could not write the verification log; retrying")

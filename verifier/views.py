@@ -20,7 +20,7 @@ from core.web.errors import problem, register_error_handlers
 from core.web.jsonbody import json_body
 from core.web.security import apply_security_headers
 from verifier.check import BENEFIT_CODE
-from verifier.db import authenticate, count_request, log_verification, verifications_of
+from verifier.db import RequestRecorder, verifications_of
 
 log = logging.getLogger("govcred.verifier.http")
 
@@ -30,6 +30,10 @@ _INPUTS = ("qr", "token")
 
 def init_app(app: Flask) -> None:
     register_error_handlers(app)
+    recorder = RequestRecorder(app.extensions["verifier"].engine)
+    app.extensions["verifier_requests"] = recorder
+    if app.extensions["verifier"].config.background_refresh:
+        recorder.start()
 
     @app.before_request
     def _request_id() -> None:
@@ -84,21 +88,23 @@ def _read_input() -> tuple[object, str | None]:
     return data, benefit
 
 
+def _recorder() -> RequestRecorder:
+    return current_app.extensions["verifier_requests"]
+
+
 def verify():
-    state = _state()
+    state, recorder = _state(), _recorder()
     now = state.cache.now()
-    with state.engine.begin() as conn:
-        client = authenticate(conn, _api_key())
-        count, reset = count_request(conn, client.id, now)
-    if count > client.rate_per_minute:
+    client = recorder.authenticate(_api_key())
+    admitted, reset = recorder.admit(client, now)
+    if not admitted:
         response = problem(429, RateLimited.code, "请求过于频繁，请稍后再试")
         response.headers["Retry-After"] = str(max(1, reset))
         return response
     data, benefit = _read_input()
     answer = state.verifier.verify_text(data, benefit=benefit)
-    with state.engine.begin() as conn:
-        log_verification(conn, client_id=client.id, at=_aware(now), credential_id=answer.credential_id,
-                         kind=answer.kind, valid=answer.valid, reasons=answer.reasons)
+    recorder.record(client_id=client.id, at=_aware(now), credential_id=answer.credential_id, kind=answer.kind,
+                    valid=answer.valid, reasons=answer.reasons)
     log.info("verification client=%s valid=%s reasons=%s detail=%s", client.id, answer.valid,
              ",".join(answer.reasons), answer.detail)
     response = jsonify(answer.as_json())
@@ -122,6 +128,7 @@ def verifications():
     credential_id = claims.get(CREDENTIAL_ID)
     if not isinstance(credential_id, str) or not credential_id:
         raise AuthenticationRequired("出示凭证无效或已过期", code="PRESENTATION_INVALID")
+    _recorder().flush()  # this process's latest rows too
     response = jsonify({"verifications": verifications_of(state.engine, credential_id)})
     response.headers["Cache-Control"] = "no-store"
     return response
