@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify
 
 from core.exceptions import NotFound
-from core.status import publisher_for
+from core.orm import status_lists
+from core.status import publisher_for, status_list_uri
 from core.web import runtime_of
 from core.web.authn import public
 
@@ -20,6 +22,14 @@ MEDIA_TYPE = "application/statuslist+jwt"
 _LIST_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 
 OPENAPI_PATHS = {
+    "/status": {
+        "get": {
+            "summary": "Every status list of this issuer (status_list_aggregation), so verifiers can prefetch them all",
+            "security": [],
+            "responses": {"200": {"description": "List URIs", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"status_lists": {"type": "array", "items": {"type": "string"}}}}}}}},
+        }
+    },
     "/status/{list_id}": {
         "get": {
             "summary": "A signed Token Status List (statuslist+jwt, 2 bits: valid / revoked / suspended)",
@@ -32,6 +42,18 @@ OPENAPI_PATHS = {
         }
     }
 }
+
+
+@bp.get("/status")
+@public
+def aggregation():
+    rt = runtime_of()
+    with rt.uow(readonly=True) as uow:
+        ids = uow.session.execute(sa.select(status_lists.c.id).order_by(status_lists.c.created_at)).scalars().all()
+    response = jsonify({"status_lists": [status_list_uri(rt.settings.issuer, list_id) for list_id in ids]})
+    response.headers["Cache-Control"] = f"public, max-age={rt.settings.status_list_ttl_seconds}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @bp.get("/status/<list_id>")
