@@ -46,17 +46,18 @@ MUST, AIM = 500, 2_000
 RAW_SECONDS = 2.0
 
 
-def raw_rate(gateway: StubGateway) -> float:
-    """Requests/s of one plain client loop posting the same message shape to the stub."""
+def raw_rate(gateway: StubGateway) -> tuple[float, float]:
+    """Requests/s and client CPU seconds per request (this thread only; the stub's threads
+    are not counted) of one plain loop posting the same message shape through the same handler."""
     channel = HttpChannel(gateway.url)
     created = dt.datetime.now(dt.timezone.utc)
-    n, started = 0, time.perf_counter()
+    n, started, cpu_before = 0, time.perf_counter(), time.thread_time()
     while time.perf_counter() - started < RAW_SECONDS:
         channel(OutboxMessage(id=f"raw-{n}", channel="test_http", event_type="credential.e1",
                               aggregate_type="credential", aggregate_id=f"raw{n}", aggregate_seq=1,
                               payload={"seq": 1}, attempts=1, created_at=created, secrets={"phone": "13800138000"}))
         n += 1
-    return n / (time.perf_counter() - started)
+    return n / (time.perf_counter() - started), (time.thread_time() - cpu_before) / n
 
 
 def _cpu(who: int) -> float:
@@ -73,7 +74,7 @@ def startup_cpu_seconds(site: Path, data_dir: Path, database_url: str) -> float:
 
 
 def relay_rate(label: str, data_dir: Path, database_url: str, site: Path, *, workers: int, aggregates: int,
-               per_aggregate: int, worker_args: tuple[str, ...], raw: float) -> None:
+               per_aggregate: int, worker_args: tuple[str, ...], raw: float, raw_cpu: float) -> None:
     startup_cpu = startup_cpu_seconds(site, data_dir, database_url)
     rt = make_runtime(make_settings(data_dir, database_url), Clock())
     try:
@@ -106,12 +107,13 @@ def relay_rate(label: str, data_dir: Path, database_url: str, site: Path, *, wor
     print(f"{label}: {len(ids)} messages, {rate:,.0f} deliveries/s = {rate / raw:.2f}x raw "
           f"(target >= {MUST:,}, aim >= {AIM:,}); {verdict}; "
           f"transport repeats {len(history['transport_duplicates'])}")
-    print(f"    CPU per delivery: worker {worker_cpu / len(ids) * 1e6:,.0f} us (start-up excluded), "
-          f"stub {stub_cpu / len(ids) * 1e6:,.0f} us -> {len(ids) / worker_cpu:,.0f} deliveries per worker "
-          f"CPU-second")
+    per_delivery = worker_cpu / len(ids)
+    print(f"    CPU per delivery: worker {per_delivery * 1e6:,.0f} us = {per_delivery / raw_cpu:.2f}x the raw "
+          f"client's {raw_cpu * 1e6:,.0f} us per request (start-up excluded; stub {stub_cpu / len(ids) * 1e6:,.0f} us)"
+          f" -> {1 / per_delivery:,.0f} deliveries per worker CPU-second")
 
 
-def _sqlite(site: Path, raw: float, workdir: Path) -> None:
+def _sqlite(site: Path, raw: float, raw_cpu: float, workdir: Path) -> None:
     data_dir = workdir / "sqlite"
     data_dir.mkdir()
     url = f"sqlite:///{data_dir / 'govcred.sqlite3'}"
@@ -119,10 +121,10 @@ def _sqlite(site: Path, raw: float, workdir: Path) -> None:
     upgrade(engine, make_pm())
     engine.dispose()
     relay_rate("SQLite, 1 worker, batch 100, 4 in flight", data_dir, url, site, workers=1, aggregates=600, per_aggregate=3,
-               worker_args=("--batch", "100", "--concurrency", "4"), raw=raw)
+               worker_args=("--batch", "100", "--concurrency", "4"), raw=raw, raw_cpu=raw_cpu)
 
 
-def _postgresql(site: Path, raw: float, workdir: Path, workers: int) -> None:
+def _postgresql(site: Path, raw: float, raw_cpu: float, workdir: Path, workers: int) -> None:
     name = f"govcred_bench_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     try:
@@ -133,7 +135,7 @@ def _postgresql(site: Path, raw: float, workdir: Path, workers: int) -> None:
         data_dir = workdir / f"pg{workers}"
         data_dir.mkdir()
         relay_rate(f"PostgreSQL, {workers} workers, batch 50, 4 in flight each", data_dir, url, site, workers=workers,
-                   aggregates=1000, per_aggregate=3, worker_args=("--batch", "50", "--concurrency", "4"), raw=raw)
+                   aggregates=1000, per_aggregate=3, worker_args=("--batch", "50", "--concurrency", "4"), raw=raw, raw_cpu=raw_cpu)
     finally:
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -143,11 +145,12 @@ def main() -> None:
     try:
         site = install_channel_distribution(workdir / "site")
         with StubGateway() as gateway:
-            raw = raw_rate(gateway)
-        print(f"baseline: stub gateway, plain client loop (same request, one connection): {raw:,.0f} requests/s")
-        _sqlite(site, raw, workdir)
+            raw, raw_cpu = raw_rate(gateway)
+        print(f"baseline: stub gateway, plain client loop (same request, one connection): {raw:,.0f} requests/s, "
+              f"client CPU {raw_cpu * 1e6:,.0f} us per request")
+        _sqlite(site, raw, raw_cpu, workdir)
         if _pg_available():
-            _postgresql(site, raw, workdir, workers=4)
+            _postgresql(site, raw, raw_cpu, workdir, workers=4)
         else:
             print("PostgreSQL: no server on 127.0.0.1:5432, skipped")
         print(f"(2 CPUs here: {os.cpu_count()} reported; stub, workers and database share them)")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import random
@@ -249,15 +250,31 @@ def _failure(rt, message: OutboxMessage, now: dt.datetime | None, rng: random.Ra
 def record_outcomes(rt, outcomes: list[Outcome], *, worker_id: str | None = None) -> list[Outcome]:
     """Write ``outcomes`` in one short transaction; a row this worker no longer holds is left
     alone and its outcome comes back as ``lost_lease``."""
-    recorded = []
+    if not outcomes:
+        return []
+    held_query = sa.select(_o.id).where(_o.id.in_([o.message_id for o in outcomes]), _o.status == INFLIGHT)
+    if worker_id is not None:
+        held_query = held_query.where(_o.locked_by == worker_id)
+    if not is_sqlite(rt.engine):  # SQLite's BEGIN IMMEDIATE already holds the write lock
+        held_query = held_query.with_for_update()
     with rt.engine.begin() as conn:
+        held = set(conn.execute(held_query).scalars())
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for outcome in outcomes:
-            conditions = [_o.id == outcome.message_id, _o.status == INFLIGHT]
-            if worker_id is not None:
-                conditions.append(_o.locked_by == worker_id)
-            stored = conn.execute(sa.update(outbox_table).where(*conditions).values(**outcome.values)).rowcount
-            recorded.append(outcome if stored == 1 else _lost(outcome.message_id))
-    return recorded
+            if outcome.message_id in held:
+                columns = tuple(sorted(outcome.values))
+                by_columns.setdefault(columns, []).append(
+                    {"m_id": outcome.message_id, **{f"v_{k}": v for k, v in outcome.values.items()}})
+        for columns, params in by_columns.items():
+            conn.execute(_outcome_update(columns), params)
+    return [o if o.message_id in held else _lost(o.message_id) for o in outcomes]
+
+
+@functools.lru_cache(maxsize=None)
+def _outcome_update(columns: tuple[str, ...]) -> sa.Update:
+    """One prepared UPDATE per shape of outcome (delivered / retry / dead), run as executemany."""
+    return sa.update(outbox_table).where(_o.id == sa.bindparam("m_id")).values(
+        {c: sa.bindparam(f"v_{c}", type_=outbox_table.c[c].type) for c in columns})
 
 
 def _lost(message_id: str) -> Outcome:
