@@ -113,3 +113,31 @@ def test_decision_is_idempotent_and_validated(client, runtime):
         assert conn.execute(sa.select(sa.func.count()).select_from(credentials)).scalar() == 1
     again = client.post(url, json={"approve": True}, headers=with_key(reviewer))
     assert again.status_code == 409 and again.get_json()["code"] == "INVALID_STATE"
+
+
+def test_same_idempotency_key_from_two_threads_has_one_effect(app, runtime):
+    import_records(runtime)
+    client = app.test_client()
+    alice = resident_headers(client, runtime, "13800138000")
+    submitted = _submit(client, alice)
+    headers = with_key(officer_headers(client, runtime, "reviewer", "reviewer1"))
+    barrier = threading.Barrier(2)
+    answers: list = []
+
+    def send():
+        own = app.test_client()
+        barrier.wait()
+        r = own.post(f"/api/v1/applications/{submitted['id']}/decision", json={"approve": True}, headers=headers)
+        answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(s for s, _ in answers)
+    assert statuses in ([200, 200], [200, 409])
+    if statuses == [200, 200]:
+        assert answers[0][1] == answers[1][1]  # the second saw the stored response
+    with runtime.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(credentials)).scalar() == 1
