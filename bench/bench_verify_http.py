@@ -6,7 +6,8 @@ request is a full one: API key, rate-limit window and verification-log row in th
 SQLite database, and every check of the token including the status list.
 
 Load generator: ``wrk`` when installed (apt-get install wrk), otherwise a multi-process Python
-client; the output says which. Loopback only; each run is bounded in time.
+client (``GOVCRED_BENCH_LOAD=python`` forces it); the output says which. Loopback only; each
+run is bounded in time.
 """
 from __future__ import annotations
 
@@ -160,13 +161,14 @@ def _python_load(port: int, body: str, headers: dict) -> tuple[float, int]:
 
 
 def main() -> None:
-    use_wrk = shutil.which("wrk") is not None
+    # GOVCRED_BENCH_LOAD=python forces the Python client (to compare, or where wrk misbehaves)
+    use_wrk = shutil.which("wrk") is not None and os.environ.get("GOVCRED_BENCH_LOAD") != "python"
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         env, api_key, body = _setup(directory)
         auth = {"Authorization": f"Bearer {api_key}"}
-        generator = (f"wrk -t2 -c{CONNECTIONS}" if use_wrk
-                     else f"Python client, {CONNECTIONS} processes (wrk not installed: apt-get install wrk)")
+        generator = (f"wrk -t2 -c{CONNECTIONS}" if use_wrk else
+                     f"Python client, {CONNECTIONS} processes ({'forced' if shutil.which('wrk') else 'wrk not installed: apt-get install wrk'})")
         print(f"verify over HTTP: gunicorn {WORKERS} sync workers on 127.0.0.1, {SECONDS} s per run, "
               f"load: {generator}; constant, verifier, constant, verifier")
         rates: dict[str, list[float]] = {"constant": [], "verifier": []}
