@@ -212,7 +212,21 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path):
     page.click("text=查看电子居住证")
     page.wait_for_url("**/resident/permits/*")
     credential_id = page.url.rsplit("/", 1)[1]
+    page.clock.install()  # the page's timers run on a clock the test moves
+    page.reload()
     page.wait_for_function("document.getElementById('presentation-qr').naturalWidth > 0")
+    assert page.get_attribute("#presentation-qr", "data-refreshed") is None
+    page.clock.run_for((stack.rt.settings.presentation_seconds - 10) * 1000)
+    # (wait_for_function polls through eval, which our CSP forbids once the clock is installed)
+    for _ in range(100):
+        if page.evaluate("document.getElementById('presentation-qr').src.startsWith('blob:') "
+                         "&& document.getElementById('presentation-qr').naturalWidth > 0"):
+            break
+        page.clock.run_for(100)
+        page.wait_for_timeout(100)
+    else:
+        pytest.fail("the presentation QR was not refreshed before it expired")
+    assert "自动更新" in page.inner_text("#qr-countdown")  # a fresh one was fetched before the old expired
     shoot(page, "11-e-permit", stack)
     static_png = page.context.request.get(f"{stack.issuer.url}/resident/permits/{credential_id}/qr.png")
     assert static_png.ok and static_png.headers["content-type"] == "image/png"
