@@ -15,7 +15,9 @@ Ordering (R-02): a row is claimable only while no earlier ``aggregate_seq`` of t
 (aggregate, channel) is ``pending`` (waiting or failing) or ``inflight``. A *dead* earlier
 row does not block: an operator may never replay it, and holding every later event of the
 aggregate behind it forever would be worse than delivering them; ``govcred outbox show``
-names the dead predecessor so the operator sees the gap. One consequence: a claimed batch
+names the dead predecessor so the operator sees the gap. A dead row replayed later
+(``govcred outbox retry``) therefore reaches the receiver after its successors; handlers
+send ``aggregate_seq`` so the receiver can ignore a stale version. One consequence: a claimed batch
 holds at most one row per (aggregate, channel), so a batch may be delivered concurrently
 without breaking the order.
 
@@ -333,6 +335,7 @@ def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_sec
     """
     worker_id = worker_id or default_worker_id()
     batch = batch or rt.settings.worker_batch
+    rt.channels  # build the handlers once, here, not racing in the delivery threads (and fail early)
     stop_event = stop_event or threading.Event()
     stats = WorkerStats(worker_id)
     started = time.monotonic()
