@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: runs the CLI and turns govcred errors into messages."""
     try:
         command = build_cli()
-        command.main(args=argv, prog_name="govcred", standalone_mode=False)
+        # standalone_mode=False: click *returns* the status of ``ctx.exit(n)`` / ``Exit(n)``
+        status = command.main(args=argv, prog_name="govcred", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     except GovcredError as exc:
         click.echo(f"错误 [{exc.code}]: {exc.message}", err=True)
         sys.exit(1)
+    if isinstance(status, int) and status:
+        sys.exit(status)
 
 
 def data_path(ctx_obj: AppContext) -> Path:

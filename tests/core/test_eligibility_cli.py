@@ -76,3 +76,19 @@ def test_human_output_in_chinese(run):
     r = run(base_document(), "--as-of", "2027-02-28")
     assert r.exit_code == 1 and "不符合条件" in r.output and "REGISTRATION_TOO_SHORT" in r.output
     assert run(base_document(), "--as-of", "28/02/2027").exit_code == 2
+
+
+def test_console_entry_point_returns_the_exit_status(tmp_path, monkeypatch):
+    """Through core.cli.main (standalone_mode=False): the statuses reach the shell."""
+    from core.cli import main
+
+    monkeypatch.setenv("GOVCRED_DATA_DIR", str(tmp_path / "var"))
+    path = tmp_path / "application.json"
+    path.write_text(json.dumps(base_document(), ensure_ascii=False), encoding="utf-8")
+    for as_of, status in (("2027-02-28", 1), ("2027-03-01", None)):
+        if status is None:
+            main(["eligibility", "check", str(path), "--as-of", as_of])
+            continue
+        with pytest.raises(SystemExit) as exited:
+            main(["eligibility", "check", str(path), "--as-of", as_of])
+        assert exited.value.code == status
