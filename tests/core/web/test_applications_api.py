@@ -204,3 +204,15 @@ def test_idempotency_key_in_flight_is_a_conflict(client, runtime):
         conn.execute(sa.delete(idempotency_keys))
     assert client.post("/api/v1/applications", json=body, headers=headers).status_code == 422
     assert client.post("/api/v1/applications", json=document([]), headers=headers).status_code == 201
+
+
+def test_upload_limits_over_http(client, runtime):
+    alice = resident_headers(client, runtime, "13800138000")
+    huge = upload_proof(client, alice, b"\x89PNG\r\n\x1a\n" + b"\0" * (12 * 1024 * 1024), "huge.png")
+    assert huge.status_code == 413 and huge.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    big = upload_proof(client, alice, b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024 + 10), "big.png")
+    assert big.status_code == 422 and big.get_json()["errors"][0]["code"] == "TOO_LARGE"
+    html = upload_proof(client, alice, b"<html><script>alert(1)</script></html>", "x.png")
+    assert html.status_code == 422 and html.get_json()["errors"][0]["code"] == "TYPE_NOT_ALLOWED"
+    missing = client.post("/api/v1/attachments", headers=alice, data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422
