@@ -33,7 +33,8 @@ from core.http_delivery import send
 #: An action for one request: ``("ok",)``, ``("status", code)``, ``("status", code, {headers})``,
 #: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered),
 #: ``("kill_sender",)`` (take effect, then SIGKILL the worker process named in ``X-Worker-Pid``
-#: before answering: the "sent, crashed before recording" case).
+#: before answering: the "sent, crashed before recording" case), ``("garbage",)`` (take effect,
+#: answer 200 with a body that is not JSON).
 Action = tuple
 
 
@@ -87,13 +88,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if kind == "sleep":
             time.sleep(action[1])
+        if kind == "garbage":  # 200, effect taken, but a body the client cannot parse
+            self._answer(200, None, raw=b"<html>ok")
+            return
         try:
             self._answer(200, {"receipt": receipt})
         except OSError:  # the client gave up waiting (read timeout): the effect stands
             pass
 
-    def _answer(self, status: int, document: dict, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(document).encode()
+    def _answer(self, status: int, document: dict | None, headers: dict[str, str] | None = None, *,
+                raw: bytes | None = None) -> None:
+        data = raw if raw is not None else json.dumps(document).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

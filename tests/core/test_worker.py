@@ -133,6 +133,17 @@ def test_connection_dropped_without_an_answer_is_retried(rt, gateway, clock):
     assert rows(rt)[ids[0]].attempts == 2
 
 
+def test_a_200_with_a_malformed_body_is_retried_and_deduplicated(rt, gateway, clock, caplog):
+    [message_id] = enqueue(rt, {"garbled": 1})
+    gateway.script.append(("garbage",))
+    with caplog.at_level(logging.WARNING, logger="govcred.worker"):
+        assert run_worker(rt, drain=True).retried == 1
+    assert "JSONDecodeError" in caplog.text  # the handler's exception type is named
+    drain_until_done(rt, clock)
+    history = assert_exactly_once(gateway, [message_id])
+    assert history["transport_duplicates"] == {message_id: 2}
+
+
 def test_retry_after_is_a_floor_for_the_next_attempt(rt, gateway, clock):
     [message_id] = enqueue(rt, {"busy": 1})
     gateway.script.append(("status", 503, {"Retry-After": "120"}))

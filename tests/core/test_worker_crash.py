@@ -176,6 +176,7 @@ def test_three_postgresql_workers_race_and_one_is_killed(data_dir, database_url,
     for process in racers:
         out, err = process.communicate(timeout=30)
         assert process.returncode == 0, err
+        assert "已投递" in out  # the summary, printed after a graceful stop too
     gateway.responder = None
     workers.drain()
 
