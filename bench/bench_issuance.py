@@ -27,8 +27,8 @@ from tests.core.workflow_helpers import document, officer
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
 #: Applications prepared per database; issuing stops after SECONDS (the bench stays under a minute).
-APPLICATIONS = int(os.environ.get("BENCH_ISSUANCE_N", "1500"))
-SECONDS = float(os.environ.get("BENCH_ISSUANCE_SECONDS", "15"))
+APPLICATIONS = int(os.environ.get("BENCH_ISSUANCE_N", "800"))
+SECONDS = float(os.environ.get("BENCH_ISSUANCE_SECONDS", "12"))
 MUST = 1_000
 
 
