@@ -4,6 +4,9 @@ credential status changes. Business rules stay in the services; these views only
 between forms and service calls."""
 from __future__ import annotations
 
+import datetime as dt
+import functools
+
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
@@ -173,8 +176,28 @@ def application(app_id: str):
     return _application_page(app_id)
 
 
+#: Issuing, revoking, suspending and reinstating need a log-in (password + TOTP) this recent
+#: (security checklist W-03): an unattended session cannot be used to issue a permit.
+REAUTH_WITHIN = dt.timedelta(minutes=10)
+
+
+def recent_login_required(view):
+    @functools.wraps(view)
+    def inner(*args, **kwargs):
+        session = guard.page_session()
+        if session is None or runtime_of().clock.now() - session.created_at > REAUTH_WITHIN:
+            # (no Referer under our policy: the form says which page it came from)
+            target = safe_next(request.form.get("back"), url_for("officer.queue"))
+            return render_template("officer/reauth.html", next=target), 403
+        return view(*args, **kwargs)
+
+    inner.govcred_roles = getattr(view, "govcred_roles", None)
+    return inner
+
+
 @bp.post("/applications/<app_id>/decision")
 @officer_required(*REVIEW_ROLES)
+@recent_login_required
 def decide(app_id: str):
     rt = runtime_of()
     form = request.form
@@ -230,6 +253,7 @@ def attachment(attachment_id: str):
 
 @bp.post("/credentials/<credential_id>/status")
 @officer_required(*STATUS_ROLES)
+@recent_login_required
 def credential_status(credential_id: str):
     rt = runtime_of()
     new_status = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}.get(

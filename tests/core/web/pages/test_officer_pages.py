@@ -127,3 +127,30 @@ def _png() -> bytes:
     from tests.core.workflow_helpers import png_bytes
 
     return png_bytes()
+
+
+def test_issuing_or_suspending_needs_a_recent_login(client, sqlite_runtime):
+    rt = sqlite_runtime
+    app_row = submit(rt, "13900000024")
+    back = f"/officer/applications/{app_row.id}"
+    page = client.get(back)
+    for _ in range(3):  # 12 minutes of activity: the session is alive, the log-in is not recent
+        rt.clock.advance(minutes=4)
+        page = client.get(back)
+        assert page.status_code == 200
+    stale = client.post(f"{back}/decision", data={"csrf_token": csrf_of(page.data), "action": "approve",
+                                                  "version": app_row.version, "back": back})
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 403 and "请重新登录" in html and "next=/officer/applications/" in html
+    assert services.get_application(rt, app_row.id, _reviewer(rt))[0].state == "accepted"  # nothing happened
+    officer_login(client, rt, "rev1", None, code=_code(rt))
+    done = client.post(f"{back}/decision", data={"csrf_token": csrf_of(client.get(back).data), "action": "approve",
+                                                 "version": app_row.version, "back": back})
+    assert done.status_code == 302
+
+
+def _reviewer(rt):
+    from core.auth import Principal
+
+    with rt.uow(readonly=True) as uow:
+        return Principal("officer", uow.officers.by_username("rev1").id, "reviewer")
