@@ -33,7 +33,15 @@ import sqlalchemy as sa
 from PIL import Image, ImageOps
 
 from core.auth import Principal
-from core.exceptions import AuthenticationRequired, Conflict, FieldError, GovcredError, NotFound, ValidationError
+from core.exceptions import (
+    AuthenticationRequired,
+    Conflict,
+    FieldError,
+    GovcredError,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from core.models import new_id
 from core.orm import attachments as attachments_table
 
@@ -76,8 +84,7 @@ class AttachmentInfo:
 
 
 def _reject(code: str, message: str) -> AttachmentRejected:
-    err = AttachmentRejected([FieldError("file", code, message)], "上传的文件不符合要求")
-    return err
+    return AttachmentRejected([FieldError("file", code, message)], "上传的文件不符合要求")
 
 
 def sanitise_name(name: str) -> str:
@@ -177,8 +184,6 @@ def store(rt, data: bytes, filename: str, *, principal: Principal | None) -> Att
     if principal is None:
         raise AuthenticationRequired("请先登录")
     if principal.kind == "officer" and principal.role not in ("clerk", "admin"):
-        from core.exceptions import PermissionDenied
-
         raise PermissionDenied("当前角色无权上传材料")
     content_type, clean = inspect(data, filename)
     attachment_id = new_id()
