@@ -60,6 +60,9 @@ def test_worker_drain_prints_a_summary(run, rt, gateway):
     assert set(gateway.effects) == set(ids)
     human = run(worker, "--drain", "--max-seconds", "5")
     assert human.exit_code == 0 and "已投递 0" in human.output
+    more = add(rt, aggregate_id="app-2", n=2)
+    one_by_one = run(worker, "--drain", "--record-every", "1", "--concurrency", "2", "--batch", "1", "--json")
+    assert json.loads(one_by_one.stdout)["delivered"] == 2 and set(more) <= set(gateway.effects)
 
 
 def test_list_filters_dead_letters_and_channels(run, rt, gateway):
