@@ -33,7 +33,9 @@ from core.migrate import upgrade
 from core.orm import outbox as outbox_table
 from core.outbox import OutboxMessage
 from tests.conftest import _pg_admin, _pg_available, _pg_url, make_pm, make_runtime, make_settings
+from core.worker import run_worker
 from tests.core.outbox_stub import (
+    ChannelPlugin,
     HttpChannel,
     StubGateway,
     install_channel_distribution,
@@ -113,6 +115,29 @@ def relay_rate(label: str, data_dir: Path, database_url: str, site: Path, *, wor
           f" -> {1 / per_delivery:,.0f} deliveries per worker CPU-second")
 
 
+def relay_alone(workdir: Path) -> None:
+    """The relay's own cost: claim, decrypt, record, with a channel that does nothing (SQLite,
+    in this process, one thread)."""
+    data_dir = workdir / "noop"
+    data_dir.mkdir()
+    url = f"sqlite:///{data_dir / 'govcred.sqlite3'}"
+    engine = make_engine(url, poolclass=NullPool)
+    upgrade(engine, make_pm())
+    engine.dispose()
+    rt = make_runtime(make_settings(data_dir, url), Clock(),
+                      extra_plugins=[(ChannelPlugin(lambda message: {"ok": True}), "noop_channel")])
+    try:
+        ids = seed_messages(rt, 1000, 2)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        stats = run_worker(rt, drain=True, batch=100)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    finally:
+        rt.close()
+    assert stats.delivered == len(ids), stats
+    print(f"relay alone (no-op channel, SQLite, one thread): {len(ids) / wall:,.0f} deliveries/s, "
+          f"{cpu / len(ids) * 1e6:,.0f} us CPU per delivery")
+
+
 def _sqlite(site: Path, raw: float, raw_cpu: float, workdir: Path) -> None:
     data_dir = workdir / "sqlite"
     data_dir.mkdir()
@@ -148,6 +173,7 @@ def main() -> None:
             raw, raw_cpu = raw_rate(gateway)
         print(f"baseline: stub gateway, plain client loop (same request, one connection): {raw:,.0f} requests/s, "
               f"client CPU {raw_cpu * 1e6:,.0f} us per request")
+        relay_alone(workdir)
         _sqlite(site, raw, raw_cpu, workdir)
         if _pg_available():
             _postgresql(site, raw, raw_cpu, workdir, workers=4)
