@@ -19,7 +19,8 @@ from core.web import runtime_of
 from core.web.authn import current_principal, public
 from core.web.pages import formdoc, guard, login_throttle, sessions
 from core.web.pages.deadlines import deadline_view
-from core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH, schema_slug, upload_names
+from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
+from core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
 from core.web.pages.views import FormErrors, install_error_pages, keep, officer_required, safe_next, store_upload
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
@@ -274,11 +275,8 @@ def credential_status(credential_id: str):
 
 # ---- window intake --------------------------------------------------------------------------
 
-INTAKE_LAYOUT = "officer/base.html"
-
-
-def _intake_urls() -> dict:
-    return {"layout": INTAKE_LAYOUT, "action": url_for("officer.intake_post"), "upload_url": url_for("officer.upload")}
+INTAKE = ApplyFlow(channel="window", layout="officer/base.html", form_post="officer.intake_post",
+                   upload="officer.upload", form="officer.intake", confirm_post="officer.intake_submit")
 
 
 def _intake_schema(session) -> str:
@@ -291,9 +289,7 @@ def _intake_schema(session) -> str:
 def intake():
     session = guard.page_session()
     schema = _intake_schema(session)
-    return render_template("apply/form.html", errors=FormErrors(), values=formdoc.flatten(session.data.get("draft") or {}),
-                           uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="window",
-                           **_intake_urls())
+    return INTAKE.render_form(session, schema)
 
 
 @bp.post("/intake")
@@ -312,9 +308,7 @@ def intake_post():
     if not signed:
         errors.add("commitment_signed", "请确认申请人已在纸质告知承诺书上签字")
     if errors:
-        return render_template("apply/form.html", errors=errors, values=formdoc.flatten(doc),
-                               uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="window",
-                               **_intake_urls()), 400
+        return INTAKE.render_form(session, schema, doc=doc, errors=errors, status=400)
     return redirect(url_for("officer.intake_confirm"))
 
 
@@ -333,9 +327,7 @@ def intake_confirm():
         return redirect(url_for("officer.intake"))
     schema = _intake_schema(session)
     doc = dict(session.data["draft"], schema=schema, channel="window")
-    return render_template("apply/confirm.html", doc=doc, slug=schema_slug(schema), errors=FormErrors(),
-                           files=upload_names(doc, session.data.get("uploads", {})), layout=INTAKE_LAYOUT,
-                           confirm_action=url_for("officer.intake_submit"), back_url=url_for("officer.intake"))
+    return INTAKE.render_confirm(session, schema, doc)
 
 
 @bp.post("/intake/confirm")
@@ -350,10 +342,8 @@ def intake_submit():
     try:
         app = services.submit_application(rt, doc, principal=current_principal(), channel="window")
     except ValidationError as exc:
-        return render_template("apply/form.html", errors=FormErrors.from_exception(exc), values=formdoc.flatten(doc),
-                               uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="window",
-                               **_intake_urls()), 400
-    for key in ("draft", "uploads", "schema"):
+        return INTAKE.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
+    for key in DRAFT_KEYS:
         session.data.pop(key, None)
     guard.save_session_data(session)
     return redirect(url_for("officer.application", app_id=app.id))

@@ -16,11 +16,13 @@ from core.qr import render_png
 from core.web import runtime_of
 from core.web.authn import current_principal, public
 from core.web.pages import formdoc, guard, sessions
+from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from core.web.pages.deadlines import deadline_view
 from core.web.pages.views import FormErrors, install_error_pages, keep, keep_all, resident_required, safe_next, store_upload
 
 bp = Blueprint("resident", __name__, url_prefix="/resident")
-LAYOUT = "resident/base.html"
+FLOW = ApplyFlow(channel="online", layout="resident/base.html", form_post="resident.form_post",
+                 upload="resident.upload", form="resident.form", confirm_post="resident.confirm_post")
 LOGIN_ACTION = "auth.page_login"
 install_error_pages(bp, "resident.login")
 
@@ -32,11 +34,6 @@ CREDENTIAL_STATUS_ZH = {
     models.VALID: "有效", models.SUSPENDED: "已中止", models.REVOKED: "已吊销", models.REPLACED: "已换领",
     models.CANCELLED: "已注销", models.SUPERSEDED: "已签注更新",
 }
-
-
-def schema_slug(schema: str) -> str:
-    """``zj-residence/application@1`` -> ``zj-residence-application-1`` (a template folder name)."""
-    return "".join(c if c.isalnum() or c == "-" else "-" for c in schema)
 
 
 def _schema() -> str:
@@ -162,10 +159,6 @@ def notice_post():
     return redirect(url_for("resident.form"))
 
 
-def _form_urls() -> dict:
-    return {"layout": LAYOUT, "action": url_for("resident.form_post"), "upload_url": url_for("resident.upload")}
-
-
 def _commitment_or_redirect(session: sessions.PageSession):
     if not session.data.get("commitment_at"):
         return redirect(url_for("resident.notice"))
@@ -180,10 +173,7 @@ def form():
     if gate:
         return gate
     schema = session.data.get("schema") or _schema()
-    draft = session.data.get("draft") or {}
-    return render_template("apply/form.html", errors=FormErrors(), values=formdoc.flatten(draft),
-                           uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="online",
-                           **_form_urls())
+    return FLOW.render_form(session, schema)
 
 
 def document_from_form(schema: str, channel: str, commitment_at: str | None) -> dict:
@@ -191,11 +181,6 @@ def document_from_form(schema: str, channel: str, commitment_at: str | None) -> 
     doc.update(schema=schema, channel=channel)
     doc["commitment"] = {"accepted": bool(commitment_at), "at": commitment_at}
     return doc
-
-
-def upload_names(doc: dict, known: dict[str, str]) -> dict[str, str]:
-    """Names of the uploads this document references (for the confirmation page)."""
-    return {ref: known.get(ref, ref) for _path, ref in services.attachment_references(doc)}
 
 
 @bp.post("/apply/form")
@@ -212,9 +197,7 @@ def form_post():
     guard.save_session_data(session)
     errors = services.document_errors(rt.pm, rt.credential_types, doc)
     if errors:
-        return render_template("apply/form.html", errors=FormErrors(errors), values=formdoc.flatten(doc),
-                               uploads=session.data.get("uploads", {}), slug=schema_slug(schema), channel="online",
-                               **_form_urls()), 400
+        return FLOW.render_form(session, schema, doc=doc, errors=FormErrors(errors), status=400)
     return redirect(url_for("resident.confirm"))
 
 
@@ -229,23 +212,22 @@ def upload():
 @resident_required
 def confirm():
     session = _session()
-    gate = _commitment_or_redirect(session)
-    if gate:
-        return gate
+    step, schema, doc = _pending_draft(session)
+    return step or FLOW.render_confirm(session, schema, doc)
+
+
+def _pending_draft(session: sessions.PageSession):
+    """``(None, schema, document)`` of the application being prepared, or ``(redirect, None,
+    None)`` to the step the resident has not done yet."""
+    if not session.data.get("commitment_at"):
+        return redirect(url_for("resident.notice")), None, None
     if not session.data.get("draft"):
-        return redirect(url_for("resident.form"))
+        return redirect(url_for("resident.form")), None, None
     schema = session.data.get("schema") or _schema()
-    doc = _draft_document(session, schema)
-    return render_template("apply/confirm.html", doc=doc, slug=schema_slug(schema), errors=FormErrors(),
-                           files=upload_names(doc, session.data.get("uploads", {})), layout=LAYOUT,
-                           confirm_action=url_for("resident.confirm_post"), back_url=url_for("resident.form"))
-
-
-def _draft_document(session: sessions.PageSession, schema: str) -> dict:
     doc = dict(session.data["draft"])
     doc.update(schema=schema, channel="online",
                commitment={"accepted": True, "at": session.data["commitment_at"]})
-    return doc
+    return None, schema, doc
 
 
 @bp.post("/apply/confirm")
@@ -253,21 +235,14 @@ def _draft_document(session: sessions.PageSession, schema: str) -> dict:
 def confirm_post():
     rt = runtime_of()
     session = _session()
-    gate = _commitment_or_redirect(session)
-    if gate:
-        return gate
-    if not session.data.get("draft"):
-        return redirect(url_for("resident.form"))
-    schema = session.data.get("schema") or _schema()
-    doc = _draft_document(session, schema)
+    step, schema, doc = _pending_draft(session)
+    if step:
+        return step
     try:
         app = services.submit_application(rt, doc, principal=current_principal(), channel="online")
     except ValidationError as exc:
-        return render_template("apply/form.html", errors=FormErrors.from_exception(exc),
-                               values=formdoc.flatten(doc), uploads=session.data.get("uploads", {}),
-                               slug=schema_slug(schema), channel="online", action=url_for("resident.form_post"),
-                               upload_url=url_for("resident.upload")), 400
-    for key in ("draft", "commitment_at", "uploads", "schema"):
+        return FLOW.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
+    for key in DRAFT_KEYS:
         session.data.pop(key, None)
     guard.save_session_data(session)
     return redirect(url_for("resident.status", app_id=app.id))
