@@ -1,7 +1,6 @@
 """``govcred verify``: offline verification against a JWKS file and a status-list file."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
