@@ -1,0 +1,54 @@
+"""The verifier's own database on SQLite and on PostgreSQL: keys, shared windows, the log."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from core.exceptions import AuthenticationRequired
+from tests.conftest import _pg_admin, _pg_available, _pg_url
+from verifier.db import RequestRecorder, add_client, create_tables, make_verifier_engine, verifications_of
+
+NOW = dt.datetime(2026, 11, 30, 2, 0, 30, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def verifier_db(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'verifier.sqlite3'}"
+        return
+    if not _pg_available():
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    name = f"govcred_v_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    yield _pg_url(name)
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_keys_windows_and_log(verifier_db):
+    engine = make_verifier_engine(verifier_db)
+    create_tables(engine)
+    key = add_client(engine, "青田县人民医院", now=NOW, rate_per_minute=2)
+    one, two = RequestRecorder(engine), RequestRecorder(engine)
+    client = one.authenticate(key)
+    assert client.name == "青田县人民医院"
+    for bad in (None, "", "gcv_x", key[:-1] + ("A" if key[-1] != "A" else "B"), "Bearer " + key):
+        with pytest.raises(AuthenticationRequired):
+            one.authenticate(bad)
+    ts = NOW.timestamp()
+    assert one.admit(client, ts) == (True, 30)
+    one.record(client_id=client.id, at=NOW, credential_id="cred-1", kind="credential", valid=True, reasons=[])
+    one.flush()
+    assert two.admit(client, ts)[0] is True
+    two.record(client_id=client.id, at=NOW + dt.timedelta(seconds=1), credential_id="cred-1", kind="presentation",
+               valid=False, reasons=["SUSPENDED"])
+    two.flush()
+    assert two.admit(client, ts)[0] is False
+    one.flush()
+    assert one.admit(client, ts)[0] is False
+    assert one.admit(client, ts + 60)[0] is True  # the next window
+    assert [(v["institution"], v["valid"], v["at"]) for v in verifications_of(engine, "cred-1")] == [
+        ("青田县人民医院", False, "2026-11-30T02:00:31+00:00"), ("青田县人民医院", True, "2026-11-30T02:00:30+00:00")]
+    assert verifications_of(engine, "cred-2") == []
+    engine.dispose()
