@@ -150,3 +150,25 @@ def test_only_intake_roles_upload(sqlite_runtime):
 
     with pytest.raises(PermissionDenied):
         _store(sqlite_runtime, officer(sqlite_runtime, "reviewer", "r1"), png_bytes(), "p.png")
+
+
+def test_flatedecode_bomb_is_refused(sqlite_runtime, alice):
+    """A 400 kB PDF whose page content inflates to 300 MB: the child process gives up, nothing is kept."""
+    import zlib
+
+    from pypdf.generic import NameObject, NumberObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=200, height=200)
+    stream = StreamObject()
+    stream._data = zlib.compress(b"0 0 m\n" * 50_000_000, 9)
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    stream[NameObject("/Length")] = NumberObject(len(stream._data))
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(ValidationError) as caught:
+        _store(sqlite_runtime, alice, out.getvalue(), "bomb.pdf")
+    assert _codes(caught) <= {"PDF_TOO_COMPLEX", "PDF_UNREADABLE"}
+    assert not Path(sqlite_runtime.settings.uploads_dir).exists() or not any(
+        Path(sqlite_runtime.settings.uploads_dir).iterdir())
