@@ -108,6 +108,12 @@ def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
     def _http(exc: HTTPException):
         return render_error(exc.code or 500, exc.description or exc.name)
 
+    @bp.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        # the page shows no traceback or message text (it may hold personal data); the log has it
+        log.exception("page request %s failed", g.get("request_id", ""))
+        return render_error(500, "服务器内部错误，请稍后再试")
+
 
 class FormErrors:
     """Every problem of one form submission, for the error summary and the fields."""

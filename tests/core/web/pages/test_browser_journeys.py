@@ -121,6 +121,8 @@ def resident_login(page, stack, phone: str, shots: str | None = None):
     page.fill(field("code"), stack.latest_sms_code())
     page.click("button:has-text('登录')")
     page.wait_for_url("**/resident/home")
+    if shots:
+        shoot(page, f"{shots}-resident-home", stack)
 
 
 def fill_application(page, *, name: str, id_number: str, phone: str, division: str = "331121"):

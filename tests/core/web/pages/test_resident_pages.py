@@ -135,3 +135,28 @@ def test_resident_session_idles_out_after_30_minutes(app, sqlite_runtime):
     assert client.get("/resident/home").status_code == 200
     sqlite_runtime.clock.advance(minutes=30, seconds=1)
     assert client.get("/resident/home").status_code == 302
+
+
+def test_unexpected_error_is_a_generic_page_with_request_id(app, sqlite_runtime, monkeypatch, caplog):
+    own = submitted_application(sqlite_runtime, "13900000019")
+    client = app.test_client()
+    login_resident(client, sqlite_runtime, "13900000019")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("lookup failed for 330102199003071236")
+
+    monkeypatch.setattr(services, "get_application", broken)
+    response = client.get(f"/resident/applications/{own.id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert "服务器内部错误" in html and response.headers["X-Request-Id"] in html
+    assert "Traceback" not in html and "330102199003071236" not in html and "RuntimeError" not in html
+    assert any("failed" in r.getMessage() for r in caplog.records)
+
+
+def test_error_summary_gets_the_focus(app):
+    client = app.test_client()
+    token = csrf_of(client.get("/resident/login").data)
+    html = client.post("/resident/login/code", data={"csrf_token": token, "phone": "1"}).get_data(as_text=True)
+    assert 'id="error-summary"' in html and 'tabindex="-1"' in html and "/static/forms.js" in html
+    assert client.get("/static/forms.js").status_code == 200
