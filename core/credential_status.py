@@ -6,6 +6,7 @@ required, because it is what the holder is told (Chinese text).
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from core import models
@@ -27,6 +28,7 @@ _ALLOWED_FROM = {
 #: Who may change a credential's status.
 STATUS_ROLES = ("reviewer", "admin")
 MAX_REASON_CHARS = 500
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def _check_request(new_status: str, reason: str) -> str:
@@ -38,6 +40,8 @@ def _check_request(new_status: str, reason: str) -> str:
         errors.add("reason", "REQUIRED", "请填写变更原因（将告知持证人）")
     elif len(reason) > MAX_REASON_CHARS:
         errors.add("reason", "TOO_LONG", f"变更原因最多 {MAX_REASON_CHARS} 个字符")
+    elif not _HAN.search(reason):  # the holder reads it: it is written in Chinese
+        errors.add("reason", "NOT_CHINESE", "变更原因请用中文填写（将告知持证人）")
     errors.raise_if_any()
     return reason
 

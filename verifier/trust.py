@@ -70,27 +70,29 @@ def parse_trust(data: dict, base: Path = Path(".")) -> TrustConfig:
         if not isinstance(entry, dict):
             problems.append(f"{where}: must be a table")
             continue
+        found: list[str] = []
         iss, jwks = entry.get("iss"), entry.get("jwks")
         if not isinstance(iss, str) or not iss.startswith(("https://", "http://")):
-            problems.append(f"{where}: iss must be an http(s) URL")
+            found.append("iss must be an http(s) URL")
         elif iss in seen:
-            problems.append(f"{where}: iss {iss} listed twice")
+            found.append(f"iss {iss} listed twice")
+        else:
+            seen.add(iss)
         if not isinstance(jwks, str) or not jwks:
-            problems.append(f"{where}: jwks (URL or file) is required")
+            found.append("jwks (URL or file) is required")
         lists = entry.get("status_lists")
         if lists is not None and (not isinstance(lists, str) or not lists.startswith(("https://", "http://"))):
-            problems.append(f"{where}: status_lists must be an http(s) URL")
+            found.append("status_lists must be an http(s) URL")
         files = entry.get("status_list_files", [])
         if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            problems.append(f"{where}: status_list_files must be a list of paths")
+            found.append("status_list_files must be a list of paths")
         unknown = sorted(set(entry) - {"iss", "name", "jwks", "status_lists", "status_list_files"})
         if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
-        if problems:
-            continue
-        seen.add(iss)
-        issuers.append(TrustedIssuer(iss, str(entry.get("name", iss)), _resolve(base, jwks), lists,
-                                     tuple(_resolve(base, f) for f in files)))
+            found.append(f"unknown key(s) {', '.join(unknown)}")
+        problems += [f"{where}: {p}" for p in found]
+        if not found:
+            issuers.append(TrustedIssuer(iss, str(entry.get("name", iss)), _resolve(base, jwks), lists,
+                                         tuple(_resolve(base, f) for f in files)))
     plugins = data.get("benefit_plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
         problems.append("benefit_plugins must be a list of plugin names")

@@ -110,6 +110,13 @@ def test_reason_and_status_errors_are_reported_together(sqlite_runtime):
     assert {e.field for e in exc.value.errors} == {"status", "reason"}
 
 
+def test_reason_must_be_chinese_for_the_holder(sqlite_runtime):
+    cred = make_credential(sqlite_runtime)
+    with pytest.raises(ValidationError) as exc:
+        change_status(sqlite_runtime, cred.id, "suspended", reason="address check", principal=REVIEWER)
+    assert [e.code for e in exc.value.errors] == ["NOT_CHINESE"]
+
+
 def test_clerks_may_not_change_status(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(PermissionDenied):
