@@ -95,8 +95,7 @@ def relay_rate(label: str, data_dir: Path, database_url: str, site: Path, *, wor
         worker_cpu = _cpu(resource.RUSAGE_CHILDREN) - children_before - workers * startup_cpu
         stub_cpu = _cpu(resource.RUSAGE_SELF) - self_before
         history = gateway.check_history(set(ids))
-        with gateway._lock:
-            times = sorted(r.at for r in gateway.requests if r.answered == 200)
+        times = gateway.answered_ok_times()
     engine = make_engine(database_url, poolclass=NullPool)
     with engine.connect() as conn:
         undelivered = conn.execute(sa.select(sa.func.count()).select_from(outbox_table)

@@ -189,6 +189,11 @@ class StubGateway:
         with self._lock:
             return [r for r in self.requests if r.key == key]
 
+    def answered_ok_times(self) -> list[float]:
+        """``time.monotonic()`` of every request answered 200, in order."""
+        with self._lock:
+            return sorted(r.at for r in self.requests if r.answered == 200)
+
     def check_history(self, committed_ids: set[str]) -> dict[str, Any]:
         """The R-11 checker: lost, unexpected and duplicate effects (must all be empty),
         plus transport duplicates (allowed, reported)."""
