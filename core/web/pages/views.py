@@ -120,6 +120,18 @@ class FormErrors:
 
     def __init__(self, errors: list[FieldError] | None = None):
         self.errors = list(errors or [])
+        self.labels: dict[str, str] = {}
+
+    def label(self, field: str, label: str) -> str:
+        """Remember a field's label (called by the field macros; renders as nothing), so the
+        summary can say which field each problem is about."""
+        self.labels[field] = label
+        return ""
+
+    def summary(self) -> list[tuple[str, str]]:
+        """``(field, text)`` for every problem, the text led by the field's label when known."""
+        return [(e.field, f"{self.labels[e.field]}：{e.message}" if e.field in self.labels else e.message)
+                for e in self.errors]
 
     @classmethod
     def from_exception(cls, exc: ValidationError) -> "FormErrors":

@@ -172,7 +172,11 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path):
     page.click("button:has-text('下一步')")
     summary = page.locator(".error-summary li")
     assert summary.count() >= 4  # every problem at once: name, ID, phone, hukou, address ...
-    assert "手机号码" in page.inner_text(".error-summary")
+    listed = page.inner_text(".error-summary")
+    assert "手机号码：" in listed and "姓名：" in listed and "公民身份号码：" in listed  # each names its field
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    page.click(".error-summary a[href='#f-applicant-phone']")
+    assert page.evaluate("document.activeElement.id") == "f-applicant-phone"
     shoot(page, "04-form-errors", stack)
 
     fill_application(page, name="张三明", id_number=APPLICANT_ID, phone="13900001111")
