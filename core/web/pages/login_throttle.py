@@ -1,4 +1,5 @@
-"""Failed-log-in throttling, counted from the audit log (shared by every worker process).
+"""Failed-log-in throttling per account and per source address, counted from the audit log
+(shared by every worker process).
 
 Each failed attempt is already an audit entry; counting the recent ones per account needs no
 other store, works across processes, and never locks an account for good: the window slides.
@@ -14,6 +15,8 @@ from core.orm import audit_log
 
 WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES = 10
+#: Per source address: higher, since a county office may sit behind one address.
+MAX_FAILURES_PER_IP = 30
 
 
 def recent_failures(uow, *, action: str, object_id: str, now: dt.datetime) -> int:
@@ -24,6 +27,17 @@ def recent_failures(uow, *, action: str, object_id: str, now: dt.datetime) -> in
     ).scalar_one()
 
 
-def check(uow, *, action: str, object_id: str, now: dt.datetime) -> None:
-    if recent_failures(uow, action=action, object_id=object_id, now=now) >= MAX_FAILURES:
+def recent_failures_from(uow, *, action: str, ip: str, now: dt.datetime) -> int:
+    return uow.session.execute(
+        sa.select(sa.func.count()).select_from(audit_log).where(
+            audit_log.c.action == action, audit_log.c.outcome == "failure", audit_log.c.at > now - WINDOW,
+            audit_log.c.details["ip"].as_string() == ip)
+    ).scalar_one()
+
+
+def check(uow, *, action: str, object_id: str, ip: str, now: dt.datetime) -> None:
+    """Refuse while the account, or the address it is tried from, has too many recent failures
+    (the failures must be audited with ``details["ip"]``)."""
+    if (recent_failures(uow, action=action, object_id=object_id, now=now) >= MAX_FAILURES
+            or recent_failures_from(uow, action=action, ip=ip, now=now) >= MAX_FAILURES_PER_IP):
         raise RateLimited("尝试次数过多，请 15 分钟后再试", code="LOGIN_THROTTLED")

@@ -57,14 +57,15 @@ def login_post():
         return render_template("officer/login.html", errors=errors, form=form, next=next_url), 400
     rt = runtime_of()
     now = rt.clock.now()
+    ip = request.remote_addr or "-"
     with rt.uow() as uow:
         officer = uow.officers.by_username(username)
         subject = officer.id if officer else f"username:{username[:48]}"
         try:
-            login_throttle.check(uow, action=LOGIN_ACTION, object_id=subject, now=now)
+            login_throttle.check(uow, action=LOGIN_ACTION, object_id=subject, ip=ip, now=now)
         except RateLimited as exc:
             uow.audit.append(actor="anonymous", role="", action="auth.page_login_throttled", object_type="officer",
-                             object_id=subject, outcome="failure", request_id=_request_id())
+                             object_id=subject, outcome="failure", request_id=_request_id(), details={"ip": ip})
             uow.commit()
             errors.add("username", exc.message, exc.code)
             return render_template("officer/login.html", errors=errors, form=form, next=next_url), 429
@@ -81,7 +82,7 @@ def login_post():
             uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous",
                              role=officer.role if officer else "", action=LOGIN_ACTION, object_type="officer",
                              object_id=subject, outcome="failure", request_id=_request_id(),
-                             details={"code": exc.code, "factor": factor})
+                             details={"code": exc.code, "factor": factor, "ip": ip})
             uow.commit()
             errors.add("totp" if password_ok else "password", exc.message if password_ok else "用户名或密码错误",
                        exc.code)
@@ -90,7 +91,7 @@ def login_post():
         old = request.cookies.get(guard.session_cookie_name())
         session = sessions.start(uow, "officer", officer.id, now, replaces=old)
         uow.audit.append(actor=f"officer:{officer.id}", role=officer.role, action=LOGIN_ACTION, object_type="officer",
-                         object_id=officer.id, request_id=_request_id(), details={"factor": factor})
+                         object_id=officer.id, request_id=_request_id(), details={"factor": factor, "ip": ip})
         uow.commit()
         role = officer.role
     response = make_response(redirect(safe_next(next_url, _home_for(role))))

@@ -44,7 +44,7 @@ def test_reviewer_logs_in_with_password_and_totp(client, db_runtime, reviewer_se
     with db_runtime.uow(readonly=True) as uow:
         factor = uow.session.execute(sa.select(audit_log.c.details).where(
             audit_log.c.action == "auth.page_login", audit_log.c.outcome == "success")).scalar_one()
-    assert factor == {"factor": "password+totp"}
+    assert factor == {"factor": "password+totp", "ip": "127.0.0.1"}
 
 
 def test_reviewer_without_code_is_refused(client, db_runtime, reviewer_seed):
@@ -83,6 +83,18 @@ def test_ten_failures_throttle_the_account_and_are_audited(client, db_runtime, r
     assert events == 1
     db_runtime.clock.advance(minutes=16)  # the window slides: no permanent lock-out
     assert officer_login(client, db_runtime, "rev1", reviewer_seed).status_code == 302
+
+
+def test_many_failures_from_one_address_throttle_it_for_every_account(app, db_runtime, reviewer_seed):
+    from core.web.pages.login_throttle import MAX_FAILURES_PER_IP
+
+    attacker = https_client(app)
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    for i in range(MAX_FAILURES_PER_IP):  # a different account each time: no account reaches its own limit
+        assert officer_login(attacker, db_runtime, f"guess{i}", None, code="000000").status_code == 401
+    assert officer_login(attacker, db_runtime, "rev1", reviewer_seed).status_code == 429
+    colleague = https_client(app)  # another address is not affected
+    assert officer_login(colleague, db_runtime, "rev1", reviewer_seed).status_code == 302
 
 
 def test_totp_seed_is_ciphertext_in_the_database(db_runtime, reviewer_seed):
