@@ -122,6 +122,25 @@ def officer_totp(app: AppContext, username: str) -> None:
     click.echo(uri)
 
 
+@officer.command("logout")
+@click.argument("username")
+@pass_app
+def officer_logout(app: AppContext, username: str) -> None:
+    """End every page session of the officer at once (a lost device, a suspected theft)."""
+    from core.web.pages.sessions import revoke_all
+
+    rt = app.runtime
+    with rt.uow() as uow:
+        found = uow.officers.by_username(username)
+        if found is None:
+            raise click.UsageError(f"没有用户名为 {username} 的账号 (no such officer)")
+        ended = revoke_all(uow, "officer", found.id, rt.clock.now())
+        uow.audit.append(actor="cli", role="admin", action="officer.sessions_revoked", object_type="officer",
+                         object_id=found.id, details={"sessions": ended})
+        uow.commit()
+    click.echo(f"已结束 {ended} 个会话 (sessions ended) for {username}")
+
+
 @click.group()
 def audit() -> None:
     """Audit log."""

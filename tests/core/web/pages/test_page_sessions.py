@@ -251,3 +251,21 @@ def test_officer_totp_cli_enrols_and_prints_uri_once(tmp_path):
     assert result.output.count("otpauth://totp/") == 1 and "issuer=" in result.output
     missing = run("officer", "totp", "nobody")
     assert missing.exit_code != 0 and "nobody" in missing.output
+
+
+def test_admin_ends_every_session_of_an_officer(app, db_runtime, reviewer_seed):
+    from click.testing import CliRunner
+
+    from core.cli import AppContext, build_cli
+
+    laptop, phone = https_client(app), https_client(app)
+    officer_login(laptop, db_runtime, "rev1", reviewer_seed)
+    db_runtime.clock.advance(seconds=30)
+    officer_login(phone, db_runtime, "rev1", reviewer_seed)
+    assert laptop.get("/officer/").status_code == 200 and phone.get("/officer/").status_code == 200
+    context = AppContext(str(db_runtime.settings.data_dir))
+    context.__dict__["runtime"] = db_runtime  # the CLI acts on this very database
+    result = CliRunner().invoke(build_cli(), ["officer", "logout", "rev1"], obj=context)
+    assert result.exit_code == 0, result.output
+    assert "已结束 2 个会话" in result.output
+    assert laptop.get("/officer/").status_code == 302 and phone.get("/officer/").status_code == 302
