@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.clock import Clock
@@ -22,6 +24,27 @@ from core.models import new_id
 from core.orm import outbox as outbox_table
 
 PENDING, INFLIGHT, DELIVERED, DEAD = "pending", "inflight", "delivered", "dead"
+
+# Built once: every add() runs them with fresh parameters, which keeps SQLAlchemy's
+# statement construction and cache-key work off the issuance and sweep paths.
+_MAX_SEQ = sa.select(sa.func.max(outbox_table.c.aggregate_seq)).where(
+    outbox_table.c.aggregate_type == sa.bindparam("t"),
+    outbox_table.c.aggregate_id == sa.bindparam("a"),
+    outbox_table.c.channel == sa.bindparam("c"),
+)
+_INSERT = sa.insert(outbox_table)
+_INSERT_UNLESS_DUPLICATE = {
+    "sqlite": sqlite_insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(outbox_table.c.id),
+    "postgresql": pg_insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(outbox_table.c.id),
+}
+
+
+def _insert_unless_duplicate(session: Session):
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: the check and the insert in one statement,
+    and race-free where a SELECT-then-INSERT is not."""
+    return _INSERT_UNLESS_DUPLICATE[session.get_bind().dialect.name]
 
 
 @dataclass(frozen=True)
@@ -80,37 +103,27 @@ class Outbox:
             handler as ``message.secrets``.
         """
         s = self._session
-        if dedupe_key is not None:
-            exists = s.execute(
-                sa.select(outbox_table.c.id).where(outbox_table.c.dedupe_key == dedupe_key)
-            ).first()
-            if exists is not None:
-                return None
         key = (aggregate_type, aggregate_id, channel)
         if key not in self._seq:
-            current = s.execute(
-                sa.select(sa.func.max(outbox_table.c.aggregate_seq)).where(
-                    outbox_table.c.aggregate_type == aggregate_type,
-                    outbox_table.c.aggregate_id == aggregate_id,
-                    outbox_table.c.channel == channel,
-                )
-            ).scalar()
+            current = s.execute(_MAX_SEQ, {"t": aggregate_type, "a": aggregate_id, "c": channel}).scalar()
             self._seq[key] = current or 0
-        self._seq[key] += 1
         now = self._clock.now()
         message_id = new_id()
         if secret:
             cipher = s.info["cipher"]
             blob = cipher.encrypt(json.dumps(secret).encode(), f"outbox|secret|{message_id}".encode())
             payload = {**payload, "_secret": base64.b64encode(blob).decode()}
-        s.execute(
-            sa.insert(outbox_table).values(
-                id=message_id, channel=channel, event_type=event_type, aggregate_type=aggregate_type,
-                aggregate_id=aggregate_id, aggregate_seq=self._seq[key], payload=payload,
-                dedupe_key=dedupe_key, status=PENDING, attempts=0,
-                next_attempt_at=max(now, not_before) if not_before else now, created_at=now,
-            )
-        )
+        row = {
+            "id": message_id, "channel": channel, "event_type": event_type, "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id, "aggregate_seq": self._seq[key] + 1, "payload": payload,
+            "dedupe_key": dedupe_key, "status": PENDING, "attempts": 0,
+            "next_attempt_at": max(now, not_before) if not_before else now, "created_at": now,
+        }
+        if dedupe_key is None:
+            s.execute(_INSERT, row)
+        elif s.execute(_insert_unless_duplicate(s), row).first() is None:
+            return None  # already queued by an earlier transaction
+        self._seq[key] += 1
         self.added.append(message_id)
         return message_id
 
