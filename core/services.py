@@ -242,7 +242,6 @@ def get_application(rt, app_id: str, principal: Principal | None) -> tuple[model
             require_role(principal, "clerk", "reviewer", "admin")
             app = uow.applications.get(app_id)
         decision = uow.decisions.for_application(app.id)
-        uow.session.expunge_all()  # keep the loaded state: the read-only transaction rolls back
         return app, decision
 
 
@@ -475,7 +474,6 @@ def review_queue(rt, principal: Principal, *, states: Sequence[str] = (models.AC
     today = now.astimezone(BEIJING).date()
     with rt.uow(readonly=True) as uow:
         apps = uow.applications.queue(states)
-        uow.session.expunge_all()
     items = []
     for app in apps:
         if channel is not None and app.channel != channel:
@@ -491,6 +489,5 @@ def review_queue(rt, principal: Principal, *, states: Sequence[str] = (models.AC
 def credential_for(rt, credential_id: str) -> models.Credential:
     with rt.uow(readonly=True) as uow:
         credential = uow.credentials.get(credential_id)
-        uow.session.expunge_all()
         return credential
 

@@ -52,6 +52,10 @@ class UnitOfWork:
 
     def __exit__(self, *exc) -> None:
         try:
+            if self._readonly:
+                # Rolling back expires every loaded object; detach them first so what a
+                # read-only unit of work loaded stays readable after the block.
+                self.session.expunge_all()
             self.session.rollback()
         finally:
             self.session.close()

@@ -46,7 +46,6 @@ def _load(app: AppContext, credential_id: str):
     rt = app.runtime
     with rt.uow(readonly=True) as uow:
         found = uow.credentials.get(credential_id)
-        uow.session.expunge(found)
     return rt, found
 
 

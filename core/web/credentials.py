@@ -48,7 +48,6 @@ def _load(credential_id: str):
     rt = runtime_of()
     with rt.uow(readonly=True) as uow:
         credential = uow.credentials.get(credential_id)
-        uow.session.expunge(credential)  # keep its loaded values past the read-only rollback
     return rt, credential
 
 

@@ -73,8 +73,6 @@ def _own_credential(resident_id: str, credential_id: str) -> models.Credential:
             sa.select(models.Credential).where(credentials.c.id == credential_id,
                                                credentials.c.owner_id == resident_id)
         ).scalar_one_or_none()
-        if found is not None:
-            uow.session.expunge(found)  # keep its loaded values past the read-only rollback
     if found is None:
         raise NotFound("未找到该证件", code="CREDENTIAL_NOT_FOUND")
     return found

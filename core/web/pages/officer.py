@@ -21,7 +21,7 @@ from core.web.pages import formdoc, guard, login_throttle, sessions
 from core.web.pages.deadlines import deadline_view
 from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
-from core.web.pages.views import FormErrors, install_error_pages, keep, officer_required, safe_next, store_upload
+from core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 install_error_pages(bp, "officer.login")
@@ -155,7 +155,7 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
     with rt.uow() as uow:
         files = attachments.for_application(uow.session, app.id)
         if decision is not None and decision.credential_id:
-            credential = keep(uow, uow.credentials.get(decision.credential_id))
+            credential = uow.credentials.get(decision.credential_id)
         # W-12: every officer read of personal data and documents is audited
         uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.viewed",
                          object_type="application", object_id=app.id, request_id=_request_id())

@@ -18,7 +18,7 @@ from core.web.authn import current_principal, public
 from core.web.pages import formdoc, guard, sessions
 from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from core.web.pages.deadlines import deadline_view
-from core.web.pages.views import FormErrors, install_error_pages, keep, keep_all, resident_required, safe_next, store_upload
+from core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
 
 bp = Blueprint("resident", __name__, url_prefix="/resident")
 FLOW = ApplyFlow(channel="online", layout="resident/base.html", form_post="resident.form_post",
@@ -128,8 +128,8 @@ def home():
     rt = runtime_of()
     principal = current_principal()
     with rt.uow(readonly=True) as uow:
-        apps = keep_all(uow, uow.applications.list_for_owner(principal.id))
-        creds = keep_all(uow, uow.credentials.for_owner(principal.id))
+        apps = uow.applications.list_for_owner(principal.id)
+        creds = uow.credentials.for_owner(principal.id)
     return render_template("resident/home.html", apps=apps, creds=creds, state_zh=STATE_ZH,
                            status_zh=CREDENTIAL_STATUS_ZH)
 
@@ -260,7 +260,7 @@ def status(app_id: str):
     credential = None
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:
-            credential = keep(uow, uow.credentials.get(decision.credential_id))
+            credential = uow.credentials.get(decision.credential_id)
     return render_template("resident/status.html", app=app, decision=decision, deadline=deadline,
                            state_zh=STATE_ZH, slug=schema_slug(app.schema), credential=credential)
 

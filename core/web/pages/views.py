@@ -74,17 +74,6 @@ def officer_required(*roles: str):
     return wrap
 
 
-def keep(uow, obj):
-    """Detach a loaded object from the unit of work so that its closing rollback does not
-    expire it: the templates read it after the transaction is over."""
-    uow.session.expunge(obj)
-    return obj
-
-
-def keep_all(uow, objects) -> list:
-    return [keep(uow, obj) for obj in objects]
-
-
 def render_error(status: int, message: str):
     return render_template("error.html", status=status, message=message,
                            request_id=g.get("request_id", "")), status
