@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
+from core.clock import FixedClock
 from core.exceptions import VerificationError
 from core.qr import decode_image, token_from_scan
 from core.tokens import CREDENTIAL, PRESENTATION, verify_token
@@ -79,6 +81,12 @@ class Verifier:
             self._check_status(claims)
         except VerificationError as exc:
             answer.reasons, answer.detail = [exc.reason], exc.detail
+            if exc.reason == "EXPIRED" and exc.detail != "KEY_RETIRED":
+                status = self._status_of_expired(token)
+                if status is not None:
+                    # A permit lapses at its anniversary and the sweep then suspends it: the
+                    # status says why (未按期签注 / 已吊销), which "expired" alone does not.
+                    answer.reasons = [status, "EXPIRED"]
             return answer
         except Exception:  # the library answers, it never raises
             log.exception("verification failed unexpectedly")
@@ -118,6 +126,26 @@ class Verifier:
                 # a presentation made for someone else (e.g. only to read the verification log)
                 raise VerificationError("MALFORMED", "AUD_MISMATCH")
         return kind, claims
+
+    def _status_of_expired(self, token: str) -> str | None:
+        """SUSPENDED or REVOKED for an expired credential whose list entry says so, else None.
+
+        The token is verified again in full (signature, header, claims) on a clock stopped
+        just before its ``exp``; nothing about an unverified token is ever reported."""
+        try:
+            exp = json.loads(_b64_segment(token, 1)).get("exp")
+            if type(exp) is not int:
+                return None
+            keys = self.trust.keyset(self._issuer_of(token))
+            claims = verify_token(token, CREDENTIAL, keys, issuers=self.trust.issuers,
+                                  clock=FixedClock(dt.datetime.fromtimestamp(exp - 1, dt.timezone.utc)),
+                                  leeway=self.leeway).claims
+            self._check_status(claims)
+        except VerificationError as exc:
+            return exc.reason if exc.reason in ("SUSPENDED", "REVOKED") else None
+        except Exception:  # anything odd: the plain EXPIRED answer stands
+            return None
+        return None
 
     def _issuer_of(self, token: str) -> str | None:
         """Which trusted issuer's keys to try: by the header's kid (cheap), else by the ``iss``

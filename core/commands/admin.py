@@ -180,8 +180,10 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
     flask_app = create_app(runtime=rt)
     base = f"http://{host}:{port}"
     click.echo(f"govcred 正在运行 (running) at {base}")
-    click.echo(f"  公钥 JWKS:        {base}/.well-known/jwks.json")
-    click.echo(f"  API (OpenAPI):    {base}/api/v1/openapi.json")
+    click.echo(f"  居民办理 (residents):  {base}/resident/login   — 短信验证码见 `govcred sms log`")
+    click.echo(f"  工作人员 (officers):   {base}/officer/login")
+    click.echo(f"  公钥 JWKS:             {base}/.well-known/jwks.json")
+    click.echo(f"  API (OpenAPI):         {base}/api/v1/openapi.json")
     demo = demo_logins_path(rt.settings)
     if demo.exists() and not rt.settings.production:
         click.echo("  演示账号 (demo log-ins: role, username, password):")

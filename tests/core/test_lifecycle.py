@@ -85,8 +85,8 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     assert _verify(rt, tmp_path, second.token) == (True, [])
 
     # the 2028 anniversary passes without endorsement: the sweep suspends version 2 the
-    # moment the permit lapses; a verifier then answers SUSPENDED (the token's exp is still
-    # within the verifier's clock leeway), and EXPIRED once that has passed too
+    # moment the permit lapses; a verifier answers SUSPENDED, and once the token's exp is
+    # past its leeway too, SUSPENDED first and then EXPIRED
     clock.set(second.expires_at + dt.timedelta(seconds=30))
     report = sweep(rt)
     assert report.suspended == 1 and report.suspended_permits == [first.permit_no]
@@ -98,6 +98,7 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     with pytest.raises(VerificationError) as expired:
         token_claims(rt, second)
     assert expired.value.reason == "EXPIRED"
+    assert _verify(rt, tmp_path, second.token) == (False, ["SUSPENDED", "EXPIRED"])
     view = permit_view(rt, first.permit_no, holder)
     assert view["status"] == "suspended" and view["lapsed"]
 

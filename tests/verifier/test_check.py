@@ -250,3 +250,15 @@ def test_credential_cannot_borrow_another_issuers_status_list(issuer, tmp_path, 
     answer = v.verify_text(token)
     assert (answer.reasons, answer.detail) == (["STATUS_UNAVAILABLE"], "LIST_NOT_OF_ISSUER")
     other.close()
+
+
+def test_lapsed_credential_says_why_it_lapsed(issuer, tmp_path):
+    """Past its anniversary a suspended permit answers SUSPENDED (未按期签注) before EXPIRED;
+    an expired permit whose entry is still valid answers EXPIRED alone."""
+    suspended, plain = make_credential(issuer), make_credential(issuer)
+    change_status(issuer, suspended.id, "suspended", reason="未按期签注", principal=REVIEWER)
+    issuer.clock.set(max(suspended.expires_at, plain.expires_at) + dt.timedelta(days=2))
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
+    assert v.verify_text(suspended.token).reasons == ["SUSPENDED", "EXPIRED"]
+    assert v.verify_text(plain.token).reasons == ["EXPIRED"]
+    assert not v.verify_text(suspended.token).valid
