@@ -17,6 +17,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.crypto import Secrets, load_secrets
 from core.db import make_engine
+from core.logredact import install_log_redaction
 from core.orm import start_mappers
 from core.plugins import (
     collect_benefits,
@@ -36,6 +37,7 @@ class Runtime:
     clock: Clock = field(default_factory=Clock)
 
     def __post_init__(self) -> None:
+        install_log_redaction()
         start_mappers()
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
 
