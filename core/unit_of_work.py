@@ -50,11 +50,12 @@ class UnitOfWork:
         self.residents = ResidentRepository(self.session, self._secrets)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         try:
-            if self._readonly:
-                # Rolling back expires every loaded object; detach them first so what a
-                # read-only unit of work loaded stays readable after the block.
+            if exc_type is None:
+                # Leaving normally (after commit, or read-only): what was loaded stays
+                # readable after the block. Rolling back would expire every object, so
+                # detach them first; whatever was not committed is still discarded.
                 self.session.expunge_all()
             self.session.rollback()
         finally:
