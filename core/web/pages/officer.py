@@ -10,14 +10,14 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from core import attachments, mfa, models, services
+from core import attachments, lifecycle, mfa, models, services
 from core.auth import verify_password
 from core.credential_status import STATUS_ROLES, change_status
 from core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from core.orm import audit_log
 from core.web import runtime_of
 from core.web.authn import current_principal, public
-from core.web.pages import formdoc, guard, login_throttle, sessions
+from core.web.pages import formdoc, guard, login_throttle, permitview, sessions
 from core.web.pages.deadlines import deadline_view
 from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
@@ -152,10 +152,11 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
     app, decision = services.get_application(rt, app_id, principal)
     findings = [f.as_dict() for f in services.evaluate(rt, app)] if decision is None else decision.findings
     credential = None
+    if decision is not None and decision.credential_id:
+        with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
+            credential = uow.credentials.get(decision.credential_id)
     with rt.uow() as uow:
         files = attachments.for_application(uow.session, app.id)
-        if decision is not None and decision.credential_id:
-            credential = uow.credentials.get(decision.credential_id)
         # W-12: every officer read of personal data and documents is audited
         uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.viewed",
                          object_type="application", object_id=app.id, request_id=_request_id())
@@ -253,25 +254,99 @@ def attachment(attachment_id: str):
 # ---- credential status ----------------------------------------------------------------------
 
 
+def _change_status_from_form(credential_id: str) -> tuple[FormErrors | None, int]:
+    """The status form's change (revoke, suspend, reinstate with a reason); its errors, if any."""
+    new_status = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}.get(
+        request.form.get("action", ""), "")
+    try:
+        change_status(runtime_of(), credential_id, new_status, reason=request.form.get("reason", ""),
+                      principal=current_principal())
+    except ValidationError as exc:
+        return FormErrors.from_exception(exc), 400
+    except Conflict as exc:
+        errors = FormErrors()
+        errors.add("action", exc.message, exc.code)
+        return errors, 409
+    return None, 302
+
+
 @bp.post("/credentials/<credential_id>/status")
 @officer_required(*STATUS_ROLES)
 @recent_login_required
 def credential_status(credential_id: str):
     rt = runtime_of()
-    new_status = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}.get(
-        request.form.get("action", ""), "")
-    reason = request.form.get("reason", "")
     with rt.uow(readonly=True) as uow:
         app_id = uow.credentials.get(credential_id).application_id
-    try:
-        change_status(rt, credential_id, new_status, reason=reason, principal=current_principal())
-    except ValidationError as exc:
-        return _application_page(app_id, errors=FormErrors.from_exception(exc), status=400)
-    except Conflict as exc:
-        errors = FormErrors()
-        errors.add("action", exc.message, exc.code)
-        return _application_page(app_id, errors=errors, status=409)
+    errors, status = _change_status_from_form(credential_id)
+    if errors:
+        return _application_page(app_id, errors=errors, status=status)
     return redirect(url_for("officer.application", app_id=app_id))
+
+
+# ---- permits after issue: queue, status, endorsement window and history -----------------------
+
+PERMIT_ROLES = lifecycle.OFFICER_VIEW_ROLES
+QUEUE_ZH = {"window_open": "签注办理期内", "suspended": "未按期签注已中止"}
+DONE_ZH = {"endorsed": "已办理签注，新版本证件已签发。", "status": "证件状态已变更。"}
+
+
+@bp.get("/permits")
+@officer_required(*PERMIT_ROLES)
+def permits():
+    queue = request.args.get("queue", "window_open")
+    if queue not in lifecycle.QUEUES:
+        queue = "window_open"
+    rows = lifecycle.permit_queue(runtime_of(), current_principal(), queue=queue)
+    return render_template("officer/permits.html", rows=permitview.queue_rows(rows, queue), queue=queue,
+                           queue_zh=QUEUE_ZH)
+
+
+def _permit_page(permit_no: str, *, errors: FormErrors | None = None, findings: list | None = None,
+                 status: int = 200):
+    rt = runtime_of()
+    principal = current_principal()
+    permit = permitview.permit_page(lifecycle.permit_view(rt, permit_no, principal))
+    with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
+        credential = uow.credentials.get(permit.current_id)
+    with rt.uow() as uow:
+        # W-12: every officer read of personal data is audited
+        uow.audit.append(actor=principal.audit_actor, role=principal.role, action="permit.viewed",
+                         object_type="credential", object_id=credential.id, request_id=_request_id())
+        uow.commit()
+    return render_template(
+        "officer/permit.html", permit=permit, credential=credential, errors=errors or FormErrors(),
+        findings=findings or [], done=DONE_ZH.get(request.args.get("done", "")),
+        can_change_status=principal.role in STATUS_ROLES, can_endorse=principal.role in INTAKE_ROLES), status
+
+
+@bp.get("/permits/<permit_no>")
+@officer_required(*PERMIT_ROLES)
+def permit(permit_no: str):
+    return _permit_page(permit_no)
+
+
+@bp.post("/permits/<permit_no>/status")
+@officer_required(*STATUS_ROLES)
+@recent_login_required
+def permit_status(permit_no: str):
+    current = lifecycle.permit_view(runtime_of(), permit_no, current_principal())["history"][0]["id"]
+    errors, status = _change_status_from_form(current)
+    if errors:
+        return _permit_page(permit_no, errors=errors, status=status)
+    return redirect(url_for("officer.permit", permit_no=permit_no, done="status"))
+
+
+@bp.post("/permits/<permit_no>/endorsement")
+@officer_required(*INTAKE_ROLES)
+@recent_login_required
+def permit_endorsement(permit_no: str):
+    """签注 at the window (the holder is present); a refusal shows every reason, or the window."""
+    try:
+        lifecycle.request_endorsement(runtime_of(), permit_no, current_principal(), "window")
+    except (Conflict, ValidationError) as exc:
+        errors, findings, status = permitview.endorsement_refusal(exc)
+        return _permit_page(permit_no, errors=errors, findings=findings, status=status)
+    return redirect(url_for("officer.permit", permit_no=permit_no, done="endorsed"))
 
 
 # ---- window intake --------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from core import models, services
-from core.exceptions import AuthenticationRequired, RateLimited, ValidationError
+from core import lifecycle, models, services
+from core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
 from core.login_codes import redeem_login_code, send_login_code
 from core.qr import render_png
 from core.web import runtime_of
 from core.web.authn import current_principal, public
-from core.web.pages import formdoc, guard, sessions
+from core.web.pages import formdoc, guard, permitview, sessions
 from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from core.web.pages.deadlines import deadline_view
 from core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
@@ -274,13 +274,57 @@ def _own_credential(credential_id: str) -> models.Credential:
     return own(current_principal().id, credential_id)
 
 
+#: What the page says after a successful POST (``?done=``).
+DONE_ZH = {"endorsed": "签注已办理，新的电子居住证已签发。", "reminders": "提醒设置已保存。"}
+
+
+def _permit_page(credential: models.Credential, *, errors: FormErrors | None = None, findings: list | None = None,
+                 status: int = 200):
+    rt = runtime_of()
+    view = permitview.permit_page(lifecycle.permit_view(rt, credential.permit_no, current_principal()))
+    return render_template("resident/permit.html", credential=credential, status_zh=CREDENTIAL_STATUS_ZH,
+                           lifetime=rt.settings.presentation_seconds, benefits=rt.benefits, permit=view,
+                           errors=errors or FormErrors(), findings=findings or [],
+                           done=DONE_ZH.get(request.args.get("done", ""))), status
+
+
 @bp.get("/permits/<credential_id>")
 @resident_required
 def permit(credential_id: str):
-    rt = runtime_of()
     credential = _own_credential(credential_id)
-    return render_template("resident/permit.html", credential=credential, status_zh=CREDENTIAL_STATUS_ZH,
-                           lifetime=rt.settings.presentation_seconds, benefits=rt.benefits)
+    latest = _latest_version(credential)
+    if latest != credential.id:  # an endorsed version's old page shows the permit as it is now
+        return redirect(url_for("resident.permit", credential_id=latest))
+    return _permit_page(credential)
+
+
+def _latest_version(credential: models.Credential) -> str:
+    return lifecycle.permit_view(runtime_of(), credential.permit_no, current_principal())["history"][0]["id"]
+
+
+@bp.post("/permits/<credential_id>/endorsement")
+@resident_required
+def endorse(credential_id: str):
+    """签注 online; a refusal shows every reason, or the window's dates."""
+    credential = _own_credential(credential_id)
+    try:
+        done = lifecycle.request_endorsement(runtime_of(), credential.permit_no, current_principal(), "online")
+    except (Conflict, ValidationError) as exc:
+        errors, findings, status = permitview.endorsement_refusal(exc)
+        return _permit_page(credential, errors=errors, findings=findings, status=status)
+    return redirect(url_for("resident.permit", credential_id=done.credential.id, done="endorsed"))
+
+
+@bp.post("/permits/<credential_id>/reminders")
+@resident_required
+def reminders(credential_id: str):
+    credential = _own_credential(credential_id)
+    try:
+        lifecycle.set_reminders(runtime_of(), credential.permit_no, current_principal(),
+                                request.form.getlist("reminders"))
+    except ValidationError as exc:
+        return _permit_page(credential, errors=FormErrors.from_exception(exc), status=400)
+    return redirect(url_for("resident.permit", credential_id=_latest_version(credential), done="reminders"))
 
 
 @bp.get("/permits/<credential_id>/presentation.png")

@@ -40,9 +40,9 @@ def world(sqlite_runtime):
     client = flask_app.test_client()
     assert officer_login(client, rt, "admin1", seed).status_code == 302
     with rt.uow(readonly=True) as uow:
-        list_id = uow.credentials.get(decision.credential_id).status_list_id
+        credential = uow.credentials.get(decision.credential_id)
     ids = {"app_id": app_row.id, "credential_id": decision.credential_id, "attachment_id": proof,
-           "list_id": list_id, "filename": "app.css"}
+           "list_id": credential.status_list_id, "permit_no": credential.permit_no, "filename": "app.css"}
     return flask_app, client, ids
 
 
