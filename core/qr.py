@@ -12,7 +12,6 @@ found, comma-separated, so a log line says at once what was wrong with a scan.
 from __future__ import annotations
 
 import io
-import operator
 import re
 import struct
 import warnings
@@ -48,8 +47,10 @@ MAX_IMAGE_PIXELS = 40_000_000
 _ERROR_LEVELS = ("L", "M", "Q", "H")
 _JWS_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", re.ASCII)
 _DIGITS_RE = re.compile(r"[0-9]*", re.ASCII)
-_TENS = bytes.maketrans(b"0123456789", bytes(45 + 10 * d for d in range(10)))
-_UNITS = bytes.maketrans(b"0123456789", bytes(range(10)))
+#: byte 16a+b (the pair "ab" read as hex) -> 10a+b+45; anything else -> NUL, which no token has
+_PAIR_TABLE = bytes(
+    (10 * (v >> 4) + (v & 15) + 45) if (v >> 4) < 10 and (v & 15) < 10 else 0 for v in range(256)
+)
 # What a pair may decode to: the characters of a compact JWS (base64url and the dot). The pair
 # of any other character is rejected even when it lies within 00..77 (e.g. 02 would be "/").
 _TOKEN_CHARS_RE = re.compile(r"[A-Za-z0-9_.\-]*")
@@ -102,14 +103,9 @@ def decode_payload(text: str) -> str:
         problems.append("ODD_LENGTH")
     if problems:
         raise _malformed(problems)
-    # Pairs to characters without a Python-level loop (about 6x faster than a dict walk,
-    # and this sits on the verifier's hot path): the tens digits through one table (with
-    # the +45 offset), the units through another, added bytewise.
-    raw = digits.encode("ascii")
-    try:
-        token = bytes(map(operator.add, raw[0::2].translate(_TENS), raw[1::2].translate(_UNITS))).decode("ascii")
-    except UnicodeDecodeError:
-        raise _malformed(["BAD_PAIR"]) from None
+    # Pairs to characters entirely in C (this sits on the verifier's hot path): read the
+    # decimal pairs as hex bytes (pair "ab" -> 16a+b) and translate each to chr(10a+b+45).
+    token = bytes.fromhex(digits).translate(_PAIR_TABLE).decode("latin-1")
     if not _TOKEN_CHARS_RE.fullmatch(token):
         raise _malformed(["BAD_PAIR"])
     problems = _jws_problems(token)
