@@ -170,6 +170,8 @@ status_lists = sa.Table(
     sa.Column("updated_at", TZDateTime, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False, default=0),
     sa.Column("full", sa.Boolean, nullable=False, default=False),
+    #: indices handed out so far (never decreases: indices are never reused)
+    sa.Column("allocated", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 credentials = sa.Table(

@@ -41,37 +41,41 @@ def status_list_uri(issuer: str, list_id: str) -> str:
     return f"{issuer.rstrip('/')}/status/{list_id}"
 
 
-def _open_list(session: "Session", size: int, now) -> tuple[str, int]:
+def _open_list(session: "Session", size: int, now) -> tuple[str, int, int]:
+    """The list new credentials go to, locked for this transaction: (id, size, allocated)."""
     row = session.execute(
-        sa.select(status_lists.c.id, status_lists.c.size).where(status_lists.c.full.is_(False))
-        .order_by(status_lists.c.created_at).limit(1).with_for_update()
+        sa.select(status_lists.c.id, status_lists.c.size, status_lists.c.allocated)
+        .where(status_lists.c.full.is_(False)).order_by(status_lists.c.created_at).limit(1).with_for_update()
     ).first()
     if row is not None:
-        return row.id, row.size
+        return row.id, row.size, row.allocated
     count = session.execute(sa.select(sa.func.count()).select_from(status_lists)).scalar() or 0
     list_id = str(count + 1)
     session.execute(sa.insert(status_lists).values(id=list_id, bits=BITS, size=size, created_at=now,
-                                                  updated_at=now, revision=0, full=False))
-    return list_id, size
+                                                  updated_at=now, revision=0, full=False, allocated=0))
+    return list_id, size, 0
+
+
+_INDEX_TAKEN = sa.select(credentials.c.id).where(
+    credentials.c.status_list_id == sa.bindparam("list_id"), credentials.c.status_idx == sa.bindparam("idx"))
+_COUNT_ALLOCATION = sa.update(status_lists).where(status_lists.c.id == sa.bindparam("list_id")).values(
+    allocated=status_lists.c.allocated + 1)
 
 
 def allocate_index(session: "Session", *, size: int, now, rng=secrets.SystemRandom()) -> tuple[str, int]:
     """Pick a free index at random in the open list (opening a new list when it is full)."""
     for _ in range(3):
-        list_id, list_size = _open_list(session, size, now)
-        used = session.execute(
-            sa.select(sa.func.count()).select_from(credentials).where(credentials.c.status_list_id == list_id)
-        ).scalar() or 0
-        if used >= list_size * FILL_LIMIT:
+        # ``allocated`` counts the list's taken indices (a COUNT over credentials would grow
+        # with every permit ever issued); the caller stores the credential in this transaction.
+        list_id, list_size, allocated = _open_list(session, size, now)
+        if allocated >= list_size * FILL_LIMIT:
             session.execute(sa.update(status_lists).where(status_lists.c.id == list_id).values(full=True))
             continue
         for _attempt in range(64):
             idx = rng.randrange(list_size)
-            taken = session.execute(
-                sa.select(credentials.c.id).where(credentials.c.status_list_id == list_id,
-                                                  credentials.c.status_idx == idx)
-            ).first()
+            taken = session.execute(_INDEX_TAKEN, {"list_id": list_id, "idx": idx}).first()
             if taken is None:
+                session.execute(_COUNT_ALLOCATION, {"list_id": list_id})
                 return list_id, idx
     raise StatusListFull("状态列表已满，请联系管理员")
 
