@@ -6,6 +6,7 @@ Screenshots of each page at phone and desktop width go to ``test-artifacts/scree
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -74,6 +75,19 @@ class Stack:
             pass
         cache.refresh()
         cache.status_list(uri, claims["iss"])
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium driven by Playwright (never a downloaded browser), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def shoot(page, name: str, stack: Stack) -> None:

@@ -22,6 +22,7 @@ from tests.core.web.pages.browser_stack import (
     VIEWPORTS,
     ServerThread,
     Stack,
+    chromium,
     field,
     free_port,
     shoot,
@@ -86,14 +87,9 @@ def stack(tmp_path_factory, sqlite_template):
     s.verifier = ServerThread(s.verifier_app, free_port())
     issuer_app.config["VERIFIER_URLS"] = [s.verifier.url]
 
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    s.playwright = pw
-    s.browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    yield s
-    s.browser.close()
-    pw.stop()
+    with chromium() as browser:
+        s.browser = browser
+        yield s
     s.verifier.stop()
     issuer.stop()
     rt.close()
@@ -273,7 +269,7 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path):
     # the device camera: Chromium's fake camera shows the same QR; frames go to the server
     page.locator("#presentation-qr").screenshot(path=str(shot))
     clip = y4m_of(shot, tmp_path / "camera.y4m")
-    camera_browser = stack.playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+    camera_browser = stack.browser.browser_type.launch(executable_path=str(CHROMIUM), args=[
         *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={clip}"])
     try:
