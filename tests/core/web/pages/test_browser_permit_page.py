@@ -1,6 +1,7 @@
 """The resident's permit page in real Chromium: inside the endorsement window the page shows
-the window and the 申请签注 button; endorsing shows the new version in the history. Both
-states are screenshotted at phone and desktop width (the page must fit 360 px).
+the window and the 申请签注 button; endorsing shows the new version in the history. A clerk
+finds the permit in the queue. Every page is screenshotted at phone and desktop width (each
+must fit 360 px).
 
 The issuer runs on a FixedClock (moved to the window, eleven months after issue), so this
 journey has its own server rather than the shared real-time stack of test_browser_journeys."""
@@ -72,4 +73,29 @@ def test_resident_endorses_on_the_permit_page(stack):
     first_row = page.locator("#permit-history tbody tr").first.inner_text()
     assert "签注（第 2 版）" in first_row and "2027年11月2日" in first_row
     shoot(page, "41-permit-endorsed", stack)
+    context.close()
+
+
+def test_clerk_sees_the_permit_queue_and_page(stack):
+    from tests.core.web.pages.pagekit import PASSWORD, add_officer
+
+    permit = issue_permit(stack.rt, owner_phone=PHONE)
+    stack.rt.clock.set(beijing(2027, 11, 2))
+    add_officer(stack.rt, "clerk-p", "clerk")
+    context = stack.browser.new_context(viewport=VIEWPORTS["desktop"], locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{stack.issuer.url}/officer/login")
+    page.fill(field("username"), "clerk-p")
+    page.fill(field("password"), PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url("**/officer/intake")
+    page.click("nav >> text=证件签注")
+    page.wait_for_url("**/officer/permits")
+    assert "签注办理期：2027年10月30日至2027年11月29日" in page.inner_text("#permit-queue")
+    shoot(page, "42-officer-permit-queue", stack)
+    page.click(f"#permit-queue >> text={permit.permit_no}")
+    page.wait_for_url(f"**/officer/permits/{permit.permit_no}")
+    assert page.locator("#endorse-button").is_enabled()
+    shoot(page, "43-officer-permit", stack)
     context.close()

@@ -81,6 +81,31 @@ def test_resident_endorses_inside_the_window_then_misses_the_next(app, runtime, 
     assert events == ["补办签注，恢复使用（第 3 版）", "逾期未签注，中止使用", "签注（第 2 版）", "首次签发"]
 
 
+def test_refused_endorsement_lists_every_reason(app, runtime, clock, permit):
+    """The holder's job ended before the window: the page lists every finding of the refusal."""
+    from core.orm import encrypt_document
+
+    with runtime.uow() as uow:
+        original = uow.applications.get(permit.application_id)
+        original.document["conditions"][0]["until"] = "2027-09-30"
+        encrypt_document(runtime.secrets.cipher, original)
+        uow.commit()
+    clock.set(beijing(2027, 11, 2))
+    client = app.test_client()
+    url = f"/resident/permits/{permit.id}"
+    html = page_at(client, runtime, url)
+    refused = client.post(f"{url}/endorsement", data={"csrf_token": csrf_of(html)})
+    refused_html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "不再符合居住证申领条件，不予签注" in refused_html
+    reasons = re.findall(r"<li[^>]*><strong>(.*?)</strong><br><span class=\"muted\">依据：", refused_html)
+    # every finding at once: no qualifying condition left, and why the employment no longer counts
+    assert len(reasons) >= 2 and reasons[0].startswith("不符合："), reasons
+    assert any(r.startswith("提示：") for r in reasons), reasons
+    assert "到受理窗口办理签注" in refused_html
+    html = client.get(url).get_data(as_text=True)
+    assert ">有效<" in html and "签注（第 2 版）" not in html
+
+
 def test_resident_chooses_reminders_and_bad_choices_are_named(app, runtime, permit):
     client = app.test_client()
     url = f"/resident/permits/{permit.id}"
