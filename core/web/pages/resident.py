@@ -279,9 +279,9 @@ DONE_ZH = {"endorsed": "签注已办理，新的电子居住证已签发。", "r
 
 
 def _permit_page(credential: models.Credential, *, errors: FormErrors | None = None, findings: list | None = None,
-                 status: int = 200):
+                 status: int = 200, view: dict | None = None):
     rt = runtime_of()
-    view = permitview.permit_page(lifecycle.permit_view(rt, credential.permit_no, current_principal()))
+    view = permitview.permit_page(view or lifecycle.permit_view(rt, credential.permit_no, current_principal()))
     return render_template("resident/permit.html", credential=credential, status_zh=CREDENTIAL_STATUS_ZH,
                            lifetime=rt.settings.presentation_seconds, benefits=rt.benefits, permit=view,
                            errors=errors or FormErrors(), findings=findings or [],
@@ -292,14 +292,11 @@ def _permit_page(credential: models.Credential, *, errors: FormErrors | None = N
 @resident_required
 def permit(credential_id: str):
     credential = _own_credential(credential_id)
-    latest = _latest_version(credential)
+    view = lifecycle.permit_view(runtime_of(), credential.permit_no, current_principal())
+    latest = view["history"][0]["id"]
     if latest != credential.id:  # an endorsed version's old page shows the permit as it is now
         return redirect(url_for("resident.permit", credential_id=latest))
-    return _permit_page(credential)
-
-
-def _latest_version(credential: models.Credential) -> str:
-    return lifecycle.permit_view(runtime_of(), credential.permit_no, current_principal())["history"][0]["id"]
+    return _permit_page(credential, view=view)
 
 
 @bp.post("/permits/<credential_id>/endorsement")
@@ -324,7 +321,7 @@ def reminders(credential_id: str):
                                 request.form.getlist("reminders"))
     except ValidationError as exc:
         return _permit_page(credential, errors=FormErrors.from_exception(exc), status=400)
-    return redirect(url_for("resident.permit", credential_id=_latest_version(credential), done="reminders"))
+    return redirect(url_for("resident.permit", credential_id=credential.id, done="reminders"))
 
 
 @bp.get("/permits/<credential_id>/presentation.png")

@@ -106,6 +106,19 @@ def test_refused_endorsement_lists_every_reason(app, runtime, clock, permit):
     assert ">有效<" in html and "签注（第 2 版）" not in html
 
 
+def test_officer_suspension_hides_the_endorsement_button(app, runtime, clock, permit):
+    """Suspended by an officer (data being checked): only an officer lifts it, not an endorsement."""
+    from core.credential_status import change_status
+    from tests.core.permits import make_officer
+
+    clock.set(beijing(2027, 11, 2))
+    change_status(runtime, permit.id, "suspended", reason="身份信息核查中", principal=make_officer(runtime, "reviewer"))
+    html = page_at(app.test_client(), runtime, f"/resident/permits/{permit.id}")
+    assert ">已中止<" in html and "身份信息核查中" in html and "未按期签注" not in html
+    assert ENDORSE_BUTTON not in html and 'id="late-explanation"' not in html
+    assert "中止使用" in _history_rows(html)[0]
+
+
 def test_resident_chooses_reminders_and_bad_choices_are_named(app, runtime, permit):
     client = app.test_client()
     url = f"/resident/permits/{permit.id}"
