@@ -30,10 +30,7 @@ STATE_ZH = {
     models.DRAFT: "草稿", models.SUBMITTED: "已提交，待受理", models.ACCEPTED: "已受理，审核中",
     models.APPROVED: "已批准", models.REJECTED: "不予批准", models.WITHDRAWN: "已撤回",
 }
-CREDENTIAL_STATUS_ZH = {
-    models.VALID: "有效", models.SUSPENDED: "已中止", models.REVOKED: "已吊销", models.REPLACED: "已换领",
-    models.CANCELLED: "已注销", models.SUPERSEDED: "已签注更新",
-}
+CREDENTIAL_STATUS_ZH = permitview.STATUS_ZH
 
 
 def _schema() -> str:
