@@ -49,3 +49,20 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+#: Hours (Beijing time) in which holders may be sent messages: 08:00 up to 20:00.
+DAYTIME_HOURS = (8, 20)
+
+
+def next_daytime(at: dt.datetime, hours: tuple[int, int] = DAYTIME_HOURS) -> dt.datetime:
+    """``at`` itself when it falls in the daytime hours in Beijing, else the next morning's
+    start (as aware UTC). Reminders and notices to holders are never sent at night."""
+    start, end = hours
+    local = at.astimezone(BEIJING)
+    if start <= local.hour < end:
+        return at
+    morning = local.replace(hour=start, minute=0, second=0, microsecond=0)
+    if local.hour >= end:
+        morning += dt.timedelta(days=1)
+    return morning.astimezone(UTC)

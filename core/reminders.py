@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import sqlalchemy as sa
 
-from core.clock import BEIJING
+from core.clock import next_daytime  # reminders go out in core.clock.DAYTIME_HOURS only
 from core.exceptions import ErrorList
 from core.orm import permit_reminders
 
@@ -36,8 +36,6 @@ REMINDERS = (ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION)
 REMINDER_LABELS = {ENDORSEMENT_DUE: "签注办理期开始时提醒", WEEK_BEFORE: "签注截止前一周提醒",
                    AFTER_SUSPENSION: "证件中止使用次日提醒"}
 DEFAULT_REMINDERS = frozenset({ENDORSEMENT_DUE})
-#: Reminders are delivered from 08:00 until 20:00 Beijing time only.
-DAY_STARTS, DAY_ENDS = 8, 20
 SMS_CHANNEL = "sms"
 #: The SMS plugin's approved templates each reminder uses.
 SMS_TEMPLATES = {ENDORSEMENT_DUE: "endorsement_due", WEEK_BEFORE: "endorsement_due",
@@ -48,17 +46,6 @@ MAX_VARIABLE = 35
 
 def date_zh(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
-
-
-def next_daytime(at: dt.datetime) -> dt.datetime:
-    """``at`` itself when it falls in 08:00-20:00 Beijing time, else the next 08:00 (as UTC)."""
-    local = at.astimezone(BEIJING)
-    if DAY_STARTS <= local.hour < DAY_ENDS:
-        return at
-    morning = local.replace(hour=DAY_STARTS, minute=0, second=0, microsecond=0)
-    if local.hour >= DAY_ENDS:
-        morning += dt.timedelta(days=1)
-    return morning.astimezone(dt.timezone.utc)
 
 
 def check_choice(reminders: object) -> list[str]:

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-from core.clock import BEIJING
+from core.clock import BEIJING, next_daytime
 from core.exceptions import ErrorList
 from core.models import new_id
 from plugins.sms_gateway.backend import CHANNEL
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 #: Notifications are not delivered between 21:00 and 08:00 Beijing time.
-QUIET_FROM, QUIET_UNTIL = 21, 8
 
 
 def application_ref(application: "Application") -> str:
@@ -45,16 +44,11 @@ def beijing_date(at: dt.datetime) -> dt.date:
 
 def daytime(at: dt.datetime | None) -> dt.datetime | None:
     """The ``not_before`` of a notice caused at ``at``: ``None`` (deliver at once) in the
-    daytime, the next 08:00 Beijing time in the quiet hours."""
+    daytime, the next 08:00 Beijing time at night (the same hours as reminders)."""
     if at is None:
         return None
-    local = at.astimezone(BEIJING)
-    if QUIET_UNTIL <= local.hour < QUIET_FROM:
-        return None
-    morning = local.replace(hour=QUIET_UNTIL, minute=0, second=0, microsecond=0)
-    if local.hour >= QUIET_FROM:
-        morning += dt.timedelta(days=1)
-    return morning.astimezone(dt.timezone.utc)
+    slot = next_daytime(at)
+    return None if slot == at else slot
 
 
 def applicant_phone(application: "Application") -> str | None:
