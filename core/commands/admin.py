@@ -104,6 +104,13 @@ def officer_add(app: AppContext, username: str, role: str, display_name: str, pa
     click.echo(f"已创建账号 (created) {username} [{role}]")
 
 
+def _officer_named(uow, username: str):
+    found = uow.officers.by_username(username)
+    if found is None:
+        raise click.UsageError(f"没有用户名为 {username} 的账号 (no such officer)")
+    return found
+
+
 @officer.command("totp")
 @click.argument("username")
 @pass_app
@@ -113,9 +120,7 @@ def officer_totp(app: AppContext, username: str) -> None:
 
     rt = app.runtime
     with rt.uow() as uow:
-        found = uow.officers.by_username(username)
-        if found is None:
-            raise click.UsageError(f"没有用户名为 {username} 的账号 (no such officer)")
+        found = _officer_named(uow, username)
         uri = enrol(uow, found, rt.secrets.cipher, actor="cli")
         uow.commit()
     click.echo("请用身份验证器扫描或输入以下地址；它只显示这一次 (shown once, add it to an authenticator app now):")
@@ -131,9 +136,7 @@ def officer_logout(app: AppContext, username: str) -> None:
 
     rt = app.runtime
     with rt.uow() as uow:
-        found = uow.officers.by_username(username)
-        if found is None:
-            raise click.UsageError(f"没有用户名为 {username} 的账号 (no such officer)")
+        found = _officer_named(uow, username)
         ended = revoke_all(uow, "officer", found.id, rt.clock.now())
         uow.audit.append(actor="cli", role="admin", action="officer.sessions_revoked", object_type="officer",
                          object_id=found.id, details={"sessions": ended})
