@@ -51,28 +51,25 @@ def echo_json(data) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from core.commands import admin, calendar, db
+    from core.commands import (
+        admin,
+        calendar,
+        credential,
+        db,
+        demo,
+        eligibility,
+        lifecycle,
+        outbox,
+        verifier,
+        verify,
+    )
 
     for command in (db.init, db.db, admin.plugins, admin.config, admin.keys, admin.officer, admin.audit,
                     admin.serve, calendar.calendar):
         cli.add_command(command)
-    for name in ("eligibility", "outbox", "worker", "credential", "demo", "verify", "verifier", "lifecycle",
-                 "records"):
-        _maybe_add(name)
-
-
-def _maybe_add(module_name: str) -> None:
-    """Commands written by other parts of the system, when present."""
-    import importlib
-
-    try:
-        module = importlib.import_module(f"core.commands.{module_name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"core.commands.{module_name}":
-            return
-        raise
-    for command in getattr(module, "COMMANDS", ()):
-        cli.add_command(command)
+    for module in (eligibility, outbox, credential, demo, verify, verifier, lifecycle):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
 def build_cli(pm=None) -> click.Group:

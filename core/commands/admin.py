@@ -192,10 +192,10 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
         click.echo("  演示账号 (demo log-ins: role, username, password):")
         for line in demo.read_text(encoding="utf-8").splitlines():
             click.echo(f"    {line}")
-    worker = None
-    if rt.settings.worker_in_serve and not no_worker:
-        worker = _start_worker(rt)
     from core.sweep import DailySweep
+    from core.worker import start_background_worker
+
+    worker = start_background_worker(rt) if rt.settings.worker_in_serve and not no_worker else None
 
     daily_sweep = DailySweep(rt).start()  # endorsement deadlines -> suspensions and reminders, once a day
     try:
@@ -205,10 +205,3 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
         if worker is not None:
             worker.stop()
 
-
-def _start_worker(rt):
-    try:
-        from core.worker import start_background_worker
-    except ImportError:  # the worker arrives with the delivery work
-        return None
-    return start_background_worker(rt)

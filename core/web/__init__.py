@@ -50,7 +50,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(api_auth.bp)
-    _register_optional_blueprints(app)
+    _register_blueprints(app)
 
     def register(blueprint, **options) -> None:
         app.register_blueprint(blueprint, **options)
@@ -60,18 +60,14 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
     return app
 
 
-def _register_optional_blueprints(app: Flask) -> None:
-    """Blueprints of the other concerns, each in its own module under core/web."""
-    import importlib
+def _register_blueprints(app: Flask) -> None:
+    """One blueprint per concern, each in its own module under core/web."""
+    from core.web import applications, credentials, holder, lifecycle, pages, review, status
 
-    for name in ("applications", "review", "credentials", "status", "holder", "pages", "lifecycle"):
-        try:
-            module = importlib.import_module(f"core.web.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"core.web.{name}":
-                continue
-            raise
-        module.init_app(app) if hasattr(module, "init_app") else app.register_blueprint(module.bp)
+    applications.init_app(app)
+    pages.init_app(app)
+    for module in (review, credentials, status, holder, lifecycle):
+        app.register_blueprint(module.bp)
 
 
 def runtime_of(app: Flask | None = None):
