@@ -12,8 +12,9 @@ COUNTY = "cty"         # division code, e.g. 331121
 STATUS = "status"      # {"status_list": {"idx": int, "uri": str}} -- core's own
 CREDENTIAL_ID = "cid"  # in a presentation: the jti of the credential it presents
 
-#: Claims a presentation copies from its credential (besides ``status``): what a verifier may learn.
-PRESENTED = ("ct", NAME_MASKED, ID_MASKED, COUNTY, "b", "ben")
+#: Claims only core sets; plugins contribute every other claim of a credential, and a
+#: presentation carries those plugin claims over unchanged (they are the minimum already).
+RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "status", "cnf"})
 
 #: The ``aud`` of a presentation that only proves possession to read a verifier's log of the
 #: credential; verifiers refuse it as a presentation to verify.

@@ -12,7 +12,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from core import models
-from core.claims import CREDENTIAL_ID, PRESENTED, STATUS
+from core.claims import CREDENTIAL_ID, RESERVED_CLAIMS, STATUS
 from core.exceptions import Conflict
 from core.tokens import PRESENTATION, issue_token
 
@@ -29,7 +29,7 @@ def presentation_claims(credential: models.Credential, *, issuer: str, now: int,
         "exp": max(now + 1, min(now + lifetime, int(credential.expires_at.timestamp()))),
         CREDENTIAL_ID: credential.id,
     }
-    claims.update({name: credential.claims[name] for name in PRESENTED if name in credential.claims})
+    claims.update({k: v for k, v in credential.claims.items() if k not in RESERVED_CLAIMS})
     claims[STATUS] = credential.claims[STATUS]
     if audience is not None:
         claims["aud"] = audience

@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from core import attachments as attachment_store
 from core import models
 from core.auth import Principal, require_role
+from core.claims import RESERVED_CLAIMS
 from core.clock import BEIJING
 from core.exceptions import (
     AuthenticationRequired,
@@ -44,7 +45,6 @@ CHANNELS = ("online", "window")
 INTAKE_ROLES = ("clerk", "admin")
 DECIDING_ROLES = ("reviewer", "admin")
 #: Claims only core sets; a plugin returning one of them is a configuration error.
-RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "iat", "nbf", "exp", "jti", "status", "cnf"})
 MAX_OFFICER_REASONS = 20
 MAX_REASON_CHARS = 500
 WORKING_DAYS_TO_DECIDE = 2

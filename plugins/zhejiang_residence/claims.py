@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
+from core.claims import COUNTY, ID_MASKED, NAME_MASKED
 from core.models import EligibilityContext
 from plugins.zhejiang_residence.benefits import BENEFITS, benefit_mask, covers
 from plugins.zhejiang_residence.chains import qualifying_chain
@@ -71,9 +72,9 @@ def credential_claims(document: Mapping[str, Any], context: EligibilityContext, 
     applicant = document["applicant"]
     return {
         "ct": CREDENTIAL_TAG,
-        "n": mask_name(applicant["name"]),
-        "idm": mask_id(applicant["id_number"]),
-        "cty": config.county_code,
+        NAME_MASKED: mask_name(applicant["name"]),
+        ID_MASKED: mask_id(applicant["id_number"]),
+        COUNTY: config.county_code,
         "b": BASIS_CODES[document["path"]],
         "ben": benefit_mask(config.benefits),
         "rs": residence_start(document, context).isoformat(),
