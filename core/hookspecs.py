@@ -249,6 +249,20 @@ def govcred_credential_status_changed(credential: "Credential", application: "Ap
     """
 
 
+@hookspec
+def govcred_demo_journey(now: "dt.datetime") -> "Mapping[str, Any] | None":
+    """Offer a sample application for ``govcred demo``, with a fresh person in it.
+
+    Every implementation is called; the demo runs the first journey whose ``schema`` a
+    loaded plugin registered. Return ``{"schema", "document", "phone", "records_csv"}``:
+    the application document (core replaces ``{{attachment}}`` with the id of the proof it
+    uploads), the applicant's phone (their resident account), and the lines of a file for
+    ``govcred records import`` (empty when the records need none).
+
+    :param now: the demo's clock, for dates in the sample.
+    """
+
+
 # ---- extension points of the host ----------------------------------------------------
 
 

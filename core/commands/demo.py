@@ -3,8 +3,8 @@
 Apply (a resident, online, with a proof upload), accept, approve and issue through the same
 services as the API, so the SMS and provincial-push rows go through the outbox like any
 others; then write what a verifier needs: credential.jwt, credential.png, jwks.json and
-status-list.jwt. The journey comes from a sample file under core/data/demo, chosen by the
-application schema a loaded plugin registered; core itself knows nothing of its contents.
+status-list.jwt. The sample application comes from a plugin (``govcred_demo_journey``),
+for a credential type a loaded plugin registered; core itself knows nothing of its contents.
 """
 from __future__ import annotations
 
@@ -21,37 +21,22 @@ import click
 from core.cli import AppContext, echo_json, pass_app
 from core.exceptions import ConfigError
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "data" / "demo"
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def demo_id_number() -> str:
-    """A fresh, well-formed resident ID number (GB 11643 check character) for each run, so a
-    second demo on the same data directory is a new person rather than a duplicate permit."""
-    birth = dt.date(1980, 1, 1) + dt.timedelta(days=secrets.randbelow(20 * 365))
-    body = f"330102{birth:%Y%m%d}{secrets.randbelow(1000):03d}"
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS)) % 11]
-    return body + check
-
-
-def _scenario(schemas) -> dict:
-    for path in sorted(SCENARIOS.glob("*.json")):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data["schema"] in schemas:
-            return data
+def _journey(rt, now: dt.datetime) -> dict:
+    schemas = set(rt.credential_types)
+    for journey in rt.pm.hook.govcred_demo_journey(now=now):
+        if journey and journey.get("schema") in schemas:
+            return journey
     raise ConfigError(f"no demo journey for the loaded credential types ({', '.join(sorted(schemas)) or 'none'})")
 
 
-def _fill(value, values: dict[str, str]):
+def _with_attachment(value, attachment_id: str):
+    """The document with ``{{attachment}}`` replaced by the id of the uploaded proof."""
     if isinstance(value, str):
-        for name, text in values.items():
-            value = value.replace("{{" + name + "}}", text)
-        return value
+        return attachment_id if value == "{{attachment}}" else value
     if isinstance(value, list):
-        return [_fill(v, values) for v in value]
+        return [_with_attachment(v, attachment_id) for v in value]
     if isinstance(value, dict):
-        return {k: _fill(v, values) for k, v in value.items()}
+        return {k: _with_attachment(v, attachment_id) for k, v in value.items()}
     return value
 
 
@@ -96,30 +81,27 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
     rt.settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     upgrade(rt.engine, rt.pm)
     rt.keystore.ensure_key()
-    scenario = _scenario(set(rt.credential_types))
     now = rt.clock.now()
-    values = {"id_number": demo_id_number(), "phone": f"138{secrets.randbelow(10 ** 8):08d}",
-              "since": (now.astimezone(BEIJING).date() - dt.timedelta(days=240)).isoformat(),
-              "now": now.astimezone(BEIJING).isoformat(timespec="seconds")}
+    journey = _journey(rt, now)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    records_csv = scenario.get("records_csv")
+    records_csv = journey.get("records_csv")
     if records_csv:
         records = ctx.find_root().command.get_command(ctx, "records")
         if records is None:
             raise ConfigError("the demo journey needs `govcred records import`, which no loaded plugin provides")
         path = out / "records.csv"
-        path.write_text("\n".join(_fill(records_csv, values)) + "\n", encoding="utf-8")
+        path.write_text("\n".join(records_csv) + "\n", encoding="utf-8")
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the --json summary
             ctx.invoke(records.get_command(ctx, "import"), file=path)
 
     with rt.uow() as uow:
-        resident_row = uow.residents.get_or_create(values["phone"], now)
+        resident_row = uow.residents.get_or_create(journey["phone"], now)
         uow.commit()
     resident = Principal("resident", resident_row.id)
-    values["attachment"] = attachments.store(rt, _proof_png(), "labor-contract.png", principal=resident).id
-    application = services.submit_application(rt, _fill(scenario["document"], values), principal=resident,
+    proof = attachments.store(rt, _proof_png(), "labor-contract.png", principal=resident).id
+    application = services.submit_application(rt, _with_attachment(journey["document"], proof), principal=resident,
                                               channel="online")
     if application.state == "submitted":
         application = services.accept_application(rt, application.id, _officer(rt, "clerk"))

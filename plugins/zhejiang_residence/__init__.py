@@ -129,3 +129,10 @@ def govcred_cli_commands(cli: Any) -> None:
     from plugins.zhejiang_residence.records_import import records
 
     cli.add_command(records)
+
+
+@hookimpl
+def govcred_demo_journey(now):
+    from plugins.zhejiang_residence.demo import demo_journey
+
+    return demo_journey(now)
