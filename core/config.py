@@ -49,6 +49,8 @@ class Settings:
     worker_batch: int = 50
     worker_max_attempts: int = 12
     disable_plugins: tuple[str, ...] = ()
+    #: verifier services a holder's page asks who verified their permit
+    verifier_urls: tuple[str, ...] = ()
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     # -- derived ----------------------------------------------------------------------
@@ -129,6 +131,7 @@ _ENV_FIELDS: dict[str, str] = {
     "GOVCRED_PUSH_SECRET": "push_secret",
     "GOVCRED_WORKER_IN_SERVE": "worker_in_serve",
     "GOVCRED_DISABLE_PLUGINS": "disable_plugins",
+    "GOVCRED_VERIFIER_URLS": "verifier_urls",
 }
 
 
@@ -175,9 +178,9 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
                 raise ConfigError(f"{f.name} must be a whole number, got {v!r}") from None
         elif f.type == "bool" and isinstance(v, str):
             out[f.name] = v.strip().lower() in ("1", "true", "yes", "on")
-        elif f.name == "disable_plugins" and isinstance(v, str):
+        elif f.name in ("disable_plugins", "verifier_urls") and isinstance(v, str):
             out[f.name] = tuple(p.strip() for p in v.split(",") if p.strip())
-        elif f.name == "disable_plugins":
+        elif f.name in ("disable_plugins", "verifier_urls"):
             out[f.name] = tuple(v)
         elif f.name == "data_dir":
             out[f.name] = Path(v)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import urllib.error
 import urllib.request
 
@@ -106,10 +105,10 @@ def presentation(resident_id: str, credential_id: str):
 
 def verifier_urls() -> list[str]:
     """Base URLs of the verifier services to ask (``VERIFIER_URLS`` app config, else the
-    comma-separated ``GOVCRED_VERIFIER_URLS``)."""
+    ``verifier_urls`` setting, ``GOVCRED_VERIFIER_URLS`` comma-separated)."""
     configured = current_app.config.get("VERIFIER_URLS")
     if configured is None:
-        configured = [u.strip() for u in os.environ.get("GOVCRED_VERIFIER_URLS", "").split(",") if u.strip()]
+        configured = runtime_of().settings.verifier_urls
     return [u.rstrip("/") for u in configured]
 
 
