@@ -192,6 +192,11 @@ class Decision:
 
 VALID, SUSPENDED, REVOKED = "valid", "suspended", "revoked"
 REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
+#: What holders, clerks and verifiers read for each credential status (pages and CLI alike).
+CREDENTIAL_STATUS_ZH = {
+    VALID: "有效", SUSPENDED: "已中止", REVOKED: "已吊销", REPLACED: "已换领",
+    CANCELLED: "已注销", SUPERSEDED: "已签注更新",
+}
 #: Token Status List values (2 bits): what each credential status publishes.
 STATUS_LIST_VALUE = {VALID: 0, REVOKED: 1, SUSPENDED: 2, REPLACED: 1, CANCELLED: 1, SUPERSEDED: 0}
 

@@ -11,9 +11,8 @@ import click
 
 from core.cli import AppContext, echo_json, pass_app
 from core.clock import BEIJING
+from core.models import CREDENTIAL_STATUS_ZH
 
-_STATUS_ZH = {"valid": "有效", "suspended": "中止使用", "revoked": "已收缴", "replaced": "已换领/补领",
-              "cancelled": "已注销", "superseded": "已由新版本替代"}
 
 
 def _as_of(value: str | None) -> dt.datetime | None:
@@ -40,7 +39,7 @@ def _officer(app: AppContext, username: str):
 
 
 def _print_permit(view: dict) -> None:
-    click.echo(f"证号 {view['permit_no']}  状态 {_STATUS_ZH.get(view['status'], view['status'])}"
+    click.echo(f"证号 {view['permit_no']}  状态 {CREDENTIAL_STATUS_ZH.get(view['status'], view['status'])}"
                f"{'（已过签注期）' if view['lapsed'] else ''}")
     if view["residence_start"]:
         click.echo(f"  连续居住起算日 {view['residence_start']}")
@@ -48,7 +47,7 @@ def _print_permit(view: dict) -> None:
         click.echo(f"  {view['endorsement_window']['text']}")
     click.echo(f"  短信提醒 {', '.join(view['reminders']) or '无'}")
     for version in view["history"]:
-        click.echo(f"  v{version['version']}  {_STATUS_ZH.get(version['status'], version['status'])}  "
+        click.echo(f"  v{version['version']}  {CREDENTIAL_STATUS_ZH.get(version['status'], version['status'])}  "
                    f"签发 {version['issued_at'][:10]}  有效至 {version['expires_at'][:10]}"
                    f"{'  ' + version['status_reason'] if version['status_reason'] else ''}")
 

@@ -19,10 +19,7 @@ from core.lifecycle import MISSED_ENDORSEMENT
 from core.reminders import REMINDER_LABELS, REMINDERS, date_zh
 from core.web.pages.views import FormErrors
 
-STATUS_ZH = {
-    models.VALID: "有效", models.SUSPENDED: "已中止", models.REVOKED: "已吊销", models.REPLACED: "已换领",
-    models.CANCELLED: "已注销", models.SUPERSEDED: "已签注更新",
-}
+STATUS_ZH = models.CREDENTIAL_STATUS_ZH
 #: A suspension by the lifecycle sweep, as opposed to one decided by an officer.
 MISSED_ZH = "已中止（未按期签注）"
 #: What a holder whose permit lapsed needs to know (暂行条例 art. 10).
