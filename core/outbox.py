@@ -75,7 +75,6 @@ class Outbox:
         self._session = session
         self._clock = clock
         self._seq: dict[tuple[str, str, str], int] = {}
-        self.added: list[str] = []
 
     def add(
         self,
@@ -124,7 +123,6 @@ class Outbox:
         elif s.execute(_insert_unless_duplicate(s), row).first() is None:
             return None  # already queued by an earlier transaction
         self._seq[key] += 1
-        self.added.append(message_id)
         return message_id
 
 
