@@ -136,10 +136,8 @@ class Verifier:
             exp = json.loads(_b64_segment(token, 1)).get("exp")
             if type(exp) is not int:
                 return None
-            keys = self.trust.keyset(self._issuer_of(token))
-            claims = verify_token(token, CREDENTIAL, keys, issuers=self.trust.issuers,
-                                  clock=FixedClock(dt.datetime.fromtimestamp(exp - 1, dt.timezone.utc)),
-                                  leeway=self.leeway).claims
+            claims = self._verify_as(token, CREDENTIAL, self.trust.keyset(self._issuer_of(token)),
+                                     clock=FixedClock(dt.datetime.fromtimestamp(exp - 1, dt.timezone.utc))).claims
             self._check_status(claims)
         except VerificationError as exc:
             return exc.reason if exc.reason in ("SUSPENDED", "REVOKED") else None
@@ -157,8 +155,9 @@ class Verifier:
                 return iss
         return claimed_issuer(token)
 
-    def _verify_as(self, token: str, kind: str, keys):
-        return verify_token(token, kind, keys, issuers=self.trust.issuers, clock=self.clock, leeway=self.leeway)
+    def _verify_as(self, token: str, kind: str, keys, *, clock=None):
+        return verify_token(token, kind, keys, issuers=self.trust.issuers, clock=clock or self.clock,
+                            leeway=self.leeway)
 
     def _check_status(self, claims: dict[str, Any]) -> None:
         reference = claims.get(STATUS)
