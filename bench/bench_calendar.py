@@ -15,8 +15,8 @@ from typing import Callable
 
 import chinese_calendar
 
-from core.calendar import load_calendar
-from core.clock import BEIJING
+from govcred.core.calendar import load_calendar
+from govcred.core.clock import BEIJING
 
 ROUNDS = 5
 

@@ -22,13 +22,13 @@ import time
 import uuid
 from pathlib import Path
 
-from core.clock import Clock
-from core.http_delivery import send
-from core.migrate import upgrade
-from core.outbox import OutboxMessage
-from plugins.provincial_push.jsonl import JsonlBackend
-from plugins.provincial_push.channel import PushChannel
-from plugins.sms_gateway.channel import build_channel
+from govcred.core.clock import Clock
+from govcred.core.http_delivery import send
+from govcred.core.migrate import upgrade
+from govcred.core.outbox import OutboxMessage
+from govcred.plugins.provincial_push.jsonl import JsonlBackend
+from govcred.plugins.provincial_push.channel import PushChannel
+from govcred.plugins.sms_gateway.channel import build_channel
 from tests.conftest import _pg_admin, _pg_available, _pg_url, make_runtime, make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
 

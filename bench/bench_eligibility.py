@@ -12,10 +12,10 @@ import datetime as dt
 import time
 from typing import Any, Callable
 
-from core.config import Settings
-from core.models import EligibilityContext
-from plugins.zhejiang_residence.document import records_from_document, validate_document
-from plugins.zhejiang_residence.rules import evaluate, is_eligible
+from govcred.core.config import Settings
+from govcred.core.models import EligibilityContext
+from govcred.plugins.zhejiang_residence.document import records_from_document, validate_document
+from govcred.plugins.zhejiang_residence.rules import evaluate, is_eligible
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_id
 
 SECONDS = 2.0

@@ -20,8 +20,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from core import models, services
-from core.migrate import upgrade
+from govcred.core import models, services
+from govcred.core.migrate import upgrade
 from tests.conftest import PG_ADMIN_URL, T0, _pg_admin, _pg_available, _pg_url, make_runtime, make_settings
 from tests.core.workflow_helpers import document, officer
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
@@ -51,7 +51,7 @@ def _people(n: int) -> list[str]:
 
 def _prepare(rt, n: int) -> list[str]:
     """n accepted applications of n different people, each with a qualifying registration."""
-    from plugins.zhejiang_residence import records_store
+    from govcred.plugins.zhejiang_residence import records_store
 
     ids = _people(n)
     since = dt.date(2026, 1, 1)
@@ -90,7 +90,7 @@ def issuance_rate(rt, n: int) -> tuple[float, int]:
 
 def _runtime(data_dir: Path, url: str):
     settings = make_settings(data_dir, url)
-    from core.clock import FixedClock
+    from govcred.core.clock import FixedClock
 
     rt = make_runtime(settings, FixedClock(T0))
     upgrade(rt.engine, rt.pm)
@@ -126,7 +126,7 @@ def main() -> None:
                 rate, issued = issuance_rate(rt, APPLICATIONS)
             finally:
                 rt.close()
-                from plugins.zhejiang_residence import records_store
+                from govcred.plugins.zhejiang_residence import records_store
 
                 records_store.dispose()
         print(f"PostgreSQL: issuances committed, one process  {rate:10,.0f} /s  ({issued} issued; "

@@ -28,13 +28,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from core.clock import Clock
-from core.db import make_engine
-from core.migrate import upgrade
-from core.orm import outbox as outbox_table
-from core.outbox import OutboxMessage
+from govcred.core.clock import Clock
+from govcred.core.db import make_engine
+from govcred.core.migrate import upgrade
+from govcred.core.orm import outbox as outbox_table
+from govcred.core.outbox import OutboxMessage
 from tests.conftest import _pg_admin, _pg_available, _pg_url, make_pm, make_runtime, make_settings
-from core.worker import run_worker
+from govcred.core.worker import run_worker
 from tests.core.outbox_stub import (
     ChannelPlugin,
     HttpChannel,

@@ -20,7 +20,7 @@ import segno
 import zxingcpp
 from PIL import Image, ImageFilter
 
-from core import qr
+from govcred.core import qr
 from tests.core.qr_samples import typical_permit_token
 
 MASK_SAMPLE_TOKENS = 20

@@ -59,9 +59,9 @@ def _lapses(i: int) -> dt.datetime:
 
 def seed(rt) -> None:
     """Bulk-insert PERMITS permits (one signed token shared: the sweep never reads it)."""
-    from core.models import new_id
-    from core.orm import _document_aad, applications, credentials, status_lists
-    from core.status import status_claim
+    from govcred.core.models import new_id
+    from govcred.core.orm import _document_aad, applications, credentials, status_lists
+    from govcred.core.status import status_claim
     from tests.core.permits import issue_permit
 
     template = issue_permit(rt)  # one real credential: its token, claims and type
@@ -97,10 +97,10 @@ def seed(rt) -> None:
 
 
 def _runtime(data_dir: Path, db: Path):
-    from core.clock import FixedClock
+    from govcred.core.clock import FixedClock
     from tests.conftest import TEST_ENV, make_pm
-    from core.config import load_settings
-    from core.runtime import Runtime
+    from govcred.core.config import load_settings
+    from govcred.core.runtime import Runtime
 
     env = {**TEST_ENV, "GOVCRED_DATABASE_URL": f"sqlite:///{db}"}
     settings = load_settings(data_dir, env=env)
@@ -108,7 +108,7 @@ def _runtime(data_dir: Path, db: Path):
 
 
 def baseline(db: Path) -> float:
-    from core.db import make_engine
+    from govcred.core.db import make_engine
 
     engine = make_engine(f"sqlite:///{db}", poolclass=NullPool)
     started = time.perf_counter()
@@ -123,9 +123,9 @@ def baseline(db: Path) -> float:
 
 
 def main() -> None:
-    from core.lifecycle import sweep
-    from core.migrate import upgrade
-    from core.db import make_engine
+    from govcred.core.lifecycle import sweep
+    from govcred.core.migrate import upgrade
+    from govcred.core.db import make_engine
     from tests.conftest import make_pm
 
     work = Path(tempfile.mkdtemp(prefix="govcred-bench-sweep-"))

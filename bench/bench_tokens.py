@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from core.keys import KeySet, SigningKey, jwks_document
-from core.tokens import CREDENTIAL, issue_token, verify_token
+from govcred.core.keys import KeySet, SigningKey, jwks_document
+from govcred.core.tokens import CREDENTIAL, issue_token, verify_token
 
 ISSUER = "https://zwfw.zj.gov.cn/qingtian"
 REPETITIONS = 5

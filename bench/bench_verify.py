@@ -22,14 +22,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 import statistics
-from core.keys import SigningKey, b64url_decode, jwks_document
-from core.qr import payload_text
-from core.status import encode_lst, pack_statuses, status_claim
-from core.tokens import CREDENTIAL, STATUS_LIST, issue_token
-from verifier.app import benefit_plugins
-from verifier.cache import TrustCache
-from verifier.check import Verifier
-from verifier.trust import TrustConfig, TrustedIssuer
+from govcred.core.keys import SigningKey, b64url_decode, jwks_document
+from govcred.core.qr import payload_text
+from govcred.core.status import encode_lst, pack_statuses, status_claim
+from govcred.core.tokens import CREDENTIAL, STATUS_LIST, issue_token
+from govcred.verifier.app import benefit_plugins
+from govcred.verifier.cache import TrustCache
+from govcred.verifier.check import Verifier
+from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
 ISSUER = "https://qt.example.gov.cn"
 LIST_SIZE = 131072

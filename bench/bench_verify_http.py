@@ -52,7 +52,7 @@ def _setup(directory: Path) -> tuple[dict, str, str]:
     import datetime as dt
 
     from bench.bench_verify import ISSUER, _setup as setup_issuer
-    from verifier.db import add_client, create_tables, make_verifier_engine
+    from govcred.verifier.db import add_client, create_tables, make_verifier_engine
 
     _key, token, _status, _verifier = setup_issuer(directory)
     trust = directory / "trust.toml"
@@ -173,7 +173,7 @@ def main() -> None:
               f"load: {generator}; constant, verifier, constant, verifier")
         rates: dict[str, list[float]] = {"constant": [], "verifier": []}
         for _ in range(2):
-            for name, app in (("constant", "bench.bench_verify_http:constant_app"), ("verifier", "verifier.wsgi:app")):
+            for name, app in (("constant", "bench.bench_verify_http:constant_app"), ("verifier", "govcred.verifier.wsgi:app")):
                 with Gunicorn(app, env) as server:
                     answer = server.warm_up(body, auth)
                     if name == "verifier" and not answer.get("valid"):

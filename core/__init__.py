@@ -2,12 +2,12 @@
 
 Plugins import the implementation marker from here::
 
-    from core import hookimpl
+    from govcred.core import hookimpl
 
 Core never imports ``plugins.*``; built-in plugins are found through the ``govcred``
 entry-point group exactly like third-party ones.
 """
-from core.hookspecs import PROJECT, hookimpl
+from govcred.core.hookspecs import PROJECT, hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["PROJECT", "hookimpl", "__version__"]

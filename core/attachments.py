@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import sqlalchemy as sa
 from PIL import Image, ImageOps
 
-from core.auth import Principal
-from core.exceptions import (
+from govcred.core.auth import Principal
+from govcred.core.exceptions import (
     AuthenticationRequired,
     Conflict,
     FieldError,
@@ -42,8 +42,8 @@ from core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from core.models import new_id
-from core.orm import attachments as attachments_table
+from govcred.core.models import new_id
+from govcred.core.orm import attachments as attachments_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.clock import Clock, as_utc
-from core.orm import audit_head, audit_log
+from govcred.core.clock import Clock, as_utc
+from govcred.core.orm import audit_head, audit_log
 
 GENESIS = "0" * 64
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from core import models
-from core.exceptions import AuthenticationRequired, Conflict, ErrorList, PermissionDenied
-from core.orm import api_tokens
+from govcred.core import models
+from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList, PermissionDenied
+from govcred.core.orm import api_tokens
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 

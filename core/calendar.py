@@ -21,10 +21,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from core.calendar_table import YearTable, parse_year_table
-from core.clock import BEIJING, UTC
-from core.exceptions import ConfigError, ErrorList, FieldError, ValidationError
-from core.statutory_holidays import rule_rest_days
+from govcred.core.calendar_table import YearTable, parse_year_table
+from govcred.core.clock import BEIJING, UTC
+from govcred.core.exceptions import ConfigError, ErrorList, FieldError, ValidationError
+from govcred.core.statutory_holidays import rule_rest_days
 
 logger = logging.getLogger("govcred.calendar")
 
@@ -173,7 +173,7 @@ def load_calendar(data_dir: Path | None = None) -> WorkingCalendar:
     """The built-in tables, overridden year by year by ``<data_dir>/calendar/cn-YYYY.json``."""
     tables: dict[int, YearTable] = {}
     sources: dict[int, str] = {}
-    built_in = resources.files("core") / "data" / "calendar"
+    built_in = resources.files("govcred.core") / "data" / "calendar"
     for entry in sorted(built_in.iterdir(), key=lambda e: e.name):
         if YEAR_FILE.match(entry.name):
             table = _load_year(entry.name, entry.read_text(encoding="utf-8"))

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from core.exceptions import ErrorList
-from core.statutory_holidays import FIRST_YEAR, LAST_YEAR, statutory_holidays
+from govcred.core.exceptions import ErrorList
+from govcred.core.statutory_holidays import FIRST_YEAR, LAST_YEAR, statutory_holidays
 
 TOP_LEVEL_FIELDS = frozenset({"year", "source_notice", "holidays", "makeup_workdays"})
 NOTICE_FIELDS = frozenset({"title", "document_number", "published", "url"})

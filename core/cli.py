@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from core.config import load_settings
-from core.exceptions import ConfigError, GovcredError, ValidationError
+from govcred.core.config import load_settings
+from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
 
 
 class AppContext:
@@ -27,7 +27,7 @@ class AppContext:
 
     @functools.cached_property
     def runtime(self):
-        from core.runtime import Runtime
+        from govcred.core.runtime import Runtime
 
         return Runtime.create(self.settings)
 
@@ -51,7 +51,7 @@ def echo_json(data) -> None:
 
 
 def _register_builtin_commands() -> None:
-    from core.commands import (
+    from govcred.core.commands import (
         admin,
         calendar,
         credential,
@@ -76,7 +76,7 @@ def build_cli(pm=None) -> click.Group:
     """The root group with built-in and plugin commands."""
     _register_builtin_commands()
     if pm is None:
-        from core.plugins import get_plugin_manager
+        from govcred.core.plugins import get_plugin_manager
 
         pm = get_plugin_manager()
     pm.hook.govcred_cli_commands(cli=cli)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.exceptions import ConfigError
+from govcred.core.exceptions import ConfigError
 
 MODES = ("development", "production")
 ALGORITHMS = ("ES256", "EdDSA")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from core import models
-from core.auth import Principal, require_role
-from core.claims import COUNTY, ID_MASKED, NAME_MASKED
-from core.exceptions import Conflict, ErrorList
-from core.status import set_status
+from govcred.core import models
+from govcred.core.auth import Principal, require_role
+from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
+from govcred.core.exceptions import Conflict, ErrorList
+from govcred.core.status import set_status
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
 #: Actions officers take, by the status they lead to.
 ACTIONS = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}
@@ -89,7 +89,7 @@ def _refusal(old_status: str, new_status: str) -> str:
 
 def credential_view(credential: models.Credential, issuer: str) -> dict:
     """What officers see of a credential (no token, no personal data beyond the masked claims)."""
-    from core.status import status_list_uri
+    from govcred.core.status import status_list_uri
 
     claims = credential.claims or {}
     return {

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from core.exceptions import ConfigError, GovcredError
+from govcred.core.exceptions import ConfigError, GovcredError
 
 log = logging.getLogger("govcred.crypto")
 

@@ -1,7 +1,7 @@
 """Every hook govcred calls, with its contract.
 
 One name, ``govcred``, is the pluggy project name, the marker name and the entry-point
-group. Plugins implement hooks with ``from core import hookimpl``. Hooks evolve by adding
+group. Plugins implement hooks with ``from govcred.core import hookimpl``. Hooks evolve by adding
 arguments (a hookimpl may accept fewer arguments than its spec); a hook's result
 semantics never change.
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import click
     import datetime as dt
 
-    from core.config import Settings
-    from core.models import (
+    from govcred.core.config import Settings
+    from govcred.core.models import (
         Application,
         Credential,
         Decision,
@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
         MigrationSource,
         PersonRecords,
     )
-    from core.outbox import Outbox
-    from core.calendar import WorkingCalendar
+    from govcred.core.outbox import Outbox
+    from govcred.core.calendar import WorkingCalendar
 
 PROJECT = "govcred"
 

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import requests
 
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 
 #: (connect, read) seconds.
 DEFAULT_TIMEOUT = (3.0, 10.0)

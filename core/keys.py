@@ -20,8 +20,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from core.clock import Clock
-from core.exceptions import ConfigError, KeyStoreError, VerificationError
+from govcred.core.clock import Clock
+from govcred.core.exceptions import ConfigError, KeyStoreError, VerificationError
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey]
 PublicKey = Union[ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey]

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from core import keys as rawkeys
-from core.crypto import development_secret_file
-from core.exceptions import ConfigError, KeyStoreError
-from core.orm import credentials, signing_keys
+from govcred.core import keys as rawkeys
+from govcred.core.crypto import development_secret_file
+from govcred.core.exceptions import ConfigError, KeyStoreError
+from govcred.core.orm import credentials, signing_keys
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
 log = logging.getLogger("govcred.keys")
 

@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import sqlalchemy as sa
 
-from core import models
-from core.auth import Principal, require_role
-from core.clock import BEIJING
-from core.exceptions import AuthenticationRequired, Conflict, ErrorList, NotFound
-from core.orm import credentials as credentials_table
-from core.reminders import check_choice, date_zh, preferences, store_preferences
-from core.status import set_status
+from govcred.core import models
+from govcred.core.auth import Principal, require_role
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList, NotFound
+from govcred.core.orm import credentials as credentials_table
+from govcred.core.reminders import check_choice, date_zh, preferences, store_preferences
+from govcred.core.status import set_status
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.runtime import Runtime
-    from core.sweep import SweepReport
+    from govcred.core.runtime import Runtime
+    from govcred.core.sweep import SweepReport
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
 CANCEL_ROLES = ("reviewer", "admin")
@@ -75,7 +75,7 @@ def _current_version(uow, permit_no: str, principal: Principal) -> models.Creden
 
 
 def _holder_or_clerk(principal: Principal | None, channel: str) -> Principal:
-    from core.services import _check_channel
+    from govcred.core.services import _check_channel
 
     return _check_channel(principal, channel)
 
@@ -136,7 +136,7 @@ def _follow_up_application(original: models.Application, kind: str, document: di
 
 
 def _issue(rt, uow, app, decision, context, key, now, previous, principal, **new_permit) -> models.Credential:
-    from core.services import _issue_credential
+    from govcred.core.services import _issue_credential
 
     context.extra["previous_credential"] = previous
     credential = _issue_credential(rt, uow, app, decision, context, key, now,
@@ -177,7 +177,7 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
         ``ENDORSEMENT_REFUSED`` with every finding in ``details["findings"]`` (the refusal
         itself is recorded and the holder notified), or a status that cannot be endorsed.
     """
-    from core.services import _evaluate, validate_document
+    from govcred.core.services import _evaluate, validate_document
 
     principal = _holder_or_clerk(principal, channel)
     key = rt.keystore.active_key()  # decrypted outside the write transaction
@@ -370,7 +370,7 @@ MAX_QUEUE = 500
 def permit_queue(rt: "Runtime", principal: Principal | None, *, queue: str) -> list[dict[str, Any]]:
     """Officers' list: permits whose endorsement window is open (soonest lapse first), or permits
     suspended for a missed endorsement (longest suspended first); at most ``MAX_QUEUE``."""
-    from core.claims import ID_MASKED, NAME_MASKED
+    from govcred.core.claims import ID_MASKED, NAME_MASKED
 
     require_role(principal, *OFFICER_VIEW_ROLES)
     if queue not in QUEUES:
@@ -406,6 +406,6 @@ def permit_queue(rt: "Runtime", principal: Principal | None, *, queue: str) -> l
 
 def sweep(rt: "Runtime", *, now: dt.datetime | None = None, batch: int = 1000) -> "SweepReport":
     """Suspend lapsed permits and queue due reminders (see :mod:`core.sweep`)."""
-    from core.sweep import run_sweep
+    from govcred.core.sweep import run_sweep
 
     return run_sweep(rt, now=now, batch=batch)

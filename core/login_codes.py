@@ -15,10 +15,10 @@ import secrets
 
 import sqlalchemy as sa
 
-from core import models
-from core.exceptions import AuthenticationRequired, ErrorList, RateLimited
-from core.models import new_id
-from core.orm import login_codes
+from govcred.core import models
+from govcred.core.exceptions import AuthenticationRequired, ErrorList, RateLimited
+from govcred.core.models import new_id
+from govcred.core.orm import login_codes
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 CODE = re.compile(r"\d{6}")

@@ -13,9 +13,9 @@ import hmac
 import pyotp
 import sqlalchemy as sa
 
-from core import models
-from core.exceptions import AuthenticationRequired
-from core.orm import officers
+from govcred.core import models
+from govcred.core.exceptions import AuthenticationRequired
+from govcred.core.orm import officers
 
 #: Steps either side of now that are accepted (clock drift of one 30-second step).
 VALID_WINDOW = 1

@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from core.orm import metadata as core_metadata
+from govcred.core.orm import metadata as core_metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

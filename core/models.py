@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.exceptions import Conflict
+from govcred.core.exceptions import Conflict
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlalchemy as sa
 
-    from core.config import Settings
+    from govcred.core.config import Settings
 
 
 def new_id() -> str:

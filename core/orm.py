@@ -12,7 +12,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
 
-from core import models
+from govcred.core import models
 
 metadata = sa.MetaData(
     naming_convention={

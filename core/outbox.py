@@ -19,9 +19,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.clock import Clock
-from core.models import new_id
-from core.orm import outbox as outbox_table
+from govcred.core.clock import Clock
+from govcred.core.models import new_id
+from govcred.core.orm import outbox as outbox_table
 
 PENDING, INFLIGHT, DELIVERED, DEAD = "pending", "inflight", "delivered", "dead"
 

@@ -10,9 +10,9 @@ from typing import Any, Iterable
 
 import sqlalchemy as sa
 
-from core.exceptions import NotFound
-from core.orm import outbox as outbox_table
-from core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING
+from govcred.core.exceptions import NotFound
+from govcred.core.orm import outbox as outbox_table
+from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING
 
 _o = outbox_table.c
 _LISTED = (_o.id, _o.channel, _o.event_type, _o.aggregate_type, _o.aggregate_id, _o.aggregate_seq, _o.status,

@@ -12,8 +12,8 @@ from typing import Any, Iterable
 
 import pluggy
 
-from core import hookspecs
-from core.exceptions import ConfigError
+from govcred.core import hookspecs
+from govcred.core.exceptions import ConfigError
 
 #: Environment variable holding a comma-separated block list of plugin (entry-point) names.
 DISABLE_ENV = "GOVCRED_DISABLE_PLUGINS"
@@ -42,9 +42,9 @@ def get_plugin_manager(
     for name in disabled:
         pm.set_blocked(name)
     # core's own defaults (trylast implementations) are a plugin too
-    from core import defaults
+    from govcred.core import defaults
 
-    pm.register(defaults, name="core.defaults")
+    pm.register(defaults, name="govcred.core.defaults")
     for plugin, name in extra:
         pm.register(plugin, name=name)
     if load_entrypoints:

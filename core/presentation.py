@@ -11,13 +11,13 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from core import models
-from core.claims import CREDENTIAL_ID, RESERVED_CLAIMS, STATUS
-from core.exceptions import Conflict
-from core.tokens import PRESENTATION, issue_token
+from govcred.core import models
+from govcred.core.claims import CREDENTIAL_ID, RESERVED_CLAIMS, STATUS
+from govcred.core.exceptions import Conflict
+from govcred.core.tokens import PRESENTATION, issue_token
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
 
 def presentation_claims(credential: models.Credential, *, issuer: str, now: int, lifetime: int,

@@ -23,7 +23,7 @@ import segno
 import zxingcpp
 from PIL import Image, UnidentifiedImageError, features
 
-from core.exceptions import VerificationError
+from govcred.core.exceptions import VerificationError
 
 #: Fixed ASCII prefix with a format version (security-checklist Q-07). Case-sensitive.
 PREFIX = "GC1:/"

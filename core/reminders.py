@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import sqlalchemy as sa
 
-from core.clock import next_daytime  # reminders go out in core.clock.DAYTIME_HOURS only
-from core.exceptions import ErrorList
-from core.orm import permit_reminders
+from govcred.core.clock import next_daytime  # reminders go out in core.clock.DAYTIME_HOURS only
+from govcred.core.exceptions import ErrorList
+from govcred.core.orm import permit_reminders
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-    from core.models import Application, Credential
-    from core.outbox import Outbox
+    from govcred.core.models import Application, Credential
+    from govcred.core.outbox import Outbox
 
 log = logging.getLogger("govcred.reminders")
 

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import models
-from core.exceptions import NotFound
-from core.orm import applications, credentials, encrypt_document
+from govcred.core import models
+from govcred.core.exceptions import NotFound
+from govcred.core.orm import applications, credentials, encrypt_document
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.crypto import Secrets
+    from govcred.core.crypto import Secrets
 
 
 class ApplicationRepository:

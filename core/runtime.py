@@ -13,19 +13,19 @@ import pluggy
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from core.clock import Clock
-from core.config import Settings
-from core.crypto import Secrets, load_secrets
-from core.db import make_engine
-from core.logredact import install_log_redaction
-from core.orm import start_mappers
-from core.plugins import (
+from govcred.core.clock import Clock
+from govcred.core.config import Settings
+from govcred.core.crypto import Secrets, load_secrets
+from govcred.core.db import make_engine
+from govcred.core.logredact import install_log_redaction
+from govcred.core.orm import start_mappers
+from govcred.core.plugins import (
     collect_benefits,
     collect_credential_types,
     collect_delivery_channels,
     get_plugin_manager,
 )
-from core.unit_of_work import UnitOfWork
+from govcred.core.unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -59,7 +59,7 @@ class Runtime:
 
     @functools.cached_property
     def keystore(self):
-        from core.keystore import KeyStore
+        from govcred.core.keystore import KeyStore
 
         return KeyStore(self)
 

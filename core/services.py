@@ -20,12 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import attachments as attachment_store
-from core import models
-from core.auth import Principal, require_role
-from core.claims import RESERVED_CLAIMS
-from core.clock import BEIJING
-from core.exceptions import (
+from govcred.core import attachments as attachment_store
+from govcred.core import models
+from govcred.core.auth import Principal, require_role
+from govcred.core.claims import RESERVED_CLAIMS
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import (
     AuthenticationRequired,
     ConfigError,
     Conflict,
@@ -34,10 +34,10 @@ from core.exceptions import (
     PermissionDenied,
     ValidationError,
 )
-from core.masking import mask_identifier, mask_name
-from core.orm import credentials as credentials_table
-from core.status import allocate_index, status_list_uri
-from core.tokens import CREDENTIAL, issue_token
+from govcred.core.masking import mask_identifier, mask_name
+from govcred.core.orm import credentials as credentials_table
+from govcred.core.status import allocate_index, status_list_uri
+from govcred.core.tokens import CREDENTIAL, issue_token
 
 log = logging.getLogger("govcred.services")
 

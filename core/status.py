@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from core.exceptions import GovcredError
-from core.models import STATUS_LIST_VALUE
-from core.orm import credentials, status_lists
+from govcred.core.exceptions import GovcredError
+from govcred.core.models import STATUS_LIST_VALUE
+from govcred.core.orm import credentials, status_lists
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
 BITS = 2
 #: Stop filling a list at this share: random probing would get slow, and a list that is
@@ -198,7 +198,7 @@ class StatusListPublisher:
         return signed
 
     def _sign(self, list_id: str, revision: int, raw: bytes, now: int, ttl: int) -> SignedList:
-        from core.tokens import STATUS_LIST, issue_token
+        from govcred.core.tokens import STATUS_LIST, issue_token
 
         settings = self._rt.settings
         exp = now + EXP_TTL_PERIODS * ttl

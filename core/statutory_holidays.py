@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from lunardate import LunarDate
 
-from core.exceptions import FieldError, ValidationError
+from govcred.core.exceptions import FieldError, ValidationError
 
 #: The years both the lunar conversion and the solar-term calculation are good for.
 FIRST_YEAR = 1900

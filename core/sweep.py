@@ -27,16 +27,16 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from core import models
-from core.clock import BEIJING
-from core.lifecycle import MISSED_ENDORSEMENT, endorsement_window
-from core.orm import applications as applications_table
-from core.orm import credentials as credentials_table
-from core.orm import lifecycle_sweeps, status_lists
-from core.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences, queue_reminder
+from govcred.core import models
+from govcred.core.clock import BEIJING
+from govcred.core.lifecycle import MISSED_ENDORSEMENT, endorsement_window
+from govcred.core.orm import applications as applications_table
+from govcred.core.orm import credentials as credentials_table
+from govcred.core.orm import lifecycle_sweeps, status_lists
+from govcred.core.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences, queue_reminder
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
 log = logging.getLogger("govcred.sweep")
 

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from core.clock import Clock
-from core.exceptions import FieldError, KeyStoreError, ValidationError, VerificationError
-from core.keys import KID_PATTERN, KeySet, SigningKey
+from govcred.core.clock import Clock
+from govcred.core.exceptions import FieldError, KeyStoreError, ValidationError, VerificationError
+from govcred.core.keys import KID_PATTERN, KeySet, SigningKey
 
 # Token kinds are their ``typ`` values (RFC 8725 §3.11 explicit typing).
 CREDENTIAL = "rp-credential+jwt"

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.audit import AuditLog
-from core.db import READONLY
-from core.outbox import Outbox
-from core.repository import (
+from govcred.core.audit import AuditLog
+from govcred.core.db import READONLY
+from govcred.core.outbox import Outbox
+from govcred.core.repository import (
     ApplicationRepository,
     CredentialRepository,
     DecisionRepository,
@@ -22,8 +22,8 @@ from core.repository import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.clock import Clock
-    from core.crypto import Secrets
+    from govcred.core.clock import Clock
+    from govcred.core.crypto import Secrets
 
 
 class UnitOfWork:

@@ -43,11 +43,11 @@ from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
-from core.clock import as_utc
-from core.db import is_sqlite
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from core.orm import outbox as outbox_table
-from core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING, OutboxMessage, reveal_secrets
+from govcred.core.clock import as_utc
+from govcred.core.db import is_sqlite
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.core.orm import outbox as outbox_table
+from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING, OutboxMessage, reveal_secrets
 
 log = logging.getLogger("govcred.worker")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from core.clock import FixedClock
-from core.config import load_settings
-from core.migrate import upgrade
-from core.plugins import get_plugin_manager
+from govcred.core.clock import FixedClock
+from govcred.core.config import load_settings
+from govcred.core.migrate import upgrade
+from govcred.core.plugins import get_plugin_manager
 
 PG_ADMIN_URL = os.environ.get("GOVCRED_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_REQUIRED = os.environ.get("GOVCRED_TEST_POSTGRES", "") == "require"
@@ -31,9 +31,10 @@ TEST_ENV = {
 
 
 def builtin_plugins():
-    import plugins.provincial_push
-    import plugins.sms_gateway
-    import plugins.zhejiang_residence
+    import govcred.plugins.provincial_push
+    import govcred.plugins.sms_gateway
+    import govcred.plugins.zhejiang_residence
+    from govcred import plugins
 
     return [(plugins.zhejiang_residence, "zhejiang_residence"), (plugins.sms_gateway, "sms_gateway"),
             (plugins.provincial_push, "provincial_push")]
@@ -51,7 +52,7 @@ def make_pm(settings=None, extra=()):
 def _pg_available() -> bool:
     import sqlalchemy as sa
 
-    from core.db import make_engine
+    from govcred.core.db import make_engine
 
     try:
         engine = make_engine(PG_ADMIN_URL, poolclass=__import__("sqlalchemy.pool", fromlist=["NullPool"]).NullPool)
@@ -67,7 +68,7 @@ def _pg_admin(sql: str) -> None:
     import sqlalchemy as sa
     from sqlalchemy.pool import NullPool
 
-    from core.db import make_engine
+    from govcred.core.db import make_engine
 
     engine = make_engine(PG_ADMIN_URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -88,7 +89,7 @@ def pg_template():
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
     from sqlalchemy.pool import NullPool
 
-    from core.db import make_engine
+    from govcred.core.db import make_engine
 
     name = f"govcred_tpl_{uuid.uuid4().hex[:10]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
@@ -104,7 +105,7 @@ def sqlite_template(tmp_path_factory):
     """A migrated SQLite file, copied for each test."""
     from sqlalchemy.pool import NullPool
 
-    from core.db import make_engine
+    from govcred.core.db import make_engine
 
     path = tmp_path_factory.mktemp("tpl") / "template.sqlite3"
     engine = make_engine(f"sqlite:///{path}", poolclass=NullPool)
@@ -156,7 +157,7 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides):
 
 
 def make_runtime(settings, clock=None, extra_plugins=()):
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
     pm = make_pm(settings, extra=extra_plugins)
     return Runtime.create(settings, pm=pm, clock=clock or FixedClock(T0))

@@ -6,15 +6,15 @@ def test_builtin_plugins_are_entry_points():
     eps = importlib.metadata.entry_points(group="govcred")
     declared = {ep.name: ep.value for ep in eps if ep.dist and ep.dist.name == "govcred"}
     assert declared == {
-        "zhejiang_residence": "plugins.zhejiang_residence",
-        "sms_gateway": "plugins.sms_gateway",
-        "provincial_push": "plugins.provincial_push",
+        "zhejiang_residence": "govcred.plugins.zhejiang_residence",
+        "sms_gateway": "govcred.plugins.sms_gateway",
+        "provincial_push": "govcred.plugins.provincial_push",
     }
 
 
 def test_console_script():
     scripts = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="console_scripts")}
-    assert scripts["govcred"] == "core.cli:main"
+    assert scripts["govcred"] == "govcred.core.cli:main"
 
 
 def test_pyjwt_floor_and_banned_libraries():

@@ -3,7 +3,7 @@ import inspect
 
 import pytest
 
-from core import hookspecs
+from govcred.core import hookspecs
 
 SPECS = [getattr(hookspecs, n) for n in dir(hookspecs) if n.startswith("govcred_")]
 

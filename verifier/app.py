@@ -16,11 +16,11 @@ from typing import Any, Callable, Mapping
 import pluggy
 from flask import Flask
 
-from core.exceptions import ConfigError
-from verifier.cache import TrustCache, fetch_source
-from verifier.check import Verifier
-from verifier.db import CopyStore, create_tables, make_verifier_engine
-from verifier.trust import TrustConfig, load_trust
+from govcred.core.exceptions import ConfigError
+from govcred.verifier.cache import TrustCache, fetch_source
+from govcred.verifier.check import Verifier
+from govcred.verifier.db import CopyStore, create_tables, make_verifier_engine
+from govcred.verifier.trust import TrustConfig, load_trust
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -60,7 +60,7 @@ class VerifierConfig:
 def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginManager:
     """A plugin manager holding only the named ``govcred`` entry points: the verifier loads
     what answers benefit questions, not issuer plugins (which may touch the issuer's tables)."""
-    from core import hookspecs
+    from govcred.core import hookspecs
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -101,7 +101,9 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
     if config.background_refresh:
         cache.start(config.refresh_seconds)
 
-    app = Flask(__name__)
+    # An explicit instance path: Flask's own search walks the parent package's paths, and
+    # the govcred namespace has none it can use under an editable install.
+    app = Flask(__name__, instance_path=str(Path(config.data_dir).resolve()))
     app.config.update(MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
@@ -110,7 +112,7 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
         verifier=Verifier(cache, pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
                           leeway=config.leeway, audience=config.audience),
     )
-    from verifier import pages, views
+    from govcred.verifier import pages, views
 
     views.init_app(app)
     pages.init_app(app)

@@ -16,10 +16,10 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
-from core.exceptions import GovcredError, KeyStoreError, VerificationError
-from core.keys import KeySet
-from verifier.statuslist import StatusList, parse_status_list
-from verifier.trust import TrustConfig, TrustedIssuer
+from govcred.core.exceptions import GovcredError, KeyStoreError, VerificationError
+from govcred.core.keys import KeySet
+from govcred.verifier.statuslist import StatusList, parse_status_list
+from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
 log = logging.getLogger("govcred.verifier.cache")
 

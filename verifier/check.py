@@ -1,7 +1,7 @@
 """The verification library: one call, one :class:`Answer`, never an exception.
 
 Order of checks: read the input (QR text, bare token, or an image) -> the token's kind from
-its ``typ`` -> the issuer must be trusted -> :func:`core.tokens.verify_token` with that
+its ``typ`` -> the issuer must be trusted -> :func:`govcred.core.tokens.verify_token` with that
 issuer's pinned keys (signature, header, time) -> the status list entry -> the benefit asked
 about. A benefit plugin can only narrow: it is asked only after every core check passed, and
 its ``True`` never turns a failed check into a valid answer.
@@ -20,12 +20,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
-from core.clock import FixedClock
-from core.exceptions import VerificationError
-from core.qr import decode_image, token_from_scan
-from core.tokens import CREDENTIAL, PRESENTATION, verify_token
-from verifier.statuslist import INVALID, SUSPENDED, VALID
+from govcred.core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
+from govcred.core.clock import FixedClock
+from govcred.core.exceptions import VerificationError
+from govcred.core.qr import decode_image, token_from_scan
+from govcred.core.tokens import CREDENTIAL, PRESENTATION, verify_token
+from govcred.verifier.statuslist import INVALID, SUSPENDED, VALID
 
 log = logging.getLogger("govcred.verifier")
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.clock import as_utc
-from core.exceptions import AuthenticationRequired, Conflict, ErrorList
+from govcred.core.clock import as_utc
+from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList
 
 log = logging.getLogger("govcred.verifier.db")
 

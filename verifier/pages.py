@@ -16,11 +16,12 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 
-import core.web
-from core.exceptions import ErrorList, VerificationError
-from core.plugins import collect_benefits
-from core.qr import decode_image
-from verifier.db import authenticate
+import govcred.core.web
+from govcred import core
+from govcred.core.exceptions import ErrorList, VerificationError
+from govcred.core.plugins import collect_benefits
+from govcred.core.qr import decode_image
+from govcred.verifier.db import authenticate
 
 _WEB = Path(core.web.__file__).resolve().parent
 

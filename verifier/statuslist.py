@@ -15,9 +15,9 @@ import binascii
 import zlib
 from dataclasses import dataclass
 
-from core.exceptions import VerificationError
-from core.keys import KeySet
-from core.tokens import STATUS_LIST, verify_token
+from govcred.core.exceptions import VerificationError
+from govcred.core.keys import KeySet
+from govcred.core.tokens import STATUS_LIST, verify_token
 
 #: 2 bits x 16,777,216 entries; a bigger list is not one govcred or a sane issuer publishes.
 MAX_LIST_BYTES = 4 * 1024 * 1024

@@ -21,7 +21,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.exceptions import ConfigError
+from govcred.core.exceptions import ConfigError
 
 
 @dataclass(frozen=True)

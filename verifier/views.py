@@ -13,14 +13,14 @@ import secrets
 
 from flask import Flask, current_app, g, jsonify, request
 
-from core.claims import CREDENTIAL_ID, LOG_AUDIENCE
-from core.exceptions import AuthenticationRequired, ErrorList, RateLimited, VerificationError
-from core.tokens import PRESENTATION, peek_unverified_issuer, verify_token
-from core.web.errors import problem, register_error_handlers
-from core.web.jsonbody import json_body
-from core.web.security import apply_security_headers
-from verifier.check import BENEFIT_CODE
-from verifier.db import RequestRecorder, verifications_of
+from govcred.core.claims import CREDENTIAL_ID, LOG_AUDIENCE
+from govcred.core.exceptions import AuthenticationRequired, ErrorList, RateLimited, VerificationError
+from govcred.core.tokens import PRESENTATION, peek_unverified_issuer, verify_token
+from govcred.core.web.errors import problem, register_error_handlers
+from govcred.core.web.jsonbody import json_body
+from govcred.core.web.security import apply_security_headers
+from govcred.verifier.check import BENEFIT_CODE
+from govcred.verifier.db import RequestRecorder, verifications_of
 
 log = logging.getLogger("govcred.verifier.http")
 

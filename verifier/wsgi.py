@@ -1,7 +1,7 @@
-"""WSGI entry point for gunicorn: ``gunicorn 'verifier.wsgi:app'`` with GOVCRED_VERIFIER_TRUST set.
+"""WSGI entry point for gunicorn: ``gunicorn 'govcred.verifier.wsgi:app'`` with GOVCRED_VERIFIER_TRUST set.
 
 Each worker builds its own app (no --preload), so each has its own refresh thread.
 """
-from verifier.app import create_app
+from govcred.verifier.app import create_app
 
 app = create_app()

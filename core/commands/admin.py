@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli import AppContext, echo_json, pass_app
 
 
 @click.command()
@@ -15,7 +15,7 @@ from core.cli import AppContext, echo_json, pass_app
 @pass_app
 def plugins(app: AppContext, as_json: bool) -> None:
     """List loaded plugins with their version and the hooks they implement."""
-    from core.plugins import describe_plugins
+    from govcred.core.plugins import describe_plugins
 
     infos = describe_plugins(app.runtime.pm)
     if as_json:
@@ -94,7 +94,7 @@ def officer() -> None:
 @pass_app
 def officer_add(app: AppContext, username: str, role: str, display_name: str, password: str) -> None:
     """Create an officer account."""
-    from core.auth import create_officer
+    from govcred.core.auth import create_officer
 
     rt = app.runtime
     with rt.uow() as uow:
@@ -116,7 +116,7 @@ def _officer_named(uow, username: str):
 @pass_app
 def officer_totp(app: AppContext, username: str) -> None:
     """Enrol (or replace) the officer's TOTP seed and print the otpauth:// URI once."""
-    from core.mfa import enrol
+    from govcred.core.mfa import enrol
 
     rt = app.runtime
     with rt.uow() as uow:
@@ -132,7 +132,7 @@ def officer_totp(app: AppContext, username: str) -> None:
 @pass_app
 def officer_logout(app: AppContext, username: str) -> None:
     """End every page session of the officer at once (a lost device, a suspected theft)."""
-    from core.web.pages.sessions import revoke_all
+    from govcred.core.web.pages.sessions import revoke_all
 
     rt = app.runtime
     with rt.uow() as uow:
@@ -154,7 +154,7 @@ def audit() -> None:
 @pass_app
 def audit_verify(app: AppContext, as_json: bool) -> None:
     """Recompute the hash chain; exit 1 when an entry was edited, deleted or cut off."""
-    from core.audit import verify_chain
+    from govcred.core.audit import verify_chain
 
     with app.runtime.uow(readonly=True) as uow:
         report = verify_chain(uow.session)
@@ -175,8 +175,8 @@ def audit_verify(app: AppContext, as_json: bool) -> None:
 @pass_app
 def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
     """Run the issuer web app and API (with an outbox worker thread by default)."""
-    from core.commands.db import demo_logins_path
-    from core.web import create_app
+    from govcred.core.commands.db import demo_logins_path
+    from govcred.core.web import create_app
 
     rt = app.runtime
     rt.keystore.active_key()  # refuse to start without a usable key (and a dev key in production)
@@ -192,8 +192,8 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
         click.echo("  演示账号 (demo log-ins: role, username, password):")
         for line in demo.read_text(encoding="utf-8").splitlines():
             click.echo(f"    {line}")
-    from core.sweep import DailySweep
-    from core.worker import start_background_worker
+    from govcred.core.sweep import DailySweep
+    from govcred.core.worker import start_background_worker
 
     worker = start_background_worker(rt) if rt.settings.worker_in_serve and not no_worker else None
 

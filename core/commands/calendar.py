@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from core.calendar import BUILT_IN, WorkingCalendar, import_notice, load_calendar
-from core.clock import BEIJING
-from core.exceptions import ConfigError, ValidationError
+from govcred.core.calendar import BUILT_IN, WorkingCalendar, import_notice, load_calendar
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import ConfigError, ValidationError
 
 WEEKDAYS = "一二三四五六日"
 

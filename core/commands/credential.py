@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli import AppContext, echo_json, pass_app
 
 STATUS_OF_ACTION = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}
 
@@ -17,7 +17,7 @@ def credential() -> None:
 
 
 def _cli_principal():
-    from core.auth import Principal
+    from govcred.core.auth import Principal
 
     # The administrator at the console; the OS user names who it was in the audit log.
     return Principal("officer", f"cli:{getpass.getuser()}"[:36], "admin", "命令行管理员")
@@ -29,7 +29,7 @@ def _status_command(action: str) -> click.Command:
     @click.option("--reason", required=True, help="原因（中文，将告知持证人）")
     @pass_app
     def command(app: AppContext, credential_id: str, reason: str) -> None:
-        from core.credential_status import change_status
+        from govcred.core.credential_status import change_status
 
         changed = change_status(app.runtime, credential_id, STATUS_OF_ACTION[action], reason=reason,
                                 principal=_cli_principal())
@@ -55,7 +55,7 @@ def _load(app: AppContext, credential_id: str):
 @pass_app
 def show(app: AppContext, credential_id: str, as_json: bool) -> None:
     """Show a credential (masked claims, status, validity)."""
-    from core.credential_status import credential_view
+    from govcred.core.credential_status import credential_view
 
     rt, found = _load(app, credential_id)
     view = credential_view(found, rt.settings.issuer)
@@ -73,7 +73,7 @@ def show(app: AppContext, credential_id: str, as_json: bool) -> None:
 @pass_app
 def qr(app: AppContext, credential_id: str, out: str, scale: int) -> None:
     """Write the credential's QR code as a PNG."""
-    from core.qr import make_qr, render_png
+    from govcred.core.qr import make_qr, render_png
 
     _, found = _load(app, credential_id)
     Path(out).write_bytes(render_png(found.token, scale=scale))

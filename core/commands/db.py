@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import AppContext, pass_app
+from govcred.core.cli import AppContext, pass_app
 
 DEMO_OFFICERS = (("clerk", "窗口受理员", "clerk"), ("reviewer", "审核员", "reviewer"), ("admin", "系统管理员", "admin"))
 
@@ -20,7 +20,7 @@ def demo_logins_path(settings) -> Path:
 @pass_app
 def init(app: AppContext, no_demo_accounts: bool) -> None:
     """Create or migrate the data directory: database, signing key, (development) demo accounts."""
-    from core.migrate import upgrade
+    from govcred.core.migrate import upgrade
 
     settings = app.settings
     data = Path(settings.data_dir)
@@ -46,8 +46,8 @@ def _redacted(settings) -> str:
 def _ensure_demo_officers(rt) -> bool:
     from urllib.parse import parse_qs, urlsplit
 
-    from core.auth import create_officer
-    from core.mfa import enrol, requires_totp
+    from govcred.core.auth import create_officer
+    from govcred.core.mfa import enrol, requires_totp
 
     path = demo_logins_path(rt.settings)
     if path.exists():
@@ -81,7 +81,7 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: AppContext) -> None:
     """Apply every pending migration (core and plugins)."""
-    from core.migrate import current_heads, upgrade
+    from govcred.core.migrate import current_heads, upgrade
 
     rt = app.runtime
     upgrade(rt.engine, rt.pm)

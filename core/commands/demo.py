@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-from core.cli import AppContext, echo_json, pass_app
-from core.exceptions import ConfigError
+from govcred.core.cli import AppContext, echo_json, pass_app
+from govcred.core.exceptions import ConfigError
 
 def _journey(rt, now: dt.datetime) -> dict:
     schemas = set(rt.credential_types)
@@ -42,7 +42,7 @@ def _with_attachment(value, attachment_id: str):
 
 def _officer(rt, role: str):
     """An officer of ``role`` (the ``govcred init`` demo account when present, else a new one)."""
-    from core.auth import Principal, create_officer
+    from govcred.core.auth import Principal, create_officer
 
     with rt.uow() as uow:
         found = uow.officers.by_username(role) or uow.officers.by_username(f"demo-{role}")
@@ -70,11 +70,11 @@ def _proof_png() -> bytes:
 @click.pass_context
 def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> None:
     """Run one application through to an issued credential and write the files a verifier needs."""
-    from core import attachments, services
-    from core.auth import Principal
-    from core.migrate import upgrade
-    from core.qr import make_qr, render_png
-    from core.status import publisher_for
+    from govcred.core import attachments, services
+    from govcred.core.auth import Principal
+    from govcred.core.migrate import upgrade
+    from govcred.core.qr import make_qr, render_png
+    from govcred.core.status import publisher_for
 
     rt = app.runtime
     Path(rt.settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,7 @@ def _queued(rt, aggregate_ids: tuple[str, ...]) -> dict[str, int]:
     """Outbox rows this journey queued, by channel (they are delivered by the worker)."""
     import sqlalchemy as sa
 
-    from core.orm import outbox
+    from govcred.core.orm import outbox
 
     with rt.uow(readonly=True) as uow:
         rows = uow.session.execute(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from core.clock import Clock
-from core.exceptions import ValidationError
+from govcred.core.clock import Clock
+from govcred.core.exceptions import ValidationError
 
 SEVERITY_ZH = {"blocking": "不符合", "advisory": "提示"}
 
@@ -21,7 +21,7 @@ SEVERITY_ZH = {"blocking": "不符合", "advisory": "提示"}
 def _plugin_manager(obj):
     pm = getattr(obj, "pm", None)
     if pm is None:
-        from core.plugins import get_plugin_manager
+        from govcred.core.plugins import get_plugin_manager
 
         settings = obj.settings
         pm = get_plugin_manager(disabled=settings.disable_plugins or None, settings=settings)
@@ -60,8 +60,8 @@ def eligibility() -> None:
 @click.pass_context
 def check(ctx: click.Context, file: Path, as_of: str | None, as_json: bool) -> None:
     """判断申请表是否符合条件；退出码 0 符合，1 不符合，2 申请表无效。"""
-    from core.plugins import collect_credential_types
-    from core.services import dry_run
+    from govcred.core.plugins import collect_credential_types
+    from govcred.core.services import dry_run
 
     on = _as_of(as_of)
     try:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from core.cli import AppContext, echo_json, pass_app
-from core.clock import BEIJING
-from core.models import CREDENTIAL_STATUS_ZH
+from govcred.core.cli import AppContext, echo_json, pass_app
+from govcred.core.clock import BEIJING
+from govcred.core.models import CREDENTIAL_STATUS_ZH
 
 
 
@@ -28,8 +28,8 @@ def _as_of(value: str | None) -> dt.datetime | None:
 
 
 def _officer(app: AppContext, username: str):
-    from core.auth import Principal
-    from core.exceptions import AuthenticationRequired
+    from govcred.core.auth import Principal
+    from govcred.core.exceptions import AuthenticationRequired
 
     with app.runtime.uow(readonly=True) as uow:
         officer = uow.officers.by_username(username)
@@ -64,7 +64,7 @@ def lifecycle() -> None:
 @pass_app
 def sweep_command(app: AppContext, as_of: str | None, batch: int, as_json: bool) -> None:
     """Suspend permits whose anniversary passed without endorsement; queue due reminders."""
-    from core.lifecycle import sweep
+    from govcred.core.lifecycle import sweep
 
     report = sweep(app.runtime, now=_as_of(as_of), batch=batch)
     if as_json:
@@ -81,7 +81,7 @@ def sweep_command(app: AppContext, as_of: str | None, batch: int, as_json: bool)
 @pass_app
 def show(app: AppContext, permit_no: str, username: str, as_json: bool) -> None:
     """Status, endorsement window and history of a permit."""
-    from core.lifecycle import permit_view
+    from govcred.core.lifecycle import permit_view
 
     view = permit_view(app.runtime, permit_no, _officer(app, username))
     echo_json(view) if as_json else _print_permit(view)
@@ -96,8 +96,8 @@ def show(app: AppContext, permit_no: str, username: str, as_json: bool) -> None:
 @pass_app
 def endorse(app: AppContext, permit_no: str, username: str, conditions_file: str | None, as_json: bool) -> None:
     """Endorse a permit at the window (re-checks the conditions; late = reinstated)."""
-    from core.exceptions import Conflict
-    from core.lifecycle import request_endorsement
+    from govcred.core.exceptions import Conflict
+    from govcred.core.lifecycle import request_endorsement
 
     conditions = json.loads(Path(conditions_file).read_text(encoding="utf-8")) if conditions_file else None
     try:
@@ -126,7 +126,7 @@ def endorse(app: AppContext, permit_no: str, username: str, conditions_file: str
 @pass_app
 def replace(app: AppContext, permit_no: str, username: str, reason: str) -> None:
     """换领/补领: a new permit number; the old credential stops verifying at once."""
-    from core.lifecycle import replace_permit
+    from govcred.core.lifecycle import replace_permit
 
     credential = replace_permit(app.runtime, permit_no, _officer(app, username), "window", reason=reason)
     click.echo(f"已{'换领' if reason == 'damaged' else '补领'}：新证号 {credential.permit_no}，原证号 {permit_no} 已作废")
@@ -140,7 +140,7 @@ def replace(app: AppContext, permit_no: str, username: str, reason: str) -> None
 @pass_app
 def cancel(app: AppContext, permit_no: str, username: str, reason: str, note: str) -> None:
     """注销 a permit: the holder obtained local hukou or left the county."""
-    from core.lifecycle import cancel_permit
+    from govcred.core.lifecycle import cancel_permit
 
     credential = cancel_permit(app.runtime, permit_no, _officer(app, username), reason=reason, note=note)
     click.echo(f"已注销：证号 {credential.permit_no}（{credential.status_reason}）")
@@ -154,8 +154,8 @@ def cancel(app: AppContext, permit_no: str, username: str, reason: str, note: st
 @pass_app
 def reminders(app: AppContext, permit_no: str, username: str, chosen: str | None) -> None:
     """Show, or set (--set), the SMS reminders the holder wants."""
-    from core.lifecycle import permit_view, set_reminders
-    from core.reminders import REMINDER_LABELS
+    from govcred.core.lifecycle import permit_view, set_reminders
+    from govcred.core.reminders import REMINDER_LABELS
 
     principal = _officer(app, username)
     if chosen is not None:

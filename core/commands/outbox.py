@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli import AppContext, echo_json, pass_app
 
 _STATUS_ZH = {"pending": "待投递", "inflight": "投递中", "delivered": "已投递", "dead": "投递失败(死信)"}
 
@@ -29,7 +29,7 @@ _STATUS_ZH = {"pending": "待投递", "inflight": "投递中", "delivered": "已
 def worker(app: AppContext, drain: bool, max_seconds: float | None, batch: int | None, concurrency: int,
            lease_seconds: float | None, record_every: int, as_json: bool) -> None:
     """Deliver outbox messages (SIGTERM/SIGINT: finish the message in hand, then stop)."""
-    from core.worker import DEFAULT_LEASE_SECONDS, run_worker
+    from govcred.core.worker import DEFAULT_LEASE_SECONDS, run_worker
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -70,7 +70,7 @@ def outbox() -> None:
 @pass_app
 def outbox_list(app: AppContext, dead_only: bool, channel: str | None, limit: int, as_json: bool) -> None:
     """List messages, newest first."""
-    from core.outbox_admin import list_messages
+    from govcred.core.outbox_admin import list_messages
 
     rows = list_messages(app.runtime, dead_only=dead_only, channel=channel, limit=limit)
     if as_json:
@@ -93,7 +93,7 @@ def outbox_list(app: AppContext, dead_only: bool, channel: str | None, limit: in
 @pass_app
 def outbox_show(app: AppContext, message_id: str, as_json: bool) -> None:
     """One message: payload (personal data stays encrypted), attempts, last error, result."""
-    from core.outbox_admin import show_message
+    from govcred.core.outbox_admin import show_message
 
     m = show_message(app.runtime, message_id)
     if as_json:
@@ -130,7 +130,7 @@ def outbox_show(app: AppContext, message_id: str, as_json: bool) -> None:
 @pass_app
 def outbox_retry(app: AppContext, message_ids: tuple[str, ...]) -> None:
     """Queue dead (or waiting) messages again now, with the same id; each retry is audited."""
-    from core.outbox_admin import retry_messages
+    from govcred.core.outbox_admin import retry_messages
 
     for r in retry_messages(app.runtime, message_ids, actor="cli"):
         if r.outcome == "requeued":

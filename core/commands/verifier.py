@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import AppContext, pass_app
+from govcred.core.cli import AppContext, pass_app
 
 
 def _verifier_dir(app: AppContext) -> Path:
@@ -35,10 +35,10 @@ def verifier() -> None:
 @_database_option
 @pass_app
 def serve(app: AppContext, trust_file: str, host: str, port: int, refresh_seconds: float, database_url: str) -> None:
-    """Run the verifier (development server; use gunicorn 'verifier.wsgi:app' at scale)."""
+    """Run the verifier (development server; use gunicorn 'govcred.verifier.wsgi:app' at scale)."""
     from werkzeug.serving import run_simple
 
-    from verifier.app import VerifierConfig, create_app
+    from govcred.verifier.app import VerifierConfig, create_app
 
     flask_app = create_app(VerifierConfig(trust_file=trust_file, data_dir=_verifier_dir(app),
                                           database_url=database_url, refresh_seconds=refresh_seconds))
@@ -61,7 +61,7 @@ def client_add(app: AppContext, name: str, rate_per_minute: int, database_url: s
     """Register an institution; its API key is printed ONCE and stored only hashed."""
     import datetime as dt
 
-    from verifier.db import add_client, create_tables, make_verifier_engine
+    from govcred.verifier.db import add_client, create_tables, make_verifier_engine
 
     directory = _verifier_dir(app)
     if not database_url:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from core.cli import echo_json
+from govcred.core.cli import echo_json
 
 
 def read_input(value: str) -> bytes | str:
@@ -30,10 +30,10 @@ def read_input(value: str) -> bytes | str:
 def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | None, benefit: str | None,
            as_json: bool) -> None:
     """Verify a credential or presentation (token, file holding one, or a QR image); exit 0 valid, 1 not."""
-    from core.plugins import get_plugin_manager
-    from verifier.cache import TrustCache
-    from verifier.check import Verifier, claimed_issuer, token_of
-    from verifier.trust import TrustConfig, TrustedIssuer
+    from govcred.core.plugins import get_plugin_manager
+    from govcred.verifier.cache import TrustCache
+    from govcred.verifier.check import Verifier, claimed_issuer, token_of
+    from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
     data = read_input(input_)
     if issuer is None:

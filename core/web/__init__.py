@@ -11,19 +11,21 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from core.web.errors import register_error_handlers
-from core.web.security import apply_security_headers
+from govcred.core.web.errors import register_error_handlers
+from govcred.core.web.security import apply_security_headers
 
 
 def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the issuer app around a :class:`core.runtime.Runtime`."""
-    from core.runtime import Runtime
+    from govcred.core.runtime import Runtime
 
     if runtime is None:
-        from core.config import load_settings
+        from govcred.core.config import load_settings
 
         runtime = Runtime.create(settings or load_settings())
-    app = Flask(__name__)
+    # An explicit instance path: Flask's own search walks the parent package's paths, and
+    # the govcred namespace has none it can use under an editable install.
+    app = Flask(__name__, instance_path=str(runtime.settings.data_dir.resolve()))
     app.config.from_mapping(
         SECRET_KEY=runtime.secrets.session_key,
         MAX_CONTENT_LENGTH=11 * 1024 * 1024,  # 10 MiB per attachment plus form overhead
@@ -46,7 +48,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 
     register_error_handlers(app)
 
-    from core.web import api_auth, openapi, wellknown
+    from govcred.core.web import api_auth, openapi, wellknown
 
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(api_auth.bp)
@@ -62,7 +64,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per concern, each in its own module under core/web."""
-    from core.web import applications, credentials, holder, lifecycle, pages, review, status
+    from govcred.core.web import applications, credentials, holder, lifecycle, pages, review, status
 
     applications.init_app(app)
     pages.init_app(app)

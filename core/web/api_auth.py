@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from core.auth import issue_api_token, revoke_api_token, verify_password
-from core.exceptions import AuthenticationRequired, ErrorList
-from core.web import runtime_of
-from core.web.authn import login_required, public
-from core.web.jsonbody import json_body
+from govcred.core.auth import issue_api_token, revoke_api_token, verify_password
+from govcred.core.exceptions import AuthenticationRequired, ErrorList
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import login_required, public
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth")
 

@@ -12,20 +12,20 @@ import io
 
 from flask import Blueprint, Flask, Response, jsonify, request, send_file, url_for
 
-from core import attachments, services
-from core.exceptions import FieldError, NotFound, ValidationError
-from core.qr import render_png
-from core.web import runtime_of
-from core.web.authn import current_principal, login_required, roles_required
-from core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
-from core.web.idempotency import idempotent
-from core.web.jsonbody import json_body
+from govcred.core import attachments, services
+from govcred.core.exceptions import FieldError, NotFound, ValidationError
+from govcred.core.qr import render_png
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal, login_required, roles_required
+from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from govcred.core.web.idempotency import idempotent
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("applications", __name__, url_prefix="/api/v1")
 
 
 def init_app(app: Flask) -> None:
-    from core.web import resident_login
+    from govcred.core.web import resident_login
 
     app.register_blueprint(bp)
     app.register_blueprint(resident_login.bp)

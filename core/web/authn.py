@@ -5,9 +5,9 @@ import functools
 
 from flask import g, request
 
-from core.auth import Principal, principal_for_token, require_role
-from core.exceptions import AuthenticationRequired
-from core.web import runtime_of
+from govcred.core.auth import Principal, principal_for_token, require_role
+from govcred.core.exceptions import AuthenticationRequired
+from govcred.core.web import runtime_of
 
 
 def bearer_principal() -> Principal | None:

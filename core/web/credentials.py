@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from core.credential_status import STATUS_ROLES, change_status, credential_view
-from core.qr import render_png
-from core.web import runtime_of
-from core.web.authn import current_principal, roles_required
-from core.web.jsonbody import json_body
+from govcred.core.credential_status import STATUS_ROLES, change_status, credential_view
+from govcred.core.qr import render_png
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal, roles_required
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("credentials", __name__, url_prefix="/api/v1/credentials")
 

@@ -6,7 +6,7 @@ import logging
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
 
-from core.exceptions import GovcredError, ValidationError, VerificationError
+from govcred.core.exceptions import GovcredError, ValidationError, VerificationError
 
 log = logging.getLogger("govcred.web")
 

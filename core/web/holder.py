@@ -13,14 +13,14 @@ import urllib.request
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
-from core import models
-from core.claims import COUNTY, LOG_AUDIENCE, NAME_MASKED
-from core.exceptions import AuthenticationRequired, NotFound, PermissionDenied
-from core.orm import credentials
-from core.presentation import issue_presentation
-from core.qr import payload_text
-from core.web import runtime_of
-from core.web.authn import current_principal
+from govcred.core import models
+from govcred.core.claims import COUNTY, LOG_AUDIENCE, NAME_MASKED
+from govcred.core.exceptions import AuthenticationRequired, NotFound, PermissionDenied
+from govcred.core.orm import credentials
+from govcred.core.presentation import issue_presentation
+from govcred.core.qr import payload_text
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal
 
 bp = Blueprint("holder", __name__, url_prefix="/api/v1/holder")
 

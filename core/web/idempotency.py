@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from flask import jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from core.exceptions import Conflict, FieldError, GovcredError, ValidationError
-from core.orm import idempotency_keys
-from core.web import runtime_of
-from core.web.authn import current_principal
+from govcred.core.exceptions import Conflict, FieldError, GovcredError, ValidationError
+from govcred.core.orm import idempotency_keys
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal
 
 TTL = dt.timedelta(hours=24)
 HEADER = "Idempotency-Key"

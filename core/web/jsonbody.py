@@ -5,7 +5,7 @@ import json
 
 from flask import request
 
-from core.exceptions import FieldError, GovcredError, ValidationError
+from govcred.core.exceptions import FieldError, GovcredError, ValidationError
 
 
 class UnsupportedMediaType(GovcredError):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from core import lifecycle
-from core.exceptions import Conflict
-from core.web import runtime_of
-from core.web.authn import current_principal, login_required, roles_required
-from core.web.errors import problem
-from core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
-from core.web.idempotency import idempotent
-from core.web.jsonbody import json_body
+from govcred.core import lifecycle
+from govcred.core.exceptions import Conflict
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal, login_required, roles_required
+from govcred.core.web.errors import problem
+from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from govcred.core.web.idempotency import idempotent
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("lifecycle", __name__, url_prefix="/api/v1")
 

@@ -10,8 +10,8 @@ import sys
 
 from flask import Blueprint, current_app, jsonify
 
-from core import __version__
-from core.web.authn import public
+from govcred.core import __version__
+from govcred.core.web.authn import public
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

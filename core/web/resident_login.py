@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from core.auth import issue_resident_token
-from core.login_codes import redeem_login_code, send_login_code
-from core.web import runtime_of
-from core.web.authn import public
-from core.web.jsonbody import json_body
+from govcred.core.auth import issue_resident_token
+from govcred.core.login_codes import redeem_login_code, send_login_code
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import public
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("resident_login", __name__, url_prefix="/api/v1/auth")
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from core import services
-from core.exceptions import Conflict, ErrorList
-from core.web import runtime_of
-from core.web.applications import application_json, decision_json
-from core.web.authn import current_principal, roles_required
-from core.web.errors import problem
-from core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
-from core.web.idempotency import idempotent
-from core.web.jsonbody import json_body
+from govcred.core import services
+from govcred.core.exceptions import Conflict, ErrorList
+from govcred.core.web import runtime_of
+from govcred.core.web.applications import application_json, decision_json
+from govcred.core.web.authn import current_principal, roles_required
+from govcred.core.web.errors import problem
+from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from govcred.core.web.idempotency import idempotent
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("review", __name__, url_prefix="/api/v1")
 

@@ -10,11 +10,11 @@ import re
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify
 
-from core.exceptions import NotFound
-from core.orm import status_lists
-from core.status import publisher_for, status_list_uri
-from core.web import runtime_of
-from core.web.authn import public
+from govcred.core.exceptions import NotFound
+from govcred.core.orm import status_lists
+from govcred.core.status import publisher_for, status_list_uri
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import public
 
 bp = Blueprint("status", __name__)
 

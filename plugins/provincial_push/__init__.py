@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from core import hookimpl
-from plugins.provincial_push.channel import CHANNEL, build_channel, queue_record
-from plugins.provincial_push.config import PushConfig, push_config
+from govcred.core import hookimpl
+from govcred.plugins.provincial_push.channel import CHANNEL, build_channel, queue_record
+from govcred.plugins.provincial_push.config import PushConfig, push_config
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.config import Settings
-    from core.models import Application, Credential
-    from core.outbox import Outbox
+    from govcred.core.config import Settings
+    from govcred.core.models import Application, Credential
+    from govcred.core.outbox import Outbox
 
 #: The configuration installed by ``govcred_configure`` for the lifecycle hooks, which get no settings.
 _configured: PushConfig | None = None
@@ -22,7 +22,7 @@ _configured: PushConfig | None = None
 
 def current_config() -> PushConfig:
     if _configured is None:
-        from core.config import Settings
+        from govcred.core.config import Settings
 
         return push_config(Settings())
     return _configured

@@ -3,7 +3,7 @@
 Body: ``{"id", "event", "record"}`` as UTF-8 JSON. Headers: ``X-Signature:
 sha256=<hex HMAC-SHA256(push_secret, body)>`` over the exact bytes sent, and
 ``Idempotency-Key`` = the outbox message id, so a redelivery is recognised by the platform.
-Errors are mapped by :func:`core.http_delivery.send`.
+Errors are mapped by :func:`govcred.core.http_delivery.send`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from core.http_delivery import send
+from govcred.core.http_delivery import send
 
 
 def body_signature(secret: str, body: bytes) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from core.clock import BEIJING
-from plugins.provincial_push.identifier import licence_identifier, normalise_serial
+from govcred.core.clock import BEIJING
+from govcred.plugins.provincial_push.identifier import licence_identifier, normalise_serial
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.models import Application, Credential
-    from plugins.provincial_push.config import PushConfig
+    from govcred.core.models import Application, Credential
+    from govcred.plugins.provincial_push.config import PushConfig
 
 #: 持证主体代码类型: 111 = 公民身份号码 (GB/T 36903 holder code types: 111 ID number, 001 USCC)
 HOLDER_CODE_TYPE_ID_NUMBER = "111"

@@ -10,18 +10,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
-from core import hookimpl
-from plugins.sms_gateway import notify as _notify
-from plugins.sms_gateway.backend import CHANNEL
-from plugins.sms_gateway.notify import queue_login_code
-from plugins.sms_gateway.tables import migration_source
+from govcred.core import hookimpl
+from govcred.plugins.sms_gateway import notify as _notify
+from govcred.plugins.sms_gateway.backend import CHANNEL
+from govcred.plugins.sms_gateway.notify import queue_login_code
+from govcred.plugins.sms_gateway.tables import migration_source
 
 if TYPE_CHECKING:  # pragma: no cover
     import click
 
-    from core.config import Settings
-    from core.models import Application, Credential, Decision, MigrationSource
-    from core.outbox import Outbox
+    from govcred.core.config import Settings
+    from govcred.core.models import Application, Credential, Decision, MigrationSource
+    from govcred.core.outbox import Outbox
 
 __all__ = ["queue_login_code"]
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 @hookimpl
 def govcred_configure(settings: "Settings") -> None:
-    from plugins.sms_gateway.config import sms_config
+    from govcred.plugins.sms_gateway.config import sms_config
 
     config = sms_config(settings)  # raises ConfigError listing every problem
     if settings.production and config.backend == "dev":
@@ -39,7 +39,7 @@ def govcred_configure(settings: "Settings") -> None:
 
 @hookimpl
 def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: "Settings") -> None:
-    from plugins.sms_gateway.channel import build_channel
+    from govcred.plugins.sms_gateway.channel import build_channel
 
     register(CHANNEL, build_channel(settings))
 
@@ -62,7 +62,7 @@ def govcred_credential_status_changed(credential: "Credential", application: "Ap
 
 @hookimpl
 def govcred_cli_commands(cli: "click.Group") -> None:
-    from plugins.sms_gateway.cli import sms
+    from govcred.plugins.sms_gateway.cli import sms
 
     cli.add_command(sms)
 

@@ -23,9 +23,9 @@ from urllib.parse import quote
 
 import requests
 
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from core.http_delivery import safe_excerpt, send
-from plugins.sms_gateway.templates import RenderedSms
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.core.http_delivery import safe_excerpt, send
+from govcred.plugins.sms_gateway.templates import RenderedSms
 
 ACTION, VERSION = "SendSms", "2017-05-25"
 #: Provider codes a later attempt can succeed with (flow control, provider faults, arrears).

@@ -10,18 +10,18 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
-from core.exceptions import PermanentDeliveryError
-from plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
-from plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
-from plugins.sms_gateway.throttle import LOGIN, NOTICE, Limit, Throttle
+from govcred.core.exceptions import PermanentDeliveryError
+from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
+from govcred.plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
+from govcred.plugins.sms_gateway.throttle import LOGIN, NOTICE, Limit, Throttle
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
-    from core.clock import Clock
-    from core.crypto import BlindIndex
-    from core.outbox import OutboxMessage
-    from plugins.sms_gateway.config import SmsConfig
+    from govcred.core.clock import Clock
+    from govcred.core.crypto import BlindIndex
+    from govcred.core.outbox import OutboxMessage
+    from govcred.plugins.sms_gateway.config import SmsConfig
 
 log = logging.getLogger(__name__)
 CHANNEL = "sms"

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.clock import Clock
-from core.crypto import load_secrets
-from core.db import make_engine
-from plugins.sms_gateway.aliyun import AliyunBackend
-from plugins.sms_gateway.backend import SmsBackend, SmsChannel
-from plugins.sms_gateway.config import SmsConfig, sms_config
-from plugins.sms_gateway.dev import DevBackend
-from plugins.sms_gateway.http import HttpBackend
+from govcred.core.clock import Clock
+from govcred.core.crypto import load_secrets
+from govcred.core.db import make_engine
+from govcred.plugins.sms_gateway.aliyun import AliyunBackend
+from govcred.plugins.sms_gateway.backend import SmsBackend, SmsChannel
+from govcred.plugins.sms_gateway.config import SmsConfig, sms_config
+from govcred.plugins.sms_gateway.dev import DevBackend
+from govcred.plugins.sms_gateway.http import HttpBackend
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
-    from core.config import Settings
+    from govcred.core.config import Settings
 
 
 def make_backend(config: SmsConfig, engine: "Engine", clock: Clock) -> SmsBackend:

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from plugins.sms_gateway.dev import recent_messages
+from govcred.plugins.sms_gateway.dev import recent_messages
 
 
 @click.group("sms")

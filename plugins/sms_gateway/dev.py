@@ -8,11 +8,11 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from core.clock import Clock
-from core.db import READONLY
-from plugins.sms_gateway.phone import mask_phone
-from plugins.sms_gateway.tables import sms_messages
-from plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
+from govcred.core.clock import Clock
+from govcred.core.db import READONLY
+from govcred.plugins.sms_gateway.phone import mask_phone
+from govcred.plugins.sms_gateway.tables import sms_messages
+from govcred.plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
 
 #: What a login code becomes in the stored text outside development mode.
 HIDDEN_CODE = "******"

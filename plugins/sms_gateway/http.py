@@ -2,7 +2,7 @@
 
 ``POST <sms_url>`` with ``{"phone", "template", "params", "text"}`` as JSON and the outbox
 message id as ``Idempotency-Key``, so the gateway can drop a redelivered message. Errors are
-mapped by :func:`core.http_delivery.send` (5xx/408/425/429/timeouts -> retry, honouring
+mapped by :func:`govcred.core.http_delivery.send` (5xx/408/425/429/timeouts -> retry, honouring
 ``Retry-After``; other 4xx -> permanent).
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Mapping
 
 import requests
 
-from core.http_delivery import send
-from plugins.sms_gateway.templates import RenderedSms
+from govcred.core.http_delivery import send
+from govcred.plugins.sms_gateway.templates import RenderedSms
 
 
 class HttpBackend:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from core.models import Finding
-from plugins.sms_gateway.templates import fit_list
+from govcred.core.models import Finding
+from govcred.plugins.sms_gateway.templates import fit_list
 
 SHORT_TITLES: dict[str, str] = {
     "ID_NUMBER_INVALID": "身份号码有误",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from core.models import MigrationSource
-from core.orm import TZDateTime
+from govcred.core.models import MigrationSource
+from govcred.core.orm import TZDateTime
 
 BRANCH = "sms_gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"

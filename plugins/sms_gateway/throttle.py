@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.clock import Clock, as_utc
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from plugins.sms_gateway.tables import sms_sends
+from govcred.core.clock import Clock, as_utc
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.plugins.sms_gateway.tables import sms_sends
 
 LOGIN, NOTICE = "login", "notice"
 

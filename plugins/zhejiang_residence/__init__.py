@@ -7,20 +7,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from core import hookimpl
-from plugins.zhejiang_residence import claims as _claims
-from plugins.zhejiang_residence import county as _county
-from plugins.zhejiang_residence import document as _document
-from plugins.zhejiang_residence import endorsement as _endorsement
-from plugins.zhejiang_residence import rules as _rules
-from plugins.zhejiang_residence.benefits import BENEFITS, benefit_labels
-from plugins.zhejiang_residence.identifiers import normalise_id
+from govcred.core import hookimpl
+from govcred.plugins.zhejiang_residence import claims as _claims
+from govcred.plugins.zhejiang_residence import county as _county
+from govcred.plugins.zhejiang_residence import document as _document
+from govcred.plugins.zhejiang_residence import endorsement as _endorsement
+from govcred.plugins.zhejiang_residence import rules as _rules
+from govcred.plugins.zhejiang_residence.benefits import BENEFITS, benefit_labels
+from govcred.plugins.zhejiang_residence.identifiers import normalise_id
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
 
-    from core.config import Settings
-    from core.models import Application, Credential, Decision, EligibilityContext, Finding, PersonRecords
+    from govcred.core.config import Settings
+    from govcred.core.models import Application, Credential, Decision, EligibilityContext, Finding, PersonRecords
 
 CREDENTIAL_TYPE = "zj-residence-permit"
 SCHEMA = _document.SCHEMA
@@ -109,7 +109,7 @@ def govcred_benefit_check(claims: Mapping[str, Any], benefit: str) -> bool | Non
 
 @hookimpl
 def govcred_person_records(id_number: str, as_of: Any, settings: "Settings") -> "PersonRecords | None":
-    from plugins.zhejiang_residence import records_store
+    from govcred.plugins.zhejiang_residence import records_store
 
     return records_store.lookup(settings, id_number)
 
@@ -118,21 +118,21 @@ def govcred_person_records(id_number: str, as_of: Any, settings: "Settings") -> 
 def govcred_migrations():
     from pathlib import Path
 
-    from core.models import MigrationSource
-    from plugins.zhejiang_residence.records_store import metadata
+    from govcred.core.models import MigrationSource
+    from govcred.plugins.zhejiang_residence.records_store import metadata
 
     return MigrationSource("zhejiang_residence", Path(__file__).with_name("migrations"), metadata)
 
 
 @hookimpl
 def govcred_cli_commands(cli: Any) -> None:
-    from plugins.zhejiang_residence.records_import import records
+    from govcred.plugins.zhejiang_residence.records_import import records
 
     cli.add_command(records)
 
 
 @hookimpl
 def govcred_demo_journey(now):
-    from plugins.zhejiang_residence.demo import demo_journey
+    from govcred.plugins.zhejiang_residence.demo import demo_journey
 
     return demo_journey(now)

@@ -17,8 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from core.models import Registration
-from plugins.zhejiang_residence.identifiers import in_area, in_zhejiang
+from govcred.core.models import Registration
+from govcred.plugins.zhejiang_residence.identifiers import in_area, in_zhejiang
 
 _ONE_DAY = dt.timedelta(days=1)
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from core.claims import COUNTY, ID_MASKED, NAME_MASKED
-from core.models import EligibilityContext
-from plugins.zhejiang_residence.benefits import BENEFITS, benefit_mask, covers
-from plugins.zhejiang_residence.chains import qualifying_chain
-from plugins.zhejiang_residence.county import county_config
-from plugins.zhejiang_residence.identifiers import in_zhejiang, mask_id, mask_name
+from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
+from govcred.core.models import EligibilityContext
+from govcred.plugins.zhejiang_residence.benefits import BENEFITS, benefit_mask, covers
+from govcred.plugins.zhejiang_residence.chains import qualifying_chain
+from govcred.plugins.zhejiang_residence.county import county_config
+from govcred.plugins.zhejiang_residence.identifiers import in_zhejiang, mask_id, mask_name
 
 CREDENTIAL_TAG = "zj-rp"
 BASIS_CODES = {"permit_conversion": "pc", "registration_recognition": "rr"}

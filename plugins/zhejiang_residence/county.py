@@ -18,12 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from core.exceptions import ConfigError
-from plugins.zhejiang_residence.benefits import BENEFIT_CODES, BENEFITS
-from plugins.zhejiang_residence.identifiers import is_division, uscc_problem
+from govcred.core.exceptions import ConfigError
+from govcred.plugins.zhejiang_residence.benefits import BENEFIT_CODES, BENEFITS
+from govcred.plugins.zhejiang_residence.identifiers import is_division, uscc_problem
 
 if TYPE_CHECKING:  # pragma: no cover
-    from core.config import Settings
+    from govcred.core.config import Settings
 
 PLUGIN_NAME = "zhejiang_residence"
 

@@ -7,8 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from core.clock import BEIJING
-from plugins.zhejiang_residence.identifiers import id_check_char
+from govcred.core.clock import BEIJING
+from govcred.plugins.zhejiang_residence.identifiers import id_check_char
 
 JOURNEY = Path(__file__).parent / "data" / "demo-journey.json"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from core.exceptions import FieldError
-from core.models import ExistingPermit, PersonRecords, Registration
-from plugins.zhejiang_residence.identifiers import is_division, is_mobile, uscc_problem
+from govcred.core.exceptions import FieldError
+from govcred.core.models import ExistingPermit, PersonRecords, Registration
+from govcred.plugins.zhejiang_residence.identifiers import is_division, is_mobile, uscc_problem
 
 SCHEMA = "zj-residence/application@1"
 

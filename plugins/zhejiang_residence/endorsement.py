@@ -22,10 +22,10 @@ import calendar
 import datetime as dt
 from typing import Any, Mapping
 
-from core.models import Credential, EligibilityContext, Finding
-from plugins.zhejiang_residence.claims import BEIJING, credential_claims, endorsement_anniversary
-from plugins.zhejiang_residence.county import county_config
-from plugins.zhejiang_residence.rules import _conditions, _local_hukou, _residence
+from govcred.core.models import Credential, EligibilityContext, Finding
+from govcred.plugins.zhejiang_residence.claims import BEIJING, credential_claims, endorsement_anniversary
+from govcred.plugins.zhejiang_residence.county import county_config
+from govcred.plugins.zhejiang_residence.rules import _conditions, _local_hukou, _residence
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
 

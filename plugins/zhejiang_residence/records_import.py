@@ -23,10 +23,10 @@ from typing import Any
 
 import click
 
-from core.exceptions import FieldError, ValidationError
-from plugins.zhejiang_residence import records_store
-from plugins.zhejiang_residence.document import PERMIT_STATUSES
-from plugins.zhejiang_residence.identifiers import ResidentId, is_division, normalise_id, parse_resident_id
+from govcred.core.exceptions import FieldError, ValidationError
+from govcred.plugins.zhejiang_residence import records_store
+from govcred.plugins.zhejiang_residence.document import PERMIT_STATUSES
+from govcred.plugins.zhejiang_residence.identifiers import ResidentId, is_division, normalise_id, parse_resident_id
 
 KINDS = ("registration", "permit")
 COLUMNS = ("kind", "id_number", "division", "declared", "ended", "number", "issuer_division", "issued", "status")

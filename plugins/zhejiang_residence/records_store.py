@@ -20,10 +20,10 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 
-from core.crypto import load_secrets
-from core.db import READONLY, make_engine
-from core.models import ExistingPermit, PersonRecords, Registration
-from core.orm import TZDateTime
+from govcred.core.crypto import load_secrets
+from govcred.core.db import READONLY, make_engine
+from govcred.core.models import ExistingPermit, PersonRecords, Registration
+from govcred.core.orm import TZDateTime
 
 SOURCE = "local-records"
 _PURPOSE = "zhejiang_residence|records|id_number"

@@ -18,10 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
-from core.models import ADVISORY, BLOCKING, EligibilityContext, Finding, PersonRecords
-from plugins.zhejiang_residence.chains import qualifying_chain, six_months_end
-from plugins.zhejiang_residence.county import CountyConfig, county_config
-from plugins.zhejiang_residence.identifiers import IdProblem, ResidentId, in_area, in_zhejiang, parse_resident_id
+from govcred.core.models import ADVISORY, BLOCKING, EligibilityContext, Finding, PersonRecords
+from govcred.plugins.zhejiang_residence.chains import qualifying_chain, six_months_end
+from govcred.plugins.zhejiang_residence.county import CountyConfig, county_config
+from govcred.plugins.zhejiang_residence.identifiers import IdProblem, ResidentId, in_area, in_zhejiang, parse_resident_id
 
 # ---- legal bases ------------------------------------------------------------------------
 ART9 = "《居住证暂行条例》第九条"

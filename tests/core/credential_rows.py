@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from core import models
-from core.status import allocate_index, status_claim
-from core.tokens import CREDENTIAL, issue_token
-from plugins.zhejiang_residence.benefits import benefit_mask
+from govcred.core import models
+from govcred.core.status import allocate_index, status_claim
+from govcred.core.tokens import CREDENTIAL, issue_token
+from govcred.plugins.zhejiang_residence.benefits import benefit_mask
 
 _phones = itertools.count(13800000000)
 CANARY_ID = "110101199001011237"

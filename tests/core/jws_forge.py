@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from core.clock import UTC, FixedClock
-from core.keys import KeySet, SigningKey, jwks_document
+from govcred.core.clock import UTC, FixedClock
+from govcred.core.keys import KeySet, SigningKey, jwks_document
 
 ISSUER = "https://qingtian.example.gov.cn"
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

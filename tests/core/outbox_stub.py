@@ -27,8 +27,8 @@ from typing import Any, Callable
 import pytest
 import requests
 
-import core
-from core.http_delivery import send
+from govcred import core
+from govcred.core.http_delivery import send
 
 #: An action for one request: ``("ok",)``, ``("status", code)``, ``("status", code, {headers})``,
 #: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered),
@@ -212,7 +212,7 @@ class StubGateway:
 
 class HttpChannel:
     """An outbox channel handler that POSTs the message as JSON to ``url`` through
-    :func:`core.http_delivery.send`, the request and error mapping real channels use.
+    :func:`govcred.core.http_delivery.send`, the request and error mapping real channels use.
     One keep-alive session per delivering thread."""
 
     def __init__(self, url: str, *, connect_timeout: float = 3.0, read_timeout: float = 10.0):
@@ -294,7 +294,7 @@ def worker_env(site: Path, data_dir: Path, database_url: str, gateway_url: str, 
 
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
     """``govcred worker ARGS`` as a child process (stdout and stderr piped)."""
-    return subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "worker", *args],
+    return subprocess.Popen([sys.executable, "-c", "from govcred.core.cli import main; main()", "worker", *args],
                             env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from core import models
-from core.auth import Principal
-from core.clock import BEIJING
-from core.status import publisher_for
-from core.tokens import CREDENTIAL, verify_token
-from plugins.zhejiang_residence.identifiers import id_check_char
+from govcred.core import models
+from govcred.core.auth import Principal
+from govcred.core.clock import BEIJING
+from govcred.core.status import publisher_for
+from govcred.core.tokens import CREDENTIAL, verify_token
+from govcred.plugins.zhejiang_residence.identifiers import id_check_char
 
 SCHEMA = "zj-residence/application@1"
 _people = itertools.count(100)
@@ -19,7 +19,7 @@ _people = itertools.count(100)
 
 def make_officer(rt, role: str) -> Principal:
     """A stored officer account (applications and decisions reference officers by key)."""
-    from core.auth import create_officer
+    from govcred.core.auth import create_officer
 
     with rt.uow() as uow:
         officer = create_officer(uow, username=f"{role}-{next(_people)}", display_name=role, role=role,
@@ -56,7 +56,7 @@ def new_id_number() -> str:
 
 def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Credential:
     """Approve an application now (the runtime's clock) and issue its credential."""
-    from core.services import _issue_credential
+    from govcred.core.services import _issue_credential
 
     now = rt.clock.now()
     id_number = new_id_number()
@@ -87,8 +87,8 @@ def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Crede
 
 def list_status(rt, credential: models.Credential) -> int:
     """The 2-bit value of the credential in its freshly signed status list (0 valid, 1 invalid, 2 suspended)."""
-    from core.keys import KeySet
-    from verifier.statuslist import parse_status_list
+    from govcred.core.keys import KeySet
+    from govcred.verifier.statuslist import parse_status_list
 
     signed = publisher_for(rt).current(credential.status_list_id)
     keys = KeySet.from_jwks(rt.keystore.jwks(), issuer=rt.settings.issuer)
@@ -98,7 +98,7 @@ def list_status(rt, credential: models.Credential) -> int:
 
 def token_claims(rt, credential: models.Credential) -> dict:
     """The verified claims of the credential's token at the runtime's clock (raises when expired)."""
-    from core.keys import KeySet
+    from govcred.core.keys import KeySet
 
     keys = KeySet.from_jwks(rt.keystore.jwks(), issuer=rt.settings.issuer)
     return verify_token(credential.token, CREDENTIAL, keys, clock=rt.clock).claims

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from core import attachments
-from core.exceptions import NotFound, ValidationError
+from govcred.core import attachments
+from govcred.core.exceptions import NotFound, ValidationError
 from tests.core.workflow_helpers import officer, png_bytes, resident
 
 
@@ -146,7 +146,7 @@ def test_names_are_display_metadata_only():
 
 
 def test_only_intake_roles_upload(sqlite_runtime):
-    from core.exceptions import PermissionDenied
+    from govcred.core.exceptions import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         _store(sqlite_runtime, officer(sqlite_runtime, "reviewer", "r1"), png_bytes(), "p.png")

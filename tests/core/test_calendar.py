@@ -11,11 +11,11 @@ import pytest
 from chinese_calendar.constants import Holiday as OracleHoliday
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from core.calendar import Deadline, WorkingCalendar, import_notice, load_calendar
-from core.calendar_table import YearTable, parse_year_table
-from core.clock import BEIJING, UTC
-from core.exceptions import ConfigError, ValidationError
-from core.statutory_holidays import lunar_to_solar, qingming, spring_festival_days, statutory_holidays
+from govcred.core.calendar import Deadline, WorkingCalendar, import_notice, load_calendar
+from govcred.core.calendar_table import YearTable, parse_year_table
+from govcred.core.clock import BEIJING, UTC
+from govcred.core.exceptions import ConfigError, ValidationError
+from govcred.core.statutory_holidays import lunar_to_solar, qingming, spring_festival_days, statutory_holidays
 
 D = dt.date
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.commands.calendar import calendar
-from core.config import Settings
+from govcred.core.commands.calendar import calendar
+from govcred.core.config import Settings
 from tests.core.test_calendar import fake_2027_notice
 
 
@@ -94,7 +94,7 @@ def test_import_then_deadline_is_final_and_show_lists_it(run, tmp_path):
 
 
 def test_import_replacing_a_built_in_year_says_so(run, tmp_path):
-    from core.calendar import load_calendar
+    from govcred.core.calendar import load_calendar
 
     document = load_calendar().tables[2026].as_dict()
     result = run("import", str(_write(tmp_path / "n.json", document)))

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from core.cli import AppContext, build_cli
+from govcred.core.cli import AppContext, build_cli
 from tests.conftest import TEST_ENV
 
 
@@ -72,7 +72,7 @@ def test_officer_add_enforces_the_password_policy(run):
 
 
 def test_audit_verify_detects_an_edited_and_a_deleted_entry(run, database_url):
-    from core.db import make_engine
+    from govcred.core.db import make_engine
 
     run("init")
     assert run("audit", "verify").exit_code == 0
@@ -112,9 +112,9 @@ def test_production_refuses_a_development_key(run, monkeypatch, tmp_path):
     monkeypatch.setenv("GOVCRED_MODE", "production")
     monkeypatch.setenv("GOVCRED_KEY_PASSPHRASE", "production passphrase of some length")
     monkeypatch.setenv("GOVCRED_ISSUER", "https://qt.example.gov.cn")
-    from core.config import load_settings
-    from core.exceptions import ConfigError
-    from core.runtime import Runtime
+    from govcred.core.config import load_settings
+    from govcred.core.exceptions import ConfigError
+    from govcred.core.runtime import Runtime
 
     rt = Runtime.create(load_settings(run.data))
     with pytest.raises(ConfigError, match="development signing key"):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from core.clock import FixedClock
+from govcred.core.clock import FixedClock
 from tests.conftest import make_runtime, make_settings
 from tests.core.test_cli_admin import run as cli  # noqa: F401 -- the CLI runner fixture, shared
 from tests.core.permits import beijing, issue_permit

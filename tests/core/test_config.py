@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.config import load_settings
-from core.exceptions import ConfigError
+from govcred.core.config import load_settings
+from govcred.core.exceptions import ConfigError
 
 
 def test_environment_overrides_the_config_file(tmp_path):

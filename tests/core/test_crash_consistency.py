@@ -15,16 +15,16 @@ import time
 
 import sqlalchemy as sa
 
-from core.audit import verify_chain
-from core.orm import applications, audit_log, outbox
+from govcred.core.audit import verify_chain
+from govcred.core.orm import applications, audit_log, outbox
 from tests.conftest import TEST_ENV
 
 WRITER = textwrap.dedent('''
     import sys
-    from core.clock import Clock
-    from core.config import load_settings
-    from core.models import Application
-    from core.runtime import Runtime
+    from govcred.core.clock import Clock
+    from govcred.core.config import load_settings
+    from govcred.core.models import Application
+    from govcred.core.runtime import Runtime
     from tests.conftest import make_pm
 
     settings = load_settings(sys.argv[1])
@@ -64,8 +64,8 @@ def test_kill_during_writes_leaves_the_database_consistent(settings, database_ur
         child.wait()
         assert child.returncode == -signal.SIGKILL
 
-    from core.db import make_engine
-    from core.orm import start_mappers
+    from govcred.core.db import make_engine
+    from govcred.core.orm import start_mappers
 
     start_mappers()
     engine = make_engine(database_url)

@@ -6,9 +6,9 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from core.auth import create_officer, issue_api_token, issue_resident_token
-from core.qr import decode_image
-from core.web import create_app
+from govcred.core.auth import create_officer, issue_api_token, issue_resident_token
+from govcred.core.qr import decode_image
+from govcred.core.web import create_app
 from tests.core.credential_rows import make_credential
 
 PASSWORD = "a long enough passphrase 42"
@@ -25,7 +25,7 @@ def _officer_token(rt, role):
 
 def _resident_token(rt, credential):
     with rt.uow() as uow:
-        resident = uow.session.get(__import__("core.models", fromlist=["Resident"]).Resident, credential.owner_id)
+        resident = uow.session.get(__import__("govcred.core.models", fromlist=["Resident"]).Resident, credential.owner_id)
         token, _ = issue_resident_token(uow, resident, rt.clock.now())
         uow.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -68,8 +68,8 @@ def test_reviewers_change_status_and_clerks_may_not(issuer):
 
 
 def test_holder_lists_own_credentials_and_gets_presentations(issuer):
-    from core.keys import KeySet
-    from core.tokens import PRESENTATION, verify_token
+    from govcred.core.keys import KeySet
+    from govcred.core.tokens import PRESENTATION, verify_token
 
     rt, client = issuer
     mine, theirs = make_credential(rt), make_credential(rt)
@@ -92,8 +92,8 @@ def test_holder_lists_own_credentials_and_gets_presentations(issuer):
 
 def test_holder_verification_list_comes_from_a_running_verifier(sqlite_runtime, tmp_path):
     from tests.verifier.issuers import publish, trust_of
-    from verifier.app import create_app as create_verifier
-    from verifier.db import add_client
+    from govcred.verifier.app import create_app as create_verifier
+    from govcred.verifier.db import add_client
 
     rt = sqlite_runtime
     cred = make_credential(rt)

@@ -6,10 +6,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from core.cli import build_cli
-from core.clock import utcnow
-from core.qr import decode_image
-from core.status import publisher_for
+from govcred.core.cli import build_cli
+from govcred.core.clock import utcnow
+from govcred.core.qr import decode_image
+from govcred.core.status import publisher_for
 from tests.conftest import TEST_ENV
 from tests.core.credential_rows import make_credential
 
@@ -40,8 +40,8 @@ def test_status_commands_show_and_qr(cli_env, tmp_path):
 
 
 def test_offline_verify_exit_codes(cli_env, tmp_path):
-    from core.auth import Principal
-    from core.credential_status import change_status
+    from govcred.core.auth import Principal
+    from govcred.core.credential_status import change_status
 
     rt, runner, base = cli_env
     cred = make_credential(rt)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from core import models
-from core.auth import Principal
-from core.credential_status import change_status
-from core.exceptions import Conflict, PermissionDenied, ValidationError
-from core.hookspecs import hookimpl
-from core.orm import audit_log, outbox, status_lists
+from govcred.core import models
+from govcred.core.auth import Principal
+from govcred.core.credential_status import change_status
+from govcred.core.exceptions import Conflict, PermissionDenied, ValidationError
+from govcred.core.hookspecs import hookimpl
+from govcred.core.orm import audit_log, outbox, status_lists
 from tests.core.credential_rows import make_credential
 
 REVIEWER = Principal("officer", "reviewer-1", "reviewer", "审核员")
@@ -124,7 +124,7 @@ def test_clerks_may_not_change_status(sqlite_runtime):
 
 
 def test_unknown_credential_is_not_found(sqlite_runtime):
-    from core.exceptions import NotFound
+    from govcred.core.exceptions import NotFound
 
     with pytest.raises(NotFound):
         change_status(sqlite_runtime, models.new_id(), "revoked", reason="吊销", principal=REVIEWER)

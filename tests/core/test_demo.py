@@ -5,7 +5,7 @@ import json
 
 from click.testing import CliRunner
 
-from core.cli import build_cli
+from govcred.core.cli import build_cli
 from tests.conftest import TEST_ENV
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from core.commands.eligibility import eligibility
-from core.config import Settings
+from govcred.core.commands.eligibility import eligibility
+from govcred.core.config import Settings
 from tests.conftest import make_pm
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document
 
@@ -80,7 +80,7 @@ def test_human_output_in_chinese(run):
 
 def test_console_entry_point_returns_the_exit_status(tmp_path, monkeypatch):
     """Through core.cli.main (standalone_mode=False): the statuses reach the shell."""
-    from core.cli import main
+    from govcred.core.cli import main
 
     monkeypatch.setenv("GOVCRED_DATA_DIR", str(tmp_path / "var"))
     path = tmp_path / "application.json"

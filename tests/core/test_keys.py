@@ -6,8 +6,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from joserfc.jwk import ECKey, OKPKey
 
-from core.exceptions import ConfigError, KeyStoreError, VerificationError
-from core.keys import (
+from govcred.core.exceptions import ConfigError, KeyStoreError, VerificationError
+from govcred.core.keys import (
     KeySet,
     SigningKey,
     decrypt_private_key,

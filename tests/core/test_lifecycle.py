@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from core.auth import Principal
-from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError, VerificationError
-from core.hookspecs import hookimpl
-from core.lifecycle import cancel_permit, permit_view, replace_permit, request_endorsement, sweep
-from core.orm import audit_log, credentials, decisions, outbox
+from govcred.core.auth import Principal
+from govcred.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError, VerificationError
+from govcred.core.hookspecs import hookimpl
+from govcred.core.lifecycle import cancel_permit, permit_view, replace_permit, request_endorsement, sweep
+from govcred.core.orm import audit_log, credentials, decisions, outbox
 from tests.core.permits import beijing, issue_permit, list_status, make_officer, token_claims
 
 SUSPENDED_BITS, VALID_BITS, INVALID_BITS = 2, 0, 1
@@ -44,8 +44,8 @@ def _verify(rt, tmp_path, token) -> tuple[bool, list[str]]:
     """What a verifier answers (verifier library, the issuer's JWKS and status lists as published now)."""
     from tests.conftest import make_pm
     from tests.verifier.issuers import publish, trust_of
-    from verifier.cache import TrustCache
-    from verifier.check import Verifier
+    from govcred.verifier.cache import TrustCache
+    from govcred.verifier.check import Verifier
 
     cache = TrustCache(trust_of(publish(rt, tmp_path / "published")), clock=rt.clock)
     cache.refresh()
@@ -232,7 +232,7 @@ def test_who_may_endorse(runtime, clock, reviewer):
 
 
 def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, clerk, reviewer):
-    from core.credential_status import change_status
+    from govcred.core.credential_status import change_status
 
     rt = runtime
     clock.set(beijing(2026, 3, 1))
@@ -355,7 +355,7 @@ def _versions_of_all(rt, permits):
 def test_serve_runs_the_sweep_in_a_thread(runtime, clock):
     import time
 
-    from core.sweep import DailySweep
+    from govcred.core.sweep import DailySweep
 
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(runtime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from core.logredact import install_log_redaction, redact
+from govcred.core.logredact import install_log_redaction, redact
 
 CANARY_ID = "110101199001011237"
 CANARY_PHONE = "13812345678"

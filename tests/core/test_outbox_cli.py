@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from core.cli import AppContext
-from core.commands.outbox import outbox, worker
-from core.exceptions import NotFound
-from core.orm import outbox as outbox_table
+from govcred.core.cli import AppContext
+from govcred.core.commands.outbox import outbox, worker
+from govcred.core.exceptions import NotFound
+from govcred.core.orm import outbox as outbox_table
 from tests.conftest import make_runtime
 from tests.core.outbox_stub import ChannelPlugin, HttpChannel, gateway  # noqa: F401 (gateway is a fixture)
 

@@ -7,13 +7,13 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
-from core.models import Application, EligibilityContext, PersonRecords
-from core.plugins import describe_plugins, get_plugin_manager
+from govcred.core.models import Application, EligibilityContext, PersonRecords
+from govcred.core.plugins import describe_plugins, get_plugin_manager
 
 THIRD_PARTY = '''
 """A county's extra rule, shipped as its own distribution."""
-from core import hookimpl
-from core.models import Finding
+from govcred.core import hookimpl
+from govcred.core.models import Finding
 
 
 @hookimpl
@@ -49,7 +49,7 @@ def _application(name: str) -> Application:
 def test_builtin_plugins_load_through_entry_points():
     pm = get_plugin_manager(disabled=())
     names = {info.name for info in describe_plugins(pm)}
-    assert {"zhejiang_residence", "sms_gateway", "provincial_push", "core.defaults"} <= names
+    assert {"zhejiang_residence", "sms_gateway", "provincial_push", "govcred.core.defaults"} <= names
 
 
 def test_block_list_from_environment(monkeypatch):
@@ -75,7 +75,7 @@ def test_misspelled_hook_is_refused(tmp_path, monkeypatch):
     """check_pending(): a hookimpl without a spec (a typo) stops start-up."""
     from pluggy import PluginValidationError
 
-    from core import hookimpl
+    from govcred.core import hookimpl
 
     class Typo:
         @hookimpl
@@ -87,7 +87,7 @@ def test_misspelled_hook_is_refused(tmp_path, monkeypatch):
 
 
 def test_plugins_command_lists_plugins_with_versions_and_hooks(third_party_plugin, tmp_path, monkeypatch):
-    from core.cli import AppContext, build_cli
+    from govcred.core.cli import AppContext, build_cli
     from tests.conftest import TEST_ENV
 
     for k, v in TEST_ENV.items():

@@ -11,8 +11,8 @@ import pytest
 import segno
 from PIL import Image, ImageDraw, ImageFilter
 
-from core import qr
-from core.exceptions import VerificationError
+from govcred.core import qr
+from govcred.core.exceptions import VerificationError
 from tests.core.qr_samples import typical_permit_token
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from core.auth import Principal
-from core.clock import BEIJING
-from core.exceptions import NotFound, ValidationError
-from core.lifecycle import set_reminders, sweep
-from core.orm import outbox
-from core.reminders import next_daytime
+from govcred.core.auth import Principal
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import NotFound, ValidationError
+from govcred.core.lifecycle import set_reminders, sweep
+from govcred.core.orm import outbox
+from govcred.core.reminders import next_daytime
 from tests.core.permits import beijing, issue_permit
 
 

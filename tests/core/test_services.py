@@ -7,12 +7,12 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from core import qr, services
-from core.clock import BEIJING
-from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
-from core.keys import KeySet
-from core.orm import applications, audit_log, credentials, outbox
-from core.tokens import CREDENTIAL, verify_token
+from govcred.core import qr, services
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
+from govcred.core.keys import KeySet
+from govcred.core.orm import applications, audit_log, credentials, outbox
+from govcred.core.tokens import CREDENTIAL, verify_token
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
@@ -198,7 +198,7 @@ def test_withdraw_only_own_application(runtime, people):
 
 
 def test_claims_merge_refuses_collisions_and_reserved_names():
-    from core.exceptions import ConfigError
+    from govcred.core.exceptions import ConfigError
 
     lapse = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
     merged, exp = services.merge_claims([{"a": 1, "_exp": lapse}, {"b": 2}, None])

@@ -6,14 +6,14 @@ import zlib
 
 import pytest
 
-from core import models
-from core.auth import Principal
-from core.credential_status import change_status
-from core.keys import KeySet
-from core.status import BITS, allocate_index, encode_lst, pack_statuses, publisher_for
-from core.tokens import STATUS_LIST, verify_token
+from govcred.core import models
+from govcred.core.auth import Principal
+from govcred.core.credential_status import change_status
+from govcred.core.keys import KeySet
+from govcred.core.status import BITS, allocate_index, encode_lst, pack_statuses, publisher_for
+from govcred.core.tokens import STATUS_LIST, verify_token
 from tests.core.credential_rows import make_credential
-from verifier.statuslist import inflate_bounded, parse_status_list
+from govcred.verifier.statuslist import inflate_bounded, parse_status_list
 
 REVIEWER = Principal("officer", "reviewer-1", "reviewer", "审核员")
 
@@ -82,7 +82,7 @@ def test_allocator_gives_distinct_non_monotonic_uniform_indices(sqlite_runtime):
     """10,000 allocations through allocate_index with each index recorded as taken."""
     import sqlalchemy as sa
 
-    from core.orm import credentials
+    from govcred.core.orm import credentials
 
     rt = sqlite_runtime
     now = rt.clock.now()
@@ -115,7 +115,7 @@ def test_allocator_gives_distinct_non_monotonic_uniform_indices(sqlite_runtime):
 
 
 def test_status_endpoint_serves_the_signed_list_publicly(runtime):
-    from core.web import create_app
+    from govcred.core.web import create_app
 
     cred = make_credential(runtime)
     client = create_app(runtime).test_client()

@@ -7,9 +7,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from core import models
-from core.migrate import current_heads, script_heads
-from core.orm import applications
+from govcred.core import models
+from govcred.core.migrate import current_heads, script_heads
+from govcred.core.orm import applications
 
 
 def test_migrations_reach_every_head(runtime):
@@ -21,7 +21,7 @@ def test_migrations_match_the_models(runtime):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from core.migrate import target_metadata
+    from govcred.core.migrate import target_metadata
 
     with runtime.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
@@ -59,7 +59,7 @@ def test_application_document_is_encrypted_at_rest(runtime, clock):
 
 
 def test_document_ciphertext_cannot_move_to_another_row(runtime, clock):
-    from core.crypto import DecryptionError
+    from govcred.core.crypto import DecryptionError
 
     a, b = _new_application(), _new_application()
     a.created_at = b.created_at = clock.now()
@@ -99,7 +99,7 @@ def test_optimistic_version_stops_a_second_writer(runtime, clock):
 
 def test_sqlite_concurrent_read_modify_write(sqlite_runtime, clock):
     """BEGIN IMMEDIATE: 8 threads x 25 increments of one row, no 'database is locked'."""
-    from core.audit import verify_chain
+    from govcred.core.audit import verify_chain
 
     errors = []
     with sqlite_runtime.uow(readonly=True) as uow:

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from core import tokens
-from core.exceptions import VerificationError
-from core.keys import SigningKey, public_jwk
-from core.tokens import CREDENTIAL, PRESENTATION, verify_token
+from govcred.core import tokens
+from govcred.core.exceptions import VerificationError
+from govcred.core.keys import SigningKey, public_jwk
+from govcred.core.tokens import CREDENTIAL, PRESENTATION, verify_token
 from tests.core.jws_forge import (
     ISSUER,
     P256_ORDER,

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey
 
-from core.clock import FixedClock
-from core.exceptions import ValidationError, KeyStoreError, VerificationError
-from core.keys import KeySet, SigningKey, jwks_document
-from core.tokens import (
+from govcred.core.clock import FixedClock
+from govcred.core.exceptions import ValidationError, KeyStoreError, VerificationError
+from govcred.core.keys import KeySet, SigningKey, jwks_document
+from govcred.core.tokens import (
     CREDENTIAL,
     KINDS,
     PRESENTATION,

@@ -9,11 +9,11 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from core.clock import as_utc
-from core.orm import outbox as outbox_table
-from core.orm import residents
-from core.outbox_admin import retry_messages, show_message
-from core.worker import (
+from govcred.core.clock import as_utc
+from govcred.core.orm import outbox as outbox_table
+from govcred.core.orm import residents
+from govcred.core.outbox_admin import retry_messages, show_message
+from govcred.core.worker import (
     BACKOFF_CAP_SECONDS,
     backoff_delay,
     claim_due,

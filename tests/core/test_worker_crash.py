@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from core.clock import Clock
-from core.orm import outbox as outbox_table
+from govcred.core.clock import Clock
+from govcred.core.orm import outbox as outbox_table
 from tests.conftest import make_runtime, make_settings
 from tests.core.outbox_stub import (  # noqa: F401 (gateway is a fixture)
     StubGateway,

@@ -7,7 +7,7 @@ from typing import Any
 
 from PIL import Image
 
-from core.auth import Principal, create_officer
+from govcred.core.auth import Principal, create_officer
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_id
 
 PASSWORD = "a long enough passphrase 42"
@@ -36,7 +36,7 @@ def png_bytes(size: tuple[int, int] = (64, 48), color: str = "red") -> bytes:
 
 
 def upload(rt, principal: Principal, data: bytes | None = None, name: str = "proof.png") -> str:
-    from core import attachments
+    from govcred.core import attachments
 
     return attachments.store(rt, data or png_bytes(), name, principal=principal).id
 
@@ -46,7 +46,7 @@ def import_records(rt, id_number: str = APPLICANT_ID, declared: str = "2026-01-0
     """Put the person's registration in the local records (the built-in records source)."""
     import datetime as dt
 
-    from plugins.zhejiang_residence import records_store
+    from govcred.plugins.zhejiang_residence import records_store
 
     regs = [{"division": division, "declared": dt.date.fromisoformat(declared), "ended": None}]
     records_store.replace_people(rt.settings, {id_number: {"registrations": regs, "permits": permits or []}},

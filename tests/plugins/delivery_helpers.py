@@ -5,9 +5,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from core.models import ACCEPTED, Application, Credential
-from core.orm import outbox as outbox_table
-from core.outbox import OutboxMessage, reveal_secrets
+from govcred.core.models import ACCEPTED, Application, Credential
+from govcred.core.orm import outbox as outbox_table
+from govcred.core.outbox import OutboxMessage, reveal_secrets
 
 PHONE = "13812341234"
 ID_NUMBER = "330102199003071234"

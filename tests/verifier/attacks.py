@@ -9,7 +9,7 @@ import json
 
 from cryptography.hazmat.primitives import serialization
 
-from core.keys import SigningKey
+from govcred.core.keys import SigningKey
 from tests.core.jws_forge import P256_ORDER, b64, forge, header_for
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.status import publisher_for
+from govcred.core.status import publisher_for
 from tests.conftest import make_runtime, make_settings
-from verifier.trust import TrustConfig, TrustedIssuer
+from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
 QINGTIAN = "https://qt.example.gov.cn"
 LISHUI = "https://ls.example.gov.cn"
@@ -31,7 +31,7 @@ def publish(rt, directory: Path, list_ids=None) -> TrustedIssuer:
     """Write the issuer's JWKS and its current status lists as files; the trust entry naming them."""
     import sqlalchemy as sa
 
-    from core.orm import status_lists
+    from govcred.core.orm import status_lists
 
     directory.mkdir(parents=True, exist_ok=True)
     tag = rt.settings.issuer.split("//")[1].split(".")[0]

@@ -9,18 +9,18 @@ import zlib
 
 import pytest
 
-from core.auth import Principal
-from core.credential_status import change_status
-from core.presentation import issue_presentation
-from core.qr import payload_text, render_png
-from core.status import publisher_for
+from govcred.core.auth import Principal
+from govcred.core.credential_status import change_status
+from govcred.core.presentation import issue_presentation
+from govcred.core.qr import payload_text, render_png
+from govcred.core.status import publisher_for
 from tests.conftest import make_pm
 from tests.core.credential_rows import make_credential
 from tests.core.jws_forge import forge, header_for
 from tests.verifier.issuers import LISHUI, issuer_runtime, publish, trust_of
-from verifier.cache import TrustCache
-from verifier.check import Verifier
-from verifier.statuslist import MAX_LIST_BYTES
+from govcred.verifier.cache import TrustCache
+from govcred.verifier.check import Verifier
+from govcred.verifier.statuslist import MAX_LIST_BYTES
 
 REVIEWER = Principal("officer", "r1", "reviewer", "审核员")
 
@@ -160,7 +160,7 @@ def test_issuer_not_trusted(issuer, tmp_path, sqlite_template):
 
 
 def test_credential_signed_by_another_key_under_a_trusted_iss(issuer, tmp_path, sqlite_template):
-    from core.tokens import CREDENTIAL, issue_token
+    from govcred.core.tokens import CREDENTIAL, issue_token
 
     other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
     cred = make_credential(issuer)
@@ -200,7 +200,7 @@ def test_presentation_of_a_revoked_credential_is_revoked(issuer, tmp_path):
 
 
 def test_log_only_presentation_is_not_accepted_as_a_presentation(issuer, tmp_path):
-    from core.claims import LOG_AUDIENCE
+    from govcred.core.claims import LOG_AUDIENCE
 
     cred = make_credential(issuer)
     token = issue_presentation(issuer, cred, audience=LOG_AUDIENCE)
@@ -218,7 +218,7 @@ def test_benefit_not_covered_and_unknown_benefit(issuer, tmp_path):
 
 
 def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
-    from core.hookspecs import hookimpl
+    from govcred.core.hookspecs import hookimpl
 
     class Generous:
         @hookimpl(tryfirst=True)
@@ -240,7 +240,7 @@ def test_garbage_never_raises(issuer, tmp_path):
 
 
 def test_credential_cannot_borrow_another_issuers_status_list(issuer, tmp_path, sqlite_template):
-    from core.tokens import CREDENTIAL, issue_token
+    from govcred.core.tokens import CREDENTIAL, issue_token
 
     other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
     here, there = make_credential(issuer), make_credential(other)

@@ -8,12 +8,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from core.qr import render_png
+from govcred.core.qr import render_png
 from tests.core.credential_rows import CANARY_ADDRESS, CANARY_ID, make_credential
 from tests.verifier.attacks import attack_tokens
 from tests.verifier.issuers import publish, trust_of
-from verifier.app import create_app
-from verifier.db import add_client, credential_hash, verification_log
+from govcred.verifier.app import create_app
+from govcred.verifier.db import add_client, credential_hash, verification_log
 
 ANSWER_KEYS = {"valid", "reasons", "kind", "holder", "county", "benefit", "checked_at"}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -44,7 +44,7 @@ def test_valid_credential_answer_has_exactly_the_documented_keys(service):
 def test_image_upload_and_qr_text(service):
     from io import BytesIO
 
-    from core.qr import payload_text
+    from govcred.core.qr import payload_text
 
     rt, cred, app, client, auth = service
     response = client.post("/api/v1/verify", data={"image": (BytesIO(render_png(cred.token)), "qr.png"),
@@ -115,8 +115,8 @@ def test_every_token_attack_is_refused_through_http(service):
 
 
 def test_holder_sees_which_institutions_verified_the_credential(service):
-    from core.claims import LOG_AUDIENCE
-    from core.presentation import issue_presentation
+    from govcred.core.claims import LOG_AUDIENCE
+    from govcred.core.presentation import issue_presentation
 
     rt, cred, app, client, auth = service
     engine = app.extensions["verifier"].engine

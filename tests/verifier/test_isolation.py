@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-FORBIDDEN = ("core.orm", "core.keystore", "core.repository", "core.unit_of_work", "core.runtime", "core.db",
-             "core.crypto", "core.services", "core.web.holder", "core.web.credentials", "core.status",
-             "plugins.sms_gateway", "plugins.provincial_push")
+FORBIDDEN = ("govcred.core.orm", "govcred.core.keystore", "govcred.core.repository", "govcred.core.unit_of_work", "govcred.core.runtime", "govcred.core.db",
+             "govcred.core.crypto", "govcred.core.services", "govcred.core.web.holder", "govcred.core.web.credentials", "govcred.core.status",
+             "govcred.plugins.sms_gateway", "govcred.plugins.provincial_push")
 
 SCRIPT = """
 import json, sys
-import verifier.app, verifier.check, verifier.views, verifier.cache, verifier.trust, verifier.db
-from verifier.app import benefit_plugins
+import govcred.verifier.app, govcred.verifier.check, govcred.verifier.views, govcred.verifier.cache, govcred.verifier.trust, govcred.verifier.db
+from govcred.verifier.app import benefit_plugins
 benefit_plugins(("zhejiang_residence",))
-print(json.dumps(sorted(m for m in sys.modules if m.startswith(("core", "plugins", "verifier")))))
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("govcred."))))
 """
 
 
@@ -24,5 +24,5 @@ def test_verifier_does_not_import_the_issuer_side():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert "verifier.check" in loaded and "plugins.zhejiang_residence" in loaded
+    assert "govcred.verifier.check" in loaded and "govcred.plugins.zhejiang_residence" in loaded
     assert sorted(loaded & set(FORBIDDEN)) == []

@@ -8,13 +8,13 @@ import threading
 
 from werkzeug.serving import make_server
 
-from core.auth import Principal
-from core.credential_status import change_status
-from core.web import create_app
+from govcred.core.auth import Principal
+from govcred.core.credential_status import change_status
+from govcred.core.web import create_app
 from tests.core.credential_rows import make_credential
-from verifier.cache import TrustCache
-from verifier.check import Verifier
-from verifier.trust import parse_trust
+from govcred.verifier.cache import TrustCache
+from govcred.verifier.check import Verifier
+from govcred.verifier.trust import parse_trust
 
 
 class Served:
@@ -42,7 +42,7 @@ def test_refresh_over_http_outage_and_recovery(sqlite_runtime, monkeypatch):
     urls = {}
 
     def fetch(source: str) -> bytes:
-        from verifier.cache import fetch_source
+        from govcred.verifier.cache import fetch_source
 
         # the issuer's public URL is served on 127.0.0.1 here, on whatever port it got
         return fetch_source(source.replace(rt.settings.issuer, urls["base"]))

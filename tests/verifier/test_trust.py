@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from core.exceptions import ConfigError
-from verifier.trust import load_trust
+from govcred.core.exceptions import ConfigError
+from govcred.verifier.trust import load_trust
 
 
 def test_toml_and_json_trust_files_with_several_counties(tmp_path):
@@ -40,7 +40,7 @@ def test_every_problem_is_named(tmp_path):
 
 
 def test_an_issuer_only_owns_lists_below_its_url():
-    from verifier.trust import TrustedIssuer
+    from govcred.verifier.trust import TrustedIssuer
 
     qt = TrustedIssuer("https://qt.example.gov.cn", "青田", "jwks.json")
     assert qt.owns_list("https://qt.example.gov.cn/status/1")

@@ -14,15 +14,15 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from core.cli import build_cli
+from govcred.core.cli import build_cli
 from tests.core.credential_rows import make_credential
 from tests.verifier.issuers import publish
-from verifier.db import clients, make_verifier_engine
+from govcred.verifier.db import clients, make_verifier_engine
 
 
 def test_client_add_prints_the_key_once_and_serve_accepts_it(sqlite_runtime, tmp_path):
     rt = sqlite_runtime
-    from core.clock import utcnow
+    from govcred.core.clock import utcnow
 
     rt.clock.set(utcnow())  # the served verifier runs on the real clock
     cred = make_credential(rt)

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from core.exceptions import AuthenticationRequired
+from govcred.core.exceptions import AuthenticationRequired
 from tests.conftest import _pg_admin, _pg_available, _pg_url
-from verifier.db import RequestRecorder, add_client, create_tables, make_verifier_engine, verifications_of
+from govcred.verifier.db import RequestRecorder, add_client, create_tables, make_verifier_engine, verifications_of
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, 30, tzinfo=dt.timezone.utc)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from core.qr import render_png
+from govcred.core.qr import render_png
 from tests.core.credential_rows import make_credential
 from tests.verifier.issuers import publish, trust_of
 from tests.verifier.test_isolation import FORBIDDEN
-from verifier.app import create_app
-from verifier.db import add_client
+from govcred.verifier.app import create_app
+from govcred.verifier.db import add_client
 
 
 @pytest.fixture
@@ -65,8 +65,8 @@ def test_camera_frame_is_decoded_for_institutions_only(service):
 
 def test_pages_module_loads_no_issuer_side_module():
     root = Path(__file__).resolve().parents[2]
-    script = ("import json, sys; import verifier.pages; "
-              "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('core', 'plugins', 'verifier')))))")
+    script = ("import json, sys; import govcred.verifier.pages; "
+              "print(json.dumps(sorted(m for m in sys.modules if m.startswith('govcred.'))))")
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert "verifier.pages" in loaded and sorted(loaded & set(FORBIDDEN)) == []
+    assert "govcred.verifier.pages" in loaded and sorted(loaded & set(FORBIDDEN)) == []

@@ -1,6 +1,6 @@
 """Server-rendered pages in Chinese for residents, officers and verifiers.
 
-``init_app`` is called by :func:`core.web.create_app`. Templates live in core/web/templates,
+``init_app`` is called by :func:`govcred.core.web.create_app`. Templates live in core/web/templates,
 static CSS and JavaScript in core/web/static (served by Flask from the app's static folder);
 nothing is fetched from elsewhere at run time, and no page has an inline script or style, so
 the strict Content-Security-Policy of :mod:`core.web.security` holds.
@@ -13,10 +13,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from core.claims import ID_MASKED, NAME_MASKED
-    from core.web import runtime_of
-    from core.web.authn import current_principal
-    from core.web.pages import guard, officer, resident, views
+    from govcred.core.claims import ID_MASKED, NAME_MASKED
+    from govcred.core.web import runtime_of
+    from govcred.core.web.authn import current_principal
+    from govcred.core.web.pages import guard, officer, resident, views
 
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from flask import render_template, url_for
 
-from core import services
-from core.web.pages import formdoc
-from core.web.pages.views import FormErrors
+from govcred.core import services
+from govcred.core.web.pages import formdoc
+from govcred.core.web.pages.views import FormErrors
 
 #: Session keys that belong to one application in progress (cleared once it is submitted).
 DRAFT_KEYS = ("draft", "commitment_at", "uploads", "schema")

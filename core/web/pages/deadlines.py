@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from core.clock import BEIJING
+from govcred.core.clock import BEIJING
 
 
 @dataclass(frozen=True)

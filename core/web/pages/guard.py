@@ -1,7 +1,7 @@
 """Per-request glue between browsers and the app: the session cookie, the CSRF check and the
 principal the role checks see.
 
-Pages and the JSON API share :func:`core.web.authn.current_principal`; it consults
+Pages and the JSON API share :func:`govcred.core.web.authn.current_principal`; it consults
 ``g.session_principal``, set here. A request to ``/api/`` that changes state is authorised
 by a page session only when it also carries the CSRF token in ``X-CSRF-Token`` (the page
 scripts send it); bearer-token API calls involve no cookie and are not affected.
@@ -12,9 +12,9 @@ import secrets
 
 from flask import Flask, abort, g, request
 
-from core.auth import Principal
-from core.web import runtime_of
-from core.web.pages import csrf, sessions
+from govcred.core.auth import Principal
+from govcred.core.web import runtime_of
+from govcred.core.web.pages import csrf, sessions
 
 ANON_COOKIE_BYTES = 16
 
@@ -153,7 +153,7 @@ def log_out(login_endpoint: str):
     """Revoke the browser's session row (a replayed cookie is worthless) and clear the cookie."""
     from flask import make_response, redirect, url_for
 
-    from core.web.authn import current_principal
+    from govcred.core.web.authn import current_principal
 
     rt = runtime_of()
     raw = request.cookies.get(session_cookie_name())

@@ -10,8 +10,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from core.exceptions import RateLimited
-from core.orm import audit_log
+from govcred.core.exceptions import RateLimited
+from govcred.core.orm import audit_log
 
 WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES = 10

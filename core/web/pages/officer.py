@@ -10,18 +10,18 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from core import attachments, lifecycle, mfa, models, services
-from core.auth import verify_password
-from core.credential_status import STATUS_ROLES, change_status
-from core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
-from core.orm import audit_log
-from core.web import runtime_of
-from core.web.authn import current_principal, public
-from core.web.pages import formdoc, guard, login_throttle, permitview, sessions
-from core.web.pages.deadlines import deadline_view
-from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
-from core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
-from core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
+from govcred.core import attachments, lifecycle, mfa, models, services
+from govcred.core.auth import verify_password
+from govcred.core.credential_status import STATUS_ROLES, change_status
+from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
+from govcred.core.orm import audit_log
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal, public
+from govcred.core.web.pages import formdoc, guard, login_throttle, permitview, sessions
+from govcred.core.web.pages.deadlines import deadline_view
+from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
+from govcred.core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
+from govcred.core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 install_error_pages(bp, "officer.login")

@@ -1,8 +1,8 @@
 """How a permit reads on the resident and officer pages: its status, its next endorsement
-window and its history in Chinese, built only from :func:`core.lifecycle.permit_view`.
+window and its history in Chinese, built only from :func:`govcred.core.lifecycle.permit_view`.
 
 Nothing here decides anything: whether an endorsement is allowed is decided again by
-:func:`core.lifecycle.request_endorsement` on every POST; ``can_request`` only hides a
+:func:`govcred.core.lifecycle.request_endorsement` on every POST; ``can_request`` only hides a
 button that would certainly be refused (before the window, or a status that cannot be
 endorsed).
 """
@@ -12,12 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import models
-from core.clock import BEIJING
-from core.exceptions import Conflict, ValidationError
-from core.lifecycle import MISSED_ENDORSEMENT
-from core.reminders import REMINDER_LABELS, REMINDERS, date_zh
-from core.web.pages.views import FormErrors
+from govcred.core import models
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import Conflict, ValidationError
+from govcred.core.lifecycle import MISSED_ENDORSEMENT
+from govcred.core.reminders import REMINDER_LABELS, REMINDERS, date_zh
+from govcred.core.web.pages.views import FormErrors
 
 STATUS_ZH = models.CREDENTIAL_STATUS_ZH
 #: A suspension by the lifecycle sweep, as opposed to one decided by an officer.

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from core import lifecycle, models, services
-from core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
-from core.login_codes import redeem_login_code, send_login_code
-from core.qr import render_png
-from core.web import runtime_of
-from core.web.authn import current_principal, public
-from core.web.pages import formdoc, guard, permitview, sessions
-from core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
-from core.web.pages.deadlines import deadline_view
-from core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
+from govcred.core import lifecycle, models, services
+from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
+from govcred.core.login_codes import redeem_login_code, send_login_code
+from govcred.core.qr import render_png
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import current_principal, public
+from govcred.core.web.pages import formdoc, guard, permitview, sessions
+from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
+from govcred.core.web.pages.deadlines import deadline_view
+from govcred.core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
 
 bp = Blueprint("resident", __name__, url_prefix="/resident")
 FLOW = ApplyFlow(channel="online", layout="resident/base.html", form_post="resident.form_post",
@@ -266,7 +266,7 @@ def status(app_id: str):
 
 
 def _own_credential(credential_id: str) -> models.Credential:
-    from core.web.holder import _own_credential as own
+    from govcred.core.web.holder import _own_credential as own
 
     return own(current_principal().id, credential_id)
 
@@ -325,7 +325,7 @@ def reminders(credential_id: str):
 @resident_required
 def presentation_png(credential_id: str):
     """A fresh short-lived presentation as a QR image (the page's script fetches a new one in time)."""
-    from core.presentation import issue_presentation
+    from govcred.core.presentation import issue_presentation
 
     rt = runtime_of()
     token = issue_presentation(rt, _own_credential(credential_id))

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.orm import web_sessions
+from govcred.core.orm import web_sessions
 
 IDLE_TIMEOUT = {"officer": dt.timedelta(minutes=15), "resident": dt.timedelta(minutes=30)}
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=8)

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from core.clock import BEIJING
-from core.exceptions import AuthenticationRequired, FieldError, GovcredError, ValidationError
-from core.web.authn import current_principal, public
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import AuthenticationRequired, FieldError, GovcredError, ValidationError
+from govcred.core.web.authn import current_principal, public
 
 log = logging.getLogger("govcred.web.pages")
 
@@ -157,12 +157,12 @@ def install_filters(app: Flask) -> None:
 
 def store_upload():
     """One proof from the form's script (multipart field ``file``): stored through
-    :func:`core.attachments.store`, remembered in the page session for the confirmation page."""
+    :func:`govcred.core.attachments.store`, remembered in the page session for the confirmation page."""
     from flask import jsonify
 
-    from core import attachments
-    from core.web import runtime_of
-    from core.web.pages import guard
+    from govcred.core import attachments
+    from govcred.core.web import runtime_of
+    from govcred.core.web.pages import guard
 
     file = request.files.get("file")
     if file is None or not file.filename:

@@ -6,14 +6,14 @@ import uuid
 
 import sqlalchemy as sa
 
-from core.orm import outbox
+from govcred.core.orm import outbox
 from tests.core.workflow_helpers import PASSWORD, officer, png_bytes
 
 
 def sms_code_sent(rt, phone: str) -> str:
     """The code in the last login SMS queued in the outbox for ``phone`` (the phone travels
     encrypted in the row, as the SMS worker sees it)."""
-    from core.outbox import reveal_secrets
+    from govcred.core.outbox import reveal_secrets
 
     with rt.engine.connect() as conn:
         rows = conn.execute(sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.event_type == "login.code")

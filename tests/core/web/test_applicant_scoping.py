@@ -15,7 +15,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.web import create_app
+from govcred.core.web import create_app
 from tests.core.web.api_helpers import resident_headers, upload_proof, with_key
 from tests.core.workflow_helpers import document
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id

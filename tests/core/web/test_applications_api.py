@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from core.keys import KeySet
-from core.orm import applications, outbox
-from core.tokens import CREDENTIAL, verify_token
-from core.web import create_app
+from govcred.core.keys import KeySet
+from govcred.core.orm import applications, outbox
+from govcred.core.tokens import CREDENTIAL, verify_token
+from govcred.core.web import create_app
 from tests.core.web.api_helpers import officer_headers, resident_headers, upload_proof, with_key
 from tests.core.workflow_helpers import document, import_records
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
@@ -183,7 +183,7 @@ def test_idempotency_key_in_flight_is_a_conflict(client, runtime):
     import hashlib
     import json
 
-    from core.orm import audit_log, idempotency_keys
+    from govcred.core.orm import audit_log, idempotency_keys
 
     alice = resident_headers(client, runtime, "13800138000")
     headers = with_key(alice)

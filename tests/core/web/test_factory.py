@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.auth import create_officer
-from core.web import create_app
+from govcred.core.auth import create_officer
+from govcred.core.web import create_app
 
 PASSWORD = "a long enough passphrase 42"
 
@@ -55,7 +55,7 @@ def test_revoked_token_stops_working(client):
 def test_failed_login_is_audited(client, runtime):
     import sqlalchemy as sa
 
-    from core.orm import audit_log
+    from govcred.core.orm import audit_log
 
     client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": "wrong password"})
     with runtime.engine.connect() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.web import create_app
+from govcred.core.web import create_app
 from tests.core.permits import beijing, issue_permit
 from tests.core.web.api_helpers import officer_headers, resident_headers, with_key
 
@@ -99,7 +99,7 @@ def test_openapi_describes_the_permit_routes(client):
 
 
 def test_officer_queue_of_open_windows_and_suspensions(client, runtime, clock):
-    from core.lifecycle import sweep
+    from govcred.core.lifecycle import sweep
 
     clock.set(beijing(2026, 3, 1))
     lapsing = issue_permit(runtime, owner_phone=PHONE)

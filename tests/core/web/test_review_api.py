@@ -7,8 +7,8 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from core.orm import audit_log, credentials, decisions
-from core.web import create_app
+from govcred.core.orm import audit_log, credentials, decisions
+from govcred.core.web import create_app
 from tests.core.web.api_helpers import officer_headers, resident_headers, upload_proof, with_key
 from tests.core.workflow_helpers import PASSWORD, document, import_records
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id

@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from core.clock import FixedClock
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from plugins.provincial_push.channel import PushChannel
-from plugins.provincial_push.http import HttpPushBackend
-from plugins.provincial_push.jsonl import JsonlBackend, read_records
+from govcred.core.clock import FixedClock
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.plugins.provincial_push.channel import PushChannel
+from govcred.plugins.provincial_push.http import HttpPushBackend
+from govcred.plugins.provincial_push.jsonl import JsonlBackend, read_records
 from tests.plugins.gateway_stub import GatewayStub, Reply, refused_url
 
 RECORD = {"ZZMC": "浙江省居住证", "ZZBH": "QT-1", "CZZT": "张三明", "ZZZT": "valid"}
@@ -108,7 +108,7 @@ def test_http_push_timeout_and_refused_connection_are_retryable():
 
 
 def test_channel_puts_the_id_number_back_and_refuses_what_it_cannot_send(tmp_path):
-    from core.outbox import OutboxMessage
+    from govcred.core.outbox import OutboxMessage
 
     backend = JsonlBackend(tmp_path, FixedClock(T0))
     channel = PushChannel(backend)

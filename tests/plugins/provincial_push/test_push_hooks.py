@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from plugins.provincial_push.channel import build_channel
-from plugins.provincial_push.jsonl import read_records
+from govcred.plugins.provincial_push.channel import build_channel
+from govcred.plugins.provincial_push.jsonl import read_records
 from tests.plugins.delivery_helpers import ID_NUMBER, as_message, make_application, make_credential, outbox_rows
 
 T = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.timezone.utc)
@@ -59,7 +59,7 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
     import hashlib
     import hmac
 
-    from core.worker import run_worker
+    from govcred.core.worker import run_worker
     from tests.conftest import make_runtime, make_settings
     from tests.plugins.gateway_stub import GatewayStub, Reply
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.provincial_push.identifier import (
+from govcred.plugins.provincial_push.identifier import (
     check_character,
     identifier_problems,
     is_valid_identifier,

@@ -7,11 +7,11 @@ import urllib.parse
 
 import pytest
 
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from core.http_delivery import retry_after_seconds
-from plugins.sms_gateway.aliyun import AliyunBackend, percent_encode, sign
-from plugins.sms_gateway.http import HttpBackend
-from plugins.sms_gateway.templates import TEMPLATES, render
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.core.http_delivery import retry_after_seconds
+from govcred.plugins.sms_gateway.aliyun import AliyunBackend, percent_encode, sign
+from govcred.plugins.sms_gateway.http import HttpBackend
+from govcred.plugins.sms_gateway.templates import TEMPLATES, render
 from tests.plugins.gateway_stub import GatewayStub, Reply, refused_url
 
 PHONE = "13812341234"

@@ -7,9 +7,9 @@ import logging
 import pytest
 from click.testing import CliRunner
 
-from core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from plugins.sms_gateway.channel import build_channel
-from plugins.sms_gateway.dev import recent_messages
+from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.plugins.sms_gateway.channel import build_channel
+from govcred.plugins.sms_gateway.dev import recent_messages
 from tests.conftest import make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
 from tests.plugins.delivery_helpers import PHONE, message
@@ -114,8 +114,8 @@ def test_production_log_hides_login_codes(sqlite_runtime, data_dir, sqlite_url, 
 
 
 def test_sms_log_command_shows_the_code_in_development(channel, sqlite_runtime, clock):
-    from core.cli import AppContext, cli
-    from plugins.sms_gateway.cli import sms
+    from govcred.core.cli import AppContext, cli
+    from govcred.plugins.sms_gateway.cli import sms
 
     channel(message(RECEIVED, message_id="first"))
     clock.advance(minutes=1)
@@ -138,7 +138,7 @@ def test_concurrent_workers_never_share_the_last_slot(runtime, clock):
     import datetime as dt
     import threading
 
-    from plugins.sms_gateway.throttle import LOGIN, Limit, Throttle
+    from govcred.plugins.sms_gateway.throttle import LOGIN, Limit, Throttle
 
     throttle = Throttle(runtime.engine, {LOGIN: Limit(5, dt.timedelta(hours=1))}, clock)
     barrier = threading.Barrier(8)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.exceptions import ConfigError
-from plugins.sms_gateway.config import sms_config
-from plugins.sms_gateway.templates import TEMPLATES
+from govcred.core.exceptions import ConfigError
+from govcred.plugins.sms_gateway.config import sms_config
+from govcred.plugins.sms_gateway.templates import TEMPLATES
 from tests.conftest import make_pm, make_settings
 
 

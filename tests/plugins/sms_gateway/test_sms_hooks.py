@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from core.exceptions import ValidationError
-from core.models import BLOCKING, Decision, Finding
-from plugins.sms_gateway import queue_login_code
-from plugins.sms_gateway.channel import build_channel
+from govcred.core.exceptions import ValidationError
+from govcred.core.models import BLOCKING, Decision, Finding
+from govcred.plugins.sms_gateway import queue_login_code
+from govcred.plugins.sms_gateway.channel import build_channel
 from tests.plugins.delivery_helpers import PHONE, as_message, make_application, make_credential, outbox_rows
 
 T = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)  # 11:00 Beijing

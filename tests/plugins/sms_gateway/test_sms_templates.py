@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.exceptions import PermanentDeliveryError
-from core.models import BLOCKING, Finding
-from plugins.sms_gateway.phone import is_mobile, mask_phone
-from plugins.sms_gateway.reasons import SHORT_TITLES, reasons_text, short_title
-from plugins.sms_gateway.templates import MAX_VARIABLE, TEMPLATES, render, segment_count, template_variables
+from govcred.core.exceptions import PermanentDeliveryError
+from govcred.core.models import BLOCKING, Finding
+from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone
+from govcred.plugins.sms_gateway.reasons import SHORT_TITLES, reasons_text, short_title
+from govcred.plugins.sms_gateway.templates import MAX_VARIABLE, TEMPLATES, render, segment_count, template_variables
 
 SIGNATURE = "【青田公安】"
 

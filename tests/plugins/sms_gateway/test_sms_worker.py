@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from core.orm import outbox as outbox_table
-from core.worker import run_worker
-from plugins.sms_gateway.tables import sms_sends
+from govcred.core.orm import outbox as outbox_table
+from govcred.core.worker import run_worker
+from govcred.plugins.sms_gateway.tables import sms_sends
 from tests.conftest import make_runtime, make_settings
 from tests.plugins.delivery_helpers import PHONE, make_application, outbox_rows
 from tests.plugins.gateway_stub import GatewayStub, Reply

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from core.config import Settings
-from plugins.zhejiang_residence import records_store
-from plugins.zhejiang_residence.records_import import records
+from govcred.core.config import Settings
+from govcred.plugins.zhejiang_residence import records_store
+from govcred.plugins.zhejiang_residence.records_import import records
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
 PERSON = make_id("19900307")

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from plugins.zhejiang_residence.chains import (
+from govcred.plugins.zhejiang_residence.chains import (
     add_months,
     build_chains,
     qualifying_chain,

@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
-from core.models import ExistingPermit, PersonRecords
-from plugins.zhejiang_residence.benefits import benefit_mask, BENEFIT_CODES, BENEFITS
-from plugins.zhejiang_residence.claims import (
+from govcred.core.models import ExistingPermit, PersonRecords
+from govcred.plugins.zhejiang_residence.benefits import benefit_mask, BENEFIT_CODES, BENEFITS
+from govcred.plugins.zhejiang_residence.claims import (
     benefit_check,
     credential_claims,
     endorsement_anniversary,

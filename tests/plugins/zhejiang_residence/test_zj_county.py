@@ -2,12 +2,12 @@ import datetime as dt
 
 import pytest
 
-from core.config import Settings
-from core.exceptions import ConfigError
-from plugins.zhejiang_residence.claims import credential_claims
-from plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig, county_config
-from plugins.zhejiang_residence.identifiers import uscc_problem
-from plugins.zhejiang_residence.rules import evaluate
+from govcred.core.config import Settings
+from govcred.core.exceptions import ConfigError
+from govcred.plugins.zhejiang_residence.claims import credential_claims
+from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig, county_config
+from govcred.plugins.zhejiang_residence.identifiers import uscc_problem
+from govcred.plugins.zhejiang_residence.rules import evaluate
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, context, make_uscc, regs
 
 JINYUN = {

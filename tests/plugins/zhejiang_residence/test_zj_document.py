@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from core.models import ExistingPermit, Registration
-from plugins.zhejiang_residence.document import records_from_document, validate_document
+from govcred.core.models import ExistingPermit, Registration
+from govcred.plugins.zhejiang_residence.document import records_from_document, validate_document
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_uscc
 
 

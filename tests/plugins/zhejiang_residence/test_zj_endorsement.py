@@ -5,9 +5,9 @@ import datetime as dt
 
 import pytest
 
-from core.config import Settings
-from core.models import EligibilityContext, PersonRecords
-from plugins.zhejiang_residence.endorsement import (
+from govcred.core.config import Settings
+from govcred.core.models import EligibilityContext, PersonRecords
+from govcred.plugins.zhejiang_residence.endorsement import (
     endorsement_findings,
     month_before,
     next_anniversary,

@@ -3,12 +3,13 @@ import datetime as dt
 import pluggy
 import pytest
 
-import core.hookspecs
-import plugins.zhejiang_residence as zj
-from core.config import Settings
-from core.exceptions import ConfigError
-from core.models import Application, Decision, EligibilityContext
-from plugins.zhejiang_residence import county
+import govcred.core.hookspecs
+from govcred import core
+import govcred.plugins.zhejiang_residence as zj
+from govcred.core.config import Settings
+from govcred.core.exceptions import ConfigError
+from govcred.core.models import Application, Decision, EligibilityContext
+from govcred.plugins.zhejiang_residence import county
 from tests.plugins.zhejiang_residence.zj_fixtures import APPLICANT_ID, base_document, context, regs
 
 

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from plugins.zhejiang_residence.identifiers import (
+from govcred.plugins.zhejiang_residence.identifiers import (
     ID_BIRTH_DATE,
     ID_CHECKSUM,
     ID_FOREIGNER,

@@ -2,9 +2,9 @@ import datetime as dt
 
 import pytest
 
-from core.config import Settings
-from core.models import ADVISORY, BLOCKING, ExistingPermit, PersonRecords
-from plugins.zhejiang_residence.rules import evaluate, is_eligible
+from govcred.core.config import Settings
+from govcred.core.models import ADVISORY, BLOCKING, ExistingPermit, PersonRecords
+from govcred.plugins.zhejiang_residence.rules import evaluate, is_eligible
 from tests.plugins.zhejiang_residence.zj_fixtures import AS_OF, base_document, context, make_id, regs
 
 D = dt.date.fromisoformat

@@ -5,9 +5,9 @@ import copy
 import datetime as dt
 from typing import Any
 
-from core.config import Settings
-from core.models import EligibilityContext, PersonRecords, Registration
-from plugins.zhejiang_residence.identifiers import id_check_char, uscc_check_char
+from govcred.core.config import Settings
+from govcred.core.models import EligibilityContext, PersonRecords, Registration
+from govcred.plugins.zhejiang_residence.identifiers import id_check_char, uscc_check_char
 
 AS_OF = dt.date(2027, 3, 1)
 

@@ -53,7 +53,7 @@ class Stack:
 
     def latest_sms_code(self) -> str:
         """What the developer reads in the dev SMS log: the code in the newest login-code message."""
-        from core.orm import outbox
+        from govcred.core.orm import outbox
 
         with self.rt.uow(readonly=True) as uow:
             payload = uow.session.execute(
@@ -63,7 +63,7 @@ class Stack:
 
     def warm_verifier(self, credential_id: str) -> None:
         """Let the verifier fetch the status list the credential names (as its refresh would)."""
-        from core.exceptions import VerificationError
+        from govcred.core.exceptions import VerificationError
 
         with self.rt.uow(readonly=True) as uow:
             claims = uow.credentials.get(credential_id).claims

@@ -50,14 +50,14 @@ def png(color: str = "navy", size=(320, 200)) -> bytes:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, sqlite_template):
-    from core.clock import Clock
-    from core.web import create_app
-    from plugins.zhejiang_residence import records_store
+    from govcred.core.clock import Clock
+    from govcred.core.web import create_app
+    from govcred.plugins.zhejiang_residence import records_store
     from tests.conftest import make_runtime, make_settings
-    from verifier.app import VerifierConfig
-    from verifier.app import create_app as create_verifier_app
-    from verifier.db import add_client
-    from verifier.trust import parse_trust
+    from govcred.verifier.app import VerifierConfig
+    from govcred.verifier.app import create_app as create_verifier_app
+    from govcred.verifier.db import add_client
+    from govcred.verifier.trust import parse_trust
 
     root = tmp_path_factory.mktemp("browser")
     data = root / "var"

@@ -25,8 +25,8 @@ PHONE = "13900004444"
 
 @pytest.fixture
 def stack(tmp_path, sqlite_template):
-    from core.clock import FixedClock
-    from core.web import create_app
+    from govcred.core.clock import FixedClock
+    from govcred.core.web import create_app
     from tests.conftest import make_runtime, make_settings
 
     data = tmp_path / "var"

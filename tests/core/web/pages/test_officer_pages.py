@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from core import services
-from core.web import create_app
+from govcred.core import services
+from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
 from tests.core.workflow_helpers import document, import_records, resident, upload
 
@@ -48,8 +48,8 @@ def _code(rt):
     import pyotp
     import sqlalchemy as sa
 
-    from core.mfa import seed_of
-    from core.orm import officers
+    from govcred.core.mfa import seed_of
+    from govcred.core.orm import officers
 
     with rt.uow(readonly=True) as uow:
         officer = uow.officers.by_username("rev1")
@@ -150,7 +150,7 @@ def test_issuing_or_suspending_needs_a_recent_login(client, sqlite_runtime):
 
 
 def _reviewer(rt):
-    from core.auth import Principal
+    from govcred.core.auth import Principal
 
     with rt.uow(readonly=True) as uow:
         return Principal("officer", uow.officers.by_username("rev1").id, "reviewer")

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from core import services
-from core.web import create_app
-from core.web.pages.formdoc import flatten, unflatten
+from govcred.core import services
+from govcred.core.web import create_app
+from govcred.core.web.pages.formdoc import flatten, unflatten
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 

@@ -6,8 +6,8 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from core.orm import audit_log, officers, web_sessions
-from core.web import create_app
+from govcred.core.orm import audit_log, officers, web_sessions
+from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, https_client, officer_login, totp_code
 
 
@@ -86,7 +86,7 @@ def test_ten_failures_throttle_the_account_and_are_audited(client, db_runtime, r
 
 
 def test_many_failures_from_one_address_throttle_it_for_every_account(app, db_runtime, reviewer_seed):
-    from core.web.pages.login_throttle import MAX_FAILURES_PER_IP
+    from govcred.core.web.pages.login_throttle import MAX_FAILURES_PER_IP
 
     attacker = https_client(app)
     attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
@@ -98,7 +98,7 @@ def test_many_failures_from_one_address_throttle_it_for_every_account(app, db_ru
 
 
 def test_totp_seed_is_ciphertext_in_the_database(db_runtime, reviewer_seed):
-    from core.orm import metadata
+    from govcred.core.orm import metadata
 
     with db_runtime.engine.connect() as conn:
         raw = conn.execute(sa.select(officers.c.totp_secret_enc)).scalar_one()
@@ -130,7 +130,7 @@ def test_cookie_flags_and_rotation_on_login(client, db_runtime, reviewer_seed):
 
 
 def test_http_issuer_uses_plain_cookie_name(tmp_path, sqlite_url):
-    from core.clock import FixedClock
+    from govcred.core.clock import FixedClock
     from tests.conftest import T0, make_runtime, make_settings
 
     rt = make_runtime(make_settings(tmp_path, sqlite_url, issuer="http://127.0.0.1:8000"), FixedClock(T0))
@@ -173,7 +173,7 @@ def test_idle_timeout_and_absolute_lifetime(client, db_runtime, reviewer_seed):
 def _minutes_since_login(rt):
     with rt.uow(readonly=True) as uow:
         created = uow.session.execute(sa.select(sa.func.max(web_sessions.c.created_at))).scalar_one()
-    from core.clock import as_utc
+    from govcred.core.clock import as_utc
 
     return (rt.clock.now() - as_utc(created)).total_seconds() / 60
 
@@ -232,7 +232,7 @@ def test_open_redirect_after_login_is_refused(client, db_runtime, reviewer_seed)
 def test_officer_totp_cli_enrols_and_prints_uri_once(tmp_path):
     from click.testing import CliRunner
 
-    from core.cli import AppContext, build_cli
+    from govcred.core.cli import AppContext, build_cli
     from tests.conftest import TEST_ENV
 
     data = tmp_path / "var"
@@ -256,7 +256,7 @@ def test_officer_totp_cli_enrols_and_prints_uri_once(tmp_path):
 def test_admin_ends_every_session_of_an_officer(app, db_runtime, reviewer_seed):
     from click.testing import CliRunner
 
-    from core.cli import AppContext, build_cli
+    from govcred.core.cli import AppContext, build_cli
 
     laptop, phone = https_client(app), https_client(app)
     officer_login(laptop, db_runtime, "rev1", reviewer_seed)

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from core.lifecycle import sweep
-from core.web import create_app
+from govcred.core.lifecycle import sweep
+from govcred.core.web import create_app
 from tests.core.permits import beijing, issue_permit
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
 from tests.core.web.pages.test_resident_pages import login_resident
@@ -83,7 +83,7 @@ def test_resident_endorses_inside_the_window_then_misses_the_next(app, runtime, 
 
 def test_refused_endorsement_lists_every_reason(app, runtime, clock, permit):
     """The holder's job ended before the window: the page lists every finding of the refusal."""
-    from core.orm import encrypt_document
+    from govcred.core.orm import encrypt_document
 
     with runtime.uow() as uow:
         original = uow.applications.get(permit.application_id)
@@ -108,7 +108,7 @@ def test_refused_endorsement_lists_every_reason(app, runtime, clock, permit):
 
 def test_officer_suspension_hides_the_endorsement_button(app, runtime, clock, permit):
     """Suspended by an officer (data being checked): only an officer lifts it, not an endorsement."""
-    from core.credential_status import change_status
+    from govcred.core.credential_status import change_status
     from tests.core.permits import make_officer
 
     clock.set(beijing(2027, 11, 2))

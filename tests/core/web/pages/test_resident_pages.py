@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 import pytest
 
-from core import services
-from core.orm import outbox
-from core.web import create_app
+from govcred.core import services
+from govcred.core.orm import outbox
+from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 
@@ -83,7 +83,7 @@ def test_another_residents_application_and_permit_are_404(app, sqlite_runtime):
 def test_status_page_shows_deadline_in_working_days(app, sqlite_runtime):
     import re
 
-    from core.orm import residents
+    from govcred.core.orm import residents
 
     own = submitted_application(sqlite_runtime, "13900000015")
     client = app.test_client()
