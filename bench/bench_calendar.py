@@ -15,7 +15,7 @@ from typing import Callable
 
 import chinese_calendar
 
-from govcred.core.calendar import load_calendar
+from govcred.core.calendar.working import load_calendar
 from govcred.core.clock import BEIJING
 
 ROUNDS = 5

@@ -123,7 +123,7 @@ def baseline(db: Path) -> float:
 
 
 def main() -> None:
-    from govcred.core.lifecycle import sweep
+    from govcred.core.services.lifecycle import sweep
     from govcred.core.migrate import upgrade
     from govcred.core.db import make_engine
     from tests.conftest import make_pm

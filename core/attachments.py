@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import sqlalchemy as sa
 from PIL import Image, ImageOps
 
-from govcred.core.auth import Principal
+from govcred.core.accounts.officers import Principal
 from govcred.core.exceptions import (
     AuthenticationRequired,
     Conflict,

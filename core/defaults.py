@@ -7,6 +7,6 @@ from govcred.core.hookspecs import hookimpl
 @hookimpl(trylast=True)
 def govcred_working_calendar(settings):
     """The State Council holiday table shipped with govcred, plus imported years."""
-    from govcred.core.calendar import load_calendar
+    from govcred.core.calendar.working import load_calendar
 
     return load_calendar(settings.data_dir)

@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
         PersonRecords,
     )
     from govcred.core.outbox import Outbox
-    from govcred.core.calendar import WorkingCalendar
+    from govcred.core.plugin_host import PluginHost
+    from govcred.core.calendar.working import WorkingCalendar
 
 PROJECT = "govcred"
 
@@ -43,14 +44,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(historic=True)
-def govcred_configure(settings: "Settings") -> None:
-    """Receive the effective settings once, before any other hook is called.
+def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
+    """Receive the host context once, before any other hook is called.
 
-    Historic: a plugin registered later still receives the call. Plugins read their own
-    table with ``settings.plugin("<name>")`` and must raise
-    :class:`core.exceptions.ConfigError` naming every invalid value.
+    Historic: a plugin registered later still receives the call. A plugin reads its own
+    table with ``host.plugin_settings("<name>")``, builds a configured object and registers
+    it with ``host.register(obj, name)`` -- never module globals, since one process may run
+    several runtimes. Invalid values raise :class:`govcred.core.exceptions.ConfigError`
+    naming every one of them.
 
-    :param settings: the effective :class:`core.config.Settings`.
+    :param settings: the effective :class:`govcred.core.config.Settings` (also ``host.settings``).
+    :param host: the :class:`govcred.core.plugin_host.PluginHost`: settings, clock, secrets,
+        engine and unit-of-work factory of the runtime (``None`` without a database), and
+        ``register``.
     """
 
 

@@ -13,7 +13,9 @@ from typing import Any, Iterable
 import pluggy
 
 from govcred.core import hookspecs
+from govcred.core.clock import Clock
 from govcred.core.exceptions import ConfigError
+from govcred.core.plugin_host import PluginHost
 
 #: Environment variable holding a comma-separated block list of plugin (entry-point) names.
 DISABLE_ENV = "GOVCRED_DISABLE_PLUGINS"
@@ -25,6 +27,7 @@ def get_plugin_manager(
     disabled: Iterable[str] | None = None,
     extra: Iterable[tuple[Any, str]] = (),
     settings: Any = None,
+    host: Any = None,
 ) -> pluggy.PluginManager:
     """Create a plugin manager with every ``govcred`` entry point that is not blocked.
 
@@ -33,7 +36,10 @@ def get_plugin_manager(
     :param disabled: plugin names to block; defaults to ``GOVCRED_DISABLE_PLUGINS``.
     :param extra: ``(plugin, name)`` pairs registered before the entry points (so they win
         a name clash, as in pluggy).
-    :param settings: when given, ``govcred_configure`` is called with it.
+    :param settings: when given, ``govcred_configure`` is called with it (and a host
+        context without a database, unless ``host`` is given).
+    :param host: a :class:`govcred.core.plugin_host.PluginHost` for ``govcred_configure``;
+        the runtime passes its own (see :func:`configure_plugins`).
     """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -50,9 +56,27 @@ def get_plugin_manager(
     if load_entrypoints:
         pm.load_setuptools_entrypoints(hookspecs.PROJECT)
     pm.check_pending()
-    if settings is not None:
-        pm.hook.govcred_configure.call_historic(kwargs={"settings": settings})
+    if settings is not None or host is not None:
+        configure_plugins(pm, host or PluginHost(settings=settings, clock=Clock(), register=registrar(pm)))
     return pm
+
+
+def registrar(pm: pluggy.PluginManager):
+    """``host.register`` for ``pm``: register a configured plugin object under ``name``,
+    replacing the one an earlier ``govcred_configure`` of the same manager registered (a
+    manager may be configured again, e.g. by a runtime built on a prepared manager)."""
+
+    def register(plugin: Any, name: str) -> Any:
+        if pm.has_plugin(name):
+            pm.unregister(name=name)
+        return pm.register(plugin, name=name)
+
+    return register
+
+
+def configure_plugins(pm: pluggy.PluginManager, host: PluginHost) -> None:
+    """Call ``govcred_configure`` (historic) with ``host``."""
+    pm.hook.govcred_configure.call_historic(kwargs={"settings": host.settings, "host": host})
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,11 @@ from govcred.core.plugins import (
     collect_benefits,
     collect_credential_types,
     collect_delivery_channels,
+    configure_plugins,
     get_plugin_manager,
+    registrar,
 )
+from govcred.core.plugin_host import PluginHost
 from govcred.core.unit_of_work import UnitOfWork
 
 
@@ -35,17 +38,24 @@ class Runtime:
     pm: pluggy.PluginManager
     secrets: Secrets
     clock: Clock = field(default_factory=Clock)
+    #: Call ``govcred_configure`` with this runtime's host context (a caller that built and
+    #: configured the plugin manager itself passes False).
+    configure_plugins: bool = True
 
     def __post_init__(self) -> None:
         install_log_redaction()
         start_mappers()
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        if self.configure_plugins:
+            configure_plugins(self.pm, PluginHost(
+                settings=self.settings, clock=self.clock, register=registrar(self.pm), engine=self.engine,
+                secrets=self.secrets, unit_of_work=self.uow))
 
     @classmethod
     def create(cls, settings: Settings, *, pm: pluggy.PluginManager | None = None, clock: Clock | None = None,
                engine: Engine | None = None) -> "Runtime":
         if pm is None:
-            pm = get_plugin_manager(disabled=settings.disable_plugins or None, settings=settings)
+            pm = get_plugin_manager(disabled=settings.disable_plugins or None)
         return cls(
             settings=settings,
             engine=engine or make_engine(settings.database),

@@ -48,7 +48,11 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 
     register_error_handlers(app)
 
-    from govcred.core.web import api_auth, openapi, wellknown
+    from govcred.core.web.api import openapi
+
+    from govcred.core.web.api import officer_auth as api_auth
+
+    from govcred.core.web.api import wellknown
 
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(api_auth.bp)
@@ -64,7 +68,13 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per concern, each in its own module under core/web."""
-    from govcred.core.web import applications, credentials, holder, lifecycle, pages, review, status
+    from govcred.core.web import pages
+    from govcred.core.web.api import status_lists as status
+    from govcred.core.web.api import holder
+    from govcred.core.web.api import review
+    from govcred.core.web.api import lifecycle
+    from govcred.core.web.api import credentials
+    from govcred.core.web.api import applications
 
     applications.init_app(app)
     pages.init_app(app)

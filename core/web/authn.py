@@ -5,7 +5,7 @@ import functools
 
 from flask import g, request
 
-from govcred.core.auth import Principal, principal_for_token, require_role
+from govcred.core.accounts.officers import Principal, principal_for_token, require_role
 from govcred.core.exceptions import AuthenticationRequired
 from govcred.core.web import runtime_of
 

@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 
 from govcred.core import models
-from govcred.core.auth import Principal
+from govcred.core.accounts.officers import Principal
 from govcred.core.clock import BEIJING
 from govcred.core.status import publisher_for
 from govcred.core.tokens import CREDENTIAL, verify_token
@@ -19,7 +19,7 @@ _people = itertools.count(100)
 
 def make_officer(rt, role: str) -> Principal:
     """A stored officer account (applications and decisions reference officers by key)."""
-    from govcred.core.auth import create_officer
+    from govcred.core.accounts.officers import create_officer
 
     with rt.uow() as uow:
         officer = create_officer(uow, username=f"{role}-{next(_people)}", display_name=role, role=role,

@@ -7,8 +7,8 @@ import zlib
 import pytest
 
 from govcred.core import models
-from govcred.core.auth import Principal
-from govcred.core.credential_status import change_status
+from govcred.core.accounts.officers import Principal
+from govcred.core.services.credential_status import change_status
 from govcred.core.keys import KeySet
 from govcred.core.status import BITS, allocate_index, encode_lst, pack_statuses, publisher_for
 from govcred.core.tokens import STATUS_LIST, verify_token

@@ -7,7 +7,7 @@ from typing import Any
 
 from PIL import Image
 
-from govcred.core.auth import Principal, create_officer
+from govcred.core.accounts.officers import Principal, create_officer
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_id
 
 PASSWORD = "a long enough passphrase 42"

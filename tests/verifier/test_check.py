@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
-from govcred.core.auth import Principal
-from govcred.core.credential_status import change_status
+from govcred.core.accounts.officers import Principal
+from govcred.core.services.credential_status import change_status
 from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text, render_png
 from govcred.core.status import publisher_for

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 FORBIDDEN = ("govcred.core.orm", "govcred.core.keystore", "govcred.core.repository", "govcred.core.unit_of_work", "govcred.core.runtime", "govcred.core.db",
-             "govcred.core.crypto", "govcred.core.services", "govcred.core.web.holder", "govcred.core.web.credentials", "govcred.core.status",
+             "govcred.core.crypto", "govcred.core.services", "govcred.core.web.api.holder", "govcred.core.web.api.credentials", "govcred.core.status",
              "govcred.plugins.sms_gateway", "govcred.plugins.provincial_push")
 
 SCRIPT = """

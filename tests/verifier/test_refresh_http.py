@@ -8,8 +8,8 @@ import threading
 
 from werkzeug.serving import make_server
 
-from govcred.core.auth import Principal
-from govcred.core.credential_status import change_status
+from govcred.core.accounts.officers import Principal
+from govcred.core.services.credential_status import change_status
 from govcred.core.web import create_app
 from tests.core.credential_rows import make_credential
 from govcred.verifier.cache import TrustCache

@@ -12,9 +12,10 @@ import secrets
 
 from flask import Flask, abort, g, request
 
-from govcred.core.auth import Principal
+from govcred.core.accounts.officers import Principal
 from govcred.core.web import runtime_of
-from govcred.core.web.pages import csrf, sessions
+from govcred.core.web.pages import csrf
+from govcred.core.accounts import sessions
 
 ANON_COOKIE_BYTES = 16
 

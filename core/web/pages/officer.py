@@ -10,14 +10,20 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from govcred.core import attachments, lifecycle, mfa, models, services
-from govcred.core.auth import verify_password
-from govcred.core.credential_status import STATUS_ROLES, change_status
+from govcred.core import attachments, models, services
+
+from govcred.core.accounts import totp as mfa
+
+from govcred.core.services import lifecycle
+from govcred.core.accounts.officers import verify_password
+from govcred.core.services.credential_status import STATUS_ROLES, change_status
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
 from govcred.core.web import runtime_of
 from govcred.core.web.authn import current_principal, public
-from govcred.core.web.pages import formdoc, guard, login_throttle, permitview, sessions
+from govcred.core.web.pages import formdoc, guard, permitview
+from govcred.core.accounts import sessions
+from govcred.core.accounts import throttle as login_throttle
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from govcred.core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH

@@ -1,8 +1,8 @@
 """How a permit reads on the resident and officer pages: its status, its next endorsement
-window and its history in Chinese, built only from :func:`govcred.core.lifecycle.permit_view`.
+window and its history in Chinese, built only from :func:`govcred.core.services.lifecycle.permit_view`.
 
 Nothing here decides anything: whether an endorsement is allowed is decided again by
-:func:`govcred.core.lifecycle.request_endorsement` on every POST; ``can_request`` only hides a
+:func:`govcred.core.services.lifecycle.request_endorsement` on every POST; ``can_request`` only hides a
 button that would certainly be refused (before the window, or a status that cannot be
 endorsed).
 """
@@ -15,8 +15,8 @@ from typing import Any
 from govcred.core import models
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import Conflict, ValidationError
-from govcred.core.lifecycle import MISSED_ENDORSEMENT
-from govcred.core.reminders import REMINDER_LABELS, REMINDERS, date_zh
+from govcred.core.services.lifecycle import MISSED_ENDORSEMENT
+from govcred.core.services.reminders import REMINDER_LABELS, REMINDERS, date_zh
 from govcred.core.web.pages.views import FormErrors
 
 STATUS_ZH = models.CREDENTIAL_STATUS_ZH

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from govcred.core import lifecycle, models, services
+from govcred.core import models, services
+
+from govcred.core.services import lifecycle
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
-from govcred.core.login_codes import redeem_login_code, send_login_code
+from govcred.core.accounts.login_codes import redeem_login_code, send_login_code
 from govcred.core.qr import render_png
 from govcred.core.web import runtime_of
 from govcred.core.web.authn import current_principal, public
-from govcred.core.web.pages import formdoc, guard, permitview, sessions
+from govcred.core.web.pages import formdoc, guard, permitview
+from govcred.core.accounts import sessions
 from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
@@ -266,7 +269,7 @@ def status(app_id: str):
 
 
 def _own_credential(credential_id: str) -> models.Credential:
-    from govcred.core.web.holder import _own_credential as own
+    from govcred.core.web.api.holder import _own_credential as own
 
     return own(current_principal().id, credential_id)
 

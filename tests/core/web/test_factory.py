@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from govcred.core.auth import create_officer
+from govcred.core.accounts.officers import create_officer
 from govcred.core.web import create_app
 
 PASSWORD = "a long enough passphrase 42"

@@ -6,8 +6,8 @@ import re
 
 import pyotp
 
-from govcred.core.auth import create_officer
-from govcred.core.mfa import enrol
+from govcred.core.accounts.officers import create_officer
+from govcred.core.accounts.totp import enrol
 
 PASSWORD = "a long enough passphrase 42"
 _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

@@ -48,7 +48,7 @@ def _code(rt):
     import pyotp
     import sqlalchemy as sa
 
-    from govcred.core.mfa import seed_of
+    from govcred.core.accounts.totp import seed_of
     from govcred.core.orm import officers
 
     with rt.uow(readonly=True) as uow:
@@ -150,7 +150,7 @@ def test_issuing_or_suspending_needs_a_recent_login(client, sqlite_runtime):
 
 
 def _reviewer(rt):
-    from govcred.core.auth import Principal
+    from govcred.core.accounts.officers import Principal
 
     with rt.uow(readonly=True) as uow:
         return Principal("officer", uow.officers.by_username("rev1").id, "reviewer")

@@ -86,7 +86,7 @@ def test_ten_failures_throttle_the_account_and_are_audited(client, db_runtime, r
 
 
 def test_many_failures_from_one_address_throttle_it_for_every_account(app, db_runtime, reviewer_seed):
-    from govcred.core.web.pages.login_throttle import MAX_FAILURES_PER_IP
+    from govcred.core.accounts.throttle import MAX_FAILURES_PER_IP
 
     attacker = https_client(app)
     attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from govcred.core.lifecycle import sweep
+from govcred.core.services.lifecycle import sweep
 from govcred.core.web import create_app
 from tests.core.permits import beijing, issue_permit
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
@@ -108,7 +108,7 @@ def test_refused_endorsement_lists_every_reason(app, runtime, clock, permit):
 
 def test_officer_suspension_hides_the_endorsement_button(app, runtime, clock, permit):
     """Suspended by an officer (data being checked): only an officer lifts it, not an endorsement."""
-    from govcred.core.credential_status import change_status
+    from govcred.core.services.credential_status import change_status
     from tests.core.permits import make_officer
 
     clock.set(beijing(2027, 11, 2))

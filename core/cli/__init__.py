@@ -1,0 +1,116 @@
+"""The ``govcred`` command line (click). Every command finds its data directory through
+``--data-dir`` / ``GOVCRED_DATA_DIR`` (default ``./var``). Commands live in small modules
+under ``core/cli``; plugins add theirs through ``govcred_cli_commands``."""
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from govcred.core.config import load_settings
+from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
+
+
+class AppContext:
+    """What every command gets as ``ctx.obj``: settings and runtime, built on first use."""
+
+    def __init__(self, data_dir: str | None, overrides: dict | None = None):
+        self.data_dir = data_dir
+        self.overrides = overrides or {}
+
+    @functools.cached_property
+    def settings(self):
+        return load_settings(self.data_dir, **self.overrides)
+
+    @functools.cached_property
+    def runtime(self):
+        from govcred.core.runtime import Runtime
+
+        return Runtime.create(self.settings)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", envvar="GOVCRED_DATA_DIR", default=None, type=click.Path(file_okay=False),
+              help="Data directory (database, keys, uploads). Default ./var")
+@click.version_option(package_name="govcred")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None) -> None:
+    """govcred — 政务电子证照签发与核验 (government e-credential issuance and verification)."""
+    if ctx.obj is None:
+        ctx.obj = AppContext(data_dir)
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _register_builtin_commands() -> None:
+    from govcred.core.cli import (
+        admin,
+        calendar,
+        credential,
+        db,
+        demo,
+        eligibility,
+        lifecycle,
+        outbox,
+        verifier,
+        verify,
+    )
+
+    for command in (db.init, db.db, admin.plugins, admin.config, admin.keys, admin.officer, admin.audit,
+                    admin.serve, calendar.calendar):
+        cli.add_command(command)
+    for module in (eligibility, outbox, credential, demo, verify, verifier, lifecycle):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+def build_cli(pm=None) -> click.Group:
+    """The root group with built-in and plugin commands."""
+    _register_builtin_commands()
+    if pm is None:
+        from govcred.core.plugins import get_plugin_manager
+
+        pm = get_plugin_manager()
+    pm.hook.govcred_cli_commands(cli=cli)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: runs the CLI and turns govcred errors into messages."""
+    try:
+        command = build_cli()
+        # standalone_mode=False: click *returns* the status of ``ctx.exit(n)`` / ``Exit(n)``
+        status = command.main(args=argv, prog_name="govcred", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("已取消 (aborted)", err=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        click.echo(f"错误: {exc.message}", err=True)
+        for err in exc.errors:
+            click.echo(f"  - {err.field}: {err.message} [{err.code}]", err=True)
+        sys.exit(2)
+    except ConfigError as exc:
+        click.echo(f"配置错误 (configuration error): {exc.message}", err=True)
+        sys.exit(2)
+    except GovcredError as exc:
+        click.echo(f"错误 [{exc.code}]: {exc.message}", err=True)
+        sys.exit(1)
+    if isinstance(status, int) and status:
+        sys.exit(status)
+
+
+def data_path(ctx_obj: AppContext) -> Path:
+    return Path(ctx_obj.settings.data_dir)

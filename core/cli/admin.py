@@ -1,0 +1,207 @@
+"""Operations commands: plugins, config, keys, officers, audit, serve."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from govcred.core.cli import AppContext, echo_json, pass_app
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def plugins(app: AppContext, as_json: bool) -> None:
+    """List loaded plugins with their version and the hooks they implement."""
+    from govcred.core.plugins import describe_plugins
+
+    infos = describe_plugins(app.runtime.pm)
+    if as_json:
+        echo_json([{"name": p.name, "distribution": p.distribution, "version": p.version, "hooks": list(p.hooks)}
+                   for p in infos])
+        return
+    for p in infos:
+        click.echo(f"{p.name}  ({p.distribution} {p.version})")
+        for hook in p.hooks:
+            click.echo(f"    {hook}")
+
+
+@click.group()
+def config() -> None:
+    """Effective configuration."""
+
+
+@config.command("show")
+@pass_app
+def config_show(app: AppContext) -> None:
+    """Print the effective settings (defaults < config file < environment), secrets hidden."""
+    echo_json(app.settings.redacted())
+
+
+@click.group()
+def keys() -> None:
+    """Signing keys."""
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def keys_list(app: AppContext, as_json: bool) -> None:
+    """List signing keys (active and retired)."""
+    infos = app.runtime.keystore.list()
+    if as_json:
+        echo_json([{"kid": k.kid, "alg": k.alg, "active": k.active, "development": k.development,
+                    "created_at": k.created_at, "retired_at": k.retired_at, "verify_until": k.verify_until}
+                   for k in infos])
+        return
+    for k in infos:
+        state = "active" if k.active else f"retired {k.retired_at:%Y-%m-%d}, published until {k.verify_until:%Y-%m-%d}"
+        click.echo(f"{k.kid}  {k.alg}  {state}{'  [development]' if k.development else ''}")
+
+
+@keys.command("rotate")
+@pass_app
+def keys_rotate(app: AppContext) -> None:
+    """Create a new signing key; the old one is retired but stays published."""
+    info = app.runtime.keystore.rotate(actor="cli")
+    click.echo(f"新签名密钥 (new signing key): {info.kid} {info.alg}")
+
+
+@keys.command("export-jwks")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@pass_app
+def keys_export(app: AppContext, out: str | None) -> None:
+    """Print the public JWKS (what /.well-known/jwks.json serves)."""
+    text = json.dumps(app.runtime.keystore.jwks(), indent=2)
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@click.group()
+def officer() -> None:
+    """Officer accounts."""
+
+
+@officer.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["clerk", "reviewer", "admin"]), required=True)
+@click.option("--name", "display_name", default="", help="Display name (Chinese).")
+@click.password_option(help="At least 12 characters.")
+@pass_app
+def officer_add(app: AppContext, username: str, role: str, display_name: str, password: str) -> None:
+    """Create an officer account."""
+    from govcred.core.accounts.officers import create_officer
+
+    rt = app.runtime
+    with rt.uow() as uow:
+        create_officer(uow, username=username, display_name=display_name, role=role, password=password,
+                       now=rt.clock.now(), actor="cli")
+        uow.commit()
+    click.echo(f"已创建账号 (created) {username} [{role}]")
+
+
+def _officer_named(uow, username: str):
+    found = uow.officers.by_username(username)
+    if found is None:
+        raise click.UsageError(f"没有用户名为 {username} 的账号 (no such officer)")
+    return found
+
+
+@officer.command("totp")
+@click.argument("username")
+@pass_app
+def officer_totp(app: AppContext, username: str) -> None:
+    """Enrol (or replace) the officer's TOTP seed and print the otpauth:// URI once."""
+    from govcred.core.accounts.totp import enrol
+
+    rt = app.runtime
+    with rt.uow() as uow:
+        found = _officer_named(uow, username)
+        uri = enrol(uow, found, rt.secrets.cipher, actor="cli")
+        uow.commit()
+    click.echo("请用身份验证器扫描或输入以下地址；它只显示这一次 (shown once, add it to an authenticator app now):")
+    click.echo(uri)
+
+
+@officer.command("logout")
+@click.argument("username")
+@pass_app
+def officer_logout(app: AppContext, username: str) -> None:
+    """End every page session of the officer at once (a lost device, a suspected theft)."""
+    from govcred.core.accounts.sessions import revoke_all
+
+    rt = app.runtime
+    with rt.uow() as uow:
+        found = _officer_named(uow, username)
+        ended = revoke_all(uow, "officer", found.id, rt.clock.now())
+        uow.audit.append(actor="cli", role="admin", action="officer.sessions_revoked", object_type="officer",
+                         object_id=found.id, details={"sessions": ended})
+        uow.commit()
+    click.echo(f"已结束 {ended} 个会话 (sessions ended) for {username}")
+
+
+@click.group()
+def audit() -> None:
+    """Audit log."""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def audit_verify(app: AppContext, as_json: bool) -> None:
+    """Recompute the hash chain; exit 1 when an entry was edited, deleted or cut off."""
+    from govcred.core.audit import verify_chain
+
+    with app.runtime.uow(readonly=True) as uow:
+        report = verify_chain(uow.session)
+    if as_json:
+        echo_json({"ok": report.ok, "entries": report.entries, "problems": report.problems})
+    else:
+        click.echo(f"审计日志 {report.entries} 条 (entries)")
+        for p in report.problems:
+            click.echo(f"  seq {p['seq']}: {p['problem']} — {p['message']}")
+        click.echo("完整 (chain intact)" if report.ok else "已被篡改 (chain BROKEN)")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+@click.option("--no-worker", is_flag=True, help="Do not run the outbox worker thread.")
+@pass_app
+def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
+    """Run the issuer web app and API (with an outbox worker thread by default)."""
+    from govcred.core.cli.db import demo_logins_path
+    from govcred.core.web import create_app
+
+    rt = app.runtime
+    rt.keystore.active_key()  # refuse to start without a usable key (and a dev key in production)
+    flask_app = create_app(runtime=rt)
+    base = f"http://{host}:{port}"
+    click.echo(f"govcred 正在运行 (running) at {base}")
+    click.echo(f"  居民办理 (residents):  {base}/resident/login   — 短信验证码见 `govcred sms log`")
+    click.echo(f"  工作人员 (officers):   {base}/officer/login")
+    click.echo(f"  公钥 JWKS:             {base}/.well-known/jwks.json")
+    click.echo(f"  API (OpenAPI):         {base}/api/v1/openapi.json")
+    demo = demo_logins_path(rt.settings)
+    if demo.exists() and not rt.settings.production:
+        click.echo("  演示账号 (demo log-ins: role, username, password):")
+        for line in demo.read_text(encoding="utf-8").splitlines():
+            click.echo(f"    {line}")
+    from govcred.core.services.sweep import DailySweep
+    from govcred.core.worker import start_background_worker
+
+    worker = start_background_worker(rt) if rt.settings.worker_in_serve and not no_worker else None
+
+    daily_sweep = DailySweep(rt).start()  # endorsement deadlines -> suspensions and reminders, once a day
+    try:
+        flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        daily_sweep.stop()
+        if worker is not None:
+            worker.stop()
+

@@ -1,0 +1,83 @@
+"""``govcred credential``: show a credential, write its QR, revoke / suspend / reinstate it."""
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+
+from govcred.core.cli import AppContext, echo_json, pass_app
+
+STATUS_OF_ACTION = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}
+
+
+@click.group()
+def credential() -> None:
+    """Issued credentials (证件)."""
+
+
+def _cli_principal():
+    from govcred.core.accounts.officers import Principal
+
+    # The administrator at the console; the OS user names who it was in the audit log.
+    return Principal("officer", f"cli:{getpass.getuser()}"[:36], "admin", "命令行管理员")
+
+
+def _status_command(action: str) -> click.Command:
+    @click.command(action, help=f"{action.capitalize()} a credential; the reason is sent to the holder.")
+    @click.argument("credential_id")
+    @click.option("--reason", required=True, help="原因（中文，将告知持证人）")
+    @pass_app
+    def command(app: AppContext, credential_id: str, reason: str) -> None:
+        from govcred.core.services.credential_status import change_status
+
+        changed = change_status(app.runtime, credential_id, STATUS_OF_ACTION[action], reason=reason,
+                                principal=_cli_principal())
+        click.echo(f"证件 {changed.id} 状态已变更为 {changed.status} (status is now {changed.status})")
+
+    return command
+
+
+for _action in STATUS_OF_ACTION:
+    credential.add_command(_status_command(_action))
+
+
+def _load(app: AppContext, credential_id: str):
+    rt = app.runtime
+    with rt.uow(readonly=True) as uow:
+        found = uow.credentials.get(credential_id)
+    return rt, found
+
+
+@credential.command("show")
+@click.argument("credential_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, credential_id: str, as_json: bool) -> None:
+    """Show a credential (masked claims, status, validity)."""
+    from govcred.core.services.credential_status import credential_view
+
+    rt, found = _load(app, credential_id)
+    view = credential_view(found, rt.settings.issuer)
+    if as_json:
+        echo_json(view)
+        return
+    for name, value in view.items():
+        click.echo(f"{name:18} {value}")
+
+
+@credential.command("qr")
+@click.argument("credential_id")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="PNG file to write")
+@click.option("--scale", type=click.IntRange(1, 64), default=6, show_default=True)
+@pass_app
+def qr(app: AppContext, credential_id: str, out: str, scale: int) -> None:
+    """Write the credential's QR code as a PNG."""
+    from govcred.core.qr import make_qr, render_png
+
+    _, found = _load(app, credential_id)
+    Path(out).write_bytes(render_png(found.token, scale=scale))
+    click.echo(f"已写入 (written) {out}: QR version {make_qr(found.token).version}")
+
+
+COMMANDS = [credential]

@@ -1,0 +1,88 @@
+"""``govcred init`` and ``govcred db upgrade``: create or migrate the data directory."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+
+from govcred.core.cli import AppContext, pass_app
+
+DEMO_OFFICERS = (("clerk", "窗口受理员", "clerk"), ("reviewer", "审核员", "reviewer"), ("admin", "系统管理员", "admin"))
+
+
+def demo_logins_path(settings) -> Path:
+    return Path(settings.data_dir) / "secrets" / "demo-logins.txt"
+
+
+@click.command()
+@click.option("--no-demo-accounts", is_flag=True, help="Do not create the development demo officers.")
+@pass_app
+def init(app: AppContext, no_demo_accounts: bool) -> None:
+    """Create or migrate the data directory: database, signing key, (development) demo accounts."""
+    from govcred.core.migrate import upgrade
+
+    settings = app.settings
+    data = Path(settings.data_dir)
+    data.mkdir(parents=True, exist_ok=True)
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    rt = app.runtime
+    upgrade(rt.engine, rt.pm)
+    key = rt.keystore.ensure_key()
+    click.echo(f"数据目录 (data directory): {data.resolve()}")
+    click.echo(f"数据库 (database): {_redacted(settings)}")
+    click.echo(f"签名密钥 (signing key): {key.kid} {key.alg}{' [开发密钥 development key]' if key.development else ''}")
+    if settings.production or no_demo_accounts:
+        return
+    created = _ensure_demo_officers(rt)
+    if created:
+        click.echo(f"已创建演示账号 (demo accounts created), see {demo_logins_path(settings)}")
+
+
+def _redacted(settings) -> str:
+    return settings.redacted()["database"]
+
+
+def _ensure_demo_officers(rt) -> bool:
+    from urllib.parse import parse_qs, urlsplit
+
+    from govcred.core.accounts.officers import create_officer
+    from govcred.core.accounts.totp import enrol, requires_totp
+
+    path = demo_logins_path(rt.settings)
+    if path.exists():
+        return False
+    lines = []
+    with rt.uow() as uow:
+        for username, name, role in DEMO_OFFICERS:
+            if uow.officers.by_username(username) is not None:
+                continue
+            password = f"demo-{secrets.token_urlsafe(12)}"
+            officer = create_officer(uow, username=username, display_name=name, role=role, password=password,
+                                     now=rt.clock.now(), actor="system")
+            line = f"{role}\t{username}\t{password}"
+            if requires_totp(officer):  # reviewers and admins log in with a TOTP code as well
+                uri = enrol(uow, officer, rt.secrets.cipher, actor="system")
+                line += f"\ttotp-seed={parse_qs(urlsplit(uri).query)['secret'][0]}\t{uri}"
+            lines.append(line)
+        uow.commit()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return bool(lines)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: AppContext) -> None:
+    """Apply every pending migration (core and plugins)."""
+    from govcred.core.migrate import current_heads, upgrade
+
+    rt = app.runtime
+    upgrade(rt.engine, rt.pm)
+    click.echo(f"数据库已是最新 (database at): {', '.join(sorted(current_heads(rt.engine, rt.pm)))}")

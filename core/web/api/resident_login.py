@@ -1,0 +1,59 @@
+"""Resident sign-in for the API: a 6-digit code by SMS, exchanged for a bearer token.
+
+The policy (rate limits, guesses, lifetime, hashing, outbox delivery) is
+:mod:`core.login_codes`, shared with the resident pages.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from govcred.core.accounts.officers import issue_resident_token
+from govcred.core.accounts.login_codes import redeem_login_code, send_login_code
+from govcred.core.web import runtime_of
+from govcred.core.web.authn import public
+from govcred.core.web.jsonbody import json_body
+
+bp = Blueprint("resident_login", __name__, url_prefix="/api/v1/auth")
+
+
+@bp.post("/sms-code")
+@public
+def sms_code():
+    lifetime = send_login_code(runtime_of(), json_body().get("phone"))
+    response = jsonify({"sent": True, "expires_in": lifetime})
+    response.status_code = 202
+    return response
+
+
+@bp.post("/resident-token")
+@public
+def resident_token():
+    body = json_body()
+    rt = runtime_of()
+    with rt.uow() as uow:
+        resident = redeem_login_code(uow, rt, body.get("phone"), body.get("code"), action="auth.resident_token")
+        token, expires = issue_resident_token(uow, resident, rt.clock.now())
+        uow.commit()
+    return jsonify({"access_token": token, "token_type": "Bearer", "expires_at": expires.isoformat()})
+
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+_PHONE = {"type": "string", "pattern": "^1[3-9][0-9]{9}$"}
+
+OPENAPI_PATHS = {
+    "/api/v1/auth/sms-code": {"post": {
+        "summary": "Send a 6-digit sign-in code to a mobile number (at most 5 per number per hour)",
+        "security": [],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["phone"], "properties": {"phone": _PHONE}}}}},
+        "responses": {"202": {"description": "Queued for delivery"}, "422": _PROBLEM, "429": _PROBLEM},
+    }},
+    "/api/v1/auth/resident-token": {"post": {
+        "summary": "Exchange the SMS code for a resident bearer token",
+        "security": [],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["phone", "code"],
+            "properties": {"phone": _PHONE, "code": {"type": "string", "pattern": "^[0-9]{6}$"}}}}}},
+        "responses": {"200": {"description": "A bearer token"}, "401": _PROBLEM, "422": _PROBLEM},
+    }},
+}

@@ -1,0 +1,105 @@
+"""Review API: the reviewers' queue (earliest deadline first) and decisions.
+
+A decision names the application ``version`` the reviewer looked at; if another officer
+changed or decided the application meanwhile the answer is 409, never a silent overwrite.
+Approval returns the new credential (id, token, a link to its QR code).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+
+from govcred.core import services
+from govcred.core.exceptions import Conflict, ErrorList
+from govcred.core.web import runtime_of
+from govcred.core.web.api.applications import application_json, decision_json
+from govcred.core.web.authn import current_principal, roles_required
+from govcred.core.web.errors import problem
+from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from govcred.core.web.idempotency import idempotent
+from govcred.core.web.jsonbody import json_body
+
+bp = Blueprint("review", __name__, url_prefix="/api/v1")
+
+
+@bp.errorhandler(Conflict)
+def _conflict(exc: Conflict):
+    """409 with the blocking findings, when that is why the approval was refused."""
+    extra = {"findings": exc.details["findings"]} if "findings" in exc.details else {}
+    return problem(exc.http_status, exc.code, exc.message, **extra)
+
+
+@bp.get("/review/queue")
+@roles_required("reviewer", "admin")
+def queue():
+    states = [s for value in request.args.getlist("state") for s in value.split(",") if s] or ["accepted"]
+    items = services.review_queue(runtime_of(), current_principal(), states=states,
+                                  channel=request.args.get("channel") or None, due=request.args.get("due") or None)
+    out = []
+    for item in items:
+        body = application_json(item.application)
+        del body["document"]  # the queue shows masked data only; open the application to review it
+        body.update(due_today=item.due_today, overdue=item.overdue)
+        out.append(body)
+    return jsonify({"items": out, "count": len(out)})
+
+
+@bp.post("/applications/<app_id>/decision")
+@roles_required("reviewer", "admin")
+@idempotent
+def decide(app_id: str):
+    body = json_body()
+    errors = ErrorList()
+    approve = body.get("approve")
+    if not isinstance(approve, bool):
+        errors.add("approve", "REQUIRED", "approve 必须是 true 或 false")
+    reasons = body.get("reasons", [])
+    if not isinstance(reasons, list):
+        errors.add("reasons", "REASONS_INVALID", "reasons 必须是文字列表")
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        errors.add("version", "VERSION_INVALID", "version 必须是整数")
+    for name in sorted(set(body) - {"approve", "reasons", "version"}):
+        errors.add(name, "UNKNOWN_FIELD", f"不允许的字段：{name[:40]}")
+    errors.raise_if_any()
+    rt = runtime_of()
+    decision = services.decide(rt, app_id, approve=approve, principal=current_principal(),
+                               officer_reasons=reasons, expected_version=version)
+    out: dict = {"decision": decision_json(decision), "credential": None}
+    if decision.credential_id:
+        credential = services.credential_for(rt, decision.credential_id)
+        out["credential"] = {
+            "id": credential.id, "permit_no": credential.permit_no, "token": credential.token,
+            "expires_at": credential.expires_at.isoformat(),
+            "qr_png": url_for("applications.credential_qr", app_id=app_id),
+        }
+    return jsonify(out)
+
+
+_PROBLEM = {"$ref": "#/components/responses/Problem"}
+
+OPENAPI_PATHS = {
+    "/api/v1/review/queue": {"get": {
+        "summary": "Applications to decide, earliest deadline first, with due_today / overdue flags (Beijing time)",
+        "parameters": [
+            {"name": "state", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default accepted"},
+            {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["online", "window"]}},
+            {"name": "due", "in": "query", "schema": {"type": "string", "enum": ["today", "overdue"]}},
+        ],
+        "responses": {"200": {"description": "The queue"}, "403": _PROBLEM, "422": _PROBLEM},
+    }},
+    "/api/v1/applications/{app_id}/decision": {"post": {
+        "summary": "Approve (issues the credential) or reject with every reason at once",
+        "parameters": [{"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                       IDEMPOTENCY_KEY],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["approve"], "properties": {
+                "approve": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}},
+                "version": {"type": "integer", "description": "the application version reviewed"}}}}}},
+        "responses": {"200": {"description": "The decision, and on approval the credential"},
+                      "403": _PROBLEM, "404": _PROBLEM,
+                      "409": {"description": "Changed or decided by another officer (APPLICATION_CHANGED, "
+                                             "INVALID_STATE), or BLOCKING_FINDINGS_PRESENT with the findings",
+                              "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                      "422": _PROBLEM},
+    }},
+}
