@@ -9,6 +9,7 @@ def test_builtin_plugins_are_entry_points():
         "zhejiang_residence": "govcred.plugins.zhejiang_residence",
         "sms_gateway": "govcred.plugins.sms_gateway",
         "provincial_push": "govcred.plugins.provincial_push",
+        "verifier": "govcred.verifier.cli",  # its commands, through govcred_cli_commands
     }
 
 

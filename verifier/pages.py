@@ -12,21 +12,17 @@ Templates and styles are the issuer pages' own, so all audiences see one look.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 
-import govcred.core.web
-from govcred import core
 from govcred.core.exceptions import ErrorList, VerificationError
 from govcred.core.plugins import collect_benefits
 from govcred.core.qr import decode_image
+from govcred.core.web.assets import STATIC, TEMPLATES
 from govcred.verifier.db import authenticate
 
-_WEB = Path(core.web.__file__).resolve().parent
-
-bp = Blueprint("verify_pages", __name__, template_folder=str(_WEB / "templates"),
-               static_folder=str(_WEB / "static"), static_url_path="/assets")
+bp = Blueprint("verify_pages", __name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
+               static_url_path="/assets")
 
 #: What each reason code means for the person at the counter, and what to do.
 REASONS_ZH = {

@@ -3,36 +3,13 @@
 under ``core/cli``; plugins add theirs through ``govcred_cli_commands``."""
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from pathlib import Path
 
 import click
 
-from govcred.core.config import load_settings
+# AppContext, pass_app, echo_json: re-exported for plugins' and tests' commands
+from govcred.core.cli.context import AppContext, data_path, echo_json, pass_app  # noqa: F401
 from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
-
-
-class AppContext:
-    """What every command gets as ``ctx.obj``: settings and runtime, built on first use."""
-
-    def __init__(self, data_dir: str | None, overrides: dict | None = None):
-        self.data_dir = data_dir
-        self.overrides = overrides or {}
-
-    @functools.cached_property
-    def settings(self):
-        return load_settings(self.data_dir, **self.overrides)
-
-    @functools.cached_property
-    def runtime(self):
-        from govcred.core.runtime import Runtime
-
-        return Runtime.create(self.settings)
-
-
-pass_app = click.make_pass_decorator(AppContext)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,10 +23,6 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
         ctx.obj = AppContext(data_dir)
 
 
-def echo_json(data) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
 def _register_builtin_commands() -> None:
     from govcred.core.cli import (
         admin,
@@ -60,14 +33,12 @@ def _register_builtin_commands() -> None:
         eligibility,
         lifecycle,
         outbox,
-        verifier,
-        verify,
     )
 
     for command in (db.init, db.db, admin.plugins, admin.config, admin.keys, admin.officer, admin.audit,
                     admin.serve, calendar.calendar):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, verify, verifier, lifecycle):
+    for module in (eligibility, outbox, credential, demo, lifecycle):
         for command in module.COMMANDS:
             cli.add_command(command)
 
@@ -110,7 +81,3 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     if isinstance(status, int) and status:
         sys.exit(status)
-
-
-def data_path(ctx_obj: AppContext) -> Path:
-    return Path(ctx_obj.settings.data_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, echo_json, pass_app
 
 STATUS_OF_ACTION = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}
 

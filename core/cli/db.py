@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli import AppContext, pass_app
+from govcred.core.cli.context import AppContext, pass_app
 
 DEMO_OFFICERS = (("clerk", "窗口受理员", "clerk"), ("reviewer", "审核员", "reviewer"), ("admin", "系统管理员", "admin"))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, echo_json, pass_app
 from govcred.core.exceptions import ConfigError
 
 def _journey(rt, now: dt.datetime) -> dict:

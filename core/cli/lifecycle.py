@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, echo_json, pass_app
 from govcred.core.clock import BEIJING
 from govcred.core.models import CREDENTIAL_STATUS_ZH
 

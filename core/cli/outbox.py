@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from govcred.core.cli import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, echo_json, pass_app
 
 _STATUS_ZH = {"pending": "待投递", "inflight": "投递中", "delivered": "已投递", "dead": "投递失败(死信)"}
 

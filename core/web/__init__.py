@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
+from govcred.core.web.context import EXTENSION, runtime_of  # noqa: F401  (runtime_of: re-exported)
 from govcred.core.web.errors import register_error_handlers
 from govcred.core.web.security import apply_security_headers
 
@@ -35,7 +36,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
     if test_config:
         app.config.update(test_config)
     app.json.ensure_ascii = False
-    app.extensions["govcred"] = runtime
+    app.extensions[EXTENSION] = runtime
 
     @app.before_request
     def _request_id() -> None:
@@ -80,9 +81,3 @@ def _register_blueprints(app: Flask) -> None:
     pages.init_app(app)
     for module in (review, credentials, status, holder, lifecycle):
         app.register_blueprint(module.bp)
-
-
-def runtime_of(app: Flask | None = None):
-    from flask import current_app
-
-    return (app or current_app).extensions["govcred"]

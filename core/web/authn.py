@@ -7,7 +7,7 @@ from flask import g, request
 
 from govcred.core.accounts.officers import Principal, principal_for_token, require_role
 from govcred.core.exceptions import AuthenticationRequired
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 
 
 def bearer_principal() -> Principal | None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from govcred.core.exceptions import Conflict, FieldError, GovcredError, ValidationError
 from govcred.core.orm import idempotency_keys
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal
 
 TTL = dt.timedelta(hours=24)

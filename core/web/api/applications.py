@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify, request, send_file, url_f
 from govcred.core import attachments, services
 from govcred.core.exceptions import FieldError, NotFound, ValidationError
 from govcred.core.qr import render_png
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, login_required, roles_required
 from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from govcred.core.web.idempotency import idempotent

@@ -5,7 +5,7 @@ from flask import Blueprint, Response, jsonify
 
 from govcred.core.services.credential_status import STATUS_ROLES, change_status, credential_view
 from govcred.core.qr import render_png
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, roles_required
 from govcred.core.web.jsonbody import json_body
 

@@ -19,7 +19,7 @@ from govcred.core.exceptions import AuthenticationRequired, NotFound, Permission
 from govcred.core.orm import credentials
 from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal
 
 bp = Blueprint("holder", __name__, url_prefix="/api/v1/holder")

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify, request
 
 from govcred.core.services import lifecycle
 from govcred.core.exceptions import Conflict
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, login_required, roles_required
 from govcred.core.web.errors import problem
 from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY

@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request
 
 from govcred.core.accounts.officers import issue_api_token, revoke_api_token, verify_password
 from govcred.core.exceptions import AuthenticationRequired, ErrorList
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import login_required, public
 from govcred.core.web.jsonbody import json_body
 

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify
 
 from govcred.core.accounts.officers import issue_resident_token
 from govcred.core.accounts.login_codes import redeem_login_code, send_login_code
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import public
 from govcred.core.web.jsonbody import json_body
 

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from govcred.core import services
 from govcred.core.exceptions import Conflict, ErrorList
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.api.applications import application_json, decision_json
 from govcred.core.web.authn import current_principal, roles_required
 from govcred.core.web.errors import problem

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify
 from govcred.core.exceptions import NotFound
 from govcred.core.orm import status_lists
 from govcred.core.status import publisher_for, status_list_uri
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import public
 
 bp = Blueprint("status", __name__)

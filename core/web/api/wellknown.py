@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 
 bp = Blueprint("wellknown", __name__)
 

@@ -14,7 +14,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from govcred.core.claims import ID_MASKED, NAME_MASKED
-    from govcred.core.web import runtime_of
+    from govcred.core.web.context import runtime_of
     from govcred.core.web.authn import current_principal
     from govcred.core.web.pages import guard, officer, resident, views
 

@@ -13,7 +13,7 @@ import secrets
 from flask import Flask, abort, g, request
 
 from govcred.core.accounts.officers import Principal
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import csrf
 from govcred.core.accounts import sessions
 

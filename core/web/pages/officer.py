@@ -19,7 +19,7 @@ from govcred.core.accounts.officers import verify_password
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.pages import formdoc, guard, permitview
 from govcred.core.accounts import sessions

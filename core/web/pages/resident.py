@@ -15,7 +15,7 @@ from govcred.core.services import lifecycle
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
 from govcred.core.accounts.login_codes import redeem_login_code, send_login_code
 from govcred.core.qr import render_png
-from govcred.core.web import runtime_of
+from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.pages import formdoc, guard, permitview
 from govcred.core.accounts import sessions

@@ -161,7 +161,7 @@ def store_upload():
     from flask import jsonify
 
     from govcred.core import attachments
-    from govcred.core.web import runtime_of
+    from govcred.core.web.context import runtime_of
     from govcred.core.web.pages import guard
 
     file = request.files.get("file")

@@ -1,0 +1,44 @@
+"""What every ``govcred`` command shares: the click context object and JSON output.
+
+Command modules import this module, never the root group's package (``govcred.core.cli``):
+the root group imports every command module, so a command importing it back would close an
+import cycle. Plugins' commands (``govcred_cli_commands``) use it the same way.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import click
+
+from govcred.core.config import load_settings
+
+
+class AppContext:
+    """What every command gets as ``ctx.obj``: settings and runtime, built on first use."""
+
+    def __init__(self, data_dir: str | None, overrides: dict | None = None):
+        self.data_dir = data_dir
+        self.overrides = overrides or {}
+
+    @functools.cached_property
+    def settings(self):
+        return load_settings(self.data_dir, **self.overrides)
+
+    @functools.cached_property
+    def runtime(self):
+        from govcred.core.runtime import Runtime
+
+        return Runtime.create(self.settings)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def data_path(ctx_obj: AppContext) -> Path:
+    return Path(ctx_obj.settings.data_dir)

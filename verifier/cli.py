@@ -1,0 +1,141 @@
+"""The verifier's commands on the ``govcred`` command line, registered through the
+``govcred_cli_commands`` hook (entry point ``verifier`` in the ``govcred`` group), so the
+issuer's core never imports the verifier:
+
+- ``govcred verify``: offline verification against a JWKS file and a status-list file;
+- ``govcred verifier serve`` and ``govcred verifier-client add``: the standalone verifier
+  service. Its own database lives in ``<data dir>/verifier`` (or ``--database-url``); it never
+  opens the issuer's database.
+
+The verifier's modules are imported inside the commands: loading this plugin (which every
+``govcred`` process does) stays cheap.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from govcred.core.cli.context import AppContext, echo_json, pass_app
+from govcred.core.hookspecs import hookimpl
+
+
+def read_input(value: str) -> bytes | str:
+    """A file (token text or a QR image) when ``value`` names one, else the token/QR text itself."""
+    try:
+        if Path(value).is_file():
+            return Path(value).read_bytes()
+    except OSError:  # e.g. a token longer than a file name may be
+        pass
+    return value
+
+
+@click.command()
+@click.argument("input_")
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="The issuer's JWKS (what /.well-known/jwks.json serves).")
+@click.option("--status-list", "status_file", type=click.Path(exists=True, dir_okay=False),
+              help="The issuer's status-list token; without it the answer is STATUS_UNAVAILABLE.")
+@click.option("--issuer", help="Pin the issuer (iss); default: the one the credential names.")
+@click.option("--benefit", help="Benefit code to ask about, e.g. compulsory_education.")
+@click.option("--json", "as_json", is_flag=True)
+def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | None, benefit: str | None,
+           as_json: bool) -> None:
+    """Verify a credential or presentation (token, file holding one, or a QR image); exit 0 valid, 1 not."""
+    from govcred.core.plugins import get_plugin_manager
+    from govcred.verifier.cache import TrustCache
+    from govcred.verifier.check import Verifier, claimed_issuer, token_of
+    from govcred.verifier.trust import TrustConfig, TrustedIssuer
+
+    data = read_input(input_)
+    if issuer is None:
+        try:
+            issuer = claimed_issuer(token_of(data))
+        except Exception:  # an unreadable input is reported by the verifier below
+            issuer = None
+    issuers = ()
+    if issuer:
+        issuers = (TrustedIssuer(issuer, issuer, str(Path(jwks_file).resolve()), None,
+                                 (str(Path(status_file).resolve()),) if status_file else ()),)
+    cache = TrustCache(TrustConfig(issuers) if issuers else TrustConfig(()))
+    problems = cache.refresh()
+    answer = Verifier(cache, pm=get_plugin_manager()).verify_text(data, benefit=benefit)
+    if as_json:
+        echo_json(answer.as_json())
+    else:
+        verdict = "有效 (valid)" if answer.valid else "无效 (not valid): " + ", ".join(answer.reasons)
+        click.echo(verdict)
+        if answer.holder:
+            click.echo(f"持证人 {answer.holder['name_masked']} {answer.holder['id_masked']}  县 {answer.county}")
+        if answer.benefit:
+            click.echo(f"权益 {answer.benefit['code']}: {'符合' if answer.benefit['qualifies'] else '不符合'}")
+    for problem in problems:
+        click.echo(f"警告 (warning): {problem}", err=True)
+    raise SystemExit(0 if answer.valid else 1)
+
+
+def _verifier_dir(app: AppContext) -> Path:
+    return Path(app.data_dir or os.environ.get("GOVCRED_DATA_DIR") or "./var") / "verifier"
+
+
+_database_option = click.option("--database-url", envvar="GOVCRED_VERIFIER_DATABASE_URL", default="",
+                                help="The verifier's own database (default: SQLite in <data dir>/verifier).")
+
+
+@click.group()
+def verifier() -> None:
+    """The standalone verifier service (核验服务)."""
+
+
+@verifier.command("serve")
+@click.option("--trust", "trust_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="Trust file (TOML/JSON): issuers, their JWKS and status lists.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8100, show_default=True)
+@click.option("--refresh-seconds", type=click.FloatRange(5, 86400), default=300, show_default=True)
+@_database_option
+@pass_app
+def serve(app: AppContext, trust_file: str, host: str, port: int, refresh_seconds: float, database_url: str) -> None:
+    """Run the verifier (development server; use gunicorn 'govcred.verifier.wsgi:app' at scale)."""
+    from werkzeug.serving import run_simple
+
+    from govcred.verifier.app import VerifierConfig, create_app
+
+    flask_app = create_app(VerifierConfig(trust_file=trust_file, data_dir=_verifier_dir(app),
+                                          database_url=database_url, refresh_seconds=refresh_seconds))
+    click.echo(f"核验服务 (verifier) on http://{host}:{port}")
+    run_simple(host, port, flask_app, threaded=True)
+
+
+@click.group("verifier-client")
+def verifier_client() -> None:
+    """Institutions allowed to call the verifier (API keys)."""
+
+
+@verifier_client.command("add")
+@click.argument("name")
+@click.option("--rate", "rate_per_minute", type=click.IntRange(1, 100_000), default=600, show_default=True,
+              help="Requests per minute for this institution.")
+@_database_option
+@pass_app
+def client_add(app: AppContext, name: str, rate_per_minute: int, database_url: str) -> None:
+    """Register an institution; its API key is printed ONCE and stored only hashed."""
+    import datetime as dt
+
+    from govcred.verifier.db import add_client, create_tables, make_verifier_engine
+
+    directory = _verifier_dir(app)
+    if not database_url:
+        directory.mkdir(parents=True, exist_ok=True)
+    engine = make_verifier_engine(database_url or f"sqlite:///{(directory / 'verifier.sqlite3').resolve()}")
+    create_tables(engine)
+    key = add_client(engine, name, now=dt.datetime.now(dt.timezone.utc), rate_per_minute=rate_per_minute)
+    click.echo(f"已登记 (registered) {name}。API 密钥只显示这一次 (shown once):")
+    click.echo(key)
+
+
+@hookimpl
+def govcred_cli_commands(cli: click.Group) -> None:
+    for command in (verify, verifier, verifier_client):
+        cli.add_command(command)
