@@ -4,7 +4,8 @@ The cookie carries a 128-bit random id; the table ``web_sessions`` stores only i
 so a database dump holds no usable session. A session ends when it is idle too long (15
 minutes for officers, 30 for residents), 8 hours after log-in whatever happens, when it is
 revoked (log-out), or when the officer's account is disabled. A new id is issued at every
-log-in, so an id planted before log-in is worth nothing after it.
+log-in, so an id planted before log-in is worth nothing after it. Issuing, revoking,
+suspending and reinstating need a log-in more recent than :data:`REAUTH_WITHIN`.
 """
 from __future__ import annotations
 
@@ -16,10 +17,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from govcred.core.accounts.officers import Principal
 from govcred.core.orm import web_sessions
 
 IDLE_TIMEOUT = {"officer": dt.timedelta(minutes=15), "resident": dt.timedelta(minutes=30)}
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=8)
+#: Issuing, revoking, suspending and reinstating need a log-in (password + TOTP) this recent
+#: (security checklist W-03): an unattended session cannot be used to issue a permit.
+REAUTH_WITHIN = dt.timedelta(minutes=10)
 #: ``last_seen_at`` is written at most this often, so browsing does not write on every click.
 TOUCH_EVERY = dt.timedelta(seconds=30)
 
@@ -67,6 +72,32 @@ def load(uow, session_id: str, now: dt.datetime) -> PageSession | None:
         uow.session.execute(sa.update(web_sessions).where(web_sessions.c.id_hash == row["id_hash"])
                             .values(last_seen_at=now))
     return PageSession(session_id, row["kind"], row["subject_id"], row["created_at"], now, dict(row["data"] or {}))
+
+
+def resume(uow, session_id: str, now: dt.datetime) -> PageSession | None:
+    """The live session of a request (see :func:`load`), or None once the officer it belongs
+    to is disabled; an officer's session carries their current role and name."""
+    session = load(uow, session_id, now)
+    if session is None or session.kind != "officer":
+        return session
+    officer = uow.officers.get(session.subject_id)
+    if officer is None or not officer.active:
+        return None
+    session.data["principal"] = {"role": officer.role, "name": officer.display_name}
+    return session
+
+
+def principal_of(session: PageSession) -> Principal:
+    """Who a resumed session speaks for."""
+    if session.kind == "officer":
+        info = session.data.get("principal", {})
+        return Principal("officer", session.subject_id, info.get("role", ""), info.get("name", ""))
+    return Principal("resident", session.subject_id)
+
+
+def signed_in_recently(session: PageSession | None, now: dt.datetime) -> bool:
+    """Whether ``session`` began (with a full log-in) within :data:`REAUTH_WITHIN`."""
+    return session is not None and now - session.created_at <= REAUTH_WITHIN
 
 
 def save_data(uow, session: PageSession) -> None:

@@ -10,13 +10,19 @@ from govcred.core.exceptions import AuthenticationRequired
 from govcred.core.web.context import runtime_of
 
 
-def bearer_principal() -> Principal | None:
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer`` header, if any."""
     header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    return header[7:].strip() if header.startswith("Bearer ") else None
+
+
+def bearer_principal() -> Principal | None:
+    token = bearer_token()
+    if token is None:
         return None
     rt = runtime_of()
     with rt.uow(readonly=True) as uow:
-        return principal_for_token(uow, header[7:].strip(), rt.clock.now())
+        return principal_for_token(uow, token, rt.clock.now())
 
 
 def current_principal() -> Principal | None:

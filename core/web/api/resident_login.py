@@ -1,14 +1,15 @@
 """Resident sign-in for the API: a 6-digit code by SMS, exchanged for a bearer token.
 
 The policy (rate limits, guesses, lifetime, hashing, outbox delivery) is
-:mod:`core.login_codes`, shared with the resident pages.
+:mod:`govcred.core.accounts.login_codes` and :mod:`govcred.core.accounts.signin`, shared with
+the resident pages.
 """
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from govcred.core.accounts.officers import issue_resident_token
-from govcred.core.accounts.login_codes import redeem_login_code, send_login_code
+from govcred.core.accounts import signin
+from govcred.core.accounts.login_codes import send_login_code
 from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import public
 from govcred.core.web.jsonbody import json_body
@@ -29,12 +30,8 @@ def sms_code():
 @public
 def resident_token():
     body = json_body()
-    rt = runtime_of()
-    with rt.uow() as uow:
-        resident = redeem_login_code(uow, rt, body.get("phone"), body.get("code"), action="auth.resident_token")
-        token, expires = issue_resident_token(uow, resident, rt.clock.now())
-        uow.commit()
-    return jsonify({"access_token": token, "token_type": "Bearer", "expires_at": expires.isoformat()})
+    issued = signin.sign_in_resident_token(runtime_of(), body.get("phone"), body.get("code"))
+    return jsonify({"access_token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at.isoformat()})
 
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}

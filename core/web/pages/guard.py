@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, make_response, redirect, request, url_for
 
 from govcred.core.accounts.officers import Principal
+from govcred.core.web.authn import current_principal
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import csrf
-from govcred.core.accounts import sessions
+from govcred.core.accounts import sessions, signin
 
 ANON_COOKIE_BYTES = 16
 
@@ -49,31 +50,15 @@ def page_session() -> sessions.PageSession | None:
         if raw:
             rt = runtime_of()
             with rt.uow() as uow:
-                found = sessions.load(uow, raw, rt.clock.now())
-                if found is not None:
-                    found = _with_live_subject(uow, found)
-                uow.commit()
+                found = sessions.resume(uow, raw, rt.clock.now())
+                uow.commit()  # the session's last-seen time
         g.page_session = found
     return g.page_session
 
 
-def _with_live_subject(uow, session: sessions.PageSession) -> sessions.PageSession | None:
-    if session.kind == "officer":
-        officer = uow.officers.get(session.subject_id)
-        if officer is None or not officer.active:
-            return None
-        session.data["principal"] = {"role": officer.role, "name": officer.display_name}
-    return session
-
-
 def session_principal() -> Principal | None:
     session = page_session()
-    if session is None:
-        return None
-    if session.kind == "officer":
-        info = session.data.get("principal", {})
-        return Principal("officer", session.subject_id, info.get("role", ""), info.get("name", ""))
-    return Principal("resident", session.subject_id)
+    return None if session is None else sessions.principal_of(session)
 
 
 def csrf_binding() -> str:
@@ -152,21 +137,9 @@ def save_session_data(session: sessions.PageSession) -> None:
 
 def log_out(login_endpoint: str):
     """Revoke the browser's session row (a replayed cookie is worthless) and clear the cookie."""
-    from flask import make_response, redirect, url_for
-
-    from govcred.core.web.authn import current_principal
-
-    rt = runtime_of()
     raw = request.cookies.get(session_cookie_name())
     if raw:
-        principal = current_principal()
-        with rt.uow() as uow:
-            sessions.revoke(uow, raw, rt.clock.now())
-            if principal is not None:
-                uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
-                                 action="auth.page_logout", object_type=principal.kind, object_id=principal.id,
-                                 request_id=g.get("request_id", ""))
-            uow.commit()
+        signin.sign_out_page(runtime_of(), raw, current_principal(), request_id=g.get("request_id", ""))
     response = make_response(redirect(url_for(login_endpoint)))
     set_session_cookie(response, None)
     return response

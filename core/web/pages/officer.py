@@ -4,26 +4,20 @@ credential status changes. Business rules stay in the services; these views only
 between forms and service calls."""
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from govcred.core import attachments, models, services
-
-from govcred.core.accounts import totp as mfa
-
+from govcred.core.accounts import sessions, signin
 from govcred.core.services import lifecycle
-from govcred.core.accounts.officers import verify_password
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
 from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.pages import formdoc, guard, permitview
-from govcred.core.accounts import sessions
-from govcred.core.accounts import throttle as login_throttle
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from govcred.core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
@@ -32,7 +26,6 @@ from govcred.core.web.pages.views import FormErrors, install_error_pages, office
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 install_error_pages(bp, "officer.login")
 
-LOGIN_ACTION = "auth.page_login"
 ALL_ROLES = ("clerk", "reviewer", "admin")
 REVIEW_ROLES = services.DECIDING_ROLES
 INTAKE_ROLES = services.INTAKE_ROLES
@@ -61,47 +54,18 @@ def login_post():
     next_url = form.get("next", "")
     if errors:
         return render_template("officer/login.html", errors=errors, form=form, next=next_url), 400
-    rt = runtime_of()
-    now = rt.clock.now()
-    ip = request.remote_addr or "-"
-    with rt.uow() as uow:
-        officer = uow.officers.by_username(username)
-        subject = officer.id if officer else f"username:{username[:48]}"
-        try:
-            login_throttle.check(uow, action=LOGIN_ACTION, object_id=subject, ip=ip, now=now)
-        except RateLimited as exc:
-            uow.audit.append(actor="anonymous", role="", action="auth.page_login_throttled", object_type="officer",
-                             object_id=subject, outcome="failure", request_id=_request_id(), details={"ip": ip})
-            uow.commit()
-            errors.add("username", exc.message, exc.code)
-            return render_template("officer/login.html", errors=errors, form=form, next=next_url), 429
-        password_ok = officer is not None and officer.active and verify_password(officer.password_hash, password)
-        factor = "password"
-        try:
-            if not password_ok:
-                raise AuthenticationRequired("用户名或密码错误", code="LOGIN_FAILED")
-            if mfa.requires_totp(officer):
-                factor = "password+totp"
-                mfa.check_code(uow, officer, code, now, rt.secrets.cipher)
-        except AuthenticationRequired as exc:
-            uow.rollback()
-            uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous",
-                             role=officer.role if officer else "", action=LOGIN_ACTION, object_type="officer",
-                             object_id=subject, outcome="failure", request_id=_request_id(),
-                             details={"code": exc.code, "factor": factor, "ip": ip})
-            uow.commit()
-            errors.add("totp" if password_ok else "password", exc.message if password_ok else "用户名或密码错误",
-                       exc.code)
-            return render_template("officer/login.html", errors=errors, form={"username": username},
-                                   next=next_url), 401
-        old = request.cookies.get(guard.session_cookie_name())
-        session = sessions.start(uow, "officer", officer.id, now, replaces=old)
-        uow.audit.append(actor=f"officer:{officer.id}", role=officer.role, action=LOGIN_ACTION, object_type="officer",
-                         object_id=officer.id, request_id=_request_id(), details={"factor": factor, "ip": ip})
-        uow.commit()
-        role = officer.role
-    response = make_response(redirect(safe_next(next_url, _home_for(role))))
-    guard.set_session_cookie(response, session.id)
+    try:
+        done = signin.sign_in_officer_page(runtime_of(), username, password, code, ip=request.remote_addr or "-",
+                                           request_id=_request_id(),
+                                           replaces=request.cookies.get(guard.session_cookie_name()))
+    except RateLimited as exc:
+        errors.add("username", exc.message, exc.code)
+        return render_template("officer/login.html", errors=errors, form=form, next=next_url), 429
+    except AuthenticationRequired as exc:
+        errors.add(exc.details["step"], exc.message, exc.code)
+        return render_template("officer/login.html", errors=errors, form={"username": username}, next=next_url), 401
+    response = make_response(redirect(safe_next(next_url, _home_for(done.role))))
+    guard.set_session_cookie(response, done.session.id)
     return response
 
 
@@ -185,16 +149,11 @@ def application(app_id: str):
     return _application_page(app_id)
 
 
-#: Issuing, revoking, suspending and reinstating need a log-in (password + TOTP) this recent
-#: (security checklist W-03): an unattended session cannot be used to issue a permit.
-REAUTH_WITHIN = dt.timedelta(minutes=10)
-
-
 def recent_login_required(view):
+    """Only with a log-in more recent than :data:`sessions.REAUTH_WITHIN`; else the re-login page."""
     @functools.wraps(view)
     def inner(*args, **kwargs):
-        session = guard.page_session()
-        if session is None or runtime_of().clock.now() - session.created_at > REAUTH_WITHIN:
+        if not sessions.signed_in_recently(guard.page_session(), runtime_of().clock.now()):
             # (no Referer under our policy: the form says which page it came from)
             target = safe_next(request.form.get("back"), url_for("officer.queue"))
             return render_template("officer/reauth.html", next=target), 403

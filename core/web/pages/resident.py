@@ -10,15 +10,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from govcred.core import models, services
-
-from govcred.core.services import lifecycle
+from govcred.core.accounts import sessions, signin
+from govcred.core.accounts.login_codes import send_login_code
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
-from govcred.core.accounts.login_codes import redeem_login_code, send_login_code
+from govcred.core.services import lifecycle
 from govcred.core.qr import render_png
 from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.pages import formdoc, guard, permitview
-from govcred.core.accounts import sessions
 from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
@@ -26,7 +25,6 @@ from govcred.core.web.pages.views import FormErrors, install_error_pages, reside
 bp = Blueprint("resident", __name__, url_prefix="/resident")
 FLOW = ApplyFlow(channel="online", layout="resident/base.html", form_post="resident.form_post",
                  upload="resident.upload", form="resident.form", confirm_post="resident.confirm_post")
-LOGIN_ACTION = "auth.page_login"
 install_error_pages(bp, "resident.login")
 
 STATE_ZH = {
@@ -91,23 +89,20 @@ def send_code():
 @bp.post("/login")
 @public
 def login_post():
-    rt = runtime_of()
     phone, code = request.form.get("phone", "").strip(), request.form.get("code", "").strip()
     next_url = request.form.get("next", "")
     errors = FormErrors()
-    with rt.uow() as uow:
-        try:
-            resident = redeem_login_code(uow, rt, phone, code, action=LOGIN_ACTION)
-        except ValidationError as exc:
-            errors = FormErrors.from_exception(exc)
-        except AuthenticationRequired as exc:
-            errors.add("code", exc.message, exc.code)
-        if errors:
-            return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True,
-                                   next=next_url), 400 if errors.errors[0].code != "LOGIN_FAILED" else 401
-        session = sessions.start(uow, "resident", resident.id, rt.clock.now(),
-                                 replaces=request.cookies.get(guard.session_cookie_name()))
-        uow.commit()
+    try:
+        session = signin.sign_in_resident_page(runtime_of(), phone, code,
+                                               replaces=request.cookies.get(guard.session_cookie_name()))
+    except ValidationError as exc:
+        errors, status = FormErrors.from_exception(exc), 400
+    except AuthenticationRequired as exc:
+        errors.add("code", exc.message, exc.code)
+        status = 400 if exc.code != "LOGIN_FAILED" else 401
+    if errors:
+        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True,
+                               next=next_url), status
     response = make_response(redirect(safe_next(next_url, url_for("resident.home"))))
     guard.set_session_cookie(response, session.id)
     return response
