@@ -1,6 +1,7 @@
 """The ``govcred`` command line (click). Every command finds its data directory through
 ``--data-dir`` / ``GOVCRED_DATA_DIR`` (default ``./var``). Commands live in small modules
-under ``core/cli``; plugins add theirs through ``govcred_cli_commands``."""
+under ``core/cli`` and share :mod:`govcred.core.cli.context`; plugins, and the verifier
+(``govcred verify``, ``govcred verifier``), add theirs through ``govcred_cli_commands``."""
 from __future__ import annotations
 
 import sys

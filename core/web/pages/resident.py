@@ -91,18 +91,20 @@ def send_code():
 def login_post():
     phone, code = request.form.get("phone", "").strip(), request.form.get("code", "").strip()
     next_url = request.form.get("next", "")
-    errors = FormErrors()
+
+    def refused(errors: FormErrors, status: int):
+        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True,
+                               next=next_url), status
+
     try:
         session = signin.sign_in_resident_page(runtime_of(), phone, code,
                                                replaces=request.cookies.get(guard.session_cookie_name()))
     except ValidationError as exc:
-        errors, status = FormErrors.from_exception(exc), 400
+        return refused(FormErrors.from_exception(exc), 400)
     except AuthenticationRequired as exc:
+        errors = FormErrors()
         errors.add("code", exc.message, exc.code)
-        status = 400 if exc.code != "LOGIN_FAILED" else 401
-    if errors:
-        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True,
-                               next=next_url), status
+        return refused(errors, 401 if exc.code == "LOGIN_FAILED" else 400)
     response = make_response(redirect(safe_next(next_url, url_for("resident.home"))))
     guard.set_session_cookie(response, session.id)
     return response
