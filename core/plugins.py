@@ -98,7 +98,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
         if dist is not None:
             dist_name, version = dist.metadata["name"], dist.version
         else:
-            dist_name, version = ("govcred", importlib.metadata.version("govcred")) if name.startswith("core") else ("(registered)", "-")
+            dist_name, version = ("govcred", importlib.metadata.version("govcred")) if name.startswith("govcred.core") else ("(registered)", "-")
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
         out.append(PluginInfo(name, dist_name, version, hooks))
     return sorted(out, key=lambda p: p.name)
