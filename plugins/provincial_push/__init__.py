@@ -12,9 +12,7 @@ from govcred.plugins.provincial_push.channel import CHANNEL, build_channel, queu
 from govcred.plugins.provincial_push.config import PushConfig, push_config
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.config import Settings
-    from govcred.core.models import Application, Credential
-    from govcred.core.outbox import Outbox
+    from govcred.core import Application, Credential, Outbox, Settings
 
 #: The configuration installed by ``govcred_configure`` for the lifecycle hooks, which get no settings.
 _configured: PushConfig | None = None
@@ -22,7 +20,7 @@ _configured: PushConfig | None = None
 
 def current_config() -> PushConfig:
     if _configured is None:
-        from govcred.core.config import Settings
+        from govcred.core import Settings
 
         return push_config(Settings())
     return _configured

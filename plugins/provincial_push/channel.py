@@ -10,17 +10,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from govcred.core.clock import Clock
-from govcred.core.exceptions import PermanentDeliveryError
+from govcred.core import Clock, PermanentDeliveryError
 from govcred.plugins.provincial_push.config import PushConfig, push_config
 from govcred.plugins.provincial_push.http import HttpPushBackend
 from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.provincial_push.record import credential_record, holder_code, with_holder_code
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.config import Settings
-    from govcred.core.models import Application, Credential
-    from govcred.core.outbox import Outbox, OutboxMessage
+    from govcred.core import Application, Credential, Outbox, OutboxMessage, Settings
 
 log = logging.getLogger(__name__)
 CHANNEL = "provincial_push"

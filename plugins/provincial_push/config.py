@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
-from govcred.core.exceptions import ConfigError
+from govcred.core import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.config import Settings
+    from govcred.core import Settings
 
 PLUGIN_NAME = "provincial_push"
 COUNTY_PLUGIN = "zhejiang_residence"

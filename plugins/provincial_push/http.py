@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from govcred.core.http_delivery import send
+from govcred.core import http_send as send
 
 
 def body_signature(secret: str, body: bytes) -> str:

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from govcred.core.clock import BEIJING, Clock
+from govcred.core import BEIJING, Clock
 
 
 class _SeenIds:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from govcred.core.clock import BEIJING
+from govcred.core import BEIJING
 from govcred.plugins.provincial_push.identifier import licence_identifier, normalise_serial
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.models import Application, Credential
+    from govcred.core import Application, Credential
     from govcred.plugins.provincial_push.config import PushConfig
 
 #: 持证主体代码类型: 111 = 公民身份号码 (GB/T 36903 holder code types: 111 ID number, 001 USCC)

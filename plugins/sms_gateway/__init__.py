@@ -19,9 +19,7 @@ from govcred.plugins.sms_gateway.tables import migration_source
 if TYPE_CHECKING:  # pragma: no cover
     import click
 
-    from govcred.core.config import Settings
-    from govcred.core.models import Application, Credential, Decision, MigrationSource
-    from govcred.core.outbox import Outbox
+    from govcred.core import Application, Credential, Decision, MigrationSource, Outbox, Settings
 
 __all__ = ["queue_login_code"]
 log = logging.getLogger(__name__)

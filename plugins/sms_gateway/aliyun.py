@@ -23,8 +23,7 @@ from urllib.parse import quote
 
 import requests
 
-from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
-from govcred.core.http_delivery import safe_excerpt, send
+from govcred.core import PermanentDeliveryError, RetryableDeliveryError, http_send as send, safe_excerpt
 from govcred.plugins.sms_gateway.templates import RenderedSms
 
 ACTION, VERSION = "SendSms", "2017-05-25"

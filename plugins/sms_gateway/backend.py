@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any, Mapping, Protocol
 
-from govcred.core.exceptions import PermanentDeliveryError
+from govcred.core import PermanentDeliveryError
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
 from govcred.plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
 from govcred.plugins.sms_gateway.throttle import LOGIN, NOTICE, Limit, Throttle
@@ -18,9 +18,7 @@ from govcred.plugins.sms_gateway.throttle import LOGIN, NOTICE, Limit, Throttle
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
-    from govcred.core.clock import Clock
-    from govcred.core.crypto import BlindIndex
-    from govcred.core.outbox import OutboxMessage
+    from govcred.core import BlindIndex, Clock, OutboxMessage
     from govcred.plugins.sms_gateway.config import SmsConfig
 
 log = logging.getLogger(__name__)

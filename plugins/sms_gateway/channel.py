@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from govcred.core.clock import Clock
+from govcred.core import Clock
 from govcred.core.crypto import load_secrets
 from govcred.core.db import make_engine
 from govcred.plugins.sms_gateway.aliyun import AliyunBackend
@@ -15,7 +15,7 @@ from govcred.plugins.sms_gateway.http import HttpBackend
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
 
-    from govcred.core.config import Settings
+    from govcred.core import Settings
 
 
 def make_backend(config: SmsConfig, engine: "Engine", clock: Clock) -> SmsBackend:

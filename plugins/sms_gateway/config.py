@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
-from govcred.core.exceptions import ConfigError
+from govcred.core import ConfigError
 from govcred.plugins.sms_gateway.templates import TEMPLATES
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.config import Settings
+    from govcred.core import Settings
 
 PLUGIN_NAME = "sms_gateway"
 BACKENDS = ("dev", "http", "aliyun")

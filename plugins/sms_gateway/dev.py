@@ -8,8 +8,7 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from govcred.core.clock import Clock
-from govcred.core.db import READONLY
+from govcred.core import READONLY, Clock
 from govcred.plugins.sms_gateway.phone import mask_phone
 from govcred.plugins.sms_gateway.tables import sms_messages
 from govcred.plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render

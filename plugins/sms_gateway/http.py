@@ -12,7 +12,7 @@ from typing import Mapping
 
 import requests
 
-from govcred.core.http_delivery import send
+from govcred.core import http_send as send
 from govcred.plugins.sms_gateway.templates import RenderedSms
 
 

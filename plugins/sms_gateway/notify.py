@@ -11,17 +11,14 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-from govcred.core.clock import BEIJING, next_daytime
-from govcred.core.exceptions import ErrorList
-from govcred.core.models import new_id
+from govcred.core import BEIJING, ErrorList, new_id, next_daytime
 from govcred.plugins.sms_gateway.backend import CHANNEL
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
 from govcred.plugins.sms_gateway.reasons import reasons_text
 from govcred.plugins.sms_gateway.templates import LOGIN_CODE, MAX_VARIABLE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.models import Application, Credential, Decision
-    from govcred.core.outbox import Outbox
+    from govcred.core import Application, Credential, Decision, Outbox
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from govcred.core.models import Finding
+from govcred.core import Finding
 from govcred.plugins.sms_gateway.templates import fit_list
 
 SHORT_TITLES: dict[str, str] = {

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from govcred.core.models import MigrationSource
-from govcred.core.orm import TZDateTime
+from govcred.core import MigrationSource, TZDateTime
 
 BRANCH = "sms_gateway"
 MIGRATIONS = Path(__file__).parent / "migrations"

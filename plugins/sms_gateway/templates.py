@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from govcred.core.exceptions import PermanentDeliveryError
+from govcred.core import PermanentDeliveryError
 
 SINGLE_SEGMENT = 70
 LONG_SEGMENT = 67

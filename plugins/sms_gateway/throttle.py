@@ -28,8 +28,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from govcred.core.clock import Clock, as_utc
-from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from govcred.core import Clock, PermanentDeliveryError, RetryableDeliveryError, as_utc
 from govcred.plugins.sms_gateway.tables import sms_sends
 
 LOGIN, NOTICE = "login", "notice"
