@@ -51,11 +51,11 @@ def _people(n: int) -> list[str]:
 
 def _prepare(rt, n: int) -> list[str]:
     """n accepted applications of n different people, each with a qualifying registration."""
-    from govcred.plugins.zhejiang_residence import records_store
+    from govcred.plugins.zhejiang_residence.configured import configured
 
     ids = _people(n)
     since = dt.date(2026, 1, 1)
-    records_store.replace_people(rt.settings, {i: {"registrations": [
+    configured(rt.pm).import_people({i: {"registrations": [
         {"division": "331121", "declared": since, "ended": None}], "permits": []} for i in ids}, rt.clock.now())
     now = rt.clock.now()
     deadline = rt.calendar.deadline(now).at
@@ -126,9 +126,6 @@ def main() -> None:
                 rate, issued = issuance_rate(rt, APPLICATIONS)
             finally:
                 rt.close()
-                from govcred.plugins.zhejiang_residence import records_store
-
-                records_store.dispose()
         print(f"PostgreSQL: issuances committed, one process  {rate:10,.0f} /s  ({issued} issued; "
               f"{baseline / rate:.1f} signatures' time per issuance)")
     finally:

@@ -1,7 +1,7 @@
 """Names of the minimal claims every govcred credential carries (DESIGN, "Credential and QR").
 
 Short because every byte of a token costs QR modules. Plugins fill them
-(``govcred_credential_claims``); verifiers and officer views read them from here, so a
+(a credential type's ``claims``); verifiers and officer views read them from here, so a
 county plugin and the verifier agree without importing each other.
 """
 from __future__ import annotations

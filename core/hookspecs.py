@@ -30,8 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
         MigrationSource,
         PersonRecords,
     )
+    from govcred.core.credential_types import CredentialType
     from govcred.core.outbox import Outbox
     from govcred.core.plugin_host import PluginHost
+    from govcred.core.unit_of_work import UnitOfWork
     from govcred.core.calendar.working import WorkingCalendar
 
 PROJECT = "govcred"
@@ -61,39 +63,17 @@ def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
 
 
 @hookspec
-def govcred_credential_types(register: Callable[..., None]) -> None:
-    """Register the credential types a plugin issues.
+def govcred_credential_types(register: Callable[["CredentialType"], None]) -> None:
+    """Register the credential types a plugin issues: ``register(credential_type)`` once per type.
 
-    Call ``register(name, *, application_schema, display_name, benefits)`` once per type.
-    ``application_schema`` is the ``schema`` value of application documents for this type
-    (e.g. ``zj-residence/application@1``); ``benefits`` is a mapping of benefit code to
-    its Chinese label. Core rejects a duplicate name or schema.
+    A credential type is one object (:class:`govcred.core.credential_types.CredentialType`):
+    its application schema, validation, subject, rules, claims, benefit check and
+    endorsement window. Core looks a document's type up by its ``schema`` and calls the
+    object. A plugin whose types depend on its configuration implements this hook on the
+    object it registers from :func:`govcred_configure`. Core rejects a duplicate name or
+    schema.
 
-    :param register: the registration callback.
-    """
-
-
-@hookspec(firstresult=True)
-def govcred_validate_application(document: Mapping[str, Any]) -> "list | None":
-    """Validate an application document whose ``schema`` this plugin owns.
-
-    Stops at first non-None result. Return ``None`` for documents of another schema, else
-    the list of :class:`core.exceptions.FieldError` found -- *every* problem at once; an
-    empty list means the document is valid.
-
-    :param document: the parsed JSON document.
-    """
-
-
-@hookspec(firstresult=True)
-def govcred_application_subject(document: Mapping[str, Any]) -> "Mapping[str, str] | None":
-    """Name the person an application is about, for indexing and masking.
-
-    Stops at first non-None result. Return ``None`` for documents of another schema, else
-    ``{"name", "id_number", "phone", "county"}`` taken from the (valid) document. Core
-    stores the ID number and phone encrypted, with a keyed blind index for look-ups.
-
-    :param document: a document that passed :func:`govcred_validate_application`.
+    :param register: the registration callback; it takes one ``CredentialType``.
     """
 
 
@@ -102,78 +82,41 @@ def govcred_application_subject(document: Mapping[str, Any]) -> "Mapping[str, st
 
 @hookspec
 def govcred_eligibility_rules(application: "Application", context: "EligibilityContext") -> "Iterable[Finding] | None":
-    """Evaluate eligibility rules for an application.
+    """Add eligibility rules to those of the application's credential type.
 
-    Every implementation is called, always (一次性告知: a rejection lists every blocking
-    reason at once); core concatenates the findings in call order. Return the findings of
-    rules that *fail* (an empty list or ``None`` when everything passes). A finding with
-    severity ``blocking`` makes the applicant ineligible.
+    Core first runs the type's own rules
+    (:meth:`~govcred.core.credential_types.CredentialType.eligibility_findings`), then calls
+    every implementation of this hook, always (一次性告知: a rejection lists every blocking
+    reason at once), and concatenates the findings in call order. Return the findings of
+    rules that *fail* (an empty list or ``None`` when everything passes, or when the
+    application's ``schema`` is not one the rule is about). A finding with severity
+    ``blocking`` makes the applicant ineligible.
 
-    :param application: the application, with its ``document``.
-    :param context: ``as_of`` (the decision date T), ``records`` (the person's records from
-        :func:`govcred_person_records`, or the document's own when dry-running), ``settings``
-        and ``existing`` (whether the person already holds a permit or has an application
-        in progress).
+    :param application: the application, with its ``schema`` and ``document``.
+    :param context: ``as_of`` (the decision date T), ``records`` (the person's records
+        snapshot from :func:`govcred_person_records`, or the document's own when
+        dry-running), ``settings`` and ``already_holds`` (whether the person already holds a
+        permit or has an application in progress).
     """
 
 
 @hookspec(firstresult=True)
-def govcred_person_records(id_number: str, as_of: "dt.date", settings: "Settings") -> "PersonRecords | None":
+def govcred_person_records(id_number: str, as_of: "dt.date", settings: "Settings", uow: "UnitOfWork | None") -> "PersonRecords | None":
     """Look up a person's residence registrations and existing permits.
 
     Stops at first non-None result. In production a plugin asks the provincial population
     system; the built-in source is the local table filled by ``govcred records import``.
     Network plugins should use ``tryfirst=False, trylast=False`` and raise on outage rather
-    than return ``None`` (which means "this source does not know the person").
+    than return ``None`` (which means "this source does not know the person"). The result
+    is an opaque, JSON-serialisable snapshot that core hands to the credential type's rules.
 
     :param id_number: the 18-character resident ID number.
     :param as_of: the date the records must describe.
-    :param settings: the effective settings of the calling runtime (database, data dir,
-        the plugin's own table): a process may run several runtimes.
-    """
-
-
-@hookspec(firstresult=True)
-def govcred_records_from_document(document: Mapping[str, Any]) -> "PersonRecords | None":
-    """Read the person's records from the application document itself (dry runs).
-
-    Stops at first non-None result. ``govcred eligibility check`` evaluates a document
-    without the live records source: the plugin that owns the document's schema turns
-    its declared registrations and existing permit into :class:`core.models.PersonRecords`.
-
-    :param document: a valid application document.
-    """
-
-
-@hookspec
-def govcred_credential_claims(application: "Application", decision: "Decision", context: "EligibilityContext") -> "Mapping[str, Any] | None":
-    """Contribute claims to the credential issued on approval.
-
-    Every implementation is called; core merges the mappings and raises on a key two
-    plugins both set. Reserved claims (``iss``, ``iat``, ``nbf``, ``exp``, ``jti``,
-    ``status``) are core's alone. The special key ``exp`` may be returned *only* as
-    ``"_exp"`` (an aware datetime): the plugin's idea of when the permit's use lapses.
-
-    :param application: the approved application.
-    :param decision: the decision being recorded.
-    :param context: as for :func:`govcred_eligibility_rules`.
-    """
-
-
-@hookspec
-def govcred_benefit_codes(register: Callable[[str, str], None]) -> None:
-    """Register benefit codes (``register(code, label_zh)``) a credential can cover."""
-
-
-@hookspec(firstresult=True)
-def govcred_benefit_check(claims: Mapping[str, Any], benefit: str) -> "bool | None":
-    """Say whether a verified credential's holder qualifies for ``benefit``.
-
-    Stops at first non-None result; ``None`` means "not my benefit". A plugin can only
-    narrow what core verified: a ``True`` never makes an invalid credential valid.
-
-    :param claims: the verified claims.
-    :param benefit: a benefit code such as ``compulsory_education``.
+    :param settings: the effective settings of the calling runtime: a process may run
+        several runtimes.
+    :param uow: the caller's unit of work: a source that reads the issuer's database reads
+        through ``uow.session``, inside the decision's own transaction. ``None`` when the
+        caller has no database.
     """
 
 
@@ -293,26 +236,4 @@ def govcred_migrations() -> "MigrationSource | None":
     files, SQLAlchemy ``MetaData``) or ``None``. Each plugin's revisions form their own
     Alembic branch that ``depends_on`` core's base revision; ``govcred db upgrade``
     applies every head.
-    """
-
-
-# ---- the permit after issue ------------------------------------------------------------
-
-
-@hookspec(firstresult=True)
-def govcred_endorsement_window(credential: "Credential") -> "tuple[dt.date, dt.date] | None":
-    """The endorsement (签注) window of a credential's current cycle, as local dates.
-
-    Stops at first non-None result. Return ``None`` for credentials of another type (or
-    types that are never endorsed), else ``(first_day, last_day)``, both inclusive. Core
-    refuses an endorsement requested before ``first_day`` and names both dates; after the
-    credential lapses (``expires_at``) an endorsement is late: core reinstates the permit
-    and restarts its continuous-residence start date on the endorsement day. Whether the
-    holder still qualifies is decided by :func:`govcred_eligibility_rules`, called with an
-    application of kind ``endorsement``; the claims of the re-issued credential come from
-    :func:`govcred_credential_claims` with ``context.extra`` holding ``previous_credential``
-    (the version being endorsed or replaced), ``late`` and ``residence_start`` (a date or
-    ``None``), and their ``_exp`` must be the next lapse of the permit's use.
-
-    :param credential: the permit's current version (``expires_at`` = when its use lapses).
     """

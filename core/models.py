@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from govcred.core.exceptions import Conflict
 
@@ -59,29 +59,25 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Registration:
-    """One residence registration (居住登记): ``ended`` is the last day registered, None = current."""
-
-    division: str
-    declared: dt.date
-    ended: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class ExistingPermit:
-    """A residence permit the person already holds, as the records say."""
-
-    number: str
-    issuer_division: str
-    issued: dt.date
-    status: str  # valid | suspended | revoked
-
-
-@dataclass(frozen=True)
 class PersonRecords:
-    registrations: tuple[Registration, ...] = ()
-    permits: tuple[ExistingPermit, ...] = ()
+    """What a records source knows about a person, as one opaque snapshot.
+
+    Core never reads ``data``: it passes the snapshot from the records source
+    (:func:`govcred_person_records`, or the credential type's ``records_from_document`` in a
+    dry run) to the credential type's rules. ``data`` is JSON-serialisable -- objects with
+    string keys, lists, strings, numbers, booleans, ``None``; dates as ISO strings -- and its
+    shape belongs to the credential type that reads it. ``source`` names where it came from
+    (``none`` when no source knew the person, ``document`` in a dry run).
+
+    ``parsed`` is an in-process convenience, never stored or compared: the object the
+    credential type built ``data`` from (or reads it into), so that rules running thousands
+    of times a second need not parse the same snapshot again. A reader must still accept a
+    snapshot without it (one that was stored, or sent by another process).
+    """
+
+    data: Mapping[str, Any] = field(default_factory=dict)
     source: str = "unknown"
+    parsed: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass

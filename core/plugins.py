@@ -14,6 +14,7 @@ import pluggy
 
 from govcred.core import hookspecs
 from govcred.core.clock import Clock
+from govcred.core.credential_types import collect_credential_types
 from govcred.core.exceptions import ConfigError
 from govcred.core.plugin_host import PluginHost
 
@@ -57,7 +58,7 @@ def get_plugin_manager(
         pm.load_setuptools_entrypoints(hookspecs.PROJECT)
     pm.check_pending()
     if settings is not None or host is not None:
-        configure_plugins(pm, host or PluginHost(settings=settings, clock=Clock(), register=registrar(pm)))
+        configure_plugins(pm, host or standalone_host(pm, settings))
     return pm
 
 
@@ -74,6 +75,16 @@ def registrar(pm: pluggy.PluginManager):
     return register
 
 
+def standalone_host(pm: pluggy.PluginManager, settings: Any = None) -> PluginHost:
+    """A host context without a database (a dry run, the verifier's benefit plugins):
+    ``settings`` (default: the built-in defaults) and the real clock."""
+    if settings is None:
+        from govcred.core.config import Settings
+
+        settings = Settings()
+    return PluginHost(settings=settings, clock=Clock(), register=registrar(pm))
+
+
 def configure_plugins(pm: pluggy.PluginManager, host: PluginHost) -> None:
     """Call ``govcred_configure`` (historic) with ``host``."""
     pm.hook.govcred_configure.call_historic(kwargs={"settings": host.settings, "host": host})
@@ -88,19 +99,25 @@ class PluginInfo:
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    """What ``govcred plugins`` prints: each plugin, its distribution and version, its hooks."""
+    """What ``govcred plugins`` prints: each plugin, its distribution and version, its hooks.
+
+    A configured object a plugin registered from ``govcred_configure`` under
+    ``"<plugin>.<anything>"`` is listed as part of that plugin: its hooks are the plugin's.
+    """
     dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    named = {name: plugin for name, plugin in pm.list_name_plugin() if plugin is not None}  # None: blocked
+    hooks: dict[str, set[str]] = {}
+    for name, plugin in named.items():
+        owner = name.split(".", 1)[0] if name.split(".", 1)[0] in named else name
+        hooks.setdefault(owner, set()).update(caller.name for caller in pm.get_hookcallers(plugin) or ())
     out = []
-    for name, plugin in pm.list_name_plugin():
-        if plugin is None:  # blocked
-            continue
-        dist = dists.get(id(plugin))
+    for name, implemented in hooks.items():
+        dist = dists.get(id(named[name]))
         if dist is not None:
             dist_name, version = dist.metadata["name"], dist.version
         else:
             dist_name, version = ("govcred", importlib.metadata.version("govcred")) if name.startswith("govcred.core") else ("(registered)", "-")
-        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
-        out.append(PluginInfo(name, dist_name, version, hooks))
+        out.append(PluginInfo(name, dist_name, version, tuple(sorted(implemented))))
     return sorted(out, key=lambda p: p.name)
 
 
@@ -118,34 +135,5 @@ def collect_delivery_channels(pm: pluggy.PluginManager, settings: Any) -> dict[s
 
 
 def collect_benefits(pm: pluggy.PluginManager) -> dict[str, str]:
-    """Every benefit code plugins know, with its Chinese label."""
-    benefits: dict[str, str] = {}
-
-    def register(code: str, label_zh: str) -> None:
-        if code in benefits and benefits[code] != label_zh:
-            raise ConfigError(f"benefit {code!r} registered twice with different labels")
-        benefits[code] = label_zh
-
-    pm.hook.govcred_benefit_codes(register=register)
-    return benefits
-
-
-@dataclass(frozen=True)
-class CredentialType:
-    name: str
-    application_schema: str
-    display_name: str
-    benefits: tuple[str, ...] = ()
-
-
-def collect_credential_types(pm: pluggy.PluginManager) -> dict[str, CredentialType]:
-    """Credential types by application schema; duplicates are a config error."""
-    types: dict[str, CredentialType] = {}
-
-    def register(name: str, *, application_schema: str, display_name: str, benefits: Iterable[str] = ()) -> None:
-        if application_schema in types or any(t.name == name for t in types.values()):
-            raise ConfigError(f"credential type {name!r} / {application_schema!r} registered twice")
-        types[application_schema] = CredentialType(name, application_schema, display_name, tuple(benefits))
-
-    pm.hook.govcred_credential_types(register=register)
-    return types
+    """Every benefit code the registered credential types know, with its Chinese label."""
+    return collect_credential_types(pm).benefits()

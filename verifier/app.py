@@ -61,6 +61,7 @@ def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginM
     """A plugin manager holding only the named ``govcred`` entry points: the verifier loads
     what answers benefit questions, not issuer plugins (which may touch the issuer's tables)."""
     from govcred.core import hookspecs
+    from govcred.core.plugins import configure_plugins, standalone_host
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
@@ -73,6 +74,9 @@ def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginM
     for plugin, name in extra:
         pm.register(plugin, name=name)
     pm.check_pending()
+    # configured with the built-in defaults and no database: a plugin registers its
+    # credential types, whose benefit checks read only the verified claims
+    configure_plugins(pm, standalone_host(pm))
     return pm
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -22,6 +23,7 @@ from typing import Any
 
 from govcred.core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
 from govcred.core.clock import FixedClock
+from govcred.core.credential_types import collect_credential_types
 from govcred.core.exceptions import VerificationError
 from govcred.core.qr import decode_image, token_from_scan
 from govcred.core.tokens import CREDENTIAL, PRESENTATION, verify_token
@@ -175,11 +177,16 @@ class Verifier:
             raise VerificationError("SUSPENDED", "STATUS_SUSPENDED")
         raise VerificationError("STATUS_UNAVAILABLE", f"STATUS_VALUE_{value}")
 
+    @functools.cached_property
+    def _credential_types(self):
+        """The benefit plugins' credential types, collected once (they answer benefit questions)."""
+        return collect_credential_types(self.pm)
+
     def _benefit(self, claims: dict[str, Any], benefit: str) -> bool:
         if self.pm is None or not BENEFIT_CODE.fullmatch(benefit):
             return False
         try:
-            return self.pm.hook.govcred_benefit_check(claims=claims, benefit=benefit) is True
+            return self._credential_types.benefit_check(claims, benefit) is True
         except Exception:  # a broken plugin narrows to "no", it never widens
             log.exception("benefit plugin failed for %s", benefit)
             return False

@@ -43,6 +43,7 @@ def read_input(value: str) -> bytes | str:
 def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | None, benefit: str | None,
            as_json: bool) -> None:
     """Verify a credential or presentation (token, file holding one, or a QR image); exit 0 valid, 1 not."""
+    from govcred.core.config import Settings
     from govcred.core.plugins import get_plugin_manager
     from govcred.verifier.cache import TrustCache
     from govcred.verifier.check import Verifier, claimed_issuer, token_of
@@ -60,7 +61,8 @@ def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | N
                                  (str(Path(status_file).resolve()),) if status_file else ()),)
     cache = TrustCache(TrustConfig(issuers) if issuers else TrustConfig(()))
     problems = cache.refresh()
-    answer = Verifier(cache, pm=get_plugin_manager()).verify_text(data, benefit=benefit)
+    # configured without a database: the plugins' credential types answer benefit questions
+    answer = Verifier(cache, pm=get_plugin_manager(settings=Settings())).verify_text(data, benefit=benefit)
     if as_json:
         echo_json(answer.as_json())
     else:

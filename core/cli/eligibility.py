@@ -1,7 +1,8 @@
 """`govcred eligibility check FILE`: a dry-run decision on an application document.
 
 Nothing is stored and no live records source is asked: the person's registrations and
-existing permit are read from the document itself (``govcred_records_from_document``).
+existing permit are read from the document itself (the credential type's
+``records_from_document``).
 Exit status 0 eligible, 1 not eligible, 2 invalid document.
 """
 from __future__ import annotations

@@ -25,6 +25,7 @@ from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.claims import RESERVED_CLAIMS
 from govcred.core.clock import BEIJING
+from govcred.core.credential_types import CredentialType, CredentialTypes
 from govcred.core.exceptions import (
     AuthenticationRequired,
     ConfigError,
@@ -95,27 +96,21 @@ def materials_complete(document: Any) -> bool:
     return all(isinstance(item, list) and item for item in lists(document))
 
 
-def validate_document(pm, credential_types: Mapping[str, Any], document: Any) -> Mapping[str, str]:
-    """Check a document against its schema's plugin; return its subject. Every error at once."""
-    if not isinstance(document, Mapping):
-        raise ValidationError([FieldError("", "NOT_AN_OBJECT", "申请材料必须是 JSON 对象")])
-    schema = document.get("schema")
-    if schema not in credential_types:
-        raise ValidationError([FieldError("schema", "SCHEMA_UNKNOWN", f"不支持的申请表类型：{str(schema)[:64]}")])
-    errors = pm.hook.govcred_validate_application(document=document)
-    if errors is None:
-        raise ConfigError(f"no plugin validates documents of schema {schema!r}")
+def validate_document(credential_types: CredentialTypes, document: Any) -> Mapping[str, str]:
+    """Check a document against its credential type; return its subject. Every error at once."""
+    credential_type = credential_types.for_document(document)
+    errors = credential_type.validate(document)
     if errors:
         raise ValidationError(list(errors))
-    subject = pm.hook.govcred_application_subject(document=document)
+    subject = credential_type.subject(document)
     if not subject or not subject.get("id_number") or not subject.get("name"):
-        raise ConfigError(f"no plugin names the subject of schema {schema!r}")
+        raise ConfigError(f"credential type {credential_type.name!r} names no subject")
     return subject
 
 
-def document_errors(pm, credential_types: Mapping[str, Any], document: Any) -> list[FieldError]:
+def document_errors(credential_types: CredentialTypes, document: Any) -> list[FieldError]:
     try:
-        validate_document(pm, credential_types, document)
+        validate_document(credential_types, document)
     except ValidationError as exc:
         return exc.errors
     return []
@@ -149,7 +144,7 @@ def submit_application(rt, document: dict, *, principal: Principal, channel: str
         errors.add("channel", "CHANNEL_MISMATCH", f"申请表中的受理渠道与实际渠道（{channel}）不一致")
     subject = None
     try:
-        subject = validate_document(rt.pm, rt.credential_types, document)
+        subject = validate_document(rt.credential_types, document)
     except ValidationError as exc:
         errors.errors[:0] = exc.errors
     refs = attachment_references(document)
@@ -250,8 +245,10 @@ def get_application(rt, app_id: str, principal: Principal | None) -> tuple[model
 
 def _evaluate(rt, uow, app: models.Application, as_of: dt.date | None) -> tuple[list[models.Finding], models.EligibilityContext]:
     as_of = as_of or rt.clock.today_beijing()
-    subject = rt.pm.hook.govcred_application_subject(document=app.document)
-    records = rt.pm.hook.govcred_person_records(id_number=subject["id_number"], as_of=as_of, settings=rt.settings)
+    credential_type = rt.credential_types[app.schema]
+    subject = credential_type.subject(app.document)
+    records = rt.pm.hook.govcred_person_records(id_number=subject["id_number"], as_of=as_of, settings=rt.settings,
+                                                uow=uow)
     already_holds = (
         uow.credentials.valid_for_subject(app.subject_index) is not None
         or uow.applications.in_progress_for_subject(app.subject_index, exclude_id=app.id)
@@ -260,10 +257,16 @@ def _evaluate(rt, uow, app: models.Application, as_of: dt.date | None) -> tuple[
         as_of=as_of, records=records or models.PersonRecords(source="none"), settings=rt.settings,
         already_holds=already_holds,
     )
-    findings: list[models.Finding] = []
-    for part in rt.pm.hook.govcred_eligibility_rules(application=app, context=context):
+    return all_findings(rt.pm, credential_type, app, context), context
+
+
+def all_findings(pm, credential_type: CredentialType, app: models.Application,
+                 context: models.EligibilityContext) -> list[models.Finding]:
+    """The type's own rules, then every plugin's extra rules: all of them, always."""
+    findings = list(credential_type.eligibility_findings(app, context))
+    for part in pm.hook.govcred_eligibility_rules(application=app, context=context):
         findings.extend(part or ())
-    return findings, context
+    return findings
 
 
 def evaluate(rt, app: models.Application, *, as_of: dt.date | None = None) -> list[models.Finding]:
@@ -272,17 +275,15 @@ def evaluate(rt, app: models.Application, *, as_of: dt.date | None = None) -> li
         return _evaluate(rt, uow, app, as_of)[0]
 
 
-def dry_run(pm, settings, credential_types: Mapping[str, Any], document: Any, as_of: dt.date) -> list[models.Finding]:
+def dry_run(pm, settings, credential_types: CredentialTypes, document: Any, as_of: dt.date) -> list[models.Finding]:
     """Evaluate a document without storing it, with the records it declares itself."""
-    validate_document(pm, credential_types, document)
+    validate_document(credential_types, document)
+    credential_type = credential_types[document["schema"]]
     app = models.Application(schema=document["schema"], channel=str(document.get("channel", "online")),
                              document=dict(document))
-    records = pm.hook.govcred_records_from_document(document=document) or models.PersonRecords(source="document")
+    records = credential_type.records_from_document(document)
     context = models.EligibilityContext(as_of=as_of, records=records, settings=settings)
-    findings: list[models.Finding] = []
-    for part in pm.hook.govcred_eligibility_rules(application=app, context=context):
-        findings.extend(part or ())
-    return findings
+    return all_findings(pm, credential_type, app, context)
 
 
 # ---- decisions and issuance -------------------------------------------------------------
@@ -419,8 +420,8 @@ def _issue_credential(rt, uow, app: models.Application, decision: models.Decisio
     resident or clerk who asked as ``actor``/``role`` of the audit entry.
     """
     settings = rt.settings
-    plugin_claims, lapse = merge_claims(
-        rt.pm.hook.govcred_credential_claims(application=app, decision=decision, context=context))
+    credential_type = rt.credential_types[app.schema]
+    plugin_claims, lapse = merge_claims([credential_type.claims(app, decision, context)])
     cap = now + dt.timedelta(days=settings.credential_max_days)
     expires = min(lapse, cap) if lapse is not None else cap
     credential_id = compact_id()
@@ -432,10 +433,9 @@ def _issue_credential(rt, uow, app: models.Application, decision: models.Decisio
         "status": {"status_list": {"idx": idx, "uri": status_list_uri(settings.issuer, list_id)}},
     }
     token = issue_token(CREDENTIAL, claims, key, clock=rt.clock)
-    credential_type = rt.credential_types[app.schema].name
-    permit_no = permit_no or _permit_no(uow, credential_type, app.county, now)
+    permit_no = permit_no or _permit_no(uow, credential_type.name, app.county, now)
     credential = models.Credential(version=version,
-        application_id=app.id, permit_no=permit_no, credential_type=credential_type,
+        application_id=app.id, permit_no=permit_no, credential_type=credential_type.name,
         subject_index=app.subject_index, issued_at=now, not_before=now,
         expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc), kid=key.kid, token=token,
         claims=claims, status_list_id=list_id, status_idx=idx, id=credential_id, owner_id=app.owner_id,

@@ -85,8 +85,9 @@ def _today(now: dt.datetime) -> dt.date:
 
 
 def endorsement_window(rt: "Runtime", credential: models.Credential) -> tuple[dt.date, dt.date] | None:
-    """The window of the credential's current cycle, as its plugin defines it."""
-    return rt.pm.hook.govcred_endorsement_window(credential=credential)
+    """The window of the credential's current cycle, as its credential type defines it."""
+    credential_type = rt.credential_types.named(credential.credential_type)
+    return credential_type.endorsement_window(credential) if credential_type is not None else None
 
 
 def _window_text(window: tuple[dt.date, dt.date]) -> str:
@@ -189,7 +190,7 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
         document = dict(original.document)
         if conditions is not None:
             document["conditions"] = conditions
-            validate_document(rt.pm, rt.credential_types, document)
+            validate_document(rt.credential_types, document)
         app = _follow_up_application(original, ENDORSEMENT, document, channel, principal, now)
         uow.applications.add(app)
         uow.flush()

@@ -26,6 +26,7 @@ from govcred.core.orm import permit_reminders
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
+    from govcred.core.credential_types import CredentialTypes
     from govcred.core.models import Application, Credential
     from govcred.core.outbox import Outbox
 
@@ -84,10 +85,12 @@ def store_preferences(session: "Session", permit_no: str, chosen: Sequence[str],
                         .values(**values))
 
 
-def queue_reminder(outbox: "Outbox", pm, credential: "Credential", application: "Application",
-                   reminder: str, *, window: tuple[dt.date, dt.date] | None, now: dt.datetime) -> str | None:
+def queue_reminder(outbox: "Outbox", credential_types: "CredentialTypes", credential: "Credential",
+                   application: "Application", reminder: str, *, window: tuple[dt.date, dt.date] | None,
+                   now: dt.datetime) -> str | None:
     """Queue one reminder SMS; ``None`` when it was queued before or the holder has no phone."""
-    subject = pm.hook.govcred_application_subject(document=application.document) or {}
+    credential_type = credential_types.get(application.schema)
+    subject = credential_type.subject(application.document) if credential_type is not None else {}
     phone = subject.get("phone")
     if not phone:
         log.warning("permit %s: no phone number, reminder %s not queued", credential.permit_no, reminder)

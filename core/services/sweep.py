@@ -176,7 +176,7 @@ def _remind_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: i
         if due:
             apps = _applications(uow, [c for c, _r, _w in due])
             for credential, reminder, window in due:
-                if queue_reminder(uow.outbox, rt.pm, credential, apps[credential.application_id], reminder,
+                if queue_reminder(uow.outbox, rt.credential_types, credential, apps[credential.application_id], reminder,
                                   window=window, now=now):
                     queued += 1
         if queued:

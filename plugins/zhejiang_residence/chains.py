@@ -17,8 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from govcred.core.models import Registration
 from govcred.plugins.zhejiang_residence.identifiers import in_area, in_zhejiang
+from govcred.plugins.zhejiang_residence.records import Registration
 
 _ONE_DAY = dt.timedelta(days=1)
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
-from govcred.core.models import EligibilityContext
+from govcred.core import BEIJING, COUNTY, ID_MASKED, NAME_MASKED, EligibilityContext
 from govcred.plugins.zhejiang_residence.benefits import BENEFITS, benefit_mask, covers
 from govcred.plugins.zhejiang_residence.chains import qualifying_chain
-from govcred.plugins.zhejiang_residence.county import county_config
+from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig
 from govcred.plugins.zhejiang_residence.identifiers import in_zhejiang, mask_id, mask_name
+from govcred.plugins.zhejiang_residence.records import ResidenceRecords
 
 CREDENTIAL_TAG = "zj-rp"
 BASIS_CODES = {"permit_conversion": "pc", "registration_recognition": "rr"}
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def endorsement_anniversary(issued: dt.date) -> dt.date:
@@ -46,15 +45,15 @@ def use_lapses_at(issued_at: dt.datetime) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=BEIJING)
 
 
-def residence_start(document: Mapping[str, Any], context: EligibilityContext) -> dt.date:
+def residence_start(document: Mapping[str, Any], context: EligibilityContext,
+                    config: CountyConfig = DEFAULT_CONFIG) -> dt.date:
     """Start of the residence the decision recognised.
 
     Registration path: the start of the qualifying registration chain. Conversion path:
     the issue date of the earliest valid Zhejiang permit (mutual recognition carries the
     residence over). The decision date when the records show neither.
     """
-    config = county_config(context.settings)
-    records = context.records
+    records = ResidenceRecords.of(context.records)
     if document["path"] == "registration_recognition":
         chain = qualifying_chain(records.registrations, config.current_codes, config.max_gap_days, context.as_of)
         if chain is not None:
@@ -66,9 +65,9 @@ def residence_start(document: Mapping[str, Any], context: EligibilityContext) ->
     return context.as_of
 
 
-def credential_claims(document: Mapping[str, Any], context: EligibilityContext, issued_at: dt.datetime) -> dict[str, Any]:
-    """The claims this plugin contributes for an approved application."""
-    config = county_config(context.settings)
+def credential_claims(document: Mapping[str, Any], context: EligibilityContext, issued_at: dt.datetime,
+                      config: CountyConfig = DEFAULT_CONFIG) -> dict[str, Any]:
+    """The claims of ``config``'s county for an approved application."""
     applicant = document["applicant"]
     return {
         "ct": CREDENTIAL_TAG,
@@ -77,7 +76,7 @@ def credential_claims(document: Mapping[str, Any], context: EligibilityContext, 
         COUNTY: config.county_code,
         "b": BASIS_CODES[document["path"]],
         "ben": benefit_mask(config.benefits),
-        "rs": residence_start(document, context).isoformat(),
+        "rs": residence_start(document, context, config).isoformat(),
         "_exp": use_lapses_at(issued_at),
     }
 

@@ -1,5 +1,8 @@
 """The county a deployment serves, from ``[plugins.zhejiang_residence]`` in the config.
 
+``govcred_configure`` builds one :class:`CountyConfig` per runtime (one process may serve
+two counties) and hands it to the objects that need it; nothing here is module state.
+
 Nothing in the rules names Qingtian: another county reuses the plugin by configuration
 alone. The defaults are Qingtian's; a 缙云县 deployment would write::
 
@@ -16,14 +19,11 @@ alone. The defaults are Qingtian's; a 缙云县 deployment would write::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
-from govcred.core.exceptions import ConfigError
+from govcred.core import ConfigError
 from govcred.plugins.zhejiang_residence.benefits import BENEFIT_CODES, BENEFITS
 from govcred.plugins.zhejiang_residence.identifiers import is_division, uscc_problem
-
-if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.config import Settings
 
 PLUGIN_NAME = "zhejiang_residence"
 
@@ -107,30 +107,3 @@ class CountyConfig:
 
 
 DEFAULT_CONFIG = CountyConfig()
-
-# The rules run thousands of times per second with the same settings object: build the
-# config once per plugin table (identity, not equality: Settings is immutable).
-_cache: tuple[object, CountyConfig] | None = None
-#: The config installed by ``govcred_configure`` for hooks that receive no settings.
-_configured: CountyConfig | None = None
-
-
-def county_config(settings: "Settings | None") -> CountyConfig:
-    """The validated county configuration of ``settings`` (Qingtian defaults when None)."""
-    global _cache
-    if settings is None:
-        return _configured or DEFAULT_CONFIG
-    table = settings.plugin(PLUGIN_NAME)
-    cached = _cache
-    if cached is not None and cached[0] is table:
-        return cached[1]
-    config = CountyConfig.from_mapping(table) if table else DEFAULT_CONFIG
-    _cache = (table, config)
-    return config
-
-
-def configure(settings: "Settings") -> CountyConfig:
-    """Validate the settings now (fail at start-up, not at the first decision) and keep them."""
-    global _configured
-    _configured = county_config(settings)
-    return _configured

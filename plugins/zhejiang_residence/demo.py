@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from govcred.core.clock import BEIJING
+from govcred.core import BEIJING
 from govcred.plugins.zhejiang_residence.identifiers import id_check_char
 
 JOURNEY = Path(__file__).parent / "data" / "demo-journey.json"

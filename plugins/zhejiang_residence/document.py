@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from govcred.core.exceptions import FieldError
-from govcred.core.models import ExistingPermit, PersonRecords, Registration
+from govcred.core import FieldError, PersonRecords
 from govcred.plugins.zhejiang_residence.identifiers import is_division, is_mobile, uscc_problem
+from govcred.plugins.zhejiang_residence.records import snapshot
 
 SCHEMA = "zj-residence/application@1"
 
@@ -278,19 +278,6 @@ def _commitment(c: _Checker, value: Any) -> None:
 
 
 def records_from_document(document: Mapping[str, Any]) -> PersonRecords:
-    """The registrations and existing permit a (valid) document declares, as records."""
-    regs = tuple(
-        Registration(
-            r["division"],
-            dt.date.fromisoformat(r["declared"]),
-            dt.date.fromisoformat(r["ended"]) if r.get("ended") else None,
-        )
-        for r in document.get("registrations") or ()
-    )
-    p = document.get("existing_permit")
-    permits = (
-        (ExistingPermit(p["number"], p["issuer_division"], dt.date.fromisoformat(p["issued"]), p["status"]),)
-        if p
-        else ()
-    )
-    return PersonRecords(registrations=regs, permits=permits, source="document")
+    """The registrations and existing permit a (valid) document declares, as a records snapshot."""
+    permit = document.get("existing_permit")
+    return snapshot(document.get("registrations") or (), (permit,) if permit else (), source="document")

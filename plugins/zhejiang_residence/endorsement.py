@@ -22,9 +22,9 @@ import calendar
 import datetime as dt
 from typing import Any, Mapping
 
-from govcred.core.models import Credential, EligibilityContext, Finding
-from govcred.plugins.zhejiang_residence.claims import BEIJING, credential_claims, endorsement_anniversary
-from govcred.plugins.zhejiang_residence.county import county_config
+from govcred.core import BEIJING, Credential, EligibilityContext, Finding
+from govcred.plugins.zhejiang_residence.claims import credential_claims, endorsement_anniversary
+from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig
 from govcred.plugins.zhejiang_residence.rules import _conditions, _local_hukou, _residence
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
@@ -59,9 +59,10 @@ def lapse_at(anniversary: dt.date) -> dt.datetime:
     return dt.datetime(anniversary.year, anniversary.month, anniversary.day, 23, 59, 59, tzinfo=BEIJING)
 
 
-def endorsement_findings(document: Mapping[str, Any], context: EligibilityContext) -> list[Finding]:
-    """Every reason the permit may not be endorsed on ``context.as_of`` (empty: endorse it)."""
-    config = county_config(context.settings)
+def endorsement_findings(document: Mapping[str, Any], context: EligibilityContext,
+                         config: CountyConfig = DEFAULT_CONFIG) -> list[Finding]:
+    """Every reason ``config``'s county may not endorse the permit on ``context.as_of``
+    (empty: endorse it)."""
     out: list[Finding] = []
     _local_hukou(out, document["applicant"]["hukou_division"], config)
     _residence(out, document["residence"]["division"], config)
@@ -70,7 +71,7 @@ def endorsement_findings(document: Mapping[str, Any], context: EligibilityContex
 
 
 def reissue_claims(kind: str, document: Mapping[str, Any], context: EligibilityContext,
-                   issued_at: dt.datetime) -> dict[str, Any]:
+                   issued_at: dt.datetime, config: CountyConfig = DEFAULT_CONFIG) -> dict[str, Any]:
     """Claims of the credential that an endorsement or a replacement issues.
 
     The masked name, county, basis and benefits are recomputed from the document; ``rs`` is
@@ -79,7 +80,7 @@ def reissue_claims(kind: str, document: Mapping[str, Any], context: EligibilityC
     (replacement: a new card does not move the endorsement cycle).
     """
     previous: Credential = context.extra["previous_credential"]
-    claims = credential_claims(document, context, issued_at)
+    claims = credential_claims(document, context, issued_at, config)
     start = context.extra.get("residence_start")
     claims["rs"] = start.isoformat() if start else previous.claims.get("rs", claims["rs"])
     if kind == ENDORSEMENT:

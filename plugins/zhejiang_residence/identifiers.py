@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from govcred.core.masking import mask_identifier, mask_name  # noqa: F401  (mask_name is re-exported)
+from govcred.core import mask_identifier, mask_name  # noqa: F401  (mask_name is re-exported)
 
 # ---- resident ID number (GB 11643-1999) -------------------------------------------------
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import click
 
-from govcred.core.exceptions import FieldError, ValidationError
-from govcred.plugins.zhejiang_residence import records_store
+from govcred.core import FieldError, ValidationError
+from govcred.plugins.zhejiang_residence.configured import configured
 from govcred.plugins.zhejiang_residence.document import PERMIT_STATUSES
 from govcred.plugins.zhejiang_residence.identifiers import ResidentId, is_division, normalise_id, parse_resident_id
 
@@ -142,7 +142,7 @@ def records() -> None:
 @click.pass_context
 def import_command(ctx: click.Context, file: Path) -> None:
     """导入居住登记与居住证记录（CSV 或 JSON Lines）；有任何错误则不导入。"""
-    settings = ctx.find_root().obj.settings
+    plugin = configured(ctx.find_root().obj.runtime.pm)
     now = dt.datetime.now(dt.timezone.utc)
     try:
         people = parse_file(file, now.date())
@@ -151,5 +151,5 @@ def import_command(ctx: click.Context, file: Path) -> None:
         for err in exc.errors:
             click.echo(f"  - {err.message} [{err.code}]", err=True)
         ctx.exit(2)
-    written = records_store.replace_people(settings, people, now)
+    written = plugin.import_people(people, now)
     click.echo(f"已导入 {len(people)} 人、{written} 条记录。")

@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
-from govcred.core.models import ADVISORY, BLOCKING, EligibilityContext, Finding, PersonRecords
+from govcred.core import ADVISORY, BLOCKING, EligibilityContext, Finding
 from govcred.plugins.zhejiang_residence.chains import qualifying_chain, six_months_end
-from govcred.plugins.zhejiang_residence.county import CountyConfig, county_config
+from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig
 from govcred.plugins.zhejiang_residence.identifiers import IdProblem, ResidentId, in_area, in_zhejiang, parse_resident_id
+from govcred.plugins.zhejiang_residence.records import ResidenceRecords
 
 # ---- legal bases ------------------------------------------------------------------------
 ART9 = "《居住证暂行条例》第九条"
@@ -60,11 +61,11 @@ def is_eligible(findings: Iterable[Finding]) -> bool:
     return not any(f.severity == BLOCKING for f in findings)
 
 
-def evaluate(document: Mapping[str, Any], context: EligibilityContext) -> list[Finding]:
-    """Run every rule on a valid document as of ``context.as_of``; return the failing ones."""
-    config = county_config(context.settings)
+def evaluate(document: Mapping[str, Any], context: EligibilityContext, config: CountyConfig = DEFAULT_CONFIG) -> list[Finding]:
+    """Run every rule of ``config``'s county on a valid document as of ``context.as_of``;
+    return the failing ones."""
     on = context.as_of
-    records = context.records
+    records = ResidenceRecords.of(context.records)
     out: list[Finding] = []
     applicant = document["applicant"]
     person = _check_id(out, applicant["id_number"], "applicant.id_number", "申请人", on)
@@ -230,7 +231,7 @@ def _conditions(out: list[Finding], conditions: Iterable[Mapping[str, Any]], con
 # ---- path 1: existing permit ------------------------------------------------------------------
 
 
-def _permit(out: list[Finding], records: PersonRecords, config: CountyConfig) -> None:
+def _permit(out: list[Finding], records: ResidenceRecords, config: CountyConfig) -> None:
     permits = records.permits
     if not permits:
         out.append(Finding(
@@ -259,7 +260,7 @@ def _permit(out: list[Finding], records: PersonRecords, config: CountyConfig) ->
 # ---- path 2: registrations ----------------------------------------------------------------------
 
 
-def _registration(out: list[Finding], records: PersonRecords, waiver: Mapping[str, Any] | None, config: CountyConfig, on: dt.date) -> None:
+def _registration(out: list[Finding], records: ResidenceRecords, waiver: Mapping[str, Any] | None, config: CountyConfig, on: dt.date) -> None:
     best = qualifying_chain(records.registrations, config.current_codes, config.max_gap_days, on)
     if best is None:
         out.append(Finding(
@@ -287,7 +288,7 @@ def _waived(waiver: Mapping[str, Any] | None) -> bool:
     return isinstance(reference, str) and bool(reference.strip())
 
 
-def _already_holds(out: list[Finding], already_holds: bool, records: PersonRecords, config: CountyConfig) -> None:
+def _already_holds(out: list[Finding], already_holds: bool, records: ResidenceRecords, config: CountyConfig) -> None:
     own = any(p.status == "valid" and in_area(p.issuer_division, config.current_codes) for p in records.permits)
     if already_holds or own:
         out.append(Finding(

@@ -77,7 +77,7 @@ def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Crede
         decision = models.Decision(application_id=app.id, approved=True, findings=[], officer_reasons=[],
                                    reviewer_id=None, decided_at=now)
         uow.decisions.add(decision)
-        records = rt.pm.hook.govcred_records_from_document(document=app.document)
+        records = rt.credential_types[app.schema].records_from_document(app.document)
         context = models.EligibilityContext(as_of=now.astimezone(BEIJING).date(), records=records,
                                             settings=rt.settings)
         credential = _issue_credential(rt, uow, app, decision, context, key, now)

@@ -102,3 +102,13 @@ def test_plugins_command_lists_plugins_with_versions_and_hooks(third_party_plugi
         assert name in out
     assert "govcred-thirdparty 0.3.1" in out
     assert "govcred_eligibility_rules" in out
+
+
+def test_a_configured_object_is_listed_with_its_plugin():
+    from govcred.core.config import Settings
+    from tests.conftest import make_pm
+
+    info = {p.name: p for p in describe_plugins(make_pm(Settings()))}
+    assert "zhejiang_residence.configured" not in info
+    zj = info["zhejiang_residence"]
+    assert {"govcred_configure", "govcred_credential_types", "govcred_person_records"} <= set(zj.hooks)

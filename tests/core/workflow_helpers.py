@@ -46,11 +46,10 @@ def import_records(rt, id_number: str = APPLICANT_ID, declared: str = "2026-01-0
     """Put the person's registration in the local records (the built-in records source)."""
     import datetime as dt
 
-    from govcred.plugins.zhejiang_residence import records_store
+    from govcred.plugins.zhejiang_residence.configured import configured
 
     regs = [{"division": division, "declared": dt.date.fromisoformat(declared), "ended": None}]
-    records_store.replace_people(rt.settings, {id_number: {"registrations": regs, "permits": permits or []}},
-                                 rt.clock.now())
+    configured(rt.pm).import_people({id_number: {"registrations": regs, "permits": permits or []}}, rt.clock.now())
 
 
 def document(attachment_ids: list[str], *, channel: str = "online", id_number: str = APPLICANT_ID,

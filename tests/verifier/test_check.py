@@ -14,6 +14,8 @@ from govcred.core.services.credential_status import change_status
 from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text, render_png
 from govcred.core.status import publisher_for
+from govcred.core.config import Settings
+from govcred.core.credential_types import CredentialType
 from tests.conftest import make_pm
 from tests.core.credential_rows import make_credential
 from tests.core.jws_forge import forge, header_for
@@ -25,10 +27,15 @@ from govcred.verifier.statuslist import MAX_LIST_BYTES
 REVIEWER = Principal("officer", "r1", "reviewer", "审核员")
 
 
+def benefit_pm(extra=()):
+    """The built-in plugins configured as a verifier configures its benefit plugins (no database)."""
+    return make_pm(Settings(), extra=extra)
+
+
 def verifier_for(trust, clock, pm=None):
     cache = TrustCache(trust, clock=clock)
     cache.refresh()
-    return Verifier(cache, pm=pm if pm is not None else make_pm())
+    return Verifier(cache, pm=pm if pm is not None else benefit_pm())
 
 
 @pytest.fixture
@@ -69,7 +76,7 @@ def test_list_older_than_its_max_age_is_unavailable_and_never_valid(issuer, tmp_
     cred = make_credential(issuer)
     cache = TrustCache(trust_of(publish(issuer, tmp_path)), clock=issuer.clock)
     cache.refresh()
-    v = Verifier(cache, pm=make_pm())
+    v = Verifier(cache, pm=benefit_pm())
     held = cache.held_list(cred.claims["status"]["status_list"]["uri"])
     issuer.clock.set(dt.datetime.fromtimestamp(held.usable_until() - 1, dt.timezone.utc))
     assert v.verify_text(cred.token).valid
@@ -90,7 +97,7 @@ def test_failed_refresh_keeps_the_last_good_copy_and_its_fetched_at(issuer, tmp_
     issuer.clock.advance(seconds=600)
     problems = cache.refresh()
     assert problems and cache.held_list(uri).fetched_at == fetched_at
-    assert Verifier(cache, pm=make_pm()).verify_text(cred.token).valid
+    assert Verifier(cache, pm=benefit_pm()).verify_text(cred.token).valid
 
 
 def test_missing_list_is_unavailable(issuer, tmp_path):
@@ -138,7 +145,7 @@ def test_decompression_bomb_in_lst_is_refused_without_inflating_it(issuer, tmp_p
     tracemalloc.stop()
     assert any("LST_TOO_LARGE" in p for p in problems)
     assert peak < MAX_LIST_BYTES + 5 * 1024 * 1024
-    assert Verifier(cache, pm=make_pm()).verify_text(cred.token).reasons == ["STATUS_UNAVAILABLE"]
+    assert Verifier(cache, pm=benefit_pm()).verify_text(cred.token).reasons == ["STATUS_UNAVAILABLE"]
 
 
 def test_list_whose_sub_is_another_list_is_refused(issuer, tmp_path):
@@ -220,14 +227,20 @@ def test_benefit_not_covered_and_unknown_benefit(issuer, tmp_path):
 def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
     from govcred.core.hookspecs import hookimpl
 
-    class Generous:
-        @hookimpl(tryfirst=True)
-        def govcred_benefit_check(self, claims, benefit):
+    class Generous(CredentialType):
+        name, application_schema = "generous", "generous/application@1"
+
+        def benefit_check(self, claims, benefit):
             return True
+
+    class GenerousPlugin:
+        @hookimpl(tryfirst=True)  # its type is asked first
+        def govcred_credential_types(self, register):
+            register(Generous())
 
     cred = make_credential(issuer)
     change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
-    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=make_pm(extra=[(Generous(), "generous")]))
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=benefit_pm([(GenerousPlugin(), "generous")]))
     answer = v.verify_text(cred.token, benefit="compulsory_education")
     assert (answer.valid, answer.benefit["qualifies"]) == (False, False)
 

@@ -345,7 +345,7 @@ def intake_post():
                commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None})
     session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel")}
     guard.save_session_data(session)
-    errors = FormErrors(services.document_errors(rt.pm, rt.credential_types, doc))
+    errors = FormErrors(services.document_errors(rt.credential_types, doc))
     if not signed:
         errors.add("commitment_signed", "请确认申请人已在纸质告知承诺书上签字")
     if errors:

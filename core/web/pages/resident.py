@@ -192,7 +192,7 @@ def form_post():
     doc = document_from_form(schema, "online", session.data["commitment_at"])
     session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel", "commitment")}
     guard.save_session_data(session)
-    errors = services.document_errors(rt.pm, rt.credential_types, doc)
+    errors = services.document_errors(rt.credential_types, doc)
     if errors:
         return FLOW.render_form(session, schema, doc=doc, errors=FormErrors(errors), status=400)
     return redirect(url_for("resident.confirm"))

@@ -4,13 +4,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from govcred.core.config import Settings
 from govcred.plugins.zhejiang_residence import records_store
+from govcred.plugins.zhejiang_residence.configured import configured
+from govcred.plugins.zhejiang_residence.records import ResidenceRecords
 from govcred.plugins.zhejiang_residence.records_import import records
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
@@ -21,7 +23,7 @@ BAD_ID = PERSON[:-1] + ("1" if PERSON[-1] != "1" else "2")  # wrong check charac
 
 @dataclass
 class _App:
-    settings: Settings
+    runtime: Any
 
 
 @pytest.fixture
@@ -29,13 +31,17 @@ def run(runtime):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(records, list(args), obj=_App(runtime.settings), catch_exceptions=False)
+        return runner.invoke(records, list(args), obj=_App(runtime), catch_exceptions=False)
 
     return invoke
 
 
 def _hook(rt, id_number):
-    return rt.pm.hook.govcred_person_records(id_number=id_number, as_of=dt.date(2026, 11, 30), settings=rt.settings)
+    """The records hook as a decision calls it: inside the caller's unit of work."""
+    with rt.uow(readonly=True) as uow:
+        found = rt.pm.hook.govcred_person_records(id_number=id_number, as_of=dt.date(2026, 11, 30),
+                                                  settings=rt.settings, uow=uow)
+    return found and ResidenceRecords.of(found)
 
 
 def test_csv_import_feeds_the_records_hook(run, runtime, tmp_path):
@@ -78,7 +84,7 @@ def test_every_error_with_its_line_and_nothing_imported(run, runtime, tmp_path):
                      "第4行：issuer_division", "第4行：issued", "第4行：status", "第5行：kind", "第6行：ended"):
         assert expected in text, expected
     assert "第1行" not in text
-    assert records_store.count_rows(runtime.settings) == {"registrations": 0, "permits": 0}
+    assert configured(runtime.pm).count_rows() == {"registrations": 0, "permits": 0}
 
 
 def test_reimport_replaces_a_persons_rows(run, runtime, tmp_path):
@@ -102,3 +108,18 @@ def test_unsupported_file_type(run, tmp_path):
     f.write_bytes(b"PK")
     result = run("import", str(f))
     assert result.exit_code == 2 and ".csv" in result.output
+
+
+def test_records_are_read_inside_the_callers_transaction(runtime):
+    plugin = configured(runtime.pm)
+    with runtime.uow() as uow:
+        plugin.records.replace_people(uow.session, {PERSON: {"registrations": [
+            {"division": "331121", "declared": dt.date(2026, 1, 1), "ended": None}], "permits": []}},
+            runtime.clock.now())
+        seen = runtime.pm.hook.govcred_person_records(id_number=PERSON, as_of=dt.date(2026, 11, 30),
+                                                      settings=runtime.settings, uow=uow)
+        assert [r.division for r in ResidenceRecords.of(seen).registrations] == ["331121"]
+    # never committed: no other transaction saw them, and now they are gone
+    assert _hook(runtime, PERSON) is None
+    assert runtime.pm.hook.govcred_person_records(id_number=PERSON, as_of=dt.date(2026, 11, 30),
+                                                  settings=runtime.settings, uow=None) is None

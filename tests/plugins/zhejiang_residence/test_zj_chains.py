@@ -9,6 +9,7 @@ from govcred.plugins.zhejiang_residence.chains import (
     six_months_end,
     six_months_met,
 )
+from govcred.plugins.zhejiang_residence.records import ResidenceRecords
 from tests.plugins.zhejiang_residence.zj_fixtures import regs
 
 D = dt.date.fromisoformat
@@ -48,7 +49,7 @@ def test_add_months_across_years():
 
 def _chains(*rows, gap=0, on="2027-03-01"):
     return [(c.start.isoformat(), c.end and c.end.isoformat(), c.latest.division)
-            for c in build_chains(regs(*rows).registrations, gap, D(on))]
+            for c in build_chains(ResidenceRecords.of(regs(*rows)).registrations, gap, D(on))]
 
 
 def test_back_to_back_continues_across_zhejiang_cities():
@@ -103,14 +104,14 @@ def test_inconsistent_registration_is_ignored():
 def test_qualifying_chain_needs_cover_and_latest_in_county():
     on = D("2027-03-01")
     # latest registration in Hangzhou: the chain covers T but is not Qingtian's
-    r = regs(("331121", "2026-01-01", "2026-06-30"), ("330100", "2026-07-01", None)).registrations
+    r = ResidenceRecords.of(regs(("331121", "2026-01-01", "2026-06-30"), ("330100", "2026-07-01", None))).registrations
     assert qualifying_chain(r, ("331121",), 0, on) is None
     # ended before T: does not cover
-    r = regs(("331121", "2026-01-01", "2027-02-28")).registrations
+    r = ResidenceRecords.of(regs(("331121", "2026-01-01", "2027-02-28"))).registrations
     assert qualifying_chain(r, ("331121",), 0, on) is None
     # ended on T: covers
-    r = regs(("331121", "2026-01-01", "2027-03-01")).registrations
+    r = ResidenceRecords.of(regs(("331121", "2026-01-01", "2027-03-01"))).registrations
     assert qualifying_chain(r, ("331121",), 0, on).start == D("2026-01-01")
     # township-level division of the county counts
-    r = regs(("330100", "2025-05-01", "2026-01-31"), ("331121101", "2026-02-01", None)).registrations
+    r = ResidenceRecords.of(regs(("330100", "2025-05-01", "2026-01-31"), ("331121101", "2026-02-01", None))).registrations
     assert qualifying_chain(r, ("331121",), 0, on).start == D("2025-05-01")

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from govcred.core.models import ExistingPermit, PersonRecords
+from govcred.core.models import PersonRecords
+from govcred.plugins.zhejiang_residence.records import ExistingPermit
 from govcred.plugins.zhejiang_residence.benefits import benefit_mask, BENEFIT_CODES, BENEFITS
 from govcred.plugins.zhejiang_residence.claims import (
     benefit_check,
@@ -11,7 +12,7 @@ from govcred.plugins.zhejiang_residence.claims import (
     residence_start,
     use_lapses_at,
 )
-from tests.plugins.zhejiang_residence.zj_fixtures import APPLICANT_ID, base_document, context, regs
+from tests.plugins.zhejiang_residence.zj_fixtures import APPLICANT_ID, base_document, context, permits, regs
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 
@@ -61,14 +62,14 @@ def test_use_lapses_at_uses_the_beijing_date_of_issue():
 def test_residence_start_per_path():
     rows = regs(("330100", "2025-11-01", "2026-02-28"), ("331121", "2026-03-01", None))
     assert residence_start(base_document(), context(rows)) == dt.date(2025, 11, 1)
-    permits = PersonRecords(permits=(
+    held = permits(
         ExistingPermit("A", "330100", dt.date(2024, 5, 1), "revoked"),
         ExistingPermit("B", "330200", dt.date(2025, 6, 1), "valid"),
         ExistingPermit("C", "310101", dt.date(2023, 1, 1), "valid"),
-    ))
+    )
     doc = base_document(path="permit_conversion")
-    assert residence_start(doc, context(permits)) == dt.date(2025, 6, 1)
-    assert credential_claims(doc, context(permits), dt.datetime(2027, 3, 1, tzinfo=BJ))["b"] == "pc"
+    assert residence_start(doc, context(held)) == dt.date(2025, 6, 1)
+    assert credential_claims(doc, context(held), dt.datetime(2027, 3, 1, tzinfo=BJ))["b"] == "pc"
     assert residence_start(doc, context(PersonRecords())) == context().as_of
     assert residence_start(base_document(), context(PersonRecords())) == context().as_of
 

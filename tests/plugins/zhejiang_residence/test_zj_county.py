@@ -4,20 +4,14 @@ import pytest
 
 from govcred.core.config import Settings
 from govcred.core.exceptions import ConfigError
+from govcred.core.plugins import get_plugin_manager, standalone_host
+import govcred.plugins.zhejiang_residence as zj
 from govcred.plugins.zhejiang_residence.claims import credential_claims
-from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig, county_config
+from govcred.plugins.zhejiang_residence.configured import ZhejiangResidence
+from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig
 from govcred.plugins.zhejiang_residence.identifiers import uscc_problem
 from govcred.plugins.zhejiang_residence.rules import evaluate
-from tests.plugins.zhejiang_residence.zj_fixtures import base_document, context, make_uscc, regs
-
-JINYUN = {
-    "county_code": "331122",
-    "county_name": "缙云县",
-    "authority": "缙云县公安局",
-    "authority_uscc": make_uscc("11331122002503440"),
-    "old_codes": ["332823"],
-    "benefits": ["compulsory_education", "public_health"],
-}
+from tests.plugins.zhejiang_residence.zj_fixtures import JINYUN, base_document, context, regs
 
 
 def test_defaults_are_qingtian_and_valid():
@@ -28,7 +22,7 @@ def test_defaults_are_qingtian_and_valid():
     assert c.max_gap_days == 0
     assert uscc_problem(c.authority_uscc) is None
     assert uscc_problem(c.permit_type_code[:18]) is None and c.permit_type_code[18:].isdigit()
-    assert county_config(Settings()) == c
+    assert ZhejiangResidence(standalone_host(None, Settings())).county == c
 
 
 def test_every_bad_value_listed_at_once():
@@ -53,16 +47,16 @@ def test_list_settings_must_be_lists_of_strings():
 
 
 def test_another_county_by_configuration_alone():
-    settings = Settings(plugins={"zhejiang_residence": JINYUN})
+    jinyun = CountyConfig.from_mapping(JINYUN)
     doc = base_document()
     doc["residence"]["division"] = "331122101"
     doc["conditions"][0]["division"] = "331122"
-    ctx = context(regs(("331122", "2026-01-01", None)), settings=settings)
-    assert evaluate(doc, ctx) == []
+    ctx = context(regs(("331122", "2026-01-01", None)))
+    assert evaluate(doc, ctx, jinyun) == []
 
     # Qingtian is just another county for a Jinyun deployment
     qingtian = base_document()
-    findings = evaluate(qingtian, context(regs(("331121", "2026-01-01", None)), settings=settings))
+    findings = evaluate(qingtian, context(regs(("331121", "2026-01-01", None))), jinyun)
     assert sorted(f.code for f in findings) == [
         "CONDITION_OUTSIDE_COUNTY", "NO_QUALIFYING_CONDITION", "REGISTRATION_NOT_CURRENT", "RESIDENCE_OUTSIDE_COUNTY",
     ]
@@ -70,15 +64,16 @@ def test_another_county_by_configuration_alone():
 
     # Jinyun's old code makes a hukou local; Qingtian's does not
     doc["applicant"]["hukou_division"] = "332823"
-    assert [f.code for f in evaluate(doc, ctx)] == ["LOCAL_HUKOU"]
+    assert [f.code for f in evaluate(doc, ctx, jinyun)] == ["LOCAL_HUKOU"]
     doc["applicant"]["hukou_division"] = "332822"
-    assert evaluate(doc, ctx) == []
+    assert evaluate(doc, ctx, jinyun) == []
 
-    claims = credential_claims(doc, ctx, dt.datetime(2027, 3, 1, 10, tzinfo=dt.timezone.utc))
+    claims = credential_claims(doc, ctx, dt.datetime(2027, 3, 1, 10, tzinfo=dt.timezone.utc), jinyun)
     assert claims["cty"] == "331122" and claims["ben"] == 0b101  # compulsory_education, public_health
 
 
-def test_bad_plugin_table_raises_at_evaluation():
+def test_bad_plugin_table_raises_at_configuration():
     settings = Settings(plugins={"zhejiang_residence": {"county_code": "33112"}})
-    with pytest.raises(ConfigError):
-        evaluate(base_document(), context(settings=settings))
+    with pytest.raises(ConfigError) as err:
+        get_plugin_manager(load_entrypoints=False, disabled=(), extra=[(zj, "zhejiang_residence")], settings=settings)
+    assert "county_code" in err.value.message

@@ -1,9 +1,10 @@
 import datetime as dt
+import json
 
 import pytest
 
-from govcred.core.models import ExistingPermit, Registration
 from govcred.plugins.zhejiang_residence.document import records_from_document, validate_document
+from govcred.plugins.zhejiang_residence.records import ExistingPermit, Registration, ResidenceRecords
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_uscc
 
 
@@ -132,12 +133,14 @@ def test_records_from_document():
                        {"division": "331121001", "declared": "2026-07-01", "ended": None}],
         existing_permit={"number": "ZJ-1", "issuer_division": "330100", "issued": "2025-05-01", "status": "valid"},
     )
-    records = records_from_document(doc)
+    snapshot = records_from_document(doc)
+    assert json.loads(json.dumps(snapshot.data)) == snapshot.data  # what core carries is plain JSON
+    records = ResidenceRecords.of(snapshot)
     assert records.registrations == (
         Registration("330100", dt.date(2026, 1, 1), dt.date(2026, 6, 30)),
         Registration("331121001", dt.date(2026, 7, 1), None),
     )
     assert records.permits == (ExistingPermit("ZJ-1", "330100", dt.date(2025, 5, 1), "valid"),)
     assert records.source == "document"
-    empty = records_from_document(base_document(registrations=None))
+    empty = ResidenceRecords.of(records_from_document(base_document(registrations=None)))
     assert empty.registrations == () and empty.permits == ()

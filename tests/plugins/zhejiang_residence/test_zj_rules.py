@@ -2,10 +2,11 @@ import datetime as dt
 
 import pytest
 
-from govcred.core.config import Settings
-from govcred.core.models import ADVISORY, BLOCKING, ExistingPermit, PersonRecords
+from govcred.core.models import ADVISORY, BLOCKING
+from govcred.plugins.zhejiang_residence.county import CountyConfig
+from govcred.plugins.zhejiang_residence.records import ExistingPermit
 from govcred.plugins.zhejiang_residence.rules import evaluate, is_eligible
-from tests.plugins.zhejiang_residence.zj_fixtures import AS_OF, base_document, context, make_id, regs
+from tests.plugins.zhejiang_residence.zj_fixtures import AS_OF, base_document, context, make_id, permits, regs
 
 D = dt.date.fromisoformat
 
@@ -193,7 +194,7 @@ def test_no_conditions():
 
 
 def _permits(*rows):
-    return PersonRecords(permits=tuple(ExistingPermit(f"P{i}", d, D("2025-01-01"), s) for i, (d, s) in enumerate(rows)))
+    return permits(*(ExistingPermit(f"P{i}", d, D("2025-01-01"), s) for i, (d, s) in enumerate(rows)))
 
 
 @pytest.mark.parametrize(
@@ -267,8 +268,7 @@ def test_gap_tolerance_from_config():
     rows = regs(("330100", "2026-01-01", "2026-06-30"), ("331121", "2026-07-03", None))
     on = D("2026-08-01")
     assert codes(evaluate(base_document(), context(rows, as_of=on))) == ["REGISTRATION_TOO_SHORT"]
-    settings = Settings(plugins={"zhejiang_residence": {"max_gap_days": 2}})
-    assert evaluate(base_document(), context(rows, as_of=on, settings=settings)) == []
+    assert evaluate(base_document(), context(rows, as_of=on), CountyConfig(max_gap_days=2)) == []
 
 
 @pytest.mark.parametrize(

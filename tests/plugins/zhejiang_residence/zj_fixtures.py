@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 from govcred.core.config import Settings
-from govcred.core.models import EligibilityContext, PersonRecords, Registration
+from govcred.core.models import EligibilityContext, PersonRecords
 from govcred.plugins.zhejiang_residence.identifiers import id_check_char, uscc_check_char
+from govcred.plugins.zhejiang_residence.records import ExistingPermit, Registration, ResidenceRecords
 
 AS_OF = dt.date(2027, 3, 1)
 
@@ -24,6 +25,15 @@ def make_uscc(first17: str) -> str:
 
 APPLICANT_ID = make_id("19900307")
 EMPLOYER_USCC = make_uscc("91331121MA2HXXXX0".replace("X", "1"))
+#: A second county's ``[plugins.zhejiang_residence]`` table (缙云县, with fewer benefits).
+JINYUN = {
+    "county_code": "331122",
+    "county_name": "缙云县",
+    "authority": "缙云县公安局",
+    "authority_uscc": make_uscc("11331122002503440"),
+    "old_codes": ["332823"],
+    "benefits": ["compulsory_education", "public_health"],
+}
 
 
 def base_document(**top: Any) -> dict[str, Any]:
@@ -64,13 +74,18 @@ def base_document(**top: Any) -> dict[str, Any]:
 
 
 def regs(*rows: tuple[str, str, str | None]) -> PersonRecords:
-    """PersonRecords from (division, declared, ended) rows."""
-    return PersonRecords(
+    """A records snapshot from (division, declared, ended) rows."""
+    return ResidenceRecords(
         registrations=tuple(
             Registration(d, dt.date.fromisoformat(a), dt.date.fromisoformat(e) if e else None) for d, a, e in rows
         ),
         source="test",
-    )
+    ).snapshot()
+
+
+def permits(*held: ExistingPermit) -> PersonRecords:
+    """A records snapshot holding existing permits only."""
+    return ResidenceRecords(permits=held, source="test").snapshot()
 
 
 def context(records: PersonRecords | None = None, as_of: dt.date = AS_OF, **kw: Any) -> EligibilityContext:

@@ -216,3 +216,14 @@ def test_upload_limits_over_http(client, runtime):
     assert html.status_code == 422 and html.get_json()["errors"][0]["code"] == "TYPE_NOT_ALLOWED"
     missing = client.post("/api/v1/attachments", headers=alice, data={}, content_type="multipart/form-data")
     assert missing.status_code == 422
+
+
+@pytest.mark.parametrize("schema", [["zj-residence/application@1"], {"id": "zj-residence/application@1"}, 1, None])
+def test_a_schema_that_is_not_a_string_is_a_field_error(client, runtime, schema):
+    alice = resident_headers(client, runtime, "13800138000")
+    doc = document([])
+    doc["schema"] = schema
+    r = _submit(client, alice, doc)
+    assert r.status_code == 422, r.get_data(as_text=True)
+    fields = {(e["field"], e["code"]) for e in r.get_json()["errors"]}
+    assert ("schema", "SCHEMA_INVALID") in fields

@@ -52,7 +52,7 @@ def png(color: str = "navy", size=(320, 200)) -> bytes:
 def stack(tmp_path_factory, sqlite_template):
     from govcred.core.clock import Clock
     from govcred.core.web import create_app
-    from govcred.plugins.zhejiang_residence import records_store
+    from govcred.plugins.zhejiang_residence.configured import configured
     from tests.conftest import make_runtime, make_settings
     from govcred.verifier.app import VerifierConfig
     from govcred.verifier.app import create_app as create_verifier_app
@@ -69,7 +69,7 @@ def stack(tmp_path_factory, sqlite_template):
     rt.keystore.ensure_key()
     today = rt.clock.today_beijing()
     long_ago, lately = today - dt.timedelta(days=300), today - dt.timedelta(days=20)
-    records_store.replace_people(settings, {
+    configured(rt.pm).import_people({
         APPLICANT_ID: {"registrations": [{"division": "331121", "declared": long_ago, "ended": None}]},
         REJECTED_ID: {"registrations": [{"division": "331121", "declared": lately, "ended": None}]},
         WINDOW_ID: {"registrations": [{"division": "331121", "declared": long_ago, "ended": None}]},
