@@ -43,7 +43,7 @@ and a core module that imports this package while it initialises would find it h
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -122,44 +122,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
-
-if TYPE_CHECKING:  # pragma: no cover -- what type checkers and IDEs see
-    from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
-    from govcred.core.clock import BEIJING, UTC, Clock, FixedClock, as_utc, next_daytime
-    from govcred.core.config import Settings
-    from govcred.core.credential_types import CredentialType
-    from govcred.core.crypto import BlindIndex, Secrets
-    from govcred.core.db import READONLY
-    from govcred.core.exceptions import (
-        ConfigError,
-        Conflict,
-        DeliveryError,
-        ErrorList,
-        FieldError,
-        GovcredError,
-        NotFound,
-        PermanentDeliveryError,
-        PermissionDenied,
-        RetryableDeliveryError,
-        ValidationError,
-    )
-    from govcred.core.hookspecs import PROJECT, hookimpl
-    from govcred.core.http_delivery import safe_excerpt
-    from govcred.core.http_delivery import send as http_send
-    from govcred.core.masking import mask_identifier, mask_name
-    from govcred.core.models import (
-        ADVISORY,
-        BLOCKING,
-        Application,
-        Credential,
-        Decision,
-        EligibilityContext,
-        Finding,
-        MigrationSource,
-        PersonRecords,
-        new_id,
-    )
-    from govcred.core.orm import TZDateTime
-    from govcred.core.outbox import Outbox, OutboxMessage
-    from govcred.core.plugin_host import PluginHost
-    from govcred.core.unit_of_work import UnitOfWork
