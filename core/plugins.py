@@ -14,7 +14,7 @@ import pluggy
 
 from govcred.core import hookspecs
 from govcred.core.clock import Clock
-from govcred.core.credential_types import collect_credential_types
+from govcred.core.credential_types import collect_credential_types  # re-exported: the verifier asks it
 from govcred.core.exceptions import ConfigError
 from govcred.core.plugin_host import PluginHost
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from govcred.core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
 from govcred.core.clock import FixedClock
-from govcred.core.credential_types import collect_credential_types
 from govcred.core.exceptions import VerificationError
+from govcred.core.plugins import collect_credential_types
 from govcred.core.qr import decode_image, token_from_scan
 from govcred.core.tokens import CREDENTIAL, PRESENTATION, verify_token
 from govcred.verifier.statuslist import INVALID, SUSPENDED, VALID

@@ -43,8 +43,7 @@ def read_input(value: str) -> bytes | str:
 def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | None, benefit: str | None,
            as_json: bool) -> None:
     """Verify a credential or presentation (token, file holding one, or a QR image); exit 0 valid, 1 not."""
-    from govcred.core.config import Settings
-    from govcred.core.plugins import get_plugin_manager
+    from govcred.core.plugins import configure_plugins, get_plugin_manager, standalone_host
     from govcred.verifier.cache import TrustCache
     from govcred.verifier.check import Verifier, claimed_issuer, token_of
     from govcred.verifier.trust import TrustConfig, TrustedIssuer
@@ -62,7 +61,9 @@ def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | N
     cache = TrustCache(TrustConfig(issuers) if issuers else TrustConfig(()))
     problems = cache.refresh()
     # configured without a database: the plugins' credential types answer benefit questions
-    answer = Verifier(cache, pm=get_plugin_manager(settings=Settings())).verify_text(data, benefit=benefit)
+    pm = get_plugin_manager()
+    configure_plugins(pm, standalone_host(pm))
+    answer = Verifier(cache, pm=pm).verify_text(data, benefit=benefit)
     if as_json:
         echo_json(answer.as_json())
     else:
