@@ -52,8 +52,9 @@ def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
     Historic: a plugin registered later still receives the call. A plugin reads its own
     table with ``host.plugin_settings("<name>")``, builds a configured object and registers
     it with ``host.register(obj, name)`` -- never module globals, since one process may run
-    several runtimes. Invalid values raise :class:`govcred.core.exceptions.ConfigError`
-    naming every one of them.
+    several runtimes. Name it ``"<plugin>.<anything>"`` (``zhejiang_residence.configured``)
+    and ``govcred plugins`` lists its hooks with the plugin's. Invalid values raise
+    :class:`govcred.core.exceptions.ConfigError` naming every one of them.
 
     :param settings: the effective :class:`govcred.core.config.Settings` (also ``host.settings``).
     :param host: the :class:`govcred.core.plugin_host.PluginHost`: settings, clock, secrets,
