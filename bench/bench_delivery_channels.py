@@ -29,7 +29,7 @@ from govcred.core.outbox import OutboxMessage
 from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.provincial_push.channel import PushChannel
 from govcred.plugins.sms_gateway.channel import build_channel
-from tests.conftest import _pg_admin, _pg_available, _pg_url, make_runtime, make_settings
+from govcred.testing import PostgresServer, make_runtime, make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
 
 N = 300
@@ -95,15 +95,12 @@ def main() -> None:
             sqlite_dir = workdir / "sqlite"
             sqlite_dir.mkdir()
             run("sqlite", sqlite_dir, f"sqlite:///{sqlite_dir / 'govcred.sqlite3'}", stub)
-            if _pg_available():
-                name = f"govcred_bench_{uuid.uuid4().hex[:10]}"
-                _pg_admin(f'CREATE DATABASE "{name}"')
-                try:
+            pg = PostgresServer()
+            if pg.available():
+                with pg.throwaway("govcred_bench") as url:
                     pg_dir = workdir / "pg"
                     pg_dir.mkdir()
-                    run("postgresql", pg_dir, _pg_url(name), stub)
-                finally:
-                    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    run("postgresql", pg_dir, url, stub)
             else:
                 print("postgresql: no server on 127.0.0.1:5432, skipped")
             channel = PushChannel(JsonlBackend(workdir / "push", Clock()))

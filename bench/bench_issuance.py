@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from govcred.core import models, services
 from govcred.core.migrate import upgrade
-from tests.conftest import PG_ADMIN_URL, T0, _pg_admin, _pg_available, _pg_url, make_runtime, make_settings
+from govcred.testing import T0, PostgresServer, make_runtime, make_settings
 from tests.core.workflow_helpers import document, officer
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
@@ -114,22 +114,18 @@ def main() -> None:
         verdict = "meets" if rate >= MUST else "BELOW"
         print(f"SQLite: issuances committed, one process      {rate:10,.0f} /s  ({issued} issued; "
               f"{verdict} the ≥ {MUST:,}/s target; {baseline / rate:.1f} signatures' time per issuance)")
-    if not _pg_available():
-        print(f"PostgreSQL: no server answers at {PG_ADMIN_URL.rsplit('@', 1)[-1]}; skipped")
+    pg = PostgresServer()
+    if not pg.available():
+        print(f"PostgreSQL: no server answers at {pg.address}; skipped")
         return
-    name = f"govcred_bench_{uuid.uuid4().hex[:10]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rt = _runtime(Path(tmp), _pg_url(name))
-            try:
-                rate, issued = issuance_rate(rt, APPLICATIONS)
-            finally:
-                rt.close()
-        print(f"PostgreSQL: issuances committed, one process  {rate:10,.0f} /s  ({issued} issued; "
-              f"{baseline / rate:.1f} signatures' time per issuance)")
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg.throwaway("govcred_bench") as url, tempfile.TemporaryDirectory() as tmp:
+        rt = _runtime(Path(tmp), url)
+        try:
+            rate, issued = issuance_rate(rt, APPLICATIONS)
+        finally:
+            rt.close()
+    print(f"PostgreSQL: issuances committed, one process  {rate:10,.0f} /s  ({issued} issued; "
+          f"{baseline / rate:.1f} signatures' time per issuance)")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import resource
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,7 +32,7 @@ from govcred.core.db import make_engine
 from govcred.core.migrate import upgrade
 from govcred.core.orm import outbox as outbox_table
 from govcred.core.outbox import OutboxMessage
-from tests.conftest import _pg_admin, _pg_available, _pg_url, make_pm, make_runtime, make_settings
+from govcred.testing import PostgresServer, make_pm, make_runtime, make_settings
 from govcred.core.worker import run_worker
 from tests.core.outbox_stub import (
     ChannelPlugin,
@@ -150,10 +149,7 @@ def _sqlite(site: Path, raw: float, raw_cpu: float, workdir: Path) -> None:
 
 
 def _postgresql(site: Path, raw: float, raw_cpu: float, workdir: Path, workers: int) -> None:
-    name = f"govcred_bench_{uuid.uuid4().hex[:10]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    try:
-        url = _pg_url(name)
+    with PostgresServer().throwaway("govcred_bench") as url:
         engine = make_engine(url, poolclass=NullPool)
         upgrade(engine, make_pm())
         engine.dispose()
@@ -161,8 +157,6 @@ def _postgresql(site: Path, raw: float, raw_cpu: float, workdir: Path, workers: 
         data_dir.mkdir()
         relay_rate(f"PostgreSQL, {workers} workers, batch 50, 4 in flight each", data_dir, url, site, workers=workers,
                    aggregates=1000, per_aggregate=3, worker_args=("--batch", "50", "--concurrency", "4"), raw=raw, raw_cpu=raw_cpu)
-    finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -175,7 +169,7 @@ def main() -> None:
               f"client CPU {raw_cpu * 1e6:,.0f} us per request")
         relay_alone(workdir)
         _sqlite(site, raw, raw_cpu, workdir)
-        if _pg_available():
+        if PostgresServer().available():
             _postgresql(site, raw, raw_cpu, workdir, workers=4)
         else:
             print("PostgreSQL: no server on 127.0.0.1:5432, skipped")

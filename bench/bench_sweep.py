@@ -98,7 +98,7 @@ def seed(rt) -> None:
 
 def _runtime(data_dir: Path, db: Path):
     from govcred.core.clock import FixedClock
-    from tests.conftest import TEST_ENV, make_pm
+    from govcred.testing import TEST_ENV, make_pm
     from govcred.core.config import load_settings
     from govcred.core.runtime import Runtime
 
@@ -126,7 +126,7 @@ def main() -> None:
     from govcred.core.services.lifecycle import sweep
     from govcred.core.migrate import upgrade
     from govcred.core.db import make_engine
-    from tests.conftest import make_pm
+    from govcred.testing import make_pm
 
     work = Path(tempfile.mkdtemp(prefix="govcred-bench-sweep-"))
     try:

@@ -281,7 +281,7 @@ def worker_env(site: Path, data_dir: Path, database_url: str, gateway_url: str, 
                read_timeout: float = 5.0) -> dict[str, str]:
     """The environment of a ``govcred worker`` process that delivers ``test_http`` to the
     stub. The SMS and push plugins are blocked so only the relay is measured or tested."""
-    from tests.conftest import TEST_ENV
+    from govcred.testing import TEST_ENV
 
     return {
         **os.environ, **TEST_ENV,

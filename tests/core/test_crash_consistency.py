@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from govcred.core.audit import verify_chain
 from govcred.core.orm import applications, audit_log, outbox
-from tests.conftest import TEST_ENV
+from govcred.testing import TEST_ENV
 
 WRITER = textwrap.dedent('''
     import sys
@@ -25,7 +25,7 @@ WRITER = textwrap.dedent('''
     from govcred.core.config import load_settings
     from govcred.core.models import Application
     from govcred.core.runtime import Runtime
-    from tests.conftest import make_pm
+    from govcred.testing import make_pm
 
     settings = load_settings(sys.argv[1])
     rt = Runtime.create(settings, pm=make_pm(settings))

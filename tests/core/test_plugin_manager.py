@@ -88,7 +88,7 @@ def test_misspelled_hook_is_refused(tmp_path, monkeypatch):
 
 def test_plugins_command_lists_plugins_with_versions_and_hooks(third_party_plugin, tmp_path, monkeypatch):
     from govcred.core.cli import AppContext, build_cli
-    from tests.conftest import TEST_ENV
+    from govcred.testing import TEST_ENV
 
     for k, v in TEST_ENV.items():
         monkeypatch.setenv(k, v)

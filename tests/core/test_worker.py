@@ -22,7 +22,7 @@ from govcred.core.worker import (
     run_worker,
     start_background_worker,
 )
-from tests.conftest import make_runtime
+from govcred.testing import make_runtime
 from tests.core.outbox_stub import ChannelPlugin, HttpChannel, StubGateway, gateway  # noqa: F401 (gateway is a fixture)
 
 CHANNEL = "test_http"

@@ -19,7 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from govcred.core.clock import Clock
 from govcred.core.orm import outbox as outbox_table
-from tests.conftest import make_runtime, make_settings
+from govcred.testing import make_runtime, make_settings
 from tests.core.outbox_stub import (  # noqa: F401 (gateway is a fixture)
     StubGateway,
     gateway,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from govcred.core.status import publisher_for
-from tests.conftest import make_runtime, make_settings
+from govcred.testing import make_runtime, make_settings
 from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
 QINGTIAN = "https://qt.example.gov.cn"

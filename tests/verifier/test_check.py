@@ -16,7 +16,7 @@ from govcred.core.qr import payload_text, render_png
 from govcred.core.status import publisher_for
 from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialType
-from tests.conftest import make_pm
+from govcred.testing import make_pm
 from tests.core.credential_rows import make_credential
 from tests.core.jws_forge import forge, header_for
 from tests.verifier.issuers import LISHUI, issuer_runtime, publish, trust_of

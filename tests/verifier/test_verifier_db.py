@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
 from govcred.core.exceptions import AuthenticationRequired
-from tests.conftest import _pg_admin, _pg_available, _pg_url
 from govcred.verifier.db import RequestRecorder, add_client, create_tables, make_verifier_engine, verifications_of
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, 30, tzinfo=dt.timezone.utc)
@@ -15,15 +13,12 @@ NOW = dt.datetime(2026, 11, 30, 2, 0, 30, tzinfo=dt.timezone.utc)
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def verifier_db(request, tmp_path):
+    """An empty database for the verifier's own tables (it has no migrations to start from)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'verifier.sqlite3'}"
         return
-    if not _pg_available():
-        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    name = f"govcred_v_{uuid.uuid4().hex[:12]}"
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    yield _pg_url(name)
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with request.getfixturevalue("postgres").throwaway("govcred_v") as url:
+        yield url
 
 
 def test_keys_windows_and_log(verifier_db):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from govcred.core.cli import AppContext, build_cli
-from tests.conftest import TEST_ENV
+from govcred.testing import TEST_ENV
 
 
 @pytest.fixture

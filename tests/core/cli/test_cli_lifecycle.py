@@ -6,7 +6,7 @@ import json
 import pytest
 
 from govcred.core.clock import FixedClock
-from tests.conftest import make_runtime, make_settings
+from govcred.testing import make_runtime, make_settings
 from tests.core.cli.test_cli_admin import run as cli  # noqa: F401 -- the CLI runner fixture, shared
 from tests.core.permits import beijing, issue_permit
 

@@ -10,7 +10,7 @@ from govcred.core.cli import build_cli
 from govcred.core.clock import utcnow
 from govcred.core.qr import decode_image
 from govcred.core.status import publisher_for
-from tests.conftest import TEST_ENV
+from govcred.testing import TEST_ENV
 from tests.core.credential_rows import make_credential
 
 

@@ -6,7 +6,7 @@ import json
 from click.testing import CliRunner
 
 from govcred.core.cli import build_cli
-from tests.conftest import TEST_ENV
+from govcred.testing import TEST_ENV
 
 
 def test_demo_files_verify_offline(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from govcred.core.cli.eligibility import eligibility
 from govcred.core.config import Settings
-from tests.conftest import make_pm
+from govcred.testing import make_pm
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document
 
 

@@ -10,7 +10,7 @@ from govcred.core.cli import AppContext
 from govcred.core.cli.outbox import outbox, worker
 from govcred.core.exceptions import NotFound
 from govcred.core.orm import outbox as outbox_table
-from tests.conftest import make_runtime
+from govcred.testing import make_runtime
 from tests.core.outbox_stub import ChannelPlugin, HttpChannel, gateway  # noqa: F401 (gateway is a fixture)
 
 
@@ -23,7 +23,7 @@ def _app(rt) -> AppContext:
 
 @pytest.fixture
 def rt(sqlite_url, data_dir, clock, gateway):
-    from tests.conftest import make_settings
+    from govcred.testing import make_settings
 
     rt = make_runtime(make_settings(data_dir, sqlite_url), clock,
                       extra_plugins=[(ChannelPlugin(HttpChannel(gateway.url, read_timeout=0.5)), "test_channel")])

@@ -31,7 +31,7 @@ class StatusChanges:
 
 @pytest.fixture
 def observed(settings, clock):
-    from tests.conftest import make_runtime
+    from govcred.testing import make_runtime
 
     plugin = StatusChanges()
     rt = make_runtime(settings, clock, extra_plugins=[(plugin, "status-observer")])
@@ -82,7 +82,7 @@ def test_forbidden_moves_change_nothing(sqlite_runtime, start, target):
 
 
 def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
-    from tests.conftest import make_runtime
+    from govcred.testing import make_runtime
 
     class Broken:
         @hookimpl

@@ -42,7 +42,7 @@ def _versions(rt, permit_no) -> list[str]:
 
 def _verify(rt, tmp_path, token) -> tuple[bool, list[str]]:
     """What a verifier answers (verifier library, the issuer's JWKS and status lists as published now)."""
-    from tests.conftest import make_pm
+    from govcred.testing import make_pm
     from tests.verifier.issuers import publish, trust_of
     from govcred.verifier.cache import TrustCache
     from govcred.verifier.check import Verifier
@@ -258,7 +258,7 @@ class FailingIssue:
 
 
 def test_replacement_is_atomic(runtime, settings, clock, clerk):
-    from tests.conftest import make_runtime
+    from govcred.testing import make_runtime
 
     rt = runtime
     clock.set(beijing(2026, 3, 1))
@@ -327,7 +327,7 @@ class FailsOnThirdSuspension:
 
 
 def test_a_failed_batch_leaves_the_committed_batches_and_their_checkpoint(runtime, settings, clock):
-    from tests.conftest import make_runtime
+    from govcred.testing import make_runtime
 
     rt = runtime
     clock.set(beijing(2026, 3, 1))

@@ -60,7 +60,7 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
     import hmac
 
     from govcred.core.worker import run_worker
-    from tests.conftest import make_runtime, make_settings
+    from govcred.testing import make_runtime, make_settings
     from tests.plugins.gateway_stub import GatewayStub, Reply
 
     secret = "platform-shared-secret-01"

@@ -7,7 +7,7 @@ from govcred.core.exceptions import ConfigError
 from govcred.plugins.provincial_push.config import push_config
 from govcred.plugins.provincial_push.identifier import is_valid_identifier
 from govcred.plugins.provincial_push.record import credential_record, with_holder_code
-from tests.conftest import make_pm, make_settings
+from govcred.testing import make_pm, make_settings
 from tests.plugins.delivery_helpers import ID_NUMBER, make_application, make_credential
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from govcred.plugins.sms_gateway.channel import build_channel
 from govcred.plugins.sms_gateway.dev import recent_messages
-from tests.conftest import make_settings
+from govcred.testing import make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
 from tests.plugins.delivery_helpers import PHONE, message
 

@@ -6,7 +6,7 @@ import pytest
 from govcred.core.exceptions import ConfigError
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.templates import TEMPLATES
-from tests.conftest import make_pm, make_settings
+from govcred.testing import make_pm, make_settings
 
 
 def test_defaults_are_the_development_log(data_dir):

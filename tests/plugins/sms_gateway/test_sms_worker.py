@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from govcred.core.orm import outbox as outbox_table
 from govcred.core.worker import run_worker
 from govcred.plugins.sms_gateway.tables import sms_sends
-from tests.conftest import make_runtime, make_settings
+from govcred.testing import make_runtime, make_settings
 from tests.plugins.delivery_helpers import PHONE, make_application, outbox_rows
 from tests.plugins.gateway_stub import GatewayStub, Reply
 

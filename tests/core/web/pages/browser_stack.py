@@ -1,7 +1,8 @@
 """The real issuer app and the real verifier app on 127.0.0.1, driven by Debian's Chromium.
 
 Servers are werkzeug's ``make_server`` in threads over a fresh SQLite data dir; the browser is
-Playwright with ``executable_path=/usr/bin/chromium`` (``playwright install`` is never run).
+Playwright with the kit's ``chromium_executable`` (Debian's ``/usr/bin/chromium``; ``playwright
+install`` is never run).
 Screenshots of each page at phone and desktop width go to ``test-artifacts/screenshots/``.
 """
 from __future__ import annotations
@@ -16,7 +17,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "screenshots"
@@ -78,12 +78,12 @@ class Stack:
 
 
 @contextlib.contextmanager
-def chromium():
+def chromium(executable: Path):
     """Debian's Chromium driven by Playwright (never a downloaded browser), closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
         try:
             yield browser
         finally:

@@ -17,7 +17,6 @@ import pytest
 from PIL import Image
 
 from tests.core.web.pages.browser_stack import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     VIEWPORTS,
     ServerThread,
@@ -35,7 +34,6 @@ from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install -y chromium)"),
 ]
 
 REJECTED_ID = make_id("19850512", seq="456")
@@ -49,11 +47,11 @@ def png(color: str = "navy", size=(320, 200)) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, sqlite_template):
+def stack(tmp_path_factory, sqlite_template, chromium_executable):
     from govcred.core.clock import Clock
     from govcred.core.web import create_app
     from govcred.plugins.zhejiang_residence.configured import configured
-    from tests.conftest import make_runtime, make_settings
+    from govcred.testing import make_runtime, make_settings
     from govcred.verifier.app import VerifierConfig
     from govcred.verifier.app import create_app as create_verifier_app
     from govcred.verifier.db import add_client
@@ -87,7 +85,7 @@ def stack(tmp_path_factory, sqlite_template):
     s.verifier = ServerThread(s.verifier_app, free_port())
     issuer_app.config["VERIFIER_URLS"] = [s.verifier.url]
 
-    with chromium() as browser:
+    with chromium(chromium_executable) as browser:
         s.browser = browser
         yield s
     s.verifier.stop()
@@ -151,7 +149,7 @@ def reviewer_login(page, stack, username: str, seed: str):
     page.click("button:has-text('登录')")
 
 
-def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path):
+def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path, chromium_executable):
     page = new_page(stack)
     resident_login(page, stack, "13900001111", shots="01")
     page.click("text=我要申请居住证")
@@ -269,7 +267,7 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path):
     # the device camera: Chromium's fake camera shows the same QR; frames go to the server
     page.locator("#presentation-qr").screenshot(path=str(shot))
     clip = y4m_of(shot, tmp_path / "camera.y4m")
-    camera_browser = stack.browser.browser_type.launch(executable_path=str(CHROMIUM), args=[
+    camera_browser = stack.browser.browser_type.launch(executable_path=str(chromium_executable), args=[
         *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={clip}"])
     try:

@@ -12,22 +12,21 @@ import shutil
 import pytest
 
 from tests.core.permits import beijing, issue_permit
-from tests.core.web.pages.browser_stack import CHROMIUM, VIEWPORTS, ServerThread, Stack, chromium, field, free_port, shoot
+from tests.core.web.pages.browser_stack import VIEWPORTS, ServerThread, Stack, chromium, field, free_port, shoot
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install -y chromium)"),
 ]
 
 PHONE = "13900004444"
 
 
 @pytest.fixture
-def stack(tmp_path, sqlite_template):
+def stack(tmp_path, sqlite_template, chromium_executable):
     from govcred.core.clock import FixedClock
     from govcred.core.web import create_app
-    from tests.conftest import make_runtime, make_settings
+    from govcred.testing import make_runtime, make_settings
 
     data = tmp_path / "var"
     data.mkdir()
@@ -38,7 +37,7 @@ def stack(tmp_path, sqlite_template):
     rt.keystore.ensure_key()
     app = create_app(runtime=rt)
     s = Stack(rt=rt, issuer=ServerThread(app, port), issuer_app=app)
-    with chromium() as browser:
+    with chromium(chromium_executable) as browser:
         s.browser = browser
         yield s
     s.issuer.stop()

@@ -131,7 +131,7 @@ def test_cookie_flags_and_rotation_on_login(client, db_runtime, reviewer_seed):
 
 def test_http_issuer_uses_plain_cookie_name(tmp_path, sqlite_url):
     from govcred.core.clock import FixedClock
-    from tests.conftest import T0, make_runtime, make_settings
+    from govcred.testing import T0, make_runtime, make_settings
 
     rt = make_runtime(make_settings(tmp_path, sqlite_url, issuer="http://127.0.0.1:8000"), FixedClock(T0))
     rt.keystore.ensure_key()
@@ -233,7 +233,7 @@ def test_officer_totp_cli_enrols_and_prints_uri_once(tmp_path):
     from click.testing import CliRunner
 
     from govcred.core.cli import AppContext, build_cli
-    from tests.conftest import TEST_ENV
+    from govcred.testing import TEST_ENV
 
     data = tmp_path / "var"
     cli = build_cli()
