@@ -12,6 +12,7 @@ with ``-p no:govcred``). Fixtures:
 - ``data_dir``, ``clock`` (a FixedClock at :data:`govcred.testing.T0`), ``settings``.
 - ``runtime`` (SQLite and PostgreSQL) and ``sqlite_runtime``, each with a signing key.
 - ``app_factory``, ``app`` and ``client``: the issuer's Flask app and its test client.
+- ``govcred_cli``: the ``govcred`` command (with your plugin's commands) against ``runtime``.
 - ``outbox_inspector``: what ``runtime`` wrote to the outbox, by channel.
 - ``redis_client``: a real Redis client, its database flushed for each test.
 - ``chromium_executable`` (session): the Chromium that Playwright drives.
@@ -181,6 +182,26 @@ def app(app_factory, runtime):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def govcred_cli(runtime):
+    """``govcred_cli(*args, input=None)``: run the ``govcred`` command as a user would, through
+    click's test runner, against ``runtime`` (its settings, database and plugins, so a
+    plugin's own commands are there); returns click's ``Result``."""
+    from click.testing import CliRunner
+
+    from govcred.core.cli import AppContext, build_cli
+
+    command = build_cli(runtime.pm)
+    data_dir = str(runtime.settings.data_dir)
+
+    def invoke(*args, input: str | None = None):
+        context = AppContext(data_dir)
+        context.settings, context.runtime = runtime.settings, runtime  # instead of building its own
+        return CliRunner().invoke(command, ["--data-dir", data_dir, *map(str, args)], obj=context, input=input)
+
+    return invoke
 
 
 # ---- other components ---------------------------------------------------------------------

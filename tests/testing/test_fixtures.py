@@ -90,3 +90,11 @@ def test_each_test_gets_an_empty_redis_database(pytester):
         "def test_second(redis_client):\n    assert redis_client.dbsize() == 0\n"
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_the_cli_runs_against_the_runtime(govcred_cli, runtime):
+    result = govcred_cli("officer", "add", "kit-clerk", "--role", "clerk", "--password", "a long enough passphrase")
+    assert result.exit_code == 0, result.output
+    with runtime.uow(readonly=True) as uow:
+        assert uow.officers.by_username("kit-clerk").role == "clerk"
+    assert govcred_cli("records", "--help").exit_code == 0  # a plugin's command (zhejiang_residence)
