@@ -30,6 +30,17 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Third-party plugin examples: each is its own distribution, installed next to govcred and
+# tested with its own suite (on govcred.testing). The project's suite registers its plugins
+# explicitly, so it does not change when these are installed.
+EXAMPLES ?= examples/qingtian_extra_rule
+.PHONY: test-examples
+test-examples: install-test
+	@for example in $(EXAMPLES); do \
+	    $(BIN)/python -m pip install --quiet -e $$example || exit 1; \
+	    (cd $$example && $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)) || exit 1; \
+	done
+
 bench: install-test
 	$(BIN)/python -m bench
 
