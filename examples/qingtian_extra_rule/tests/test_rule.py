@@ -8,6 +8,7 @@ import io
 import uuid
 
 from govcred.core.models import Application, EligibilityContext, PersonRecords
+from govcred.testing import make_pm, make_settings
 from qingtian_extra_rule.rules import CODE, first_endorsement_opens
 
 DECIDED = dt.date(2026, 11, 30)  # the kit's clock: 2026-11-30 10:00 in Beijing
@@ -55,7 +56,8 @@ def test_the_endorsement_window_opens_a_month_before_the_anniversary():
 def test_a_rental_ending_before_the_endorsement_is_an_advisory_finding(plugin_manager):
     (finding,) = ours(findings(plugin_manager, document(condition(until="2027-06-30"))))
     assert finding.severity == "advisory" and not finding.blocking and finding.field == "conditions"
-    assert finding.message_zh.startswith("您所填的住所证明最迟于2027年6月30日到期，早于居住证首次签注（2027年10月30日起办理）")
+    assert finding.message_zh.startswith(
+        "您所填的住所证明最迟于2027年6月30日到期，早于居住证首次签注（2027年10月30日起办理）")
     assert finding.basis == "《居住证暂行条例》第十条；《浙江省流动人口居住登记条例》第十九条"
 
 
@@ -80,15 +82,12 @@ def test_only_first_issues_in_qingtian(plugin_manager):
     assert not ours(findings(plugin_manager, document(), kind="endorsement"))
 
 
-def test_it_adds_one_finding_and_changes_none_of_the_built_in_ones(plugin_manager):
-    found = findings(plugin_manager, document(condition(until="2027-06-30")))
-    assert [f.code for f in found if f.code != CODE] == [f.code for f in findings(_without_us(plugin_manager), document())]
-
-
-def _without_us(pm):
-    from govcred.testing import make_pm
-
-    return make_pm(plugins=[(p, n) for n, p in pm.list_name_plugin() if n not in ("qingtian_extra_rule", "govcred.core.defaults")])
+def test_it_adds_one_finding_and_changes_none_of_the_built_in_ones(plugin_manager, data_dir):
+    doc = document(condition(until="2027-06-30"), condition(until="2026-06-30"))  # one of them ended already
+    built_ins_only = make_pm(make_settings(data_dir))
+    with_us = [f.code for f in findings(plugin_manager, doc)]
+    assert with_us.count(CODE) == 1
+    assert [code for code in with_us if code != CODE] == [f.code for f in findings(built_ins_only, doc)]
 
 
 # ---- through the issuer's API, on SQLite and PostgreSQL ----------------------------------
