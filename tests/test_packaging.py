@@ -9,6 +9,7 @@ three built-in plugins with their hooks.
 from __future__ import annotations
 
 import configparser
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -90,6 +91,10 @@ def installed(tmp_path_factory):
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GOVCRED_"))}
     env["GOVCRED_DATA_DIR"] = str(work / "var")
+    # The path entry above also shows the venv other govcred plugins installed here (make
+    # test-examples installs examples/*), whose code it cannot import: block them.
+    env["GOVCRED_DISABLE_PLUGINS"] = ",".join(
+        ep.name for ep in importlib.metadata.entry_points(group="govcred") if ep.dist.name != "govcred")
     return python, site, work, env
 
 
