@@ -32,8 +32,10 @@ def test_a_missing_component_is_skipped_unless_required(pytester, monkeypatch, c
         result.stdout.fnmatch_lines([f"*{switch}=require, but *"])
 
 
-def test_a_present_component_is_used_whatever_the_switch(pytester, monkeypatch):
-    """With the switches set and the real components here, nothing is skipped or failed."""
+def test_a_present_component_is_used_whatever_the_switch(pytester, monkeypatch, postgres, redis_client,
+                                                         chromium_executable):
+    """With the switches set and the real components here, nothing is skipped or failed.
+    (This test asks for the components itself, so it obeys the switches where one is absent.)"""
     for switch, *_ in CASES.values():
         monkeypatch.setenv(switch, "require")
     pytester.makepyfile(
