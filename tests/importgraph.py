@@ -33,7 +33,12 @@ def project_modules(roots: dict[str, Path]) -> dict[str, Path]:
     """Every module's dotted name and file."""
     modules = {}
     for package, folder in roots.items():
+        # a folder mapped under its own name (core/testing -> govcred.testing) is not also
+        # a subpackage of the folder it sits in
+        nested = [other for other in roots.values() if other != folder and other.is_relative_to(folder)]
         for path in sorted(folder.rglob("*.py")):
+            if any(path.is_relative_to(other) for other in nested):
+                continue
             parts = list(path.relative_to(folder).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts.pop()

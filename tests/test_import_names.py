@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 from tests import importgraph
-from tests.conftest import TEST_ENV
+from govcred.testing import TEST_ENV
 
 BARE = ("core", "plugins", "verifier")
 

@@ -34,6 +34,9 @@ VERIFIER_CLI_MAY_IMPORT = {"govcred.core.cli.context": "the click context object
 #: The outer ring of core: the command line and the web app. Nothing else in core imports
 #: them, and the web app never imports the command line.
 CLI, WEB = "govcred.core.cli", "govcred.core.web"
+#: The test kit (core/testing/) builds apps and runs commands as a user would, like an
+#: entry point; it finds the built-in plugins through their entry points, never by import.
+KIT = "govcred.testing"
 
 #: Cycles that exist on main and are being removed by the use-case work of issue 10
 #: (services/lifecycle <-> services/sweep); no other cycle is allowed, and once this one is
@@ -97,11 +100,19 @@ def test_plugins_import_only_core_and_themselves():
 def test_only_the_command_line_and_the_web_app_import_them():
     def rule(module, target):
         if _under(target, CLI):
-            return _under(module, CLI) or module == "govcred.verifier.cli"
+            return _under(module, CLI) or module == "govcred.verifier.cli" or _under(module, KIT)
         if _under(target, WEB):
-            return _under(module, WEB) or _under(module, CLI) or target in VERIFIER_MAY_IMPORT
+            return _under(module, WEB) or _under(module, CLI) or target in VERIFIER_MAY_IMPORT or _under(module, KIT)
         return True
 
+    assert _violations(rule) == []
+
+
+def test_the_test_kit_imports_only_core():
+    def rule(module, target):
+        return not _under(module, KIT) or _under(target, "govcred.core") or _under(target, KIT)
+
+    assert KIT + ".plugin" in MODULES and "govcred.core.testing" not in MODULES
     assert _violations(rule) == []
 
 

@@ -16,9 +16,9 @@ def test_pytest_finds_the_kit_through_its_entry_point():
 
 
 def test_the_built_ins_are_the_govcred_entry_points_of_govcred_itself():
-    names = [name for _plugin, name in builtin_plugins()]
-    assert sorted(names) == ["provincial_push", "sms_gateway", "zhejiang_residence"]
-    assert [p.__name__ for p, _ in builtin_plugins()] == [f"govcred.plugins.{n}" for n in names]
+    found = {name: plugin.__name__ for plugin, name in builtin_plugins()}
+    assert found == {"provincial_push": "govcred.plugins.provincial_push", "sms_gateway": "govcred.plugins.sms_gateway",
+                     "zhejiang_residence": "govcred.plugins.zhejiang_residence", "verifier": "govcred.verifier.cli"}
 
 
 class Marker:
@@ -32,7 +32,7 @@ def test_make_pm_registers_exactly_the_plugins_it_is_given():
     assert {name for name, _ in pm.list_name_plugin()} == {"govcred.core.defaults", "marker"}
     default = make_pm(extra=[(Marker(), "marker")])
     assert {name for name, _ in default.list_name_plugin()} == {
-        "govcred.core.defaults", "marker", "provincial_push", "sms_gateway", "zhejiang_residence"}
+        "govcred.core.defaults", "marker", "provincial_push", "sms_gateway", "verifier", "zhejiang_residence"}
 
 
 def test_a_suite_adds_its_plugin_by_overriding_govcred_plugins(pytester):
