@@ -55,6 +55,17 @@ def test_plugins_import_only_the_public_api():
     assert sorted(PENDING - seen) == [], "pending exception no longer needed: delete it from PENDING"
 
 
+def test_the_example_plugins_import_only_the_public_api():
+    """examples/ shows third-party authors how to write a plugin: it keeps the same rule."""
+    public = set(govcred.core.__all__)
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    modules = sorted(p for p in examples.rglob("*.py") if "tests" not in p.relative_to(examples).parts)
+    assert modules  # examples/qingtian_extra_rule is there
+    leaks = [(path.relative_to(examples).as_posix(), module, name) for path in modules
+             for module, name in boundary_violations(path.read_text(encoding="utf-8"), public)]
+    assert leaks == []
+
+
 def test_the_check_catches_each_kind_of_leak():
     public = {"hookimpl"}
     source = (

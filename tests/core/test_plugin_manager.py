@@ -106,7 +106,7 @@ def test_plugins_command_lists_plugins_with_versions_and_hooks(third_party_plugi
 
 def test_a_configured_object_is_listed_with_its_plugin():
     from govcred.core.config import Settings
-    from tests.conftest import make_pm
+    from govcred.testing import make_pm
 
     info = {p.name: p for p in describe_plugins(make_pm(Settings()))}
     assert "zhejiang_residence.configured" not in info

@@ -87,7 +87,9 @@ def test_the_clock_is_fixed_until_moved(clock):
 def test_each_test_gets_an_empty_redis_database(pytester, redis_client):
     redis_client.set("govcred-kit-outer", "1")  # the inner session starts with it gone
     pytester.makepyfile(
-        "def test_first(redis_client):\n    assert redis_client.dbsize() == 0\n    redis_client.set('govcred-kit', '1')\n"
+        "def test_first(redis_client):\n"
+        "    assert redis_client.dbsize() == 0\n"
+        "    redis_client.set('govcred-kit', '1')\n"
         "def test_second(redis_client):\n    assert redis_client.dbsize() == 0\n"
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

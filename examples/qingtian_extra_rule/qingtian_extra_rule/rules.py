@@ -13,7 +13,7 @@ import calendar
 import datetime as dt
 from typing import Any, Iterable, Mapping
 
-from govcred.core.models import ADVISORY, Finding
+from govcred.core import ADVISORY, Finding
 
 CODE = "QT_CONDITIONS_END_BEFORE_ENDORSEMENT"
 BASIS = "《居住证暂行条例》第十条；《浙江省流动人口居住登记条例》第十九条"

@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import uuid
 
-from govcred.core.models import Application, EligibilityContext, PersonRecords
+from govcred.core import Application, EligibilityContext, PersonRecords
 from govcred.testing import make_pm, make_settings
 from qingtian_extra_rule.rules import CODE, first_endorsement_opens
 
@@ -37,10 +37,17 @@ def document(*conditions, division="331121001", channel="window"):
 
 
 def findings(pm, doc, kind="first_issue", on=DECIDED):
-    """Every plugin's findings, as core collects them (one list per implementation)."""
+    """Every finding, collected as core does: the credential type's own rules, then every
+    plugin's ``govcred_eligibility_rules``."""
+    types = []
+    pm.hook.govcred_credential_types(register=types.append)
+    (credential_type,) = [t for t in types if t.application_schema == doc["schema"]]
     app = Application(schema=doc["schema"], channel=doc["channel"], document=doc, kind=kind)
     context = EligibilityContext(as_of=on, records=PersonRecords(source="test"))
-    return [f for part in pm.hook.govcred_eligibility_rules(application=app, context=context) for f in part or ()]
+    found = list(credential_type.eligibility_findings(app, context))
+    for part in pm.hook.govcred_eligibility_rules(application=app, context=context):
+        found.extend(part or ())
+    return found
 
 
 def ours(found):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from govcred.core import services
 from govcred.plugins.zhejiang_residence.benefits import BENEFIT_CODES, benefit_mask
 from govcred.plugins.zhejiang_residence.configured import configured
-from tests.conftest import make_runtime, make_settings
+from govcred.testing import make_runtime, make_settings
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 from tests.plugins.zhejiang_residence.zj_fixtures import JINYUN, make_id
 
