@@ -23,8 +23,8 @@ def test_the_built_ins_are_the_govcred_entry_points_of_govcred_itself():
 
 class Marker:
     @hookimpl
-    def govcred_benefit_codes(self, register):
-        register("kit_test_benefit", "测试用权益")
+    def govcred_eligibility_rules(self, application, context):
+        return None
 
 
 def test_make_pm_registers_exactly_the_plugins_it_is_given():
@@ -41,8 +41,8 @@ def test_a_suite_adds_its_plugin_by_overriding_govcred_plugins(pytester):
         "from govcred.core import hookimpl\n"
         "class Extra:\n"
         "    @hookimpl\n"
-        "    def govcred_benefit_codes(self, register):\n"
-        "        register('extra_benefit', '附加权益')\n"
+        "    def govcred_delivery_channels(self, register, settings):\n"
+        "        register('extra_channel', print)\n"
         "@pytest.fixture(scope='session')\n"
         "def govcred_plugins(govcred_plugins):\n"
         "    return [*govcred_plugins, (Extra(), 'extra')]\n"
@@ -51,7 +51,7 @@ def test_a_suite_adds_its_plugin_by_overriding_govcred_plugins(pytester):
         "def test_manager(plugin_manager):\n"
         "    assert plugin_manager.has_plugin('extra') and plugin_manager.has_plugin('zhejiang_residence')\n"
         "def test_runtime(sqlite_runtime):\n"
-        "    assert sqlite_runtime.benefits['extra_benefit'] == '附加权益'\n"
+        "    assert sqlite_runtime.channels['extra_channel'] is print\n"
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
