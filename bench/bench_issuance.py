@@ -1,4 +1,4 @@
-"""Credential issuance: approvals committed per second (core/services.py ``decide``).
+"""Credential issuance: approvals committed per second (core/services/decisions.py ``decide``).
 
 Target (DESIGN.md): ≥ 1,000/s on SQLite in one process; PostgreSQL printed too. One
 issuance = load the accepted application (row lock), records look-up, every eligibility
@@ -20,7 +20,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from govcred.core import models, services
+from govcred.core import models
+from govcred.core.services import decisions
 from govcred.core.migrate import upgrade
 from govcred.testing import T0, PostgresServer, make_runtime, make_settings
 from tests.core.workflow_helpers import document, officer
@@ -81,7 +82,7 @@ def issuance_rate(rt, n: int) -> tuple[float, int]:
     start = time.perf_counter()
     issued = 0
     for app_id in app_ids:
-        decision = services.decide(rt, app_id, approve=True, principal=reviewer)
+        decision = decisions.decide(rt, app_id, approve=True, principal=reviewer)
         issued += decision.credential_id is not None
         if time.perf_counter() - start > SECONDS:
             break

@@ -70,7 +70,8 @@ def _proof_png() -> bytes:
 @click.pass_context
 def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> None:
     """Run one application through to an issued credential and write the files a verifier needs."""
-    from govcred.core import attachments, services
+    from govcred.core import attachments
+    from govcred.core.services import decisions, intake, issuance
     from govcred.core.accounts.officers import Principal
     from govcred.core.migrate import upgrade
     from govcred.core.qr import make_qr, render_png
@@ -101,12 +102,12 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
         uow.commit()
     resident = Principal("resident", resident_row.id)
     proof = attachments.store(rt, _proof_png(), "labor-contract.png", principal=resident).id
-    application = services.submit_application(rt, _with_attachment(journey["document"], proof), principal=resident,
+    application = intake.submit_application(rt, _with_attachment(journey["document"], proof), principal=resident,
                                               channel="online")
     if application.state == "submitted":
-        application = services.accept_application(rt, application.id, _officer(rt, "clerk"))
-    decision = services.decide(rt, application.id, approve=True, principal=_officer(rt, "reviewer"))
-    credential = services.credential_for(rt, decision.credential_id)
+        application = intake.accept_application(rt, application.id, _officer(rt, "clerk"))
+    decision = decisions.decide(rt, application.id, approve=True, principal=_officer(rt, "reviewer"))
+    credential = issuance.credential_for(rt, decision.credential_id)
 
     signed_list = publisher_for(rt).current(credential.status_list_id)
     files = {"credential.jwt": credential.token.encode("ascii"),

@@ -62,7 +62,7 @@ def eligibility() -> None:
 def check(ctx: click.Context, file: Path, as_of: str | None, as_json: bool) -> None:
     """判断申请表是否符合条件；退出码 0 符合，1 不符合，2 申请表无效。"""
     from govcred.core.plugins import collect_credential_types
-    from govcred.core.services import dry_run
+    from govcred.core.services.eligibility import dry_run
 
     on = _as_of(as_of)
     try:

@@ -64,9 +64,9 @@ def lifecycle() -> None:
 @pass_app
 def sweep_command(app: AppContext, as_of: str | None, batch: int, as_json: bool) -> None:
     """Suspend permits whose anniversary passed without endorsement; queue due reminders."""
-    from govcred.core.services.lifecycle import sweep
+    from govcred.core.services.sweep import run_sweep
 
-    report = sweep(app.runtime, now=_as_of(as_of), batch=batch)
+    report = run_sweep(app.runtime, now=_as_of(as_of), batch=batch)
     if as_json:
         echo_json({**report.as_dict(), "suspended_permits": report.suspended_permits})
         return

@@ -34,18 +34,20 @@ from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList, NotFound
 from govcred.core.orm import credentials as credentials_table
+from govcred.core.services.documents import validate_document
+from govcred.core.services.eligibility import evaluate_in
+from govcred.core.services.intake import check_channel
+from govcred.core.services.issuance import issue_credential
+from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.services.reminders import check_choice, date_zh, preferences, store_preferences
 from govcred.core.status import set_status
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.runtime import Runtime
-    from govcred.core.services.sweep import SweepReport
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
 CANCEL_ROLES = ("reviewer", "admin")
 OFFICER_VIEW_ROLES = ("clerk", "reviewer", "admin")
-#: The reason a sweep records on a permit it suspends (what the holder is told).
-MISSED_ENDORSEMENT = "逾期未办理签注，居住证使用功能中止；补办签注后恢复"
 REPLACEMENT_REASONS = {"damaged": "换领（证件损坏）", "lost": "补领（证件丢失）"}
 CANCEL_REASONS = {"local_hukou": "持证人已取得本地常住户口", "left_county": "持证人已离开本县居住"}
 MAX_NOTE_CHARS = 200
@@ -74,20 +76,8 @@ def _current_version(uow, permit_no: str, principal: Principal) -> models.Creden
     return credential
 
 
-def _holder_or_clerk(principal: Principal | None, channel: str) -> Principal:
-    from govcred.core.services import _check_channel
-
-    return _check_channel(principal, channel)
-
-
 def _today(now: dt.datetime) -> dt.date:
     return now.astimezone(BEIJING).date()
-
-
-def endorsement_window(rt: "Runtime", credential: models.Credential) -> tuple[dt.date, dt.date] | None:
-    """The window of the credential's current cycle, as its credential type defines it."""
-    credential_type = rt.credential_types.named(credential.credential_type)
-    return credential_type.endorsement_window(credential) if credential_type is not None else None
 
 
 def _window_text(window: tuple[dt.date, dt.date]) -> str:
@@ -137,10 +127,8 @@ def _follow_up_application(original: models.Application, kind: str, document: di
 
 
 def _issue(rt, uow, app, decision, context, key, now, previous, principal, **new_permit) -> models.Credential:
-    from govcred.core.services import _issue_credential
-
     context.extra["previous_credential"] = previous
-    credential = _issue_credential(rt, uow, app, decision, context, key, now,
+    credential = issue_credential(rt, uow, app, decision, context, key, now,
                                    actor=principal.audit_actor, role=principal.role or principal.kind, **new_permit)
     credential.residence_start = context.extra.get("residence_start")
     return credential
@@ -178,9 +166,7 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
         ``ENDORSEMENT_REFUSED`` with every finding in ``details["findings"]`` (the refusal
         itself is recorded and the holder notified), or a status that cannot be endorsed.
     """
-    from govcred.core.services import _evaluate, validate_document
-
-    principal = _holder_or_clerk(principal, channel)
+    principal = check_channel(principal, channel)
     key = rt.keystore.active_key()  # decrypted outside the write transaction
     now = rt.clock.now()
     with rt.uow() as uow:
@@ -194,7 +180,7 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
         app = _follow_up_application(original, ENDORSEMENT, document, channel, principal, now)
         uow.applications.add(app)
         uow.flush()
-        findings, context = _evaluate(rt, uow, app, _today(now))
+        findings, context = evaluate_in(rt, uow, app, _today(now))
         blocking = [f for f in findings if f.blocking]
         app.decide(not blocking, now)
         decision = models.Decision(
@@ -231,7 +217,7 @@ def replace_permit(rt: "Runtime", permit_no: str, principal: Principal | None, c
                    reason: str) -> models.Credential:
     """换领 (``damaged``) or 补领 (``lost``): a new credential under a new permit number and the
     old one ``replaced``, in one transaction. Only a permit in use can be replaced."""
-    principal = _holder_or_clerk(principal, channel)
+    principal = check_channel(principal, channel)
     if reason not in REPLACEMENT_REASONS:
         errors = ErrorList()
         errors.add("reason", "REASON_INVALID", "换领/补领原因须为 damaged（损坏）或 lost（丢失）")
@@ -404,9 +390,3 @@ def permit_queue(rt: "Runtime", principal: Principal | None, *, queue: str) -> l
             })
     return rows
 
-
-def sweep(rt: "Runtime", *, now: dt.datetime | None = None, batch: int = 1000) -> "SweepReport":
-    """Suspend lapsed permits and queue due reminders (see :mod:`core.sweep`)."""
-    from govcred.core.services.sweep import run_sweep
-
-    return run_sweep(rt, now=now, batch=batch)

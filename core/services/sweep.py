@@ -29,10 +29,10 @@ from sqlalchemy.orm import aliased
 
 from govcred.core import models
 from govcred.core.clock import BEIJING
-from govcred.core.services.lifecycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.orm import applications as applications_table
 from govcred.core.orm import credentials as credentials_table
 from govcred.core.orm import lifecycle_sweeps, status_lists
+from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.services.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences, queue_reminder
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -56,7 +56,7 @@ def new_id_number() -> str:
 
 def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Credential:
     """Approve an application now (the runtime's clock) and issue its credential."""
-    from govcred.core.services import _issue_credential
+    from govcred.core.services.issuance import issue_credential
 
     now = rt.clock.now()
     id_number = new_id_number()
@@ -80,7 +80,7 @@ def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Crede
         records = rt.credential_types[app.schema].records_from_document(app.document)
         context = models.EligibilityContext(as_of=now.astimezone(BEIJING).date(), records=records,
                                             settings=rt.settings)
-        credential = _issue_credential(rt, uow, app, decision, context, key, now)
+        credential = issue_credential(rt, uow, app, decision, context, key, now)
         uow.commit()
     return credential
 

@@ -12,7 +12,9 @@ import io
 
 from flask import Blueprint, Flask, Response, jsonify, request, send_file, url_for
 
-from govcred.core import attachments, services
+from govcred.core import attachments
+
+from govcred.core.services import intake, issuance
 from govcred.core.exceptions import FieldError, NotFound, ValidationError
 from govcred.core.qr import render_png
 from govcred.core.web.context import runtime_of
@@ -69,28 +71,28 @@ def _created(body: dict, location: str) -> Response:
 def submit():
     principal = current_principal()
     channel = "online" if principal.kind == "resident" else "window"
-    app = services.submit_application(runtime_of(), json_body(), principal=principal, channel=channel)
+    app = intake.submit_application(runtime_of(), json_body(), principal=principal, channel=channel)
     return _created(application_json(app), url_for("applications.show", app_id=app.id))
 
 
 @bp.get("/applications/<app_id>")
 @login_required
 def show(app_id: str):
-    app, decision = services.get_application(runtime_of(), app_id, current_principal())
+    app, decision = intake.get_application(runtime_of(), app_id, current_principal())
     return jsonify(application_json(app, decision))
 
 
 @bp.post("/applications/<app_id>/accept")
 @roles_required("clerk", "admin")
 def accept(app_id: str):
-    app = services.accept_application(runtime_of(), app_id, current_principal())
+    app = intake.accept_application(runtime_of(), app_id, current_principal())
     return jsonify(application_json(app))
 
 
 @bp.post("/applications/<app_id>/withdraw")
 @login_required
 def withdraw(app_id: str):
-    app = services.withdraw_application(runtime_of(), app_id, current_principal())
+    app = intake.withdraw_application(runtime_of(), app_id, current_principal())
     return jsonify(application_json(app))
 
 
@@ -98,10 +100,10 @@ def withdraw(app_id: str):
 @login_required
 def credential_qr(app_id: str):
     rt = runtime_of()
-    _app, decision = services.get_application(rt, app_id, current_principal())
+    _app, decision = intake.get_application(rt, app_id, current_principal())
     if decision is None or not decision.credential_id:
         raise NotFound("该申请尚未签发证件", code="CREDENTIAL_NOT_FOUND")
-    credential = services.credential_for(rt, decision.credential_id)
+    credential = issuance.credential_for(rt, decision.credential_id)
     response = Response(render_png(credential.token), mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from flask import render_template, url_for
 
-from govcred.core import services
+from govcred.core.services import documents
 from govcred.core.web.pages import formdoc
 from govcred.core.web.pages.views import FormErrors
 
@@ -25,7 +25,7 @@ def schema_slug(schema: str) -> str:
 
 def upload_names(doc: dict, known: dict[str, str]) -> dict[str, str]:
     """Names of the uploads this document references (for the confirmation page)."""
-    return {ref: known.get(ref, ref) for _path, ref in services.attachment_references(doc)}
+    return {ref: known.get(ref, ref) for _path, ref in documents.attachment_references(doc)}
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from govcred.core import attachments, models, services
+from govcred.core import attachments, models
 from govcred.core.accounts import sessions, signin
-from govcred.core.services import lifecycle
+from govcred.core.services import decisions, documents, eligibility, lifecycle
+# imported by name: ``intake`` is this blueprint's window-intake view
+from govcred.core.services.intake import INTAKE_ROLES, get_application, submit_application
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
@@ -27,8 +29,7 @@ bp = Blueprint("officer", __name__, url_prefix="/officer")
 install_error_pages(bp, "officer.login")
 
 ALL_ROLES = ("clerk", "reviewer", "admin")
-REVIEW_ROLES = services.DECIDING_ROLES
-INTAKE_ROLES = services.INTAKE_ROLES
+REVIEW_ROLES = decisions.DECIDING_ROLES
 
 
 def _home_for(role: str) -> str:
@@ -90,7 +91,7 @@ def queue():
     due = {"due_today": "today", "overdue": "overdue"}.get(show)
     if due is None:
         show = "all"
-    items = services.review_queue(rt, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due)
+    items = decisions.review_queue(rt, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due)
     rows = [(item, deadline_view(rt.calendar, item.application.deadline, now, item.application.deadline_provisional))
             for item in items]
     return render_template("officer/queue.html", rows=rows, show=show)
@@ -119,8 +120,8 @@ def _history(uow, app_id: str, attachment_ids: list[str]) -> list:
 def _application_page(app_id: str, *, errors: FormErrors | None = None, status: int = 200, reasons_text: str = ""):
     rt = runtime_of()
     principal = current_principal()
-    app, decision = services.get_application(rt, app_id, principal)
-    findings = [f.as_dict() for f in services.evaluate(rt, app)] if decision is None else decision.findings
+    app, decision = get_application(rt, app_id, principal)
+    findings = [f.as_dict() for f in eligibility.evaluate(rt, app)] if decision is None else decision.findings
     credential = None
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
@@ -181,7 +182,7 @@ def decide(app_id: str):
     except ValueError:
         version = None
     try:
-        services.decide(rt, app_id, approve=action == "approve", principal=current_principal(),
+        decisions.decide(rt, app_id, approve=action == "approve", principal=current_principal(),
                         officer_reasons=reasons, expected_version=version)
     except ValidationError as exc:
         return _application_page(app_id, errors=FormErrors.from_exception(exc), status=400, reasons_text=reasons_text)
@@ -345,7 +346,7 @@ def intake_post():
                commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None})
     session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel")}
     guard.save_session_data(session)
-    errors = FormErrors(services.document_errors(rt.credential_types, doc))
+    errors = FormErrors(documents.document_errors(rt.credential_types, doc))
     if not signed:
         errors.add("commitment_signed", "请确认申请人已在纸质告知承诺书上签字")
     if errors:
@@ -381,7 +382,7 @@ def intake_submit():
     schema = _intake_schema(session)
     doc = dict(session.data["draft"], schema=schema, channel="window")
     try:
-        app = services.submit_application(rt, doc, principal=current_principal(), channel="window")
+        app = submit_application(rt, doc, principal=current_principal(), channel="window")
     except ValidationError as exc:
         return INTAKE.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
     for key in DRAFT_KEYS:

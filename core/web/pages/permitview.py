@@ -15,7 +15,7 @@ from typing import Any
 from govcred.core import models
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import Conflict, ValidationError
-from govcred.core.services.lifecycle import MISSED_ENDORSEMENT
+from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT
 from govcred.core.services.reminders import REMINDER_LABELS, REMINDERS, date_zh
 from govcred.core.web.pages.views import FormErrors
 

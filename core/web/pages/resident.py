@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from govcred.core import models, services
+from govcred.core import models
 from govcred.core.accounts import sessions, signin
 from govcred.core.accounts.login_codes import send_login_code
+from govcred.core.services import documents, intake, lifecycle
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
-from govcred.core.services import lifecycle
 from govcred.core.qr import render_png
 from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal, public
@@ -192,7 +192,7 @@ def form_post():
     doc = document_from_form(schema, "online", session.data["commitment_at"])
     session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel", "commitment")}
     guard.save_session_data(session)
-    errors = services.document_errors(rt.credential_types, doc)
+    errors = documents.document_errors(rt.credential_types, doc)
     if errors:
         return FLOW.render_form(session, schema, doc=doc, errors=FormErrors(errors), status=400)
     return redirect(url_for("resident.confirm"))
@@ -236,7 +236,7 @@ def confirm_post():
     if step:
         return step
     try:
-        app = services.submit_application(rt, doc, principal=current_principal(), channel="online")
+        app = intake.submit_application(rt, doc, principal=current_principal(), channel="online")
     except ValidationError as exc:
         return FLOW.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
     for key in DRAFT_KEYS:
@@ -252,7 +252,7 @@ def confirm_post():
 @resident_required
 def status(app_id: str):
     rt = runtime_of()
-    app, decision = services.get_application(rt, app_id, current_principal())
+    app, decision = intake.get_application(rt, app_id, current_principal())
     deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
     credential = None
     if decision is not None and decision.credential_id:

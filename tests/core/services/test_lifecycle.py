@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from govcred.core.accounts.officers import Principal
 from govcred.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError, VerificationError
 from govcred.core.hookspecs import hookimpl
-from govcred.core.services.lifecycle import cancel_permit, permit_view, replace_permit, request_endorsement, sweep
+from govcred.core.services.lifecycle import cancel_permit, permit_view, replace_permit, request_endorsement
+from govcred.core.services.sweep import run_sweep
 from govcred.core.orm import audit_log, credentials, decisions, outbox
 from tests.core.permits import beijing, issue_permit, list_status, make_officer, token_claims
 
@@ -88,12 +89,12 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     # moment the permit lapses; a verifier answers SUSPENDED, and once the token's exp is
     # past its leeway too, SUSPENDED first and then EXPIRED
     clock.set(second.expires_at + dt.timedelta(seconds=30))
-    report = sweep(rt)
+    report = run_sweep(rt)
     assert report.suspended == 1 and report.suspended_permits == [first.permit_no]
     assert list_status(rt, second) == SUSPENDED_BITS
     assert _verify(rt, tmp_path, second.token) == (False, ["SUSPENDED"])
     clock.set(beijing(2028, 3, 2, 1, 0))
-    assert sweep(rt).suspended == 0
+    assert run_sweep(rt).suspended == 0
     assert list_status(rt, second) == SUSPENDED_BITS
     with pytest.raises(VerificationError) as expired:
         token_claims(rt, second)
@@ -152,11 +153,11 @@ def test_sweep_twice_changes_nothing_the_second_time(runtime, clock):
                 s.execute(sa.text("SELECT count(*) FROM lifecycle_sweeps")).scalar(),
             )
 
-    first_run = sweep(rt, batch=2)
+    first_run = run_sweep(rt, batch=2)
     assert first_run.suspended == 5 and first_run.batches >= 3
     assert sorted(first_run.suspended_permits) == sorted(p.permit_no for p in permits)
     after_first = snapshot()
-    second_run = sweep(rt, batch=2)
+    second_run = run_sweep(rt, batch=2)
     assert (second_run.suspended, second_run.reminders, second_run.run_id) == (0, 0, None)
     assert snapshot() == after_first
     assert _versions(rt, later.permit_no) == ["valid"]
@@ -175,7 +176,7 @@ def test_sweep_queues_the_suspension_sms_through_the_outbox(runtime, clock):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 3, 2, 9, 0))
-    sweep(rt)
+    run_sweep(rt)
     with rt.uow(readonly=True) as uow:
         rows = uow.session.execute(
             sa.select(outbox.c.channel, outbox.c.payload).where(outbox.c.event_type == "sms.suspended")
@@ -246,7 +247,7 @@ def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, cler
     with pytest.raises(Conflict) as still:
         request_endorsement(rt, permit.permit_no, clerk, "window")
     assert still.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
-    assert sweep(rt).suspended == 0  # and the sweep leaves it alone
+    assert run_sweep(rt).suspended == 0  # and the sweep leaves it alone
 
 
 class FailingIssue:
@@ -336,7 +337,7 @@ def test_a_failed_batch_leaves_the_committed_batches_and_their_checkpoint(runtim
     failing = make_runtime(settings, clock, extra_plugins=[(FailsOnThirdSuspension(), "fails-third")])
     try:
         with pytest.raises(RuntimeError):
-            sweep(failing, batch=2)
+            run_sweep(failing, batch=2)
     finally:
         failing.close()
     with rt.uow(readonly=True) as uow:
@@ -344,7 +345,7 @@ def test_a_failed_batch_leaves_the_committed_batches_and_their_checkpoint(runtim
         checkpoint = uow.session.execute(sa.text("SELECT suspended, batches, phase FROM lifecycle_sweeps")).one()
     assert sorted(statuses) == ["suspended", "suspended", "valid", "valid"]
     assert tuple(checkpoint) == (2, 1, "suspend")  # the first batch, exactly as committed
-    assert sweep(rt, batch=2).suspended == 2
+    assert run_sweep(rt, batch=2).suspended == 2
     assert all(s == "suspended" for s in _versions_of_all(rt, permits))
 
 

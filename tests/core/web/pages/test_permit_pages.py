@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from govcred.core.services.lifecycle import sweep
+from govcred.core.services.sweep import run_sweep
 from govcred.core.web import create_app
 from tests.core.permits import beijing, issue_permit
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
@@ -67,7 +67,7 @@ def test_resident_endorses_inside_the_window_then_misses_the_next(app, runtime, 
 
     # the 2028 anniversary passes without endorsement; the sweep suspends the permit
     clock.set(beijing(2028, 12, 1, 9, 0))
-    assert sweep(runtime).suspended == 1
+    assert run_sweep(runtime).suspended == 1
     html = page_at(client, runtime, new_url)
     assert "已中止（未按期签注）" in html and 'id="late-explanation"' in html
     assert "居住年限自补办签注之日起连续计算" in html and "证件当前不可出示" in html
@@ -167,7 +167,7 @@ def test_clerk_finds_the_permit_in_the_queue_and_endorses_at_the_window(app, run
 
 def test_suspended_queue_and_reviewer_status_change_on_the_permit_page(app, runtime, clock, permit):
     clock.set(beijing(2027, 12, 1, 9, 0))
-    assert sweep(runtime).suspended == 1
+    assert run_sweep(runtime).suspended == 1
     seed = add_officer(runtime, "rev1", "reviewer")
     client = app.test_client()
     assert officer_login(client, runtime, "rev1", seed).status_code == 302

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import pytest
 
-from govcred.core import services
+from govcred.core.services import decisions, intake
 from govcred.core.orm import outbox
 from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
@@ -36,7 +36,7 @@ def login_resident(client, rt, phone: str):
 def submitted_application(rt, phone: str):
     import_records(rt)
     holder = resident(rt, phone)
-    return services.submit_application(rt, document([upload(rt, holder)]), principal=holder, channel="online")
+    return intake.submit_application(rt, document([upload(rt, holder)]), principal=holder, channel="online")
 
 
 def test_sms_login_code_goes_through_the_outbox_and_is_single_use(app, sqlite_runtime):
@@ -111,7 +111,7 @@ def test_server_rechecks_uploads(app, sqlite_runtime):
 
 def test_reviewer_suspends_and_reinstates_with_a_reason(app, sqlite_runtime):
     own = submitted_application(sqlite_runtime, "13900000017")
-    decision = services.decide(sqlite_runtime, own.id, approve=True, principal=officer(sqlite_runtime, "reviewer", "r0"))
+    decision = decisions.decide(sqlite_runtime, own.id, approve=True, principal=officer(sqlite_runtime, "reviewer", "r0"))
     seed = add_officer(sqlite_runtime, "rev9", "reviewer")
     client = app.test_client()
     officer_login(client, sqlite_runtime, "rev9", seed)
@@ -145,7 +145,7 @@ def test_unexpected_error_is_a_generic_page_with_request_id(app, sqlite_runtime,
     def broken(*_args, **_kwargs):
         raise RuntimeError("lookup failed for 330102199003071236")
 
-    monkeypatch.setattr(services, "get_application", broken)
+    monkeypatch.setattr(intake, "get_application", broken)
     response = client.get(f"/resident/applications/{own.id}")
     html = response.get_data(as_text=True)
     assert response.status_code == 500 and response.mimetype == "text/html"

@@ -1,0 +1,137 @@
+"""Decisions: the reviewers' queue, and a reviewer approving (issuing the credential) or
+rejecting an application.
+
+Reviewers (and admins) decide, never on an application they entered themselves (four eyes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from govcred.core import models
+from govcred.core.accounts.officers import Principal, require_role
+from govcred.core.clock import BEIJING
+from govcred.core.exceptions import Conflict, ErrorList, FieldError, PermissionDenied, ValidationError
+from govcred.core.services.eligibility import evaluate_in
+from govcred.core.services.intake import CHANNELS, commit_application_change
+from govcred.core.services.issuance import issue_credential
+
+DECIDING_ROLES = ("reviewer", "admin")
+MAX_OFFICER_REASONS = 20
+MAX_REASON_CHARS = 500
+
+
+def _checked_reasons(reasons: Sequence[str]) -> list[str]:
+    errors = ErrorList()
+    if isinstance(reasons, str) or len(reasons) > MAX_OFFICER_REASONS:
+        errors.add("reasons", "REASONS_INVALID", f"理由应为最多 {MAX_OFFICER_REASONS} 条文字的列表")
+        errors.raise_if_any()
+    cleaned = []
+    for i, reason in enumerate(reasons):
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+            errors.add(f"reasons[{i}]", "REASON_INVALID", f"每条理由须为 1 至 {MAX_REASON_CHARS} 个字")
+        else:
+            cleaned.append(reason.strip())
+    errors.raise_if_any()
+    return cleaned
+
+
+def decide(rt, app_id: str, *, approve: bool, principal: Principal, officer_reasons: Sequence[str] = (),
+           expected_version: int | None = None) -> models.Decision:
+    """Approve (issuing the credential) or reject an application, in one transaction.
+
+    Re-evaluates every rule; approval with a blocking finding is refused, and a rejection
+    records every blocking finding (一次性告知) plus the officer's own reasons. A refused
+    attempt leaves a failure entry in the audit log.
+    """
+    require_role(principal, *DECIDING_ROLES)
+    reasons = _checked_reasons(officer_reasons)
+    key = rt.keystore.active_key() if approve else None  # decrypted outside the write transaction
+    try:
+        return _decide(rt, app_id, approve, principal, reasons, expected_version, key)
+    except (Conflict, PermissionDenied) as exc:
+        with rt.uow() as uow:
+            uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.decide",
+                             object_type="application", object_id=app_id, outcome="failure",
+                             details={"code": exc.code, "approve": bool(approve)})
+            uow.commit()
+        raise
+
+
+def _decide(rt, app_id, approve, principal, reasons, expected_version, key) -> models.Decision:
+    now = rt.clock.now()
+    with rt.uow() as uow:
+        app = uow.applications.get(app_id, for_update=True)
+        if app.created_by is not None and app.created_by == principal.id:
+            raise PermissionDenied("录入该申请的工作人员不能审批同一申请（双人复核）", code="FOUR_EYES")
+        if expected_version is not None and expected_version != app.version:
+            raise Conflict("该申请已被其他工作人员修改，请刷新后重试", code="APPLICATION_CHANGED")
+        decidable = (models.ACCEPTED,) if approve else (models.SUBMITTED, models.ACCEPTED)
+        if app.state not in decidable:  # before evaluating: a decided application is not re-judged
+            raise Conflict(f"申请状态为 {app.state}，不能{'批准' if approve else '不予批准'}", code="INVALID_STATE")
+        findings, context = evaluate_in(rt, uow, app, None)
+        blocking = [f for f in findings if f.blocking]
+        if approve and blocking:
+            raise Conflict("存在不符合条件的情形，不能批准", code="BLOCKING_FINDINGS_PRESENT",
+                           findings=[f.as_dict() for f in blocking])
+        if not approve and not blocking and not reasons:
+            raise ValidationError([FieldError("reasons", "REASON_REQUIRED", "未发现不符合条件的情形，不予批准须写明理由")])
+        app.decide(approve, now)
+        decision = models.Decision(application_id=app.id, approved=approve, findings=[f.as_dict() for f in findings],
+                                   officer_reasons=reasons, reviewer_id=principal.id, decided_at=now)
+        uow.decisions.add(decision)
+        actor, role = principal.audit_actor, principal.role
+        for i, reason in enumerate(reasons):
+            uow.audit.append(actor=actor, role=role, action="decision.officer_reason", object_type="application",
+                             object_id=app.id, details={"index": i, "chars": len(reason)})
+        credential = issue_credential(rt, uow, app, decision, context, key, now) if approve else None
+        uow.audit.append(actor=actor, role=role, action="application.approved" if approve else "application.rejected",
+                         object_type="application", object_id=app.id,
+                         details={"codes": [f.code for f in blocking], "officer_reasons": len(reasons),
+                                  "credential": credential.id if credential else None})
+        rt.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        if credential is not None:
+            rt.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        try:
+            commit_application_change(uow)
+        except IntegrityError:
+            raise Conflict("该申请已有审批结果", code="ALREADY_DECIDED") from None
+    return decision
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    application: models.Application
+    due_today: bool
+    overdue: bool
+
+
+def review_queue(rt, principal: Principal, *, states: Sequence[str] = (models.ACCEPTED,),
+                 channel: str | None = None, due: str | None = None) -> list[QueueItem]:
+    """Applications to decide, earliest deadline first, flagged due today / overdue (Beijing)."""
+    require_role(principal, *DECIDING_ROLES)
+    errors = ErrorList()
+    for i, state in enumerate(states):
+        if state not in models.APPLICATION_STATES:
+            errors.add(f"state[{i}]", "STATE_INVALID", f"未知的状态：{state[:20]}")
+    if channel is not None and channel not in CHANNELS:
+        errors.add("channel", "CHANNEL_INVALID", "受理渠道必须是 online 或 window")
+    if due not in (None, "today", "overdue"):
+        errors.add("due", "DUE_INVALID", "due 只能是 today 或 overdue")
+    errors.raise_if_any()
+    now = rt.clock.now()
+    today = now.astimezone(BEIJING).date()
+    with rt.uow(readonly=True) as uow:
+        apps = uow.applications.queue(states)
+    items = []
+    for app in apps:
+        if channel is not None and app.channel != channel:
+            continue
+        overdue = app.deadline is not None and app.deadline < now
+        due_today = app.deadline is not None and not overdue and app.deadline.astimezone(BEIJING).date() == today
+        if (due == "today" and not due_today) or (due == "overdue" and not overdue):
+            continue
+        items.append(QueueItem(app, due_today, overdue))
+    return items

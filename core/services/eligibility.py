@@ -1,0 +1,52 @@
+"""Eligibility: every plugin's rules over an application and the person's records, as of a day."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from govcred.core import models
+from govcred.core.credential_types import CredentialType, CredentialTypes
+from govcred.core.services.documents import validate_document
+
+
+def evaluate_in(rt, uow, app: models.Application, as_of: dt.date | None) -> tuple[list[models.Finding], models.EligibilityContext]:
+    as_of = as_of or rt.clock.today_beijing()
+    credential_type = rt.credential_types[app.schema]
+    subject = credential_type.subject(app.document)
+    records = rt.pm.hook.govcred_person_records(id_number=subject["id_number"], as_of=as_of, settings=rt.settings,
+                                                uow=uow)
+    already_holds = (
+        uow.credentials.valid_for_subject(app.subject_index) is not None
+        or uow.applications.in_progress_for_subject(app.subject_index, exclude_id=app.id)
+    )
+    context = models.EligibilityContext(
+        as_of=as_of, records=records or models.PersonRecords(source="none"), settings=rt.settings,
+        already_holds=already_holds,
+    )
+    return all_findings(rt.pm, credential_type, app, context), context
+
+
+def all_findings(pm, credential_type: CredentialType, app: models.Application,
+                 context: models.EligibilityContext) -> list[models.Finding]:
+    """The type's own rules, then every plugin's extra rules: all of them, always."""
+    findings = list(credential_type.eligibility_findings(app, context))
+    for part in pm.hook.govcred_eligibility_rules(application=app, context=context):
+        findings.extend(part or ())
+    return findings
+
+
+def evaluate(rt, app: models.Application, *, as_of: dt.date | None = None) -> list[models.Finding]:
+    """Every finding of every plugin's rules for ``app`` on ``as_of`` (default: today, Beijing)."""
+    with rt.uow(readonly=True) as uow:
+        return evaluate_in(rt, uow, app, as_of)[0]
+
+
+def dry_run(pm, settings, credential_types: CredentialTypes, document: Any, as_of: dt.date) -> list[models.Finding]:
+    """Evaluate a document without storing it, with the records it declares itself."""
+    validate_document(credential_types, document)
+    credential_type = credential_types[document["schema"]]
+    app = models.Application(schema=document["schema"], channel=str(document.get("channel", "online")),
+                             document=dict(document))
+    records = credential_type.records_from_document(document)
+    context = models.EligibilityContext(as_of=as_of, records=records, settings=settings)
+    return all_findings(pm, credential_type, app, context)
