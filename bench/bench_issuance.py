@@ -82,7 +82,7 @@ def issuance_rate(rt, n: int) -> tuple[float, int]:
     start = time.perf_counter()
     issued = 0
     for app_id in app_ids:
-        decision = decisions.decide(rt, app_id, approve=True, principal=reviewer)
+        decision = decisions.decide(rt.collaborators, app_id, approve=True, principal=reviewer)
         issued += decision.credential_id is not None
         if time.perf_counter() - start > SECONDS:
             break

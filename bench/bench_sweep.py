@@ -146,11 +146,11 @@ def main() -> None:
         print(f"baseline: bare UPDATE of the same rows   {base:7.2f} s  {(LAPSED + 1) / base:12,.0f} rows/s")
 
         rt = _runtime(work / "var", db)
-        first = run_sweep(rt, now=SWEEP_AT, batch=BATCH)
+        first = run_sweep(rt.collaborators, now=SWEEP_AT, batch=BATCH)
         assert first.suspended == LAPSED + 1, first.suspended
         print(f"sweep (status + audit + outbox, batches of {BATCH:,}) {first.seconds:7.2f} s  "
               f"{first.suspended / first.seconds:12,.0f} permits/s  ratio {first.seconds / base:,.0f}x the bare UPDATE")
-        second = run_sweep(rt, now=SWEEP_AT, batch=BATCH)
+        second = run_sweep(rt.collaborators, now=SWEEP_AT, batch=BATCH)
         assert (second.suspended, second.reminders, second.run_id) == (0, 0, None)
         print(f"second sweep over the same {PERMITS + 1:,} permits (changed nothing)  {second.seconds:7.2f} s")
         rt.close()

@@ -12,17 +12,14 @@ import logging
 import secrets as pysecrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import sqlalchemy as sa
+from typing import Callable
 
 from govcred.core import keys as rawkeys
+from govcred.core.clock import Clock
+from govcred.core.config import Settings
 from govcred.core.crypto import development_secret_file
 from govcred.core.exceptions import ConfigError, KeyStoreError
-from govcred.core.orm import credentials, signing_keys
-
-if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.runtime import Runtime
+from govcred.core.unit_of_work import UnitOfWork
 
 log = logging.getLogger("govcred.keys")
 
@@ -57,14 +54,18 @@ def passphrase_for(settings) -> tuple[str, bool]:
 
 
 class KeyStore:
-    def __init__(self, rt: "Runtime"):
-        self._rt = rt
+    """The signing keys of one issuer, read and written through ``uow`` (a unit-of-work factory)."""
+
+    def __init__(self, uow: Callable[..., UnitOfWork], settings: Settings, clock: Clock):
+        self._uow = uow
+        self._settings = settings
+        self._clock = clock
         self._active: rawkeys.SigningKey | None = None
 
     # -- administration ---------------------------------------------------------------
     def list(self) -> list[KeyInfo]:
-        with self._rt.uow(readonly=True) as uow:
-            rows = uow.session.execute(sa.select(signing_keys).order_by(signing_keys.c.created_at)).mappings().all()
+        with self._uow(readonly=True) as uow:
+            rows = uow.signing_keys.all()
         return [KeyInfo(r["kid"], r["alg"], r["development"], r["created_at"], r["retired_at"], r["verify_until"])
                 for r in rows]
 
@@ -75,54 +76,35 @@ class KeyStore:
 
     def rotate(self, *, actor: str = "admin") -> KeyInfo:
         """Make a new active key; the previous one is retired but stays published."""
-        settings = self._rt.settings
+        settings = self._settings
         passphrase, development = passphrase_for(settings)
         private = rawkeys.generate_private_key(settings.key_algorithm)
         jwk = rawkeys.public_jwk(private, settings.key_algorithm)
-        now = self._rt.clock.now()
-        with self._rt.uow() as uow:
-            s = uow.session
-            for old in s.execute(sa.select(signing_keys.c.kid).where(signing_keys.c.retired_at.is_(None))).scalars():
-                s.execute(sa.update(signing_keys).where(signing_keys.c.kid == old).values(
-                    retired_at=now, verify_until=self._last_expiry(s, old, now)))
+        now = self._clock.now()
+        with self._uow() as uow:
+            for old in uow.signing_keys.active_kids():
+                uow.signing_keys.retire(old, now, uow.credentials.last_expiry_signed_by(old) or now)
                 uow.audit.append(actor=actor, role="admin", action="key.retired", object_type="signing_key",
                                  object_id=old)
-            s.execute(sa.insert(signing_keys).values(
+            uow.signing_keys.add(
                 kid=jwk["kid"], alg=settings.key_algorithm, public_jwk=jwk,
                 private_pem_enc=rawkeys.encrypt_private_key(private, passphrase),
                 development=development, created_at=now,
-            ))
+            )
             uow.audit.append(actor=actor, role="admin", action="key.created", object_type="signing_key",
                              object_id=jwk["kid"], details={"alg": settings.key_algorithm, "development": development})
             uow.commit()
         self._active = None
         return KeyInfo(jwk["kid"], settings.key_algorithm, development, now, None, None)
 
-    @staticmethod
-    def _last_expiry(session, kid: str, now: dt.datetime) -> dt.datetime:
-        last = session.execute(sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)).scalar()
-        if last is None:
-            return now
-        return last if last.tzinfo else last.replace(tzinfo=dt.timezone.utc)
-
-    def extend_verify_until(self, session, kid: str, expires_at: dt.datetime) -> None:
-        """A credential was signed with a (possibly retired) key: keep it published long enough."""
-        session.execute(sa.update(signing_keys).where(
-            signing_keys.c.kid == kid, signing_keys.c.retired_at.is_not(None),
-            sa.or_(signing_keys.c.verify_until.is_(None), signing_keys.c.verify_until < expires_at),
-        ).values(verify_until=expires_at))
-
     # -- use ----------------------------------------------------------------------------
     def active_key(self) -> rawkeys.SigningKey:
         """The key new tokens are signed with (decrypted once, then cached)."""
         if self._active is not None:
             return self._active
-        settings = self._rt.settings
-        with self._rt.uow(readonly=True) as uow:
-            row = uow.session.execute(
-                sa.select(signing_keys).where(signing_keys.c.retired_at.is_(None))
-                .order_by(signing_keys.c.created_at.desc()).limit(1)
-            ).mappings().first()
+        settings = self._settings
+        with self._uow(readonly=True) as uow:
+            row = uow.signing_keys.newest_active()
         if row is None:
             raise KeyStoreError("没有可用的签名密钥：请先运行 govcred init 或 govcred keys rotate", code="NO_SIGNING_KEY")
         if settings.production and row["development"]:
@@ -141,11 +123,6 @@ class KeyStore:
 
     def jwks(self) -> dict:
         """Published keys: active ones and retired ones still needed to verify live credentials."""
-        now = self._rt.clock.now()
-        with self._rt.uow(readonly=True) as uow:
-            rows = uow.session.execute(
-                sa.select(signing_keys.c.public_jwk).where(sa.or_(
-                    signing_keys.c.retired_at.is_(None), signing_keys.c.verify_until >= now,
-                )).order_by(signing_keys.c.created_at)
-            ).scalars().all()
-        return {"keys": list(rows)}
+        now = self._clock.now()
+        with self._uow(readonly=True) as uow:
+            return {"keys": uow.signing_keys.published(now)}

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from govcred.core.clock import Clock
+from govcred.core.crypto import FieldCipher
 from govcred.core.models import new_id
 from govcred.core.orm import outbox as outbox_table
 
@@ -69,11 +70,12 @@ class OutboxMessage:
 
 
 class Outbox:
-    """Adds outbox rows to the current transaction."""
+    """Adds outbox rows to the current transaction; ``cipher`` encrypts their ``secret`` values."""
 
-    def __init__(self, session: Session, clock: Clock):
+    def __init__(self, session: Session, clock: Clock, cipher: FieldCipher):
         self._session = session
         self._clock = clock
+        self._cipher = cipher
         self._seq: dict[tuple[str, str, str], int] = {}
 
     def add(
@@ -109,8 +111,7 @@ class Outbox:
         now = self._clock.now()
         message_id = new_id()
         if secret:
-            cipher = s.info["cipher"]
-            blob = cipher.encrypt(json.dumps(secret).encode(), f"outbox|secret|{message_id}".encode())
+            blob = self._cipher.encrypt(json.dumps(secret).encode(), f"outbox|secret|{message_id}".encode())
             payload = {**payload, "_secret": base64.b64encode(blob).decode()}
         row = {
             "id": message_id, "channel": channel, "event_type": event_type, "aggregate_type": aggregate_type,

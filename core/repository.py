@@ -1,15 +1,17 @@
-"""Repositories: how aggregates are found and stored. Applicant-facing queries are scoped
-in the query itself (``owner_id = :current``), never by checking after loading."""
+"""Repositories: how aggregates are found and stored, and every query the use cases run.
+Applicant-facing queries are scoped in the query itself (``owner_id = :current``), never by
+checking after loading."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+import datetime as dt
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from govcred.core import models
 from govcred.core.exceptions import NotFound
-from govcred.core.orm import applications, credentials, encrypt_document
+from govcred.core.orm import applications, credentials, encrypt_document, lifecycle_sweeps, signing_keys, status_lists
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.crypto import Secrets
@@ -59,6 +61,13 @@ class ApplicationRepository:
             stmt = stmt.where(applications.c.id != exclude_id)
         return self._s.execute(stmt.limit(1)).first() is not None
 
+    def by_ids(self, ids: Iterable[str]) -> dict[str, models.Application]:
+        wanted = list(set(ids))
+        found = self._s.execute(
+            sa.select(models.Application).where(applications.c.id.in_(wanted))
+        ).scalars().all()
+        return {a.id: a for a in found}
+
     def queue(self, states: Sequence[str] = (models.ACCEPTED,)) -> Sequence[models.Application]:
         """The review queue: oldest deadline first."""
         return self._s.execute(
@@ -96,11 +105,83 @@ class CredentialRepository:
             raise NotFound("未找到该证件", code="CREDENTIAL_NOT_FOUND")
         return cred
 
-    def current_for_permit(self, permit_no: str) -> models.Credential | None:
+    def current_version(self, permit_no: str, *, owner_id: str | None = None) -> models.Credential | None:
+        """A permit's newest version, locked; only the owner's when ``owner_id`` is given."""
+        stmt = (sa.select(models.Credential).where(credentials.c.permit_no == permit_no)
+                .order_by(credentials.c.version.desc()).limit(1).with_for_update())
+        if owner_id is not None:
+            stmt = stmt.where(credentials.c.owner_id == owner_id)
+        return self._s.execute(stmt).scalar_one_or_none()
+
+    def versions(self, permit_no: str, *, owner_id: str | None = None) -> Sequence[models.Credential]:
+        """Every version of a permit, newest first; only the owner's when ``owner_id`` is given."""
+        stmt = sa.select(models.Credential).where(credentials.c.permit_no == permit_no)
+        if owner_id is not None:
+            stmt = stmt.where(credentials.c.owner_id == owner_id)
+        return self._s.execute(stmt.order_by(credentials.c.version.desc())).scalars().all()
+
+    def live_superseded(self, current: models.Credential, now: dt.datetime) -> Sequence[models.Credential]:
+        """The permit's other superseded versions whose tokens are within their ``exp``, locked."""
         return self._s.execute(
-            sa.select(models.Credential).where(credentials.c.permit_no == permit_no)
-            .order_by(credentials.c.version.desc()).limit(1)
-        ).scalar_one_or_none()
+            sa.select(models.Credential).where(
+                credentials.c.permit_no == current.permit_no, credentials.c.id != current.id,
+                credentials.c.status == models.SUPERSEDED, credentials.c.expires_at > now,
+            ).with_for_update()
+        ).scalars().all()
+
+    def permit_no_taken(self, permit_no: str) -> bool:
+        return self._s.execute(
+            sa.select(credentials.c.id).where(credentials.c.permit_no == permit_no).limit(1)
+        ).first() is not None
+
+    def last_expiry_signed_by(self, kid: str) -> dt.datetime | None:
+        last = self._s.execute(
+            sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)).scalar()
+        if last is None:
+            return None
+        return last if last.tzinfo else last.replace(tzinfo=dt.timezone.utc)
+
+    def lapsed(self, now: dt.datetime, *, after: tuple[dt.datetime, str] | None,
+               limit: int) -> Sequence[models.Credential]:
+        """Newest versions still ``valid`` whose ``exp`` has passed, by ``(expires_at, id)`` past the
+        cursor ``after``, locked."""
+        c = credentials.c
+        stmt = sa.select(models.Credential).where(c.status == models.VALID, c.expires_at <= now, _no_newer_version())
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(c.expires_at, c.id) > sa.tuple_(*after))
+        return self._s.execute(stmt.order_by(c.expires_at, c.id).limit(limit).with_for_update()).scalars().all()
+
+    def reminder_candidates(self, now: dt.datetime, *, lookahead: dt.timedelta, suspended_reason: str,
+                            grace: dt.timedelta, after: str | None, limit: int) -> Sequence[models.Credential]:
+        """Newest versions that may be due a reminder, by id past ``after``: valid ones lapsing within
+        ``lookahead``, and ones suspended (for ``suspended_reason``) a day to a day plus ``grace`` ago."""
+        c = credentials.c
+        upcoming = sa.and_(c.status == models.VALID, c.expires_at > now, c.expires_at <= now + lookahead)
+        just_suspended = sa.and_(
+            c.status == models.SUSPENDED, c.status_reason == suspended_reason,
+            c.status_changed_at <= now - dt.timedelta(days=1),
+            c.status_changed_at > now - dt.timedelta(days=1) - grace,
+        )
+        stmt = sa.select(models.Credential).where(sa.or_(upcoming, just_suspended), _no_newer_version())
+        if after is not None:
+            stmt = stmt.where(c.id > after)
+        return self._s.execute(stmt.order_by(c.id).limit(limit)).scalars().all()
+
+    def lapsing_within(self, now: dt.datetime, lookahead: dt.timedelta, *, limit: int) -> Sequence[models.Credential]:
+        """Valid versions lapsing within ``lookahead``, soonest first."""
+        c = credentials.c
+        where = sa.and_(c.status == models.VALID, c.expires_at > now, c.expires_at <= now + lookahead)
+        return self._s.execute(
+            sa.select(models.Credential).where(where).order_by(c.expires_at.asc(), c.id).limit(limit)
+        ).scalars().all()
+
+    def suspended_for(self, reason: str, *, limit: int) -> Sequence[models.Credential]:
+        """Versions suspended for ``reason``, longest suspended first."""
+        c = credentials.c
+        where = sa.and_(c.status == models.SUSPENDED, c.status_reason == reason)
+        return self._s.execute(
+            sa.select(models.Credential).where(where).order_by(c.status_changed_at.asc(), c.id).limit(limit)
+        ).scalars().all()
 
     def valid_for_subject(self, subject_index: str) -> models.Credential | None:
         return self._s.execute(
@@ -115,6 +196,73 @@ class CredentialRepository:
             sa.select(models.Credential).where(credentials.c.owner_id == owner_id)
             .order_by(credentials.c.issued_at.desc())
         ).scalars().all()
+
+
+def _no_newer_version():
+    newer = aliased(credentials)
+    return ~sa.exists().where(newer.c.permit_no == credentials.c.permit_no, newer.c.version > credentials.c.version)
+
+
+class StatusListRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def bump_revision(self, list_ids: Iterable[str], now: dt.datetime) -> None:
+        """The lists changed: verifiers holding an older revision refetch them."""
+        self._s.execute(sa.update(status_lists).where(status_lists.c.id.in_(set(list_ids)))
+                        .values(revision=status_lists.c.revision + 1, updated_at=now))
+
+
+class SigningKeyRepository:
+    def __init__(self, session: Session):
+        self._s = session
+
+    def all(self) -> Sequence[Mapping[str, Any]]:
+        return self._s.execute(sa.select(signing_keys).order_by(signing_keys.c.created_at)).mappings().all()
+
+    def active_kids(self) -> Sequence[str]:
+        return self._s.execute(sa.select(signing_keys.c.kid).where(signing_keys.c.retired_at.is_(None))).scalars().all()
+
+    def newest_active(self) -> Mapping[str, Any] | None:
+        return self._s.execute(
+            sa.select(signing_keys).where(signing_keys.c.retired_at.is_(None))
+            .order_by(signing_keys.c.created_at.desc()).limit(1)
+        ).mappings().first()
+
+    def published(self, now: dt.datetime) -> list[dict]:
+        """Public JWKs of active keys and of retired ones still needed to verify live credentials."""
+        return list(self._s.execute(
+            sa.select(signing_keys.c.public_jwk).where(sa.or_(
+                signing_keys.c.retired_at.is_(None), signing_keys.c.verify_until >= now,
+            )).order_by(signing_keys.c.created_at)
+        ).scalars().all())
+
+    def add(self, **row: Any) -> None:
+        self._s.execute(sa.insert(signing_keys).values(**row))
+
+    def retire(self, kid: str, now: dt.datetime, verify_until: dt.datetime) -> None:
+        self._s.execute(sa.update(signing_keys).where(signing_keys.c.kid == kid).values(
+            retired_at=now, verify_until=verify_until))
+
+    def extend_verify_until(self, kid: str, expires_at: dt.datetime) -> None:
+        """A credential was signed with a (possibly retired) key: keep it published long enough."""
+        self._s.execute(sa.update(signing_keys).where(
+            signing_keys.c.kid == kid, signing_keys.c.retired_at.is_not(None),
+            sa.or_(signing_keys.c.verify_until.is_(None), signing_keys.c.verify_until < expires_at),
+        ).values(verify_until=expires_at))
+
+
+class SweepRunRepository:
+    """The lifecycle sweep's checkpoint rows."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def start(self, run_id: str, *, as_of: dt.datetime, started_at: dt.datetime, **values: Any) -> None:
+        self._s.execute(sa.insert(lifecycle_sweeps).values(id=run_id, as_of=as_of, started_at=started_at, **values))
+
+    def update(self, run_id: str, **values: Any) -> None:
+        self._s.execute(sa.update(lifecycle_sweeps).where(lifecycle_sweeps.c.id == run_id).values(**values))
 
 
 class OfficerRepository:

@@ -1,7 +1,9 @@
-"""The runtime: everything a service call needs, built once from the settings.
+"""The runtime: the composition root. It builds, once from the settings, the engine, the
+plugin manager, the secrets and the collaborators the use cases receive; it holds no logic.
 
-The web app, the CLI, the worker and the tests all build a :class:`Runtime` and pass it
-down; nothing connects, registers or reads the environment at import time.
+The web app, the CLI, the worker and the tests all build a :class:`Runtime`; they hand its
+:attr:`~Runtime.collaborators` to the use cases. Nothing connects, registers or reads the
+environment at import time.
 """
 from __future__ import annotations
 
@@ -17,17 +19,19 @@ from govcred.core.clock import Clock
 from govcred.core.config import Settings
 from govcred.core.crypto import Secrets, load_secrets
 from govcred.core.db import make_engine
+from govcred.core.keystore import KeyStore
 from govcred.core.logredact import install_log_redaction
 from govcred.core.orm import start_mappers
 from govcred.core.plugins import (
     collect_benefits,
-    collect_credential_types,
     collect_delivery_channels,
     configure_plugins,
     get_plugin_manager,
     registrar,
 )
 from govcred.core.plugin_host import PluginHost
+from govcred.core.services.collaborators import Collaborators
+from govcred.core.status import StatusListPublisher
 from govcred.core.unit_of_work import UnitOfWork
 
 
@@ -46,6 +50,11 @@ class Runtime:
         install_log_redaction()
         start_mappers()
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.keystore = KeyStore(self.uow, self.settings, self.clock)
+        #: one per runtime, so every request shares its cache of signed lists
+        self.status_list_publisher = StatusListPublisher(self.uow, self.settings, self.clock, self.keystore)
+        self.collaborators = Collaborators(uow=self.uow, pm=self.pm, settings=self.settings, clock=self.clock,
+                                           keys=self.keystore, blind_index=self.secrets.index)
         if self.configure_plugins:
             configure_plugins(self.pm, PluginHost(
                 settings=self.settings, clock=self.clock, register=registrar(self.pm), engine=self.engine,
@@ -67,15 +76,9 @@ class Runtime:
     def uow(self, *, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.session_factory, self.secrets, self.clock, readonly=readonly)
 
-    @functools.cached_property
-    def keystore(self):
-        from govcred.core.keystore import KeyStore
-
-        return KeyStore(self)
-
-    @functools.cached_property
+    @property
     def calendar(self) -> Any:
-        return self.pm.hook.govcred_working_calendar(settings=self.settings)
+        return self.collaborators.calendar
 
     @functools.cached_property
     def channels(self) -> dict[str, Any]:
@@ -85,9 +88,9 @@ class Runtime:
     def benefits(self) -> dict[str, str]:
         return collect_benefits(self.pm)
 
-    @functools.cached_property
+    @property
     def credential_types(self):
-        return collect_credential_types(self.pm)
+        return self.collaborators.credential_types
 
     def close(self) -> None:
         self.engine.dispose()

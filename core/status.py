@@ -21,9 +21,14 @@ from govcred.core.models import STATUS_LIST_VALUE
 from govcred.core.orm import credentials, status_lists
 
 if TYPE_CHECKING:  # pragma: no cover
+    from typing import Callable
+
     from sqlalchemy.orm import Session
 
-    from govcred.core.runtime import Runtime
+    from govcred.core.clock import Clock
+    from govcred.core.config import Settings
+    from govcred.core.keystore import KeyStore
+    from govcred.core.unit_of_work import UnitOfWork
 
 BITS = 2
 #: Stop filling a list at this share: random probing would get slow, and a list that is
@@ -142,19 +147,6 @@ def list_values(session: "Session", list_id: str) -> tuple[int, int, dict[int, i
     return row.size, row.revision, {idx: STATUS_LIST_VALUE[status] for idx, status in rows}
 
 
-def set_status(session: "Session", credential, new_status: str, *, reason: str, now) -> None:
-    """Record ``credential``'s new status and bump its list's revision, in the caller's transaction."""
-    if new_status not in STATUS_LIST_VALUE:
-        raise ValueError(f"unknown credential status {new_status!r}")
-    credential.status = new_status
-    credential.status_reason = reason
-    credential.status_changed_at = now
-    session.execute(
-        sa.update(status_lists).where(status_lists.c.id == credential.status_list_id)
-        .values(revision=status_lists.c.revision + 1, updated_at=now)
-    )
-
-
 @dataclass(frozen=True)
 class SignedList:
     list_id: str
@@ -166,21 +158,25 @@ class SignedList:
 
 
 class StatusListPublisher:
-    """Signs status-list tokens for one runtime and keeps them per (list id, revision).
+    """Signs status-list tokens for one issuer and keeps them per (list id, revision); the runtime
+    holds one, so every request shares its cache.
 
     Serving a list is one indexed read of its revision while the cached token is current; the
     list is rebuilt and re-signed only when the revision moved or the token nears ``exp``.
     """
 
-    def __init__(self, rt: "Runtime"):
-        self._rt = rt
+    def __init__(self, uow: "Callable[..., UnitOfWork]", settings: "Settings", clock: "Clock", keys: "KeyStore"):
+        self._uow = uow
+        self._settings = settings
+        self._clock = clock
+        self._keys = keys
         self._cache: dict[str, SignedList] = {}
         self._lock = threading.Lock()
 
     def current(self, list_id: str) -> SignedList:
-        now = int(self._rt.clock.now().timestamp())
-        ttl = self._rt.settings.status_list_ttl_seconds
-        with self._rt.uow(readonly=True) as uow:
+        now = int(self._clock.now().timestamp())
+        ttl = self._settings.status_list_ttl_seconds
+        with self._uow(readonly=True) as uow:
             revision = uow.session.execute(
                 sa.select(status_lists.c.revision).where(status_lists.c.id == list_id)
             ).scalar()
@@ -200,7 +196,7 @@ class StatusListPublisher:
     def _sign(self, list_id: str, revision: int, raw: bytes, now: int, ttl: int) -> SignedList:
         from govcred.core.tokens import STATUS_LIST, issue_token
 
-        settings = self._rt.settings
+        settings = self._settings
         exp = now + EXP_TTL_PERIODS * ttl
         claims = {
             "iss": settings.issuer,
@@ -210,17 +206,6 @@ class StatusListPublisher:
             "ttl": ttl,
             "status_list": {"bits": BITS, "lst": encode_lst(raw)},
         }
-        token = issue_token(STATUS_LIST, claims, self._rt.keystore.active_key(), clock=self._rt.clock)
+        token = issue_token(STATUS_LIST, claims, self._keys.active_key(), clock=self._clock)
         return SignedList(list_id, revision, token, now, exp, ttl)
 
-
-_publishers_lock = threading.Lock()
-
-
-def publisher_for(rt: "Runtime") -> StatusListPublisher:
-    """The runtime's publisher (kept on the runtime, so every request shares its cache)."""
-    with _publishers_lock:
-        publisher = rt.__dict__.get("_status_list_publisher")
-        if publisher is None:
-            publisher = rt.__dict__["_status_list_publisher"] = StatusListPublisher(rt)
-        return publisher

@@ -19,6 +19,9 @@ from govcred.core.repository import (
     DecisionRepository,
     OfficerRepository,
     ResidentRepository,
+    SigningKeyRepository,
+    StatusListRepository,
+    SweepRunRepository,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,14 +43,16 @@ class UnitOfWork:
         if self._readonly:
             self.session.connection(execution_options={READONLY: True})
         self.session.info["cipher"] = self._secrets.cipher
-        self.session.info["index"] = self._secrets.index
-        self.outbox = Outbox(self.session, self._clock)
+        self.outbox = Outbox(self.session, self._clock, self._secrets.cipher)
         self.audit = AuditLog(self.session, self._clock)
         self.applications = ApplicationRepository(self.session, self._secrets)
         self.decisions = DecisionRepository(self.session)
         self.credentials = CredentialRepository(self.session)
         self.officers = OfficerRepository(self.session)
         self.residents = ResidentRepository(self.session, self._secrets)
+        self.status_lists = StatusListRepository(self.session)
+        self.signing_keys = SigningKeyRepository(self.session)
+        self.sweep_runs = SweepRunRepository(self.session)
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

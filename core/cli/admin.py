@@ -197,7 +197,7 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
 
     worker = start_background_worker(rt) if rt.settings.worker_in_serve and not no_worker else None
 
-    daily_sweep = DailySweep(rt).start()  # endorsement deadlines -> suspensions and reminders, once a day
+    daily_sweep = DailySweep(rt.collaborators).start()  # endorsement deadlines -> suspensions and reminders, once a day
     try:
         flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
     finally:

@@ -75,7 +75,6 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
     from govcred.core.accounts.officers import Principal
     from govcred.core.migrate import upgrade
     from govcred.core.qr import make_qr, render_png
-    from govcred.core.status import publisher_for
 
     rt = app.runtime
     Path(rt.settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -102,14 +101,14 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
         uow.commit()
     resident = Principal("resident", resident_row.id)
     proof = attachments.store(rt, _proof_png(), "labor-contract.png", principal=resident).id
-    application = intake.submit_application(rt, _with_attachment(journey["document"], proof), principal=resident,
-                                              channel="online")
+    application = intake.submit_application(rt.collaborators, _with_attachment(journey["document"], proof),
+                                            principal=resident, channel="online")
     if application.state == "submitted":
-        application = intake.accept_application(rt, application.id, _officer(rt, "clerk"))
-    decision = decisions.decide(rt, application.id, approve=True, principal=_officer(rt, "reviewer"))
-    credential = issuance.credential_for(rt, decision.credential_id)
+        application = intake.accept_application(rt.collaborators, application.id, _officer(rt, "clerk"))
+    decision = decisions.decide(rt.collaborators, application.id, approve=True, principal=_officer(rt, "reviewer"))
+    credential = issuance.credential_for(rt.collaborators, decision.credential_id)
 
-    signed_list = publisher_for(rt).current(credential.status_list_id)
+    signed_list = rt.status_list_publisher.current(credential.status_list_id)
     files = {"credential.jwt": credential.token.encode("ascii"),
              "credential.png": render_png(credential.token, scale=6),
              "jwks.json": json.dumps(rt.keystore.jwks(), ensure_ascii=False, indent=2).encode("utf-8"),

@@ -66,7 +66,7 @@ def sweep_command(app: AppContext, as_of: str | None, batch: int, as_json: bool)
     """Suspend permits whose anniversary passed without endorsement; queue due reminders."""
     from govcred.core.services.sweep import run_sweep
 
-    report = run_sweep(app.runtime, now=_as_of(as_of), batch=batch)
+    report = run_sweep(app.runtime.collaborators, now=_as_of(as_of), batch=batch)
     if as_json:
         echo_json({**report.as_dict(), "suspended_permits": report.suspended_permits})
         return
@@ -83,7 +83,7 @@ def show(app: AppContext, permit_no: str, username: str, as_json: bool) -> None:
     """Status, endorsement window and history of a permit."""
     from govcred.core.services.lifecycle import permit_view
 
-    view = permit_view(app.runtime, permit_no, _officer(app, username))
+    view = permit_view(app.runtime.collaborators, permit_no, _officer(app, username))
     echo_json(view) if as_json else _print_permit(view)
 
 
@@ -101,7 +101,8 @@ def endorse(app: AppContext, permit_no: str, username: str, conditions_file: str
 
     conditions = json.loads(Path(conditions_file).read_text(encoding="utf-8")) if conditions_file else None
     try:
-        result = request_endorsement(app.runtime, permit_no, _officer(app, username), "window", conditions=conditions)
+        result = request_endorsement(app.runtime.collaborators, permit_no, _officer(app, username), "window",
+                                     conditions=conditions)
     except Conflict as exc:
         for finding in exc.details.get("findings", ()):
             if finding["severity"] == "blocking":
@@ -128,7 +129,7 @@ def replace(app: AppContext, permit_no: str, username: str, reason: str) -> None
     """换领/补领: a new permit number; the old credential stops verifying at once."""
     from govcred.core.services.lifecycle import replace_permit
 
-    credential = replace_permit(app.runtime, permit_no, _officer(app, username), "window", reason=reason)
+    credential = replace_permit(app.runtime.collaborators, permit_no, _officer(app, username), "window", reason=reason)
     click.echo(f"已{'换领' if reason == 'damaged' else '补领'}：新证号 {credential.permit_no}，原证号 {permit_no} 已作废")
 
 
@@ -142,7 +143,7 @@ def cancel(app: AppContext, permit_no: str, username: str, reason: str, note: st
     """注销 a permit: the holder obtained local hukou or left the county."""
     from govcred.core.services.lifecycle import cancel_permit
 
-    credential = cancel_permit(app.runtime, permit_no, _officer(app, username), reason=reason, note=note)
+    credential = cancel_permit(app.runtime.collaborators, permit_no, _officer(app, username), reason=reason, note=note)
     click.echo(f"已注销：证号 {credential.permit_no}（{credential.status_reason}）")
 
 
@@ -159,8 +160,9 @@ def reminders(app: AppContext, permit_no: str, username: str, chosen: str | None
 
     principal = _officer(app, username)
     if chosen is not None:
-        set_reminders(app.runtime, permit_no, principal, [r.strip() for r in chosen.split(",") if r.strip()])
-    current = permit_view(app.runtime, permit_no, principal)["reminders"]
+        set_reminders(app.runtime.collaborators, permit_no, principal,
+                      [r.strip() for r in chosen.split(",") if r.strip()])
+    current = permit_view(app.runtime.collaborators, permit_no, principal)["reminders"]
     for name, label in REMINDER_LABELS.items():
         click.echo(f"  [{'x' if name in current else ' '}] {name}  {label}")
 

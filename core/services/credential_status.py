@@ -7,16 +7,14 @@ required, because it is what the holder is told (Chinese text).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
 from govcred.core.exceptions import Conflict, ErrorList
-from govcred.core.status import set_status
+from govcred.core.services.collaborators import Collaborators
+from govcred.core.services.status_change import apply_status_change
 
-if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.runtime import Runtime
 
 #: Actions officers take, by the status they lead to.
 ACTIONS = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}
@@ -46,29 +44,23 @@ def _check_request(new_status: str, reason: str) -> str:
     return reason
 
 
-def change_status(rt: "Runtime", credential_id: str, new_status: str, *, reason: str,
+def change_status(deps: Collaborators, credential_id: str, new_status: str, *, reason: str,
                   principal: Principal) -> models.Credential:
     """Move a credential to ``new_status``; the list revision, audit entry and outbox rows
     (from ``govcred_credential_status_changed``) commit together or not at all."""
     require_role(principal, *STATUS_ROLES)
     reason = _check_request(new_status, reason)
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         credential = uow.credentials.get(credential_id, for_update=True)
         old_status = credential.status
         if old_status not in _ALLOWED_FROM[new_status]:
             raise Conflict(_refusal(old_status, new_status), code="STATUS_TRANSITION_INVALID")
-        set_status(uow.session, credential, new_status, reason=reason, now=now)
         application = uow.applications.get(credential.application_id)
-        uow.audit.append(
-            actor=principal.audit_actor, role=principal.role, action=f"credential.{_action_of(old_status, new_status)}",
-            object_type="credential", object_id=credential.id,
-            details={"from": old_status, "to": new_status, "reason": reason},
-        )
-        rt.pm.hook.govcred_credential_status_changed(
-            credential=credential, application=application, old_status=old_status, new_status=new_status,
-            reason=reason, outbox=uow.outbox,
-        )
+        apply_status_change(uow, deps.pm, [(credential, application)], new_status, reason=reason, now=now,
+                            actor=principal.audit_actor, role=principal.role,
+                            action=f"credential.{_action_of(old_status, new_status)}",
+                            details={"from": old_status, "to": new_status, "reason": reason})
         uow.commit()
     return credential
 

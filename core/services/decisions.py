@@ -14,6 +14,7 @@ from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import Conflict, ErrorList, FieldError, PermissionDenied, ValidationError
+from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.eligibility import evaluate_in
 from govcred.core.services.intake import CHANNELS, commit_application_change
 from govcred.core.services.issuance import issue_credential
@@ -38,8 +39,8 @@ def _checked_reasons(reasons: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def decide(rt, app_id: str, *, approve: bool, principal: Principal, officer_reasons: Sequence[str] = (),
-           expected_version: int | None = None) -> models.Decision:
+def decide(deps: Collaborators, app_id: str, *, approve: bool, principal: Principal,
+           officer_reasons: Sequence[str] = (), expected_version: int | None = None) -> models.Decision:
     """Approve (issuing the credential) or reject an application, in one transaction.
 
     Re-evaluates every rule; approval with a blocking finding is refused, and a rejection
@@ -48,11 +49,11 @@ def decide(rt, app_id: str, *, approve: bool, principal: Principal, officer_reas
     """
     require_role(principal, *DECIDING_ROLES)
     reasons = _checked_reasons(officer_reasons)
-    key = rt.keystore.active_key() if approve else None  # decrypted outside the write transaction
+    key = deps.keys.active_key() if approve else None  # decrypted outside the write transaction
     try:
-        return _decide(rt, app_id, approve, principal, reasons, expected_version, key)
+        return _decide(deps, app_id, approve, principal, reasons, expected_version, key)
     except (Conflict, PermissionDenied) as exc:
-        with rt.uow() as uow:
+        with deps.uow() as uow:
             uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.decide",
                              object_type="application", object_id=app_id, outcome="failure",
                              details={"code": exc.code, "approve": bool(approve)})
@@ -60,9 +61,9 @@ def decide(rt, app_id: str, *, approve: bool, principal: Principal, officer_reas
         raise
 
 
-def _decide(rt, app_id, approve, principal, reasons, expected_version, key) -> models.Decision:
-    now = rt.clock.now()
-    with rt.uow() as uow:
+def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_version, key) -> models.Decision:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         app = uow.applications.get(app_id, for_update=True)
         if app.created_by is not None and app.created_by == principal.id:
             raise PermissionDenied("录入该申请的工作人员不能审批同一申请（双人复核）", code="FOUR_EYES")
@@ -71,7 +72,7 @@ def _decide(rt, app_id, approve, principal, reasons, expected_version, key) -> m
         decidable = (models.ACCEPTED,) if approve else (models.SUBMITTED, models.ACCEPTED)
         if app.state not in decidable:  # before evaluating: a decided application is not re-judged
             raise Conflict(f"申请状态为 {app.state}，不能{'批准' if approve else '不予批准'}", code="INVALID_STATE")
-        findings, context = evaluate_in(rt, uow, app, None)
+        findings, context = evaluate_in(deps, uow, app, None)
         blocking = [f for f in findings if f.blocking]
         if approve and blocking:
             raise Conflict("存在不符合条件的情形，不能批准", code="BLOCKING_FINDINGS_PRESENT",
@@ -86,14 +87,14 @@ def _decide(rt, app_id, approve, principal, reasons, expected_version, key) -> m
         for i, reason in enumerate(reasons):
             uow.audit.append(actor=actor, role=role, action="decision.officer_reason", object_type="application",
                              object_id=app.id, details={"index": i, "chars": len(reason)})
-        credential = issue_credential(rt, uow, app, decision, context, key, now) if approve else None
+        credential = issue_credential(deps, uow, app, decision, context, key, now) if approve else None
         uow.audit.append(actor=actor, role=role, action="application.approved" if approve else "application.rejected",
                          object_type="application", object_id=app.id,
                          details={"codes": [f.code for f in blocking], "officer_reasons": len(reasons),
                                   "credential": credential.id if credential else None})
-        rt.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         if credential is not None:
-            rt.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+            deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
         try:
             commit_application_change(uow)
         except IntegrityError:
@@ -108,7 +109,7 @@ class QueueItem:
     overdue: bool
 
 
-def review_queue(rt, principal: Principal, *, states: Sequence[str] = (models.ACCEPTED,),
+def review_queue(deps: Collaborators, principal: Principal, *, states: Sequence[str] = (models.ACCEPTED,),
                  channel: str | None = None, due: str | None = None) -> list[QueueItem]:
     """Applications to decide, earliest deadline first, flagged due today / overdue (Beijing)."""
     require_role(principal, *DECIDING_ROLES)
@@ -121,9 +122,9 @@ def review_queue(rt, principal: Principal, *, states: Sequence[str] = (models.AC
     if due not in (None, "today", "overdue"):
         errors.add("due", "DUE_INVALID", "due 只能是 today 或 overdue")
     errors.raise_if_any()
-    now = rt.clock.now()
+    now = deps.clock.now()
     today = now.astimezone(BEIJING).date()
-    with rt.uow(readonly=True) as uow:
+    with deps.uow(readonly=True) as uow:
         apps = uow.applications.queue(states)
     items = []
     for app in apps:

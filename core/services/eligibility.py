@@ -6,24 +6,28 @@ from typing import Any
 
 from govcred.core import models
 from govcred.core.credential_types import CredentialType, CredentialTypes
+from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.documents import validate_document
 
 
-def evaluate_in(rt, uow, app: models.Application, as_of: dt.date | None) -> tuple[list[models.Finding], models.EligibilityContext]:
-    as_of = as_of or rt.clock.today_beijing()
-    credential_type = rt.credential_types[app.schema]
+def evaluate_in(deps: Collaborators, uow, app: models.Application,
+                as_of: dt.date | None) -> tuple[list[models.Finding], models.EligibilityContext]:
+    """Every finding for ``app`` and the context they were found in, inside the caller's unit of work
+    (a decision re-evaluates in its own transaction, and issuance reads the context)."""
+    as_of = as_of or deps.clock.today_beijing()
+    credential_type = deps.credential_types[app.schema]
     subject = credential_type.subject(app.document)
-    records = rt.pm.hook.govcred_person_records(id_number=subject["id_number"], as_of=as_of, settings=rt.settings,
-                                                uow=uow)
+    records = deps.pm.hook.govcred_person_records(id_number=subject["id_number"], as_of=as_of, settings=deps.settings,
+                                                  uow=uow)
     already_holds = (
         uow.credentials.valid_for_subject(app.subject_index) is not None
         or uow.applications.in_progress_for_subject(app.subject_index, exclude_id=app.id)
     )
     context = models.EligibilityContext(
-        as_of=as_of, records=records or models.PersonRecords(source="none"), settings=rt.settings,
+        as_of=as_of, records=records or models.PersonRecords(source="none"), settings=deps.settings,
         already_holds=already_holds,
     )
-    return all_findings(rt.pm, credential_type, app, context), context
+    return all_findings(deps.pm, credential_type, app, context), context
 
 
 def all_findings(pm, credential_type: CredentialType, app: models.Application,
@@ -35,10 +39,10 @@ def all_findings(pm, credential_type: CredentialType, app: models.Application,
     return findings
 
 
-def evaluate(rt, app: models.Application, *, as_of: dt.date | None = None) -> list[models.Finding]:
+def evaluate(deps: Collaborators, app: models.Application, *, as_of: dt.date | None = None) -> list[models.Finding]:
     """Every finding of every plugin's rules for ``app`` on ``as_of`` (default: today, Beijing)."""
-    with rt.uow(readonly=True) as uow:
-        return evaluate_in(rt, uow, app, as_of)[0]
+    with deps.uow(readonly=True) as uow:
+        return evaluate_in(deps, uow, app, as_of)[0]
 
 
 def dry_run(pm, settings, credential_types: CredentialTypes, document: Any, as_of: dt.date) -> list[models.Finding]:

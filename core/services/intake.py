@@ -25,6 +25,7 @@ from govcred.core.exceptions import (
     ValidationError,
 )
 from govcred.core.masking import mask_identifier, mask_name
+from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.documents import attachment_references, materials_complete, validate_document
 
 log = logging.getLogger("govcred.services")
@@ -46,7 +47,8 @@ def check_channel(principal: Principal | None, channel: str) -> Principal:
     return principal
 
 
-def submit_application(rt, document: dict, *, principal: Principal, channel: str) -> models.Application:
+def submit_application(deps: Collaborators, document: dict, *, principal: Principal,
+                       channel: str) -> models.Application:
     """Validate and store an application; accept it at once when the materials are complete.
 
     Residents submit online for themselves; clerks and admins enter window applications.
@@ -59,12 +61,12 @@ def submit_application(rt, document: dict, *, principal: Principal, channel: str
         errors.add("channel", "CHANNEL_MISMATCH", f"申请表中的受理渠道与实际渠道（{channel}）不一致")
     subject = None
     try:
-        subject = validate_document(rt.credential_types, document)
+        subject = validate_document(deps.credential_types, document)
     except ValidationError as exc:
         errors.errors[:0] = exc.errors
     refs = attachment_references(document)
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         errors.errors.extend(attachment_store.reference_problems(uow.session, refs, principal))
         errors.raise_if_any()
         assert subject is not None
@@ -74,7 +76,7 @@ def submit_application(rt, document: dict, *, principal: Principal, channel: str
             owner_id=principal.id if principal.kind == "resident" else None,
             created_by=principal.id if principal.kind == "officer" else None,
             subject_name_masked=mask_name(subject["name"]), subject_id_masked=mask_identifier(id_number),
-            subject_index=rt.secrets.index(id_number, "id_number"), county=str(subject.get("county", "")),
+            subject_index=deps.blind_index(id_number, "id_number"), county=str(subject.get("county", "")),
             created_at=now,
         )
         app.submit(now)
@@ -85,21 +87,21 @@ def submit_application(rt, document: dict, *, principal: Principal, channel: str
                          action="application.submitted", object_type="application", object_id=app.id,
                          details={"channel": channel, "schema": app.schema, "attachments": len(refs)})
         if materials_complete(document):
-            _accept(rt, uow, app, principal, now)
+            _accept(deps, uow, app, principal, now)
         uow.commit()
     return app
 
 
-def _accept(rt, uow, app: models.Application, principal: Principal, now: dt.datetime) -> None:
-    deadline = rt.calendar.deadline(now, working_days=WORKING_DAYS_TO_DECIDE)
+def _accept(deps: Collaborators, uow, app: models.Application, principal: Principal, now: dt.datetime) -> None:
+    deadline = deps.calendar.deadline(now, working_days=WORKING_DAYS_TO_DECIDE)
     app.accept(now, deadline.at, deadline.provisional)
     if deadline.provisional:
-        for message in rt.calendar.warnings(now) or ["办结期限为暂定 / the deadline is provisional"]:
+        for message in deps.calendar.warnings(now) or ["办结期限为暂定 / the deadline is provisional"]:
             log.warning("application %s: %s", app.id, message)
     uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
                      action="application.accepted", object_type="application", object_id=app.id,
                      details={"deadline": deadline.at.isoformat(), "provisional": deadline.provisional})
-    rt.pm.hook.govcred_application_accepted(application=app, outbox=uow.outbox)
+    deps.pm.hook.govcred_application_accepted(application=app, outbox=uow.outbox)
 
 
 def commit_application_change(uow) -> None:
@@ -109,13 +111,13 @@ def commit_application_change(uow) -> None:
         raise Conflict("该申请已被其他工作人员修改，请刷新后重试", code="APPLICATION_CHANGED") from None
 
 
-def accept_application(rt, app_id: str, principal: Principal) -> models.Application:
+def accept_application(deps: Collaborators, app_id: str, principal: Principal) -> models.Application:
     """A clerk accepts a submitted application (e.g. once the paper proofs are in)."""
     require_role(principal, *INTAKE_ROLES)
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         app = uow.applications.get(app_id, for_update=True)
-        _accept(rt, uow, app, principal, now)
+        _accept(deps, uow, app, principal, now)
         commit_application_change(uow)
     return app
 
@@ -130,9 +132,9 @@ def _load_for(uow, app_id: str, principal: Principal | None, officer_roles: Sequ
     return uow.applications.get(app_id, for_update=True)
 
 
-def withdraw_application(rt, app_id: str, principal: Principal) -> models.Application:
+def withdraw_application(deps: Collaborators, app_id: str, principal: Principal) -> models.Application:
     """The owner withdraws their application, or a clerk does on the applicant's request."""
-    with rt.uow() as uow:
+    with deps.uow() as uow:
         app = _load_for(uow, app_id, principal, INTAKE_ROLES)
         app.withdraw()
         uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
@@ -141,9 +143,10 @@ def withdraw_application(rt, app_id: str, principal: Principal) -> models.Applic
     return app
 
 
-def get_application(rt, app_id: str, principal: Principal | None) -> tuple[models.Application, models.Decision | None]:
+def get_application(deps: Collaborators, app_id: str,
+                    principal: Principal | None) -> tuple[models.Application, models.Decision | None]:
     """Read one application with its decision: owners and officers only (others get 404)."""
-    with rt.uow(readonly=True) as uow:
+    with deps.uow(readonly=True) as uow:
         if principal is None:
             raise AuthenticationRequired("请先登录")
         if principal.kind == "resident":

@@ -8,13 +8,11 @@ import secrets
 import uuid
 from typing import Any, Mapping, Sequence
 
-import sqlalchemy as sa
-
 from govcred.core import models
 from govcred.core.claims import RESERVED_CLAIMS
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import ConfigError, Conflict
-from govcred.core.orm import credentials as credentials_table
+from govcred.core.services.collaborators import Collaborators
 from govcred.core.status import allocate_index, status_list_uri
 from govcred.core.tokens import CREDENTIAL, issue_token
 
@@ -54,25 +52,22 @@ def _permit_no(uow, credential_type: str, county: str, now: dt.datetime) -> str:
     prefix = credential_type.split("-", 1)[0].upper() + county + str(now.astimezone(BEIJING).year)
     for _ in range(10):
         number = prefix + f"{secrets.randbelow(10 ** 8):08d}"
-        taken = uow.session.execute(
-            sa.select(credentials_table.c.id).where(credentials_table.c.permit_no == number).limit(1)
-        ).first()
-        if taken is None:
+        if not uow.credentials.permit_no_taken(number):
             return number
     raise Conflict("无法分配证件号码，请重试", code="PERMIT_NUMBER_EXHAUSTED")
 
 
-def issue_credential(rt, uow, app: models.Application, decision: models.Decision,
-                      context: models.EligibilityContext, key, now: dt.datetime, *, permit_no: str | None = None,
-                      version: int = 1, actor: str | None = None, role: str = "reviewer") -> models.Credential:
+def issue_credential(deps: Collaborators, uow, app: models.Application, decision: models.Decision,
+                     context: models.EligibilityContext, key, now: dt.datetime, *, permit_no: str | None = None,
+                     version: int = 1, actor: str | None = None, role: str = "reviewer") -> models.Credential:
     """Sign and store the credential of an approved application, in the caller's transaction.
 
-    A first issue gets a new permit number; the lifecycle (core.lifecycle) re-issues an
+    A first issue gets a new permit number; the lifecycle (:mod:`.lifecycle`) re-issues an
     endorsed permit under its own ``permit_no`` with the next ``version``, and names the
     resident or clerk who asked as ``actor``/``role`` of the audit entry.
     """
-    settings = rt.settings
-    credential_type = rt.credential_types[app.schema]
+    settings = deps.settings
+    credential_type = deps.credential_types[app.schema]
     plugin_claims, lapse = merge_claims([credential_type.claims(app, decision, context)])
     cap = now + dt.timedelta(days=settings.credential_max_days)
     expires = min(lapse, cap) if lapse is not None else cap
@@ -84,7 +79,7 @@ def issue_credential(rt, uow, app: models.Application, decision: models.Decision
         **plugin_claims,
         "status": {"status_list": {"idx": idx, "uri": status_list_uri(settings.issuer, list_id)}},
     }
-    token = issue_token(CREDENTIAL, claims, key, clock=rt.clock)
+    token = issue_token(CREDENTIAL, claims, key, clock=deps.clock)
     permit_no = permit_no or _permit_no(uow, credential_type.name, app.county, now)
     credential = models.Credential(version=version,
         application_id=app.id, permit_no=permit_no, credential_type=credential_type.name,
@@ -93,7 +88,7 @@ def issue_credential(rt, uow, app: models.Application, decision: models.Decision
         claims=claims, status_list_id=list_id, status_idx=idx, id=credential_id, owner_id=app.owner_id,
     )
     uow.credentials.add(credential)
-    rt.keystore.extend_verify_until(uow.session, key.kid, credential.expires_at)
+    uow.signing_keys.extend_verify_until(key.kid, credential.expires_at)
     decision.credential_id = credential.id
     app.permit_no = permit_no
     uow.audit.append(actor=actor or f"officer:{decision.reviewer_id}", role=role, action="credential.issued",
@@ -102,7 +97,7 @@ def issue_credential(rt, uow, app: models.Application, decision: models.Decision
     return credential
 
 
-def credential_for(rt, credential_id: str) -> models.Credential:
-    with rt.uow(readonly=True) as uow:
+def credential_for(deps: Collaborators, credential_id: str) -> models.Credential:
+    with deps.uow(readonly=True) as uow:
         credential = uow.credentials.get(credential_id)
         return credential

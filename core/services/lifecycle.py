@@ -25,25 +25,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
-
-import sqlalchemy as sa
+from typing import Any, Sequence
 
 from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList, NotFound
-from govcred.core.orm import credentials as credentials_table
+from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.documents import validate_document
 from govcred.core.services.eligibility import evaluate_in
 from govcred.core.services.intake import check_channel
 from govcred.core.services.issuance import issue_credential
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.services.reminders import check_choice, date_zh, preferences, store_preferences
-from govcred.core.status import set_status
+from govcred.core.services.status_change import apply_status_change
 
-if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.runtime import Runtime
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
 CANCEL_ROLES = ("reviewer", "admin")
@@ -66,11 +62,8 @@ class Endorsement:
 
 def _current_version(uow, permit_no: str, principal: Principal) -> models.Credential:
     """The permit's newest version, locked; residents only find their own (404 otherwise)."""
-    stmt = (sa.select(models.Credential).where(credentials_table.c.permit_no == permit_no)
-            .order_by(credentials_table.c.version.desc()).limit(1).with_for_update())
-    if principal.kind == "resident":
-        stmt = stmt.where(credentials_table.c.owner_id == principal.id)
-    credential = uow.session.execute(stmt).scalar_one_or_none()
+    credential = uow.credentials.current_version(
+        permit_no, owner_id=principal.id if principal.kind == "resident" else None)
     if credential is None:
         raise NotFound("未找到该居住证", code="PERMIT_NOT_FOUND")
     return credential
@@ -84,31 +77,20 @@ def _window_text(window: tuple[dt.date, dt.date]) -> str:
     return f"签注办理期为 {date_zh(window[0])}至{date_zh(window[1])}"
 
 
-def _change_status(rt: "Runtime", uow, credential: models.Credential, application: models.Application,
+def _change_status(deps: Collaborators, uow, credential: models.Credential, application: models.Application,
                    new_status: str, reason: str, now: dt.datetime, *, actor: str, role: str) -> None:
     """Status, list revision, audit entry and the plugins' outbox rows, in the caller's transaction."""
-    old_status = credential.status
-    set_status(uow.session, credential, new_status, reason=reason, now=now)
-    uow.audit.append(actor=actor, role=role, action=f"credential.{new_status}", object_type="credential",
-                     object_id=credential.id, details={"from": old_status, "to": new_status,
-                                                       "permit_no": credential.permit_no})
-    rt.pm.hook.govcred_credential_status_changed(
-        credential=credential, application=application, old_status=old_status, new_status=new_status,
-        reason=reason, outbox=uow.outbox)
+    apply_status_change(uow, deps.pm, [(credential, application)], new_status, reason=reason, now=now,
+                        actor=actor, role=role, action=f"credential.{new_status}",
+                        details={"from": credential.status, "to": new_status, "permit_no": credential.permit_no})
 
 
-def _invalidate_older_versions(rt, uow, current: models.Credential, new_status: str, reason: str,
+def _invalidate_older_versions(deps: Collaborators, uow, current: models.Credential, new_status: str, reason: str,
                                now: dt.datetime, *, actor: str, role: str) -> None:
     """Superseded versions whose tokens are still within their ``exp`` stop verifying too."""
-    older = uow.session.execute(
-        sa.select(models.Credential).where(
-            credentials_table.c.permit_no == current.permit_no, credentials_table.c.id != current.id,
-            credentials_table.c.status == models.SUPERSEDED, credentials_table.c.expires_at > now,
-        ).with_for_update()
-    ).scalars().all()
-    for credential in older:
+    for credential in uow.credentials.live_superseded(current, now):
         application = uow.applications.get(credential.application_id)
-        _change_status(rt, uow, credential, application, new_status, reason, now, actor=actor, role=role)
+        _change_status(deps, uow, credential, application, new_status, reason, now, actor=actor, role=role)
 
 
 def _follow_up_application(original: models.Application, kind: str, document: dict, channel: str,
@@ -126,10 +108,11 @@ def _follow_up_application(original: models.Application, kind: str, document: di
     return app
 
 
-def _issue(rt, uow, app, decision, context, key, now, previous, principal, **new_permit) -> models.Credential:
+def _issue(deps: Collaborators, uow, app, decision, context, key, now, previous, principal,
+           **new_permit) -> models.Credential:
     context.extra["previous_credential"] = previous
-    credential = issue_credential(rt, uow, app, decision, context, key, now,
-                                   actor=principal.audit_actor, role=principal.role or principal.kind, **new_permit)
+    credential = issue_credential(deps, uow, app, decision, context, key, now,
+                                  actor=principal.audit_actor, role=principal.role or principal.kind, **new_permit)
     credential.residence_start = context.extra.get("residence_start")
     return credential
 
@@ -137,9 +120,9 @@ def _issue(rt, uow, app, decision, context, key, now, previous, principal, **new
 # ---- endorsement ---------------------------------------------------------------------------
 
 
-def _endorsable(rt, credential: models.Credential, now: dt.datetime) -> bool:
+def _endorsable(deps: Collaborators, credential: models.Credential, now: dt.datetime) -> bool:
     """Whether the endorsement is late; raises when the permit cannot be endorsed now."""
-    window = endorsement_window(rt, credential)
+    window = endorsement_window(deps, credential)
     if window is None:
         raise Conflict("该证件无需签注", code="ENDORSEMENT_NOT_APPLICABLE")
     lapsed = credential.expires_at <= now
@@ -155,7 +138,7 @@ def _endorsable(rt, credential: models.Credential, now: dt.datetime) -> bool:
     return lapsed
 
 
-def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | None, channel: str, *,
+def request_endorsement(deps: Collaborators, permit_no: str, principal: Principal | None, channel: str, *,
                         conditions: list | None = None) -> Endorsement:
     """Endorse the permit: re-check the conditions, then re-issue it (same permit, version n+1).
 
@@ -167,20 +150,20 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
         itself is recorded and the holder notified), or a status that cannot be endorsed.
     """
     principal = check_channel(principal, channel)
-    key = rt.keystore.active_key()  # decrypted outside the write transaction
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    key = deps.keys.active_key()  # decrypted outside the write transaction
+    now = deps.clock.now()
+    with deps.uow() as uow:
         previous = _current_version(uow, permit_no, principal)
-        late = _endorsable(rt, previous, now)
+        late = _endorsable(deps, previous, now)
         original = uow.applications.get(previous.application_id)
         document = dict(original.document)
         if conditions is not None:
             document["conditions"] = conditions
-            validate_document(rt.credential_types, document)
+            validate_document(deps.credential_types, document)
         app = _follow_up_application(original, ENDORSEMENT, document, channel, principal, now)
         uow.applications.add(app)
         uow.flush()
-        findings, context = evaluate_in(rt, uow, app, _today(now))
+        findings, context = evaluate_in(deps, uow, app, _today(now))
         blocking = [f for f in findings if f.blocking]
         app.decide(not blocking, now)
         decision = models.Decision(
@@ -191,21 +174,21 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
         if blocking:
             uow.audit.append(actor=actor, role=role, action="permit.endorsement_refused", object_type="credential",
                              object_id=previous.id, details={"codes": [f.code for f in blocking]})
-            rt.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+            deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
             uow.commit()
             raise Conflict("不再符合居住证申领条件，不予签注", code="ENDORSEMENT_REFUSED",
                            findings=[f.as_dict() for f in findings])
         context.extra.update(late=late, residence_start=_today(now) if late else previous.residence_start)
-        _change_status(rt, uow, previous, original, models.SUPERSEDED,
+        _change_status(deps, uow, previous, original, models.SUPERSEDED,
                        "已补办签注，由新版本替代" if late else "已签注，由新版本替代", now, actor=actor, role=role)
-        credential = _issue(rt, uow, app, decision, context, key, now, previous, principal,
+        credential = _issue(deps, uow, app, decision, context, key, now, previous, principal,
                             permit_no=previous.permit_no, version=previous.version + 1)
         uow.audit.append(actor=actor, role=role, action="permit.endorsed", object_type="credential",
                          object_id=credential.id,
                          details={"permit_no": credential.permit_no, "version": credential.version, "late": late,
                                   "residence_start": str(credential.residence_start or "")})
-        rt.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
-        rt.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
         uow.commit()
     return Endorsement(credential, previous, late, app)
 
@@ -213,7 +196,7 @@ def request_endorsement(rt: "Runtime", permit_no: str, principal: Principal | No
 # ---- replacement and cancellation -------------------------------------------------------------
 
 
-def replace_permit(rt: "Runtime", permit_no: str, principal: Principal | None, channel: str, *,
+def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | None, channel: str, *,
                    reason: str) -> models.Credential:
     """换领 (``damaged``) or 补领 (``lost``): a new credential under a new permit number and the
     old one ``replaced``, in one transaction. Only a permit in use can be replaced."""
@@ -222,9 +205,9 @@ def replace_permit(rt: "Runtime", permit_no: str, principal: Principal | None, c
         errors = ErrorList()
         errors.add("reason", "REASON_INVALID", "换领/补领原因须为 damaged（损坏）或 lost（丢失）")
         errors.raise_if_any()
-    key = rt.keystore.active_key()
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    key = deps.keys.active_key()
+    now = deps.clock.now()
+    with deps.uow() as uow:
         previous = _current_version(uow, permit_no, principal)
         if previous.status != models.VALID or previous.expires_at <= now:
             hint = "请先办理签注" if previous.status in (models.VALID, models.SUSPENDED) else "不能换领、补领"
@@ -239,26 +222,26 @@ def replace_permit(rt: "Runtime", permit_no: str, principal: Principal | None, c
                                    decided_at=now)
         uow.decisions.add(decision)
         context = models.EligibilityContext(as_of=_today(now), records=models.PersonRecords(source="none"),
-                                            settings=rt.settings,
+                                            settings=deps.settings,
                                             extra={"residence_start": previous.residence_start, "late": False})
         actor, role = principal.audit_actor, principal.role or principal.kind
         text = REPLACEMENT_REASONS[reason]
-        _change_status(rt, uow, previous, original, models.REPLACED, text, now, actor=actor, role=role)
-        _invalidate_older_versions(rt, uow, previous, models.REPLACED, text, now, actor=actor, role=role)
-        credential = _issue(rt, uow, app, decision, context, key, now, previous, principal)
+        _change_status(deps, uow, previous, original, models.REPLACED, text, now, actor=actor, role=role)
+        _invalidate_older_versions(deps, uow, previous, models.REPLACED, text, now, actor=actor, role=role)
+        credential = _issue(deps, uow, app, decision, context, key, now, previous, principal)
         chosen = preferences(uow.session, [previous.permit_no])[previous.permit_no]
         store_preferences(uow.session, credential.permit_no, check_choice(list(chosen)), actor=actor, now=now)
         uow.audit.append(actor=actor, role=role, action="permit.replaced", object_type="credential",
                          object_id=credential.id,
                          details={"old_permit_no": previous.permit_no, "permit_no": credential.permit_no,
                                   "reason": reason})
-        rt.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
-        rt.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
         uow.commit()
     return credential
 
 
-def cancel_permit(rt: "Runtime", permit_no: str, principal: Principal | None, *, reason: str,
+def cancel_permit(deps: Collaborators, permit_no: str, principal: Principal | None, *, reason: str,
                   note: str = "") -> models.Credential:
     """注销: the holder obtained local hukou (``local_hukou``) or left the county (``left_county``)."""
     require_role(principal, *CANCEL_ROLES)
@@ -270,15 +253,15 @@ def cancel_permit(rt: "Runtime", permit_no: str, principal: Principal | None, *,
         errors.add("note", "TOO_LONG", f"备注最多 {MAX_NOTE_CHARS} 个字符")
     errors.raise_if_any()
     text = CANCEL_REASONS[reason] + (f"（{note}）" if note else "")
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         current = _current_version(uow, permit_no, principal)
         if current.status not in (models.VALID, models.SUSPENDED):
             raise Conflict(f"证件状态为 {current.status}，不能注销", code="PERMIT_NOT_CANCELLABLE")
         application = uow.applications.get(current.application_id)
         actor, role = principal.audit_actor, principal.role
-        _change_status(rt, uow, current, application, models.CANCELLED, text, now, actor=actor, role=role)
-        _invalidate_older_versions(rt, uow, current, models.CANCELLED, text, now, actor=actor, role=role)
+        _change_status(deps, uow, current, application, models.CANCELLED, text, now, actor=actor, role=role)
+        _invalidate_older_versions(deps, uow, current, models.CANCELLED, text, now, actor=actor, role=role)
         uow.commit()
     return current
 
@@ -286,15 +269,16 @@ def cancel_permit(rt: "Runtime", permit_no: str, principal: Principal | None, *,
 # ---- reminders and views --------------------------------------------------------------------------
 
 
-def set_reminders(rt: "Runtime", permit_no: str, principal: Principal | None, reminders: Sequence[str]) -> list[str]:
+def set_reminders(deps: Collaborators, permit_no: str, principal: Principal | None,
+                  reminders: Sequence[str]) -> list[str]:
     """The holder (online) or a clerk (at the window) chooses the reminders of a permit."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
     if principal.kind != "resident":
         require_role(principal, "clerk", "admin")
     chosen = check_choice(reminders)
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         current = _current_version(uow, permit_no, principal)
         store_preferences(uow.session, current.permit_no, chosen, actor=principal.audit_actor, now=now)
         uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
@@ -314,28 +298,25 @@ def _version_view(credential: models.Credential) -> dict[str, Any]:
     }
 
 
-def permit_view(rt: "Runtime", permit_no: str, principal: Principal | None) -> dict[str, Any]:
+def permit_view(deps: Collaborators, permit_no: str, principal: Principal | None) -> dict[str, Any]:
     """A permit's status, its next endorsement window and its history, newest version first."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
     if principal.kind != "resident":
         require_role(principal, *OFFICER_VIEW_ROLES)
-    with rt.uow(readonly=True) as uow:
-        stmt = sa.select(models.Credential).where(credentials_table.c.permit_no == permit_no)
-        if principal.kind == "resident":
-            stmt = stmt.where(credentials_table.c.owner_id == principal.id)
-        versions = uow.session.execute(stmt.order_by(credentials_table.c.version.desc())).scalars().all()
+    with deps.uow(readonly=True) as uow:
+        versions = uow.credentials.versions(permit_no, owner_id=principal.id if principal.kind == "resident" else None)
         if not versions:
             raise NotFound("未找到该居住证", code="PERMIT_NOT_FOUND")
         chosen = preferences(uow.session, [permit_no])[permit_no]
-        return _permit_summary(rt, permit_no, versions, chosen)
+        return _permit_summary(deps, permit_no, versions, chosen)
 
 
-def _permit_summary(rt: "Runtime", permit_no: str, versions: Sequence[models.Credential],
+def _permit_summary(deps: Collaborators, permit_no: str, versions: Sequence[models.Credential],
                     chosen: frozenset[str]) -> dict[str, Any]:
     current = versions[0]
-    window = endorsement_window(rt, current) if current.status in (models.VALID, models.SUSPENDED) else None
-    now = rt.clock.now()
+    window = endorsement_window(deps, current) if current.status in (models.VALID, models.SUSPENDED) else None
+    now = deps.clock.now()
     return {
         "permit_no": permit_no,
         "status": current.status,
@@ -354,7 +335,7 @@ QUEUE_LOOKAHEAD = dt.timedelta(days=62)
 MAX_QUEUE = 500
 
 
-def permit_queue(rt: "Runtime", principal: Principal | None, *, queue: str) -> list[dict[str, Any]]:
+def permit_queue(deps: Collaborators, principal: Principal | None, *, queue: str) -> list[dict[str, Any]]:
     """Officers' list: permits whose endorsement window is open (soonest lapse first), or permits
     suspended for a missed endorsement (longest suspended first); at most ``MAX_QUEUE``."""
     from govcred.core.claims import ID_MASKED, NAME_MASKED
@@ -364,21 +345,15 @@ def permit_queue(rt: "Runtime", principal: Principal | None, *, queue: str) -> l
         errors = ErrorList()
         errors.add("queue", "QUEUE_INVALID", f"queue 只能是 {' 或 '.join(QUEUES)}")
         errors.raise_if_any()
-    now = rt.clock.now()
-    c = credentials_table.c
-    if queue == "suspended":
-        where = sa.and_(c.status == models.SUSPENDED, c.status_reason == MISSED_ENDORSEMENT)
-        order = c.status_changed_at.asc()
-    else:
-        where = sa.and_(c.status == models.VALID, c.expires_at > now, c.expires_at <= now + QUEUE_LOOKAHEAD)
-        order = c.expires_at.asc()
-    with rt.uow(readonly=True) as uow:
-        found = uow.session.execute(
-            sa.select(models.Credential).where(where).order_by(order, c.id).limit(MAX_QUEUE)
-        ).scalars().all()
+    now = deps.clock.now()
+    with deps.uow(readonly=True) as uow:
+        if queue == "suspended":
+            found = uow.credentials.suspended_for(MISSED_ENDORSEMENT, limit=MAX_QUEUE)
+        else:
+            found = uow.credentials.lapsing_within(now, QUEUE_LOOKAHEAD, limit=MAX_QUEUE)
         rows = []
         for credential in found:
-            window = endorsement_window(rt, credential)
+            window = endorsement_window(deps, credential)
             if queue == "window_open" and (window is None or window[0] > _today(now)):
                 continue
             rows.append({

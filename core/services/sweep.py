@@ -22,21 +22,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-import sqlalchemy as sa
-from sqlalchemy.orm import aliased
 
 from govcred.core import models
 from govcred.core.clock import BEIJING
-from govcred.core.orm import applications as applications_table
-from govcred.core.orm import credentials as credentials_table
-from govcred.core.orm import lifecycle_sweeps, status_lists
+from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.services.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences, queue_reminder
+from govcred.core.services.status_change import apply_status_change
 
-if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.runtime import Runtime
 
 log = logging.getLogger("govcred.sweep")
 
@@ -46,9 +39,6 @@ REMINDER_LOOKAHEAD = dt.timedelta(days=62)
 #: "The day after suspension" is still sent when a sweep was missed for a few days.
 AFTER_SUSPENSION_GRACE = dt.timedelta(days=7)
 WEEK = dt.timedelta(days=7)
-
-_c = credentials_table.c
-
 
 @dataclass
 class SweepReport:
@@ -65,11 +55,6 @@ class SweepReport:
                 "batches": self.batches, "run_id": self.run_id, "seconds": round(self.seconds, 3)}
 
 
-def _no_newer_version():
-    newer = aliased(credentials_table)
-    return ~sa.exists().where(newer.c.permit_no == _c.permit_no, newer.c.version > _c.version)
-
-
 def _checkpoint(uow, report: SweepReport, phase: str, last_id: str | None, now: dt.datetime) -> None:
     """Record the batch in the sweep's row, in the batch's own transaction."""
     report.batches += 1
@@ -77,46 +62,27 @@ def _checkpoint(uow, report: SweepReport, phase: str, last_id: str | None, now: 
               "reminders": report.reminders, "last_credential_id": last_id, "updated_at": now}
     if report.run_id is None:
         report.run_id = models.new_id()
-        uow.session.execute(sa.insert(lifecycle_sweeps).values(id=report.run_id, as_of=report.as_of,
-                                                               started_at=now, **values))
+        uow.sweep_runs.start(report.run_id, as_of=report.as_of, started_at=now, **values)
     else:
-        uow.session.execute(sa.update(lifecycle_sweeps).where(lifecycle_sweeps.c.id == report.run_id)
-                            .values(**values))
+        uow.sweep_runs.update(report.run_id, **values)
 
 
-def _applications(uow, credentials: list[models.Credential]) -> dict[str, models.Application]:
-    ids = list({c.application_id for c in credentials})
-    found = uow.session.execute(
-        sa.select(models.Application).where(applications_table.c.id.in_(ids))
-    ).scalars().all()
-    return {a.id: a for a in found}
-
-
-def _suspend_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: int,
+def _suspend_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, batch: int,
                    after: tuple[dt.datetime, str] | None) -> tuple[dt.datetime, str] | None:
     """Suspend one batch past the cursor ``after`` (the last ``(expires_at, id)`` done, so a batch
     never re-reads what earlier batches suspended); returns the new cursor, None when done."""
-    with rt.uow() as uow:
-        stmt = sa.select(models.Credential).where(_c.status == models.VALID, _c.expires_at <= now,
-                                                  _no_newer_version())
-        if after is not None:
-            stmt = stmt.where(sa.tuple_(_c.expires_at, _c.id) > sa.tuple_(*after))
-        lapsed = uow.session.execute(
-            stmt.order_by(_c.expires_at, _c.id).limit(batch).with_for_update()
-        ).scalars().all()
+    with deps.uow() as uow:
+        lapsed = uow.credentials.lapsed(now, after=after, limit=batch)
         if not lapsed:
             return None
-        apps = _applications(uow, lapsed)
+        apps = uow.applications.by_ids(c.application_id for c in lapsed)
         with uow.session.no_autoflush:  # one executemany UPDATE at commit, not a flush per statement
-            _suspend_each(rt, uow, lapsed, apps, now)
-        uow.audit.append(actor=SWEEP_ACTOR, role=SWEEP_ROLE, action="credential.suspended",
-                         object_type="credential_batch", object_id=f"{report.run_id or 'new'}:{report.batches + 1}",
-                         details={"reason": "missed_endorsement", "from": models.VALID, "to": models.SUSPENDED,
-                                  "credentials": [c.id for c in lapsed], "permit_nos": [c.permit_no for c in lapsed]})
-        uow.session.execute(
-            sa.update(status_lists).where(status_lists.c.id.in_({c.status_list_id for c in lapsed}))
-            .values(revision=status_lists.c.revision + 1, updated_at=now)
-        )
+            apply_status_change(
+                uow, deps.pm, [(c, apps[c.application_id]) for c in lapsed], models.SUSPENDED,
+                reason=MISSED_ENDORSEMENT, now=now, actor=SWEEP_ACTOR, role=SWEEP_ROLE, action="credential.suspended",
+                object_type="credential_batch", object_id=f"{report.run_id or 'new'}:{report.batches + 1}",
+                details={"reason": "missed_endorsement", "from": models.VALID, "to": models.SUSPENDED,
+                         "credentials": [c.id for c in lapsed], "permit_nos": [c.permit_no for c in lapsed]})
         report.suspended += len(lapsed)
         report.suspended_permits.extend(c.permit_no for c in lapsed)
         _checkpoint(uow, report, "suspend", lapsed[-1].id, now)
@@ -124,23 +90,12 @@ def _suspend_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: 
         return lapsed[-1].expires_at, lapsed[-1].id
 
 
-def _suspend_each(rt: "Runtime", uow, lapsed: list[models.Credential], apps: dict[str, models.Application],
-                  now: dt.datetime) -> None:
-    for credential in lapsed:
-        credential.status = models.SUSPENDED
-        credential.status_reason = MISSED_ENDORSEMENT
-        credential.status_changed_at = now
-        rt.pm.hook.govcred_credential_status_changed(
-            credential=credential, application=apps[credential.application_id], old_status=models.VALID,
-            new_status=models.SUSPENDED, reason=MISSED_ENDORSEMENT, outbox=uow.outbox)
-
-
-def _due_reminders(rt: "Runtime", credential: models.Credential, chosen: frozenset[str],
+def _due_reminders(deps: Collaborators, credential: models.Credential, chosen: frozenset[str],
                    now: dt.datetime) -> list[tuple[str, tuple[dt.date, dt.date] | None]]:
     today = now.astimezone(BEIJING).date()
     if credential.status == models.SUSPENDED:
         return [(AFTER_SUSPENSION, None)] if AFTER_SUSPENSION in chosen else []
-    window = endorsement_window(rt, credential)
+    window = endorsement_window(deps, credential)
     if window is None:
         return []
     due = []
@@ -151,33 +106,23 @@ def _due_reminders(rt: "Runtime", credential: models.Credential, chosen: frozens
     return due
 
 
-def _reminder_candidates(now: dt.datetime):
-    upcoming = sa.and_(_c.status == models.VALID, _c.expires_at > now, _c.expires_at <= now + REMINDER_LOOKAHEAD)
-    just_suspended = sa.and_(
-        _c.status == models.SUSPENDED, _c.status_reason == MISSED_ENDORSEMENT,
-        _c.status_changed_at <= now - dt.timedelta(days=1),
-        _c.status_changed_at > now - dt.timedelta(days=1) - AFTER_SUSPENSION_GRACE,
-    )
-    return sa.or_(upcoming, just_suspended)
-
-
-def _remind_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: int, after: str | None) -> str | None:
+def _remind_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, batch: int,
+                  after: str | None) -> str | None:
     """One page of reminder candidates (by id); returns the last id seen, None at the end."""
-    with rt.uow() as uow:
-        stmt = sa.select(models.Credential).where(_reminder_candidates(now), _no_newer_version())
-        if after is not None:
-            stmt = stmt.where(_c.id > after)
-        page = uow.session.execute(stmt.order_by(_c.id).limit(batch)).scalars().all()
+    with deps.uow() as uow:
+        page = uow.credentials.reminder_candidates(
+            now, lookahead=REMINDER_LOOKAHEAD, suspended_reason=MISSED_ENDORSEMENT, grace=AFTER_SUSPENSION_GRACE,
+            after=after, limit=batch)
         if not page:
             return None
         chosen = preferences(uow.session, [c.permit_no for c in page])
-        due = [(c, r, w) for c in page for r, w in _due_reminders(rt, c, chosen[c.permit_no], now)]
+        due = [(c, r, w) for c in page for r, w in _due_reminders(deps, c, chosen[c.permit_no], now)]
         queued = 0
         if due:
-            apps = _applications(uow, [c for c, _r, _w in due])
+            apps = uow.applications.by_ids(c.application_id for c, _r, _w in due)
             for credential, reminder, window in due:
-                if queue_reminder(uow.outbox, rt.credential_types, credential, apps[credential.application_id], reminder,
-                                  window=window, now=now):
+                if queue_reminder(uow.outbox, deps.credential_types, credential, apps[credential.application_id],
+                                  reminder, window=window, now=now):
                     queued += 1
         if queued:
             report.reminders += queued
@@ -186,29 +131,28 @@ def _remind_batch(rt: "Runtime", report: SweepReport, now: dt.datetime, batch: i
         return page[-1].id
 
 
-def _finish(rt: "Runtime", report: SweepReport, now: dt.datetime) -> None:
+def _finish(deps: Collaborators, report: SweepReport, now: dt.datetime) -> None:
     if report.run_id is None:
         return
-    with rt.uow() as uow:
-        uow.session.execute(sa.update(lifecycle_sweeps).where(lifecycle_sweeps.c.id == report.run_id)
-                            .values(phase="done", finished_at=now, updated_at=now))
+    with deps.uow() as uow:
+        uow.sweep_runs.update(report.run_id, phase="done", finished_at=now, updated_at=now)
         uow.commit()
 
 
-def run_sweep(rt: "Runtime", *, now: dt.datetime | None = None, batch: int = 1000) -> SweepReport:
+def run_sweep(deps: Collaborators, *, now: dt.datetime | None = None, batch: int = 1000) -> SweepReport:
     """Suspend lapsed permits, then queue the reminders that are due; idempotent."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
-    now = now or rt.clock.now()
+    now = now or deps.clock.now()
     report = SweepReport(as_of=now)
     started = time.perf_counter()
     cursor: tuple[dt.datetime, str] | None = None
-    while (cursor := _suspend_batch(rt, report, now, batch, cursor)) is not None:
+    while (cursor := _suspend_batch(deps, report, now, batch, cursor)) is not None:
         pass
     after: str | None = None
-    while (after := _remind_batch(rt, report, now, batch, after)) is not None:
+    while (after := _remind_batch(deps, report, now, batch, after)) is not None:
         pass
-    _finish(rt, report, now)
+    _finish(deps, report, now)
     report.seconds = time.perf_counter() - started
     log.info("lifecycle sweep as of %s: %d suspended, %d reminders, %d batches", now.isoformat(),
              report.suspended, report.reminders, report.batches)
@@ -218,8 +162,8 @@ def run_sweep(rt: "Runtime", *, now: dt.datetime | None = None, batch: int = 100
 class DailySweep:
     """A background thread that runs the sweep at start-up and then once a day (``govcred serve``)."""
 
-    def __init__(self, rt: "Runtime", *, interval_seconds: float = 24 * 3600.0):
-        self._rt = rt
+    def __init__(self, deps: Collaborators, *, interval_seconds: float = 24 * 3600.0):
+        self._deps = deps
         self._interval = interval_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="govcred-lifecycle-sweep", daemon=True)
@@ -232,7 +176,7 @@ class DailySweep:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                run_sweep(self._rt)
+                run_sweep(self._deps)
             except Exception:  # keep the thread alive; the next day tries again
                 log.exception("lifecycle sweep failed")
             self.runs += 1

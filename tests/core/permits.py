@@ -9,7 +9,6 @@ import itertools
 from govcred.core import models
 from govcred.core.accounts.officers import Principal
 from govcred.core.clock import BEIJING
-from govcred.core.status import publisher_for
 from govcred.core.tokens import CREDENTIAL, verify_token
 from govcred.plugins.zhejiang_residence.identifiers import id_check_char
 
@@ -80,7 +79,7 @@ def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Crede
         records = rt.credential_types[app.schema].records_from_document(app.document)
         context = models.EligibilityContext(as_of=now.astimezone(BEIJING).date(), records=records,
                                             settings=rt.settings)
-        credential = issue_credential(rt, uow, app, decision, context, key, now)
+        credential = issue_credential(rt.collaborators, uow, app, decision, context, key, now)
         uow.commit()
     return credential
 
@@ -90,7 +89,7 @@ def list_status(rt, credential: models.Credential) -> int:
     from govcred.core.keys import KeySet
     from govcred.verifier.statuslist import parse_status_list
 
-    signed = publisher_for(rt).current(credential.status_list_id)
+    signed = rt.status_list_publisher.current(credential.status_list_id)
     keys = KeySet.from_jwks(rt.keystore.jwks(), issuer=rt.settings.issuer)
     uri = credential.claims["status"]["status_list"]["uri"]
     return parse_status_list(signed.token, keys, uri, clock=rt.clock).value_at(credential.status_idx)

@@ -10,7 +10,7 @@ from govcred.core import models
 from govcred.core.accounts.officers import Principal
 from govcred.core.services.credential_status import change_status
 from govcred.core.keys import KeySet
-from govcred.core.status import BITS, allocate_index, encode_lst, pack_statuses, publisher_for
+from govcred.core.status import BITS, allocate_index, encode_lst, pack_statuses
 from govcred.core.tokens import STATUS_LIST, verify_token
 from tests.core.credential_rows import make_credential
 from govcred.verifier.statuslist import inflate_bounded, parse_status_list
@@ -43,9 +43,9 @@ def _keyset(rt) -> KeySet:
 
 def test_signed_list_carries_revoked_and_suspended_credentials(runtime):
     valid, revoked, suspended = (make_credential(runtime) for _ in range(3))
-    change_status(runtime, revoked.id, models.REVOKED, reason="伪造材料骗领", principal=REVIEWER)
-    change_status(runtime, suspended.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
-    signed = publisher_for(runtime).current(valid.status_list_id)
+    change_status(runtime.collaborators, revoked.id, models.REVOKED, reason="伪造材料骗领", principal=REVIEWER)
+    change_status(runtime.collaborators, suspended.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
+    signed = runtime.status_list_publisher.current(valid.status_list_id)
     verified = verify_token(signed.token, STATUS_LIST, _keyset(runtime), clock=runtime.clock)
     ttl = runtime.settings.status_list_ttl_seconds
     assert verified.claims["ttl"] == ttl
@@ -60,18 +60,18 @@ def test_signed_list_carries_revoked_and_suspended_credentials(runtime):
 
 def test_token_is_reused_until_the_revision_changes(runtime):
     cred = make_credential(runtime)
-    publisher = publisher_for(runtime)
+    publisher = runtime.status_list_publisher
     first = publisher.current(cred.status_list_id)
     runtime.clock.advance(seconds=30)
     assert publisher.current(cred.status_list_id) is first
-    change_status(runtime, cred.id, models.SUSPENDED, reason="核查中", principal=REVIEWER)
+    change_status(runtime.collaborators, cred.id, models.SUSPENDED, reason="核查中", principal=REVIEWER)
     second = publisher.current(cred.status_list_id)
     assert second.revision == first.revision + 1 and second.token != first.token
 
 
 def test_unchanged_list_is_resigned_before_it_nears_expiry(runtime):
     cred = make_credential(runtime)
-    publisher = publisher_for(runtime)
+    publisher = runtime.status_list_publisher
     first = publisher.current(cred.status_list_id)
     runtime.clock.advance(seconds=first.ttl + 1)  # fewer than 3 ttl periods now remain
     second = publisher.current(cred.status_list_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from govcred.core.status import publisher_for
 from govcred.testing import make_runtime, make_settings
 from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
@@ -43,7 +42,7 @@ def publish(rt, directory: Path, list_ids=None) -> TrustedIssuer:
     files = []
     for list_id in list_ids:
         path = directory / f"{tag}-status-{list_id}.jwt"
-        path.write_text(publisher_for(rt).current(list_id).token)
+        path.write_text(rt.status_list_publisher.current(list_id).token)
         files.append(str(path))
     return TrustedIssuer(rt.settings.issuer, f"{tag} 公安局", str(jwks), None, tuple(files))
 

@@ -13,7 +13,6 @@ from govcred.core.accounts.officers import Principal
 from govcred.core.services.credential_status import change_status
 from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text, render_png
-from govcred.core.status import publisher_for
 from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialType
 from govcred.testing import make_pm
@@ -59,15 +58,15 @@ def test_valid_credential_by_token_qr_text_and_image(issuer, tmp_path):
 @pytest.mark.parametrize("status, reason", [("revoked", "REVOKED"), ("suspended", "SUSPENDED")])
 def test_revoked_and_suspended_are_not_valid(issuer, tmp_path, status, reason):
     cred = make_credential(issuer)
-    change_status(issuer, cred.id, status, reason="核查", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, status, reason="核查", principal=REVIEWER)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
     assert (answer.valid, answer.reasons) == (False, [reason])
 
 
 def test_reinstated_credential_is_valid_again(issuer, tmp_path):
     cred = make_credential(issuer)
-    change_status(issuer, cred.id, "suspended", reason="核查", principal=REVIEWER)
-    change_status(issuer, cred.id, "valid", reason="核查完毕", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "suspended", reason="核查", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "valid", reason="核查完毕", principal=REVIEWER)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
     assert answer.valid and answer.reasons == []
 
@@ -150,7 +149,7 @@ def test_decompression_bomb_in_lst_is_refused_without_inflating_it(issuer, tmp_p
 
 def test_list_whose_sub_is_another_list_is_refused(issuer, tmp_path):
     cred = make_credential(issuer)
-    lst = publisher_for(issuer).current(cred.status_list_id)
+    lst = issuer.status_list_publisher.current(cred.status_list_id)
     claims = json.loads(base64.urlsafe_b64decode(lst.token.split(".")[1] + "=="))
     token = _signed_list(issuer, claims["status_list"]["lst"], issuer.settings.issuer + "/status/99")
     entry = _with_list_token(issuer, tmp_path, token)
@@ -181,7 +180,7 @@ def test_credential_signed_by_another_key_under_a_trusted_iss(issuer, tmp_path, 
 def test_permits_of_two_trusted_counties_both_verify(issuer, tmp_path, sqlite_template):
     other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
     here, there = make_credential(issuer), make_credential(other)
-    change_status(other, make_credential(other).id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(other.collaborators, make_credential(other).id, "revoked", reason="吊销", principal=REVIEWER)
     v = verifier_for(trust_of(publish(issuer, tmp_path / "qt"), publish(other, tmp_path / "ls")), issuer.clock)
     assert v.verify_text(here.token).valid and v.verify_text(there.token).valid
     other.close()
@@ -201,7 +200,7 @@ def test_presentation_verifies_and_expires(issuer, tmp_path):
 def test_presentation_of_a_revoked_credential_is_revoked(issuer, tmp_path):
     cred = make_credential(issuer)
     token = issue_presentation(issuer, cred)
-    change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
     assert answer.reasons == ["REVOKED"]
 
@@ -239,7 +238,7 @@ def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
             register(Generous())
 
     cred = make_credential(issuer)
-    change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=benefit_pm([(GenerousPlugin(), "generous")]))
     answer = v.verify_text(cred.token, benefit="compulsory_education")
     assert (answer.valid, answer.benefit["qualifies"]) == (False, False)
@@ -269,7 +268,7 @@ def test_lapsed_credential_says_why_it_lapsed(issuer, tmp_path):
     """Past its anniversary a suspended permit answers SUSPENDED (未按期签注) before EXPIRED;
     an expired permit whose entry is still valid answers EXPIRED alone."""
     suspended, plain = make_credential(issuer), make_credential(issuer)
-    change_status(issuer, suspended.id, "suspended", reason="未按期签注", principal=REVIEWER)
+    change_status(issuer.collaborators, suspended.id, "suspended", reason="未按期签注", principal=REVIEWER)
     issuer.clock.set(max(suspended.expires_at, plain.expires_at) + dt.timedelta(days=2))
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
     assert v.verify_text(suspended.token).reasons == ["SUSPENDED", "EXPIRED"]

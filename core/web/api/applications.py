@@ -71,28 +71,28 @@ def _created(body: dict, location: str) -> Response:
 def submit():
     principal = current_principal()
     channel = "online" if principal.kind == "resident" else "window"
-    app = intake.submit_application(runtime_of(), json_body(), principal=principal, channel=channel)
+    app = intake.submit_application(runtime_of().collaborators, json_body(), principal=principal, channel=channel)
     return _created(application_json(app), url_for("applications.show", app_id=app.id))
 
 
 @bp.get("/applications/<app_id>")
 @login_required
 def show(app_id: str):
-    app, decision = intake.get_application(runtime_of(), app_id, current_principal())
+    app, decision = intake.get_application(runtime_of().collaborators, app_id, current_principal())
     return jsonify(application_json(app, decision))
 
 
 @bp.post("/applications/<app_id>/accept")
 @roles_required("clerk", "admin")
 def accept(app_id: str):
-    app = intake.accept_application(runtime_of(), app_id, current_principal())
+    app = intake.accept_application(runtime_of().collaborators, app_id, current_principal())
     return jsonify(application_json(app))
 
 
 @bp.post("/applications/<app_id>/withdraw")
 @login_required
 def withdraw(app_id: str):
-    app = intake.withdraw_application(runtime_of(), app_id, current_principal())
+    app = intake.withdraw_application(runtime_of().collaborators, app_id, current_principal())
     return jsonify(application_json(app))
 
 
@@ -100,10 +100,10 @@ def withdraw(app_id: str):
 @login_required
 def credential_qr(app_id: str):
     rt = runtime_of()
-    _app, decision = intake.get_application(rt, app_id, current_principal())
+    _app, decision = intake.get_application(rt.collaborators, app_id, current_principal())
     if decision is None or not decision.credential_id:
         raise NotFound("该申请尚未签发证件", code="CREDENTIAL_NOT_FOUND")
-    credential = issuance.credential_for(rt, decision.credential_id)
+    credential = issuance.credential_for(rt.collaborators, decision.credential_id)
     response = Response(render_png(credential.token), mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     return response

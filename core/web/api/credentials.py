@@ -72,6 +72,6 @@ def qr_png(credential_id: str):
 def set_status(credential_id: str):
     body = json_body()
     rt = runtime_of()
-    credential = change_status(rt, credential_id, body.get("status"), reason=body.get("reason"),
+    credential = change_status(rt.collaborators, credential_id, body.get("status"), reason=body.get("reason"),
                                principal=current_principal())
     return jsonify(credential_view(credential, rt.settings.issuer))

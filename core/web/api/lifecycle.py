@@ -27,13 +27,13 @@ def _channel(principal) -> str:
 
 
 def _permit(permit_no: str):
-    return jsonify(lifecycle.permit_view(runtime_of(), permit_no, current_principal()))
+    return jsonify(lifecycle.permit_view(runtime_of().collaborators, permit_no, current_principal()))
 
 
 @bp.get("/permits")
 @roles_required(*lifecycle.OFFICER_VIEW_ROLES)
 def queue():
-    return jsonify({"permits": lifecycle.permit_queue(runtime_of(), current_principal(),
+    return jsonify({"permits": lifecycle.permit_queue(runtime_of().collaborators, current_principal(),
                                                       queue=request.args.get("queue", "window_open"))})
 
 
@@ -50,7 +50,7 @@ def endorse(permit_no: str):
     principal = current_principal()
     body = json_body()
     try:
-        lifecycle.request_endorsement(runtime_of(), permit_no, principal, _channel(principal),
+        lifecycle.request_endorsement(runtime_of().collaborators, permit_no, principal, _channel(principal),
                                       conditions=body.get("conditions"))
     except Conflict as exc:
         if exc.code == "OUTSIDE_ENDORSEMENT_WINDOW":
@@ -67,7 +67,7 @@ def endorse(permit_no: str):
 @idempotent
 def replace(permit_no: str):
     principal = current_principal()
-    credential = lifecycle.replace_permit(runtime_of(), permit_no, principal, _channel(principal),
+    credential = lifecycle.replace_permit(runtime_of().collaborators, permit_no, principal, _channel(principal),
                                           reason=json_body().get("reason"))
     response = _permit(credential.permit_no)
     response.status_code = 201
@@ -79,7 +79,7 @@ def replace(permit_no: str):
 @idempotent
 def cancel(permit_no: str):
     body = json_body()
-    lifecycle.cancel_permit(runtime_of(), permit_no, current_principal(), reason=body.get("reason"),
+    lifecycle.cancel_permit(runtime_of().collaborators, permit_no, current_principal(), reason=body.get("reason"),
                             note=body.get("note", ""))
     return _permit(permit_no)
 
@@ -87,7 +87,7 @@ def cancel(permit_no: str):
 @bp.put("/permits/<permit_no>/reminders")
 @login_required
 def reminders(permit_no: str):
-    lifecycle.set_reminders(runtime_of(), permit_no, current_principal(), json_body().get("reminders"))
+    lifecycle.set_reminders(runtime_of().collaborators, permit_no, current_principal(), json_body().get("reminders"))
     return _permit(permit_no)
 
 

@@ -32,7 +32,7 @@ def _conflict(exc: Conflict):
 @roles_required("reviewer", "admin")
 def queue():
     states = [s for value in request.args.getlist("state") for s in value.split(",") if s] or ["accepted"]
-    items = decisions.review_queue(runtime_of(), current_principal(), states=states,
+    items = decisions.review_queue(runtime_of().collaborators, current_principal(), states=states,
                                   channel=request.args.get("channel") or None, due=request.args.get("due") or None)
     out = []
     for item in items:
@@ -62,11 +62,11 @@ def decide(app_id: str):
         errors.add(name, "UNKNOWN_FIELD", f"不允许的字段：{name[:40]}")
     errors.raise_if_any()
     rt = runtime_of()
-    decision = decisions.decide(rt, app_id, approve=approve, principal=current_principal(),
+    decision = decisions.decide(rt.collaborators, app_id, approve=approve, principal=current_principal(),
                                officer_reasons=reasons, expected_version=version)
     out: dict = {"decision": decision_json(decision), "credential": None}
     if decision.credential_id:
-        credential = issuance.credential_for(rt, decision.credential_id)
+        credential = issuance.credential_for(rt.collaborators, decision.credential_id)
         out["credential"] = {
             "id": credential.id, "permit_no": credential.permit_no, "token": credential.token,
             "expires_at": credential.expires_at.isoformat(),

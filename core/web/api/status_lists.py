@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify
 
 from govcred.core.exceptions import NotFound
 from govcred.core.orm import status_lists
-from govcred.core.status import publisher_for, status_list_uri
+from govcred.core.status import status_list_uri
 from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import public
 
@@ -62,7 +62,7 @@ def status_list(list_id: str):
     if not _LIST_ID.fullmatch(list_id):
         raise NotFound("未找到该状态列表", code="STATUS_LIST_NOT_FOUND")
     rt = runtime_of()
-    signed = publisher_for(rt).current(list_id)
+    signed = rt.status_list_publisher.current(list_id)
     remaining = signed.exp - int(rt.clock.now().timestamp())
     response = Response(signed.token, mimetype=MEDIA_TYPE)
     # A cache may hold it for one ttl at most, and never past the token's own exp.

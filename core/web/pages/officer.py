@@ -91,7 +91,8 @@ def queue():
     due = {"due_today": "today", "overdue": "overdue"}.get(show)
     if due is None:
         show = "all"
-    items = decisions.review_queue(rt, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due)
+    items = decisions.review_queue(rt.collaborators, current_principal(), states=(models.SUBMITTED, models.ACCEPTED),
+                                   due=due)
     rows = [(item, deadline_view(rt.calendar, item.application.deadline, now, item.application.deadline_provisional))
             for item in items]
     return render_template("officer/queue.html", rows=rows, show=show)
@@ -120,8 +121,11 @@ def _history(uow, app_id: str, attachment_ids: list[str]) -> list:
 def _application_page(app_id: str, *, errors: FormErrors | None = None, status: int = 200, reasons_text: str = ""):
     rt = runtime_of()
     principal = current_principal()
-    app, decision = get_application(rt, app_id, principal)
-    findings = [f.as_dict() for f in eligibility.evaluate(rt, app)] if decision is None else decision.findings
+    app, decision = get_application(rt.collaborators, app_id, principal)
+    if decision is None:
+        findings = [f.as_dict() for f in eligibility.evaluate(rt.collaborators, app)]
+    else:
+        findings = decision.findings
     credential = None
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
@@ -182,7 +186,7 @@ def decide(app_id: str):
     except ValueError:
         version = None
     try:
-        decisions.decide(rt, app_id, approve=action == "approve", principal=current_principal(),
+        decisions.decide(rt.collaborators, app_id, approve=action == "approve", principal=current_principal(),
                         officer_reasons=reasons, expected_version=version)
     except ValidationError as exc:
         return _application_page(app_id, errors=FormErrors.from_exception(exc), status=400, reasons_text=reasons_text)
@@ -225,7 +229,7 @@ def _change_status_from_form(credential_id: str) -> tuple[FormErrors | None, int
     new_status = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}.get(
         request.form.get("action", ""), "")
     try:
-        change_status(runtime_of(), credential_id, new_status, reason=request.form.get("reason", ""),
+        change_status(runtime_of().collaborators, credential_id, new_status, reason=request.form.get("reason", ""),
                       principal=current_principal())
     except ValidationError as exc:
         return FormErrors.from_exception(exc), 400
@@ -262,7 +266,7 @@ def permits():
     queue = request.args.get("queue", "window_open")
     if queue not in lifecycle.QUEUES:
         queue = "window_open"
-    rows = lifecycle.permit_queue(runtime_of(), current_principal(), queue=queue)
+    rows = lifecycle.permit_queue(runtime_of().collaborators, current_principal(), queue=queue)
     return render_template("officer/permits.html", rows=permitview.queue_rows(rows, queue), queue=queue,
                            queue_zh=QUEUE_ZH)
 
@@ -271,7 +275,7 @@ def _permit_page(permit_no: str, *, errors: FormErrors | None = None, findings: 
                  status: int = 200):
     rt = runtime_of()
     principal = current_principal()
-    permit = permitview.permit_page(lifecycle.permit_view(rt, permit_no, principal))
+    permit = permitview.permit_page(lifecycle.permit_view(rt.collaborators, permit_no, principal))
     with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
         credential = uow.credentials.get(permit.current_id)
     with rt.uow() as uow:
@@ -295,7 +299,7 @@ def permit(permit_no: str):
 @officer_required(*STATUS_ROLES)
 @recent_login_required
 def permit_status(permit_no: str):
-    current = lifecycle.permit_view(runtime_of(), permit_no, current_principal())["history"][0]["id"]
+    current = lifecycle.permit_view(runtime_of().collaborators, permit_no, current_principal())["history"][0]["id"]
     errors, status = _change_status_from_form(current)
     if errors:
         return _permit_page(permit_no, errors=errors, status=status)
@@ -308,7 +312,7 @@ def permit_status(permit_no: str):
 def permit_endorsement(permit_no: str):
     """签注 at the window (the holder is present); a refusal shows every reason, or the window."""
     try:
-        lifecycle.request_endorsement(runtime_of(), permit_no, current_principal(), "window")
+        lifecycle.request_endorsement(runtime_of().collaborators, permit_no, current_principal(), "window")
     except (Conflict, ValidationError) as exc:
         errors, findings, status = permitview.endorsement_refusal(exc)
         return _permit_page(permit_no, errors=errors, findings=findings, status=status)
@@ -382,7 +386,7 @@ def intake_submit():
     schema = _intake_schema(session)
     doc = dict(session.data["draft"], schema=schema, channel="window")
     try:
-        app = submit_application(rt, doc, principal=current_principal(), channel="window")
+        app = submit_application(rt.collaborators, doc, principal=current_principal(), channel="window")
     except ValidationError as exc:
         return INTAKE.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
     for key in DRAFT_KEYS:

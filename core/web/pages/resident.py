@@ -236,7 +236,7 @@ def confirm_post():
     if step:
         return step
     try:
-        app = intake.submit_application(rt, doc, principal=current_principal(), channel="online")
+        app = intake.submit_application(rt.collaborators, doc, principal=current_principal(), channel="online")
     except ValidationError as exc:
         return FLOW.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
     for key in DRAFT_KEYS:
@@ -252,7 +252,7 @@ def confirm_post():
 @resident_required
 def status(app_id: str):
     rt = runtime_of()
-    app, decision = intake.get_application(rt, app_id, current_principal())
+    app, decision = intake.get_application(rt.collaborators, app_id, current_principal())
     deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
     credential = None
     if decision is not None and decision.credential_id:
@@ -278,7 +278,8 @@ DONE_ZH = {"endorsed": "签注已办理，新的电子居住证已签发。", "r
 def _permit_page(credential: models.Credential, *, errors: FormErrors | None = None, findings: list | None = None,
                  status: int = 200, view: dict | None = None):
     rt = runtime_of()
-    view = permitview.permit_page(view or lifecycle.permit_view(rt, credential.permit_no, current_principal()))
+    view = permitview.permit_page(
+        view or lifecycle.permit_view(rt.collaborators, credential.permit_no, current_principal()))
     return render_template("resident/permit.html", credential=credential, status_zh=CREDENTIAL_STATUS_ZH,
                            lifetime=rt.settings.presentation_seconds, benefits=rt.benefits, permit=view,
                            errors=errors or FormErrors(), findings=findings or [],
@@ -289,7 +290,7 @@ def _permit_page(credential: models.Credential, *, errors: FormErrors | None = N
 @resident_required
 def permit(credential_id: str):
     credential = _own_credential(credential_id)
-    view = lifecycle.permit_view(runtime_of(), credential.permit_no, current_principal())
+    view = lifecycle.permit_view(runtime_of().collaborators, credential.permit_no, current_principal())
     latest = view["history"][0]["id"]
     if latest != credential.id:  # an endorsed version's old page shows the permit as it is now
         return redirect(url_for("resident.permit", credential_id=latest))
@@ -302,7 +303,8 @@ def endorse(credential_id: str):
     """签注 online; a refusal shows every reason, or the window's dates."""
     credential = _own_credential(credential_id)
     try:
-        done = lifecycle.request_endorsement(runtime_of(), credential.permit_no, current_principal(), "online")
+        done = lifecycle.request_endorsement(runtime_of().collaborators, credential.permit_no, current_principal(),
+                                             "online")
     except (Conflict, ValidationError) as exc:
         errors, findings, status = permitview.endorsement_refusal(exc)
         return _permit_page(credential, errors=errors, findings=findings, status=status)
@@ -314,7 +316,7 @@ def endorse(credential_id: str):
 def reminders(credential_id: str):
     credential = _own_credential(credential_id)
     try:
-        lifecycle.set_reminders(runtime_of(), credential.permit_no, current_principal(),
+        lifecycle.set_reminders(runtime_of().collaborators, credential.permit_no, current_principal(),
                                 request.form.getlist("reminders"))
     except ValidationError as exc:
         return _permit_page(credential, errors=FormErrors.from_exception(exc), status=400)

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 from govcred.core.cli import build_cli
 from govcred.core.clock import utcnow
 from govcred.core.qr import decode_image
-from govcred.core.status import publisher_for
 from govcred.testing import TEST_ENV
 from tests.core.credential_rows import make_credential
 
@@ -48,7 +47,7 @@ def test_offline_verify_exit_codes(cli_env, tmp_path):
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(rt.keystore.jwks()))
     lst = tmp_path / "status-list.jwt"
-    lst.write_text(publisher_for(rt).current(cred.status_list_id).token)
+    lst.write_text(rt.status_list_publisher.current(cred.status_list_id).token)
     token = tmp_path / "credential.jwt"
     token.write_text(cred.token)
     cli = build_cli()
@@ -58,7 +57,7 @@ def test_offline_verify_exit_codes(cli_env, tmp_path):
     assert json.loads(out.output)["benefit"] == {"code": "compulsory_education", "qualifies": True}
     no_list = runner.invoke(cli, [*base, "verify", cred.token, "--jwks", str(jwks), "--json"])
     assert no_list.exit_code == 1 and json.loads(no_list.output)["reasons"] == ["STATUS_UNAVAILABLE"]
-    change_status(rt, cred.id, "revoked", reason="吊销", principal=Principal("officer", "r", "reviewer"))
-    lst.write_text(publisher_for(rt).current(cred.status_list_id).token)
+    change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=Principal("officer", "r", "reviewer"))
+    lst.write_text(rt.status_list_publisher.current(cred.status_list_id).token)
     revoked = runner.invoke(cli, [*base, *args])
     assert revoked.exit_code == 1 and json.loads(revoked.output)["reasons"] == ["REVOKED"]

@@ -49,9 +49,9 @@ def test_suspend_reinstate_revoke_with_audit_outbox_and_hook(observed):
     rt, plugin = observed
     cred = make_credential(rt)
     before = _revision(rt, cred.status_list_id)
-    change_status(rt, cred.id, "suspended", reason="居住地址变更，待核实", principal=REVIEWER)
-    change_status(rt, cred.id, "valid", reason="核实无误，恢复使用", principal=REVIEWER)
-    changed = change_status(rt, cred.id, "revoked", reason="以欺骗手段取得", principal=REVIEWER)
+    change_status(rt.collaborators, cred.id, "suspended", reason="居住地址变更，待核实", principal=REVIEWER)
+    change_status(rt.collaborators, cred.id, "valid", reason="核实无误，恢复使用", principal=REVIEWER)
+    changed = change_status(rt.collaborators, cred.id, "revoked", reason="以欺骗手段取得", principal=REVIEWER)
     assert changed.status == "revoked" and changed.status_reason == "以欺骗手段取得"
     assert _revision(rt, cred.status_list_id) == before + 3
     assert [c[2:4] for c in plugin.calls] == [("valid", "suspended"), ("suspended", "valid"), ("valid", "revoked")]
@@ -71,12 +71,12 @@ def test_forbidden_moves_change_nothing(sqlite_runtime, start, target):
     cred = make_credential(rt)
     if start != "valid":
         if start == "revoked":
-            change_status(rt, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+            change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
         else:
-            change_status(rt, cred.id, "suspended", reason="中止", principal=REVIEWER)
+            change_status(rt.collaborators, cred.id, "suspended", reason="中止", principal=REVIEWER)
     revision = _revision(rt, cred.status_list_id)
     with pytest.raises(Conflict) as exc:
-        change_status(rt, cred.id, target, reason="再次变更", principal=REVIEWER)
+        change_status(rt.collaborators, cred.id, target, reason="再次变更", principal=REVIEWER)
     assert exc.value.code == "STATUS_TRANSITION_INVALID"
     assert _revision(rt, cred.status_list_id) == revision
 
@@ -94,7 +94,7 @@ def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
     cred = make_credential(rt)
     revision = _revision(rt, cred.status_list_id)
     with pytest.raises(RuntimeError):
-        change_status(rt, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+        change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
     with rt.uow(readonly=True) as uow:
         assert uow.credentials.get(cred.id).status == "valid"
         assert uow.session.execute(sa.select(sa.func.count()).select_from(audit_log)
@@ -106,25 +106,25 @@ def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
 def test_reason_and_status_errors_are_reported_together(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(ValidationError) as exc:
-        change_status(sqlite_runtime, cred.id, "deleted", reason="  ", principal=REVIEWER)
+        change_status(sqlite_runtime.collaborators, cred.id, "deleted", reason="  ", principal=REVIEWER)
     assert {e.field for e in exc.value.errors} == {"status", "reason"}
 
 
 def test_reason_must_be_chinese_for_the_holder(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(ValidationError) as exc:
-        change_status(sqlite_runtime, cred.id, "suspended", reason="address check", principal=REVIEWER)
+        change_status(sqlite_runtime.collaborators, cred.id, "suspended", reason="address check", principal=REVIEWER)
     assert [e.code for e in exc.value.errors] == ["NOT_CHINESE"]
 
 
 def test_clerks_may_not_change_status(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(PermissionDenied):
-        change_status(sqlite_runtime, cred.id, "revoked", reason="吊销", principal=CLERK)
+        change_status(sqlite_runtime.collaborators, cred.id, "revoked", reason="吊销", principal=CLERK)
 
 
 def test_unknown_credential_is_not_found(sqlite_runtime):
     from govcred.core.exceptions import NotFound
 
     with pytest.raises(NotFound):
-        change_status(sqlite_runtime, models.new_id(), "revoked", reason="吊销", principal=REVIEWER)
+        change_status(sqlite_runtime.collaborators, models.new_id(), "revoked", reason="吊销", principal=REVIEWER)

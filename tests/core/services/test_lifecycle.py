@@ -65,13 +65,13 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     # before the window: refused, and told the window
     clock.set(beijing(2027, 1, 15))
     with pytest.raises(Conflict) as refused:
-        request_endorsement(rt, first.permit_no, holder, "online")
+        request_endorsement(rt.collaborators, first.permit_no, holder, "online")
     assert refused.value.code == "OUTSIDE_ENDORSEMENT_WINDOW"
     assert "签注办理期为 2027年2月1日至2027年2月28日" in refused.value.message
 
     # inside the window: version 2, same permit, next anniversary; version 1 still verifies
     clock.set(beijing(2027, 2, 10))
-    endorsed = request_endorsement(rt, first.permit_no, holder, "online")
+    endorsed = request_endorsement(rt.collaborators, first.permit_no, holder, "online")
     second = endorsed.credential
     assert not endorsed.late
     assert (second.permit_no, second.version) == (first.permit_no, 2)
@@ -89,23 +89,23 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     # moment the permit lapses; a verifier answers SUSPENDED, and once the token's exp is
     # past its leeway too, SUSPENDED first and then EXPIRED
     clock.set(second.expires_at + dt.timedelta(seconds=30))
-    report = run_sweep(rt)
+    report = run_sweep(rt.collaborators)
     assert report.suspended == 1 and report.suspended_permits == [first.permit_no]
     assert list_status(rt, second) == SUSPENDED_BITS
     assert _verify(rt, tmp_path, second.token) == (False, ["SUSPENDED"])
     clock.set(beijing(2028, 3, 2, 1, 0))
-    assert run_sweep(rt).suspended == 0
+    assert run_sweep(rt.collaborators).suspended == 0
     assert list_status(rt, second) == SUSPENDED_BITS
     with pytest.raises(VerificationError) as expired:
         token_claims(rt, second)
     assert expired.value.reason == "EXPIRED"
     assert _verify(rt, tmp_path, second.token) == (False, ["SUSPENDED", "EXPIRED"])
-    view = permit_view(rt, first.permit_no, holder)
+    view = permit_view(rt.collaborators, first.permit_no, holder)
     assert view["status"] == "suspended" and view["lapsed"]
 
     # late endorsement: version 3, valid, residence years restart on the endorsement day
     clock.set(beijing(2028, 3, 10))
-    late = request_endorsement(rt, first.permit_no, clerk, "window")
+    late = request_endorsement(rt.collaborators, first.permit_no, clerk, "window")
     third = late.credential
     assert late.late and third.version == 3 and third.status == "valid"
     assert third.residence_start == dt.date(2028, 3, 10)
@@ -128,7 +128,7 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
             .order_by(outbox.c.aggregate_seq.desc()).limit(1)).scalar_one()
     assert pushed["record"]["KZ_JZQSRQ"] == "2028-03-10" and pushed["record"]["ZZZT"] == "valid"
     assert pushed["record"]["ZZYXQJZRQ"] == "2029-03-01"
-    view = permit_view(rt, first.permit_no, clerk)
+    view = permit_view(rt.collaborators, first.permit_no, clerk)
     assert view["status"] == "valid" and view["residence_start"] == "2028-03-10"
     assert view["endorsement_window"]["start"] == "2029-02-01" and not view["endorsement_window"]["open"]
     assert [h["version"] for h in view["history"]] == [3, 2, 1]
@@ -153,11 +153,11 @@ def test_sweep_twice_changes_nothing_the_second_time(runtime, clock):
                 s.execute(sa.text("SELECT count(*) FROM lifecycle_sweeps")).scalar(),
             )
 
-    first_run = run_sweep(rt, batch=2)
+    first_run = run_sweep(rt.collaborators, batch=2)
     assert first_run.suspended == 5 and first_run.batches >= 3
     assert sorted(first_run.suspended_permits) == sorted(p.permit_no for p in permits)
     after_first = snapshot()
-    second_run = run_sweep(rt, batch=2)
+    second_run = run_sweep(rt.collaborators, batch=2)
     assert (second_run.suspended, second_run.reminders, second_run.run_id) == (0, 0, None)
     assert snapshot() == after_first
     assert _versions(rt, later.permit_no) == ["valid"]
@@ -176,7 +176,7 @@ def test_sweep_queues_the_suspension_sms_through_the_outbox(runtime, clock):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 3, 2, 9, 0))
-    run_sweep(rt)
+    run_sweep(rt.collaborators)
     with rt.uow(readonly=True) as uow:
         rows = uow.session.execute(
             sa.select(outbox.c.channel, outbox.c.payload).where(outbox.c.event_type == "sms.suspended")
@@ -197,7 +197,7 @@ def test_endorsement_refused_with_every_reason_when_no_condition_holds(runtime, 
              {"kind": "residence", "proof": "registered_rental_contract", "division": "330102", "since": "2025-01-01",
               "until": None, "attachments": ["att-2"]}]
     with pytest.raises(Conflict) as refused:
-        request_endorsement(rt, permit.permit_no, clerk, "window", conditions=ended)
+        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window", conditions=ended)
     assert refused.value.code == "ENDORSEMENT_REFUSED"
     codes = [f["code"] for f in refused.value.details["findings"]]
     assert {"NO_QUALIFYING_CONDITION", "CONDITION_NOT_CURRENT", "CONDITION_OUTSIDE_COUNTY"} <= set(codes)
@@ -214,7 +214,7 @@ def test_endorsement_bad_conditions_are_named_all_at_once(runtime, clock, clerk)
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
     with pytest.raises(ValidationError) as invalid:
-        request_endorsement(rt, permit.permit_no, clerk, "window",
+        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window",
                             conditions=[{"kind": "employment", "proof": "labor_contract"}])
     assert len(invalid.value.errors) >= 2
 
@@ -225,11 +225,11 @@ def test_who_may_endorse(runtime, clock, reviewer):
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
     with pytest.raises(NotFound):
-        request_endorsement(rt, permit.permit_no, Principal("resident", "someone-else"), "online")
+        request_endorsement(rt.collaborators, permit.permit_no, Principal("resident", "someone-else"), "online")
     with pytest.raises(PermissionDenied):
-        request_endorsement(rt, permit.permit_no, reviewer, "online")
+        request_endorsement(rt.collaborators, permit.permit_no, reviewer, "online")
     with pytest.raises(PermissionDenied):
-        request_endorsement(rt, permit.permit_no, Principal("officer", "r", "reviewer"), "window")
+        request_endorsement(rt.collaborators, permit.permit_no, Principal("officer", "r", "reviewer"), "window")
 
 
 def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, clerk, reviewer):
@@ -239,15 +239,15 @@ def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, cler
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
-    change_status(rt, permit.id, "suspended", reason="居住地址待核实", principal=reviewer)
+    change_status(rt.collaborators, permit.id, "suspended", reason="居住地址待核实", principal=reviewer)
     with pytest.raises(Conflict) as refused:
-        request_endorsement(rt, permit.permit_no, clerk, "window")
+        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window")
     assert refused.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
     clock.set(beijing(2027, 3, 5))  # lapsed meanwhile: still the officer's to lift
     with pytest.raises(Conflict) as still:
-        request_endorsement(rt, permit.permit_no, clerk, "window")
+        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window")
     assert still.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
-    assert run_sweep(rt).suspended == 0  # and the sweep leaves it alone
+    assert run_sweep(rt.collaborators).suspended == 0  # and the sweep leaves it alone
 
 
 class FailingIssue:
@@ -268,19 +268,19 @@ def test_replacement_is_atomic(runtime, settings, clock, clerk):
         permit = issue_permit(rt)
         clock.set(beijing(2026, 6, 1))
         with pytest.raises(RuntimeError):
-            replace_permit(failing, permit.permit_no, clerk, "window", reason="lost")
+            replace_permit(failing.collaborators, permit.permit_no, clerk, "window", reason="lost")
         assert _versions(rt, permit.permit_no) == ["valid"]
         with rt.uow(readonly=True) as uow:
             assert uow.session.execute(sa.select(sa.func.count()).select_from(credentials)).scalar() == 1
         assert list_status(rt, permit) == VALID_BITS
 
-        new = replace_permit(rt, permit.permit_no, _holder(rt, permit), "online", reason="lost")
+        new = replace_permit(rt.collaborators, permit.permit_no, _holder(rt, permit), "online", reason="lost")
         assert new.permit_no != permit.permit_no and new.version == 1
         assert new.expires_at == permit.expires_at and new.claims["rs"] == permit.claims["rs"]
         assert _versions(rt, permit.permit_no) == ["replaced"]
         assert list_status(rt, permit) == INVALID_BITS and list_status(rt, new) == VALID_BITS
         with pytest.raises(Conflict):
-            replace_permit(rt, permit.permit_no, clerk, "window", reason="damaged")
+            replace_permit(rt.collaborators, permit.permit_no, clerk, "window", reason="damaged")
     finally:
         failing.close()
 
@@ -289,7 +289,7 @@ def test_replacement_reason_is_checked(runtime, clock, clerk):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(runtime)
     with pytest.raises(ValidationError) as invalid:
-        replace_permit(runtime, permit.permit_no, clerk, "window", reason="stolen")
+        replace_permit(runtime.collaborators, permit.permit_no, clerk, "window", reason="stolen")
     assert invalid.value.errors[0].field == "reason"
 
 
@@ -298,20 +298,20 @@ def test_cancellation_invalidates_every_live_version(runtime, clock, clerk, revi
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
-    second = request_endorsement(rt, permit.permit_no, clerk, "window").credential
+    second = request_endorsement(rt.collaborators, permit.permit_no, clerk, "window").credential
     assert list_status(rt, permit) == VALID_BITS
     with pytest.raises(ValidationError) as invalid:
-        cancel_permit(rt, permit.permit_no, reviewer, reason="moved", note="x" * 300)
+        cancel_permit(rt.collaborators, permit.permit_no, reviewer, reason="moved", note="x" * 300)
     assert [e.field for e in invalid.value.errors] == ["reason", "note"]
     with pytest.raises(PermissionDenied):
-        cancel_permit(rt, permit.permit_no, clerk, reason="local_hukou")
-    cancelled = cancel_permit(rt, permit.permit_no, reviewer, reason="local_hukou", note="2027年2月落户青田")
+        cancel_permit(rt.collaborators, permit.permit_no, clerk, reason="local_hukou")
+    cancelled = cancel_permit(rt.collaborators, permit.permit_no, reviewer, reason="local_hukou", note="2027年2月落户青田")
     assert cancelled.id == second.id and cancelled.status == "cancelled"
     assert "本地常住户口" in cancelled.status_reason
     assert _versions(rt, permit.permit_no) == ["cancelled", "cancelled"]
     assert list_status(rt, permit) == INVALID_BITS and list_status(rt, second) == INVALID_BITS
     with pytest.raises(Conflict):
-        request_endorsement(rt, permit.permit_no, clerk, "window")
+        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window")
 
 
 class FailsOnThirdSuspension:
@@ -337,7 +337,7 @@ def test_a_failed_batch_leaves_the_committed_batches_and_their_checkpoint(runtim
     failing = make_runtime(settings, clock, extra_plugins=[(FailsOnThirdSuspension(), "fails-third")])
     try:
         with pytest.raises(RuntimeError):
-            run_sweep(failing, batch=2)
+            run_sweep(failing.collaborators, batch=2)
     finally:
         failing.close()
     with rt.uow(readonly=True) as uow:
@@ -345,7 +345,7 @@ def test_a_failed_batch_leaves_the_committed_batches_and_their_checkpoint(runtim
         checkpoint = uow.session.execute(sa.text("SELECT suspended, batches, phase FROM lifecycle_sweeps")).one()
     assert sorted(statuses) == ["suspended", "suspended", "valid", "valid"]
     assert tuple(checkpoint) == (2, 1, "suspend")  # the first batch, exactly as committed
-    assert run_sweep(rt, batch=2).suspended == 2
+    assert run_sweep(rt.collaborators, batch=2).suspended == 2
     assert all(s == "suspended" for s in _versions_of_all(rt, permits))
 
 
@@ -361,7 +361,7 @@ def test_serve_runs_the_sweep_in_a_thread(runtime, clock):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(runtime)
     clock.set(beijing(2027, 3, 2, 9, 0))
-    daily = DailySweep(runtime, interval_seconds=3600).start()
+    daily = DailySweep(runtime.collaborators, interval_seconds=3600).start()
     try:
         deadline = time.monotonic() + 30
         while daily.runs < 1 and time.monotonic() < deadline:

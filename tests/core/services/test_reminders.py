@@ -41,39 +41,39 @@ def test_chosen_reminders_are_queued_once_and_only_for_the_daytime(runtime, cloc
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     holder = Principal("resident", permit.owner_id)
-    assert set_reminders(rt, permit.permit_no, holder, ["after_suspension", "endorsement_due", "week_before"]) == [
+    assert set_reminders(rt.collaborators, permit.permit_no, holder, ["after_suspension", "endorsement_due", "week_before"]) == [
         "endorsement_due", "week_before", "after_suspension"]
 
     clock.set(beijing(2027, 1, 31, 12, 0))  # the window opens tomorrow
-    assert run_sweep(rt).reminders == 0
+    assert run_sweep(rt.collaborators).reminders == 0
 
     clock.set(beijing(2027, 2, 1, 23, 30))  # opened, but it is night in Beijing
-    assert run_sweep(rt).reminders == 1
+    assert run_sweep(rt.collaborators).reminders == 1
     [due] = _reminders(rt)
     assert due["channel"] == "sms" and due["event_type"] == "sms.reminder.endorsement_due"
     assert due["payload"]["template"] == "endorsement_due"
     assert due["payload"]["params"] == {"permit_no": permit.permit_no, "start": "2027年2月1日", "end": "2027年2月28日"}
     assert "13800138000" not in str(due["payload"])
     assert due["next_attempt_at"].astimezone(BEIJING) == beijing(2027, 2, 2, 8, 0)
-    assert run_sweep(rt).reminders == 0  # deduplicated per permit version
+    assert run_sweep(rt.collaborators).reminders == 0  # deduplicated per permit version
 
     clock.set(beijing(2027, 2, 22, 10, 0))  # a week before the anniversary, in the daytime
-    assert run_sweep(rt).reminders == 1
+    assert run_sweep(rt.collaborators).reminders == 1
     week = _reminders(rt)[-1]
     assert week["event_type"] == "sms.reminder.week_before"
     assert week["next_attempt_at"] == clock.now()
 
     clock.set(beijing(2027, 3, 2, 0, 30))  # lapsed: suspended, the day-after reminder is not due yet
-    report = run_sweep(rt)
+    report = run_sweep(rt.collaborators)
     assert (report.suspended, report.reminders) == (1, 0)
     clock.set(beijing(2027, 3, 3, 6, 0))
-    assert run_sweep(rt).reminders == 1
+    assert run_sweep(rt.collaborators).reminders == 1
     after = _reminders(rt)[-1]
     assert after["event_type"] == "sms.reminder.after_suspension"
     assert after["payload"] == {"template": "permit_suspended", "params": {"permit_no": permit.permit_no},
                                 "_secret": after["payload"]["_secret"]}
     assert after["next_attempt_at"].astimezone(BEIJING) == beijing(2027, 3, 3, 8, 0)
-    assert run_sweep(rt).reminders == 0
+    assert run_sweep(rt.collaborators).reminders == 0
     for row in _reminders(rt):
         assert 8 <= row["next_attempt_at"].astimezone(BEIJING).hour < 20
 
@@ -83,9 +83,9 @@ def test_without_a_choice_only_the_window_reminder_is_sent(runtime, clock):
     clock.set(beijing(2026, 3, 1))
     issue_permit(rt)
     clock.set(beijing(2027, 2, 25, 10, 0))
-    run_sweep(rt)
+    run_sweep(rt.collaborators)
     clock.set(beijing(2027, 3, 3, 10, 0))
-    run_sweep(rt)
+    run_sweep(rt.collaborators)
     assert [r["event_type"] for r in _reminders(rt)] == ["sms.reminder.endorsement_due"]
 
 
@@ -93,9 +93,9 @@ def test_no_reminders_at_all_when_the_holder_turned_them_off(runtime, clock):
     rt = runtime
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
-    set_reminders(rt, permit.permit_no, Principal("resident", permit.owner_id), [])
+    set_reminders(rt.collaborators, permit.permit_no, Principal("resident", permit.owner_id), [])
     clock.set(beijing(2027, 2, 25, 10, 0))
-    assert run_sweep(rt).reminders == 0
+    assert run_sweep(rt.collaborators).reminders == 0
 
 
 def test_reminder_choice_is_checked_and_scoped(runtime, clock):
@@ -103,7 +103,7 @@ def test_reminder_choice_is_checked_and_scoped(runtime, clock):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     with pytest.raises(ValidationError) as invalid:
-        set_reminders(rt, permit.permit_no, Principal("resident", permit.owner_id), ["daily", "endorsement_due", "x"])
+        set_reminders(rt.collaborators, permit.permit_no, Principal("resident", permit.owner_id), ["daily", "endorsement_due", "x"])
     assert [e.field for e in invalid.value.errors] == ["reminders[0]", "reminders[2]"]
     with pytest.raises(NotFound):
-        set_reminders(rt, permit.permit_no, Principal("resident", "another-holder"), ["week_before"])
+        set_reminders(rt.collaborators, permit.permit_no, Principal("resident", "another-holder"), ["week_before"])

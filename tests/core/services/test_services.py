@@ -32,7 +32,7 @@ def people(runtime):
 
 
 def _submit(rt, who, **top):
-    return intake.submit_application(rt, document([upload(rt, who)], **top), principal=who, channel="online")
+    return intake.submit_application(rt.collaborators, document([upload(rt, who)], **top), principal=who, channel="online")
 
 
 def _count(rt, table, *where) -> int:
@@ -63,7 +63,7 @@ def test_every_problem_at_once_and_nothing_stored(runtime, people):
     doc["applicant"]["phone"] = "123"
     del doc["residence"]
     with pytest.raises(ValidationError) as caught:
-        intake.submit_application(runtime, doc, principal=alice, channel="online")
+        intake.submit_application(runtime.collaborators, doc, principal=alice, channel="online")
     fields = {(e.field, e.code) for e in caught.value.errors}
     assert ("conditions[0].attachments[0]", "ATTACHMENT_NOT_FOUND") in fields
     assert ("conditions[0].attachments[1]", "ATTACHMENT_NOT_FOUND") in fields  # bob's file is not alice's
@@ -74,30 +74,30 @@ def test_every_problem_at_once_and_nothing_stored(runtime, people):
 
 def test_unknown_schema_and_wrong_channel(runtime, people):
     with pytest.raises(ValidationError) as caught:
-        intake.submit_application(runtime, {"schema": "nope@1"}, principal=people["alice"], channel="online")
+        intake.submit_application(runtime.collaborators, {"schema": "nope@1"}, principal=people["alice"], channel="online")
     assert caught.value.errors[0].code == "SCHEMA_UNKNOWN"
     with pytest.raises(PermissionDenied):
-        intake.submit_application(runtime, document([]), principal=people["alice"], channel="window")
+        intake.submit_application(runtime.collaborators, document([]), principal=people["alice"], channel="window")
     with pytest.raises(PermissionDenied):
-        intake.submit_application(runtime, document([]), principal=people["clerk"], channel="online")
+        intake.submit_application(runtime.collaborators, document([]), principal=people["clerk"], channel="online")
 
 
 def test_incomplete_materials_stay_submitted_until_a_clerk_accepts(runtime, people):
-    app = intake.submit_application(runtime, document([]), principal=people["alice"], channel="online")
+    app = intake.submit_application(runtime.collaborators, document([]), principal=people["alice"], channel="online")
     assert app.state == "submitted" and app.deadline is None
     with pytest.raises(PermissionDenied):
-        intake.accept_application(runtime, app.id, people["reviewer"])
-    accepted = intake.accept_application(runtime, app.id, people["clerk"])
+        intake.accept_application(runtime.collaborators, app.id, people["reviewer"])
+    accepted = intake.accept_application(runtime.collaborators, app.id, people["clerk"])
     assert accepted.state == "accepted" and accepted.deadline is not None
 
 
 def test_approval_issues_a_verifiable_credential_that_fits_the_qr_budget(runtime, people):
     import_records(runtime)
     app = _submit(runtime, people["alice"])
-    decision = decisions.decide(runtime, app.id, approve=True, principal=people["reviewer"],
+    decision = decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"],
                                expected_version=app.version)
     assert decision.approved and decision.credential_id and len(decision.credential_id) == 22
-    cred = issuance.credential_for(runtime, decision.credential_id)
+    cred = issuance.credential_for(runtime.collaborators, decision.credential_id)
     keys = KeySet.from_jwks(runtime.keystore.jwks(), runtime.settings.issuer)
     verified = verify_token(cred.token, CREDENTIAL, keys, clock=runtime.clock)
     claims = verified.claims
@@ -120,9 +120,9 @@ def test_rejection_records_every_blocking_reason_and_officer_reasons(runtime, pe
                   residence={"division": "330102", "address": "杭州"},
                   commitment={"accepted": False, "at": None})
     with pytest.raises(Conflict) as refused:
-        decisions.decide(runtime, app.id, approve=True, principal=people["reviewer"])
+        decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"])
     assert refused.value.code == "BLOCKING_FINDINGS_PRESENT"
-    decision = decisions.decide(runtime, app.id, approve=False, principal=people["reviewer"],
+    decision = decisions.decide(runtime.collaborators, app.id, approve=False, principal=people["reviewer"],
                                officer_reasons=["材料照片模糊"])
     codes = {f["code"] for f in decision.findings if f["severity"] == "blocking"}
     assert codes == {"LOCAL_HUKOU", "COMMITMENT_MISSING", "RESIDENCE_OUTSIDE_COUNTY", "REGISTRATION_NOT_CURRENT"}
@@ -133,24 +133,24 @@ def test_rejection_records_every_blocking_reason_and_officer_reasons(runtime, pe
 
 def test_four_eyes_and_roles(runtime, people):
     doc = document([upload(runtime, people["admin"])], channel="window")
-    app = intake.submit_application(runtime, doc, principal=people["admin"], channel="window")
+    app = intake.submit_application(runtime.collaborators, doc, principal=people["admin"], channel="window")
     assert app.created_by == people["admin"].id and app.owner_id is None and app.state == "accepted"
     with pytest.raises(PermissionDenied) as caught:
-        decisions.decide(runtime, app.id, approve=False, principal=people["admin"], officer_reasons=["x"])
+        decisions.decide(runtime.collaborators, app.id, approve=False, principal=people["admin"], officer_reasons=["x"])
     assert caught.value.code == "FOUR_EYES"
     with pytest.raises(PermissionDenied):
-        decisions.decide(runtime, app.id, approve=False, principal=people["clerk"], officer_reasons=["x"])
+        decisions.decide(runtime.collaborators, app.id, approve=False, principal=people["clerk"], officer_reasons=["x"])
 
 
 def test_stale_version_and_second_decision_are_conflicts(runtime, people):
     import_records(runtime)
     app = _submit(runtime, people["alice"])
     with pytest.raises(Conflict) as caught:
-        decisions.decide(runtime, app.id, approve=True, principal=people["reviewer"], expected_version=app.version + 1)
+        decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"], expected_version=app.version + 1)
     assert caught.value.code == "APPLICATION_CHANGED"
-    decisions.decide(runtime, app.id, approve=True, principal=people["reviewer"])
+    decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"])
     with pytest.raises(Conflict):
-        decisions.decide(runtime, app.id, approve=False, principal=people["reviewer2"], officer_reasons=["x"])
+        decisions.decide(runtime.collaborators, app.id, approve=False, principal=people["reviewer2"], officer_reasons=["x"])
 
 
 def test_two_reviewers_at_once_one_wins(runtime, people):
@@ -162,7 +162,7 @@ def test_two_reviewers_at_once_one_wins(runtime, people):
     def attempt(who, approve):
         barrier.wait()
         try:
-            results.append(decisions.decide(runtime, app.id, approve=approve, principal=who,
+            results.append(decisions.decide(runtime.collaborators, app.id, approve=approve, principal=who,
                                            officer_reasons=[] if approve else ["不同意"],
                                            expected_version=app.version))
         except Conflict as exc:
@@ -184,19 +184,19 @@ def test_already_holding_a_permit_blocks_a_second_application(runtime, people):
     import_records(runtime)
     first = _submit(runtime, people["alice"])
     second = _submit(runtime, people["alice"])
-    assert "ALREADY_HOLDS_PERMIT" in {f.code for f in eligibility.evaluate(runtime, second)}  # first in progress
-    intake.withdraw_application(runtime, second.id, people["alice"])
-    decisions.decide(runtime, first.id, approve=True, principal=people["reviewer"])
+    assert "ALREADY_HOLDS_PERMIT" in {f.code for f in eligibility.evaluate(runtime.collaborators, second)}  # first in progress
+    intake.withdraw_application(runtime.collaborators, second.id, people["alice"])
+    decisions.decide(runtime.collaborators, first.id, approve=True, principal=people["reviewer"])
     third = _submit(runtime, people["alice"])
-    findings = eligibility.evaluate(runtime, third)
+    findings = eligibility.evaluate(runtime.collaborators, third)
     assert "ALREADY_HOLDS_PERMIT" in {f.code for f in findings if f.blocking}
 
 
 def test_withdraw_only_own_application(runtime, people):
     app = _submit(runtime, people["alice"])
     with pytest.raises(NotFound):
-        intake.withdraw_application(runtime, app.id, people["bob"])
-    assert intake.withdraw_application(runtime, app.id, people["alice"]).state == "withdrawn"
+        intake.withdraw_application(runtime.collaborators, app.id, people["bob"])
+    assert intake.withdraw_application(runtime.collaborators, app.id, people["alice"]).state == "withdrawn"
 
 
 def test_claims_merge_refuses_collisions_and_reserved_names():
@@ -214,9 +214,9 @@ def test_claims_merge_refuses_collisions_and_reserved_names():
 def test_another_person_is_independent(runtime, people):
     other_id = make_id("19850512", seq="457")
     import_records(runtime, other_id)
-    app = intake.submit_application(runtime, document([upload(runtime, people["bob"])], id_number=other_id),
+    app = intake.submit_application(runtime.collaborators, document([upload(runtime, people["bob"])], id_number=other_id),
                                       principal=people["bob"], channel="online")
-    assert not [f for f in eligibility.evaluate(runtime, app) if f.blocking]
+    assert not [f for f in eligibility.evaluate(runtime.collaborators, app) if f.blocking]
 
 
 def test_provisional_deadline_is_kept_and_warned_about(runtime, people, clock, caplog):

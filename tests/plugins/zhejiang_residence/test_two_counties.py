@@ -51,18 +51,19 @@ def test_two_counties_decide_side_by_side(tmp_path, database_url, clock):
 
         # interleaved: submit in Qingtian, submit in Jinyun, decide in Jinyun, then in Qingtian
         qt_app = intake.submit_application(
-            qingtian, document([upload(qingtian, qt_resident)], id_number=QINGTIAN_PERSON),
+            qingtian.collaborators, document([upload(qingtian, qt_resident)], id_number=QINGTIAN_PERSON),
             principal=qt_resident, channel="online")
         jy_app = intake.submit_application(
-            jinyun, _jinyun_document(upload(jinyun, jy_resident)), principal=jy_resident, channel="online")
+            jinyun.collaborators, _jinyun_document(upload(jinyun, jy_resident)), principal=jy_resident, channel="online")
         assert (qt_app.county, jy_app.county) == ("331121", "331122")
-        assert eligibility.evaluate(qingtian, qt_app) == [] and eligibility.evaluate(jinyun, jy_app) == []
+        assert (eligibility.evaluate(qingtian.collaborators, qt_app) == []
+                and eligibility.evaluate(jinyun.collaborators, jy_app) == [])
 
-        jy_decision = decisions.decide(jinyun, jy_app.id, approve=True, principal=jy_reviewer)
-        qt_decision = decisions.decide(qingtian, qt_app.id, approve=True, principal=qt_reviewer)
+        jy_decision = decisions.decide(jinyun.collaborators, jy_app.id, approve=True, principal=jy_reviewer)
+        qt_decision = decisions.decide(qingtian.collaborators, qt_app.id, approve=True, principal=qt_reviewer)
 
-        qt_credential = issuance.credential_for(qingtian, qt_decision.credential_id)
-        jy_credential = issuance.credential_for(jinyun, jy_decision.credential_id)
+        qt_credential = issuance.credential_for(qingtian.collaborators, qt_decision.credential_id)
+        jy_credential = issuance.credential_for(jinyun.collaborators, jy_decision.credential_id)
         assert qt_credential.claims["cty"] == "331121" and qt_credential.permit_no.startswith("ZJ331121")
         assert qt_credential.claims["ben"] == benefit_mask(BENEFIT_CODES)
         assert qt_credential.claims["iss"] == "https://qt.example.gov.cn"
@@ -81,12 +82,12 @@ def test_each_county_applies_its_own_rules(tmp_path, database_url, clock):
         import_records(qingtian, JINYUN_PERSON, division="331122")
         person = resident(qingtian, "13900139000")
         doc = _jinyun_document(upload(qingtian, person))
-        at_qingtian = intake.submit_application(qingtian, doc, principal=person, channel="online")
-        in_qingtian = {f.code for f in eligibility.evaluate(qingtian, at_qingtian) if f.blocking}
+        at_qingtian = intake.submit_application(qingtian.collaborators, doc, principal=person, channel="online")
+        in_qingtian = {f.code for f in eligibility.evaluate(qingtian.collaborators, at_qingtian) if f.blocking}
         assert {"RESIDENCE_OUTSIDE_COUNTY", "NO_QUALIFYING_CONDITION", "REGISTRATION_NOT_CURRENT"} <= in_qingtian
         # the same document, the same records (one database), read by the Jinyun runtime
-        assert eligibility.evaluate(jinyun, at_qingtian) == []
-        messages = [f.message_zh for f in eligibility.evaluate(qingtian, at_qingtian)]
+        assert eligibility.evaluate(jinyun.collaborators, at_qingtian) == []
+        messages = [f.message_zh for f in eligibility.evaluate(qingtian.collaborators, at_qingtian)]
         assert any("青田县" in m for m in messages) and not any("缙云县" in m for m in messages)
     finally:
         qingtian.close()

@@ -106,7 +106,7 @@ def test_officer_queue_of_open_windows_and_suspensions(client, runtime, clock):
     clock.set(beijing(2026, 3, 20))
     later = issue_permit(runtime, owner_phone="13900139000")
     clock.set(beijing(2027, 3, 5))  # the first lapsed; the second's window is open
-    run_sweep(runtime)
+    run_sweep(runtime.collaborators)
     clerk = officer_headers(client, runtime, "clerk", "clerk2")
     open_now = client.get("/api/v1/permits?queue=window_open", headers=clerk).get_json()["permits"]
     assert [(p["permit_no"], p["endorsement_window"]["start"]) for p in open_now] == [(later.permit_no, "2027-02-20")]

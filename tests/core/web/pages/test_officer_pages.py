@@ -23,7 +23,7 @@ def client(sqlite_runtime):
 def submit(rt, phone: str, **top):
     import_records(rt)
     holder = resident(rt, phone)
-    return intake.submit_application(rt, document([upload(rt, holder)], **top), principal=holder, channel="online")
+    return intake.submit_application(rt.collaborators, document([upload(rt, holder)], **top), principal=holder, channel="online")
 
 
 def test_queue_marks_due_today_and_overdue_and_filters(client, sqlite_runtime):
@@ -70,7 +70,7 @@ def test_pdf_proof_is_embedded_and_framable_only_by_us(client, sqlite_runtime):
     writer.add_blank_page(width=595, height=842)
     writer.write(out)
     pdf_id = upload(rt, holder, out.getvalue(), "contract.pdf")
-    app_row = intake.submit_application(rt, document([pdf_id]), principal=holder, channel="online")
+    app_row = intake.submit_application(rt.collaborators, document([pdf_id]), principal=holder, channel="online")
     html = client.get(f"/officer/applications/{app_row.id}").get_data(as_text=True)
     assert f'<iframe class="proof-frame" title="材料 contract.pdf" src="/officer/attachments/{pdf_id}">' in html
     pdf = client.get(f"/officer/attachments/{pdf_id}")
@@ -142,7 +142,7 @@ def test_issuing_or_suspending_needs_a_recent_login(client, sqlite_runtime):
                                                   "version": app_row.version, "back": back})
     html = stale.get_data(as_text=True)
     assert stale.status_code == 403 and "请重新登录" in html and "next=/officer/applications/" in html
-    assert intake.get_application(rt, app_row.id, _reviewer(rt))[0].state == "accepted"  # nothing happened
+    assert intake.get_application(rt.collaborators, app_row.id, _reviewer(rt))[0].state == "accepted"  # nothing happened
     officer_login(client, rt, "rev1", None, code=_code(rt))
     done = client.post(f"{back}/decision", data={"csrf_token": csrf_of(client.get(back).data), "action": "approve",
                                                  "version": app_row.version, "back": back})

@@ -32,9 +32,9 @@ def world(sqlite_runtime):
     doc["conditions"][0].update(kind="residence", proof="registered_rental_contract", division="331121")
     for key in ("employer", "employer_uscc"):
         doc["conditions"][0].pop(key)
-    app_row = intake.submit_application(rt, doc, principal=holder, channel="online")
+    app_row = intake.submit_application(rt.collaborators, doc, principal=holder, channel="online")
     reviewer = officer(rt, "reviewer", "rev-direct")
-    decision = decisions.decide(rt, app_row.id, approve=True, principal=reviewer)
+    decision = decisions.decide(rt.collaborators, app_row.id, approve=True, principal=reviewer)
     seed = add_officer(rt, "admin1", "admin")
     flask_app = create_app(runtime=rt)
     client = flask_app.test_client()
@@ -102,7 +102,7 @@ def test_applicant_name_is_escaped_on_the_officer_page(sqlite_runtime):
     holder = resident(rt, "13900000002")
     doc = document([upload(rt, holder)])
     doc["applicant"]["name"] = "<img src=x onerror=alert(1)>"
-    app_row = intake.submit_application(rt, doc, principal=holder, channel="online")
+    app_row = intake.submit_application(rt.collaborators, doc, principal=holder, channel="online")
     seed = add_officer(rt, "rev2", "reviewer")
     client = create_app(runtime=rt).test_client()
     officer_login(client, rt, "rev2", seed)

@@ -67,7 +67,7 @@ def test_resident_endorses_inside_the_window_then_misses_the_next(app, runtime, 
 
     # the 2028 anniversary passes without endorsement; the sweep suspends the permit
     clock.set(beijing(2028, 12, 1, 9, 0))
-    assert run_sweep(runtime).suspended == 1
+    assert run_sweep(runtime.collaborators).suspended == 1
     html = page_at(client, runtime, new_url)
     assert "已中止（未按期签注）" in html and 'id="late-explanation"' in html
     assert "居住年限自补办签注之日起连续计算" in html and "证件当前不可出示" in html
@@ -112,7 +112,7 @@ def test_officer_suspension_hides_the_endorsement_button(app, runtime, clock, pe
     from tests.core.permits import make_officer
 
     clock.set(beijing(2027, 11, 2))
-    change_status(runtime, permit.id, "suspended", reason="身份信息核查中", principal=make_officer(runtime, "reviewer"))
+    change_status(runtime.collaborators, permit.id, "suspended", reason="身份信息核查中", principal=make_officer(runtime, "reviewer"))
     html = page_at(app.test_client(), runtime, f"/resident/permits/{permit.id}")
     assert ">已中止<" in html and "身份信息核查中" in html and "未按期签注" not in html
     assert ENDORSE_BUTTON not in html and 'id="late-explanation"' not in html
@@ -167,7 +167,7 @@ def test_clerk_finds_the_permit_in_the_queue_and_endorses_at_the_window(app, run
 
 def test_suspended_queue_and_reviewer_status_change_on_the_permit_page(app, runtime, clock, permit):
     clock.set(beijing(2027, 12, 1, 9, 0))
-    assert run_sweep(runtime).suspended == 1
+    assert run_sweep(runtime.collaborators).suspended == 1
     seed = add_officer(runtime, "rev1", "reviewer")
     client = app.test_client()
     assert officer_login(client, runtime, "rev1", seed).status_code == 302

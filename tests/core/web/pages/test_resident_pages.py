@@ -36,7 +36,7 @@ def login_resident(client, rt, phone: str):
 def submitted_application(rt, phone: str):
     import_records(rt)
     holder = resident(rt, phone)
-    return intake.submit_application(rt, document([upload(rt, holder)]), principal=holder, channel="online")
+    return intake.submit_application(rt.collaborators, document([upload(rt, holder)]), principal=holder, channel="online")
 
 
 def test_sms_login_code_goes_through_the_outbox_and_is_single_use(app, sqlite_runtime):
@@ -111,7 +111,7 @@ def test_server_rechecks_uploads(app, sqlite_runtime):
 
 def test_reviewer_suspends_and_reinstates_with_a_reason(app, sqlite_runtime):
     own = submitted_application(sqlite_runtime, "13900000017")
-    decision = decisions.decide(sqlite_runtime, own.id, approve=True, principal=officer(sqlite_runtime, "reviewer", "r0"))
+    decision = decisions.decide(sqlite_runtime.collaborators, own.id, approve=True, principal=officer(sqlite_runtime, "reviewer", "r0"))
     seed = add_officer(sqlite_runtime, "rev9", "reviewer")
     client = app.test_client()
     officer_login(client, sqlite_runtime, "rev9", seed)
