@@ -122,7 +122,7 @@ def _issue(deps: Collaborators, uow, app, decision, context, key, now, previous,
 
 def _endorsable(deps: Collaborators, credential: models.Credential, now: dt.datetime) -> bool:
     """Whether the endorsement is late; raises when the permit cannot be endorsed now."""
-    window = endorsement_window(deps, credential)
+    window = endorsement_window(deps.credential_types, credential)
     if window is None:
         raise Conflict("该证件无需签注", code="ENDORSEMENT_NOT_APPLICABLE")
     lapsed = credential.expires_at <= now
@@ -315,7 +315,8 @@ def permit_view(deps: Collaborators, permit_no: str, principal: Principal | None
 def _permit_summary(deps: Collaborators, permit_no: str, versions: Sequence[models.Credential],
                     chosen: frozenset[str]) -> dict[str, Any]:
     current = versions[0]
-    window = endorsement_window(deps, current) if current.status in (models.VALID, models.SUSPENDED) else None
+    in_use = current.status in (models.VALID, models.SUSPENDED)
+    window = endorsement_window(deps.credential_types, current) if in_use else None
     now = deps.clock.now()
     return {
         "permit_no": permit_no,
@@ -353,7 +354,7 @@ def permit_queue(deps: Collaborators, principal: Principal | None, *, queue: str
             found = uow.credentials.lapsing_within(now, QUEUE_LOOKAHEAD, limit=MAX_QUEUE)
         rows = []
         for credential in found:
-            window = endorsement_window(deps, credential)
+            window = endorsement_window(deps.credential_types, credential)
             if queue == "window_open" and (window is None or window[0] > _today(now)):
                 continue
             rows.append({

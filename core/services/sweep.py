@@ -95,7 +95,7 @@ def _due_reminders(deps: Collaborators, credential: models.Credential, chosen: f
     today = now.astimezone(BEIJING).date()
     if credential.status == models.SUSPENDED:
         return [(AFTER_SUSPENSION, None)] if AFTER_SUSPENSION in chosen else []
-    window = endorsement_window(deps, credential)
+    window = endorsement_window(deps.credential_types, credential)
     if window is None:
         return []
     due = []
