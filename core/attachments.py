@@ -48,6 +48,8 @@ from govcred.core.orm import attachments as attachments_table
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
+    from govcred.core.services.collaborators import Collaborators
+
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_FILES_PER_OWNER = 20
@@ -179,7 +181,7 @@ def _owner_clause(principal: Principal):
     return attachments_table.c.uploaded_by == principal.id
 
 
-def store(rt, data: bytes, filename: str, *, principal: Principal | None) -> AttachmentInfo:
+def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Principal | None) -> AttachmentInfo:
     """Check, normalise, encrypt and keep one upload for ``principal`` (a resident or a clerk)."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
@@ -188,13 +190,13 @@ def store(rt, data: bytes, filename: str, *, principal: Principal | None) -> Att
     content_type, clean = inspect(data, filename)
     attachment_id = new_id()
     storage_name = new_id()
-    directory = Path(rt.settings.uploads_dir)
+    directory = Path(deps.settings.uploads_dir)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / storage_name
-    now = rt.clock.now()
+    now = deps.clock.now()
     info = AttachmentInfo(attachment_id, content_type, len(clean), hashlib.sha256(clean).hexdigest(),
                           sanitise_name(filename))
-    with rt.uow() as uow:
+    with deps.uow() as uow:
         used = uow.session.execute(
             sa.select(sa.func.count()).select_from(attachments_table).where(_owner_clause(principal))
         ).scalar() or 0
@@ -202,7 +204,7 @@ def store(rt, data: bytes, filename: str, *, principal: Principal | None) -> Att
             raise TooManyAttachments(f"最多上传 {MAX_FILES_PER_OWNER} 个文件")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(rt.secrets.cipher.encrypt(clean, _aad(attachment_id)))
+            fh.write(deps.cipher.encrypt(clean, _aad(attachment_id)))
         try:
             uow.session.execute(sa.insert(attachments_table).values(
                 id=attachment_id, application_id=None,
@@ -221,19 +223,19 @@ def store(rt, data: bytes, filename: str, *, principal: Principal | None) -> Att
     return info
 
 
-def read(rt, attachment_id: str, principal: Principal | None) -> tuple[AttachmentInfo, bytes]:
+def read(deps: "Collaborators", attachment_id: str, principal: Principal | None) -> tuple[AttachmentInfo, bytes]:
     """The decrypted file: its owner (resident), its uploader, or any officer; 404 for others."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
     stmt = sa.select(attachments_table).where(attachments_table.c.id == attachment_id)
     if principal.kind == "resident":
         stmt = stmt.where(attachments_table.c.owner_id == principal.id)
-    with rt.uow(readonly=True) as uow:
+    with deps.uow(readonly=True) as uow:
         row = uow.session.execute(stmt).mappings().first()
     if row is None:
         raise NotFound("未找到该文件", code="ATTACHMENT_NOT_FOUND")
-    blob = (Path(rt.settings.uploads_dir) / row["storage_name"]).read_bytes()
-    data = rt.secrets.cipher.decrypt(blob, _aad(row["id"]))
+    blob = (Path(deps.settings.uploads_dir) / row["storage_name"]).read_bytes()
+    data = deps.cipher.decrypt(blob, _aad(row["id"]))
     return AttachmentInfo(row["id"], row["content_type"], row["size"], row["sha256"], row["original_name"],
                           row["application_id"]), data
 

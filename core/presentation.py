@@ -17,7 +17,7 @@ from govcred.core.exceptions import Conflict
 from govcred.core.tokens import PRESENTATION, issue_token
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.runtime import Runtime
+    from govcred.core.services.collaborators import Collaborators
 
 
 def presentation_claims(credential: models.Credential, *, issuer: str, now: int, lifetime: int,
@@ -36,18 +36,18 @@ def presentation_claims(credential: models.Credential, *, issuer: str, now: int,
     return claims
 
 
-def issue_presentation(rt: "Runtime", credential: models.Credential, *, audience: str | None = None,
+def issue_presentation(deps: "Collaborators", credential: models.Credential, *, audience: str | None = None,
                        require_valid: bool = True) -> str:
     """A fresh presentation token of ``credential``; refused for one that cannot be shown.
 
     ``require_valid=False`` is for proving possession only (asking a verifier for its log of
     this credential), which a holder may do for a suspended or lapsed credential too.
     """
-    now = rt.clock.now()
+    now = deps.clock.now()
     if require_valid and credential.status != models.VALID:
         raise Conflict("该证件当前不可出示（已中止或已失效）", code="CREDENTIAL_NOT_VALID")
     if require_valid and not credential.not_before <= now < credential.expires_at:
         raise Conflict("该证件不在有效期内", code="CREDENTIAL_NOT_IN_VALIDITY")
-    claims = presentation_claims(credential, issuer=rt.settings.issuer, now=int(now.timestamp()),
-                                 lifetime=rt.settings.presentation_seconds, audience=audience)
-    return issue_token(PRESENTATION, claims, rt.keystore.active_key(), clock=rt.clock)
+    claims = presentation_claims(credential, issuer=deps.settings.issuer, now=int(now.timestamp()),
+                                 lifetime=deps.settings.presentation_seconds, audience=audience)
+    return issue_token(PRESENTATION, claims, deps.keys.active_key(), clock=deps.clock)

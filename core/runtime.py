@@ -54,7 +54,8 @@ class Runtime:
         #: one per runtime, so every request shares its cache of signed lists
         self.status_list_publisher = StatusListPublisher(self.uow, self.settings, self.clock, self.keystore)
         self.collaborators = Collaborators(uow=self.uow, pm=self.pm, settings=self.settings, clock=self.clock,
-                                           keys=self.keystore, blind_index=self.secrets.index)
+                                           keys=self.keystore, blind_index=self.secrets.index,
+                                           cipher=self.secrets.cipher)
         if self.configure_plugins:
             configure_plugins(self.pm, PluginHost(
                 settings=self.settings, clock=self.clock, register=registrar(self.pm), engine=self.engine,

@@ -100,7 +100,7 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
         resident_row = uow.residents.get_or_create(journey["phone"], now)
         uow.commit()
     resident = Principal("resident", resident_row.id)
-    proof = attachments.store(rt, _proof_png(), "labor-contract.png", principal=resident).id
+    proof = attachments.store(rt.collaborators, _proof_png(), "labor-contract.png", principal=resident).id
     application = intake.submit_application(rt.collaborators, _with_attachment(journey["document"], proof),
                                             principal=resident, channel="online")
     if application.state == "submitted":

@@ -1,5 +1,6 @@
 """What the use cases work with: a unit-of-work factory, the plugin manager whose hooks they
-call, the settings, the clock, the signing keys and the blind index of personal identifiers.
+call, the settings, the clock, the signing keys, the blind index of personal identifiers and
+the field cipher (uploads at rest).
 
 The runtime (the composition root) builds one; web views and CLI commands hand it to the use
 case they call, as cosmicpython's handlers receive their unit of work. A use case gets nothing
@@ -16,6 +17,7 @@ import pluggy
 from govcred.core.clock import Clock
 from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialTypes, collect_credential_types
+from govcred.core.crypto import FieldCipher
 from govcred.core.keystore import KeyStore
 from govcred.core.unit_of_work import UnitOfWork
 
@@ -30,6 +32,8 @@ class Collaborators:
     keys: KeyStore
     #: ``blind_index(value, purpose)``: the keyed index a personal identifier is looked up by
     blind_index: Callable[[str, str], str]
+    #: encrypts what is kept outside the database (uploaded proofs)
+    cipher: FieldCipher
 
     # Asked of the plugins on first use, not when the runtime is built: a command that never
     # computes a deadline never loads the working calendar.

@@ -24,7 +24,7 @@ def _codes(exc_info) -> set[str]:
 
 
 def _store(rt, who, data, name):
-    return attachments.store(rt, data, name, principal=who)
+    return attachments.store(rt.collaborators, data, name, principal=who)
 
 
 def _jpeg_with_gps() -> bytes:
@@ -61,19 +61,19 @@ def test_png_is_reencoded_encrypted_at_rest_and_owner_scoped(sqlite_runtime, ali
     assert info.content_type == "image/png" and info.original_name == "证明.png"
     (stored,) = list(Path(rt.settings.uploads_dir).iterdir())
     assert stored.name != info.id and not stored.read_bytes().startswith(b"\x89PNG")
-    meta, data = attachments.read(rt, info.id, alice)
+    meta, data = attachments.read(rt.collaborators, info.id, alice)
     assert data.startswith(b"\x89PNG") and Image.open(io.BytesIO(data)).size == (64, 48)
     bob = resident(rt, "13900139000")
     with pytest.raises(NotFound):
-        attachments.read(rt, info.id, bob)
-    assert attachments.read(rt, info.id, officer(rt, "reviewer", "r1"))[1] == data
+        attachments.read(rt.collaborators, info.id, bob)
+    assert attachments.read(rt.collaborators, info.id, officer(rt, "reviewer", "r1"))[1] == data
 
 
 def test_exif_and_gps_are_stripped(sqlite_runtime, alice):
     raw = _jpeg_with_gps()
     assert b"CanonCanaryMaker" in raw
     info = _store(sqlite_runtime, alice, raw, "photo.JPG")
-    _, data = attachments.read(sqlite_runtime, info.id, alice)
+    _, data = attachments.read(sqlite_runtime.collaborators, info.id, alice)
     assert info.content_type == "image/jpeg" and b"CanonCanaryMaker" not in data
     assert dict(Image.open(io.BytesIO(data)).getexif()) == {}
 
@@ -81,9 +81,9 @@ def test_exif_and_gps_are_stripped(sqlite_runtime, alice):
 def test_polyglot_tails_are_dropped(sqlite_runtime, alice):
     tail = b"<html><script>alert(1)</script></html>PK\x03\x04zipzip"
     info = _store(sqlite_runtime, alice, png_bytes() + tail, "a.png")
-    assert b"<script>" not in attachments.read(sqlite_runtime, info.id, alice)[1]
+    assert b"<script>" not in attachments.read(sqlite_runtime.collaborators, info.id, alice)[1]
     pdf_info = _store(sqlite_runtime, alice, _pdf() + tail, "a.pdf")
-    pdf = attachments.read(sqlite_runtime, pdf_info.id, alice)[1]
+    pdf = attachments.read(sqlite_runtime.collaborators, pdf_info.id, alice)[1]
     assert pdf.startswith(b"%PDF-") and b"<script>" not in pdf
 
 

@@ -38,7 +38,7 @@ def png_bytes(size: tuple[int, int] = (64, 48), color: str = "red") -> bytes:
 def upload(rt, principal: Principal, data: bytes | None = None, name: str = "proof.png") -> str:
     from govcred.core import attachments
 
-    return attachments.store(rt, data or png_bytes(), name, principal=principal).id
+    return attachments.store(rt.collaborators, data or png_bytes(), name, principal=principal).id
 
 
 def import_records(rt, id_number: str = APPLICANT_ID, declared: str = "2026-01-01", division: str = "331121",

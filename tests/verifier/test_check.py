@@ -189,7 +189,7 @@ def test_permits_of_two_trusted_counties_both_verify(issuer, tmp_path, sqlite_te
 def test_presentation_verifies_and_expires(issuer, tmp_path):
     cred = make_credential(issuer)
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
-    token = issue_presentation(issuer, cred)
+    token = issue_presentation(issuer.collaborators, cred)
     answer = v.verify_text(payload_text(token), benefit="public_employment")
     assert (answer.valid, answer.kind, answer.credential_id) == (True, "presentation", cred.id)
     assert answer.benefit == {"code": "public_employment", "qualifies": True}
@@ -199,7 +199,7 @@ def test_presentation_verifies_and_expires(issuer, tmp_path):
 
 def test_presentation_of_a_revoked_credential_is_revoked(issuer, tmp_path):
     cred = make_credential(issuer)
-    token = issue_presentation(issuer, cred)
+    token = issue_presentation(issuer.collaborators, cred)
     change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
     assert answer.reasons == ["REVOKED"]
@@ -209,7 +209,7 @@ def test_log_only_presentation_is_not_accepted_as_a_presentation(issuer, tmp_pat
     from govcred.core.claims import LOG_AUDIENCE
 
     cred = make_credential(issuer)
-    token = issue_presentation(issuer, cred, audience=LOG_AUDIENCE)
+    token = issue_presentation(issuer.collaborators, cred, audience=LOG_AUDIENCE)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
     assert (answer.reasons, answer.detail) == (["MALFORMED"], "AUD_MISMATCH")
 

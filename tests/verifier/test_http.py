@@ -123,17 +123,17 @@ def test_holder_sees_which_institutions_verified_the_credential(service):
     hospital = {"Authorization": "Bearer " + add_client(engine, "青田县人民医院", now=rt.clock.now())}
     client.post("/api/v1/verify", json={"token": cred.token}, headers=auth)
     rt.clock.advance(seconds=5)
-    client.post("/api/v1/verify", json={"token": issue_presentation(rt, cred)}, headers=hospital)
+    client.post("/api/v1/verify", json={"token": issue_presentation(rt.collaborators, cred)}, headers=hospital)
     other = make_credential(rt)
     client.post("/api/v1/verify", json={"token": other.token}, headers=hospital)
 
-    proof = issue_presentation(rt, cred, audience=LOG_AUDIENCE)
+    proof = issue_presentation(rt.collaborators, cred, audience=LOG_AUDIENCE)
     listed = client.get("/api/v1/verifications", headers={"Authorization": f"Presentation {proof}"}).get_json()
     assert [(v["institution"], v["valid"]) for v in listed["verifications"]] == [
         ("青田县人民医院", True), ("青田县实验小学", True)]
     # a presentation for verifying, or of another credential, does not open this credential's log
     assert client.get("/api/v1/verifications",
-                      headers={"Authorization": f"Presentation {issue_presentation(rt, cred)}"}).status_code == 401
+                      headers={"Authorization": f"Presentation {issue_presentation(rt.collaborators, cred)}"}).status_code == 401
     assert client.get("/api/v1/verifications", headers={"Authorization": f"Bearer {auth}"}).status_code == 401
 
 

@@ -116,7 +116,8 @@ def upload():
     if upload_file is None:
         raise ValidationError([FieldError("file", "REQUIRED", "请以 multipart/form-data 的 file 字段上传文件")])
     data = upload_file.stream.read(attachments.MAX_BYTES + 1)
-    info = attachments.store(runtime_of(), data, upload_file.filename or "", principal=current_principal())
+    info = attachments.store(runtime_of().collaborators, data, upload_file.filename or "",
+                             principal=current_principal())
     return _created({"id": info.id, "content_type": info.content_type, "size": info.size, "sha256": info.sha256,
                      "name": info.original_name}, url_for("applications.download", attachment_id=info.id))
 
@@ -124,7 +125,7 @@ def upload():
 @bp.get("/attachments/<attachment_id>")
 @login_required
 def download(attachment_id: str):
-    info, data = attachments.read(runtime_of(), attachment_id, current_principal())
+    info, data = attachments.read(runtime_of().collaborators, attachment_id, current_principal())
     return send_file(io.BytesIO(data), mimetype=info.content_type, as_attachment=True,
                      download_name=info.original_name, max_age=0)
 

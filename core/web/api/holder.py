@@ -99,7 +99,7 @@ def list_credentials(resident_id: str):
 @resident_required
 def presentation(resident_id: str, credential_id: str):
     rt = runtime_of()
-    token = issue_presentation(rt, _own_credential(resident_id, credential_id))
+    token = issue_presentation(rt.collaborators, _own_credential(resident_id, credential_id))
     return jsonify({"token": token, "qr": payload_text(token), "expires_in": rt.settings.presentation_seconds})
 
 
@@ -120,7 +120,7 @@ def verifications(resident_id: str, credential_id: str):
     found, unavailable = [], []
     for base in verifier_urls():
         # A presentation is the holder's proof of holding this credential towards the verifier.
-        token = issue_presentation(rt, credential, audience=LOG_AUDIENCE, require_valid=False)
+        token = issue_presentation(rt.collaborators, credential, audience=LOG_AUDIENCE, require_valid=False)
         request = urllib.request.Request(f"{base}/api/v1/verifications",
                                          headers={"Authorization": f"Presentation {token}"})
         try:

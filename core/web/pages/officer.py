@@ -202,7 +202,7 @@ def attachment(attachment_id: str):
     """A proof, inline: images sandboxed, PDFs framed by the application page only."""
     rt = runtime_of()
     principal = current_principal()
-    info, data = attachments.read(rt, attachment_id, principal)
+    info, data = attachments.read(rt.collaborators, attachment_id, principal)
     with rt.uow() as uow:
         uow.audit.append(actor=principal.audit_actor, role=principal.role, action="attachment.viewed",
                          object_type="attachment", object_id=info.id, request_id=_request_id())

@@ -330,7 +330,7 @@ def presentation_png(credential_id: str):
     from govcred.core.presentation import issue_presentation
 
     rt = runtime_of()
-    token = issue_presentation(rt, _own_credential(credential_id))
+    token = issue_presentation(rt.collaborators, _own_credential(credential_id))
     response = Response(render_png(token, scale=6), mimetype="image/png")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Expires-In"] = str(rt.settings.presentation_seconds)

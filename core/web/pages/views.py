@@ -168,7 +168,7 @@ def store_upload():
     if file is None or not file.filename:
         return jsonify({"errors": [{"field": "file", "code": "REQUIRED", "message": "请选择要上传的文件"}]}), 400
     try:
-        info = attachments.store(runtime_of(), file.read(), file.filename, principal=current_principal())
+        info = attachments.store(runtime_of().collaborators, file.read(), file.filename, principal=current_principal())
     except ValidationError as exc:
         return jsonify({"errors": [e.as_dict() for e in exc.errors]}), 422
     session = guard.page_session()
