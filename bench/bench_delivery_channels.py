@@ -29,6 +29,7 @@ from govcred.core.outbox import OutboxMessage
 from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.provincial_push.channel import PushChannel
 from govcred.plugins.sms_gateway.channel import build_channel
+from govcred.plugins.sms_gateway.config import sms_config
 from govcred.testing import PostgresServer, make_runtime, make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
 
@@ -56,16 +57,18 @@ def _phone(i: int) -> str:
 
 
 def run(label: str, data_dir: Path, database_url: str, stub: GatewayStub) -> None:
-    limits = {"sms_gateway": {"notifications_per_day": 1000}}
-    http_settings = make_settings(data_dir, database_url, sms_backend="http", sms_url=stub.url, plugins=limits)
+    limits = {"notifications_per_day": 1000}
+    http_settings = make_settings(data_dir, database_url,
+                                  plugins={"sms_gateway": {**limits, "backend": "http", "url": stub.url}})
     rt = make_runtime(http_settings, Clock())
     try:
         upgrade(rt.engine, rt.pm)
         raw = _rate(lambda i: send("POST", stub.url, data=b'{"phone": "x"}'))
         commit = _commit_rate(rt.engine)
-        sms_http = build_channel(http_settings, engine=rt.engine)
+        sms_http = rt.channels["sms"]
         http = _rate(lambda i: sms_http(_message(i, RECEIVED, {"phone": _phone(i)})))
-        sms_dev = build_channel(make_settings(data_dir, database_url, plugins=limits), engine=rt.engine)
+        dev_config = sms_config(make_settings(data_dir, database_url, plugins={"sms_gateway": limits}))
+        sms_dev = build_channel(dev_config, engine=rt.engine, secrets=rt.secrets, clock=rt.clock)
         dev = _rate(lambda i: sms_dev(_message(i, RECEIVED, {"phone": _phone(N + i)})))
     finally:
         rt.close()

@@ -22,6 +22,8 @@ outbox and delivery          ``Outbox`` (lifecycle hooks may only ``add``), ``Ou
                              (what a channel handler receives), ``http_send`` and
                              ``safe_excerpt`` (one outbound HTTP request with the error
                              mapping every gateway shares)
+notifications                ``Notification`` (what ``govcred_notify`` receives) and
+                             ``NotificationKind`` (its kinds, by name)
 the clock                    ``Clock``, ``FixedClock``, ``BEIJING``, ``UTC``, ``as_utc``,
                              ``next_daytime``
 masking                      ``mask_name``, ``mask_identifier``
@@ -87,6 +89,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "OutboxMessage": ("outbox", "OutboxMessage"),
     "http_send": ("http_delivery", "send"),
     "safe_excerpt": ("http_delivery", "safe_excerpt"),
+    # notifications to holders
+    "Notification": ("notifications", "Notification"),
+    "NotificationKind": ("notifications", "Kind"),
     # the clock
     "Clock": ("clock", "Clock"),
     "FixedClock": ("clock", "FixedClock"),

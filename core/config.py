@@ -2,7 +2,9 @@
 
 The config file is TOML, found at ``GOVCRED_CONFIG`` or ``<data dir>/govcred.toml``. Plugin
 settings live in ``[plugins.<name>]`` tables and reach plugins through
-:meth:`Settings.plugin`. Nothing here touches the network or the database.
+:meth:`Settings.plugin`; a plugin that honours environment variables of its own reads them
+from :attr:`Settings.environ` (the ``GOVCRED_*`` variables no core setting reads). Nothing
+here touches the network or the database.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ MODES = ("development", "production")
 ALGORITHMS = ("ES256", "EdDSA")
 
 #: Settings whose values are never printed.
-SECRET_FIELDS = frozenset({"key_passphrase", "secret_key", "push_secret", "sms_secret"})
+SECRET_FIELDS = frozenset({"key_passphrase", "secret_key"})
 SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "access_key")
 
 
@@ -38,13 +40,6 @@ class Settings:
     presentation_seconds: int = 90
     status_list_ttl_seconds: int = 3600
     status_list_size: int = 131072
-    sms_backend: str = "dev"
-    sms_url: str = ""
-    sms_secret: str = ""
-    sms_signature: str = "【青田公安】"
-    push_backend: str = "jsonl"
-    push_url: str = ""
-    push_secret: str = ""
     worker_in_serve: bool = True
     worker_batch: int = 50
     worker_max_attempts: int = 12
@@ -52,6 +47,9 @@ class Settings:
     #: verifier services a holder's page asks who verified their permit
     verifier_urls: tuple[str, ...] = ()
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The host's ``GOVCRED_*`` environment variables that no core setting reads, as
+    #: :func:`load_settings` found them: plugins read their own overrides here.
+    environ: Mapping[str, str] = field(default_factory=dict)
 
     # -- derived ----------------------------------------------------------------------
     @property
@@ -82,6 +80,8 @@ class Settings:
                 value = _mask(value)
             elif f.name == "plugins":
                 value = {k: _redact_mapping(v) for k, v in value.items()}
+            elif f.name == "environ":
+                value = _redact_mapping(value)
             elif f.name == "database_url":
                 value = _redact_url(value)
             elif isinstance(value, Path):
@@ -122,17 +122,12 @@ _ENV_FIELDS: dict[str, str] = {
     "GOVCRED_KEY_PASSPHRASE": "key_passphrase",
     "GOVCRED_SECRET_KEY": "secret_key",
     "GOVCRED_LEEWAY_SECONDS": "leeway_seconds",
-    "GOVCRED_SMS_BACKEND": "sms_backend",
-    "GOVCRED_SMS_URL": "sms_url",
-    "GOVCRED_SMS_SECRET": "sms_secret",
-    "GOVCRED_SMS_SIGNATURE": "sms_signature",
-    "GOVCRED_PUSH_BACKEND": "push_backend",
-    "GOVCRED_PUSH_URL": "push_url",
-    "GOVCRED_PUSH_SECRET": "push_secret",
     "GOVCRED_WORKER_IN_SERVE": "worker_in_serve",
     "GOVCRED_DISABLE_PLUGINS": "disable_plugins",
     "GOVCRED_VERIFIER_URLS": "verifier_urls",
 }
+#: Variables that choose the settings themselves rather than hold one.
+_LOCATION_VARS = ("GOVCRED_CONFIG", "GOVCRED_DATA_DIR")
 
 
 def load_settings(
@@ -151,7 +146,7 @@ def load_settings(
             file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{config_path}: {exc}") from exc
-        known = {f.name for f in fields(Settings)}
+        known = {f.name for f in fields(Settings)} - {"environ"}
         unknown = sorted(set(file_values) - known - {"data_dir"})
         if unknown:
             raise ConfigError(f"{config_path}: unknown setting(s): {', '.join(unknown)}")
@@ -161,6 +156,8 @@ def load_settings(
     for var, name in _ENV_FIELDS.items():
         if var in env and env[var] != "":
             values[name] = env[var]
+    values["environ"] = {var: value for var, value in env.items() if var.startswith("GOVCRED_") and value != ""
+                         and var not in _ENV_FIELDS and var not in _LOCATION_VARS}
     values.update({k: v for k, v in overrides.items() if v is not None})
     return _validated(Settings(**_coerce(values)))
 

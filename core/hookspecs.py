@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PersonRecords,
     )
     from govcred.core.credential_types import CredentialType
+    from govcred.core.notifications import Notification
     from govcred.core.outbox import Outbox
     from govcred.core.plugin_host import PluginHost
     from govcred.core.unit_of_work import UnitOfWork
@@ -140,7 +141,7 @@ def govcred_working_calendar(settings: "Settings") -> "WorkingCalendar | None":
 
 @hookspec
 def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: "Settings") -> None:
-    """Register outbox channels: ``register("sms", handler)``.
+    """Register outbox channels: ``register(name, handler)``.
 
     The worker calls ``handler(message)`` with a :class:`core.outbox.OutboxMessage` after
     the transaction that wrote it has committed. ``message.id`` is the idempotency key to
@@ -196,6 +197,29 @@ def govcred_credential_status_changed(credential: "Credential", application: "Ap
     :param new_status: its status now.
     :param reason: the officer's or the system's reason, in Chinese.
     :param outbox: the transaction's outbox.
+    """
+
+
+@hookspec
+def govcred_notify(notification: "Notification", outbox: "Outbox") -> "str | None":
+    """Tell the holder what happened, on the plugin's own channel.
+
+    Not firstresult: every implementation is called, once per event, inside the event's
+    write transaction (acceptance, decision, issuance, every status change -- the sweep's
+    suspensions included --, the reminders the holder chose, a sign-in code). The plugin
+    maps ``notification.kind`` to its own messages and adds its own rows to ``outbox``;
+    core names no channel and no template. It must not raise for a missing or unusable
+    contact: a notification never rolls back a decision. The same event may be emitted
+    again (a sweep run twice emits its reminders twice): the plugin queues each at most
+    once (``outbox.add(dedupe_key=...)``).
+
+    :param notification: a :class:`govcred.core.notifications.Notification`; its module
+        lists the kinds and the fields each sets (the recipient's phone in clear, the
+        application reference, permit number, dates, reasons ...).
+    :param outbox: the transaction's outbox; only ``outbox.add`` is allowed here.
+    :return: the id of the outbox row queued, or ``None`` (a kind the plugin does not
+        deliver, a duplicate, no usable contact). Core counts a notification as queued
+        when any implementation returned an id.
     """
 
 

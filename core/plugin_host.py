@@ -37,3 +37,9 @@ class PluginHost:
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """The ``[plugins.<name>]`` table of the settings (empty when absent)."""
         return self.settings.plugin(name)
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        """The host's ``GOVCRED_*`` environment variables no core setting reads: a plugin's own
+        overrides of its table (``GOVCRED_<PLUGIN>_<KEY>`` and the like), read by the plugin itself."""
+        return self.settings.environ

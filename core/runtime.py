@@ -81,6 +81,10 @@ class Runtime:
     def calendar(self) -> Any:
         return self.collaborators.calendar
 
+    @property
+    def notifier(self):
+        return self.collaborators.notifier
+
     @functools.cached_property
     def channels(self) -> dict[str, Any]:
         return collect_delivery_channels(self.pm, self.settings)

@@ -1,10 +1,11 @@
-"""Resident sign-in codes: a 6-digit code by SMS, sent through the outbox (channel ``sms``).
+"""Resident sign-in codes: a 6-digit code by SMS, emitted as a ``login_code`` notification.
 
 Shared by the API (``POST /api/v1/auth/sms-code`` and ``/resident-token``) and the resident
 pages, so both follow one policy: at most five codes per phone number per hour (SMS bombing,
-W-07), five guesses per code, five minutes validity, only a keyed hash of the code stored, the
-phone number encrypted in the outbox row. Asking for a code says nothing about whether the
-number has an account: the account is created when a code is first confirmed.
+W-07), five guesses per code, five minutes validity, only a keyed hash of the code stored (the
+plugin that delivers it keeps the phone number encrypted in its outbox row). Asking for a code
+says nothing about whether the number has an account: the account is created when a code is
+first confirmed.
 """
 from __future__ import annotations
 
@@ -62,8 +63,7 @@ def send_login_code(rt, phone: str) -> int:
         uow.session.execute(sa.insert(login_codes).values(
             id=code_id, phone_index=phone_index, code_hash=_code_hash(rt, code_id, code), created_at=now,
             expires_at=now + CODE_LIFETIME, attempts=0))
-        uow.outbox.add("sms", "login.code", {"template": "login_code", "params": {"code": code}},
-                       aggregate_type="login_code", aggregate_id=code_id, secret={"phone": phone})
+        rt.notifier.login_code(uow.outbox, phone, code, code_id=code_id, now=now)
         uow.audit.append(actor="anonymous", role="resident", action="auth.sms_code", object_type="login_code",
                          object_id=code_id)
         uow.commit()

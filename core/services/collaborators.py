@@ -1,6 +1,6 @@
 """What the use cases work with: a unit-of-work factory, the plugin manager whose hooks they
-call, the settings, the clock, the signing keys, the blind index of personal identifiers and
-the field cipher (uploads at rest).
+call, the settings, the clock, the signing keys, the blind index of personal identifiers,
+the field cipher (uploads at rest) and the notifier that tells holders what happened.
 
 The runtime (the composition root) builds one; web views and CLI commands hand it to the use
 case they call, as cosmicpython's handlers receive their unit of work. A use case gets nothing
@@ -19,6 +19,7 @@ from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialTypes, collect_credential_types
 from govcred.core.crypto import FieldCipher
 from govcred.core.keystore import KeyStore
+from govcred.core.notifications import Notifier
 from govcred.core.unit_of_work import UnitOfWork
 
 
@@ -44,3 +45,7 @@ class Collaborators:
     @functools.cached_property
     def calendar(self) -> Any:
         return self.pm.hook.govcred_working_calendar(settings=self.settings)
+
+    @functools.cached_property
+    def notifier(self) -> Notifier:
+        return Notifier(self.pm, self.credential_types)

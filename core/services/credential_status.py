@@ -47,7 +47,7 @@ def _check_request(new_status: str, reason: str) -> str:
 def change_status(deps: Collaborators, credential_id: str, new_status: str, *, reason: str,
                   principal: Principal) -> models.Credential:
     """Move a credential to ``new_status``; the list revision, audit entry and outbox rows
-    (from ``govcred_credential_status_changed``) commit together or not at all."""
+    (from ``govcred_credential_status_changed`` and ``govcred_notify``) commit together or not at all."""
     require_role(principal, *STATUS_ROLES)
     reason = _check_request(new_status, reason)
     now = deps.clock.now()
@@ -59,7 +59,7 @@ def change_status(deps: Collaborators, credential_id: str, new_status: str, *, r
         application = uow.applications.get(credential.application_id)
         apply_status_change(uow, deps.pm, [(credential, application)], new_status, reason=reason, now=now,
                             actor=principal.audit_actor, role=principal.role,
-                            action=f"credential.{_action_of(old_status, new_status)}",
+                            action=f"credential.{_action_of(old_status, new_status)}", notifier=deps.notifier,
                             details={"from": old_status, "to": new_status, "reason": reason})
         uow.commit()
     return credential

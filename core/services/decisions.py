@@ -93,8 +93,10 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
                          details={"codes": [f.code for f in blocking], "officer_reasons": len(reasons),
                                   "credential": credential.id if credential else None})
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        deps.notifier.decided(uow.outbox, app, decision)
         if credential is not None:
             deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+            deps.notifier.issued(uow.outbox, credential, app)
         try:
             commit_application_change(uow)
         except IntegrityError:

@@ -102,6 +102,7 @@ def _accept(deps: Collaborators, uow, app: models.Application, principal: Princi
                      action="application.accepted", object_type="application", object_id=app.id,
                      details={"deadline": deadline.at.isoformat(), "provisional": deadline.provisional})
     deps.pm.hook.govcred_application_accepted(application=app, outbox=uow.outbox)
+    deps.notifier.accepted(uow.outbox, app)
 
 
 def commit_application_change(uow) -> None:

@@ -81,7 +81,7 @@ def _change_status(deps: Collaborators, uow, credential: models.Credential, appl
                    new_status: str, reason: str, now: dt.datetime, *, actor: str, role: str) -> None:
     """Status, list revision, audit entry and the plugins' outbox rows, in the caller's transaction."""
     apply_status_change(uow, deps.pm, [(credential, application)], new_status, reason=reason, now=now,
-                        actor=actor, role=role, action=f"credential.{new_status}",
+                        actor=actor, role=role, action=f"credential.{new_status}", notifier=deps.notifier,
                         details={"from": credential.status, "to": new_status, "permit_no": credential.permit_no})
 
 
@@ -175,6 +175,7 @@ def request_endorsement(deps: Collaborators, permit_no: str, principal: Principa
             uow.audit.append(actor=actor, role=role, action="permit.endorsement_refused", object_type="credential",
                              object_id=previous.id, details={"codes": [f.code for f in blocking]})
             deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+            deps.notifier.decided(uow.outbox, app, decision)
             uow.commit()
             raise Conflict("不再符合居住证申领条件，不予签注", code="ENDORSEMENT_REFUSED",
                            findings=[f.as_dict() for f in findings])
@@ -188,7 +189,9 @@ def request_endorsement(deps: Collaborators, permit_no: str, principal: Principa
                          details={"permit_no": credential.permit_no, "version": credential.version, "late": late,
                                   "residence_start": str(credential.residence_start or "")})
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        deps.notifier.decided(uow.outbox, app, decision)
         deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        deps.notifier.issued(uow.outbox, credential, app)
         uow.commit()
     return Endorsement(credential, previous, late, app)
 
@@ -236,7 +239,9 @@ def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | N
                          details={"old_permit_no": previous.permit_no, "permit_no": credential.permit_no,
                                   "reason": reason})
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+        deps.notifier.decided(uow.outbox, app, decision)
         deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        deps.notifier.issued(uow.outbox, credential, app)
         uow.commit()
     return credential
 

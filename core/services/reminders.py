@@ -1,48 +1,33 @@
-"""Reminders a permit holder chose (短信定制化服务): what they are, when they may go out, how
-they are queued.
+"""Reminders a permit holder chose (短信定制化服务): what they are, when they may go out, and
+the stored choices.
 
 Three reminders exist: the endorsement window opened (``endorsement_due``), the permit lapses
 in a week (``week_before``), and the day after the permit was suspended for a missed
 endorsement (``after_suspension``). A permit without a stored choice gets
-:data:`DEFAULT_REMINDERS`. Each reminder is queued at most once per permit version
-(``dedupe_key``) and never delivered outside 08:00-20:00 Beijing time (``not_before``).
+:data:`DEFAULT_REMINDERS`.
 
-They travel on the ``sms`` channel as the SMS plugin's approved templates (template name and
-parameters in the payload, the phone number encrypted in the row); core names the templates
-because a reminder is core's event, and the channel renders and throttles them like any other.
+The sweep emits each due reminder as a ``reminder`` notification (:mod:`govcred.core.notifications`)
+with a ``not_before`` inside 08:00-20:00 Beijing time; the plugins that notify holders decide how
+it travels, and queue it at most once per permit version (a sweep run again emits it again).
 """
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import sqlalchemy as sa
 
-from govcred.core.clock import next_daytime  # reminders go out in core.clock.DAYTIME_HOURS only
 from govcred.core.exceptions import ErrorList
 from govcred.core.orm import permit_reminders
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-    from govcred.core.credential_types import CredentialTypes
-    from govcred.core.models import Application, Credential
-    from govcred.core.outbox import Outbox
-
-log = logging.getLogger("govcred.reminders")
-
 ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION = "endorsement_due", "week_before", "after_suspension"
 REMINDERS = (ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION)
 REMINDER_LABELS = {ENDORSEMENT_DUE: "签注办理期开始时提醒", WEEK_BEFORE: "签注截止前一周提醒",
                    AFTER_SUSPENSION: "证件中止使用次日提醒"}
 DEFAULT_REMINDERS = frozenset({ENDORSEMENT_DUE})
-SMS_CHANNEL = "sms"
-#: The SMS plugin's approved templates each reminder uses.
-SMS_TEMPLATES = {ENDORSEMENT_DUE: "endorsement_due", WEEK_BEFORE: "endorsement_due",
-                 AFTER_SUSPENSION: "permit_suspended"}
-#: Longest template variable the SMS providers accept.
-MAX_VARIABLE = 35
 
 
 def date_zh(day: dt.date) -> str:
@@ -83,26 +68,3 @@ def store_preferences(session: "Session", permit_no: str, chosen: Sequence[str],
     else:
         session.execute(sa.update(permit_reminders).where(permit_reminders.c.permit_no == permit_no)
                         .values(**values))
-
-
-def queue_reminder(outbox: "Outbox", credential_types: "CredentialTypes", credential: "Credential",
-                   application: "Application", reminder: str, *, window: tuple[dt.date, dt.date] | None,
-                   now: dt.datetime) -> str | None:
-    """Queue one reminder SMS; ``None`` when it was queued before or the holder has no phone."""
-    credential_type = credential_types.get(application.schema)
-    subject = credential_type.subject(application.document) if credential_type is not None else {}
-    phone = subject.get("phone")
-    if not phone:
-        log.warning("permit %s: no phone number, reminder %s not queued", credential.permit_no, reminder)
-        return None
-    params = {"permit_no": credential.permit_no[:MAX_VARIABLE]}
-    if reminder != AFTER_SUSPENSION:
-        if window is None:
-            return None
-        params.update(start=date_zh(window[0]), end=date_zh(window[1]))
-    return outbox.add(
-        SMS_CHANNEL, f"sms.reminder.{reminder}", {"template": SMS_TEMPLATES[reminder], "params": params},
-        aggregate_type="application", aggregate_id=application.id,
-        dedupe_key=f"reminder:{credential.permit_no}:{credential.version}:{reminder}",
-        not_before=next_daytime(now), secret={"phone": phone},
-    )

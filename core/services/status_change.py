@@ -4,20 +4,23 @@ and reinstate (:mod:`.credential_status`), the lifecycle's supersede, replace an
 
 In the caller's transaction it sets each credential's status, reason and time, bumps the
 revision of every status list touched (once per list, however many credentials), writes ONE
-audit entry for the change, and calls ``govcred_credential_status_changed`` for each
-credential, which is where plugins add their outbox rows (SMS, provincial push).
+audit entry for the change, and for each credential calls ``govcred_credential_status_changed``
+and emits its notification (``govcred_notify``), which is where plugins add their outbox rows.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from govcred.core import models
+
+if TYPE_CHECKING:  # pragma: no cover
+    from govcred.core.notifications import Notifier
 
 
 def apply_status_change(uow, pm, changes: Sequence[tuple[models.Credential, models.Application]], new_status: str, *,
                         reason: str, now: dt.datetime, actor: str, role: str, action: str,
-                        details: dict[str, Any], object_type: str = "credential",
+                        details: dict[str, Any], notifier: "Notifier", object_type: str = "credential",
                         object_id: str | None = None) -> None:
     """Move every credential of ``changes`` (each with its application) to ``new_status``.
 
@@ -38,3 +41,4 @@ def apply_status_change(uow, pm, changes: Sequence[tuple[models.Credential, mode
         pm.hook.govcred_credential_status_changed(
             credential=credential, application=application, old_status=old_status, new_status=new_status,
             reason=reason, outbox=uow.outbox)
+        notifier.status_changed(uow.outbox, credential, application, old_status, new_status, reason)

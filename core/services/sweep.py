@@ -5,8 +5,8 @@ version: the 签注 was missed, so the permit's use is suspended (暂行条例 a
 one transaction holding the status changes, one status-list revision bump per list, one audit
 entry naming every credential and permit number of the batch (one entry per permit cost a
 third of the sweep's time over 100,000 permits; the batch entry is as complete and as
-tamper-evident), the plugins' outbox rows (SMS, provincial push; from
-``govcred_credential_status_changed``) and the sweep's checkpoint row. A suspended permit no
+tamper-evident), the plugins' outbox rows (from ``govcred_credential_status_changed`` and
+``govcred_notify``) and the sweep's checkpoint row. A suspended permit no
 longer matches, so a crashed sweep simply resumes and a second sweep finds nothing.
 
 Phase 2 queues the reminders holders chose (:mod:`core.reminders`): the window opened, a week
@@ -27,7 +27,7 @@ from govcred.core import models
 from govcred.core.clock import BEIJING
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
-from govcred.core.services.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences, queue_reminder
+from govcred.core.services.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences
 from govcred.core.services.status_change import apply_status_change
 
 
@@ -80,6 +80,7 @@ def _suspend_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, b
             apply_status_change(
                 uow, deps.pm, [(c, apps[c.application_id]) for c in lapsed], models.SUSPENDED,
                 reason=MISSED_ENDORSEMENT, now=now, actor=SWEEP_ACTOR, role=SWEEP_ROLE, action="credential.suspended",
+                notifier=deps.notifier,
                 object_type="credential_batch", object_id=f"{report.run_id or 'new'}:{report.batches + 1}",
                 details={"reason": "missed_endorsement", "from": models.VALID, "to": models.SUSPENDED,
                          "credentials": [c.id for c in lapsed], "permit_nos": [c.permit_no for c in lapsed]})
@@ -121,8 +122,8 @@ def _remind_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, ba
         if due:
             apps = uow.applications.by_ids(c.application_id for c, _r, _w in due)
             for credential, reminder, window in due:
-                if queue_reminder(uow.outbox, deps.credential_types, credential, apps[credential.application_id],
-                                  reminder, window=window, now=now):
+                if deps.notifier.reminder(uow.outbox, credential, apps[credential.application_id], reminder,
+                                          window=window, now=now):
                     queued += 1
         if queued:
             report.reminders += queued

@@ -1,50 +1,25 @@
 """Push of e-licence records (GB/T 36903 metadata, GB/T 36904 identifier) to the provincial
 big-data platform: a JSON-lines drop directory by default, a signed HTTPS API at scale.
 
-Only thin hook implementations live here.
+Settings live in ``[plugins.provincial_push]`` (``backend``, ``url``, ``secret``, the
+authority and licence codes, timeouts; :mod:`.config`). The host's ``GOVCRED_PUSH_BACKEND``,
+``GOVCRED_PUSH_URL`` and ``GOVCRED_PUSH_SECRET`` override the table; the plugin reads them
+itself from ``host.environ``. ``govcred_configure`` registers a configured
+:class:`.channel.ProvincialPush`, which holds the lifecycle hooks and the channel; nothing is
+kept in module globals.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
 from govcred.core import hookimpl
-from govcred.plugins.provincial_push.channel import CHANNEL, build_channel, queue_record
-from govcred.plugins.provincial_push.config import PushConfig, push_config
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core import Application, Credential, Outbox, Settings
-
-#: The configuration installed by ``govcred_configure`` for the lifecycle hooks, which get no settings.
-_configured: PushConfig | None = None
-
-
-def current_config() -> PushConfig:
-    if _configured is None:
-        from govcred.core import Settings
-
-        return push_config(Settings())
-    return _configured
+    from govcred.core import PluginHost, Settings
 
 
 @hookimpl
-def govcred_configure(settings: "Settings") -> None:
-    global _configured
-    _configured = push_config(settings)  # raises ConfigError listing every problem
+def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
+    from govcred.plugins.provincial_push.channel import INSTANCE_NAME, ProvincialPush
 
-
-@hookimpl
-def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: "Settings") -> None:
-    register(CHANNEL, build_channel(settings))
-
-
-@hookimpl
-def govcred_credential_issued(credential: "Credential", application: "Application", outbox: "Outbox") -> None:
-    queue_record(credential, application, "issued", credential.status, current_config(), outbox)
-
-
-@hookimpl
-def govcred_credential_status_changed(credential: "Credential", application: "Application", old_status: str,
-                                      new_status: str, reason: str, outbox: "Outbox") -> None:
-    # the event names the change; the record carries the status itself
-    event = "reinstated" if new_status == "valid" else new_status
-    queue_record(credential, application, event, new_status, current_config(), outbox)
+    host.register(ProvincialPush.from_host(host), INSTANCE_NAME)  # raises ConfigError listing every problem

@@ -1,4 +1,10 @@
-"""The ``provincial_push`` outbox channel and what the lifecycle hooks queue on it.
+"""The configured push plugin object, the ``provincial_push`` outbox channel and what the
+lifecycle hooks queue on it.
+
+``govcred_configure`` builds one :class:`ProvincialPush` from the host (validated
+configuration, data directory, clock) and registers it; its hook implementations queue the
+records and its channel delivers them. No module-level state: two runtimes in one process
+each have their own.
 
 Rows are ordered per permit (aggregate ``credential`` / permit number), so the platform
 sees issue, suspension and revocation of one permit in the order they happened. The
@@ -8,19 +14,22 @@ the handler, just before it leaves for the platform.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
-from govcred.core import Clock, PermanentDeliveryError
-from govcred.plugins.provincial_push.config import PushConfig, push_config
+from govcred.core import Clock, PermanentDeliveryError, hookimpl
+from govcred.plugins.provincial_push.config import PLUGIN_NAME, PushConfig, push_config
 from govcred.plugins.provincial_push.http import HttpPushBackend
 from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.provincial_push.record import credential_record, holder_code, with_holder_code
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core import Application, Credential, Outbox, OutboxMessage, Settings
+    from govcred.core import Application, Credential, Outbox, OutboxMessage, PluginHost
 
 log = logging.getLogger(__name__)
 CHANNEL = "provincial_push"
+#: The name the configured plugin object is registered under.
+INSTANCE_NAME = f"{PLUGIN_NAME}.push"
 
 
 class PushBackend(Protocol):
@@ -50,15 +59,43 @@ class PushChannel:
         return {"backend": self.backend.name, **result}
 
 
-def make_backend(config: PushConfig, settings: "Settings", clock: Clock | None = None) -> PushBackend:
+def make_backend(config: PushConfig, data_dir: Path, clock: Clock) -> PushBackend:
     if config.backend == "http":
         return HttpPushBackend(config.url, config.secret, timeout=config.timeout)
-    return JsonlBackend(settings.data_dir / "push", clock or Clock())
+    return JsonlBackend(data_dir / "push", clock)
 
 
-def build_channel(settings: "Settings", clock: Clock | None = None) -> PushChannel:
-    config = push_config(settings)
-    return PushChannel(make_backend(config, settings, clock))
+class ProvincialPush:
+    """What ``govcred_configure`` registers: the lifecycle hooks and the channel of one runtime."""
+
+    def __init__(self, config: PushConfig, *, data_dir: Path, clock: Clock):
+        self.config = config
+        self._data_dir = Path(data_dir)
+        self._clock = clock
+
+    @classmethod
+    def from_host(cls, host: "PluginHost") -> "ProvincialPush":
+        """Raises :class:`ConfigError` naming every problem of the settings."""
+        return cls(push_config(host.settings), data_dir=host.settings.data_dir, clock=host.clock)
+
+    def channel(self) -> PushChannel:
+        return PushChannel(make_backend(self.config, self._data_dir, self._clock))
+
+    @hookimpl
+    def govcred_delivery_channels(self, register: Callable[[str, Callable[..., Any]], None]) -> None:
+        register(CHANNEL, self.channel())
+
+    @hookimpl
+    def govcred_credential_issued(self, credential: "Credential", application: "Application",
+                                  outbox: "Outbox") -> None:
+        queue_record(credential, application, "issued", credential.status, self.config, outbox)
+
+    @hookimpl
+    def govcred_credential_status_changed(self, credential: "Credential", application: "Application",
+                                          new_status: str, outbox: "Outbox") -> None:
+        # the event names the change; the record carries the status itself
+        event = "reinstated" if new_status == "valid" else new_status
+        queue_record(credential, application, event, new_status, self.config, outbox)
 
 
 def queue_record(credential: "Credential", application: "Application", event: str, status: str,

@@ -1,4 +1,9 @@
-"""``[plugins.provincial_push]`` and the core ``push_*`` settings, validated together.
+"""``[plugins.provincial_push]``: every push setting, validated together.
+
+``backend`` (``jsonl`` or ``http``), ``url`` and ``secret`` (the HMAC key that signs each
+request) may each be overridden by an environment variable of the host --
+``GOVCRED_PUSH_BACKEND``, ``GOVCRED_PUSH_URL``, ``GOVCRED_PUSH_SECRET`` -- which this plugin
+reads itself (``settings.environ``, what ``host.environ`` hands it).
 
 The plugin is generic: the issuing authority, its code, the licence type and the county
 come from its own table first, then from the county plugin's table
@@ -34,7 +39,9 @@ DEFAULTS: dict[str, Any] = {
 #: our key -> the county plugin's key
 COUNTY_KEYS = {"type_code": "permit_type_code", "authority": "authority", "authority_uscc": "authority_uscc",
                "county_code": "county_code"}
-_KEYS = (*DEFAULTS, "connect_timeout", "read_timeout")
+#: environment variable -> the table key it overrides
+ENV_OVERRIDES = {"GOVCRED_PUSH_BACKEND": "backend", "GOVCRED_PUSH_URL": "url", "GOVCRED_PUSH_SECRET": "secret"}
+_KEYS = (*ENV_OVERRIDES.values(), *DEFAULTS, "connect_timeout", "read_timeout")
 # Format checks only: the GB/T 36904 check character protects the identifier as a whole,
 # and public identifiers exist whose codes are not valid USCCs (reference/domain.md §4).
 _USCC = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}")
@@ -62,7 +69,8 @@ class PushConfig:
 
 def push_config(settings: "Settings") -> PushConfig:
     """Build and validate the effective push configuration."""
-    own: Mapping[str, Any] = settings.plugin(PLUGIN_NAME)
+    own: dict[str, Any] = dict(settings.plugin(PLUGIN_NAME))
+    own.update({key: settings.environ[var] for var, key in ENV_OVERRIDES.items() if settings.environ.get(var)})
     county: Mapping[str, Any] = settings.plugin(COUNTY_PLUGIN)
     problems = [f"unknown setting {k!r}" for k in sorted(set(own) - set(_KEYS))]
     values = {}
@@ -83,22 +91,22 @@ def push_config(settings: "Settings") -> PushConfig:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 60:
             problems.append(f"{key} must be a number of seconds above 0 and at most 60, got {value!r}")
         timeouts[key] = value
-    backend, url = settings.push_backend, settings.push_url
+    backend, url, secret = str(own.get("backend", "jsonl")), str(own.get("url", "")), str(own.get("secret", ""))
     if backend not in BACKENDS:
-        problems.append(f"push_backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        problems.append(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if url and not url.startswith(("http://", "https://")):
-        problems.append(f"push_url must be an http(s) URL, got {url!r}")
+        problems.append(f"url must be an http(s) URL, got {url!r}")
     if backend == "http":
         if not url:
-            problems.append("push_backend http needs push_url (GOVCRED_PUSH_URL)")
-        if not settings.push_secret:
-            problems.append("push_backend http needs push_secret (GOVCRED_PUSH_SECRET) to sign requests")
-        elif len(settings.push_secret) < 16:
-            problems.append("push_secret must be at least 16 characters")
+            problems.append("backend http needs url (GOVCRED_PUSH_URL)")
+        if not secret:
+            problems.append("backend http needs secret (GOVCRED_PUSH_SECRET) to sign requests")
+        elif len(secret) < 16:
+            problems.append("secret must be at least 16 characters")
         if settings.production and url and not url.startswith("https://"):
-            problems.append("production mode needs an https:// push_url")
+            problems.append("production mode needs an https:// url")
     if problems:
         raise ConfigError(f"[plugins.{PLUGIN_NAME}]: " + "; ".join(problems), problems=problems)
-    return PushConfig(backend=backend, url=url, secret=settings.push_secret,
+    return PushConfig(backend=backend, url=url, secret=secret,
                       connect_timeout=float(timeouts["connect_timeout"]),
                       read_timeout=float(timeouts["read_timeout"]), **values)

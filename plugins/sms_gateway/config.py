@@ -1,8 +1,12 @@
-"""``[plugins.sms_gateway]`` and the core ``sms_*`` settings, validated together.
+"""``[plugins.sms_gateway]``: every SMS setting, validated together.
 
-Every problem is collected and raised in one :class:`ConfigError`, so an operator fixes the
-file once. The Aliyun secret may come from the table or from ``GOVCRED_SMS_SECRET``
-(``settings.sms_secret``), which keeps it out of the config file.
+``backend`` (``dev``, ``http``, ``aliyun``), ``url``, ``secret`` (the HTTP gateway's bearer
+token, or Aliyun's AccessKeySecret when ``access_key_secret`` is not set) and ``signature``
+(default ``【青田公安】``) may each be overridden by an environment variable of the host --
+``GOVCRED_SMS_BACKEND``, ``GOVCRED_SMS_URL``, ``GOVCRED_SMS_SECRET``, ``GOVCRED_SMS_SIGNATURE``
+-- which this plugin reads itself (``settings.environ``, what ``host.environ`` hands it); a
+secret set that way stays out of the config file. Every problem is collected and raised in one
+:class:`ConfigError`, so an operator fixes the file once.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ _SIGNATURE = re.compile(r"【[^【】]{2,12}】")
 class SmsConfig:
     backend: str = "dev"
     url: str = ""
+    #: Qingtian's signature until a county configures its own
     signature: str = "【青田公安】"
     http_secret: str = ""
     access_key_id: str = ""
@@ -53,21 +58,32 @@ class SmsConfig:
         return self.url or ALIYUN_ENDPOINT
 
 
-_TABLE_KEYS = ("access_key_id", "access_key_secret", "template_codes", "login_codes_per_hour",
-               "notifications_per_day", "connect_timeout", "read_timeout")
+#: environment variable -> the table key it overrides
+ENV_OVERRIDES = {"GOVCRED_SMS_BACKEND": "backend", "GOVCRED_SMS_URL": "url", "GOVCRED_SMS_SECRET": "secret",
+                 "GOVCRED_SMS_SIGNATURE": "signature"}
+_TABLE_KEYS = (*ENV_OVERRIDES.values(), "access_key_id", "access_key_secret", "template_codes",
+               "login_codes_per_hour", "notifications_per_day", "connect_timeout", "read_timeout")
+
+
+def effective_table(settings: "Settings") -> dict[str, Any]:
+    """``[plugins.sms_gateway]`` with the host's ``GOVCRED_SMS_*`` variables laid over it."""
+    table = dict(settings.plugin(PLUGIN_NAME))
+    table.update({key: settings.environ[var] for var, key in ENV_OVERRIDES.items() if settings.environ.get(var)})
+    return table
 
 
 def sms_config(settings: "Settings") -> SmsConfig:
     """Build and validate the effective SMS configuration; one ConfigError lists every problem."""
-    table: Mapping[str, Any] = settings.plugin(PLUGIN_NAME)
+    table = effective_table(settings)
     problems = [f"unknown setting {k!r}" for k in sorted(set(table) - set(_TABLE_KEYS))]
-    backend = settings.sms_backend
+    backend = str(table.get("backend", SmsConfig.backend))
     if backend not in BACKENDS:
-        problems.append(f"sms_backend must be one of {', '.join(BACKENDS)}, got {backend!r}"
+        problems.append(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}"
                         + (" (a Tencent client is not part of this plugin; use aliyun or http)"
                            if backend == "tencent" else ""))
-    if not _SIGNATURE.fullmatch(settings.sms_signature or ""):
-        problems.append(f"sms_signature must be 2-12 characters inside 【】, got {settings.sms_signature!r}")
+    signature = table.get("signature", SmsConfig.signature)
+    if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
+        problems.append(f"signature must be 2-12 characters inside 【】, got {signature!r}")
     for key in ("login_codes_per_hour", "notifications_per_day"):
         value = table.get(key, getattr(SmsConfig, key))
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
@@ -81,27 +97,28 @@ def sms_config(settings: "Settings") -> SmsConfig:
         problems.append("template_codes must map template names to provider template codes")
         codes = {}
     problems += [f"template_codes names unknown template {k!r}" for k in codes if k not in TEMPLATES]
-    url = settings.sms_url
+    url = str(table.get("url", ""))
     if url and not url.startswith(("http://", "https://")):
-        problems.append(f"sms_url must be an http(s) URL, got {url!r}")
-    secret = str(table.get("access_key_secret") or settings.sms_secret or "")
+        problems.append(f"url must be an http(s) URL, got {url!r}")
+    shared_secret = str(table.get("secret") or "")
+    secret = str(table.get("access_key_secret") or shared_secret)
     if backend == "http" and not url:
-        problems.append("sms_backend http needs sms_url (GOVCRED_SMS_URL)")
+        problems.append("backend http needs url (GOVCRED_SMS_URL)")
     if backend == "aliyun":
         if not table.get("access_key_id"):
-            problems.append(f"sms_backend aliyun needs [plugins.{PLUGIN_NAME}] access_key_id")
+            problems.append(f"backend aliyun needs [plugins.{PLUGIN_NAME}] access_key_id")
         if not secret:
-            problems.append(f"sms_backend aliyun needs access_key_secret ([plugins.{PLUGIN_NAME}] or GOVCRED_SMS_SECRET)")
+            problems.append(f"backend aliyun needs access_key_secret ([plugins.{PLUGIN_NAME}] or GOVCRED_SMS_SECRET)")
         missing = [t for t in TEMPLATES if t not in codes]
         if missing:
-            problems.append("sms_backend aliyun needs template_codes for " + ", ".join(missing))
+            problems.append("backend aliyun needs template_codes for " + ", ".join(missing))
     if settings.production and url.startswith("http://") and backend in ("http", "aliyun"):
-        problems.append("production mode needs an https:// sms_url")
+        problems.append("production mode needs an https:// url")
     if problems:
         raise ConfigError(f"[plugins.{PLUGIN_NAME}]: " + "; ".join(problems), problems=problems)
     return SmsConfig(
-        backend=backend, url=url, signature=settings.sms_signature,
-        http_secret=settings.sms_secret if backend == "http" else "",
+        backend=backend, url=url, signature=signature,
+        http_secret=shared_secret if backend == "http" else "",
         access_key_id=str(table.get("access_key_id", "")), access_key_secret=secret,
         template_codes=dict(codes),
         login_codes_per_hour=table.get("login_codes_per_hour", SmsConfig.login_codes_per_hour),

@@ -1,9 +1,15 @@
-"""What the lifecycle hooks queue: one outbox row per (application, event), phone in ``secret``.
+"""Notification kinds -> SMS templates: one outbox row per (application, event), phone in ``secret``.
 
-Payloads carry the template name and its parameters only; the phone number travels
-encrypted in the row (``Outbox.add(secret=...)``) and the text is rendered at delivery.
-Nothing here may raise for a missing or bad phone number: an SMS must never roll back a
-decision or an issuance, so such a case is logged (masked) and skipped.
+Core emits a :class:`govcred.core.Notification` at each event; this module
+decides which kinds become a text message, with which template and parameters. Payloads carry
+the template name and its parameters only; the phone number travels encrypted in the row
+(``Outbox.add(secret=...)``) and the text is rendered at delivery. Nothing here may raise for a
+missing or bad phone number: an SMS must never roll back a decision or an issuance, so such a
+case is logged (masked) and skipped.
+
+Notices about an application or a permit are not delivered between 20:00 and 08:00 Beijing
+time (:func:`govcred.core.next_daytime`); reminders carry core's own ``not_before``; a
+login code goes out at once.
 """
 from __future__ import annotations
 
@@ -11,24 +17,22 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-from govcred.core import BEIJING, ErrorList, new_id, next_daytime
+from govcred.core import BEIJING, NotificationKind as Kind, next_daytime
 from govcred.plugins.sms_gateway.backend import CHANNEL
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
 from govcred.plugins.sms_gateway.reasons import reasons_text
 from govcred.plugins.sms_gateway.templates import LOGIN_CODE, MAX_VARIABLE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core import Application, Credential, Decision, Outbox
+    from govcred.core import Notification, Outbox
 
 log = logging.getLogger(__name__)
 
-#: Notifications are not delivered between 21:00 and 08:00 Beijing time.
-
-
-def application_ref(application: "Application") -> str:
-    """The short reference printed in SMS: the application id's first 8 hex digits, upper
-    case (a page that lists the holder's applications can print the same to match them)."""
-    return application.id.replace("-", "")[:8].upper()
+#: The template of each status change a holder is texted about (the others send nothing).
+STATUS_TEMPLATES = {Kind.SUSPENDED: "permit_suspended", Kind.REVOKED: "permit_revoked"}
+#: The template of each reminder (core's reminder names).
+REMINDER_TEMPLATES = {"endorsement_due": "endorsement_due", "week_before": "endorsement_due",
+                      "after_suspension": "permit_suspended"}
 
 
 def short_date(day: dt.date) -> str:
@@ -48,79 +52,75 @@ def daytime(at: dt.datetime | None) -> dt.datetime | None:
     return None if slot == at else slot
 
 
-def applicant_phone(application: "Application") -> str | None:
-    applicant = application.document.get("applicant") or {}
-    phone = normalise_phone(str(applicant.get("phone") or ""))
+def recipient(notification: "Notification") -> str | None:
+    phone = normalise_phone(notification.phone)
     if not is_mobile(phone):
-        log.warning("application %s: no valid mobile number (%s), no SMS queued", application.id, mask_phone(phone))
+        log.warning("%s notification (application %s, permit %s): no valid mobile number (%s), no SMS queued",
+                    notification.kind, notification.application_id, notification.permit_no, mask_phone(phone))
         return None
     return phone
 
 
-def _queue(outbox: "Outbox", application: "Application", event: str, template: str, params: dict[str, str],
-           *, at: dt.datetime | None, dedupe: str | None = None) -> str | None:
-    phone = applicant_phone(application)
+def _queue(outbox: "Outbox", notification: "Notification", event: str, template: str, params: dict[str, str],
+           *, dedupe: str, not_before: dt.datetime | None) -> str | None:
+    phone = recipient(notification)
     if phone is None:
         return None
     return outbox.add(
         CHANNEL, f"sms.{event}", {"template": template, "params": params},
-        aggregate_type="application", aggregate_id=application.id,
-        dedupe_key=f"sms:{application.id}:{dedupe or event}", not_before=daytime(at), secret={"phone": phone},
+        aggregate_type="application", aggregate_id=notification.application_id,
+        dedupe_key=dedupe, not_before=not_before, secret={"phone": phone},
     )
 
 
-def queue_received(application: "Application", outbox: "Outbox") -> str | None:
-    params = {"ref": application_ref(application)}
-    if application.deadline is None:
-        log.warning("application %s accepted without a deadline, no SMS queued", application.id)
+def queue_notice(notification: "Notification", outbox: "Outbox") -> str | None:
+    """Queue the SMS of ``notification``, if its kind is texted; the row id or ``None``."""
+    n = notification
+    if n.kind == Kind.LOGIN_CODE:
+        return queue_login_code(n, outbox)
+    if n.kind == Kind.REMINDER:
+        return queue_reminder(n, outbox)
+    at = daytime(n.occurred_at)
+    if n.kind == Kind.ACCEPTED:
+        if n.deadline is None:
+            log.warning("application %s accepted without a deadline, no SMS queued", n.application_id)
+            return None
+        params = {"ref": n.application_ref, "deadline": short_date(beijing_date(n.deadline))}
+        return _queue(outbox, n, "received", "application_received", params,
+                      dedupe=f"sms:{n.application_id}:received", not_before=at)
+    if n.kind == Kind.APPROVED:
+        return _queue(outbox, n, "approved", "application_approved", {"ref": n.application_ref},
+                      dedupe=f"sms:{n.application_id}:approved", not_before=at)
+    if n.kind == Kind.REJECTED:
+        reasons = reasons_text(n.findings, officer_reasons=bool(n.officer_reasons))
+        return _queue(outbox, n, "rejected", "application_rejected", {"ref": n.application_ref, "reasons": reasons},
+                      dedupe=f"sms:{n.application_id}:rejected", not_before=at)
+    if n.kind in STATUS_TEMPLATES:
+        # a permit suspended, reinstated and suspended again gets a message each time
+        when = n.occurred_at.isoformat() if n.occurred_at else n.version
+        return _queue(outbox, n, n.kind, STATUS_TEMPLATES[n.kind], {"permit_no": n.permit_no[:MAX_VARIABLE]},
+                      dedupe=f"sms:{n.application_id}:{n.kind}:{n.credential_id}:{when}", not_before=at)
+    return None
+
+
+def queue_reminder(n: "Notification", outbox: "Outbox") -> str | None:
+    """One reminder per (permit, version, reminder); delivered no earlier than core's ``not_before``."""
+    params = {"permit_no": n.permit_no[:MAX_VARIABLE]}
+    if n.reminder != "after_suspension":
+        if n.window is None:
+            return None
+        params.update(start=short_date(n.window[0]), end=short_date(n.window[1]))
+    return _queue(outbox, n, f"reminder.{n.reminder}", REMINDER_TEMPLATES[n.reminder], params,
+                  dedupe=f"reminder:{n.permit_no}:{n.version}:{n.reminder}", not_before=n.not_before)
+
+
+def queue_login_code(n: "Notification", outbox: "Outbox") -> str | None:
+    """A sign-in code, its own aggregate (``login_code`` / the code's id): codes need no ordering
+    among themselves, and an id derived from the phone would put it in the outbox in clear or
+    linkable form. No quiet hours and no dedupe: the resident is waiting for it now."""
+    phone = recipient(n)
+    if phone is None:
         return None
-    params["deadline"] = short_date(beijing_date(application.deadline))
-    return _queue(outbox, application, "received", "application_received", params, at=application.accepted_at)
-
-
-def queue_decided(application: "Application", decision: "Decision", outbox: "Outbox") -> str | None:
-    ref = application_ref(application)
-    if decision.approved:
-        return _queue(outbox, application, "approved", "application_approved", {"ref": ref}, at=decision.decided_at)
-    reasons = reasons_text(decision.blocking_findings, officer_reasons=bool(decision.officer_reasons))
-    return _queue(outbox, application, "rejected", "application_rejected", {"ref": ref, "reasons": reasons},
-                  at=decision.decided_at)
-
-
-STATUS_TEMPLATES = {"suspended": "permit_suspended", "revoked": "permit_revoked"}
-
-
-def queue_status_changed(credential: "Credential", application: "Application", new_status: str,
-                         outbox: "Outbox") -> str | None:
-    template = STATUS_TEMPLATES.get(new_status)
-    if template is None:
-        return None
-    changed = credential.status_changed_at
-    # a permit suspended, reinstated and suspended again gets a message each time
-    dedupe = f"{new_status}:{credential.id}:{changed.isoformat() if changed else credential.version}"
-    return _queue(outbox, application, new_status, template, {"permit_no": credential.permit_no[:MAX_VARIABLE]},
-                  at=changed, dedupe=dedupe)
-
-
-def queue_login_code(outbox: "Outbox", phone: str, code: str, *, purpose: str = "login") -> str:
-    """Queue a login code for ``phone`` (the resident login flow calls this).
-
-    Each code is its own aggregate (``login`` / a fresh id): codes need no ordering among
-    themselves, and an id derived from the phone would put it in the outbox in clear or
-    linkable form. No quiet hours and no dedupe: the resident is waiting for it now.
-
-    :raises ValidationError: ``phone`` is not a mainland mobile number, or ``code`` is not
-        4-6 digits (both named when both are wrong).
-    """
-    number = normalise_phone(phone)
-    errors = ErrorList()
-    if not is_mobile(number):
-        errors.add("phone", "PHONE_INVALID", "请输入11位中国大陆手机号码")
-    if not (isinstance(code, str) and code.isdigit() and 4 <= len(code) <= 6):
-        errors.add("code", "CODE_INVALID", "验证码须为4至6位数字")
-    errors.raise_if_any()
-    payload: dict[str, Any] = {"template": LOGIN_CODE, "params": {"code": code}, "purpose": purpose}
-    message_id = outbox.add(CHANNEL, f"sms.{purpose}_code", payload, aggregate_type="login",
-                            aggregate_id=new_id(), secret={"phone": number})
-    assert message_id is not None, "a message without a dedupe key is always queued"
-    return message_id
+    payload: dict[str, Any] = {"template": LOGIN_CODE, "params": {"code": n.code}}
+    return outbox.add(CHANNEL, "login.code", payload, aggregate_type="login_code", aggregate_id=n.code_id,
+                      secret={"phone": phone})

@@ -8,10 +8,10 @@ from govcred.core.exceptions import ConfigError
 
 
 def test_environment_overrides_the_config_file(tmp_path):
-    (tmp_path / "govcred.toml").write_text('sms_backend = "http"\nverifier_urls = ["http://file:8100"]\n',
+    (tmp_path / "govcred.toml").write_text('mode = "development"\nverifier_urls = ["http://file:8100"]\n',
                                            encoding="utf-8")
     from_file = load_settings(tmp_path, env={})
-    assert from_file.sms_backend == "http" and from_file.verifier_urls == ("http://file:8100",)
+    assert from_file.verifier_urls == ("http://file:8100",)
     from_env = load_settings(tmp_path, env={"GOVCRED_VERIFIER_URLS": "http://a:8100/, http://b"})
     assert from_env.verifier_urls == ("http://a:8100/", "http://b")
 
@@ -27,4 +27,22 @@ def test_every_problem_is_reported_at_once(tmp_path):
 def test_unknown_setting_in_the_file_is_named(tmp_path):
     (tmp_path / "govcred.toml").write_text('sms_backnd = "http"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="sms_backnd"):
+        load_settings(tmp_path, env={})
+
+
+def test_plugins_find_the_variables_no_core_setting_reads(tmp_path):
+    """``environ`` holds the host's other ``GOVCRED_*`` variables, for plugins to read their own
+    overrides; core's own variables, empty values and unrelated variables stay out."""
+    env = {"GOVCRED_EXAMPLE_URL": "https://gw", "GOVCRED_EXAMPLE_SECRET": "s3cret", "GOVCRED_EXAMPLE_EMPTY": "",
+           "GOVCRED_ISSUER": "https://qt.example.gov.cn", "GOVCRED_CONFIG": str(tmp_path / "none.toml"),
+           "HOME": "/root"}
+    settings = load_settings(tmp_path, env=env)
+    assert settings.environ == {"GOVCRED_EXAMPLE_URL": "https://gw", "GOVCRED_EXAMPLE_SECRET": "s3cret"}
+    shown = settings.redacted()["environ"]
+    assert shown == {"GOVCRED_EXAMPLE_URL": "https://gw", "GOVCRED_EXAMPLE_SECRET": "********"}
+
+
+def test_the_file_cannot_set_the_environment(tmp_path):
+    (tmp_path / "govcred.toml").write_text('[environ]\nGOVCRED_EXAMPLE_URL = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="environ"):
         load_settings(tmp_path, env={})

@@ -53,9 +53,14 @@ def test_keys_rotate_keeps_the_old_key_published(run):
 
 def test_config_show_hides_secrets(run, monkeypatch):
     monkeypatch.setenv("GOVCRED_PUSH_SECRET", "s3cret-push-value")
+    run.data.mkdir(parents=True, exist_ok=True)
+    (run.data / "govcred.toml").write_text('[plugins.sms_gateway]\nbackend = "dev"\nsecret = "table-sms-secret"\n',
+                                           encoding="utf-8")
     out = run("config", "show").output
     shown = json.loads(out)
-    assert shown["push_secret"] == "********" and "s3cret-push-value" not in out
+    assert shown["environ"]["GOVCRED_PUSH_SECRET"] == "********" and "s3cret-push-value" not in out
+    assert shown["plugins"]["sms_gateway"] == {"backend": "dev", "secret": "********"}
+    assert "table-sms-secret" not in out
     assert shown["key_passphrase"] == "********" and TEST_ENV["GOVCRED_KEY_PASSPHRASE"] not in out
     assert shown["mode"] == "development"
 

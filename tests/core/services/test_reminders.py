@@ -10,7 +10,7 @@ from govcred.core.exceptions import NotFound, ValidationError
 from govcred.core.services.lifecycle import set_reminders
 from govcred.core.services.sweep import run_sweep
 from govcred.core.orm import outbox
-from govcred.core.services.reminders import next_daytime
+from govcred.core.clock import next_daytime
 from tests.core.permits import beijing, issue_permit
 
 

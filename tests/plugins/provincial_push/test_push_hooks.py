@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from govcred.plugins.provincial_push.channel import build_channel
 from govcred.plugins.provincial_push.jsonl import read_records
 from tests.plugins.delivery_helpers import ID_NUMBER, as_message, make_application, make_credential, outbox_rows
 
@@ -32,7 +31,7 @@ def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
     assert all(ID_NUMBER not in json.dumps(r["payload"]) for r in rows)  # only in the encrypted secret
     assert as_message(runtime, rows[0]).secrets == {"holder_id": ID_NUMBER}
 
-    channel = build_channel(runtime.settings, clock=runtime.clock)
+    channel = runtime.channels["provincial_push"]
     for row in rows + rows:  # each delivered twice: the drop file still has one line per message
         channel(as_message(runtime, row))
     [path] = sorted((runtime.settings.data_dir / "push").glob("*.jsonl"))
@@ -65,8 +64,8 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
 
     secret = "platform-shared-secret-01"
     with GatewayStub(lambda r: Reply(200, {"ok": True})) as stub:
-        rt = make_runtime(make_settings(data_dir, sqlite_url, push_backend="http", push_url=stub.url,
-                                        push_secret=secret), clock)
+        rt = make_runtime(make_settings(data_dir, sqlite_url, plugins={"provincial_push": {
+            "backend": "http", "url": stub.url, "secret": secret}}), clock)
         try:
             application = make_application()
             with rt.uow() as uow:
@@ -84,3 +83,32 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
     body = request.json()
     assert body["id"] == row["id"] == request.headers["Idempotency-Key"]
     assert body["record"]["CZZTDM"] == ID_NUMBER and body["record"]["ZZZT"] == "valid"
+
+
+def test_two_runtimes_in_one_process_push_with_their_own_configuration(tmp_path, sqlite_template, clock):
+    """No module-level state: each runtime's push object keeps its own county and drop directory."""
+    import shutil
+
+    from govcred.testing import make_runtime, make_settings
+
+    runtimes = []
+    for county in ("331121", "331122"):
+        data = tmp_path / county
+        data.mkdir()
+        shutil.copy(sqlite_template, data / "govcred.sqlite3")
+        runtimes.append(make_runtime(make_settings(data, f"sqlite:///{data / 'govcred.sqlite3'}",
+                                                   plugins={"provincial_push": {"county_code": county}}), clock))
+    try:
+        for rt in runtimes:
+            application = make_application()
+            with rt.uow() as uow:
+                rt.pm.hook.govcred_credential_issued(credential=make_credential(application),
+                                                     application=application, outbox=uow.outbox)
+                uow.commit()
+            [row] = outbox_rows(rt, "provincial_push")
+            rt.channels["provincial_push"](as_message(rt, row))
+        pushed = [read_records(next((rt.settings.data_dir / "push").glob("*.jsonl"))) for rt in runtimes]
+        assert [[e["record"]["GXSDBM"] for e in entries] for entries in pushed] == [["331121"], ["331122"]]
+    finally:
+        for rt in runtimes:
+            rt.close()

@@ -59,22 +59,34 @@ def test_own_table_first_then_the_county_plugin(data_dir):
 
 
 def test_every_problem_is_listed(data_dir):
-    settings = make_settings(data_dir, push_backend="http", push_url="ftp://x", push_secret="short", plugins={
-        "provincial_push": {"type_code": "123", "authority_uscc": "11331121002503437I", "county_code": "33112",
+    settings = make_settings(data_dir, plugins={
+        "provincial_push": {"backend": "http", "url": "ftp://x", "secret": "short", "type_code": "123",
+                            "authority_uscc": "11331121002503437I", "county_code": "33112",
                             "authority": " ", "read_timeout": 0, "extra": 1}})
     with pytest.raises(ConfigError) as info:
         push_config(settings)
     problems = "\n".join(info.value.details["problems"])
     for expected in ("unknown setting 'extra'", "authority must be", "type_code must be", "authority_uscc must be",
-                     "county_code must be", "read_timeout must be", "push_url must be an http(s) URL",
-                     "push_secret must be at least 16"):
+                     "county_code must be", "read_timeout must be", "url must be an http(s) URL",
+                     "secret must be at least 16"):
         assert expected in problems, expected
     assert len(info.value.details["problems"]) == 8
 
 
 def test_http_push_needs_url_and_secret_and_configure_checks(data_dir):
     with pytest.raises(ConfigError) as info:
-        push_config(make_settings(data_dir, push_backend="http"))
+        push_config(make_settings(data_dir, plugins={"provincial_push": {"backend": "http"}}))
     assert len(info.value.details["problems"]) == 2
-    with pytest.raises(ConfigError, match="push_backend must be one of jsonl, http"):
-        make_pm(make_settings(data_dir, push_backend="ftp"))
+    with pytest.raises(ConfigError, match="backend must be one of jsonl, http"):
+        make_pm(make_settings(data_dir, plugins={"provincial_push": {"backend": "ftp"}}))
+
+
+def test_environment_variables_override_the_table(data_dir):
+    from govcred.core.config import load_settings
+    from govcred.testing import TEST_ENV
+
+    env = {**TEST_ENV, "GOVCRED_PUSH_BACKEND": "http", "GOVCRED_PUSH_URL": "https://platform.example/push",
+           "GOVCRED_PUSH_SECRET": "env-secret-0123456789"}
+    config = push_config(load_settings(data_dir, env=env, plugins={"provincial_push": {"url": "https://table"}}))
+    assert (config.backend, config.url, config.secret) == ("http", "https://platform.example/push",
+                                                           "env-secret-0123456789")

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from govcred.plugins.sms_gateway.channel import build_channel
+from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.dev import recent_messages
 from govcred.testing import make_settings
 from tests.plugins.gateway_stub import GatewayStub, Reply
@@ -19,8 +20,13 @@ RECEIVED = {"template": "application_received", "params": {"ref": "1A2B3C4D", "d
 
 
 @pytest.fixture
-def channel(sqlite_runtime, clock):
-    return build_channel(sqlite_runtime.settings, engine=sqlite_runtime.engine, clock=clock)
+def channel(sqlite_runtime):
+    return sqlite_runtime.channels["sms"]  # the configured gateway's, on the runtime's database and clock
+
+
+def _channel(settings, runtime, clock):
+    """The channel ``settings`` configure, on the database of ``runtime``."""
+    return build_channel(sms_config(settings), engine=runtime.engine, secrets=runtime.secrets, clock=clock)
 
 
 def test_dev_backend_logs_the_message_with_the_phone_masked(channel, sqlite_runtime):
@@ -76,7 +82,7 @@ def test_notifications_over_the_daily_limit_are_retried_when_the_window_frees(ch
 
 def test_limits_come_from_the_config(sqlite_runtime, data_dir, sqlite_url, clock):
     settings = make_settings(data_dir, sqlite_url, plugins={"sms_gateway": {"login_codes_per_hour": 1}})
-    channel = build_channel(settings, engine=sqlite_runtime.engine, clock=clock)
+    channel = _channel(settings, sqlite_runtime, clock)
     channel(message(LOGIN, message_id="a"))
     with pytest.raises(PermanentDeliveryError):
         channel(message(LOGIN, message_id="b"))
@@ -85,8 +91,8 @@ def test_limits_come_from_the_config(sqlite_runtime, data_dir, sqlite_url, clock
 def test_http_backend_through_the_channel_reports_segments_and_provider_id(sqlite_runtime, data_dir, sqlite_url,
                                                                            clock):
     with GatewayStub(lambda r: Reply(200, {"id": "gw-1"})) as stub:
-        settings = make_settings(data_dir, sqlite_url, sms_backend="http", sms_url=stub.url)
-        channel = build_channel(settings, engine=sqlite_runtime.engine, clock=clock)
+        settings = make_settings(data_dir, sqlite_url, plugins={"sms_gateway": {"backend": "http", "url": stub.url}})
+        channel = _channel(settings, sqlite_runtime, clock)
         long = {"template": "application_rejected",
                 "params": {"ref": "1A2B3C4D", "reasons": "本县户籍、未作承诺、居住地不在本县、无合法稳定条件"}}
         result = channel(message(long, message_id="r-1"))
@@ -108,7 +114,7 @@ def test_logs_never_show_the_full_phone(channel, caplog):
 
 def test_production_log_hides_login_codes(sqlite_runtime, data_dir, sqlite_url, clock):
     settings = make_settings(data_dir, sqlite_url, mode="production")
-    build_channel(settings, engine=sqlite_runtime.engine, clock=clock)(message(LOGIN, message_id="p-1"))
+    _channel(settings, sqlite_runtime, clock)(message(LOGIN, message_id="p-1"))
     [row] = recent_messages(sqlite_runtime.engine)
     assert "042917" not in row["text"] and "******" in row["text"]
 
@@ -158,3 +164,29 @@ def test_concurrent_workers_never_share_the_last_slot(runtime, clock):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["sent"] * 5 + ["throttled"] * 3
+
+
+def test_two_runtimes_in_one_process_each_deliver_with_their_own_gateway(tmp_path, sqlite_template, clock):
+    """No module-level state: each runtime's gateway has its own signature, database and limits."""
+    import shutil
+
+    from govcred.testing import make_runtime
+
+    runtimes = []
+    for county, signature in (("qingtian", "【青田公安】"), ("jinyun", "【缙云公安】")):
+        data = tmp_path / county
+        data.mkdir()
+        shutil.copy(sqlite_template, data / "govcred.sqlite3")
+        settings = make_settings(data, f"sqlite:///{data / 'govcred.sqlite3'}",
+                                 plugins={"sms_gateway": {"signature": signature, "login_codes_per_hour": 1}})
+        runtimes.append(make_runtime(settings, clock))
+    try:
+        for rt in runtimes:
+            rt.channels["sms"](message(LOGIN, message_id="same-id"))
+        texts = [[r["text"][:6] for r in recent_messages(rt.engine)] for rt in runtimes]
+        assert texts == [["【青田公安】"], ["【缙云公安】"]]
+        with pytest.raises(PermanentDeliveryError):  # each ledger counts its own sends only
+            runtimes[1].channels["sms"](message(LOGIN, message_id="second"))
+    finally:
+        for rt in runtimes:
+            rt.close()

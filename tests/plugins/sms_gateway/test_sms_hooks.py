@@ -1,4 +1,4 @@
-"""The lifecycle hookimpls add the right outbox rows inside a real unit of work."""
+"""Core's notifications become the right SMS outbox rows inside a real unit of work."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +6,8 @@ import json
 
 import pytest
 
-from govcred.core.exceptions import ValidationError
+from govcred.core import Notification, NotificationKind
 from govcred.core.models import BLOCKING, Decision, Finding
-from govcred.plugins.sms_gateway import queue_login_code
-from govcred.plugins.sms_gateway.channel import build_channel
 from tests.plugins.delivery_helpers import PHONE, as_message, make_application, make_credential, outbox_rows
 
 T = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)  # 11:00 Beijing
@@ -25,7 +23,7 @@ def test_accepted_queues_the_received_sms_once(runtime):
     application = make_application()
     for _ in range(3):  # the same event three times: one row (R-12)
         with runtime.uow() as uow:
-            runtime.pm.hook.govcred_application_accepted(application=application, outbox=uow.outbox)
+            runtime.notifier.accepted(uow.outbox, application)
             uow.commit()
     [row] = outbox_rows(runtime, "sms")
     assert row["event_type"] == "sms.received" and row["aggregate_type"] == "application"
@@ -40,10 +38,9 @@ def test_accepted_queues_the_received_sms_once(runtime):
 def test_decisions_queue_approved_or_rejected_with_every_reason(runtime):
     approved_app, rejected_app = make_application(), make_application()
     with runtime.uow() as uow:
-        hook = runtime.pm.hook.govcred_application_decided
-        hook(application=approved_app, decision=_decision(approved_app, True), outbox=uow.outbox)
-        hook(application=rejected_app, decision=_decision(rejected_app, False, ["LOCAL_HUKOU", "REGISTRATION_TOO_SHORT"],
-                                                          ["材料照片模糊"]), outbox=uow.outbox)
+        runtime.notifier.decided(uow.outbox, approved_app, _decision(approved_app, True))
+        runtime.notifier.decided(uow.outbox, rejected_app, _decision(
+            rejected_app, False, ["LOCAL_HUKOU", "REGISTRATION_TOO_SHORT"], ["材料照片模糊"]))
         uow.commit()
     rows = {r["aggregate_id"]: r for r in outbox_rows(runtime, "sms")}
     assert rows[approved_app.id]["payload"]["template"] == "application_approved"
@@ -57,19 +54,22 @@ def test_decisions_queue_approved_or_rejected_with_every_reason(runtime):
 def test_status_changes_queue_suspended_and_revoked_only(runtime):
     application = make_application()
     credential = make_credential(application)
-    hook = runtime.pm.hook.govcred_credential_status_changed
     with runtime.uow() as uow:
         for old, new, at in (("valid", "suspended", T), ("suspended", "valid", T + dt.timedelta(days=3)),
                              ("valid", "suspended", T + dt.timedelta(days=40)),
-                             ("suspended", "revoked", T + dt.timedelta(days=41))):
+                             ("suspended", "revoked", T + dt.timedelta(days=41)),
+                             ("revoked", "superseded", T + dt.timedelta(days=42)),
+                             ("valid", "replaced", T + dt.timedelta(days=43)),
+                             ("valid", "cancelled", T + dt.timedelta(days=44))):
             credential.status, credential.status_changed_at = new, at
-            hook(credential=credential, application=application, old_status=old, new_status=new, reason="未签注",
-                 outbox=uow.outbox)
+            runtime.notifier.status_changed(uow.outbox, credential, application, old, new, "未签注")
+        runtime.notifier.issued(uow.outbox, credential, application)
         uow.commit()
     rows = outbox_rows(runtime, "sms")
     assert [r["payload"]["template"] for r in rows] == ["permit_suspended", "permit_suspended", "permit_revoked"]
     assert [r["aggregate_seq"] for r in rows] == [1, 2, 3]
     assert rows[0]["payload"]["params"] == {"permit_no": "QT-2026-000123"}
+    assert rows[0]["dedupe_key"] == f"sms:{application.id}:suspended:{credential.id}:{T.isoformat()}"
     assert len({r["dedupe_key"] for r in rows}) == 3
 
 
@@ -77,9 +77,7 @@ def test_night_events_are_delivered_from_eight_in_the_morning(runtime):
     application = make_application()
     late = dt.datetime(2026, 11, 30, 14, 30, tzinfo=dt.timezone.utc)  # 22:30 Beijing
     with runtime.uow() as uow:
-        runtime.pm.hook.govcred_application_decided(application=application,
-                                                    decision=_decision(application, True, at=late),
-                                                    outbox=uow.outbox)
+        runtime.notifier.decided(uow.outbox, application, _decision(application, True, at=late))
         uow.commit()
     [row] = outbox_rows(runtime, "sms")
     assert row["next_attempt_at"] == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.timezone.utc)  # 08:00 Beijing
@@ -88,26 +86,34 @@ def test_night_events_are_delivered_from_eight_in_the_morning(runtime):
 def test_no_valid_phone_queues_nothing_and_does_not_fail_the_transaction(runtime):
     application = make_application(phone="0578-1234567")
     with runtime.uow() as uow:
-        runtime.pm.hook.govcred_application_accepted(application=application, outbox=uow.outbox)
+        assert runtime.notifier.accepted(uow.outbox, application) is False
         uow.commit()
     assert outbox_rows(runtime, "sms") == []
 
 
 def test_login_code_is_queued_without_the_phone_in_clear_and_delivered(runtime):
     with runtime.uow() as uow:
-        first = queue_login_code(uow.outbox, "+86 138 1234 1234", "042917")
-        second = queue_login_code(uow.outbox, PHONE, "555111")
+        for code_id, code in (("code-1", "042917"), ("code-2", "555111")):
+            assert runtime.notifier.login_code(uow.outbox, PHONE, code, code_id=code_id, now=T)
         uow.commit()
     rows = outbox_rows(runtime, "sms")
-    assert [r["id"] for r in rows] == [first, second]
-    assert {r["aggregate_type"] for r in rows} == {"login"} and rows[0]["aggregate_id"] != rows[1]["aggregate_id"]
-    assert all(PHONE not in json.dumps(r["payload"]) and PHONE not in r["aggregate_id"] for r in rows)
-    channel = build_channel(runtime.settings, engine=runtime.engine, clock=runtime.clock)
-    assert channel(as_message(runtime, rows[0]))["template"] == "login_code"
+    assert [(r["aggregate_type"], r["aggregate_id"], r["event_type"]) for r in rows] == [
+        ("login_code", "code-1", "login.code"), ("login_code", "code-2", "login.code")]
+    assert rows[0]["payload"]["template"] == "login_code" and rows[0]["dedupe_key"] is None
+    assert all(PHONE not in json.dumps(r["payload"]) for r in rows)
+    assert runtime.channels["sms"](as_message(runtime, rows[0]))["template"] == "login_code"
 
 
-def test_login_code_input_errors_are_named_together(runtime):
+def test_the_plugin_texts_what_the_notification_says_without_reading_the_document(runtime):
+    """The recipient and the reference come from the notification: an application document
+    of any shape (here none at all) does not matter to the SMS plugin."""
+    notification = Notification(NotificationKind.APPROVED, phone="+86 139 1234 5678", occurred_at=T,
+                                application_id="app-1", application_ref="APP00001", application_kind="first_issue")
     with runtime.uow() as uow:
-        with pytest.raises(ValidationError) as info:
-            queue_login_code(uow.outbox, "12345", "12ab")
-    assert {e.field for e in info.value.errors} == {"phone", "code"}
+        ids = runtime.pm.hook.govcred_notify(notification=notification, outbox=uow.outbox)
+        uow.commit()
+    [row] = outbox_rows(runtime, "sms")
+    assert ids == [row["id"]]
+    assert row["payload"] == {"template": "application_approved", "params": {"ref": "APP00001"},
+                              "_secret": row["payload"]["_secret"]}
+    assert as_message(runtime, row).secrets == {"phone": "13912345678"}

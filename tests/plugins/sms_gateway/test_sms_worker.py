@@ -11,14 +11,18 @@ from tests.plugins.delivery_helpers import PHONE, make_application, outbox_rows
 from tests.plugins.gateway_stub import GatewayStub, Reply
 
 
+def _gateway(stub) -> dict:
+    return {"sms_gateway": {"backend": "http", "url": stub.url}}
+
+
 def test_the_same_event_three_times_is_one_sms_at_the_gateway(data_dir, sqlite_url, clock):
     with GatewayStub(lambda r: Reply(200, {"id": "gw-1"})) as stub:
-        rt = make_runtime(make_settings(data_dir, sqlite_url, sms_backend="http", sms_url=stub.url), clock)
+        rt = make_runtime(make_settings(data_dir, sqlite_url, plugins=_gateway(stub)), clock)
         try:
             application = make_application()
             for _ in range(3):
                 with rt.uow() as uow:
-                    rt.pm.hook.govcred_application_accepted(application=application, outbox=uow.outbox)
+                    rt.notifier.accepted(uow.outbox, application)
                     uow.commit()
             stats = run_worker(rt, drain=True)
             [row] = outbox_rows(rt, "sms")
@@ -38,10 +42,10 @@ def test_the_same_event_three_times_is_one_sms_at_the_gateway(data_dir, sqlite_u
 def test_a_gateway_outage_leaves_the_message_pending_for_a_retry(data_dir, sqlite_url, clock):
     replies = iter([Reply(503, {}, headers={"Retry-After": "600"}), Reply(200, {"id": "gw-2"})])
     with GatewayStub(lambda r: next(replies)) as stub:
-        rt = make_runtime(make_settings(data_dir, sqlite_url, sms_backend="http", sms_url=stub.url), clock)
+        rt = make_runtime(make_settings(data_dir, sqlite_url, plugins=_gateway(stub)), clock)
         try:
             with rt.uow() as uow:
-                rt.pm.hook.govcred_application_accepted(application=make_application(), outbox=uow.outbox)
+                rt.notifier.accepted(uow.outbox, make_application())
                 uow.commit()
             run_worker(rt, drain=True)
             [row] = outbox_rows(rt, "sms")

@@ -1,0 +1,160 @@
+"""What core tells the holder's notification plugins happened -- never how it is delivered.
+
+Core names no channel and no message text. At every event a holder hears about, it builds one
+:class:`Notification` and calls ``govcred_notify(notification, outbox)`` inside the event's
+write transaction; a plugin (the SMS gateway, say) maps the kind to its own templates and adds
+its own outbox rows. A kind no plugin delivers simply goes nowhere.
+
+Every notification carries ``kind``, ``phone`` (the recipient's mobile number in clear, as the
+application names it, ``""`` when it names none: the plugin keeps it encrypted), ``occurred_at``
+and, for everything about an application, ``application_id``, ``application_ref`` and
+``application_kind``. The other fields, by kind:
+
+=============================================  ==================================================
+kind                                           fields
+=============================================  ==================================================
+``accepted`` (受理; the deadline runs)          ``deadline``
+``approved``                                   (``permit_no`` once the credential is issued)
+``rejected``                                   ``findings`` (every blocking one), ``officer_reasons``
+``issued`` (first issue, endorsement or        ``credential_id``, ``permit_no``, ``version``
+replacement: see ``application_kind``)
+``suspended``, ``reinstated``, ``revoked``,    ``credential_id``, ``permit_no``, ``version``,
+``replaced``, ``cancelled``, ``superseded``    ``old_status``, ``reason`` (Chinese, for the holder)
+``reminder`` (the holder chose it)             ``reminder`` (:data:`govcred.core.services.reminders.REMINDERS`),
+                                               ``credential_id``, ``permit_no``, ``version``,
+                                               ``window`` (``None`` for ``after_suspension``),
+                                               ``not_before``
+``login_code``                                 ``code``, ``code_id`` (no application)
+=============================================  ==================================================
+
+``occurred_at`` is when the event happened (the acceptance, the decision, the status change);
+a plugin may hold a notice caused at night until the morning. ``not_before`` is core's own
+earliest delivery time: reminders are never delivered outside
+:data:`govcred.core.clock.DAYTIME_HOURS`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from govcred.core.clock import next_daytime
+from govcred.core import models
+from govcred.core.models import Finding
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pluggy
+
+    from govcred.core.credential_types import CredentialTypes
+    from govcred.core.models import Application, Credential, Decision
+    from govcred.core.outbox import Outbox
+
+
+
+class Kind:
+    """The notification kinds by name (``govcred.core.NotificationKind``); the values are
+    what :attr:`Notification.kind` holds."""
+
+    ACCEPTED, APPROVED, REJECTED, ISSUED = "accepted", "approved", "rejected", "issued"
+    SUSPENDED, REINSTATED, REVOKED = "suspended", "reinstated", "revoked"
+    REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
+    REMINDER, LOGIN_CODE = "reminder", "login_code"
+
+
+#: The kinds of a credential's status change, by the status it moved to.
+STATUS_KINDS = {models.VALID: Kind.REINSTATED, models.SUSPENDED: Kind.SUSPENDED, models.REVOKED: Kind.REVOKED,
+                models.REPLACED: Kind.REPLACED, models.CANCELLED: Kind.CANCELLED,
+                models.SUPERSEDED: Kind.SUPERSEDED}
+KINDS = (Kind.ACCEPTED, Kind.APPROVED, Kind.REJECTED, Kind.ISSUED, *STATUS_KINDS.values(), Kind.REMINDER,
+         Kind.LOGIN_CODE)
+
+
+def application_ref(application_id: str) -> str:
+    """The short reference a holder is told: the application id's first 8 hex digits, upper
+    case (a page that lists the holder's applications can print the same to match them)."""
+    return application_id.replace("-", "")[:8].upper()
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One thing a holder is to be told (see the module docstring for which fields each kind sets)."""
+
+    kind: str
+    phone: str
+    occurred_at: dt.datetime | None
+    application_id: str | None = None
+    application_ref: str | None = None
+    #: ``first_issue``, ``endorsement`` or ``replacement`` (:attr:`Application.kind`)
+    application_kind: str | None = None
+    deadline: dt.datetime | None = None
+    findings: tuple[Finding, ...] = ()
+    #: the reviewer's own reasons: free text that may name a person or an address
+    officer_reasons: tuple[str, ...] = ()
+    credential_id: str | None = None
+    permit_no: str | None = None
+    version: int | None = None
+    old_status: str | None = None
+    reason: str | None = None
+    reminder: str | None = None
+    window: tuple[dt.date, dt.date] | None = None
+    not_before: dt.datetime | None = None
+    code: str | None = None
+    code_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown notification kind {self.kind!r}")
+
+
+class Notifier:
+    """Builds the notification of each event from the domain objects and hands it to
+    ``govcred_notify``; each method returns whether some plugin queued a message."""
+
+    def __init__(self, pm: "pluggy.PluginManager", credential_types: "CredentialTypes"):
+        self._hook = pm.hook
+        self._types = credential_types
+
+    def emit(self, outbox: "Outbox", notification: Notification) -> bool:
+        return any(self._hook.govcred_notify(notification=notification, outbox=outbox))
+
+    def _about(self, application: "Application") -> dict:
+        credential_type = self._types.get(application.schema)
+        subject = credential_type.subject(application.document) if credential_type is not None else {}
+        return {"phone": str(subject.get("phone") or ""), "application_id": application.id,
+                "application_ref": application_ref(application.id), "application_kind": application.kind}
+
+    @staticmethod
+    def _credential(credential: "Credential") -> dict:
+        return {"credential_id": credential.id, "permit_no": credential.permit_no, "version": credential.version}
+
+    def accepted(self, outbox: "Outbox", application: "Application") -> bool:
+        return self.emit(outbox, Notification(Kind.ACCEPTED, occurred_at=application.accepted_at,
+                                              deadline=application.deadline, **self._about(application)))
+
+    def decided(self, outbox: "Outbox", application: "Application", decision: "Decision") -> bool:
+        if decision.approved:
+            return self.emit(outbox, Notification(Kind.APPROVED, occurred_at=decision.decided_at,
+                                                  permit_no=application.permit_no, **self._about(application)))
+        return self.emit(outbox, Notification(
+            Kind.REJECTED, occurred_at=decision.decided_at, findings=tuple(decision.blocking_findings),
+            officer_reasons=tuple(decision.officer_reasons), **self._about(application)))
+
+    def issued(self, outbox: "Outbox", credential: "Credential", application: "Application") -> bool:
+        return self.emit(outbox, Notification(Kind.ISSUED, occurred_at=credential.issued_at,
+                                              **self._credential(credential), **self._about(application)))
+
+    def status_changed(self, outbox: "Outbox", credential: "Credential", application: "Application",
+                       old_status: str, new_status: str, reason: str) -> bool:
+        return self.emit(outbox, Notification(
+            STATUS_KINDS[new_status], occurred_at=credential.status_changed_at, old_status=old_status,
+            reason=reason, **self._credential(credential), **self._about(application)))
+
+    def reminder(self, outbox: "Outbox", credential: "Credential", application: "Application", reminder: str, *,
+                 window: tuple[dt.date, dt.date] | None, now: dt.datetime) -> bool:
+        return self.emit(outbox, Notification(
+            Kind.REMINDER, occurred_at=now, reminder=reminder, window=window, not_before=next_daytime(now),
+            **self._credential(credential), **self._about(application)))
+
+    def login_code(self, outbox: "Outbox", phone: str, code: str, *, code_id: str, now: dt.datetime) -> bool:
+        return self.emit(outbox, Notification(Kind.LOGIN_CODE, phone=phone, occurred_at=now, code=code,
+                                              code_id=code_id))
