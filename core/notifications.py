@@ -35,6 +35,7 @@ earliest delivery time: reminders are never delivered outside
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.models import Application, Credential, Decision
     from govcred.core.outbox import Outbox
 
+log = logging.getLogger("govcred.notifications")
 
 
 class Kind:
@@ -118,10 +120,19 @@ class Notifier:
         return any(self._hook.govcred_notify(notification=notification, outbox=outbox))
 
     def _about(self, application: "Application") -> dict:
-        credential_type = self._types.get(application.schema)
-        subject = credential_type.subject(application.document) if credential_type is not None else {}
-        return {"phone": str(subject.get("phone") or ""), "application_id": application.id,
+        return {"phone": self._phone(application), "application_id": application.id,
                 "application_ref": application_ref(application.id), "application_kind": application.kind}
+
+    def _phone(self, application: "Application") -> str:
+        """The applicant's phone as the credential type reads it from the document; ``""`` when
+        it cannot (a notification must never fail the event it reports)."""
+        credential_type = self._types.get(application.schema)
+        try:
+            subject = credential_type.subject(application.document) if credential_type is not None else {}
+        except (KeyError, TypeError, AttributeError, ValueError):
+            log.warning("application %s: its document names no subject, the holder is not notified", application.id)
+            return ""
+        return str(subject.get("phone") or "")
 
     @staticmethod
     def _credential(credential: "Credential") -> dict:
