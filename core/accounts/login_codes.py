@@ -20,6 +20,7 @@ from govcred.core import models
 from govcred.core.exceptions import AuthenticationRequired, ErrorList, RateLimited
 from govcred.core.models import new_id
 from govcred.core.orm import login_codes
+from govcred.core.services.collaborators import Collaborators
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 CODE = re.compile(r"\d{6}")
@@ -42,18 +43,18 @@ def check_code(code, errors: ErrorList) -> str:
     return code
 
 
-def _code_hash(rt, code_id: str, code: str) -> str:
-    return rt.secrets.index(code, f"login-code|{code_id}")
+def _code_hash(deps: Collaborators, code_id: str, code: str) -> str:
+    return deps.blind_index(code, f"login-code|{code_id}")
 
 
-def send_login_code(rt, phone: str) -> int:
+def send_login_code(deps: Collaborators, phone: str) -> int:
     """Queue a new code for ``phone``; returns its lifetime in seconds."""
     errors = ErrorList()
     phone = check_phone(phone, errors)
     errors.raise_if_any()
-    now = rt.clock.now()
-    phone_index = rt.secrets.index(phone, "phone")
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    phone_index = deps.blind_index(phone, "phone")
+    with deps.uow() as uow:
         sent = uow.session.execute(sa.select(sa.func.count()).select_from(login_codes).where(
             login_codes.c.phone_index == phone_index, login_codes.c.created_at > now - dt.timedelta(hours=1),
         )).scalar() or 0
@@ -61,29 +62,29 @@ def send_login_code(rt, phone: str) -> int:
             raise RateLimited("验证码发送过于频繁，请一小时后再试", code="SMS_RATE_LIMITED")
         code_id, code = new_id(), f"{secrets.randbelow(10 ** 6):06d}"
         uow.session.execute(sa.insert(login_codes).values(
-            id=code_id, phone_index=phone_index, code_hash=_code_hash(rt, code_id, code), created_at=now,
+            id=code_id, phone_index=phone_index, code_hash=_code_hash(deps, code_id, code), created_at=now,
             expires_at=now + CODE_LIFETIME, attempts=0))
-        rt.notifier.login_code(uow.outbox, phone, code, code_id=code_id, now=now)
+        deps.notifier.login_code(uow.outbox, phone, code, code_id=code_id, now=now)
         uow.audit.append(actor="anonymous", role="resident", action="auth.sms_code", object_type="login_code",
                          object_id=code_id)
         uow.commit()
     return int(CODE_LIFETIME.total_seconds())
 
 
-def redeem_login_code(uow, rt, phone: str, code: str, *, action: str) -> models.Resident:
+def redeem_login_code(uow, deps: Collaborators, phone: str, code: str, *, action: str) -> models.Resident:
     """Consume the latest live code for ``phone`` inside ``uow``; the resident (created on first
     use) or AuthenticationRequired. A failure is audited and committed before raising."""
     errors = ErrorList()
     phone = check_phone(phone, errors)
     code = check_code(code, errors)
     errors.raise_if_any()
-    now = rt.clock.now()
+    now = deps.clock.now()
     row = uow.session.execute(sa.select(login_codes).where(
-        login_codes.c.phone_index == rt.secrets.index(phone, "phone"), login_codes.c.used_at.is_(None),
+        login_codes.c.phone_index == deps.blind_index(phone, "phone"), login_codes.c.used_at.is_(None),
         login_codes.c.expires_at > now,
     ).order_by(login_codes.c.created_at.desc()).limit(1)).mappings().first()
     ok = (row is not None and row["attempts"] < MAX_GUESSES
-          and hmac.compare_digest(row["code_hash"], _code_hash(rt, row["id"], code)))
+          and hmac.compare_digest(row["code_hash"], _code_hash(deps, row["id"], code)))
     if row is not None:
         uow.session.execute(sa.update(login_codes).where(login_codes.c.id == row["id"]).values(
             attempts=row["attempts"] + 1, used_at=now if ok else None))

@@ -26,6 +26,7 @@ from govcred.core.accounts.officers import (
     verify_password,
 )
 from govcred.core.exceptions import AuthenticationRequired, RateLimited
+from govcred.core.services.collaborators import Collaborators
 
 #: Audit actions (the throttle counts failures of PAGE_LOGIN).
 PAGE_LOGIN = "auth.page_login"
@@ -57,15 +58,15 @@ def _password_ok(officer: models.Officer | None, password: str) -> bool:
     return officer is not None and officer.active and verify_password(officer.password_hash, password)
 
 
-def sign_in_officer_page(rt, username: str, password: str, totp_code: str, *, ip: str, request_id: str = "",
-                         replaces: str | None = None) -> OfficerSignIn:
+def sign_in_officer_page(deps: Collaborators, username: str, password: str, totp_code: str, *, ip: str,
+                         request_id: str = "", replaces: str | None = None) -> OfficerSignIn:
     """Password, then TOTP where the role requires it; a new page session replacing ``replaces``.
 
     Raises :class:`RateLimited` while the account or ``ip`` has too many recent failures, and
     :class:`AuthenticationRequired` (``details["step"]``) when a credential is wrong.
     """
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         officer = uow.officers.by_username(username)
         subject = officer.id if officer else f"username:{username[:48]}"
         try:
@@ -82,7 +83,7 @@ def sign_in_officer_page(rt, username: str, password: str, totp_code: str, *, ip
                 raise AuthenticationRequired(WRONG_PASSWORD, code="LOGIN_FAILED")
             if totp.requires_totp(officer):
                 factor = "password+totp"
-                totp.check_code(uow, officer, totp_code, now, rt.secrets.cipher)
+                totp.check_code(uow, officer, totp_code, now, deps.cipher)
         except AuthenticationRequired as exc:
             uow.rollback()
             uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous",
@@ -100,14 +101,14 @@ def sign_in_officer_page(rt, username: str, password: str, totp_code: str, *, ip
         return OfficerSignIn(session, officer.role)
 
 
-def sign_in_officer_token(rt, username: str, password: str) -> IssuedToken:
+def sign_in_officer_token(deps: Collaborators, username: str, password: str) -> IssuedToken:
     """An API bearer token for an officer's username and password.
 
     Known gap (issue 11): this checks the password only; unlike the page sign-in it neither
     asks for the TOTP code nor applies the throttles. This function is the one place to fix it.
     """
-    now = rt.clock.now()
-    with rt.uow() as uow:
+    now = deps.clock.now()
+    with deps.uow() as uow:
         officer = uow.officers.by_username(username)
         ok = _password_ok(officer, password)
         uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous", role=officer.role if officer else "",
@@ -121,35 +122,36 @@ def sign_in_officer_token(rt, username: str, password: str) -> IssuedToken:
         return IssuedToken(token, expires, officer.role)
 
 
-def sign_in_resident_page(rt, phone: str, code: str, *, replaces: str | None = None) -> sessions.PageSession:
+def sign_in_resident_page(deps: Collaborators, phone: str, code: str, *,
+                          replaces: str | None = None) -> sessions.PageSession:
     """Redeem the SMS code (the resident is created on first use); a new page session."""
-    with rt.uow() as uow:
-        resident = redeem_login_code(uow, rt, phone, code, action=PAGE_LOGIN)
-        session = sessions.start(uow, "resident", resident.id, rt.clock.now(), replaces=replaces)
+    with deps.uow() as uow:
+        resident = redeem_login_code(uow, deps, phone, code, action=PAGE_LOGIN)
+        session = sessions.start(uow, "resident", resident.id, deps.clock.now(), replaces=replaces)
         uow.commit()
     return session
 
 
-def sign_in_resident_token(rt, phone, code) -> IssuedToken:
+def sign_in_resident_token(deps: Collaborators, phone, code) -> IssuedToken:
     """Redeem the SMS code for a resident bearer token."""
-    with rt.uow() as uow:
-        resident = redeem_login_code(uow, rt, phone, code, action=RESIDENT_TOKEN)
-        token, expires = issue_resident_token(uow, resident, rt.clock.now())
+    with deps.uow() as uow:
+        resident = redeem_login_code(uow, deps, phone, code, action=RESIDENT_TOKEN)
+        token, expires = issue_resident_token(uow, resident, deps.clock.now())
         uow.commit()
     return IssuedToken(token, expires)
 
 
-def sign_out_page(rt, session_id: str, principal: Principal | None, *, request_id: str = "") -> None:
+def sign_out_page(deps: Collaborators, session_id: str, principal: Principal | None, *, request_id: str = "") -> None:
     """Revoke the browser's session row, so a replayed cookie is worthless; audited."""
-    with rt.uow() as uow:
-        sessions.revoke(uow, session_id, rt.clock.now())
+    with deps.uow() as uow:
+        sessions.revoke(uow, session_id, deps.clock.now())
         if principal is not None:
             uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind, action=PAGE_LOGOUT,
                              object_type=principal.kind, object_id=principal.id, request_id=request_id)
         uow.commit()
 
 
-def sign_out_token(rt, token: str) -> None:
-    with rt.uow() as uow:
-        revoke_api_token(uow, token, rt.clock.now())
+def sign_out_token(deps: Collaborators, token: str) -> None:
+    with deps.uow() as uow:
+        revoke_api_token(uow, token, deps.clock.now())
         uow.commit()

@@ -22,7 +22,7 @@ def token():
         if not isinstance(body.get(field), str) or not body.get(field):
             errors.add(field, "REQUIRED", f"缺少 {field}")
     errors.raise_if_any()
-    issued = signin.sign_in_officer_token(runtime_of(), body["username"], body["password"])
+    issued = signin.sign_in_officer_token(runtime_of().collaborators, body["username"], body["password"])
     return jsonify({"access_token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at.isoformat(),
                     "role": issued.role})
 
@@ -32,5 +32,5 @@ def token():
 def revoke():
     token = bearer_token()
     if token is not None:  # a page session's caller has no token to revoke
-        signin.sign_out_token(runtime_of(), token)
+        signin.sign_out_token(runtime_of().collaborators, token)
     return "", 204

@@ -20,7 +20,7 @@ bp = Blueprint("resident_login", __name__, url_prefix="/api/v1/auth")
 @bp.post("/sms-code")
 @public
 def sms_code():
-    lifetime = send_login_code(runtime_of(), json_body().get("phone"))
+    lifetime = send_login_code(runtime_of().collaborators, json_body().get("phone"))
     response = jsonify({"sent": True, "expires_in": lifetime})
     response.status_code = 202
     return response
@@ -30,7 +30,7 @@ def sms_code():
 @public
 def resident_token():
     body = json_body()
-    issued = signin.sign_in_resident_token(runtime_of(), body.get("phone"), body.get("code"))
+    issued = signin.sign_in_resident_token(runtime_of().collaborators, body.get("phone"), body.get("code"))
     return jsonify({"access_token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at.isoformat()})
 
 

@@ -139,7 +139,8 @@ def log_out(login_endpoint: str):
     """Revoke the browser's session row (a replayed cookie is worthless) and clear the cookie."""
     raw = request.cookies.get(session_cookie_name())
     if raw:
-        signin.sign_out_page(runtime_of(), raw, current_principal(), request_id=g.get("request_id", ""))
+        signin.sign_out_page(runtime_of().collaborators, raw, current_principal(),
+                             request_id=g.get("request_id", ""))
     response = make_response(redirect(url_for(login_endpoint)))
     set_session_cookie(response, None)
     return response

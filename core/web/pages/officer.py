@@ -56,8 +56,8 @@ def login_post():
     if errors:
         return render_template("officer/login.html", errors=errors, form=form, next=next_url), 400
     try:
-        done = signin.sign_in_officer_page(runtime_of(), username, password, code, ip=request.remote_addr or "-",
-                                           request_id=_request_id(),
+        done = signin.sign_in_officer_page(runtime_of().collaborators, username, password, code,
+                                           ip=request.remote_addr or "-", request_id=_request_id(),
                                            replaces=request.cookies.get(guard.session_cookie_name()))
     except RateLimited as exc:
         errors.add("username", exc.message, exc.code)

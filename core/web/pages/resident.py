@@ -74,7 +74,7 @@ def send_code():
     phone = request.form.get("phone", "").strip()
     next_url = request.form.get("next", "")
     try:
-        send_login_code(runtime_of(), phone)
+        send_login_code(runtime_of().collaborators, phone)
     except ValidationError as exc:
         return render_template("resident/login.html", errors=FormErrors.from_exception(exc), phone=phone,
                                code_sent=False, next=next_url), 400
@@ -97,7 +97,7 @@ def login_post():
                                next=next_url), status
 
     try:
-        session = signin.sign_in_resident_page(runtime_of(), phone, code,
+        session = signin.sign_in_resident_page(runtime_of().collaborators, phone, code,
                                                replaces=request.cookies.get(guard.session_cookie_name()))
     except ValidationError as exc:
         return refused(FormErrors.from_exception(exc), 400)

@@ -12,7 +12,7 @@ from tests.core.web.pages.pagekit import PASSWORD, add_officer, totp_code
 
 
 def officer_sign_in(rt, username, password=PASSWORD, code="", replaces=None):
-    return signin.sign_in_officer_page(rt, username, password, code, ip="192.0.2.1", replaces=replaces)
+    return signin.sign_in_officer_page(rt.collaborators, username, password, code, ip="192.0.2.1", replaces=replaces)
 
 
 def resumed(rt, session_id):
@@ -43,7 +43,7 @@ def test_sign_in_rotates_the_session_and_sign_out_ends_it(runtime):
     assert resumed(runtime, first.session.id) is None  # the id the browser had is worthless now
     current = resumed(runtime, second.session.id)
     assert sessions.principal_of(current).role == "reviewer"
-    signin.sign_out_page(runtime, second.session.id, sessions.principal_of(current))
+    signin.sign_out_page(runtime.collaborators, second.session.id, sessions.principal_of(current))
     assert resumed(runtime, second.session.id) is None
 
 
@@ -70,7 +70,7 @@ def test_token_sign_in_checks_the_password_only_until_issue_11(runtime):
     """The known gap: the API's token sign-in asks a reviewer for no TOTP code. When issue 11
     closes it in signin.sign_in_officer_token, this test changes with it."""
     add_officer(runtime, "rev1", "reviewer")
-    issued = signin.sign_in_officer_token(runtime, "rev1", PASSWORD)
+    issued = signin.sign_in_officer_token(runtime.collaborators, "rev1", PASSWORD)
     assert issued.role == "reviewer" and issued.token
     with pytest.raises(AuthenticationRequired):
-        signin.sign_in_officer_token(runtime, "rev1", "wrong password 1234")
+        signin.sign_in_officer_token(runtime.collaborators, "rev1", "wrong password 1234")
