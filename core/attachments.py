@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-import sqlalchemy as sa
 from PIL import Image, ImageOps
 
 from govcred.core.accounts.officers import Principal
@@ -43,12 +42,10 @@ from govcred.core.exceptions import (
     ValidationError,
 )
 from govcred.core.models import new_id
-from govcred.core.orm import attachments as attachments_table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sqlalchemy.orm import Session
-
     from govcred.core.services.collaborators import Collaborators
+    from govcred.core.unit_of_work import UnitOfWork
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
@@ -175,12 +172,6 @@ def _aad(attachment_id: str) -> bytes:
     return f"attachments|{attachment_id}".encode()
 
 
-def _owner_clause(principal: Principal):
-    if principal.kind == "resident":
-        return attachments_table.c.owner_id == principal.id
-    return attachments_table.c.uploaded_by == principal.id
-
-
 def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Principal | None) -> AttachmentInfo:
     """Check, normalise, encrypt and keep one upload for ``principal`` (a resident or a clerk)."""
     if principal is None:
@@ -197,22 +188,20 @@ def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Princ
     info = AttachmentInfo(attachment_id, content_type, len(clean), hashlib.sha256(clean).hexdigest(),
                           sanitise_name(filename))
     with deps.uow() as uow:
-        used = uow.session.execute(
-            sa.select(sa.func.count()).select_from(attachments_table).where(_owner_clause(principal))
-        ).scalar() or 0
+        used = uow.attachments.count_uploaded_by(principal)
         if used >= MAX_FILES_PER_OWNER:
             raise TooManyAttachments(f"最多上传 {MAX_FILES_PER_OWNER} 个文件")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(deps.cipher.encrypt(clean, _aad(attachment_id)))
         try:
-            uow.session.execute(sa.insert(attachments_table).values(
+            uow.attachments.add(
                 id=attachment_id, application_id=None,
                 owner_id=principal.id if principal.kind == "resident" else None,
                 uploaded_by=principal.id if principal.kind == "officer" else None,
                 content_type=content_type, size=info.size, sha256=info.sha256, original_name=info.original_name,
                 storage_name=storage_name, created_at=now,
-            ))
+            )
             uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
                              action="attachment.uploaded", object_type="attachment", object_id=attachment_id,
                              details={"content_type": content_type, "size": info.size})
@@ -227,11 +216,8 @@ def read(deps: "Collaborators", attachment_id: str, principal: Principal | None)
     """The decrypted file: its owner (resident), its uploader, or any officer; 404 for others."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
-    stmt = sa.select(attachments_table).where(attachments_table.c.id == attachment_id)
-    if principal.kind == "resident":
-        stmt = stmt.where(attachments_table.c.owner_id == principal.id)
     with deps.uow(readonly=True) as uow:
-        row = uow.session.execute(stmt).mappings().first()
+        row = uow.attachments.get(attachment_id, owner_id=principal.id if principal.kind == "resident" else None)
     if row is None:
         raise NotFound("未找到该文件", code="ATTACHMENT_NOT_FOUND")
     blob = (Path(deps.settings.uploads_dir) / row["storage_name"]).read_bytes()
@@ -240,16 +226,11 @@ def read(deps: "Collaborators", attachment_id: str, principal: Principal | None)
                           row["application_id"]), data
 
 
-def reference_problems(session: "Session", refs: Sequence[tuple[str, str]], principal: Principal) -> list[FieldError]:
+def reference_problems(uow: "UnitOfWork", refs: Sequence[tuple[str, str]], principal: Principal) -> list[FieldError]:
     """Every referenced attachment that does not exist, is not the caller's, or is already used."""
     if not refs:
         return []
-    ids = sorted({ref for _path, ref in refs})
-    rows = session.execute(
-        sa.select(attachments_table.c.id, attachments_table.c.application_id)
-        .where(attachments_table.c.id.in_(ids), _owner_clause(principal))
-    ).all()
-    usable = {row.id for row in rows if row.application_id is None}
+    usable = uow.attachments.unlinked_of(sorted({ref for _path, ref in refs}), principal)
     problems = []
     seen: set[str] = set()
     for path, ref in refs:
@@ -261,23 +242,15 @@ def reference_problems(session: "Session", refs: Sequence[tuple[str, str]], prin
     return problems
 
 
-def link_to_application(session: "Session", ids: Iterable[str], application_id: str) -> None:
+def link_to_application(uow: "UnitOfWork", ids: Iterable[str], application_id: str) -> None:
     ids = list(ids)
     if not ids:
         return
-    result = session.execute(
-        sa.update(attachments_table).where(attachments_table.c.id.in_(ids),
-                                           attachments_table.c.application_id.is_(None))
-        .values(application_id=application_id)
-    )
-    if result.rowcount != len(set(ids)):
+    if uow.attachments.link(ids, application_id) != len(set(ids)):
         raise Conflict("材料文件已被其他申请使用", code="ATTACHMENT_IN_USE")
 
 
-def for_application(session: "Session", application_id: str) -> list[AttachmentInfo]:
-    rows = session.execute(
-        sa.select(attachments_table).where(attachments_table.c.application_id == application_id)
-        .order_by(attachments_table.c.created_at)
-    ).mappings().all()
+def for_application(uow: "UnitOfWork", application_id: str) -> list[AttachmentInfo]:
+    rows = uow.attachments.for_application(application_id)
     return [AttachmentInfo(r["id"], r["content_type"], r["size"], r["sha256"], r["original_name"], r["application_id"])
             for r in rows]

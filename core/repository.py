@@ -11,9 +11,19 @@ from sqlalchemy.orm import Session, aliased
 
 from govcred.core import models
 from govcred.core.exceptions import NotFound
-from govcred.core.orm import applications, credentials, encrypt_document, lifecycle_sweeps, signing_keys, status_lists
+from govcred.core.orm import (
+    applications,
+    attachments,
+    credentials,
+    encrypt_document,
+    lifecycle_sweeps,
+    permit_reminders,
+    signing_keys,
+    status_lists,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from govcred.core.accounts.officers import Principal
     from govcred.core.crypto import Secrets
 
 
@@ -203,9 +213,57 @@ def _no_newer_version():
     return ~sa.exists().where(newer.c.permit_no == credentials.c.permit_no, newer.c.version > credentials.c.version)
 
 
+# Prepared once: the allocator probes these up to 64 times for one credential.
+_INDEX_TAKEN = sa.select(credentials.c.id).where(
+    credentials.c.status_list_id == sa.bindparam("list_id"), credentials.c.status_idx == sa.bindparam("idx"))
+_COUNT_ALLOCATION = sa.update(status_lists).where(status_lists.c.id == sa.bindparam("list_id")).values(
+    allocated=status_lists.c.allocated + 1)
+
+
 class StatusListRepository:
     def __init__(self, session: Session):
         self._s = session
+
+    def open_list(self, *, size: int, bits: int, now: dt.datetime) -> tuple[str, int, int]:
+        """The list new credentials go to, locked for this transaction (a new one of ``size``
+        when none has room): ``(id, size, allocated)``."""
+        row = self._s.execute(
+            sa.select(status_lists.c.id, status_lists.c.size, status_lists.c.allocated)
+            .where(status_lists.c.full.is_(False)).order_by(status_lists.c.created_at).limit(1).with_for_update()
+        ).first()
+        if row is not None:
+            return row.id, row.size, row.allocated
+        count = self._s.execute(sa.select(sa.func.count()).select_from(status_lists)).scalar() or 0
+        list_id = str(count + 1)
+        self._s.execute(sa.insert(status_lists).values(id=list_id, bits=bits, size=size, created_at=now,
+                                                      updated_at=now, revision=0, full=False, allocated=0))
+        return list_id, size, 0
+
+    def mark_full(self, list_id: str) -> None:
+        self._s.execute(sa.update(status_lists).where(status_lists.c.id == list_id).values(full=True))
+
+    def index_taken(self, list_id: str, idx: int) -> bool:
+        return self._s.execute(_INDEX_TAKEN, {"list_id": list_id, "idx": idx}).first() is not None
+
+    def count_allocation(self, list_id: str) -> None:
+        """One more index of the list is taken (``allocated`` saves a COUNT over credentials)."""
+        self._s.execute(_COUNT_ALLOCATION, {"list_id": list_id})
+
+    def revision(self, list_id: str) -> int | None:
+        return self._s.execute(sa.select(status_lists.c.revision).where(status_lists.c.id == list_id)).scalar()
+
+    def size_and_revision(self, list_id: str) -> tuple[int, int] | None:
+        row = self._s.execute(
+            sa.select(status_lists.c.size, status_lists.c.revision).where(status_lists.c.id == list_id)
+        ).first()
+        return None if row is None else (row.size, row.revision)
+
+    def indices_with_status(self, list_id: str, statuses: Iterable[str]) -> Sequence[tuple[int, str]]:
+        """``(status_idx, status)`` of the list's credentials whose status is one of ``statuses``."""
+        return self._s.execute(
+            sa.select(credentials.c.status_idx, credentials.c.status)
+            .where(credentials.c.status_list_id == list_id, credentials.c.status.in_(list(statuses)))
+        ).tuples().all()
 
     def bump_revision(self, list_ids: Iterable[str], now: dt.datetime) -> None:
         """The lists changed: verifiers holding an older revision refetch them."""
@@ -263,6 +321,83 @@ class SweepRunRepository:
 
     def update(self, run_id: str, **values: Any) -> None:
         self._s.execute(sa.update(lifecycle_sweeps).where(lifecycle_sweeps.c.id == run_id).values(**values))
+
+
+class ReminderChoiceRepository:
+    """The reminders each permit holder chose (``permit_reminders``)."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def chosen(self, permit_nos: Sequence[str]) -> dict[str, frozenset[str]]:
+        """The stored choice of each of ``permit_nos`` that has one."""
+        if not permit_nos:
+            return {}
+        return {row.permit_no: frozenset(row.reminders) for row in self._s.execute(
+            sa.select(permit_reminders.c.permit_no, permit_reminders.c.reminders)
+            .where(permit_reminders.c.permit_no.in_(permit_nos))
+        )}
+
+    def store(self, permit_no: str, chosen: Sequence[str], *, actor: str, now: dt.datetime) -> None:
+        exists = self._s.execute(
+            sa.select(permit_reminders.c.permit_no).where(permit_reminders.c.permit_no == permit_no)
+        ).first()
+        values = {"reminders": list(chosen), "updated_at": now, "updated_by": actor}
+        if exists is None:
+            self._s.execute(sa.insert(permit_reminders).values(permit_no=permit_no, **values))
+        else:
+            self._s.execute(sa.update(permit_reminders).where(permit_reminders.c.permit_no == permit_no)
+                            .values(**values))
+
+
+def _uploaded_by(principal: "Principal"):
+    """A resident's own uploads, or those a clerk entered."""
+    if principal.kind == "resident":
+        return attachments.c.owner_id == principal.id
+    return attachments.c.uploaded_by == principal.id
+
+
+class AttachmentRepository:
+    """Rows of uploaded proofs; the files themselves (encrypted) live in the uploads directory."""
+
+    def __init__(self, session: Session):
+        self._s = session
+
+    def count_uploaded_by(self, principal: "Principal") -> int:
+        return self._s.execute(
+            sa.select(sa.func.count()).select_from(attachments).where(_uploaded_by(principal))
+        ).scalar() or 0
+
+    def add(self, **row: Any) -> None:
+        self._s.execute(sa.insert(attachments).values(**row))
+
+    def get(self, attachment_id: str, *, owner_id: str | None = None) -> Mapping[str, Any] | None:
+        """One row; only the resident ``owner_id``'s when given."""
+        stmt = sa.select(attachments).where(attachments.c.id == attachment_id)
+        if owner_id is not None:
+            stmt = stmt.where(attachments.c.owner_id == owner_id)
+        return self._s.execute(stmt).mappings().first()
+
+    def unlinked_of(self, ids: Sequence[str], principal: "Principal") -> set[str]:
+        """Those of ``ids`` that ``principal`` uploaded and no application uses yet."""
+        rows = self._s.execute(
+            sa.select(attachments.c.id, attachments.c.application_id)
+            .where(attachments.c.id.in_(ids), _uploaded_by(principal))
+        ).all()
+        return {row.id for row in rows if row.application_id is None}
+
+    def link(self, ids: Sequence[str], application_id: str) -> int:
+        """Attach the unlinked ones of ``ids`` to the application; how many were linked."""
+        return self._s.execute(
+            sa.update(attachments).where(attachments.c.id.in_(ids), attachments.c.application_id.is_(None))
+            .values(application_id=application_id)
+        ).rowcount
+
+    def for_application(self, application_id: str) -> Sequence[Mapping[str, Any]]:
+        return self._s.execute(
+            sa.select(attachments).where(attachments.c.application_id == application_id)
+            .order_by(attachments.c.created_at)
+        ).mappings().all()
 
 
 class OfficerRepository:

@@ -14,20 +14,16 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from govcred.core.exceptions import GovcredError
 from govcred.core.models import STATUS_LIST_VALUE
-from govcred.core.orm import credentials, status_lists
 
 if TYPE_CHECKING:  # pragma: no cover
     from typing import Callable
 
-    from sqlalchemy.orm import Session
-
     from govcred.core.clock import Clock
     from govcred.core.config import Settings
     from govcred.core.keystore import KeyStore
+    from govcred.core.repository import StatusListRepository
     from govcred.core.unit_of_work import UnitOfWork
 
 BITS = 2
@@ -46,41 +42,20 @@ def status_list_uri(issuer: str, list_id: str) -> str:
     return f"{issuer.rstrip('/')}/status/{list_id}"
 
 
-def _open_list(session: "Session", size: int, now) -> tuple[str, int, int]:
-    """The list new credentials go to, locked for this transaction: (id, size, allocated)."""
-    row = session.execute(
-        sa.select(status_lists.c.id, status_lists.c.size, status_lists.c.allocated)
-        .where(status_lists.c.full.is_(False)).order_by(status_lists.c.created_at).limit(1).with_for_update()
-    ).first()
-    if row is not None:
-        return row.id, row.size, row.allocated
-    count = session.execute(sa.select(sa.func.count()).select_from(status_lists)).scalar() or 0
-    list_id = str(count + 1)
-    session.execute(sa.insert(status_lists).values(id=list_id, bits=BITS, size=size, created_at=now,
-                                                  updated_at=now, revision=0, full=False, allocated=0))
-    return list_id, size, 0
-
-
-_INDEX_TAKEN = sa.select(credentials.c.id).where(
-    credentials.c.status_list_id == sa.bindparam("list_id"), credentials.c.status_idx == sa.bindparam("idx"))
-_COUNT_ALLOCATION = sa.update(status_lists).where(status_lists.c.id == sa.bindparam("list_id")).values(
-    allocated=status_lists.c.allocated + 1)
-
-
-def allocate_index(session: "Session", *, size: int, now, rng=secrets.SystemRandom()) -> tuple[str, int]:
+def allocate_index(lists: "StatusListRepository", *, size: int, now,
+                   rng=secrets.SystemRandom()) -> tuple[str, int]:
     """Pick a free index at random in the open list (opening a new list when it is full)."""
     for _ in range(3):
         # ``allocated`` counts the list's taken indices (a COUNT over credentials would grow
         # with every permit ever issued); the caller stores the credential in this transaction.
-        list_id, list_size, allocated = _open_list(session, size, now)
+        list_id, list_size, allocated = lists.open_list(size=size, bits=BITS, now=now)
         if allocated >= list_size * FILL_LIMIT:
-            session.execute(sa.update(status_lists).where(status_lists.c.id == list_id).values(full=True))
+            lists.mark_full(list_id)
             continue
         for _attempt in range(64):
             idx = rng.randrange(list_size)
-            taken = session.execute(_INDEX_TAKEN, {"list_id": list_id, "idx": idx}).first()
-            if taken is None:
-                session.execute(_COUNT_ALLOCATION, {"list_id": list_id})
+            if not lists.index_taken(list_id, idx):
+                lists.count_allocation(list_id)
                 return list_id, idx
     raise StatusListFull("状态列表已满，请联系管理员")
 
@@ -132,19 +107,15 @@ def encode_lst(raw: bytes) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
 
 
-def list_values(session: "Session", list_id: str) -> tuple[int, int, dict[int, int]]:
+def list_values(lists: "StatusListRepository", list_id: str) -> tuple[int, int, dict[int, int]]:
     """``(size, revision, {idx: value})`` of one list; only credentials with a non-zero value are read."""
-    row = session.execute(
-        sa.select(status_lists.c.size, status_lists.c.revision).where(status_lists.c.id == list_id)
-    ).first()
-    if row is None:
+    header = lists.size_and_revision(list_id)
+    if header is None:
         raise UnknownStatusList("未找到该状态列表")
     nonzero = [status for status, value in STATUS_LIST_VALUE.items() if value]
-    rows = session.execute(
-        sa.select(credentials.c.status_idx, credentials.c.status)
-        .where(credentials.c.status_list_id == list_id, credentials.c.status.in_(nonzero))
-    ).all()
-    return row.size, row.revision, {idx: STATUS_LIST_VALUE[status] for idx, status in rows}
+    rows = lists.indices_with_status(list_id, nonzero)
+    size, revision = header
+    return size, revision, {idx: STATUS_LIST_VALUE[status] for idx, status in rows}
 
 
 @dataclass(frozen=True)
@@ -177,15 +148,13 @@ class StatusListPublisher:
         now = int(self._clock.now().timestamp())
         ttl = self._settings.status_list_ttl_seconds
         with self._uow(readonly=True) as uow:
-            revision = uow.session.execute(
-                sa.select(status_lists.c.revision).where(status_lists.c.id == list_id)
-            ).scalar()
+            revision = uow.status_lists.revision(list_id)
             if revision is None:
                 raise UnknownStatusList("未找到该状态列表")
             cached = self._cache.get(list_id)
             if cached is not None and cached.revision == revision and now < cached.exp - RESIGN_TTL_PERIODS * ttl:
                 return cached
-            size, revision, values = list_values(uow.session, list_id)
+            size, revision, values = list_values(uow.status_lists, list_id)
         signed = self._sign(list_id, revision, pack_statuses(size, values), now, ttl)
         with self._lock:
             held = self._cache.get(list_id)

@@ -15,9 +15,11 @@ from govcred.core.db import READONLY
 from govcred.core.outbox import Outbox
 from govcred.core.repository import (
     ApplicationRepository,
+    AttachmentRepository,
     CredentialRepository,
     DecisionRepository,
     OfficerRepository,
+    ReminderChoiceRepository,
     ResidentRepository,
     SigningKeyRepository,
     StatusListRepository,
@@ -53,6 +55,8 @@ class UnitOfWork:
         self.status_lists = StatusListRepository(self.session)
         self.signing_keys = SigningKeyRepository(self.session)
         self.sweep_runs = SweepRunRepository(self.session)
+        self.reminder_choices = ReminderChoiceRepository(self.session)
+        self.attachments = AttachmentRepository(self.session)
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

@@ -67,7 +67,7 @@ def submit_application(deps: Collaborators, document: dict, *, principal: Princi
     refs = attachment_references(document)
     now = deps.clock.now()
     with deps.uow() as uow:
-        errors.errors.extend(attachment_store.reference_problems(uow.session, refs, principal))
+        errors.errors.extend(attachment_store.reference_problems(uow, refs, principal))
         errors.raise_if_any()
         assert subject is not None
         id_number = subject["id_number"]
@@ -82,7 +82,7 @@ def submit_application(deps: Collaborators, document: dict, *, principal: Princi
         app.submit(now)
         uow.applications.add(app)
         uow.flush()
-        attachment_store.link_to_application(uow.session, [ref for _path, ref in refs], app.id)
+        attachment_store.link_to_application(uow, [ref for _path, ref in refs], app.id)
         uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
                          action="application.submitted", object_type="application", object_id=app.id,
                          details={"channel": channel, "schema": app.schema, "attachments": len(refs)})

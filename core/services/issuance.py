@@ -72,7 +72,7 @@ def issue_credential(deps: Collaborators, uow, app: models.Application, decision
     cap = now + dt.timedelta(days=settings.credential_max_days)
     expires = min(lapse, cap) if lapse is not None else cap
     credential_id = compact_id()
-    list_id, idx = allocate_index(uow.session, size=settings.status_list_size, now=now)
+    list_id, idx = allocate_index(uow.status_lists, size=settings.status_list_size, now=now)
     issued = int(now.timestamp())
     claims = {
         "iss": settings.issuer, "jti": credential_id, "iat": issued, "nbf": issued, "exp": int(expires.timestamp()),

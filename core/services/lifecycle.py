@@ -37,7 +37,7 @@ from govcred.core.services.eligibility import evaluate_in
 from govcred.core.services.intake import check_channel
 from govcred.core.services.issuance import issue_credential
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
-from govcred.core.services.reminders import check_choice, date_zh, preferences, store_preferences
+from govcred.core.services.reminders import check_choice, date_zh, preferences
 from govcred.core.services.status_change import apply_status_change
 
 
@@ -232,8 +232,8 @@ def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | N
         _change_status(deps, uow, previous, original, models.REPLACED, text, now, actor=actor, role=role)
         _invalidate_older_versions(deps, uow, previous, models.REPLACED, text, now, actor=actor, role=role)
         credential = _issue(deps, uow, app, decision, context, key, now, previous, principal)
-        chosen = preferences(uow.session, [previous.permit_no])[previous.permit_no]
-        store_preferences(uow.session, credential.permit_no, check_choice(list(chosen)), actor=actor, now=now)
+        chosen = preferences(uow, [previous.permit_no])[previous.permit_no]
+        uow.reminder_choices.store(credential.permit_no, check_choice(list(chosen)), actor=actor, now=now)
         uow.audit.append(actor=actor, role=role, action="permit.replaced", object_type="credential",
                          object_id=credential.id,
                          details={"old_permit_no": previous.permit_no, "permit_no": credential.permit_no,
@@ -285,7 +285,7 @@ def set_reminders(deps: Collaborators, permit_no: str, principal: Principal | No
     now = deps.clock.now()
     with deps.uow() as uow:
         current = _current_version(uow, permit_no, principal)
-        store_preferences(uow.session, current.permit_no, chosen, actor=principal.audit_actor, now=now)
+        uow.reminder_choices.store(current.permit_no, chosen, actor=principal.audit_actor, now=now)
         uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
                          action="permit.reminders_set", object_type="credential", object_id=current.id,
                          details={"reminders": chosen})
@@ -313,7 +313,7 @@ def permit_view(deps: Collaborators, permit_no: str, principal: Principal | None
         versions = uow.credentials.versions(permit_no, owner_id=principal.id if principal.kind == "resident" else None)
         if not versions:
             raise NotFound("未找到该居住证", code="PERMIT_NOT_FOUND")
-        chosen = preferences(uow.session, [permit_no])[permit_no]
+        chosen = preferences(uow, [permit_no])[permit_no]
         return _permit_summary(deps, permit_no, versions, chosen)
 
 

@@ -1,5 +1,6 @@
 """Reminders a permit holder chose (短信定制化服务): what they are, when they may go out, and
-the stored choices.
+the defaults for a permit without a stored choice (the choices are kept by
+``uow.reminder_choices``).
 
 Three reminders exist: the endorsement window opened (``endorsement_due``), the permit lapses
 in a week (``week_before``), and the day after the permit was suspended for a missed
@@ -13,15 +14,12 @@ it travels, and queue it at most once per permit version (a sweep run again emit
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Iterable, Sequence
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Iterable
 
 from govcred.core.exceptions import ErrorList
-from govcred.core.orm import permit_reminders
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sqlalchemy.orm import Session
+    from govcred.core.unit_of_work import UnitOfWork
 
 ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION = "endorsement_due", "week_before", "after_suspension"
 REMINDERS = (ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION)
@@ -47,24 +45,8 @@ def check_choice(reminders: object) -> list[str]:
     return [r for r in REMINDERS if r in reminders]  # type: ignore[operator]
 
 
-def preferences(session: "Session", permit_nos: Iterable[str]) -> dict[str, frozenset[str]]:
+def preferences(uow: "UnitOfWork", permit_nos: Iterable[str]) -> dict[str, frozenset[str]]:
     """The chosen reminders of each permit (the defaults for permits without a choice)."""
     wanted = list(dict.fromkeys(permit_nos))
-    found = {row.permit_no: frozenset(row.reminders) for row in session.execute(
-        sa.select(permit_reminders.c.permit_no, permit_reminders.c.reminders)
-        .where(permit_reminders.c.permit_no.in_(wanted))
-    )} if wanted else {}
+    found = uow.reminder_choices.chosen(wanted)
     return {p: found.get(p, DEFAULT_REMINDERS) for p in wanted}
-
-
-def store_preferences(session: "Session", permit_no: str, chosen: Sequence[str], *, actor: str,
-                      now: dt.datetime) -> None:
-    exists = session.execute(
-        sa.select(permit_reminders.c.permit_no).where(permit_reminders.c.permit_no == permit_no)
-    ).first()
-    values = {"reminders": list(chosen), "updated_at": now, "updated_by": actor}
-    if exists is None:
-        session.execute(sa.insert(permit_reminders).values(permit_no=permit_no, **values))
-    else:
-        session.execute(sa.update(permit_reminders).where(permit_reminders.c.permit_no == permit_no)
-                        .values(**values))

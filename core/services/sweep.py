@@ -116,7 +116,7 @@ def _remind_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, ba
             after=after, limit=batch)
         if not page:
             return None
-        chosen = preferences(uow.session, [c.permit_no for c in page])
+        chosen = preferences(uow, [c.permit_no for c in page])
         due = [(c, r, w) for c in page for r, w in _due_reminders(deps, c, chosen[c.permit_no], now)]
         queued = 0
         if due:

@@ -31,7 +31,7 @@ def make_credential(rt, *, owner: bool = True, status: str = models.VALID, days:
         )
         uow.applications.add(app)
         uow.flush()
-        list_id, idx = allocate_index(uow.session, size=rt.settings.status_list_size, now=now)
+        list_id, idx = allocate_index(uow.status_lists, size=rt.settings.status_list_size, now=now)
         credential_id = models.new_id()
         expires = now + dt.timedelta(days=days)
         claims = {

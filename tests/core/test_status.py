@@ -95,7 +95,7 @@ def test_allocator_gives_distinct_non_monotonic_uniform_indices(sqlite_runtime):
         uow.applications.add(app)
         uow.flush()
         for n in range(10_000):
-            list_id, idx = allocate_index(s, size=size, now=now)
+            list_id, idx = allocate_index(uow.status_lists, size=size, now=now)
             s.execute(sa.insert(credentials).values(
                 id=f"c{n}", permit_no=f"P{n}", version=1, application_id=app.id, credential_type="t",
                 subject_index="s", issued_at=now, not_before=now, expires_at=now, kid="k", token="t", claims={},

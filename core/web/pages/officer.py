@@ -131,7 +131,7 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
         with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
             credential = uow.credentials.get(decision.credential_id)
     with rt.uow() as uow:
-        files = attachments.for_application(uow.session, app.id)
+        files = attachments.for_application(uow, app.id)
         # W-12: every officer read of personal data and documents is audited
         uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.viewed",
                          object_type="application", object_id=app.id, request_id=_request_id())
