@@ -133,7 +133,7 @@ def relay_alone(workdir: Path) -> None:
     try:
         ids = seed_messages(rt, 1000, 2)
         wall, cpu = time.perf_counter(), time.thread_time()
-        stats = run_worker(rt, drain=True, batch=100)
+        stats = run_worker(rt.relay, drain=True, batch=100)
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
     finally:
         rt.close()

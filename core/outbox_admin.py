@@ -6,7 +6,7 @@ every retry request leaves an audit entry, including one that found nothing to d
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import sqlalchemy as sa
 
@@ -14,26 +14,30 @@ from govcred.core.exceptions import NotFound
 from govcred.core.orm import outbox as outbox_table
 from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING
 
+if TYPE_CHECKING:  # pragma: no cover
+    from govcred.core.services.collaborators import Collaborators
+
 _o = outbox_table.c
 _LISTED = (_o.id, _o.channel, _o.event_type, _o.aggregate_type, _o.aggregate_id, _o.aggregate_seq, _o.status,
            _o.attempts, _o.next_attempt_at, _o.last_error, _o.created_at, _o.delivered_at)
 
 
-def list_messages(rt, *, dead_only: bool = False, channel: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def list_messages(deps: "Collaborators", *, dead_only: bool = False, channel: str | None = None,
+                  limit: int = 200) -> list[dict[str, Any]]:
     """Newest first; the payload is left out (``show`` prints it)."""
     stmt = sa.select(*_LISTED).order_by(_o.created_at.desc(), _o.aggregate_seq.desc()).limit(limit)
     if dead_only:
         stmt = stmt.where(_o.status == DEAD)
     if channel:
         stmt = stmt.where(_o.channel == channel)
-    with rt.uow(readonly=True) as uow:
+    with deps.uow(readonly=True) as uow:
         return [dict(r._mapping) for r in uow.session.execute(stmt)]
 
 
-def show_message(rt, message_id: str) -> dict[str, Any]:
+def show_message(deps: "Collaborators", message_id: str) -> dict[str, Any]:
     """One row with its payload (the encrypted ``_secret`` left out) and its place in the
     aggregate's order: what it waits for, and which dead earlier rows it was not held behind."""
-    with rt.uow(readonly=True) as uow:
+    with deps.uow(readonly=True) as uow:
         row = uow.session.execute(sa.select(outbox_table).where(_o.id == message_id)).first()
         if row is None:
             raise NotFound(f"没有这条待投递消息 (no outbox message) {message_id}")
@@ -71,7 +75,8 @@ class RetryResult:
     previous_attempts: int
 
 
-def retry_messages(rt, ids: Iterable[str], *, actor: str = "cli", role: str = "admin") -> list[RetryResult]:
+def retry_messages(deps: "Collaborators", ids: Iterable[str], *, actor: str = "cli",
+                   role: str = "admin") -> list[RetryResult]:
     """Put dead or pending rows back to pending, due now, attempts reset, same id.
 
     Delivered rows are left alone (reported ``already_delivered``), rows a worker holds
@@ -80,7 +85,7 @@ def retry_messages(rt, ids: Iterable[str], *, actor: str = "cli", role: str = "a
     """
     ids = list(dict.fromkeys(ids))
     results: list[RetryResult] = []
-    with rt.uow() as uow:
+    with deps.uow() as uow:
         s = uow.session
         rows = {r.id: r for r in s.execute(
             sa.select(_o.id, _o.status, _o.attempts).where(_o.id.in_(ids)).with_for_update()
@@ -88,7 +93,7 @@ def retry_messages(rt, ids: Iterable[str], *, actor: str = "cli", role: str = "a
         missing = [i for i in ids if i not in rows]
         if missing:
             raise NotFound(f"没有这些待投递消息 (no outbox messages): {', '.join(missing)}", ids=missing)
-        now = rt.clock.now()
+        now = deps.clock.now()
         for message_id in ids:
             row = rows[message_id]
             if row.status in (DEAD, PENDING):

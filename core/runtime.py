@@ -33,6 +33,7 @@ from govcred.core.plugin_host import PluginHost
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.status import StatusListPublisher
 from govcred.core.unit_of_work import UnitOfWork
+from govcred.core.worker import Relay
 
 
 @dataclass
@@ -88,6 +89,12 @@ class Runtime:
     @functools.cached_property
     def channels(self) -> dict[str, Any]:
         return collect_delivery_channels(self.pm, self.settings)
+
+    @functools.cached_property
+    def relay(self) -> Relay:
+        """What the outbox worker receives."""
+        return Relay(engine=self.engine, channels=lambda: self.channels, cipher=self.secrets.cipher,
+                     clock=self.clock, settings=self.settings)
 
     @functools.cached_property
     def benefits(self) -> dict[str, str]:

@@ -39,11 +39,15 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 
-from govcred.core.clock import as_utc
+from govcred.core.clock import Clock, as_utc
+from govcred.core.config import Settings
+from govcred.core.crypto import FieldCipher
 from govcred.core.db import is_sqlite
 from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from govcred.core.orm import outbox as outbox_table
@@ -65,6 +69,20 @@ _RETURNED = (_o.id, _o.channel, _o.event_type, _o.aggregate_type, _o.aggregate_i
 # Digit runs long enough to be a phone number (11) or an ID number (15/18, may end in X);
 # HTTP statuses, ports and counts stay readable.
 _PERSONAL_NUMBER = re.compile(r"(?<![\dA-Za-z])\+?\d[\d\- ]{5,}\d[Xx]?(?![\dA-Za-z])")
+
+
+@dataclass(frozen=True)
+class Relay:
+    """What the worker uses, built by the runtime: the engine (claims and outcomes run in short
+    transactions of their own, not in a unit of work), the delivery channels by name (built on
+    first call, so a process that never delivers never builds them), the cipher that reveals a
+    payload's secrets, the clock, and the settings (batch size, attempts before a dead letter)."""
+
+    engine: Engine
+    channels: Callable[[], Mapping[str, Callable[[OutboxMessage], Any]]]
+    cipher: FieldCipher
+    clock: Clock
+    settings: Settings
 
 
 def redact(text: str) -> str:
@@ -111,7 +129,7 @@ def _claimable(now: dt.datetime):
     )
 
 
-def claim_due(rt, worker_id: str, limit: int, now: dt.datetime, *,
+def claim_due(relay: Relay, worker_id: str, limit: int, now: dt.datetime, *,
               lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[OutboxMessage]:
     """Lease up to ``limit`` due rows to ``worker_id`` (status ``inflight``, attempts + 1).
 
@@ -124,7 +142,7 @@ def claim_due(rt, worker_id: str, limit: int, now: dt.datetime, *,
         .order_by(_o.next_attempt_at, _o.created_at)
         .limit(limit)
     )
-    if not is_sqlite(rt.engine):
+    if not is_sqlite(relay.engine):
         candidates = candidates.with_for_update(skip_locked=True)
     claim = (
         sa.update(outbox_table)
@@ -133,7 +151,7 @@ def claim_due(rt, worker_id: str, limit: int, now: dt.datetime, *,
                 attempts=_o.attempts + 1)
         .returning(*_RETURNED)
     )
-    with rt.engine.begin() as conn:
+    with relay.engine.begin() as conn:
         rows = conn.execute(claim).all()
     rows.sort(key=lambda r: (as_utc(r.next_attempt_at), as_utc(r.created_at)))
     return [_message(r) for r in rows]
@@ -147,7 +165,7 @@ def _message(row) -> OutboxMessage:
     )
 
 
-def renew_leases(rt, worker_id: str, ids: Iterable[str], now: dt.datetime, *,
+def renew_leases(relay: Relay, worker_id: str, ids: Iterable[str], now: dt.datetime, *,
                  lease_seconds: float = DEFAULT_LEASE_SECONDS) -> set[str]:
     """Extend this worker's lease on ``ids``; returns the ids it still holds."""
     ids = list(ids)
@@ -159,11 +177,11 @@ def renew_leases(rt, worker_id: str, ids: Iterable[str], now: dt.datetime, *,
         .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
         .returning(_o.id)
     )
-    with rt.engine.begin() as conn:
+    with relay.engine.begin() as conn:
         return set(conn.execute(stmt).scalars())
 
 
-def release(rt, worker_id: str, ids: Iterable[str]) -> int:
+def release(relay: Relay, worker_id: str, ids: Iterable[str]) -> int:
     """Give claimed-but-unsent rows back (a graceful stop): pending again, the claim's
     attempt not counted. Returns how many rows were released."""
     ids = list(ids)
@@ -174,7 +192,7 @@ def release(rt, worker_id: str, ids: Iterable[str]) -> int:
         .where(_o.id.in_(ids), _o.status == INFLIGHT, _o.locked_by == worker_id)
         .values(status=PENDING, attempts=_o.attempts - 1, locked_by=None, lease_until=None)
     )
-    with rt.engine.begin() as conn:
+    with relay.engine.begin() as conn:
         return conn.execute(stmt).rowcount
 
 
@@ -191,47 +209,47 @@ class Outcome:
     values: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
 
-def deliver(rt, message: OutboxMessage, *, worker_id: str | None = None, now: dt.datetime | None = None,
+def deliver(relay: Relay, message: OutboxMessage, *, worker_id: str | None = None, now: dt.datetime | None = None,
             rng: random.Random | None = None) -> Outcome:
     """Send one claimed message through its channel handler and record the outcome.
 
     :param worker_id: when given, the outcome is written only while this worker still holds
         the lease (otherwise it is reported as ``lost_lease`` and the row is left alone).
     """
-    return record_outcomes(rt, [attempt(rt, message, now=now, rng=rng)], worker_id=worker_id)[0]
+    return record_outcomes(relay, [attempt(relay, message, now=now, rng=rng)], worker_id=worker_id)[0]
 
 
-def attempt(rt, message: OutboxMessage, *, now: dt.datetime | None = None,
+def attempt(relay: Relay, message: OutboxMessage, *, now: dt.datetime | None = None,
             rng: random.Random | None = None) -> Outcome:
     """Call the channel handler for ``message`` and classify what happened (nothing is written)."""
-    handler = rt.channels.get(message.channel)
+    handler = relay.channels().get(message.channel)
     if handler is None:
-        return _failure(rt, message, now, rng, PermanentDeliveryError(
+        return _failure(relay, message, now, rng, PermanentDeliveryError(
             f"no handler for channel {message.channel!r} (is its plugin installed and enabled?)"))
     try:
-        secrets = reveal_secrets(rt.secrets.cipher, message.id, message.payload)
+        secrets = reveal_secrets(relay.cipher, message.id, message.payload)
     except Exception as exc:  # a payload that cannot be decrypted will never decrypt
-        return _failure(rt, message, now, rng,
+        return _failure(relay, message, now, rng,
                         PermanentDeliveryError(f"secret payload unreadable: {type(exc).__name__}"))
     payload = {k: v for k, v in message.payload.items() if k != "_secret"}
     try:
         result = handler(dataclasses.replace(message, payload=payload, secrets=secrets))
     except (RetryableDeliveryError, PermanentDeliveryError) as exc:
-        return _failure(rt, message, now, rng, exc)
+        return _failure(relay, message, now, rng, exc)
     except Exception as exc:  # a handler bug or an unclassified transport error: retry, but say what it was
         log.warning("outbox %s (%s): handler raised %s; will retry", message.id, message.channel,
                     type(exc).__name__)
-        return _failure(rt, message, now, rng, RetryableDeliveryError(f"{type(exc).__name__}: {exc}"))
+        return _failure(relay, message, now, rng, RetryableDeliveryError(f"{type(exc).__name__}: {exc}"))
     return Outcome(message.id, DELIVERED, values=dict(
-        status=DELIVERED, delivered_at=now or rt.clock.now(), result=_json_safe(result), last_error=None,
+        status=DELIVERED, delivered_at=now or relay.clock.now(), result=_json_safe(result), last_error=None,
         locked_by=None, lease_until=None))
 
 
-def _failure(rt, message: OutboxMessage, now: dt.datetime | None, rng: random.Random | None,
+def _failure(relay: Relay, message: OutboxMessage, now: dt.datetime | None, rng: random.Random | None,
              exc: Exception) -> Outcome:
-    now = now or rt.clock.now()
+    now = now or relay.clock.now()
     error = redact(f"{type(exc).__name__}: {exc}")
-    out_of_attempts = message.attempts >= rt.settings.worker_max_attempts
+    out_of_attempts = message.attempts >= relay.settings.worker_max_attempts
     if isinstance(exc, PermanentDeliveryError) or out_of_attempts:
         if out_of_attempts and not isinstance(exc, PermanentDeliveryError):
             error = redact(f"gave up after {message.attempts} attempts; last: {error}")
@@ -249,7 +267,7 @@ def _failure(rt, message: OutboxMessage, now: dt.datetime | None, rng: random.Ra
         status=PENDING, next_attempt_at=next_at, last_error=error, locked_by=None, lease_until=None))
 
 
-def record_outcomes(rt, outcomes: list[Outcome], *, worker_id: str | None = None) -> list[Outcome]:
+def record_outcomes(relay: Relay, outcomes: list[Outcome], *, worker_id: str | None = None) -> list[Outcome]:
     """Write ``outcomes`` in one short transaction; a row this worker no longer holds is left
     alone and its outcome comes back as ``lost_lease``."""
     if not outcomes:
@@ -257,9 +275,9 @@ def record_outcomes(rt, outcomes: list[Outcome], *, worker_id: str | None = None
     held_query = sa.select(_o.id).where(_o.id.in_([o.message_id for o in outcomes]), _o.status == INFLIGHT)
     if worker_id is not None:
         held_query = held_query.where(_o.locked_by == worker_id)
-    if not is_sqlite(rt.engine):  # SQLite's BEGIN IMMEDIATE already holds the write lock
+    if not is_sqlite(relay.engine):  # SQLite's BEGIN IMMEDIATE already holds the write lock
         held_query = held_query.with_for_update()
-    with rt.engine.begin() as conn:
+    with relay.engine.begin() as conn:
         held = set(conn.execute(held_query).scalars())
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for outcome in outcomes:
@@ -314,7 +332,7 @@ class WorkerStats:
         return dataclasses.asdict(self)
 
 
-def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_seconds: float | None = None,
+def run_worker(relay: Relay, *, worker_id: str | None = None, drain: bool = False, max_seconds: float | None = None,
                stop_event: threading.Event | None = None, poll_interval: float = 0.5, batch: int | None = None,
                concurrency: int = 1, lease_seconds: float = DEFAULT_LEASE_SECONDS, record_every: int = 20,
                rng: random.Random | None = None) -> WorkerStats:
@@ -334,8 +352,8 @@ def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_sec
         is also written when the batch ends or the worker stops.
     """
     worker_id = worker_id or default_worker_id()
-    batch = batch or rt.settings.worker_batch
-    rt.channels  # build the handlers once, here, not racing in the delivery threads (and fail early)
+    batch = batch or relay.settings.worker_batch
+    relay.channels()  # build the handlers once, here, not racing in the delivery threads (and fail early)
     stop_event = stop_event or threading.Event()
     stats = WorkerStats(worker_id)
     started = time.monotonic()
@@ -347,7 +365,7 @@ def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_sec
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-deliver") if concurrency > 1 else None
     try:
         while not should_stop():
-            messages = claim_due(rt, worker_id, batch, rt.clock.now(), lease_seconds=lease_seconds)
+            messages = claim_due(relay, worker_id, batch, relay.clock.now(), lease_seconds=lease_seconds)
             stats.claimed += len(messages)
             if not messages:
                 if drain:
@@ -355,7 +373,7 @@ def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_sec
                 stop_event.wait(poll_interval if deadline is None else
                                 max(0.0, min(poll_interval, deadline - time.monotonic())))
                 continue
-            _deliver_batch(rt, messages, worker_id, stats, should_stop, pool, lease_seconds, rng, record_every)
+            _deliver_batch(relay, messages, worker_id, stats, should_stop, pool, lease_seconds, rng, record_every)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
@@ -363,7 +381,7 @@ def run_worker(rt, *, worker_id: str | None = None, drain: bool = False, max_sec
     return stats
 
 
-def _deliver_batch(rt, messages: list[OutboxMessage], worker_id: str, stats: WorkerStats, should_stop,
+def _deliver_batch(relay: Relay, messages: list[OutboxMessage], worker_id: str, stats: WorkerStats, should_stop,
                    pool: ThreadPoolExecutor | None, lease_seconds: float, rng: random.Random | None,
                    record_every: int) -> None:
     lock = threading.Lock()
@@ -373,7 +391,7 @@ def _deliver_batch(rt, messages: list[OutboxMessage], worker_id: str, stats: Wor
 
     def record(outcomes: list[Outcome]) -> None:
         if outcomes:
-            recorded = record_outcomes(rt, outcomes, worker_id=worker_id)
+            recorded = record_outcomes(relay, outcomes, worker_id=worker_id)
             with lock:
                 for outcome in recorded:
                     stats.add(outcome)
@@ -385,13 +403,13 @@ def _deliver_batch(rt, messages: list[OutboxMessage], worker_id: str, stats: Wor
                 return
             if time.monotonic() - lease_checked > lease_seconds / 3:
                 # a slow gateway: keep the rest of the batch ours instead of letting it be sent twice
-                still_held = renew_leases(rt, worker_id, unsent, rt.clock.now(), lease_seconds=lease_seconds)
+                still_held = renew_leases(relay, worker_id, unsent, relay.clock.now(), lease_seconds=lease_seconds)
                 stats.lost_lease += len(unsent - still_held)
                 unsent, lease_checked = still_held, time.monotonic()
                 if message.id not in unsent:
                     return
             unsent.discard(message.id)
-        outcome = attempt(rt, message, rng=rng)
+        outcome = attempt(relay, message, rng=rng)
         with lock:
             unrecorded.append(outcome)
             full = len(unrecorded) >= record_every
@@ -407,22 +425,22 @@ def _deliver_batch(rt, messages: list[OutboxMessage], worker_id: str, stats: Wor
         list(pool.map(one, messages))
     record(unrecorded)
     if unsent:  # stopped part-way: hand back what was never sent
-        stats.released += release(rt, worker_id, unsent)
+        stats.released += release(relay, worker_id, unsent)
 
 
 class BackgroundWorker:
     """A worker running in a daemon thread (``govcred serve``)."""
 
-    def __init__(self, rt, **kwargs: Any):
+    def __init__(self, relay: Relay, **kwargs: Any):
         self._stop = threading.Event()
         self.stats: WorkerStats | None = None
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(rt, kwargs), name="outbox-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(relay, kwargs), name="outbox-worker", daemon=True)
 
-    def _run(self, rt, kwargs: dict[str, Any]) -> None:
+    def _run(self, relay: Relay, kwargs: dict[str, Any]) -> None:
         while not self._stop.is_set():
             try:
-                self.stats = run_worker(rt, stop_event=self._stop, **kwargs)
+                self.stats = run_worker(relay, stop_event=self._stop, **kwargs)
             except Exception as exc:  # keep serving; a database hiccup must not end delivery for good
                 self.error = exc
                 log.exception("outbox worker failed; restarting in 5 s")
@@ -443,6 +461,6 @@ class BackgroundWorker:
         return self._thread.is_alive()
 
 
-def start_background_worker(rt, **kwargs: Any) -> BackgroundWorker:
+def start_background_worker(relay: Relay, **kwargs: Any) -> BackgroundWorker:
     """Start :func:`run_worker` in a daemon thread; call ``.stop()`` on the result."""
-    return BackgroundWorker(rt, **kwargs).start()
+    return BackgroundWorker(relay, **kwargs).start()

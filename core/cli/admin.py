@@ -195,7 +195,7 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
     from govcred.core.services.sweep import DailySweep
     from govcred.core.worker import start_background_worker
 
-    worker = start_background_worker(rt) if rt.settings.worker_in_serve and not no_worker else None
+    worker = start_background_worker(rt.relay) if rt.settings.worker_in_serve and not no_worker else None
 
     daily_sweep = DailySweep(rt.collaborators).start()  # endorsement deadlines -> suspensions and reminders, once a day
     try:

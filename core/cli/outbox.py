@@ -43,7 +43,7 @@ def worker(app: AppContext, drain: bool, max_seconds: float | None, batch: int |
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        stats = run_worker(app.runtime, drain=drain, max_seconds=max_seconds, batch=batch, stop_event=stop,
+        stats = run_worker(app.runtime.relay, drain=drain, max_seconds=max_seconds, batch=batch, stop_event=stop,
                            concurrency=concurrency, lease_seconds=lease_seconds or DEFAULT_LEASE_SECONDS,
                            record_every=record_every)
     finally:
@@ -72,7 +72,7 @@ def outbox_list(app: AppContext, dead_only: bool, channel: str | None, limit: in
     """List messages, newest first."""
     from govcred.core.outbox_admin import list_messages
 
-    rows = list_messages(app.runtime, dead_only=dead_only, channel=channel, limit=limit)
+    rows = list_messages(app.runtime.collaborators, dead_only=dead_only, channel=channel, limit=limit)
     if as_json:
         echo_json(rows)
         return
@@ -95,7 +95,7 @@ def outbox_show(app: AppContext, message_id: str, as_json: bool) -> None:
     """One message: payload (personal data stays encrypted), attempts, last error, result."""
     from govcred.core.outbox_admin import show_message
 
-    m = show_message(app.runtime, message_id)
+    m = show_message(app.runtime.collaborators, message_id)
     if as_json:
         echo_json(m)
         return
@@ -132,7 +132,7 @@ def outbox_retry(app: AppContext, message_ids: tuple[str, ...]) -> None:
     """Queue dead (or waiting) messages again now, with the same id; each retry is audited."""
     from govcred.core.outbox_admin import retry_messages
 
-    for r in retry_messages(app.runtime, message_ids, actor="cli"):
+    for r in retry_messages(app.runtime.collaborators, message_ids, actor="cli"):
         if r.outcome == "requeued":
             click.echo(f"{r.id}: 已重新排队 (requeued; was {r.previous_status} after {r.previous_attempts} attempts)")
         elif r.outcome == "already_delivered":

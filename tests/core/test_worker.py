@@ -57,7 +57,7 @@ def rows(rt) -> dict[str, sa.Row]:
 def drain_until_done(rt, clock, *, rounds: int = 30) -> None:
     """Drain; whatever waits for a retry becomes due by moving the clock past the backoff cap."""
     for _ in range(rounds):
-        run_worker(rt, drain=True, batch=20)
+        run_worker(rt.relay, drain=True, batch=20)
         if all(r.status in ("delivered", "dead") for r in rows(rt).values()):
             return
         clock.advance(seconds=BACKOFF_CAP_SECONDS + 1)
@@ -74,7 +74,7 @@ def assert_exactly_once(gateway: StubGateway, ids: list[str]) -> dict:
 
 def test_delivers_every_message_once_with_secrets_and_records_the_result(rt, gateway):
     ids = enqueue(rt, {"a": 3, "b": 2}, phone="13812345678")
-    stats = run_worker(rt, drain=True)
+    stats = run_worker(rt.relay, drain=True)
     assert (stats.claimed, stats.delivered, stats.retried, stats.dead) == (5, 5, 0, 0)
     assert_exactly_once(gateway, ids)
     first = gateway.requests_for(ids[0])[0]
@@ -104,7 +104,7 @@ def test_read_timeouts_count_as_retryable_and_the_receiver_deduplicates(rt, gate
     ids = enqueue(rt, {"slow": 1, "other": 1})
     # the stub takes effect, then answers after the client's 0.3 s read timeout
     gateway.script.extend([("sleep", 0.8), ("sleep", 0.8)])
-    stats = run_worker(rt, drain=True)
+    stats = run_worker(rt.relay, drain=True)
     assert stats.retried == 2 and stats.delivered == 0
     assert all("timed out" in r.last_error for r in rows(rt).values())
     drain_until_done(rt, clock)
@@ -115,11 +115,11 @@ def test_read_timeouts_count_as_retryable_and_the_receiver_deduplicates(rt, gate
 def test_refused_connections_then_recovery(rt, gateway, clock):
     ids = enqueue(rt, {"x": 2, "y": 2})
     gateway.stop_listening()
-    stats = run_worker(rt, drain=True)
+    stats = run_worker(rt.relay, drain=True)
     assert stats.retried == 2 and stats.delivered == 0  # the seq-2 rows wait behind their seq 1
     assert {r.status for r in rows(rt).values()} == {"pending"}
     clock.advance(seconds=BACKOFF_CAP_SECONDS + 1)
-    run_worker(rt, drain=True)  # still down
+    run_worker(rt.relay, drain=True)  # still down
     gateway.start()
     drain_until_done(rt, clock)
     assert_exactly_once(gateway, ids)
@@ -137,7 +137,7 @@ def test_a_200_with_a_malformed_body_is_retried_and_deduplicated(rt, gateway, cl
     [message_id] = enqueue(rt, {"garbled": 1})
     gateway.script.append(("garbage",))
     with caplog.at_level(logging.WARNING, logger="govcred.worker"):
-        assert run_worker(rt, drain=True).retried == 1
+        assert run_worker(rt.relay, drain=True).retried == 1
     assert "JSONDecodeError" in caplog.text  # the handler's exception type is named
     drain_until_done(rt, clock)
     history = assert_exactly_once(gateway, [message_id])
@@ -147,32 +147,32 @@ def test_a_200_with_a_malformed_body_is_retried_and_deduplicated(rt, gateway, cl
 def test_retry_after_is_a_floor_for_the_next_attempt(rt, gateway, clock):
     [message_id] = enqueue(rt, {"busy": 1})
     gateway.script.append(("status", 503, {"Retry-After": "120"}))
-    run_worker(rt, drain=True)
+    run_worker(rt.relay, drain=True)
     r = rows(rt)[message_id]
     assert r.status == "pending" and "503" in r.last_error
     assert as_utc(r.next_attempt_at) >= clock.now() + dt.timedelta(seconds=120)
     clock.advance(seconds=119)
-    assert run_worker(rt, drain=True).claimed == 0
+    assert run_worker(rt.relay, drain=True).claimed == 0
     clock.advance(seconds=1)
-    assert run_worker(rt, drain=True).delivered == 1
+    assert run_worker(rt.relay, drain=True).delivered == 1
 
 
 def test_400_is_a_dead_letter_after_one_attempt_and_retry_delivers_it_once(rt, gateway, clock):
     [message_id] = enqueue(rt, {"bad": 1})
     gateway.script.append(("status", 400))
-    stats = run_worker(rt, drain=True)
+    stats = run_worker(rt.relay, drain=True)
     assert stats.dead == 1
     r = rows(rt)[message_id]
     assert (r.status, r.attempts) == ("dead", 1)
     assert "400" in r.last_error and "PermanentDeliveryError" in r.last_error
-    assert run_worker(rt, drain=True).claimed == 0  # a dead letter stays dead
+    assert run_worker(rt.relay, drain=True).claimed == 0  # a dead letter stays dead
 
-    [first] = retry_messages(rt, [message_id])
+    [first] = retry_messages(rt.collaborators, [message_id])
     assert (first.outcome, first.previous_status, first.previous_attempts) == ("requeued", "dead", 1)
-    assert run_worker(rt, drain=True).delivered == 1
-    [second] = retry_messages(rt, [message_id])
+    assert run_worker(rt.relay, drain=True).delivered == 1
+    [second] = retry_messages(rt.collaborators, [message_id])
     assert second.outcome == "already_delivered"
-    assert run_worker(rt, drain=True).claimed == 0
+    assert run_worker(rt.relay, drain=True).claimed == 0
     assert_exactly_once(gateway, [message_id])
     assert [r.key for r in gateway.requests] == [message_id, message_id]  # one rejection, one delivery
     with rt.engine.connect() as conn:
@@ -190,10 +190,10 @@ def test_per_aggregate_order_holds_behind_a_failing_first_message(rt, gateway, c
         return ("status", 503) if key == issued and len(gateway.requests_for(issued)) < 3 else ("ok",)
 
     gateway.responder = responder
-    run_worker(rt, drain=True)
+    run_worker(rt.relay, drain=True)
     assert gateway.effects[other[0]] == 1  # other aggregates keep flowing
     assert gateway.requests_for(revoked) == []
-    assert show_message(rt, revoked)["waiting_for"] == [{"id": issued, "seq": 1, "status": "pending"}]
+    assert show_message(rt.collaborators, revoked)["waiting_for"] == [{"id": issued, "seq": 1, "status": "pending"}]
     drain_until_done(rt, clock)
     assert gateway.effect_order.index(issued) < gateway.effect_order.index(revoked)
     assert len(gateway.requests_for(issued)) == 4
@@ -203,12 +203,12 @@ def test_per_aggregate_order_holds_behind_a_failing_first_message(rt, gateway, c
 def test_a_dead_letter_does_not_hold_later_messages_forever(rt, gateway):
     first, second = enqueue(rt, {"cred-9": 2})
     gateway.script.append(("status", 422))
-    stats = run_worker(rt, drain=True)
+    stats = run_worker(rt.relay, drain=True)
     assert (stats.dead, stats.delivered) == (1, 1)
     assert gateway.effect_order == [second]
-    shown = show_message(rt, second)
+    shown = show_message(rt.collaborators, second)
     assert shown["not_held_behind_dead"] == [{"id": first, "seq": 1}] and shown["waiting_for"] == []
-    assert show_message(rt, first)["later_messages_flowing"] == 1
+    assert show_message(rt.collaborators, first)["later_messages_flowing"] == 1
 
 
 def test_backoff_full_jitter_stays_within_bounds_for_a_seeded_rng():
@@ -227,7 +227,7 @@ def test_retry_schedule_uses_full_jitter_from_the_attempt_count(rt, gateway, clo
     gateway.responder = lambda key, body: ("status", 500)
     for attempt in range(4):
         now = clock.now()
-        stats = run_worker(rt, drain=True, rng=random.Random(attempt))
+        stats = run_worker(rt.relay, drain=True, rng=random.Random(attempt))
         assert stats.retried == 1
         delay = (as_utc(rows(rt)[message_id].next_attempt_at) - now).total_seconds()
         assert delay == pytest.approx(random.Random(attempt).uniform(0, 2.0 * 2 ** attempt), abs=1e-3)
@@ -252,7 +252,7 @@ def test_unknown_channel_is_a_dead_letter_naming_the_channel(rt):
     with rt.uow() as uow:
         message_id = uow.outbox.add("no_such_channel", "x", {}, aggregate_type="application", aggregate_id="q")
         uow.commit()
-    assert run_worker(rt, drain=True).dead == 1
+    assert run_worker(rt.relay, drain=True).dead == 1
     assert "no_such_channel" in rows(rt)[message_id].last_error
 
 
@@ -264,7 +264,7 @@ def test_unexpected_handler_errors_are_retried_and_logged_without_personal_numbe
     try:
         [message_id] = enqueue(rt, {"k": 1}, phone="13912345678")
         with caplog.at_level(logging.INFO, logger="govcred.worker"):
-            assert run_worker(rt, drain=True).retried == 1
+            assert run_worker(rt.relay, drain=True).retried == 1
         r = rows(rt)[message_id]
         assert r.status == "pending" and r.last_error.startswith("RetryableDeliveryError: KeyError")
         assert "KeyError" in caplog.text
@@ -295,13 +295,13 @@ def test_exception_before_commit_leaves_neither_business_row_nor_outbox_row(rt, 
 
 def test_an_expired_lease_is_reclaimed_and_the_old_worker_cannot_record(rt, gateway, clock):
     [message_id] = enqueue(rt, {"lease": 1})
-    [claimed] = claim_due(rt, "worker-a", 10, clock.now(), lease_seconds=30)
+    [claimed] = claim_due(rt.relay, "worker-a", 10, clock.now(), lease_seconds=30)
     assert claimed.attempts == 1
-    assert claim_due(rt, "worker-b", 10, clock.now() + dt.timedelta(seconds=29)) == []
-    [again] = claim_due(rt, "worker-b", 10, clock.now() + dt.timedelta(seconds=31))
+    assert claim_due(rt.relay, "worker-b", 10, clock.now() + dt.timedelta(seconds=29)) == []
+    [again] = claim_due(rt.relay, "worker-b", 10, clock.now() + dt.timedelta(seconds=31))
     assert (again.id, again.attempts) == (message_id, 2)
-    assert deliver(rt, claimed, worker_id="worker-a").status == "lost_lease"
-    assert deliver(rt, again, worker_id="worker-b").status == "delivered"
+    assert deliver(rt.relay, claimed, worker_id="worker-a").status == "lost_lease"
+    assert deliver(rt.relay, again, worker_id="worker-b").status == "delivered"
     assert_exactly_once(gateway, [message_id])  # worker-a's send was deduplicated by the receiver
 
 
@@ -317,12 +317,12 @@ def test_stop_finishes_the_message_in_hand_and_releases_the_rest(settings, clock
     rt = make_runtime(settings, clock, extra_plugins=[(ChannelPlugin(stop_after_first), "stopper")])
     try:
         ids = enqueue(rt, {f"s{i}": 1 for i in range(5)})
-        stats = run_worker(rt, stop_event=stop, batch=5)
+        stats = run_worker(rt.relay, stop_event=stop, batch=5)
         assert (stats.claimed, stats.delivered, stats.released) == (5, 1, 4)
         stored = rows(rt)
         assert sorted(r.status for r in stored.values()) == ["delivered"] + ["pending"] * 4
         assert all(r.attempts == 0 and r.locked_by is None for r in stored.values() if r.status == "pending")
-        run_worker(rt, drain=True)
+        run_worker(rt.relay, drain=True)
         assert_exactly_once(gateway, ids)
     finally:
         rt.close()
@@ -335,7 +335,7 @@ def test_concurrent_workers_deliver_everything_once_in_aggregate_order(rt, gatew
     results = []
 
     def work():
-        results.append(run_worker(rt, drain=True, batch=10, concurrency=concurrency, record_every=record_every))
+        results.append(run_worker(rt.relay, drain=True, batch=10, concurrency=concurrency, record_every=record_every))
 
     threads = [threading.Thread(target=work) for _ in range(3)]
     for t in threads:
@@ -355,7 +355,7 @@ def test_concurrent_workers_deliver_everything_once_in_aggregate_order(rt, gatew
 
 def test_background_worker_delivers_and_stops(rt, gateway):
     ids = enqueue(rt, {"bg": 3})
-    worker = start_background_worker(rt, poll_interval=0.05)
+    worker = start_background_worker(rt.relay, poll_interval=0.05)
     try:
         for _ in range(200):
             if len(gateway.effects) == 3:

@@ -72,7 +72,7 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
                 rt.pm.hook.govcred_credential_issued(credential=make_credential(application), application=application,
                                                      outbox=uow.outbox)
                 uow.commit()
-            run_worker(rt, drain=True)
+            run_worker(rt.relay, drain=True)
             [row] = outbox_rows(rt, "provincial_push")
         finally:
             rt.close()

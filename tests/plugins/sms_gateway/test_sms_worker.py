@@ -24,7 +24,7 @@ def test_the_same_event_three_times_is_one_sms_at_the_gateway(data_dir, sqlite_u
                 with rt.uow() as uow:
                     rt.notifier.accepted(uow.outbox, application)
                     uow.commit()
-            stats = run_worker(rt, drain=True)
+            stats = run_worker(rt.relay, drain=True)
             [row] = outbox_rows(rt, "sms")
             with rt.engine.connect() as conn:
                 ledger = conn.execute(sa.select(sms_sends)).mappings().all()
@@ -47,12 +47,12 @@ def test_a_gateway_outage_leaves_the_message_pending_for_a_retry(data_dir, sqlit
             with rt.uow() as uow:
                 rt.notifier.accepted(uow.outbox, make_application())
                 uow.commit()
-            run_worker(rt, drain=True)
+            run_worker(rt.relay, drain=True)
             [row] = outbox_rows(rt, "sms")
             assert row["status"] == "pending" and "503" in row["last_error"]
             assert (row["next_attempt_at"] - clock.now()).total_seconds() >= 600  # Retry-After honoured
             clock.advance(seconds=601)
-            run_worker(rt, drain=True)
+            run_worker(rt.relay, drain=True)
             with rt.engine.connect() as conn:
                 status = conn.execute(sa.select(outbox_table.c.status)).scalar_one()
         finally:
