@@ -332,6 +332,16 @@ def start_mappers() -> None:
 # The application document holds ID numbers and addresses: it is stored AES-GCM encrypted
 # with the row id as associated data, so a ciphertext cannot be moved to another row. The
 # cipher travels on the session (``session.info["cipher"]``), put there by the unit of work.
+#
+# Why the cipher is not handed over explicitly (it was considered, issue 10): the document is
+# decrypted by the mapper's ``load`` and ``refresh`` events, and SQLAlchemy gives those
+# listeners the instance and the query context only -- the session is the one thing they can
+# reach. Decrypting in the repository instead would cover only the repository's own queries,
+# not an Application loaded by any other query, and not a refresh:
+# after a rollback or a stale version the reloaded row would keep the edited, uncommitted
+# document in memory. The events make every loaded Application consistent with its row; the
+# unit of work is the one place that sets the cipher, and the outbox and the repositories
+# receive it explicitly.
 
 
 def _cipher_of(target):

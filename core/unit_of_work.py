@@ -44,6 +44,7 @@ class UnitOfWork:
         self.session = self._factory()
         if self._readonly:
             self.session.connection(execution_options={READONLY: True})
+        # read by the mapper's document events only (why: the note in govcred.core.orm)
         self.session.info["cipher"] = self._secrets.cipher
         self.outbox = Outbox(self.session, self._clock, self._secrets.cipher)
         self.audit = AuditLog(self.session, self._clock)
