@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -55,12 +55,12 @@ class StatusListRepository:
         ).first()
         return None if row is None else (row.size, row.revision)
 
-    def indices_with_status(self, list_id: str, statuses: Iterable[str]) -> Sequence[tuple[int, str]]:
+    def indices_with_status(self, list_id: str, statuses: Iterable[str]) -> Sequence[Any]:
         """``(status_idx, status)`` of the list's credentials whose status is one of ``statuses``."""
         return self._s.execute(
             sa.select(credentials.c.status_idx, credentials.c.status)
             .where(credentials.c.status_list_id == list_id, credentials.c.status.in_(list(statuses)))
-        ).tuples().all()
+        ).all()
 
     def bump_revision(self, list_ids: Iterable[str], now: dt.datetime) -> None:
         """The lists changed: verifiers holding an older revision refetch them."""
