@@ -11,6 +11,7 @@ the result. A subclass overrides what its type needs; the defaults say "nothing 
 """
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from govcred.core.exceptions import ConfigError, FieldError, ValidationError
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pluggy
 
     from govcred.core.models import Application, Credential, Decision, EligibilityContext, Finding
+
+log = logging.getLogger("govcred.credential_types")
 
 #: The longest schema value an error message repeats back.
 _SHOWN = 64
@@ -175,6 +178,17 @@ class CredentialTypes(Mapping[str, CredentialType]):
         if found is None:
             raise ValidationError([FieldError("schema", "SCHEMA_UNKNOWN", f"不支持的申请表类型：{schema[:_SHOWN]}")])
         return found
+
+    def subject_of(self, application: "Application") -> Mapping[str, str]:
+        """The subject of a stored application, as its type reads it from the document;
+        empty when no type knows the schema or the document names no subject (what the
+        subject is asked for -- notifying, pushing -- must never fail the event it reports)."""
+        credential_type = self.get(application.schema)
+        try:
+            return credential_type.subject(application.document) if credential_type is not None else {}
+        except (KeyError, TypeError, AttributeError, ValueError):
+            log.warning("application %s: its document names no subject", application.id)
+            return {}
 
     def named(self, name: str) -> CredentialType | None:
         """The type a stored credential names (``credential.credential_type``)."""

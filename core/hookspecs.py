@@ -178,21 +178,29 @@ def govcred_application_decided(application: "Application", decision: "Decision"
 
 
 @hookspec
-def govcred_credential_issued(credential: "Credential", application: "Application", outbox: "Outbox") -> None:
+def govcred_credential_issued(credential: "Credential", application: "Application", subject: "Mapping[str, str]",
+                              outbox: "Outbox") -> None:
     """A credential was issued (first issue, endorsement or replacement).
 
     :param credential: the new credential (its token and status-list slot are set).
     :param application: the application it was issued for.
+    :param subject: the holder as the credential type names them (``name``, ``id_number``,
+        ``phone``, ``county``: :meth:`CredentialType.subject`), so a plugin reads no document;
+        empty when the document names no subject.
     :param outbox: the transaction's outbox.
     """
 
 
 @hookspec
-def govcred_credential_status_changed(credential: "Credential", application: "Application", old_status: str, new_status: str, reason: str, outbox: "Outbox") -> None:
+def govcred_credential_status_changed(credential: "Credential", application: "Application",
+                                      subject: "Mapping[str, str]", old_status: str, new_status: str, reason: str,
+                                      outbox: "Outbox") -> None:
     """A credential was suspended, revoked, reinstated, replaced or cancelled.
 
     :param credential: the credential after the change.
     :param application: the application the credential was issued for (holder contact).
+    :param subject: the holder as the credential type names them (as for
+        :func:`govcred_credential_issued`).
     :param old_status: its status before (``valid``, ``suspended`` ...).
     :param new_status: its status now.
     :param reason: the officer's or the system's reason, in Chinese.

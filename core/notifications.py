@@ -35,7 +35,6 @@ earliest delivery time: reminders are never delivered outside
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,8 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.credential_types import CredentialTypes
     from govcred.core.models import Application, Credential, Decision
     from govcred.core.outbox import Outbox
-
-log = logging.getLogger("govcred.notifications")
 
 
 class Kind:
@@ -126,13 +123,7 @@ class Notifier:
     def _phone(self, application: "Application") -> str:
         """The applicant's phone as the credential type reads it from the document; ``""`` when
         it cannot (a notification must never fail the event it reports)."""
-        credential_type = self._types.get(application.schema)
-        try:
-            subject = credential_type.subject(application.document) if credential_type is not None else {}
-        except (KeyError, TypeError, AttributeError, ValueError):
-            log.warning("application %s: its document names no subject, the holder is not notified", application.id)
-            return ""
-        return str(subject.get("phone") or "")
+        return str(self._types.subject_of(application).get("phone") or "")
 
     @staticmethod
     def _credential(credential: "Credential") -> dict:

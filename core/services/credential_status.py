@@ -57,9 +57,9 @@ def change_status(deps: Collaborators, credential_id: str, new_status: str, *, r
         if old_status not in _ALLOWED_FROM[new_status]:
             raise Conflict(_refusal(old_status, new_status), code="STATUS_TRANSITION_INVALID")
         application = uow.applications.get(credential.application_id)
-        apply_status_change(uow, deps.pm, [(credential, application)], new_status, reason=reason, now=now,
+        apply_status_change(uow, deps, [(credential, application)], new_status, reason=reason, now=now,
                             actor=principal.audit_actor, role=principal.role,
-                            action=f"credential.{_action_of(old_status, new_status)}", notifier=deps.notifier,
+                            action=f"credential.{_action_of(old_status, new_status)}",
                             details={"from": old_status, "to": new_status, "reason": reason})
         uow.commit()
     return credential

@@ -95,7 +95,8 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         deps.notifier.decided(uow.outbox, app, decision)
         if credential is not None:
-            deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+            deps.pm.hook.govcred_credential_issued(credential=credential, application=app,
+                                                   subject=deps.credential_types.subject_of(app), outbox=uow.outbox)
             deps.notifier.issued(uow.outbox, credential, app)
         try:
             commit_application_change(uow)

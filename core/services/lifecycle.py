@@ -80,8 +80,8 @@ def _window_text(window: tuple[dt.date, dt.date]) -> str:
 def _change_status(deps: Collaborators, uow, credential: models.Credential, application: models.Application,
                    new_status: str, reason: str, now: dt.datetime, *, actor: str, role: str) -> None:
     """Status, list revision, audit entry and the plugins' outbox rows, in the caller's transaction."""
-    apply_status_change(uow, deps.pm, [(credential, application)], new_status, reason=reason, now=now,
-                        actor=actor, role=role, action=f"credential.{new_status}", notifier=deps.notifier,
+    apply_status_change(uow, deps, [(credential, application)], new_status, reason=reason, now=now,
+                        actor=actor, role=role, action=f"credential.{new_status}",
                         details={"from": credential.status, "to": new_status, "permit_no": credential.permit_no})
 
 
@@ -190,7 +190,8 @@ def request_endorsement(deps: Collaborators, permit_no: str, principal: Principa
                                   "residence_start": str(credential.residence_start or "")})
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         deps.notifier.decided(uow.outbox, app, decision)
-        deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        deps.pm.hook.govcred_credential_issued(credential=credential, application=app,
+                                               subject=deps.credential_types.subject_of(app), outbox=uow.outbox)
         deps.notifier.issued(uow.outbox, credential, app)
         uow.commit()
     return Endorsement(credential, previous, late, app)
@@ -240,7 +241,8 @@ def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | N
                                   "reason": reason})
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         deps.notifier.decided(uow.outbox, app, decision)
-        deps.pm.hook.govcred_credential_issued(credential=credential, application=app, outbox=uow.outbox)
+        deps.pm.hook.govcred_credential_issued(credential=credential, application=app,
+                                               subject=deps.credential_types.subject_of(app), outbox=uow.outbox)
         deps.notifier.issued(uow.outbox, credential, app)
         uow.commit()
     return credential

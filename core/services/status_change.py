@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 from govcred.core import models
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core.notifications import Notifier
+    from govcred.core.services.collaborators import Collaborators
 
 
-def apply_status_change(uow, pm, changes: Sequence[tuple[models.Credential, models.Application]], new_status: str, *,
-                        reason: str, now: dt.datetime, actor: str, role: str, action: str,
-                        details: dict[str, Any], notifier: "Notifier", object_type: str = "credential",
+def apply_status_change(uow, deps: "Collaborators", changes: Sequence[tuple[models.Credential, models.Application]],
+                        new_status: str, *, reason: str, now: dt.datetime, actor: str, role: str, action: str,
+                        details: dict[str, Any], object_type: str = "credential",
                         object_id: str | None = None) -> None:
     """Move every credential of ``changes`` (each with its application) to ``new_status``.
 
@@ -38,7 +38,7 @@ def apply_status_change(uow, pm, changes: Sequence[tuple[models.Credential, mode
     uow.audit.append(actor=actor, role=role, action=action, object_type=object_type,
                      object_id=object_id or changes[0][0].id, details=details)
     for (credential, application), old_status in zip(changes, old_statuses):
-        pm.hook.govcred_credential_status_changed(
-            credential=credential, application=application, old_status=old_status, new_status=new_status,
-            reason=reason, outbox=uow.outbox)
-        notifier.status_changed(uow.outbox, credential, application, old_status, new_status, reason)
+        deps.pm.hook.govcred_credential_status_changed(
+            credential=credential, application=application, subject=deps.credential_types.subject_of(application),
+            old_status=old_status, new_status=new_status, reason=reason, outbox=uow.outbox)
+        deps.notifier.status_changed(uow.outbox, credential, application, old_status, new_status, reason)

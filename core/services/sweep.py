@@ -78,9 +78,8 @@ def _suspend_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, b
         apps = uow.applications.by_ids(c.application_id for c in lapsed)
         with uow.session.no_autoflush:  # one executemany UPDATE at commit, not a flush per statement
             apply_status_change(
-                uow, deps.pm, [(c, apps[c.application_id]) for c in lapsed], models.SUSPENDED,
+                uow, deps, [(c, apps[c.application_id]) for c in lapsed], models.SUSPENDED,
                 reason=MISSED_ENDORSEMENT, now=now, actor=SWEEP_ACTOR, role=SWEEP_ROLE, action="credential.suspended",
-                notifier=deps.notifier,
                 object_type="credential_batch", object_id=f"{report.run_id or 'new'}:{report.batches + 1}",
                 details={"reason": "missed_endorsement", "from": models.VALID, "to": models.SUSPENDED,
                          "credentials": [c.id for c in lapsed], "permit_nos": [c.permit_no for c in lapsed]})

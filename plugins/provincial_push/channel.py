@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from govcred.core import Clock, PermanentDeliveryError, hookimpl
 from govcred.plugins.provincial_push.config import PLUGIN_NAME, PushConfig, push_config
@@ -24,7 +24,7 @@ from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.provincial_push.record import credential_record, holder_code, with_holder_code
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core import Application, Credential, Outbox, OutboxMessage, PluginHost
+    from govcred.core import Credential, Outbox, OutboxMessage, PluginHost
 
 log = logging.getLogger(__name__)
 CHANNEL = "provincial_push"
@@ -86,32 +86,32 @@ class ProvincialPush:
         register(CHANNEL, self.channel())
 
     @hookimpl
-    def govcred_credential_issued(self, credential: "Credential", application: "Application",
+    def govcred_credential_issued(self, credential: "Credential", subject: Mapping[str, str],
                                   outbox: "Outbox") -> None:
-        queue_record(credential, application, "issued", credential.status, self.config, outbox)
+        queue_record(credential, subject, "issued", credential.status, self.config, outbox)
 
     @hookimpl
-    def govcred_credential_status_changed(self, credential: "Credential", application: "Application",
+    def govcred_credential_status_changed(self, credential: "Credential", subject: Mapping[str, str],
                                           new_status: str, outbox: "Outbox") -> None:
         # the event names the change; the record carries the status itself
         event = "reinstated" if new_status == "valid" else new_status
-        queue_record(credential, application, event, new_status, self.config, outbox)
+        queue_record(credential, subject, event, new_status, self.config, outbox)
 
 
-def queue_record(credential: "Credential", application: "Application", event: str, status: str,
+def queue_record(credential: "Credential", subject: Mapping[str, str], event: str, status: str,
                  config: PushConfig, outbox: "Outbox") -> str | None:
     """Queue the record of ``credential`` for ``event``; never raises for bad data (the
     issuance must not roll back): an unbuildable record is queued as an error the handler
     turns into a dead letter the administrator sees."""
     payload: dict[str, Any] = {"event": event}
     try:
-        payload["record"] = credential_record(credential, application, config, status)
+        payload["record"] = credential_record(credential, subject, config, status)
     except ValueError as exc:
         log.error("permit %s: GB/T 36903 record not built: %s", credential.permit_no, exc)
         payload["error"] = str(exc)
     return outbox.add(
         CHANNEL, f"push.{event}", payload, aggregate_type="credential", aggregate_id=credential.permit_no,
-        dedupe_key=_dedupe_key(credential, event), secret={"holder_id": holder_code(application)},
+        dedupe_key=_dedupe_key(credential, event), secret={"holder_id": holder_code(subject)},
     )
 
 

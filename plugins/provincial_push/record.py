@@ -12,13 +12,13 @@ with their Chinese label (``ZZZTMC``); a platform with its own codes maps them a
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from govcred.core import BEIJING
 from govcred.plugins.provincial_push.identifier import licence_identifier, normalise_serial
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core import Application, Credential
+    from govcred.core import Credential
     from govcred.plugins.provincial_push.config import PushConfig
 
 #: 持证主体代码类型: 111 = 公民身份号码 (GB/T 36903 holder code types: 111 ID number, 001 USCC)
@@ -37,14 +37,15 @@ def _date(at: dt.datetime | dt.date | None) -> str | None:
     return at.isoformat()
 
 
-def credential_record(credential: "Credential", application: "Application", config: "PushConfig",
+def credential_record(credential: "Credential", subject: Mapping[str, str], config: "PushConfig",
                       status: str | None = None) -> dict[str, Any]:
     """The record (without the holder's ID number); ``status`` overrides the credential's.
 
+    :param subject: the holder as the credential type names them (hooks receive it), so the
+        record reads no application document.
     :raises ValueError: the permit number or version cannot form a GB/T 36904 identifier.
     """
     status = status or credential.status
-    applicant = application.document.get("applicant") or {}
     identifier = licence_identifier(config.type_code, config.authority_uscc, normalise_serial(credential.permit_no),
                                     credential.version)
     return {
@@ -55,7 +56,7 @@ def credential_record(credential: "Credential", application: "Application", conf
         "ZZBFJG": config.authority,
         "ZZBFJGDM": config.authority_uscc,
         "ZZBFRQ": _date(credential.issued_at),
-        "CZZT": str(applicant.get("name", "")).strip(),
+        "CZZT": str(subject.get("name", "")).strip(),
         "CZZTDMLXDM": HOLDER_CODE_TYPE_ID_NUMBER,
         "ZZYXQQSRQ": _date(credential.issued_at),
         "ZZYXQJZRQ": _date(credential.expires_at),
@@ -67,9 +68,8 @@ def credential_record(credential: "Credential", application: "Application", conf
     }
 
 
-def holder_code(application: "Application") -> str:
-    applicant = application.document.get("applicant") or {}
-    return str(applicant.get("id_number", "")).strip().upper()
+def holder_code(subject: Mapping[str, str]) -> str:
+    return str(subject.get("id_number", "")).strip().upper()
 
 
 def with_holder_code(record: dict[str, Any], id_number: str) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from govcred.core.outbox import OutboxMessage, reveal_secrets
 
 PHONE = "13812341234"
 ID_NUMBER = "330102199003071234"
+#: what the Zhejiang credential type names as the subject of :func:`make_application`'s document
+SUBJECT = {"name": "张三明", "id_number": ID_NUMBER, "phone": PHONE, "county": "331121"}
 
 
 def make_application(phone: str = PHONE, **kw) -> Application:

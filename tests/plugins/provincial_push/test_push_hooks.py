@@ -14,12 +14,14 @@ def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
     application = make_application()
     credential = make_credential(application)
     with runtime.uow() as uow:
-        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
-        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
+        subject = runtime.credential_types.subject_of(application)
+        for _ in range(2):
+            runtime.pm.hook.govcred_credential_issued(credential=credential, application=application,
+                                                      subject=subject, outbox=uow.outbox)
         for old, new, at in (("valid", "suspended", T), ("suspended", "valid", T + dt.timedelta(days=2))):
             credential.status, credential.status_changed_at = new, at
             runtime.pm.hook.govcred_credential_status_changed(
-                credential=credential, application=application, old_status=old, new_status=new,
+                credential=credential, application=application, subject=subject, old_status=old, new_status=new,
                 reason="未按期签注", outbox=uow.outbox)
         uow.commit()
     rows = outbox_rows(runtime, "provincial_push")
@@ -44,7 +46,9 @@ def test_a_record_that_cannot_be_built_does_not_fail_the_issuance(runtime):
     application = make_application()
     credential = make_credential(application, permit_no="——")
     with runtime.uow() as uow:
-        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application, outbox=uow.outbox)
+        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application,
+                                                  subject=runtime.credential_types.subject_of(application),
+                                                  outbox=uow.outbox)
         uow.commit()
     [row] = outbox_rows(runtime, "provincial_push")
     assert "serial" in row["payload"]["error"] and "record" not in row["payload"]
@@ -70,6 +74,7 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
             application = make_application()
             with rt.uow() as uow:
                 rt.pm.hook.govcred_credential_issued(credential=make_credential(application), application=application,
+                                                     subject=rt.credential_types.subject_of(application),
                                                      outbox=uow.outbox)
                 uow.commit()
             run_worker(rt.relay, drain=True)
@@ -103,7 +108,9 @@ def test_two_runtimes_in_one_process_push_with_their_own_configuration(tmp_path,
             application = make_application()
             with rt.uow() as uow:
                 rt.pm.hook.govcred_credential_issued(credential=make_credential(application),
-                                                     application=application, outbox=uow.outbox)
+                                                     application=application,
+                                                     subject=rt.credential_types.subject_of(application),
+                                                     outbox=uow.outbox)
                 uow.commit()
             [row] = outbox_rows(rt, "provincial_push")
             rt.channels["provincial_push"](as_message(rt, row))

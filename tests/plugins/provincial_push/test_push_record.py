@@ -8,13 +8,13 @@ from govcred.plugins.provincial_push.config import push_config
 from govcred.plugins.provincial_push.identifier import is_valid_identifier
 from govcred.plugins.provincial_push.record import credential_record, with_holder_code
 from govcred.testing import make_pm, make_settings
-from tests.plugins.delivery_helpers import ID_NUMBER, make_application, make_credential
+from tests.plugins.delivery_helpers import ID_NUMBER, SUBJECT, make_application, make_credential
 
 
 def test_record_fields(data_dir):
     application = make_application()
     credential = make_credential(application, version=2)
-    record = credential_record(credential, application, push_config(make_settings(data_dir)))
+    record = credential_record(credential, SUBJECT, push_config(make_settings(data_dir)))
     assert record == {
         "ZZMC": "浙江省居住证",
         "ZZLXDM": "11100000000013127D116",
@@ -42,10 +42,10 @@ def test_record_fields(data_dir):
 def test_status_override_and_unbuildable_identifier(data_dir):
     application = make_application()
     config = push_config(make_settings(data_dir))
-    record = credential_record(make_credential(application), application, config, "suspended")
+    record = credential_record(make_credential(application), SUBJECT, config, "suspended")
     assert (record["ZZZT"], record["ZZZTMC"]) == ("suspended", "中止")
     with pytest.raises(ValueError, match="serial"):
-        credential_record(make_credential(application, permit_no="——"), application, config)
+        credential_record(make_credential(application, permit_no="——"), SUBJECT, config)
 
 
 def test_own_table_first_then_the_county_plugin(data_dir):
