@@ -105,11 +105,15 @@ def test_missing_list_is_unavailable(issuer, tmp_path):
     assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "LIST_NOT_LOADED")
 
 
-def _signed_list(issuer, lst: str, uri: str) -> str:
+def _signed_list(issuer, lst: str, uri: str, bits: int = 2) -> str:
     now = int(issuer.clock.now().timestamp())
     return forge(header_for(issuer.keystore.active_key(), "statuslist+jwt"),
                  {"iss": issuer.settings.issuer, "sub": uri, "iat": now, "exp": now + 3600, "ttl": 3600,
-                  "status_list": {"bits": 2, "lst": lst}}, issuer.keystore.active_key())
+                  "status_list": {"bits": bits, "lst": lst}}, issuer.keystore.active_key())
+
+
+def _lst(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode()
 
 
 def _with_list_token(issuer, tmp_path, token: str):
@@ -122,10 +126,27 @@ def _with_list_token(issuer, tmp_path, token: str):
 def test_index_outside_the_list_is_unavailable(issuer, tmp_path):
     cred = make_credential(issuer)
     uri = cred.claims["status"]["status_list"]["uri"]
-    short = base64.urlsafe_b64encode(zlib.compress(bytes(16), 9)).rstrip(b"=").decode()  # 64 entries
+    short = _lst(bytes(16))  # 64 entries
     entry = _with_list_token(issuer, tmp_path, _signed_list(issuer, short, uri))
     answer = verifier_for(trust_of(entry), issuer.clock).verify_text(cred.token)
     assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "INDEX_OUT_OF_RANGE")
+
+
+@pytest.mark.parametrize("entries, reasons, detail", [
+    ("idx", ["STATUS_UNAVAILABLE"], "INDEX_OUT_OF_RANGE"),  # the entry one past the last
+    ("idx+1 revoked", ["REVOKED"], "STATUS_INVALID"),  # the credential's entry is the last one
+    ("idx+1 valid", [], ""),
+])
+def test_the_last_entry_of_a_list_is_read_and_the_one_past_it_is_unavailable(issuer, tmp_path, entries,
+                                                                             reasons, detail):
+    cred = make_credential(issuer)
+    reference = cred.claims["status"]["status_list"]
+    idx = reference["idx"]
+    # bits=8: one byte per entry, so a list of exactly ``idx`` entries can be built for any idx
+    raw = bytes(idx) if entries == "idx" else bytes(idx) + (b"\x01" if "revoked" in entries else b"\x00")
+    entry = _with_list_token(issuer, tmp_path, _signed_list(issuer, _lst(raw), reference["uri"], bits=8))
+    answer = verifier_for(trust_of(entry), issuer.clock).verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (reasons == [], reasons, detail)
 
 
 def test_decompression_bomb_in_lst_is_refused_without_inflating_it(issuer, tmp_path):
@@ -154,7 +175,30 @@ def test_list_whose_sub_is_another_list_is_refused(issuer, tmp_path):
     token = _signed_list(issuer, claims["status_list"]["lst"], issuer.settings.issuer + "/status/99")
     entry = _with_list_token(issuer, tmp_path, token)
     answer = verifier_for(trust_of(entry), issuer.clock).verify_text(cred.token)
-    assert answer.reasons == ["STATUS_UNAVAILABLE"]
+    assert (answer.reasons, answer.detail) == (["STATUS_UNAVAILABLE"], "LIST_NOT_LOADED")
+
+
+def test_list_served_at_one_uri_naming_another_is_refused(issuer, tmp_path):
+    """A list fetched from its URL must name that URL in ``sub``: a signed list of the same issuer
+    served at the wrong place (a mirror's mix-up, or an attacker replaying an all-valid list) is
+    refused, so the credential's status stays unknown instead of reading someone else's list."""
+    cred = make_credential(issuer)
+    uri = cred.claims["status"]["status_list"]["uri"]
+    entry = publish(issuer, tmp_path, list_ids=[])
+    index = issuer.settings.issuer + "/status"
+    served = {
+        entry.jwks: open(entry.jwks, "rb").read(),
+        index: json.dumps({"status_lists": [uri]}).encode(),
+        # an all-valid list, signed by the issuer, but it is list 99, not the credential's
+        uri: _signed_list(issuer, _lst(bytes(1 << 16)), issuer.settings.issuer + "/status/99").encode(),
+    }
+    change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    trust = trust_of(entry.__class__(entry.iss, entry.name, entry.jwks, index, ()))
+    cache = TrustCache(trust, clock=issuer.clock, fetch=served.__getitem__)
+    problems = cache.refresh()
+    assert problems == [f"{uri}: status list not refreshed (LIST_SUB_MISMATCH); keeping the last good copy"]
+    answer = Verifier(cache, pm=make_pm()).verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "LIST_NOT_LOADED")
 
 
 def test_issuer_not_trusted(issuer, tmp_path, sqlite_template):
