@@ -1,14 +1,16 @@
 """The operations commands, run as a user runs them (click's runner on the real CLI)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from click.testing import CliRunner
 
 from govcred.core.cli import AppContext, build_cli
-from govcred.testing import TEST_ENV
+from govcred.testing import T0, TEST_ENV
 
 
 @pytest.fixture
@@ -38,17 +40,22 @@ def test_init_creates_key_and_demo_accounts(run):
     assert len(keys) == 1 and keys[0]["active"] and keys[0]["alg"] == "ES256"
 
 
-def test_keys_rotate_keeps_the_old_key_published(run):
-    run("init")
-    old = json.loads(run("keys", "list", "--json").output)[0]["kid"]
-    assert run("keys", "rotate").exit_code == 0
-    keys = json.loads(run("keys", "list", "--json").output)
-    assert [k["active"] for k in keys] == [False, True]
-    # no credential was signed with the old key, so it may leave the JWKS now
-    jwks = json.loads(run("keys", "export-jwks").output)
-    kids = [k["kid"] for k in jwks["keys"]]
-    assert keys[1]["kid"] in kids
-    assert old in kids or keys[0]["verify_until"] is not None
+def test_keys_rotate_keeps_the_old_key_published_until_its_verify_until(run):
+    # The CLI reads the system clock: time stands still here so "now" is the same for rotate and
+    # export, then moves one second on.
+    with time_machine.travel(T0, tick=False) as traveller:
+        run("init")
+        old = json.loads(run("keys", "list", "--json").output)[0]["kid"]
+        assert run("keys", "rotate").exit_code == 0
+        keys = json.loads(run("keys", "list", "--json").output)
+        assert [(k["kid"] == old, k["active"]) for k in keys] == [(True, False), (False, True)]
+        # no credential was signed with the old key: it is needed until now, and no longer
+        assert keys[0]["verify_until"] == keys[0]["retired_at"] is not None
+        kids = [k["kid"] for k in json.loads(run("keys", "export-jwks").output)["keys"]]
+        assert kids == [old, keys[1]["kid"]]
+        traveller.shift(dt.timedelta(seconds=1))
+        kids = [k["kid"] for k in json.loads(run("keys", "export-jwks").output)["keys"]]
+        assert kids == [keys[1]["kid"]]
 
 
 def test_config_show_hides_secrets(run, monkeypatch):
@@ -82,12 +89,8 @@ def test_audit_verify_detects_an_edited_and_a_deleted_entry(run, database_url):
     run("init")
     assert run("audit", "verify").exit_code == 0
     engine = make_engine(database_url)
+    _drop_append_only_triggers(engine)
     with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
-            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
-        else:
-            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
         conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE seq = 2"))
     result = run("audit", "verify", "--json")
     assert result.exit_code == 1
@@ -98,6 +101,36 @@ def test_audit_verify_detects_an_edited_and_a_deleted_entry(run, database_url):
     problems = json.loads(run("audit", "verify", "--json").output)["problems"]
     assert any(p["problem"] == "missing" and p["seq"] == 3 for p in problems)
     engine.dispose()
+
+
+def _drop_append_only_triggers(engine):
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_update")
+            conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+
+
+def test_audit_verify_detects_a_cut_off_tail(run, database_url):
+    """Deleting the newest entries leaves an unbroken chain; only the head row shows the cut."""
+    from govcred.core.db import make_engine
+
+    run("init")
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        last = conn.execute(sa.text("SELECT max(seq) FROM audit_log")).scalar_one()
+    _drop_append_only_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_log WHERE seq >= :cut"), {"cut": last - 1})
+    engine.dispose()
+    result = run("audit", "verify")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"审计日志 {last - 2} 条 (entries)",
+        f"  seq {last}: truncated — the chain head says seq {last} but the log ends at {last - 2}",
+        "已被篡改 (chain BROKEN)",
+    ]
 
 
 def test_audit_log_refuses_update_and_delete(runtime):
