@@ -31,7 +31,9 @@ from govcred import core
 from govcred.core.http_delivery import send
 
 #: An action for one request: ``("ok",)``, ``("status", code)``, ``("status", code, {headers})``,
-#: ``("sleep", seconds)`` (answer late, after the effect), ``("close",)`` (drop the connection unanswered),
+#: ``("hold",)`` (take effect, then answer only
+#: once the test calls ``gateway.released.set()``: later than any client timeout, however slow the
+#: machine), ``("close",)`` (drop the connection unanswered),
 #: ``("kill_sender",)`` (take effect, then SIGKILL the worker process named in ``X-Worker-Pid``
 #: before answering: the "sent, crashed before recording" case), ``("garbage",)`` (take effect,
 #: answer 200 with a body that is not JSON).
@@ -86,8 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
             os.kill(pid, signal.SIGKILL)
             self.close_connection = True
             return
-        if kind == "sleep":
-            time.sleep(action[1])
+        if kind == "hold":
+            gateway.released.wait(60)  # the cap only keeps a broken test from hanging the server
         if kind == "garbage":  # 200, effect taken, but a body the client cannot parse
             self._answer(200, None, raw=b"<html>ok")
             return
@@ -130,6 +132,8 @@ class StubGateway:
         self.effects: collections.Counter[str] = collections.Counter()
         self.effect_order: list[str] = []
         self.killed_pids: set[int] = set()
+        #: ends every ``("hold",)``; set it once the client has given up
+        self.released = threading.Event()
         self._receipts: dict[str, str] = {}
         self._port = port
         self._server: _Server | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -30,8 +29,30 @@ class Reply:
     status: int = 200
     body: bytes | dict | list = b""
     headers: dict[str, str] = field(default_factory=dict)
-    #: seconds to wait before answering (past the client's read timeout = a hanging gateway)
-    delay: float = 0.0
+
+
+class Hang:
+    """A handler for a gateway that hangs: it answers ``reply`` only once :meth:`release` is
+    called, so the answer comes after any client timeout however slow the machine is.
+
+    ``with GatewayStub(hang) as stub, hang: ...`` releases on the way out."""
+
+    def __init__(self, reply: Reply | None = None):
+        self.reply = reply or Reply(200, {"id": "too-late"})
+        self._released = threading.Event()
+
+    def __call__(self, request: Request) -> Reply:
+        self._released.wait(60)  # the cap only keeps a broken test from hanging the server thread
+        return self.reply
+
+    def release(self) -> None:
+        self._released.set()
+
+    def __enter__(self) -> "Hang":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class GatewayStub:
@@ -47,8 +68,6 @@ class GatewayStub:
                                   self.rfile.read(length))
                 stub.requests.append(request)
                 reply = stub.handler(request)
-                if reply.delay:
-                    time.sleep(reply.delay)
                 body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
                 try:
                     self.send_response(reply.status)

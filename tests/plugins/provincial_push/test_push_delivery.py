@@ -14,7 +14,7 @@ from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryErr
 from govcred.plugins.provincial_push.channel import PushChannel
 from govcred.plugins.provincial_push.http import HttpPushBackend
 from govcred.plugins.provincial_push.jsonl import JsonlBackend, read_records
-from tests.plugins.gateway_stub import GatewayStub, Reply, refused_url
+from tests.plugins.gateway_stub import GatewayStub, Hang, Reply, refused_url
 
 RECORD = {"ZZMC": "浙江省居住证", "ZZBH": "QT-1", "CZZT": "张三明", "ZZZT": "valid"}
 SECRET = "push-secret-0123456789"
@@ -100,7 +100,8 @@ def test_http_push_errors(reply, error):
 
 
 def test_http_push_timeout_and_refused_connection_are_retryable():
-    with GatewayStub(lambda r: Reply(200, {}, delay=1.0)) as stub:
+    hang = Hang()
+    with GatewayStub(hang) as stub, hang:
         with pytest.raises(RetryableDeliveryError, match="timed out"):
             HttpPushBackend(stub.url, SECRET, timeout=(0.5, 0.2)).push("m-1", "issued", RECORD)
     with pytest.raises(RetryableDeliveryError, match="connection failed"):
