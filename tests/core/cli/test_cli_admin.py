@@ -99,7 +99,11 @@ def test_audit_verify_detects_an_edited_and_a_deleted_entry(run, database_url):
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM audit_log WHERE seq = 3"))
     problems = json.loads(run("audit", "verify", "--json").output)["problems"]
-    assert any(p["problem"] == "missing" and p["seq"] == 3 for p in problems)
+    assert problems == [
+        {"seq": 2, "problem": "modified", "message": "entry content does not match its hash"},
+        {"seq": 3, "problem": "missing", "message": "entries 3..3 are missing"},
+        {"seq": 4, "problem": "broken_link", "message": "prev_hash does not match the previous entry"},
+    ]
     engine.dispose()
 
 
