@@ -67,3 +67,28 @@ def test_entries_record_the_clock_in_utc(runtime):
         uow.commit()
     with runtime.uow(readonly=True) as uow:
         assert verify_chain(uow.session).ok
+
+
+def test_a_log_emptied_under_its_head_is_reported_as_cut_to_nothing(sqlite_runtime):
+    with sqlite_runtime.engine.begin() as conn:
+        head = conn.execute(sa.text("SELECT seq FROM audit_head")).scalar_one()
+        conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        conn.execute(sa.delete(audit_log))
+    with sqlite_runtime.uow(readonly=True) as uow:
+        report = verify_chain(uow.session)
+    assert (report.entries, report.problems) == (0, [{
+        "seq": head, "problem": "truncated", "message": f"the chain head says seq {head} but the log ends at 0"}])
+
+
+def test_a_cut_hidden_by_winding_the_head_seq_back_is_still_seen(sqlite_runtime):
+    """Someone deletes the last entry and sets the head's seq back by one: the head's hash still
+    names the deleted entry."""
+    with sqlite_runtime.engine.begin() as conn:
+        head = conn.execute(sa.text("SELECT seq FROM audit_head")).scalar_one()
+        conn.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
+        conn.execute(sa.delete(audit_log).where(audit_log.c.seq == head))
+        conn.execute(sa.text("UPDATE audit_head SET seq = seq - 1"))
+    with sqlite_runtime.uow(readonly=True) as uow:
+        report = verify_chain(uow.session)
+    assert report.problems == [{"seq": head - 1, "problem": "truncated",
+                                "message": f"the chain head says seq {head - 1} but the log ends at {head - 1}"}]
