@@ -192,7 +192,7 @@ def test_list_served_at_one_uri_naming_another_is_refused(issuer, tmp_path):
         # an all-valid list, signed by the issuer, but it is list 99, not the credential's
         uri: _signed_list(issuer, _lst(bytes(1 << 16)), issuer.settings.issuer + "/status/99").encode(),
     }
-    change_status(issuer, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
     trust = trust_of(entry.__class__(entry.iss, entry.name, entry.jwks, index, ()))
     cache = TrustCache(trust, clock=issuer.clock, fetch=served.__getitem__)
     problems = cache.refresh()
@@ -268,22 +268,10 @@ def test_benefit_not_covered_and_unknown_benefit(issuer, tmp_path):
 
 
 def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
-    from govcred.core.hookspecs import hookimpl
-
-    class Generous(CredentialType):
-        name, application_schema = "generous", "generous/application@1"
-
-        def benefit_check(self, claims, benefit):
-            return True
-
-    class GenerousPlugin:
-        @hookimpl(tryfirst=True)  # its type is asked first
-        def govcred_credential_types(self, register):
-            register(Generous())
-
     cred = make_credential(issuer)
     change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
-    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=benefit_pm([(GenerousPlugin(), "generous")]))
+    generous = benefit_pm([(_type_plugin(lambda claims, benefit: True), "generous")])
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=generous)
     answer = v.verify_text(cred.token, benefit="compulsory_education")
     assert (answer.valid, answer.benefit["qualifies"]) == (False, False)
 
@@ -318,3 +306,94 @@ def test_lapsed_credential_says_why_it_lapsed(issuer, tmp_path):
     assert v.verify_text(suspended.token).reasons == ["SUSPENDED", "EXPIRED"]
     assert v.verify_text(plain.token).reasons == ["EXPIRED"]
     assert not v.verify_text(suspended.token).valid
+
+
+def _resigned(issuer, cred, **changes):
+    """The credential's claims with ``changes`` (None deletes), signed again by the issuer."""
+    from govcred.core.tokens import CREDENTIAL, issue_token
+
+    claims = {k: v for k, v in {**cred.claims, **changes}.items() if v is not None}
+    return issue_token(CREDENTIAL, claims, issuer.keystore.active_key(), clock=issuer.clock)
+
+
+@pytest.mark.parametrize("status", [
+    None, "1", {"status_list": None}, {"status_list": []}, {"status_list": {"uri": "x"}},
+    {"status_list": {"idx": -1, "uri": "URI"}}, {"status_list": {"idx": "5", "uri": "URI"}},
+    {"status_list": {"idx": True, "uri": "URI"}}, {"status_list": {"idx": 5}}, {"status_list": {"idx": 5, "uri": 7}},
+])
+def test_a_signed_credential_with_a_broken_status_claim_is_malformed(issuer, tmp_path, status):
+    cred = make_credential(issuer)
+    uri = cred.claims["status"]["status_list"]["uri"]
+    if isinstance(status, dict) and isinstance(status["status_list"], dict) and status["status_list"].get("uri") == "URI":
+        status = {"status_list": {**status["status_list"], "uri": uri}}
+    token = _resigned(issuer, cred, status=status) if status is not None else _resigned(issuer, cred, status=None)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["MALFORMED"], "STATUS_CLAIM_INVALID")
+
+
+def test_index_zero_is_an_entry_like_any_other(issuer, tmp_path):
+    cred = make_credential(issuer)
+    uri = cred.claims["status"]["status_list"]["uri"]
+    token = _resigned(issuer, cred, status={"status_list": {"idx": 0, "uri": uri}})
+    for first, reasons in ((b"\x00", []), (b"\x01", ["REVOKED"])):
+        entry = _with_list_token(issuer, tmp_path, _signed_list(issuer, _lst(first + bytes(7)), uri, bits=8))
+        answer = verifier_for(trust_of(entry), issuer.clock).verify_text(token)
+        assert (answer.valid, answer.reasons) == (reasons == [], reasons)
+
+
+@pytest.mark.parametrize("changes", [{"idm": "110101199001011237"}, {"n": "张三明 110101199001011237"},
+                                     {"idm": "11010119900101123X"}])
+def test_an_unmasked_id_number_is_never_passed_on(issuer, tmp_path, changes):
+    token = _resigned(issuer, make_credential(issuer), **changes)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
+    assert (answer.valid, answer.reasons, answer.detail, answer.holder) == (False, ["MALFORMED"], "UNMASKED_ID", None)
+
+
+def test_holder_fields_are_shown_only_as_short_strings(issuer, tmp_path):
+    token = _resigned(issuer, make_credential(issuer), n=["张*明"], idm="1101" + "*" * 40, cty=None)
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
+    assert answer.valid
+    assert (answer.holder, answer.county) == ({"name_masked": "", "id_masked": "1101" + "*" * 28}, "")
+
+
+def _type_plugin(benefit_check):
+    """A plugin registering a credential type, asked first, whose benefit check is ``benefit_check``."""
+    from govcred.core.hookspecs import hookimpl
+
+    class Only(CredentialType):
+        name, application_schema = "only", "only/application@1"
+
+        def benefit_check(self, claims, benefit):
+            return benefit_check(claims, benefit)
+
+    class Plugin:
+        @hookimpl(tryfirst=True)
+        def govcred_credential_types(self, register):
+            register(Only())
+
+    return Plugin()
+
+
+def test_benefit_without_plugins_or_with_a_bad_code_or_a_broken_plugin_is_not_covered(issuer, tmp_path, caplog):
+    def broken(claims, benefit):
+        raise RuntimeError("plugin bug")
+
+    cred = make_credential(issuer)
+    cache = TrustCache(trust_of(publish(issuer, tmp_path)), clock=issuer.clock)
+    cache.refresh()
+    says_yes = benefit_pm([(_type_plugin(lambda claims, benefit: True), "yes")])
+    for pm, code in ((None, "compulsory_education"), (says_yes, "Compulsory-Education"),
+                     (benefit_pm([(_type_plugin(broken), "broken")]), "compulsory_education")):
+        answer = Verifier(cache, pm=pm).verify_text(cred.token, benefit=code)
+        assert (answer.valid, answer.reasons, answer.benefit) == (False, ["BENEFIT_NOT_COVERED"],
+                                                                 {"code": code, "qualifies": False})
+    assert "benefit plugin failed for compulsory_education" in caplog.text
+    assert Verifier(cache, pm=says_yes).verify_text(cred.token, benefit="compulsory_education").valid
+
+
+def test_a_lapsed_revoked_permit_says_revoked(issuer, tmp_path):
+    cred = make_credential(issuer)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    issuer.clock.set(cred.expires_at + dt.timedelta(days=2))
+    answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
+    assert (answer.valid, answer.reasons) == (False, ["REVOKED", "EXPIRED"])
