@@ -45,10 +45,11 @@ bench: install-test
 	$(BIN)/python -m bench
 
 # Mutation testing of the security-critical modules ([mutmut] in setup.cfg lists them and says
-# why it runs in build/mutate/). MUTATE picks modules by mutant name; the default leaves out
-# sign-in (MUTATE='govcred.core.accounts.*', about 870 mutants more). Results are cached in
-# build/mutate/mutants/: a second run re-tests only what changed. At most MUTATE_JOBS test
-# processes, niced (the machine is shared).
+# why it runs in build/mutate/). MUTATE picks mutants by name pattern and re-tests every one it
+# matches; the default leaves out sign-in (MUTATE='govcred.core.accounts.*', ~1,240 mutants
+# more). MUTATE= (empty) tests all configured modules, skipping mutants already decided in
+# build/mutate/mutants/. At most MUTATE_JOBS test processes, niced (the machine is shared).
+# The last lines are the score: module, outcome, count.
 MUTATE ?= govcred.core.tokens.* govcred.verifier.check.* govcred.verifier.statuslist.* \
           govcred.core.status.* govcred.core.audit.* govcred.core.web.pages.csrf.*
 MUTATE_JOBS ?= 2
@@ -64,6 +65,8 @@ mutate: $(VENV)/.installed-mutate
 	ln -sfn ../../setup.cfg build/mutate/setup.cfg
 	cd build/mutate && nice -n 10 $(abspath $(BIN))/mutmut run --max-children $(MUTATE_JOBS) $(foreach m,$(MUTATE),'$(m)')
 	cd build/mutate && $(abspath $(BIN))/mutmut results
+	cd build/mutate && $(abspath $(BIN))/mutmut results --all true | \
+	    awk -F': ' '{m = $$1; sub(/\.x(_|ǁ).*/, "", m); gsub(/ /, "", m); n[m " " $$2]++} END {for (k in n) print k, n[k]}' | sort
 
 clean:
 	rm -rf $(VENV) build *.egg-info
