@@ -8,6 +8,7 @@ import zlib
 import pytest
 
 from govcred.core import models
+from govcred.core.clock import as_utc
 from govcred.core.accounts.officers import Principal
 from govcred.core.services.credential_status import change_status
 from govcred.core.keys import KeySet
@@ -57,6 +58,27 @@ def test_signed_list_carries_revoked_and_suspended_credentials(runtime):
     assert lst.value_at(valid.status_idx) == 0
     assert lst.value_at(revoked.status_idx) == 1
     assert lst.value_at(suspended.status_idx) == 2
+
+
+def test_a_status_change_is_dated_and_moves_its_list_to_a_new_revision(runtime):
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from govcred.core.orm import credentials, status_lists
+
+    cred = make_credential(runtime)
+    before = publisher_for(runtime).current(cred.status_list_id).revision
+    runtime.clock.advance(hours=3)
+    change_status(runtime, cred.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
+    with runtime.engine.connect() as conn:
+        changed_at = conn.execute(sa.select(credentials.c.status_changed_at)
+                                  .where(credentials.c.id == cred.id)).scalar_one()
+        revision, updated_at = conn.execute(sa.select(status_lists.c.revision, status_lists.c.updated_at)
+                                            .where(status_lists.c.id == cred.status_list_id)).one()
+    now = runtime.clock.now()
+    assert [as_utc(changed_at), as_utc(updated_at)] == [now, now] and revision == before + 1
+    assert now - dt.timedelta(hours=3) == as_utc(cred.issued_at)
 
 
 def test_token_is_reused_until_the_revision_changes(runtime):
