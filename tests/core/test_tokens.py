@@ -433,3 +433,80 @@ def test_single_character_mutations_of_a_valid_token_are_rejected(position, char
         return
     # Only a mutation that changes nothing may pass.
     assert mutated == _VALID
+
+
+# -- issuing: what mutmut found unchecked -----------------------------------------------------
+
+
+def test_issue_reports_each_bad_claim_with_its_field_code_and_message(signer):
+    key, _ = signer
+    with pytest.raises(ValidationError) as info:
+        issue_token(CREDENTIAL, credential_claims(iss="", jti=7, exp=float("inf"), nbf=True), key, clock=clock())
+    assert [e.as_dict() for e in info.value.errors] == [
+        {"field": "iss", "code": "NOT_A_STRING", "message": "claim 'iss' must be a non-empty string"},
+        {"field": "jti", "code": "NOT_A_STRING", "message": "claim 'jti' must be a non-empty string"},
+        {"field": "exp", "code": "NOT_A_TIME", "message": "claim 'exp' must be seconds since the epoch"},
+        {"field": "nbf", "code": "NOT_A_TIME", "message": "claim 'nbf' must be seconds since the epoch"},
+    ]
+    with pytest.raises(ValidationError) as info:
+        issue_token(CREDENTIAL, credential_claims(exp=None), key, clock=clock())
+    assert [e.as_dict() for e in info.value.errors] == [
+        {"field": "exp", "code": "REQUIRED", "message": f"claim 'exp' is required in a {CREDENTIAL} token"}]
+
+
+def test_fractional_times_are_times_and_nan_is_no_json(signer):
+    key, keys = signer
+    token = issue_token(CREDENTIAL, credential_claims(iat=NOW_TS - 0.5), key, clock=clock())
+    assert verify_token(token, CREDENTIAL, keys, clock=clock()).claims["iat"] == NOW_TS - 0.5
+    with pytest.raises(ValueError, match="JSON"):
+        issue_token(CREDENTIAL, credential_claims(score=float("nan")), key, clock=clock())
+
+
+def test_a_presentation_may_live_exactly_120_seconds(signer):
+    key, _ = signer
+    issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 120), key, clock=clock())
+    with pytest.raises(ValidationError) as info:
+        issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 121), key, clock=clock())
+    assert [e.as_dict() for e in info.value.errors] == [
+        {"field": "exp", "code": "LIFETIME_TOO_LONG", "message": "a presentation lives at most 120 s"}]
+
+
+def test_a_key_signs_up_to_and_including_its_last_signing_instant():
+    key = SigningKey.generate("ES256", clock=clock(), not_after_signing=NOW)
+    issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
+    with pytest.raises(KeyStoreError, match="stopped signing"):
+        issue_token(CREDENTIAL, credential_claims(), key, clock=FixedClock(NOW + dt.timedelta(seconds=1)))
+
+
+def test_a_token_of_exactly_the_cap_is_issued_one_byte_more_is_not():
+    key, keys = key_and_set("ES256")
+
+    def sized(pad: str) -> int:
+        try:
+            return len(issue_token(CREDENTIAL, credential_claims(pad=pad), key, clock=clock()))
+        except ValidationError as exc:
+            [error] = exc.errors
+            assert (error.field, error.code) == ("token", "TOO_LARGE")
+            assert error.message == f"token is {error.message.split()[2]} bytes; the limit is 4096"
+            return int(error.message.split()[2])
+
+    # base64 skips one length in four: a two-byte character shifts the pad onto every length
+    at_cap = next(pad for n in range(2700, 2900) for pad in ("x" * n, "x" * n + "é") if sized(pad) == 4096)
+    verify_token(issue_token(CREDENTIAL, credential_claims(pad=at_cap), key, clock=clock()), CREDENTIAL, keys,
+                 clock=clock())
+    with pytest.raises(ValidationError):
+        issue_token(CREDENTIAL, credential_claims(pad=at_cap + "xx"), key, clock=clock())
+
+
+def test_a_status_list_token_has_its_own_larger_cap(signer):
+    key, keys = signer
+    big = status_list_claims(pad="x" * 20_000)
+    assert verify_token(issue_token(STATUS_LIST, big, key, clock=clock()), STATUS_LIST, keys, clock=clock())
+    with pytest.raises(ValidationError):
+        issue_token(STATUS_LIST, status_list_claims(pad="x" * 600_000), key, clock=clock())
+
+
+def test_every_missing_claim_is_named_in_the_detail():
+    key, keys = key_and_set("ES256")
+    token = forge(header_for(key, CREDENTIAL), credential_claims(exp=None, jti=None), key)
+    assert reason_of(token, keys=keys) == ("MALFORMED", "MISSING_CLAIM:exp,jti")
