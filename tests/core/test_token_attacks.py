@@ -183,6 +183,14 @@ def test_issuer_signed_token_with_forbidden_header_is_refused(signer, name, valu
         "MALFORMED", f"FORBIDDEN_HEADER:{name}")
 
 
+def test_a_forbidden_header_in_place_of_the_kid_is_named(es256):
+    """Three members, like ours, but ``jku`` instead of ``kid``: the forbidden member is the
+    reason, not the missing kid."""
+    key, keys = es256
+    token = forge({"alg": key.alg, "typ": CREDENTIAL, "jku": "https://evil.example/jwks"}, credential_claims(), key)
+    assert rejected(token, keys) == ("MALFORMED", "FORBIDDEN_HEADER:jku")
+
+
 def test_embedded_attacker_jwk_is_refused(es256, no_io):
     key, keys = es256
     attacker = SigningKey.generate("ES256")
@@ -297,6 +305,8 @@ def test_ecdsa_in_range_but_wrong_scalars_are_refused(es256):
     token = tokens.issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
     forged = _scalars(P256_ORDER - 1, random.Random(20261130).randrange(1, P256_ORDER))
     assert rejected(_with_signature(token, forged), keys) == ("SIGNATURE_INVALID", "BAD_SIGNATURE")
+    # the smallest scalars are in range too: checked (and refused) by the curve, not the range
+    assert rejected(_with_signature(token, _scalars(1, 1)), keys) == ("SIGNATURE_INVALID", "BAD_SIGNATURE")
 
 
 def test_all_zero_eddsa_signature_is_refused():
