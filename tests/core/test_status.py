@@ -26,6 +26,20 @@ def test_packing_puts_index_i_at_the_low_bits_first():
     assert BITS == 2
 
 
+def test_packing_gives_the_drafts_example_and_the_last_value_set_wins():
+    draft = {0: 1, 1: 2, 2: 0, 3: 3, 4: 0, 5: 1, 6: 0, 7: 1, 8: 1, 9: 2, 10: 3, 11: 3}  # §4.1, 2 bits
+    assert pack_statuses(12, draft) == bytes([0xC9, 0x44, 0xF9])
+    assert pack_statuses(4, [(1, 3), (1, 1), (0, 0)]) == bytes([0b00000100])
+
+
+def test_packing_refuses_values_and_sizes_that_do_not_fit():
+    with pytest.raises(ValueError, match="^status value 4 does not fit in 2 bits$"):
+        pack_statuses(8, {0: 4})
+    with pytest.raises(ValueError, match="^a 2-bit list size must be a multiple of 4$"):
+        pack_statuses(6, {})
+    assert pack_statuses(8, {0: 0, 7: 3}) == bytes([0, 0b11000000])
+
+
 def test_packing_refuses_indices_outside_the_list():
     with pytest.raises(ValueError, match="outside"):
         pack_statuses(8, {8: 1})
@@ -176,5 +190,6 @@ def test_status_endpoint_serves_the_signed_list_publicly(runtime):
     max_age = int(response.headers["Cache-Control"].split("max-age=")[1])
     assert 0 < max_age <= runtime.settings.status_list_ttl_seconds
     verify_token(response.get_data(as_text=True), STATUS_LIST, _keyset(runtime), clock=runtime.clock)
-    assert client.get("/status/999").status_code == 404
+    missing = client.get("/status/999")
+    assert missing.status_code == 404 and "未找到该状态列表" in missing.get_data(as_text=True)
     assert client.get("/status/..%2F..%2Fetc").status_code == 404
