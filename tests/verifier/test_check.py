@@ -397,3 +397,56 @@ def test_a_lapsed_revoked_permit_says_revoked(issuer, tmp_path):
     issuer.clock.set(cred.expires_at + dt.timedelta(days=2))
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
     assert (answer.valid, answer.reasons) == (False, ["REVOKED", "EXPIRED"])
+
+
+def _presentation_with(issuer, cred, **changes):
+    """A presentation of ``cred`` with claims changed (None deletes), signed by the issuer."""
+    from govcred.core.tokens import PRESENTATION, issue_token
+
+    claims = json.loads(base64.urlsafe_b64decode(issue_presentation(issuer, cred).split(".")[1] + "=="))
+    claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
+    return issue_token(PRESENTATION, claims, issuer.keystore.active_key(), clock=issuer.clock)
+
+
+def test_exact_answers_for_inputs_that_are_no_credential(issuer, tmp_path):
+    cred = make_credential(issuer)
+    v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
+    status_list_token = publisher_for(issuer).current(cred.status_list_id).token
+    from govcred.core.claims import CREDENTIAL_ID as cid  # the presentation claim naming the credential
+
+    for data, reasons, detail in (
+        (b"\xff\xfe", ["MALFORMED"], "NOT_TEXT"),
+        (status_list_token, ["WRONG_TYPE"], "NOT_A_CREDENTIAL_OR_PRESENTATION"),
+        (_presentation_with(issuer, cred, **{cid: None}), ["MALFORMED"], "CID_MISSING"),
+        (_presentation_with(issuer, cred, **{cid: ""}), ["MALFORMED"], "CID_MISSING"),
+        (_presentation_with(issuer, cred, **{cid: 7}), ["MALFORMED"], "CID_MISSING"),
+    ):
+        answer = v.verify_text(data, benefit="compulsory_education")
+        assert (answer.valid, answer.reasons, answer.detail) == (False, reasons, detail)
+        assert answer.benefit == {"code": "compulsory_education", "qualifies": False}
+    assert v.verify_text(b"\xff\xfe").benefit is None
+
+
+def test_the_key_is_picked_by_kid_before_the_claimed_issuer(issuer, tmp_path, sqlite_template):
+    """Lishui's key signing a token that claims Qingtian: the kid selects Lishui's keys, whose
+    issuer the token then does not match."""
+    from govcred.core.tokens import CREDENTIAL, issue_token
+
+    other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
+    token = issue_token(CREDENTIAL, make_credential(issuer).claims, other.keystore.active_key(), clock=issuer.clock)
+    v = verifier_for(trust_of(publish(issuer, tmp_path / "qt"), publish(other, tmp_path / "ls")), issuer.clock)
+    answer = v.verify_text(token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["UNKNOWN_ISSUER"], "ISSUER_KEYSET_MISMATCH")
+    other.close()
+
+
+def test_the_verifiers_leeway_and_audience_are_the_ones_it_was_given(issuer, tmp_path):
+    cred = make_credential(issuer)
+    cache = TrustCache(trust_of(publish(issuer, tmp_path)), clock=issuer.clock)
+    cache.refresh()
+    for_school = _presentation_with(issuer, cred, aud="school-33112101")
+    assert Verifier(cache, pm=benefit_pm(), audience="school-33112101").verify_text(for_school).valid
+    token = issue_presentation(issuer, cred)
+    issuer.clock.advance(seconds=issuer.settings.presentation_seconds + 30)  # 30 s past exp
+    assert Verifier(cache, pm=benefit_pm()).verify_text(token).valid  # within the default 60 s
+    assert Verifier(cache, pm=benefit_pm(), leeway=0).verify_text(token).reasons == ["EXPIRED"]
