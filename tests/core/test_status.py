@@ -82,9 +82,9 @@ def test_a_status_change_is_dated_and_moves_its_list_to_a_new_revision(runtime):
     from govcred.core.orm import credentials, status_lists
 
     cred = make_credential(runtime)
-    before = publisher_for(runtime).current(cred.status_list_id).revision
+    before = runtime.status_list_publisher.current(cred.status_list_id).revision
     runtime.clock.advance(hours=3)
-    change_status(runtime, cred.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
+    change_status(runtime.collaborators, cred.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
     with runtime.engine.connect() as conn:
         changed_at = conn.execute(sa.select(credentials.c.status_changed_at)
                                   .where(credentials.c.id == cred.id)).scalar_one()

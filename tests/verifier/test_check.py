@@ -403,7 +403,7 @@ def _presentation_with(issuer, cred, **changes):
     """A presentation of ``cred`` with claims changed (None deletes), signed by the issuer."""
     from govcred.core.tokens import PRESENTATION, issue_token
 
-    claims = json.loads(base64.urlsafe_b64decode(issue_presentation(issuer, cred).split(".")[1] + "=="))
+    claims = json.loads(base64.urlsafe_b64decode(issue_presentation(issuer.collaborators, cred).split(".")[1] + "=="))
     claims = {k: v for k, v in {**claims, **changes}.items() if v is not None}
     return issue_token(PRESENTATION, claims, issuer.keystore.active_key(), clock=issuer.clock)
 
@@ -411,7 +411,7 @@ def _presentation_with(issuer, cred, **changes):
 def test_exact_answers_for_inputs_that_are_no_credential(issuer, tmp_path):
     cred = make_credential(issuer)
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
-    status_list_token = publisher_for(issuer).current(cred.status_list_id).token
+    status_list_token = issuer.status_list_publisher.current(cred.status_list_id).token
     from govcred.core.claims import CREDENTIAL_ID as cid  # the presentation claim naming the credential
 
     for data, reasons, detail in (
@@ -446,7 +446,7 @@ def test_the_verifiers_leeway_and_audience_are_the_ones_it_was_given(issuer, tmp
     cache.refresh()
     for_school = _presentation_with(issuer, cred, aud="school-33112101")
     assert Verifier(cache, pm=benefit_pm(), audience="school-33112101").verify_text(for_school).valid
-    token = issue_presentation(issuer, cred)
+    token = issue_presentation(issuer.collaborators, cred)
     issuer.clock.advance(seconds=issuer.settings.presentation_seconds + 30)  # 30 s past exp
     assert Verifier(cache, pm=benefit_pm()).verify_text(token).valid  # within the default 60 s
     assert Verifier(cache, pm=benefit_pm(), leeway=0).verify_text(token).reasons == ["EXPIRED"]
