@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 DATA   ?= ./var
 
-.PHONY: run test bench install install-test clean mutate
+.PHONY: run test lint bench install install-test clean mutate
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -40,6 +40,12 @@ test-examples: install-test
 	    $(BIN)/python -m pip install --quiet -e $$example || exit 1; \
 	    (cd $$example && $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)) || exit 1; \
 	done
+
+# ruff: the lint rules and the format of pyproject.toml's [tool.ruff]; `ruff format .` fixes
+# the format, `ruff check --fix .` what it can of the rest.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install-test
 	$(BIN)/python -m bench
