@@ -2,6 +2,7 @@
 
 ``python -m bench tokens qr`` runs only the named ones.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,7 +14,7 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).parent
-    names = sorted(m.name[len("bench_"):] for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    names = sorted(m.name[len("bench_") :] for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     wanted = argv or names
     unknown = sorted(set(wanted) - set(names))
     if unknown:

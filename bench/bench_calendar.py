@@ -6,12 +6,13 @@ sample stays in 2024-2026). Also printed: the provisional path (acceptance dates
 rule-based days off) and loading the tables from disk.
 Method: each figure is the best of 5 rounds over the whole sample, per call.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import chinese_calendar
 
@@ -32,10 +33,7 @@ def _best_us_per_call(fn: Callable[[], object], calls: int) -> float:
 
 def _acceptances(first: dt.date, last: dt.date) -> list[dt.datetime]:
     days = (last - first).days
-    return [
-        dt.datetime.combine(first + dt.timedelta(days=i), dt.time(10, 30), tzinfo=BEIJING)
-        for i in range(days + 1)
-    ]
+    return [dt.datetime.combine(first + dt.timedelta(days=i), dt.time(10, 30), tzinfo=BEIJING) for i in range(days + 1)]
 
 
 def main() -> None:
@@ -57,8 +55,7 @@ def _run() -> None:
     covered_dates = [moment.date() for moment in covered]
 
     ours = _best_us_per_call(lambda: [calendar.deadline(m) for m in covered], len(covered))
-    baseline = _best_us_per_call(
-        lambda: [chinese_calendar.find_workday(2, d) for d in covered_dates], len(covered))
+    baseline = _best_us_per_call(lambda: [chinese_calendar.find_workday(2, d) for d in covered_dates], len(covered))
     provisional = _best_us_per_call(lambda: [calendar.deadline(m) for m in beyond], len(beyond))
     loading = _best_us_per_call(load_calendar, 1)
 

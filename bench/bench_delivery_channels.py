@@ -13,6 +13,7 @@ answers on 127.0.0.1:5432):
 The DESIGN target for the whole relay is ≥ 500 messages/s; these figures show how much of
 that budget the handlers themselves take (each SQLite commit is an fsync: synchronous=FULL).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,8 @@ from govcred.core.clock import Clock
 from govcred.core.http_delivery import send
 from govcred.core.migrate import upgrade
 from govcred.core.outbox import OutboxMessage
-from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.provincial_push.channel import PushChannel
+from govcred.plugins.provincial_push.jsonl import JsonlBackend
 from govcred.plugins.sms_gateway.channel import build_channel
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.testing import PostgresServer, make_runtime, make_settings
@@ -36,13 +37,22 @@ from tests.plugins.gateway_stub import GatewayStub, Reply
 N = 300
 RECEIVED = {"template": "application_received", "params": {"ref": "1A2B3C4D", "deadline": "2026年12月2日"}}
 RECORD = {"ZZMC": "浙江省居住证", "ZZBH": "QT-2026-000123", "CZZT": "张三明", "ZZZT": "valid"}
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 
 
 def _message(n: int, payload: dict, secrets: dict) -> OutboxMessage:
-    return OutboxMessage(id=str(uuid.uuid4()), channel="bench", event_type="bench", aggregate_type="application",
-                         aggregate_id=str(n), aggregate_seq=1, payload=payload, attempts=1, created_at=NOW,
-                         secrets=secrets)
+    return OutboxMessage(
+        id=str(uuid.uuid4()),
+        channel="bench",
+        event_type="bench",
+        aggregate_type="application",
+        aggregate_id=str(n),
+        aggregate_seq=1,
+        payload=payload,
+        attempts=1,
+        created_at=NOW,
+        secrets=secrets,
+    )
 
 
 def _rate(call, n: int = N) -> float:
@@ -58,8 +68,9 @@ def _phone(i: int) -> str:
 
 def run(label: str, data_dir: Path, database_url: str, stub: GatewayStub) -> None:
     limits = {"notifications_per_day": 1000}
-    http_settings = make_settings(data_dir, database_url,
-                                  plugins={"sms_gateway": {**limits, "backend": "http", "url": stub.url}})
+    http_settings = make_settings(
+        data_dir, database_url, plugins={"sms_gateway": {**limits, "backend": "http", "url": stub.url}}
+    )
     rt = make_runtime(http_settings, Clock())
     try:
         upgrade(rt.engine, rt.pm)
@@ -72,8 +83,10 @@ def run(label: str, data_dir: Path, database_url: str, stub: GatewayStub) -> Non
         dev = _rate(lambda i: sms_dev(_message(i, RECEIVED, {"phone": _phone(N + i)})))
     finally:
         rt.close()
-    print(f"{label:10s} raw POST {raw:6.0f}/s, raw commit {commit:6.0f}/s | sms/http {http:6.0f}/s "
-          f"({http / raw:.2f}x POST, {http / commit:.2f}x commit) | sms/dev {dev:6.0f}/s ({dev / commit:.2f}x commit)")
+    print(
+        f"{label:10s} raw POST {raw:6.0f}/s, raw commit {commit:6.0f}/s | sms/http {http:6.0f}/s "
+        f"({http / raw:.2f}x POST, {http / commit:.2f}x commit) | sms/dev {dev:6.0f}/s ({dev / commit:.2f}x commit)"
+    )
 
 
 def _commit_rate(engine) -> float:
@@ -83,9 +96,11 @@ def _commit_rate(engine) -> float:
     table = sa.Table("bench_commit_probe", sa.MetaData(), sa.Column("n", sa.Integer))
     table.create(engine)
     try:
+
         def insert(i: int) -> None:
             with engine.begin() as conn:
                 conn.execute(sa.insert(table).values(n=i))
+
         return _rate(insert)
     finally:
         table.drop(engine)
@@ -107,8 +122,12 @@ def main() -> None:
             else:
                 print("postgresql: no server on 127.0.0.1:5432, skipped")
             channel = PushChannel(JsonlBackend(workdir / "push", Clock()))
-            jsonl = _rate(lambda i: channel(_message(i, {"event": "issued", "record": RECORD},
-                                                     {"holder_id": "330102199003071234"})), N * 3)
+            jsonl = _rate(
+                lambda i: channel(
+                    _message(i, {"event": "issued", "record": RECORD}, {"holder_id": "330102199003071234"})
+                ),
+                N * 3,
+            )
             print(f"push/jsonl {jsonl:7.0f} records/s (fsync per record)")
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -6,11 +6,13 @@ records look-up or storage). The mix has eligible and ineligible documents of bo
 agents, minors and invalid ID numbers. Printed alongside, measured in the same run: the
 document validation that precedes a decision, for scale.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from govcred.core.config import Settings
 from govcred.core.models import EligibilityContext
@@ -25,25 +27,49 @@ MUST, AIM = 5_000, 20_000
 def document_mix() -> list[dict[str, Any]]:
     eligible = base_document()
     too_short = base_document(registrations=[{"division": "331121", "declared": "2027-01-15", "ended": None}])
-    chain = base_document(registrations=[
-        {"division": "330100", "declared": "2025-03-01", "ended": "2025-12-31"},
-        {"division": "330200", "declared": "2026-01-01", "ended": "2026-06-30"},
-        {"division": "331121001", "declared": "2026-07-01", "ended": None},
-    ])
-    conversion = base_document(path="permit_conversion", registrations=None, existing_permit={
-        "number": "ZJ-330100-1", "issuer_division": "330100", "issued": "2025-05-01", "status": "valid"})
-    suspended = base_document(path="permit_conversion", registrations=None, existing_permit={
-        "number": "ZJ-330100-2", "issuer_division": "330100", "issued": "2024-05-01", "status": "suspended"})
+    chain = base_document(
+        registrations=[
+            {"division": "330100", "declared": "2025-03-01", "ended": "2025-12-31"},
+            {"division": "330200", "declared": "2026-01-01", "ended": "2026-06-30"},
+            {"division": "331121001", "declared": "2026-07-01", "ended": None},
+        ]
+    )
+    conversion = base_document(
+        path="permit_conversion",
+        registrations=None,
+        existing_permit={
+            "number": "ZJ-330100-1",
+            "issuer_division": "330100",
+            "issued": "2025-05-01",
+            "status": "valid",
+        },
+    )
+    suspended = base_document(
+        path="permit_conversion",
+        registrations=None,
+        existing_permit={
+            "number": "ZJ-330100-2",
+            "issuer_division": "330100",
+            "issued": "2024-05-01",
+            "status": "suspended",
+        },
+    )
     minor = base_document()
     minor["applicant"]["id_number"] = make_id("20150601")
-    minor["agent"] = {"name": "张大明", "id_number": make_id("19850101", "330102", "777"),
-                      "relation": "guardian", "reason": "minor"}
+    minor["agent"] = {
+        "name": "张大明",
+        "id_number": make_id("19850101", "330102", "777"),
+        "relation": "guardian",
+        "reason": "minor",
+    }
     invalid = base_document(commitment={"accepted": False, "at": None})
     invalid["applicant"]["id_number"] = "331121199003070018"
     invalid["residence"]["division"] = "331122"
     invalid["conditions"][0]["attachments"] = []
-    waived = base_document(waiver={"basis": "recruited_talent", "reference": "青人才〔2027〕1号"},
-                           registrations=[{"division": "331121", "declared": "2027-02-20", "ended": None}])
+    waived = base_document(
+        waiver={"basis": "recruited_talent", "reference": "青人才〔2027〕1号"},
+        registrations=[{"division": "331121", "declared": "2027-02-20", "ended": None}],
+    )
     return [eligible, too_short, chain, conversion, suspended, minor, invalid, waived]
 
 
@@ -77,9 +103,13 @@ def main() -> None:
     decisions = rate(decide)
     validations = rate(validate)
     print(f"eligibility mix: {len(cases)} documents, {sum(outcomes)} eligible, {len(cases) - sum(outcomes)} ineligible")
-    print(f"eligibility decisions (rules only): {decisions:,.0f}/s "
-          f"(must >= {MUST:,}/s: {decisions / MUST:.1f}x; aim >= {AIM:,}/s: {decisions / AIM:.1f}x)")
-    print(f"document validation, same run: {validations:,.0f}/s (decision/validation ratio {decisions / validations:.2f})")
+    print(
+        f"eligibility decisions (rules only): {decisions:,.0f}/s "
+        f"(must >= {MUST:,}/s: {decisions / MUST:.1f}x; aim >= {AIM:,}/s: {decisions / AIM:.1f}x)"
+    )
+    print(
+        f"document validation, same run: {validations:,.0f}/s (decision/validation ratio {decisions / validations:.2f})"
+    )
 
 
 if __name__ == "__main__":

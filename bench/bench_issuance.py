@@ -8,6 +8,7 @@ Baseline measured in the same run: raw ES256 signatures per second with ``crypto
 (the one step no implementation can skip); the ratio says how many signatures' worth of
 time the rest of an issuance costs.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from govcred.core import models
-from govcred.core.services import decisions
 from govcred.core.migrate import upgrade
+from govcred.core.services import decisions
 from govcred.testing import T0, PostgresServer, make_runtime, make_settings
 from tests.core.workflow_helpers import document, officer
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
@@ -56,18 +57,28 @@ def _prepare(rt, n: int) -> list[str]:
 
     ids = _people(n)
     since = dt.date(2026, 1, 1)
-    configured(rt.pm).import_people({i: {"registrations": [
-        {"division": "331121", "declared": since, "ended": None}], "permits": []} for i in ids}, rt.clock.now())
+    configured(rt.pm).import_people(
+        {i: {"registrations": [{"division": "331121", "declared": since, "ended": None}], "permits": []} for i in ids},
+        rt.clock.now(),
+    )
     now = rt.clock.now()
     deadline = rt.calendar.deadline(now).at
     app_ids = []
     with rt.uow() as uow:
         for id_number in ids:
             app = models.Application(
-                schema="zj-residence/application@1", channel="online", document=document(["a"], id_number=id_number),
-                state=models.ACCEPTED, subject_index=rt.secrets.index(id_number, "id_number"),
-                subject_name_masked="张*明", subject_id_masked=id_number[:4] + "*" * 10 + id_number[-4:],
-                county="331121", created_at=now, submitted_at=now, accepted_at=now, deadline=deadline,
+                schema="zj-residence/application@1",
+                channel="online",
+                document=document(["a"], id_number=id_number),
+                state=models.ACCEPTED,
+                subject_index=rt.secrets.index(id_number, "id_number"),
+                subject_name_masked="张*明",
+                subject_id_masked=id_number[:4] + "*" * 10 + id_number[-4:],
+                county="331121",
+                created_at=now,
+                submitted_at=now,
+                accepted_at=now,
+                deadline=deadline,
             )
             uow.applications.add(app)
             app_ids.append(app.id)
@@ -113,8 +124,10 @@ def main() -> None:
         finally:
             rt.close()
         verdict = "meets" if rate >= MUST else "BELOW"
-        print(f"SQLite: issuances committed, one process      {rate:10,.0f} /s  ({issued} issued; "
-              f"{verdict} the ≥ {MUST:,}/s target; {baseline / rate:.1f} signatures' time per issuance)")
+        print(
+            f"SQLite: issuances committed, one process      {rate:10,.0f} /s  ({issued} issued; "
+            f"{verdict} the ≥ {MUST:,}/s target; {baseline / rate:.1f} signatures' time per issuance)"
+        )
     pg = PostgresServer()
     if not pg.available():
         print(f"PostgreSQL: no server answers at {pg.address}; skipped")
@@ -125,8 +138,10 @@ def main() -> None:
             rate, issued = issuance_rate(rt, APPLICATIONS)
         finally:
             rt.close()
-    print(f"PostgreSQL: issuances committed, one process  {rate:10,.0f} /s  ({issued} issued; "
-          f"{baseline / rate:.1f} signatures' time per issuance)")
+    print(
+        f"PostgreSQL: issuances committed, one process  {rate:10,.0f} /s  ({issued} issued; "
+        f"{baseline / rate:.1f} signatures' time per issuance)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Method: warm-up, then the median (p50) of individual calls timed with time.perf_
 Also printed: where the time goes, the zxing-cpp decode time, and the mask evaluation behind
 ``core.qr.QR_MASK`` (decode rate of each fixed mask at the low-resolution edge).
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,7 +14,7 @@ import io
 import os
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import qrcode
 import segno
@@ -48,8 +49,12 @@ def qrcode_default_png(token: str) -> bytes:
 
 def segno_auto_mask_matrix(token: str):
     prefix, digits = qr.encode_payload(token)
-    return segno.make([(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
-                      error="M", boost_error=False, micro=False)
+    return segno.make(
+        [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
+        error="M",
+        boost_error=False,
+        micro=False,
+    )
 
 
 def zxing_writer_png(token: str) -> bytes:
@@ -74,6 +79,7 @@ def camera_frame(token: str) -> bytes:
 def random_token() -> str:
     def part(n: int) -> str:
         return base64.urlsafe_b64encode(os.urandom(n)).rstrip(b"=").decode()
+
     return f"{part(60)}.{part(320)}.{part(64)}"  # about 600 characters, like a permit
 
 
@@ -97,8 +103,13 @@ def mask_decode_rates() -> dict[int | None, tuple[int, int, float]]:
         for token in tokens:
             prefix, digits = qr.encode_payload(token)
             start = time.perf_counter()
-            symbol = segno.make([(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
-                                error="M", boost_error=False, mask=mask, micro=False)
+            symbol = segno.make(
+                [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
+                error="M",
+                boost_error=False,
+                mask=mask,
+                micro=False,
+            )
             build_times.append(time.perf_counter() - start)
             png = qr.matrix_to_png(symbol.matrix, scale=3)
             for px in MASK_EDGE_PX_PER_MODULE:
@@ -112,35 +123,47 @@ def mask_decode_rates() -> dict[int | None, tuple[int, int, float]]:
 def main() -> None:
     token = typical_permit_token()
     symbol = qr.make_qr(token)
-    print(f"qr: typical permit {len(token)} chars -> version {symbol.version} at M "
-          f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask}")
+    print(
+        f"qr: typical permit {len(token)} chars -> version {symbol.version} at M "
+        f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask}"
+    )
 
     ours = p50_ms(lambda: qr.render_png(token), 200)
     baseline = p50_ms(lambda: qrcode_default_png(token), 30)
-    print(f"qr: render_png p50 {ours:.2f} ms vs qrcode.make(token) PNG p50 {baseline:.2f} ms "
-          f"-> {baseline / ours:.1f}x faster (target <= 10 ms, aim <= 2 ms)")
+    print(
+        f"qr: render_png p50 {ours:.2f} ms vs qrcode.make(token) PNG p50 {baseline:.2f} ms "
+        f"-> {baseline / ours:.1f}x faster (target <= 10 ms, aim <= 2 ms)"
+    )
 
     build = p50_ms(lambda: qr.make_qr(token), 200)
     matrix = symbol.qr.matrix
     write = p50_ms(lambda: qr.matrix_to_png(matrix), 500)
     auto = p50_ms(lambda: segno_auto_mask_matrix(token), 30)
     zxing_writer = p50_ms(lambda: zxing_writer_png(token), 200)
-    print(f"qr:   of which segno symbol (fixed mask) {build:.2f} ms + PNG writer {write:.2f} ms; "
-          f"segno with automatic mask search {auto:.2f} ms")
+    print(
+        f"qr:   of which segno symbol (fixed mask) {build:.2f} ms + PNG writer {write:.2f} ms; "
+        f"segno with automatic mask search {auto:.2f} ms"
+    )
     print(f"qr:   alternative zxing-cpp writer + same PNG writer p50 {zxing_writer:.2f} ms")
-    print(f"qr: render_svg p50 {p50_ms(lambda: qr.render_svg(token), 100):.2f} ms, "
-          f"render_terminal p50 {p50_ms(lambda: qr.render_terminal(token), 20):.2f} ms")
+    print(
+        f"qr: render_svg p50 {p50_ms(lambda: qr.render_svg(token), 100):.2f} ms, "
+        f"render_terminal p50 {p50_ms(lambda: qr.render_terminal(token), 20):.2f} ms"
+    )
 
     png = qr.render_png(token)
     frame = camera_frame(token)
     assert qr.decode_image(png) == token and qr.decode_image(frame) == token
-    print(f"qr: decode_image p50 {p50_ms(lambda: qr.decode_image(png), 100):.2f} ms "
-          f"(render_png output, {len(png)} B); 1280x720 camera-like JPEG "
-          f"{p50_ms(lambda: qr.decode_image(frame), 100):.2f} ms")
+    print(
+        f"qr: decode_image p50 {p50_ms(lambda: qr.decode_image(png), 100):.2f} ms "
+        f"(render_png output, {len(png)} B); 1280x720 camera-like JPEG "
+        f"{p50_ms(lambda: qr.decode_image(frame), 100):.2f} ms"
+    )
 
     rates = mask_decode_rates()
-    print(f"qr: fixed-mask evaluation, {MASK_SAMPLE_TOKENS} random 600-char tokens at "
-          f"{'/'.join(map(str, MASK_EDGE_PX_PER_MODULE))} px/module, blur 0.8, JPEG q=40:")
+    print(
+        f"qr: fixed-mask evaluation, {MASK_SAMPLE_TOKENS} random 600-char tokens at "
+        f"{'/'.join(map(str, MASK_EDGE_PX_PER_MODULE))} px/module, blur 0.8, JPEG q=40:"
+    )
     for mask, (decoded, attempts, build_ms) in rates.items():
         chosen = "  <- QR_MASK" if mask == qr.QR_MASK else ""
         name = "auto (segno's penalty search)" if mask is None else f"mask {mask}"

@@ -18,6 +18,7 @@ anniversaries per day, all missed). ``BENCH_SWEEP_LAPSED=100000`` lapses every p
 nearly all of the sweep's time is then ``Outbox.add`` (three statements per row, two rows
 per permit), so it runs for minutes, not seconds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,7 +68,7 @@ def seed(rt) -> None:
     template = issue_permit(rt)  # one real credential: its token, claims and type
     cipher = rt.secrets.cipher
     document_json = _document_json()
-    now = ISSUED.astimezone(dt.timezone.utc)
+    now = ISSUED.astimezone(dt.UTC)
     with rt.engine.begin() as conn:
         conn.execute(sa.update(status_lists).values(size=LIST_SIZE))
         list_id = conn.execute(sa.select(status_lists.c.id)).scalar()
@@ -76,31 +77,58 @@ def seed(rt) -> None:
             for i in range(start, min(start + SEED_CHUNK, PERMITS)):
                 app_id, cred_id = new_id(), f"bench{i:017d}"
                 body = document_json.format(phone=f"138{i:08d}").encode()
-                apps.append({
-                    "id": app_id, "schema": "zj-residence/application@1", "kind": "first_issue", "channel": "online",
-                    "state": "approved", "document_enc": cipher.encrypt(body, _document_aad(app_id)),
-                    "subject_index": f"bench-{i}", "subject_name_masked": "张*明", "subject_id_masked": "3301**1234",
-                    "county": "331121", "permit_no": f"ZJ331121B{i:08d}", "created_at": now, "submitted_at": now,
-                    "accepted_at": now, "decided_at": now, "deadline_provisional": False, "version": 1,
-                })
+                apps.append(
+                    {
+                        "id": app_id,
+                        "schema": "zj-residence/application@1",
+                        "kind": "first_issue",
+                        "channel": "online",
+                        "state": "approved",
+                        "document_enc": cipher.encrypt(body, _document_aad(app_id)),
+                        "subject_index": f"bench-{i}",
+                        "subject_name_masked": "张*明",
+                        "subject_id_masked": "3301**1234",
+                        "county": "331121",
+                        "permit_no": f"ZJ331121B{i:08d}",
+                        "created_at": now,
+                        "submitted_at": now,
+                        "accepted_at": now,
+                        "decided_at": now,
+                        "deadline_provisional": False,
+                        "version": 1,
+                    }
+                )
                 idx = (template.status_idx + 1 + i) % LIST_SIZE  # every index but the template's
                 claims = {**template.claims, "jti": cred_id, "status": status_claim(rt.settings.issuer, list_id, idx)}
-                creds.append({
-                    "id": cred_id, "permit_no": f"ZJ331121B{i:08d}", "version": 1, "application_id": app_id,
-                    "credential_type": template.credential_type, "subject_index": f"bench-{i}", "issued_at": now,
-                    "not_before": now, "expires_at": _lapses(i), "kid": template.kid, "token": template.token,
-                    "claims": claims, "status_list_id": list_id, "status_idx": idx, "status": "valid",
-                    "status_reason": "",
-                })
+                creds.append(
+                    {
+                        "id": cred_id,
+                        "permit_no": f"ZJ331121B{i:08d}",
+                        "version": 1,
+                        "application_id": app_id,
+                        "credential_type": template.credential_type,
+                        "subject_index": f"bench-{i}",
+                        "issued_at": now,
+                        "not_before": now,
+                        "expires_at": _lapses(i),
+                        "kid": template.kid,
+                        "token": template.token,
+                        "claims": claims,
+                        "status_list_id": list_id,
+                        "status_idx": idx,
+                        "status": "valid",
+                        "status_reason": "",
+                    }
+                )
             conn.execute(sa.insert(applications), apps)
             conn.execute(sa.insert(credentials), creds)
 
 
 def _runtime(data_dir: Path, db: Path):
     from govcred.core.clock import FixedClock
-    from govcred.testing import TEST_ENV, make_pm
     from govcred.core.config import load_settings
     from govcred.core.runtime import Runtime
+    from govcred.testing import TEST_ENV, make_pm
 
     env = {**TEST_ENV, "GOVCRED_DATABASE_URL": f"sqlite:///{db}"}
     settings = load_settings(data_dir, env=env)
@@ -113,9 +141,10 @@ def baseline(db: Path) -> float:
     engine = make_engine(f"sqlite:///{db}", poolclass=NullPool)
     started = time.perf_counter()
     with engine.begin() as conn:
-        changed = conn.execute(sa.text(
-            "UPDATE credentials SET status = 'suspended' WHERE status = 'valid' AND expires_at <= :now"
-        ), {"now": SWEEP_AT.astimezone(dt.timezone.utc).replace(tzinfo=None)}).rowcount
+        changed = conn.execute(
+            sa.text("UPDATE credentials SET status = 'suspended' WHERE status = 'valid' AND expires_at <= :now"),
+            {"now": SWEEP_AT.astimezone(dt.UTC).replace(tzinfo=None)},
+        ).rowcount
     seconds = time.perf_counter() - started
     engine.dispose()
     assert changed == LAPSED + 1, changed
@@ -123,9 +152,9 @@ def baseline(db: Path) -> float:
 
 
 def main() -> None:
-    from govcred.core.services.sweep import run_sweep
-    from govcred.core.migrate import upgrade
     from govcred.core.db import make_engine
+    from govcred.core.migrate import upgrade
+    from govcred.core.services.sweep import run_sweep
     from govcred.testing import make_pm
 
     work = Path(tempfile.mkdtemp(prefix="govcred-bench-sweep-"))
@@ -148,8 +177,10 @@ def main() -> None:
         rt = _runtime(work / "var", db)
         first = run_sweep(rt.collaborators, now=SWEEP_AT, batch=BATCH)
         assert first.suspended == LAPSED + 1, first.suspended
-        print(f"sweep (status + audit + outbox, batches of {BATCH:,}) {first.seconds:7.2f} s  "
-              f"{first.suspended / first.seconds:12,.0f} permits/s  ratio {first.seconds / base:,.0f}x the bare UPDATE")
+        print(
+            f"sweep (status + audit + outbox, batches of {BATCH:,}) {first.seconds:7.2f} s  "
+            f"{first.suspended / first.seconds:12,.0f} permits/s  ratio {first.seconds / base:,.0f}x the bare UPDATE"
+        )
         second = run_sweep(rt.collaborators, now=SWEEP_AT, batch=BATCH)
         assert (second.suspended, second.reminders, second.run_id) == (0, 0, None)
         print(f"second sweep over the same {PERMITS + 1:,} permits (changed nothing)  {second.seconds:7.2f} s")

@@ -3,12 +3,13 @@
 Target (DESIGN.md): in-process verify ≤ 2.0x raw ES256 verify, aim ≤ 1.4x.
 Method: warm-up, then the median of 5 repetitions of ≥ 0.3 s each (time.perf_counter).
 """
+
 from __future__ import annotations
 
 import os
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec

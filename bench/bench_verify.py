@@ -8,11 +8,13 @@ the figure, the ratio of the fastest round of each is printed next to it. The st
 131,072-entry 2-bit list with 1 % revoked at random indices, held by the verifier's cache
 (inflated once when fetched, as in the service).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import random
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +23,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-import statistics
 from govcred.core.keys import SigningKey, b64url_decode, jwks_document
 from govcred.core.qr import payload_text
 from govcred.core.status import encode_lst, pack_statuses, status_claim
@@ -39,20 +40,43 @@ def _setup(directory: Path):
     key = SigningKey.generate("ES256")
     now = int(time.time())
     rng = random.Random(7)
-    revoked = {idx: 1 for idx in rng.sample(range(LIST_SIZE), LIST_SIZE // 100)}
+    revoked = dict.fromkeys(rng.sample(range(LIST_SIZE), LIST_SIZE // 100), 1)
     idx = next(i for i in range(LIST_SIZE) if i not in revoked)
     uri = ISSUER + "/status/1"
-    status_token = issue_token(STATUS_LIST, {
-        "iss": ISSUER, "sub": uri, "iat": now, "exp": now + 4 * 3600, "ttl": 3600,
-        "status_list": {"bits": 2, "lst": encode_lst(pack_statuses(LIST_SIZE, revoked))}}, key)
-    claims = {"iss": ISSUER, "jti": "4Bc83uAQQIeO62ME9UdxDw", "iat": now, "nbf": now, "exp": now + 300 * 86400,
-              "ct": "zj-rp", "n": "王*明", "idm": "3301**********1976", "cty": "331121", "b": "rr", "ben": 2047,
-              "rs": "2026-04-04", "status": status_claim(ISSUER, "1", idx)}
+    status_token = issue_token(
+        STATUS_LIST,
+        {
+            "iss": ISSUER,
+            "sub": uri,
+            "iat": now,
+            "exp": now + 4 * 3600,
+            "ttl": 3600,
+            "status_list": {"bits": 2, "lst": encode_lst(pack_statuses(LIST_SIZE, revoked))},
+        },
+        key,
+    )
+    claims = {
+        "iss": ISSUER,
+        "jti": "4Bc83uAQQIeO62ME9UdxDw",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300 * 86400,
+        "ct": "zj-rp",
+        "n": "王*明",
+        "idm": "3301**********1976",
+        "cty": "331121",
+        "b": "rr",
+        "ben": 2047,
+        "rs": "2026-04-04",
+        "status": status_claim(ISSUER, "1", idx),
+    }
     token = issue_token(CREDENTIAL, claims, key)
     (directory / "jwks.json").write_text(json.dumps(jwks_document([key])))
     (directory / "list.jwt").write_text(status_token)
-    trust = TrustConfig((TrustedIssuer(ISSUER, "青田", str(directory / "jwks.json"), None,
-                                       (str(directory / "list.jwt"),)),), ("zhejiang_residence",))
+    trust = TrustConfig(
+        (TrustedIssuer(ISSUER, "青田", str(directory / "jwks.json"), None, (str(directory / "list.jwt"),)),),
+        ("zhejiang_residence",),
+    )
     cache = TrustCache(trust)
     problems = cache.refresh()
     if problems:
@@ -99,8 +123,10 @@ def main() -> None:
             public, ecdsa = key.private_key.public_key(), ec.ECDSA(hashes.SHA256())
             raw_verify = lambda: public.verify(der, signing_input, ecdsa)  # noqa: E731
             qr_text = payload_text(token)
-            print(f"verify: {ROUNDS} interleaved rounds of thread CPU time, median paired ratio, CPU {max(previous)}; "
-                  f"token {len(token)} chars, status list {LIST_SIZE} entries / {len(status_token)} chars")
+            print(
+                f"verify: {ROUNDS} interleaved rounds of thread CPU time, median paired ratio, CPU {max(previous)}; "
+                f"token {len(token)} chars, status list {LIST_SIZE} entries / {len(status_token)} chars"
+            )
             for label, subject in (
                 ("token, all checks incl. status list", lambda: verifier.verify_text(token)),
                 ("token + benefit plugin", lambda: verifier.verify_text(token, benefit="compulsory_education")),
@@ -108,8 +134,10 @@ def main() -> None:
             ):
                 base, rate, ratio, best = interleaved(raw_verify, subject)
                 verdict = "ok" if ratio <= 2.0 else "OVER TARGET"
-                print(f"verify_text ({label}): {rate:,.0f}/s per CPU  ({ratio:.2f}x raw ES256 verify {base:,.0f}/s,"
-                      f" best rounds {best:.2f}x; target <= 2.0x, aim <= 1.4x: {verdict})")
+                print(
+                    f"verify_text ({label}): {rate:,.0f}/s per CPU  ({ratio:.2f}x raw ES256 verify {base:,.0f}/s,"
+                    f" best rounds {best:.2f}x; target <= 2.0x, aim <= 1.4x: {verdict})"
+                )
     finally:
         os.sched_setaffinity(0, previous)
 

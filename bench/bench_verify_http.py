@@ -9,6 +9,7 @@ Load generator: ``wrk`` when installed (apt-get install wrk), otherwise a multi-
 client (``GOVCRED_BENCH_LOAD=python`` forces it); the output says which. Loopback only; each
 run is bounded in time.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,17 @@ constant_app = Flask("constant")
 @constant_app.post("/api/v1/verify")
 def _constant():
     request.get_data()
-    return jsonify({"valid": True, "reasons": [], "kind": "credential", "holder": None, "county": None,
-                    "benefit": None, "checked_at": "2026-01-01T00:00:00+00:00"})
+    return jsonify(
+        {
+            "valid": True,
+            "reasons": [],
+            "kind": "credential",
+            "holder": None,
+            "county": None,
+            "benefit": None,
+            "checked_at": "2026-01-01T00:00:00+00:00",
+        }
+    )
 
 
 def _free_port() -> int:
@@ -51,21 +61,28 @@ def _setup(directory: Path) -> tuple[dict, str, str]:
     """Trust file, verifier database with one institution, and a token; returns (env, key, body)."""
     import datetime as dt
 
-    from bench.bench_verify import ISSUER, _setup as setup_issuer
+    from bench.bench_verify import ISSUER
+    from bench.bench_verify import _setup as setup_issuer
     from govcred.verifier.db import add_client, create_tables, make_verifier_engine
 
     _key, token, _status, _verifier = setup_issuer(directory)
     trust = directory / "trust.toml"
-    trust.write_text(f'benefit_plugins = ["zhejiang_residence"]\n\n[[issuer]]\niss = "{ISSUER}"\n'
-                     f'jwks = "{directory / "jwks.json"}"\nstatus_list_files = ["{directory / "list.jwt"}"]\n')
+    trust.write_text(
+        f'benefit_plugins = ["zhejiang_residence"]\n\n[[issuer]]\niss = "{ISSUER}"\n'
+        f'jwks = "{directory / "jwks.json"}"\nstatus_list_files = ["{directory / "list.jwt"}"]\n'
+    )
     data = directory / "verifier"
     data.mkdir()
     engine = make_verifier_engine(f"sqlite:///{data / 'verifier.sqlite3'}")
     create_tables(engine)
-    api_key = add_client(engine, "基准测试", now=dt.datetime.now(dt.timezone.utc), rate_per_minute=100_000)
+    api_key = add_client(engine, "基准测试", now=dt.datetime.now(dt.UTC), rate_per_minute=100_000)
     engine.dispose()
-    env = {**os.environ, "GOVCRED_VERIFIER_TRUST": str(trust), "GOVCRED_VERIFIER_DATA_DIR": str(data),
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "GOVCRED_VERIFIER_TRUST": str(trust),
+        "GOVCRED_VERIFIER_DATA_DIR": str(data),
+        "PYTHONPATH": str(ROOT),
+    }
     return env, api_key, json.dumps({"token": token, "benefit": "compulsory_education"})
 
 
@@ -74,10 +91,25 @@ class Gunicorn:
         self.port = _free_port()
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
-            [str(gunicorn), "-w", str(WORKERS), "-k", "sync", "-b", f"127.0.0.1:{self.port}", "--log-level",
-             "warning", app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                str(gunicorn),
+                "-w",
+                str(WORKERS),
+                "-k",
+                "sync",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                app,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -121,12 +153,19 @@ def _check_answer(url: str, body: str, headers: dict) -> dict:
 
 def _wrk(url: str, body: str, headers: dict, directory: Path) -> tuple[float, int]:
     script = directory / "post.lua"
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body)}",
-             'wrk.headers["Content-Type"] = "application/json"']
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = {json.dumps(body)}",
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n")
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{SECONDS}s", "-s", str(script), url],
-                         capture_output=True, text=True, timeout=SECONDS + 30).stdout
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{SECONDS}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 30,
+    ).stdout
     rate = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
     errors = sum(int(line.split()[-1]) for line in out.splitlines() if line.strip().startswith("Non-2xx"))
     return rate, errors
@@ -167,19 +206,28 @@ def main() -> None:
         directory = Path(tmp)
         env, api_key, body = _setup(directory)
         auth = {"Authorization": f"Bearer {api_key}"}
-        generator = (f"wrk -t2 -c{CONNECTIONS}" if use_wrk else
-                     f"Python client, {CONNECTIONS} processes ({'forced' if shutil.which('wrk') else 'wrk not installed: apt-get install wrk'})")
-        print(f"verify over HTTP: gunicorn {WORKERS} sync workers on 127.0.0.1, {SECONDS} s per run, "
-              f"load: {generator}; constant, verifier, constant, verifier")
+        generator = (
+            f"wrk -t2 -c{CONNECTIONS}"
+            if use_wrk
+            else f"Python client, {CONNECTIONS} processes ({'forced' if shutil.which('wrk') else 'wrk not installed: apt-get install wrk'})"
+        )
+        print(
+            f"verify over HTTP: gunicorn {WORKERS} sync workers on 127.0.0.1, {SECONDS} s per run, "
+            f"load: {generator}; constant, verifier, constant, verifier"
+        )
         rates: dict[str, list[float]] = {"constant": [], "verifier": []}
         for _ in range(2):
-            for name, app in (("constant", "bench.bench_verify_http:constant_app"), ("verifier", "govcred.verifier.wsgi:app")):
+            for name, app in (
+                ("constant", "bench.bench_verify_http:constant_app"),
+                ("verifier", "govcred.verifier.wsgi:app"),
+            ):
                 with Gunicorn(app, env) as server:
                     answer = server.warm_up(body, auth)
                     if name == "verifier" and not answer.get("valid"):
                         raise SystemExit(f"the verifier did not accept the benchmark token: {answer}")
-                    rate, errors = (_wrk(server.url, body, auth, directory) if use_wrk
-                                    else _python_load(server.port, body, auth))
+                    rate, errors = (
+                        _wrk(server.url, body, auth, directory) if use_wrk else _python_load(server.port, body, auth)
+                    )
                 if errors:
                     raise SystemExit(f"{name}: {errors} failed requests under load")
                 rates[name].append(rate)
@@ -187,8 +235,10 @@ def main() -> None:
         constant, verifier = max(rates["constant"]), max(rates["verifier"])
         share = verifier / constant
         verdict = "ok" if share >= 0.5 else "BELOW TARGET"
-        print(f"verifier {verifier:,.0f} req/s = {share:.0%} of the constant Flask endpoint {constant:,.0f} req/s "
-              f"(best of 2 each; target >= 50 %, aim >= 70 %: {verdict})")
+        print(
+            f"verifier {verifier:,.0f} req/s = {share:.0%} of the constant Flask endpoint {constant:,.0f} req/s "
+            f"(best of 2 each; target >= 50 %, aim >= 70 %: {verdict})"
+        )
 
 
 if __name__ == "__main__":

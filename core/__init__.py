@@ -42,6 +42,7 @@ eagerly would make the verifier and the CLI load SQLAlchemy and ``requests`` for
 and a core module that imports this package while it initialises would find it half built
 (an import cycle). Lazily, ``import govcred.core`` costs nothing and imports no submodule.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -126,4 +127,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
-

@@ -14,6 +14,7 @@ Flow: a file is uploaded first (``POST /api/v1/attachments``) and its id is writ
 the application document (``conditions[].attachments``); submitting the application links
 the files to it. A linked file cannot be referenced by another application.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,9 +26,10 @@ import subprocess
 import sys
 import unicodedata
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
@@ -131,8 +133,13 @@ def _normalise_image(data: bytes, content_type: str) -> bytes:
 
 def _normalise_pdf(data: bytes) -> bytes:
     try:
-        done = subprocess.run([sys.executable, "-I", str(_PROBE)], input=data, capture_output=True,
-                              timeout=PDF_TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            [sys.executable, "-I", str(_PROBE)],
+            input=data,
+            capture_output=True,
+            timeout=PDF_TIMEOUT_SECONDS,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise _reject("PDF_TOO_COMPLEX", "PDF 文件过于复杂，无法在限定时间内检查") from None
     try:
@@ -144,13 +151,19 @@ def _normalise_pdf(data: bytes) -> bytes:
     if not result.get("ok"):
         problems = result.get("problems") or ["UNREADABLE"]
         messages = {
-            "ENCRYPTED": "不接受加密的 PDF", "JAVASCRIPT": "不接受含脚本的 PDF", "LAUNCH_ACTION": "不接受含启动操作的 PDF",
-            "EMBEDDED_FILE": "不接受内嵌文件的 PDF", "XFA_FORM": "不接受 XFA 表单", "RICH_MEDIA": "不接受含多媒体的 PDF",
-            "TOO_MANY_PAGES": "PDF 页数过多", "NO_PAGES": "PDF 没有页面",
+            "ENCRYPTED": "不接受加密的 PDF",
+            "JAVASCRIPT": "不接受含脚本的 PDF",
+            "LAUNCH_ACTION": "不接受含启动操作的 PDF",
+            "EMBEDDED_FILE": "不接受内嵌文件的 PDF",
+            "XFA_FORM": "不接受 XFA 表单",
+            "RICH_MEDIA": "不接受含多媒体的 PDF",
+            "TOO_MANY_PAGES": "PDF 页数过多",
+            "NO_PAGES": "PDF 没有页面",
         }
         raise AttachmentRejected(
             [FieldError("file", f"PDF_{p}", messages.get(p, "PDF 无法解析，可能已损坏")) for p in problems],
-            "上传的文件不符合要求")
+            "上传的文件不符合要求",
+        )
     return base64.b64decode(result["pdf"])
 
 
@@ -172,7 +185,7 @@ def _aad(attachment_id: str) -> bytes:
     return f"attachments|{attachment_id}".encode()
 
 
-def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Principal | None) -> AttachmentInfo:
+def store(deps: Collaborators, data: bytes, filename: str, *, principal: Principal | None) -> AttachmentInfo:
     """Check, normalise, encrypt and keep one upload for ``principal`` (a resident or a clerk)."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
@@ -185,8 +198,9 @@ def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Princ
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / storage_name
     now = deps.clock.now()
-    info = AttachmentInfo(attachment_id, content_type, len(clean), hashlib.sha256(clean).hexdigest(),
-                          sanitise_name(filename))
+    info = AttachmentInfo(
+        attachment_id, content_type, len(clean), hashlib.sha256(clean).hexdigest(), sanitise_name(filename)
+    )
     with deps.uow() as uow:
         used = uow.attachments.count_uploaded_by(principal)
         if used >= MAX_FILES_PER_OWNER:
@@ -196,15 +210,25 @@ def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Princ
             fh.write(deps.cipher.encrypt(clean, _aad(attachment_id)))
         try:
             uow.attachments.add(
-                id=attachment_id, application_id=None,
+                id=attachment_id,
+                application_id=None,
                 owner_id=principal.id if principal.kind == "resident" else None,
                 uploaded_by=principal.id if principal.kind == "officer" else None,
-                content_type=content_type, size=info.size, sha256=info.sha256, original_name=info.original_name,
-                storage_name=storage_name, created_at=now,
+                content_type=content_type,
+                size=info.size,
+                sha256=info.sha256,
+                original_name=info.original_name,
+                storage_name=storage_name,
+                created_at=now,
             )
-            uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
-                             action="attachment.uploaded", object_type="attachment", object_id=attachment_id,
-                             details={"content_type": content_type, "size": info.size})
+            uow.audit.append(
+                actor=principal.audit_actor,
+                role=principal.role or principal.kind,
+                action="attachment.uploaded",
+                object_type="attachment",
+                object_id=attachment_id,
+                details={"content_type": content_type, "size": info.size},
+            )
             uow.commit()
         except BaseException:
             path.unlink(missing_ok=True)
@@ -212,7 +236,7 @@ def store(deps: "Collaborators", data: bytes, filename: str, *, principal: Princ
     return info
 
 
-def read(deps: "Collaborators", attachment_id: str, principal: Principal | None) -> tuple[AttachmentInfo, bytes]:
+def read(deps: Collaborators, attachment_id: str, principal: Principal | None) -> tuple[AttachmentInfo, bytes]:
     """The decrypted file: its owner (resident), its uploader, or any officer; 404 for others."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
@@ -222,11 +246,12 @@ def read(deps: "Collaborators", attachment_id: str, principal: Principal | None)
         raise NotFound("未找到该文件", code="ATTACHMENT_NOT_FOUND")
     blob = (Path(deps.settings.uploads_dir) / row["storage_name"]).read_bytes()
     data = deps.cipher.decrypt(blob, _aad(row["id"]))
-    return AttachmentInfo(row["id"], row["content_type"], row["size"], row["sha256"], row["original_name"],
-                          row["application_id"]), data
+    return AttachmentInfo(
+        row["id"], row["content_type"], row["size"], row["sha256"], row["original_name"], row["application_id"]
+    ), data
 
 
-def reference_problems(uow: "UnitOfWork", refs: Sequence[tuple[str, str]], principal: Principal) -> list[FieldError]:
+def reference_problems(uow: UnitOfWork, refs: Sequence[tuple[str, str]], principal: Principal) -> list[FieldError]:
     """Every referenced attachment that does not exist, is not the caller's, or is already used."""
     if not refs:
         return []
@@ -242,7 +267,7 @@ def reference_problems(uow: "UnitOfWork", refs: Sequence[tuple[str, str]], princ
     return problems
 
 
-def link_to_application(uow: "UnitOfWork", ids: Iterable[str], application_id: str) -> None:
+def link_to_application(uow: UnitOfWork, ids: Iterable[str], application_id: str) -> None:
     ids = list(ids)
     if not ids:
         return
@@ -250,7 +275,9 @@ def link_to_application(uow: "UnitOfWork", ids: Iterable[str], application_id: s
         raise Conflict("材料文件已被其他申请使用", code="ATTACHMENT_IN_USE")
 
 
-def for_application(uow: "UnitOfWork", application_id: str) -> list[AttachmentInfo]:
+def for_application(uow: UnitOfWork, application_id: str) -> list[AttachmentInfo]:
     rows = uow.attachments.for_application(application_id)
-    return [AttachmentInfo(r["id"], r["content_type"], r["size"], r["sha256"], r["original_name"], r["application_id"])
-            for r in rows]
+    return [
+        AttachmentInfo(r["id"], r["content_type"], r["size"], r["sha256"], r["original_name"], r["application_id"])
+        for r in rows
+    ]

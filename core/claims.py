@@ -4,12 +4,13 @@ Short because every byte of a token costs QR modules. Plugins fill them
 (a credential type's ``claims``); verifiers and officer views read them from here, so a
 county plugin and the verifier agree without importing each other.
 """
+
 from __future__ import annotations
 
-NAME_MASKED = "n"      # 张*明
-ID_MASKED = "idm"      # 3301**********1234
-COUNTY = "cty"         # division code, e.g. 331121
-STATUS = "status"      # {"status_list": {"idx": int, "uri": str}} -- core's own
+NAME_MASKED = "n"  # 张*明
+ID_MASKED = "idm"  # 3301**********1234
+COUNTY = "cty"  # division code, e.g. 331121
+STATUS = "status"  # {"status_list": {"idx": int, "uri": str}} -- core's own
 CREDENTIAL_ID = "cid"  # in a presentation: the jti of the credential it presents
 
 #: Claims only core sets; plugins contribute every other claim of a credential, and a

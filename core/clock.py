@@ -1,10 +1,11 @@
 """One injectable clock, so tests can move time and every stored time is aware UTC."""
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 

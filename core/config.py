@@ -6,13 +6,15 @@ settings live in ``[plugins.<name>]`` tables and reach plugins through
 from :attr:`Settings.environ` (the ``GOVCRED_*`` variables no core setting reads). Nothing
 here touches the network or the database.
 """
+
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from govcred.core.exceptions import ConfigError
 
@@ -68,7 +70,7 @@ class Settings:
         """Return the ``[plugins.<name>]`` table (empty when absent)."""
         return self.plugins.get(name, {})
 
-    def with_overrides(self, **values: Any) -> "Settings":
+    def with_overrides(self, **values: Any) -> Settings:
         return _validated(replace(self, **values))
 
     def redacted(self) -> dict[str, Any]:
@@ -98,9 +100,7 @@ def _mask(value: Any) -> Any:
 
 
 def _redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        k: (_mask(v) if any(w in k.lower() for w in SECRET_WORDS) else v) for k, v in values.items()
-    }
+    return {k: (_mask(v) if any(w in k.lower() for w in SECRET_WORDS) else v) for k, v in values.items()}
 
 
 def _redact_url(url: str) -> str:
@@ -156,8 +156,11 @@ def load_settings(
     for var, name in _ENV_FIELDS.items():
         if var in env and env[var] != "":
             values[name] = env[var]
-    values["environ"] = {var: value for var, value in env.items() if var.startswith("GOVCRED_") and value != ""
-                         and var not in _ENV_FIELDS and var not in _LOCATION_VARS}
+    values["environ"] = {
+        var: value
+        for var, value in env.items()
+        if var.startswith("GOVCRED_") and value != "" and var not in _ENV_FIELDS and var not in _LOCATION_VARS
+    }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return _validated(Settings(**_coerce(values)))
 

@@ -9,10 +9,12 @@ document mine?".
 The methods are documented like hooks: each says what it receives and what core does with
 the result. A subclass overrides what its type needs; the defaults say "nothing to add".
 """
+
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from govcred.core.exceptions import ConfigError, FieldError, ValidationError
 from govcred.core.models import PersonRecords
@@ -81,7 +83,7 @@ class CredentialType:
         """
         return PersonRecords(source="document")
 
-    def eligibility_findings(self, application: "Application", context: "EligibilityContext") -> Iterable["Finding"]:
+    def eligibility_findings(self, application: Application, context: EligibilityContext) -> Iterable[Finding]:
         """Run this type's eligibility rules; return the findings of the rules that *fail*.
 
         Every rule runs, always (一次性告知). Core adds the findings of every
@@ -94,7 +96,7 @@ class CredentialType:
         """
         return ()
 
-    def claims(self, application: "Application", decision: "Decision", context: "EligibilityContext") -> Mapping[str, Any]:
+    def claims(self, application: Application, decision: Decision, context: EligibilityContext) -> Mapping[str, Any]:
         """The claims of the credential issued on approval (or endorsement, replacement).
 
         Reserved claims (``iss``, ``iat``, ``nbf``, ``exp``, ``jti``, ``status`` ...) are core's
@@ -120,7 +122,7 @@ class CredentialType:
         """
         return None
 
-    def endorsement_window(self, credential: "Credential") -> "tuple[dt.date, dt.date] | None":
+    def endorsement_window(self, credential: Credential) -> tuple[dt.date, dt.date] | None:
         """The endorsement (签注) window of a credential's current cycle, as local dates.
 
         Core refuses an endorsement requested before ``first_day``; after the credential
@@ -179,7 +181,7 @@ class CredentialTypes(Mapping[str, CredentialType]):
             raise ValidationError([FieldError("schema", "SCHEMA_UNKNOWN", f"不支持的申请表类型：{schema[:_SHOWN]}")])
         return found
 
-    def subject_of(self, application: "Application") -> Mapping[str, str]:
+    def subject_of(self, application: Application) -> Mapping[str, str]:
         """The subject of a stored application, as its type reads it from the document;
         empty when no type knows the schema or the document names no subject (what the
         subject is asked for -- notifying, pushing -- must never fail the event it reports)."""
@@ -212,7 +214,7 @@ class CredentialTypes(Mapping[str, CredentialType]):
         return labels
 
 
-def collect_credential_types(pm: "pluggy.PluginManager") -> CredentialTypes:
+def collect_credential_types(pm: pluggy.PluginManager) -> CredentialTypes:
     """Ask every plugin for its credential types (``govcred_credential_types``)."""
     types = CredentialTypes()
     register: Callable[[CredentialType], None] = types.add

@@ -6,6 +6,7 @@ HMAC-SHA256 key for blind indexes, and a key for session/CSRF signing. Developme
 keeps a generated secret in ``<data dir>/secrets/dev-secret`` and says so loudly;
 production refuses to start without a configured one.
 """
+
 from __future__ import annotations
 
 import base64
@@ -93,7 +94,8 @@ def load_secrets(settings) -> Secrets:
         raise ConfigError("production mode needs GOVCRED_SECRET_KEY")
     path = Path(settings.data_dir) / "secrets" / "dev-secret"
     value = development_secret_file(
-        path, lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        path,
+        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "开发模式：已生成本地主密钥 %s —— DEVELOPMENT MODE: generated a master secret in %s; "
         "never use this data directory in production (set GOVCRED_SECRET_KEY).",
     )

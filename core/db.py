@@ -6,6 +6,7 @@ issued credential must survive a power cut) and every write transaction opened w
 connection committed fails at once with "database is locked", ignoring the busy timeout.
 Read-only units of work open a plain ``BEGIN`` so readers never queue behind writers.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
 

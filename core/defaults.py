@@ -1,4 +1,5 @@
 """Core's own hook implementations: fallbacks every other plugin can override (trylast)."""
+
 from __future__ import annotations
 
 from govcred.core.hookspecs import hookimpl

@@ -3,6 +3,7 @@
 Every error a user can act on carries a stable ``code``; web handlers turn these into
 ``application/problem+json`` responses and the CLI into a message and an exit status.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -10,17 +10,22 @@ of that transaction: they may only add rows to it. Network I/O there is forbidde
 delivery happens later, in the worker, through the channel a plugin registers with
 :func:`govcred_delivery_channels`.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
-    import click
     import datetime as dt
 
+    import click
+
+    from govcred.core.calendar.working import WorkingCalendar
     from govcred.core.config import Settings
+    from govcred.core.credential_types import CredentialType
     from govcred.core.models import (
         Application,
         Credential,
@@ -30,12 +35,10 @@ if TYPE_CHECKING:  # pragma: no cover
         MigrationSource,
         PersonRecords,
     )
-    from govcred.core.credential_types import CredentialType
     from govcred.core.notifications import Notification
     from govcred.core.outbox import Outbox
     from govcred.core.plugin_host import PluginHost
     from govcred.core.unit_of_work import UnitOfWork
-    from govcred.core.calendar.working import WorkingCalendar
 
 PROJECT = "govcred"
 
@@ -47,7 +50,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(historic=True)
-def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
+def govcred_configure(settings: Settings, host: PluginHost) -> None:
     """Receive the host context once, before any other hook is called.
 
     Historic: a plugin registered later still receives the call. A plugin reads its own
@@ -65,7 +68,7 @@ def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
 
 
 @hookspec
-def govcred_credential_types(register: Callable[["CredentialType"], None]) -> None:
+def govcred_credential_types(register: Callable[[CredentialType], None]) -> None:
     """Register the credential types a plugin issues: ``register(credential_type)`` once per type.
 
     A credential type is one object (:class:`govcred.core.credential_types.CredentialType`):
@@ -83,7 +86,7 @@ def govcred_credential_types(register: Callable[["CredentialType"], None]) -> No
 
 
 @hookspec
-def govcred_eligibility_rules(application: "Application", context: "EligibilityContext") -> "Iterable[Finding] | None":
+def govcred_eligibility_rules(application: Application, context: EligibilityContext) -> Iterable[Finding] | None:
     """Add eligibility rules to those of the application's credential type.
 
     Core first runs the type's own rules
@@ -103,7 +106,9 @@ def govcred_eligibility_rules(application: "Application", context: "EligibilityC
 
 
 @hookspec(firstresult=True)
-def govcred_person_records(id_number: str, as_of: "dt.date", settings: "Settings", uow: "UnitOfWork | None") -> "PersonRecords | None":
+def govcred_person_records(
+    id_number: str, as_of: dt.date, settings: Settings, uow: UnitOfWork | None
+) -> PersonRecords | None:
     """Look up a person's residence registrations and existing permits.
 
     Stops at first non-None result. In production a plugin asks the provincial population
@@ -126,7 +131,7 @@ def govcred_person_records(id_number: str, as_of: "dt.date", settings: "Settings
 
 
 @hookspec(firstresult=True)
-def govcred_working_calendar(settings: "Settings") -> "WorkingCalendar | None":
+def govcred_working_calendar(settings: Settings) -> WorkingCalendar | None:
     """Return the working-day calendar used for decision deadlines.
 
     Stops at first non-None result. Core provides the State Council table as a
@@ -140,7 +145,7 @@ def govcred_working_calendar(settings: "Settings") -> "WorkingCalendar | None":
 
 
 @hookspec
-def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: "Settings") -> None:
+def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None], settings: Settings) -> None:
     """Register outbox channels: ``register(name, handler)``.
 
     The worker calls ``handler(message)`` with a :class:`core.outbox.OutboxMessage` after
@@ -159,7 +164,7 @@ def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None
 
 
 @hookspec
-def govcred_application_accepted(application: "Application", outbox: "Outbox") -> None:
+def govcred_application_accepted(application: Application, outbox: Outbox) -> None:
     """An application was accepted and its deadline set.
 
     :param application: the accepted application (``deadline`` set).
@@ -168,7 +173,7 @@ def govcred_application_accepted(application: "Application", outbox: "Outbox") -
 
 
 @hookspec
-def govcred_application_decided(application: "Application", decision: "Decision", outbox: "Outbox") -> None:
+def govcred_application_decided(application: Application, decision: Decision, outbox: Outbox) -> None:
     """An application was approved or rejected.
 
     :param application: the decided application.
@@ -178,8 +183,9 @@ def govcred_application_decided(application: "Application", decision: "Decision"
 
 
 @hookspec
-def govcred_credential_issued(credential: "Credential", application: "Application", subject: "Mapping[str, str]",
-                              outbox: "Outbox") -> None:
+def govcred_credential_issued(
+    credential: Credential, application: Application, subject: Mapping[str, str], outbox: Outbox
+) -> None:
     """A credential was issued (first issue, endorsement or replacement).
 
     :param credential: the new credential (its token and status-list slot are set).
@@ -192,9 +198,15 @@ def govcred_credential_issued(credential: "Credential", application: "Applicatio
 
 
 @hookspec
-def govcred_credential_status_changed(credential: "Credential", application: "Application",
-                                      subject: "Mapping[str, str]", old_status: str, new_status: str, reason: str,
-                                      outbox: "Outbox") -> None:
+def govcred_credential_status_changed(
+    credential: Credential,
+    application: Application,
+    subject: Mapping[str, str],
+    old_status: str,
+    new_status: str,
+    reason: str,
+    outbox: Outbox,
+) -> None:
     """A credential was suspended, revoked, reinstated, replaced or cancelled.
 
     :param credential: the credential after the change.
@@ -209,7 +221,7 @@ def govcred_credential_status_changed(credential: "Credential", application: "Ap
 
 
 @hookspec
-def govcred_notify(notification: "Notification", outbox: "Outbox") -> "str | None":
+def govcred_notify(notification: Notification, outbox: Outbox) -> str | None:
     """Tell the holder what happened, on the plugin's own channel.
 
     Not firstresult: every implementation is called, once per event, inside the event's
@@ -232,7 +244,7 @@ def govcred_notify(notification: "Notification", outbox: "Outbox") -> "str | Non
 
 
 @hookspec
-def govcred_demo_journey(now: "dt.datetime") -> "Mapping[str, Any] | None":
+def govcred_demo_journey(now: dt.datetime) -> Mapping[str, Any] | None:
     """Offer a sample application for ``govcred demo``, with a fresh person in it.
 
     Every implementation is called; the demo runs the first journey whose ``schema`` a
@@ -249,7 +261,7 @@ def govcred_demo_journey(now: "dt.datetime") -> "Mapping[str, Any] | None":
 
 
 @hookspec
-def govcred_cli_commands(cli: "click.Group") -> None:
+def govcred_cli_commands(cli: click.Group) -> None:
     """Add commands to the ``govcred`` command line (``cli.add_command(...)``).
 
     :param cli: the root click group.
@@ -262,7 +274,7 @@ def govcred_blueprints(register: Callable[..., None]) -> None:
 
 
 @hookspec
-def govcred_migrations() -> "MigrationSource | None":
+def govcred_migrations() -> MigrationSource | None:
     """Declare a plugin's own tables and Alembic migrations.
 
     Return a :class:`core.models.MigrationSource` (branch label, directory of revision

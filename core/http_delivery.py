@@ -5,12 +5,13 @@ the 2xx response or one of the two delivery errors the worker understands: a ret
 help (408/425/429/5xx, timeouts, refused or reset connections) or it will not (any other
 4xx). Timeouts are always set, so a hanging gateway costs at most connect + read seconds.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 import requests
 
@@ -34,8 +35,9 @@ def send(
     """Send one request; return the 2xx response or raise a delivery error naming the cause."""
     http = session or requests
     try:
-        response = http.request(method, url, data=data, headers=dict(headers or {}), timeout=timeout,
-                                allow_redirects=False)
+        response = http.request(
+            method, url, data=data, headers=dict(headers or {}), timeout=timeout, allow_redirects=False
+        )
     except requests.Timeout as exc:
         raise RetryableDeliveryError(f"{url}: timed out ({type(exc).__name__})") from exc
     except requests.ConnectionError as exc:
@@ -48,8 +50,9 @@ def send(
         return response
     detail = f"{url}: HTTP {status} {safe_excerpt(response.text)!r}"
     if status in RETRYABLE_STATUS or status >= 500:
-        raise RetryableDeliveryError(detail, retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-                                     status=status)
+        raise RetryableDeliveryError(
+            detail, retry_after=retry_after_seconds(response.headers.get("Retry-After")), status=status
+        )
     raise PermanentDeliveryError(detail, status=status)
 
 
@@ -71,6 +74,6 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) ->
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    now = now or dt.datetime.now(dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     return max(0.0, (when - now).total_seconds())

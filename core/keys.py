@@ -5,6 +5,7 @@ and ``EdDSA`` (Ed25519). Verifier-side keys are always typed key objects loaded 
 into a :class:`KeySet` — never ``str``/``bytes`` secrets (the HS256 key-confusion family,
 security-checklist J-02) and never fetched because a token asked (J-03, J-04).
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,8 +14,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple, Union
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -23,8 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from govcred.core.clock import Clock
 from govcred.core.exceptions import ConfigError, KeyStoreError, VerificationError
 
-PrivateKey = Union[ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey]
-PublicKey = Union[ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey]
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 #: The only algorithms govcred signs or verifies with.
 ALGORITHMS = ("ES256", "EdDSA")
@@ -117,9 +119,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     missing = [m for m in members if not isinstance(jwk.get(m), str)]
     if missing:
         raise KeyStoreError(f"JWK lacks required member(s) {', '.join(missing)} for its thumbprint")
-    canonical = json.dumps(
-        {m: jwk[m] for m in members}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    canonical = json.dumps({m: jwk[m] for m in members}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
@@ -226,12 +226,12 @@ class SigningKey:
     development: bool = False
 
     @classmethod
-    def from_private_key(cls, private_key: PrivateKey, *, created_at: dt.datetime, **lifetime: Any) -> "SigningKey":
+    def from_private_key(cls, private_key: PrivateKey, *, created_at: dt.datetime, **lifetime: Any) -> SigningKey:
         jwk = public_jwk(private_key)
         return cls(jwk["kid"], jwk["alg"], private_key, jwk, created_at, **lifetime)
 
     @classmethod
-    def generate(cls, alg: str, *, clock: Clock | None = None, **lifetime: Any) -> "SigningKey":
+    def generate(cls, alg: str, *, clock: Clock | None = None, **lifetime: Any) -> SigningKey:
         return cls.from_private_key(generate_private_key(alg), created_at=(clock or Clock()).now(), **lifetime)
 
 
@@ -261,7 +261,7 @@ class KeySet:
         self._entries = dict(entries)
 
     @classmethod
-    def from_jwks(cls, jwks: Mapping[str, Any], issuer: str) -> "KeySet":
+    def from_jwks(cls, jwks: Mapping[str, Any], issuer: str) -> KeySet:
         """Load an issuer's JWKS; any bad key rejects the whole document, naming every problem.
 
         Each key must load strictly (:func:`public_key_from_jwk`), and its ``kid`` must be its own

@@ -5,14 +5,15 @@ development mode generates a passphrase in the data directory and says so loudly
 production refuses to start with a key that was made in development. A retired key stays in
 the JWKS until the last credential it signed has expired (``verify_until``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import secrets as pysecrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from govcred.core import keys as rawkeys
 from govcred.core.clock import Clock
@@ -46,7 +47,8 @@ def passphrase_for(settings) -> tuple[str, bool]:
         raise ConfigError("production mode needs GOVCRED_KEY_PASSPHRASE")
     path = Path(settings.data_dir) / "secrets" / "dev-key-passphrase"
     value = development_secret_file(
-        path, lambda: pysecrets.token_urlsafe(32),
+        path,
+        lambda: pysecrets.token_urlsafe(32),
         "开发模式：签名密钥口令保存在 %s —— DEVELOPMENT MODE: the signing-key passphrase is stored in "
         "plain text at %s. Production needs GOVCRED_KEY_PASSPHRASE and a key created with it.",
     )
@@ -66,8 +68,10 @@ class KeyStore:
     def list(self) -> list[KeyInfo]:
         with self._uow(readonly=True) as uow:
             rows = uow.signing_keys.all()
-        return [KeyInfo(r["kid"], r["alg"], r["development"], r["created_at"], r["retired_at"], r["verify_until"])
-                for r in rows]
+        return [
+            KeyInfo(r["kid"], r["alg"], r["development"], r["created_at"], r["retired_at"], r["verify_until"])
+            for r in rows
+        ]
 
     def ensure_key(self) -> KeyInfo:
         """Create the first signing key if there is none (``govcred init``)."""
@@ -84,15 +88,25 @@ class KeyStore:
         with self._uow() as uow:
             for old in uow.signing_keys.active_kids():
                 uow.signing_keys.retire(old, now, uow.credentials.last_expiry_signed_by(old) or now)
-                uow.audit.append(actor=actor, role="admin", action="key.retired", object_type="signing_key",
-                                 object_id=old)
+                uow.audit.append(
+                    actor=actor, role="admin", action="key.retired", object_type="signing_key", object_id=old
+                )
             uow.signing_keys.add(
-                kid=jwk["kid"], alg=settings.key_algorithm, public_jwk=jwk,
+                kid=jwk["kid"],
+                alg=settings.key_algorithm,
+                public_jwk=jwk,
                 private_pem_enc=rawkeys.encrypt_private_key(private, passphrase),
-                development=development, created_at=now,
+                development=development,
+                created_at=now,
             )
-            uow.audit.append(actor=actor, role="admin", action="key.created", object_type="signing_key",
-                             object_id=jwk["kid"], details={"alg": settings.key_algorithm, "development": development})
+            uow.audit.append(
+                actor=actor,
+                role="admin",
+                action="key.created",
+                object_type="signing_key",
+                object_id=jwk["kid"],
+                details={"alg": settings.key_algorithm, "development": development},
+            )
             uow.commit()
         self._active = None
         return KeyInfo(jwk["kid"], settings.key_algorithm, development, now, None, None)
@@ -106,7 +120,9 @@ class KeyStore:
         with self._uow(readonly=True) as uow:
             row = uow.signing_keys.newest_active()
         if row is None:
-            raise KeyStoreError("没有可用的签名密钥：请先运行 govcred init 或 govcred keys rotate", code="NO_SIGNING_KEY")
+            raise KeyStoreError(
+                "没有可用的签名密钥：请先运行 govcred init 或 govcred keys rotate", code="NO_SIGNING_KEY"
+            )
         if settings.production and row["development"]:
             raise ConfigError(
                 f"production mode refuses the development signing key {row['kid']}: run `govcred keys rotate` "
@@ -115,8 +131,13 @@ class KeyStore:
         passphrase, _ = passphrase_for(settings)
         private = rawkeys.decrypt_private_key(row["private_pem_enc"], passphrase)
         self._active = rawkeys.SigningKey(
-            kid=row["kid"], alg=row["alg"], private_key=private, public_jwk=row["public_jwk"],
-            created_at=row["created_at"], not_after_signing=None, verify_until=None,
+            kid=row["kid"],
+            alg=row["alg"],
+            private_key=private,
+            public_jwk=row["public_jwk"],
+            created_at=row["created_at"],
+            not_after_signing=None,
+            verify_until=None,
             development=row["development"],
         )
         return self._active

@@ -5,6 +5,7 @@ resident ID numbers keep their first and last four characters (3301**********123
 mobile numbers their first three and last four (138****1234), in the message, its
 arguments and any exception text. Installed once by :class:`core.runtime.Runtime`.
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 Core knows no national ID format; these rules only keep the ends of a value, which is what
 every screen and answer in govcred shows (张*明, 3301**********1234).
 """
+
 from __future__ import annotations
 
 

@@ -3,6 +3,7 @@
 ``govcred init`` and ``govcred db upgrade`` call :func:`upgrade`; there is no alembic.ini
 to keep in step with the settings.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

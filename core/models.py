@@ -3,13 +3,15 @@
 The application state machine lives here so that every entry point (API, pages, CLI,
 demo) moves applications through the same legal transitions.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from govcred.core.exceptions import Conflict
 
@@ -54,7 +56,7 @@ class Finding:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Finding":
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
         return cls(d["code"], d["severity"], d["message_zh"], d["basis"], d.get("field"))
 
 
@@ -84,7 +86,7 @@ class PersonRecords:
 class EligibilityContext:
     as_of: dt.date
     records: PersonRecords
-    settings: "Settings | None" = None
+    settings: Settings | None = None
     #: the person already holds a valid permit of this county or has an application in progress
     already_holds: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -96,13 +98,18 @@ class MigrationSource:
 
     label: str
     directory: Path
-    metadata: "sa.MetaData"
+    metadata: sa.MetaData
 
 
 # ---- applications ---------------------------------------------------------------------
 
 DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN = (
-    "draft", "submitted", "accepted", "approved", "rejected", "withdrawn",
+    "draft",
+    "submitted",
+    "accepted",
+    "approved",
+    "rejected",
+    "withdrawn",
 )
 APPLICATION_STATES = (DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN)
 _TRANSITIONS = {
@@ -190,8 +197,12 @@ VALID, SUSPENDED, REVOKED = "valid", "suspended", "revoked"
 REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
 #: What holders, clerks and verifiers read for each credential status (pages and CLI alike).
 CREDENTIAL_STATUS_ZH = {
-    VALID: "有效", SUSPENDED: "已中止", REVOKED: "已吊销", REPLACED: "已换领",
-    CANCELLED: "已注销", SUPERSEDED: "已签注更新",
+    VALID: "有效",
+    SUSPENDED: "已中止",
+    REVOKED: "已吊销",
+    REPLACED: "已换领",
+    CANCELLED: "已注销",
+    SUPERSEDED: "已签注更新",
 }
 #: Token Status List values (2 bits): what each credential status publishes.
 STATUS_LIST_VALUE = {VALID: 0, REVOKED: 1, SUSPENDED: 2, REPLACED: 1, CANCELLED: 1, SUPERSEDED: 0}

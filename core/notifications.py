@@ -32,14 +32,15 @@ a plugin may hold a notice caused at night until the morning. ``not_before`` is 
 earliest delivery time: reminders are never delivered outside
 :data:`govcred.core.clock.DAYTIME_HOURS`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from govcred.core.clock import next_daytime
 from govcred.core import models
+from govcred.core.clock import next_daytime
 from govcred.core.models import Finding
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,11 +62,23 @@ class Kind:
 
 
 #: The kinds of a credential's status change, by the status it moved to.
-STATUS_KINDS = {models.VALID: Kind.REINSTATED, models.SUSPENDED: Kind.SUSPENDED, models.REVOKED: Kind.REVOKED,
-                models.REPLACED: Kind.REPLACED, models.CANCELLED: Kind.CANCELLED,
-                models.SUPERSEDED: Kind.SUPERSEDED}
-KINDS = (Kind.ACCEPTED, Kind.APPROVED, Kind.REJECTED, Kind.ISSUED, *STATUS_KINDS.values(), Kind.REMINDER,
-         Kind.LOGIN_CODE)
+STATUS_KINDS = {
+    models.VALID: Kind.REINSTATED,
+    models.SUSPENDED: Kind.SUSPENDED,
+    models.REVOKED: Kind.REVOKED,
+    models.REPLACED: Kind.REPLACED,
+    models.CANCELLED: Kind.CANCELLED,
+    models.SUPERSEDED: Kind.SUPERSEDED,
+}
+KINDS = (
+    Kind.ACCEPTED,
+    Kind.APPROVED,
+    Kind.REJECTED,
+    Kind.ISSUED,
+    *STATUS_KINDS.values(),
+    Kind.REMINDER,
+    Kind.LOGIN_CODE,
+)
 
 
 def application_ref(application_id: str) -> str:
@@ -109,54 +122,119 @@ class Notifier:
     """Builds the notification of each event from the domain objects and hands it to
     ``govcred_notify``; each method returns whether some plugin queued a message."""
 
-    def __init__(self, pm: "pluggy.PluginManager", credential_types: "CredentialTypes"):
+    def __init__(self, pm: pluggy.PluginManager, credential_types: CredentialTypes):
         self._hook = pm.hook
         self._types = credential_types
 
-    def emit(self, outbox: "Outbox", notification: Notification) -> bool:
+    def emit(self, outbox: Outbox, notification: Notification) -> bool:
         return any(self._hook.govcred_notify(notification=notification, outbox=outbox))
 
-    def _about(self, application: "Application") -> dict:
-        return {"phone": self._phone(application), "application_id": application.id,
-                "application_ref": application_ref(application.id), "application_kind": application.kind}
+    def _about(self, application: Application) -> dict:
+        return {
+            "phone": self._phone(application),
+            "application_id": application.id,
+            "application_ref": application_ref(application.id),
+            "application_kind": application.kind,
+        }
 
-    def _phone(self, application: "Application") -> str:
+    def _phone(self, application: Application) -> str:
         """The applicant's phone as the credential type reads it from the document; ``""`` when
         it cannot (a notification must never fail the event it reports)."""
         return str(self._types.subject_of(application).get("phone") or "")
 
     @staticmethod
-    def _credential(credential: "Credential") -> dict:
+    def _credential(credential: Credential) -> dict:
         return {"credential_id": credential.id, "permit_no": credential.permit_no, "version": credential.version}
 
-    def accepted(self, outbox: "Outbox", application: "Application") -> bool:
-        return self.emit(outbox, Notification(Kind.ACCEPTED, occurred_at=application.accepted_at,
-                                              deadline=application.deadline, **self._about(application)))
+    def accepted(self, outbox: Outbox, application: Application) -> bool:
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.ACCEPTED,
+                occurred_at=application.accepted_at,
+                deadline=application.deadline,
+                **self._about(application),
+            ),
+        )
 
-    def decided(self, outbox: "Outbox", application: "Application", decision: "Decision") -> bool:
+    def decided(self, outbox: Outbox, application: Application, decision: Decision) -> bool:
         if decision.approved:
-            return self.emit(outbox, Notification(Kind.APPROVED, occurred_at=decision.decided_at,
-                                                  permit_no=application.permit_no, **self._about(application)))
-        return self.emit(outbox, Notification(
-            Kind.REJECTED, occurred_at=decision.decided_at, findings=tuple(decision.blocking_findings),
-            officer_reasons=tuple(decision.officer_reasons), **self._about(application)))
+            return self.emit(
+                outbox,
+                Notification(
+                    Kind.APPROVED,
+                    occurred_at=decision.decided_at,
+                    permit_no=application.permit_no,
+                    **self._about(application),
+                ),
+            )
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.REJECTED,
+                occurred_at=decision.decided_at,
+                findings=tuple(decision.blocking_findings),
+                officer_reasons=tuple(decision.officer_reasons),
+                **self._about(application),
+            ),
+        )
 
-    def issued(self, outbox: "Outbox", credential: "Credential", application: "Application") -> bool:
-        return self.emit(outbox, Notification(Kind.ISSUED, occurred_at=credential.issued_at,
-                                              **self._credential(credential), **self._about(application)))
+    def issued(self, outbox: Outbox, credential: Credential, application: Application) -> bool:
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.ISSUED,
+                occurred_at=credential.issued_at,
+                **self._credential(credential),
+                **self._about(application),
+            ),
+        )
 
-    def status_changed(self, outbox: "Outbox", credential: "Credential", application: "Application",
-                       old_status: str, new_status: str, reason: str) -> bool:
-        return self.emit(outbox, Notification(
-            STATUS_KINDS[new_status], occurred_at=credential.status_changed_at, old_status=old_status,
-            reason=reason, **self._credential(credential), **self._about(application)))
+    def status_changed(
+        self,
+        outbox: Outbox,
+        credential: Credential,
+        application: Application,
+        old_status: str,
+        new_status: str,
+        reason: str,
+    ) -> bool:
+        return self.emit(
+            outbox,
+            Notification(
+                STATUS_KINDS[new_status],
+                occurred_at=credential.status_changed_at,
+                old_status=old_status,
+                reason=reason,
+                **self._credential(credential),
+                **self._about(application),
+            ),
+        )
 
-    def reminder(self, outbox: "Outbox", credential: "Credential", application: "Application", reminder: str, *,
-                 window: tuple[dt.date, dt.date] | None, now: dt.datetime) -> bool:
-        return self.emit(outbox, Notification(
-            Kind.REMINDER, occurred_at=now, reminder=reminder, window=window, not_before=next_daytime(now),
-            **self._credential(credential), **self._about(application)))
+    def reminder(
+        self,
+        outbox: Outbox,
+        credential: Credential,
+        application: Application,
+        reminder: str,
+        *,
+        window: tuple[dt.date, dt.date] | None,
+        now: dt.datetime,
+    ) -> bool:
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.REMINDER,
+                occurred_at=now,
+                reminder=reminder,
+                window=window,
+                not_before=next_daytime(now),
+                **self._credential(credential),
+                **self._about(application),
+            ),
+        )
 
-    def login_code(self, outbox: "Outbox", phone: str, code: str, *, code_id: str, now: dt.datetime) -> bool:
-        return self.emit(outbox, Notification(Kind.LOGIN_CODE, phone=phone, occurred_at=now, code=code,
-                                              code_id=code_id))
+    def login_code(self, outbox: Outbox, phone: str, code: str, *, code_id: str, now: dt.datetime) -> bool:
+        return self.emit(
+            outbox, Notification(Kind.LOGIN_CODE, phone=phone, occurred_at=now, code=code, code_id=code_id)
+        )

@@ -5,6 +5,7 @@ Times are stored as aware UTC (``TZDateTime`` normalises what SQLite hands back)
 ``credentials`` and ``audit_log`` are never deleted: a status-list index stays taken
 forever and the audit chain stays whole.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,21 +38,22 @@ class TZDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a TZDateTime column")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 ID = sa.String(36)
 
 residents = sa.Table(
-    "residents", metadata,
+    "residents",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("phone_index", sa.String(64), nullable=False, unique=True),
     sa.Column("phone_enc", sa.LargeBinary, nullable=False),
@@ -59,7 +61,8 @@ residents = sa.Table(
 )
 
 officers = sa.Table(
-    "officers", metadata,
+    "officers",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("username", sa.String(64), nullable=False, unique=True),
     sa.Column("display_name", sa.String(64), nullable=False),
@@ -73,7 +76,8 @@ officers = sa.Table(
 )
 
 api_tokens = sa.Table(
-    "api_tokens", metadata,
+    "api_tokens",
+    metadata,
     sa.Column("token_hash", sa.String(64), primary_key=True),
     # exactly one of officer_id / resident_id: officers sign in with a password, residents
     # with an SMS code (migration 0002)
@@ -85,7 +89,8 @@ api_tokens = sa.Table(
 )
 
 web_sessions = sa.Table(
-    "web_sessions", metadata,
+    "web_sessions",
+    metadata,
     sa.Column("id_hash", sa.String(64), primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),  # officer | resident
     sa.Column("subject_id", ID, nullable=False, index=True),
@@ -97,7 +102,8 @@ web_sessions = sa.Table(
 )
 
 login_codes = sa.Table(
-    "login_codes", metadata,
+    "login_codes",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("phone_index", sa.String(64), nullable=False, index=True),
     sa.Column("code_hash", sa.String(128), nullable=False),
@@ -108,7 +114,8 @@ login_codes = sa.Table(
 )
 
 applications = sa.Table(
-    "applications", metadata,
+    "applications",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("schema", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False, default="first_issue"),
@@ -136,7 +143,8 @@ applications = sa.Table(
 )
 
 attachments = sa.Table(
-    "attachments", metadata,
+    "attachments",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("application_id", ID, sa.ForeignKey("applications.id"), index=True),
     sa.Column("owner_id", ID, sa.ForeignKey("residents.id"), index=True),
@@ -150,7 +158,8 @@ attachments = sa.Table(
 )
 
 decisions = sa.Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, unique=True),
     sa.Column("approved", sa.Boolean, nullable=False),
@@ -162,7 +171,8 @@ decisions = sa.Table(
 )
 
 status_lists = sa.Table(
-    "status_lists", metadata,
+    "status_lists",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("bits", sa.Integer, nullable=False),
     sa.Column("size", sa.Integer, nullable=False),
@@ -175,7 +185,8 @@ status_lists = sa.Table(
 )
 
 credentials = sa.Table(
-    "credentials", metadata,
+    "credentials",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("permit_no", sa.String(64), nullable=False, index=True),
     sa.Column("version", sa.Integer, nullable=False),
@@ -207,7 +218,8 @@ credentials = sa.Table(
 sa.Index("ix_credentials_status_expires_at", credentials.c.status, credentials.c.expires_at)
 
 signing_keys = sa.Table(
-    "signing_keys", metadata,
+    "signing_keys",
+    metadata,
     sa.Column("kid", sa.String(64), primary_key=True),
     sa.Column("alg", sa.String(16), nullable=False),
     sa.Column("public_jwk", sa.JSON, nullable=False),
@@ -220,7 +232,8 @@ signing_keys = sa.Table(
 )
 
 outbox = sa.Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("event_type", sa.String(64), nullable=False),
@@ -245,7 +258,8 @@ outbox = sa.Table(
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("at", TZDateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
@@ -262,14 +276,16 @@ audit_log = sa.Table(
 
 #: One row: the chain's head. Locking it serialises audit appends, so ``seq`` has no gaps.
 audit_head = sa.Table(
-    "audit_head", metadata,
+    "audit_head",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
 idempotency_keys = sa.Table(
-    "idempotency_keys", metadata,
+    "idempotency_keys",
+    metadata,
     sa.Column("principal", sa.String(64), primary_key=True),
     sa.Column("route", sa.String(128), primary_key=True),
     sa.Column("key", sa.String(128), primary_key=True),
@@ -283,7 +299,8 @@ idempotency_keys = sa.Table(
 
 #: Which reminders (短信定制化服务) the holder of a permit wants; no row = the defaults.
 permit_reminders = sa.Table(
-    "permit_reminders", metadata,
+    "permit_reminders",
+    metadata,
     sa.Column("permit_no", sa.String(64), primary_key=True),
     sa.Column("reminders", sa.JSON, nullable=False),
     sa.Column("updated_at", TZDateTime, nullable=False),
@@ -293,7 +310,8 @@ permit_reminders = sa.Table(
 #: One row per lifecycle sweep that changed something, updated in the same transaction as
 #: each batch it commits: how far it got and what it did.
 lifecycle_sweeps = sa.Table(
-    "lifecycle_sweeps", metadata,
+    "lifecycle_sweeps",
+    metadata,
     sa.Column("id", ID, primary_key=True),
     sa.Column("as_of", TZDateTime, nullable=False),
     sa.Column("started_at", TZDateTime, nullable=False),

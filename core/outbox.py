@@ -6,6 +6,7 @@ registered, with the row ``id`` as the idempotency key, so a retry is never a se
 Rows of one aggregate on one channel carry an increasing ``aggregate_seq`` and are delivered
 in that order.
 """
+
 from __future__ import annotations
 
 import base64
@@ -35,9 +36,11 @@ _MAX_SEQ = sa.select(sa.func.max(outbox_table.c.aggregate_seq)).where(
 )
 _INSERT = sa.insert(outbox_table)
 _INSERT_UNLESS_DUPLICATE = {
-    "sqlite": sqlite_insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    "sqlite": sqlite_insert(outbox_table)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
     .returning(outbox_table.c.id),
-    "postgresql": pg_insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    "postgresql": pg_insert(outbox_table)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
     .returning(outbox_table.c.id),
 }
 
@@ -114,10 +117,18 @@ class Outbox:
             blob = self._cipher.encrypt(json.dumps(secret).encode(), f"outbox|secret|{message_id}".encode())
             payload = {**payload, "_secret": base64.b64encode(blob).decode()}
         row = {
-            "id": message_id, "channel": channel, "event_type": event_type, "aggregate_type": aggregate_type,
-            "aggregate_id": aggregate_id, "aggregate_seq": self._seq[key] + 1, "payload": payload,
-            "dedupe_key": dedupe_key, "status": PENDING, "attempts": 0,
-            "next_attempt_at": max(now, not_before) if not_before else now, "created_at": now,
+            "id": message_id,
+            "channel": channel,
+            "event_type": event_type,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "aggregate_seq": self._seq[key] + 1,
+            "payload": payload,
+            "dedupe_key": dedupe_key,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": max(now, not_before) if not_before else now,
+            "created_at": now,
         }
         if dedupe_key is None:
             s.execute(_INSERT, row)

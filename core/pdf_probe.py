@@ -7,6 +7,7 @@ documents and anything that can act (JavaScript, launch actions, embedded files,
 every page's content streams, and writes a normalised copy (no bytes after the last
 ``%%EOF``, no incremental-update history) as base64 in one JSON line on stdout.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,9 +22,14 @@ MAX_PAGES = 100
 MAX_OBJECTS = 50_000
 #: Names that let a PDF run code, open files or carry files.
 ACTIVE_NAMES = {
-    "/JS": "JAVASCRIPT", "/JavaScript": "JAVASCRIPT", "/Launch": "LAUNCH_ACTION",
-    "/EmbeddedFile": "EMBEDDED_FILE", "/EmbeddedFiles": "EMBEDDED_FILE", "/FileAttachment": "EMBEDDED_FILE",
-    "/XFA": "XFA_FORM", "/RichMedia": "RICH_MEDIA",
+    "/JS": "JAVASCRIPT",
+    "/JavaScript": "JAVASCRIPT",
+    "/Launch": "LAUNCH_ACTION",
+    "/EmbeddedFile": "EMBEDDED_FILE",
+    "/EmbeddedFiles": "EMBEDDED_FILE",
+    "/FileAttachment": "EMBEDDED_FILE",
+    "/XFA": "XFA_FORM",
+    "/RichMedia": "RICH_MEDIA",
 }
 
 
@@ -88,8 +94,18 @@ def probe(data: bytes) -> dict:
         writer.metadata = None
         out = io.BytesIO()
         writer.write(out)
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
-            NotImplementedError, AssertionError, OSError):
+    except (
+        PdfReadError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        NotImplementedError,
+        AssertionError,
+        OSError,
+    ):
         return {"ok": False, "problems": ["UNREADABLE"]}
     return {"ok": True, "pages": pages, "pdf": base64.b64encode(out.getvalue()).decode()}
 

@@ -5,10 +5,12 @@ plugin manager. A plugin therefore keeps no configuration in module globals: its
 ``govcred_configure(host)`` builds a configured object from ``host`` and registers it with
 ``host.register(obj, name)``; the hooks that need configuration live on that object.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.engine import Engine
@@ -27,12 +29,12 @@ class PluginHost:
     such as ``govcred eligibility check``); ``secrets`` likewise.
     """
 
-    settings: "Settings"
-    clock: "Clock"
+    settings: Settings
+    clock: Clock
     register: Callable[[Any, str], Any]
-    engine: "Engine | None" = None
-    secrets: "Secrets | None" = None
-    unit_of_work: "Callable[..., UnitOfWork] | None" = None
+    engine: Engine | None = None
+    secrets: Secrets | None = None
+    unit_of_work: Callable[..., UnitOfWork] | None = None
 
     def plugin_settings(self, name: str) -> Mapping[str, Any]:
         """The ``[plugins.<name>]`` table of the settings (empty when absent)."""

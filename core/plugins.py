@@ -3,12 +3,14 @@
 Built-in plugins are registered exactly like third-party ones, through the ``govcred``
 entry-point group in their distribution's metadata; core never imports ``plugins.*``.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import pluggy
 
@@ -116,7 +118,11 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[PluginInfo]:
         if dist is not None:
             dist_name, version = dist.metadata["name"], dist.version
         else:
-            dist_name, version = ("govcred", importlib.metadata.version("govcred")) if name.startswith("govcred.core") else ("(registered)", "-")
+            dist_name, version = (
+                ("govcred", importlib.metadata.version("govcred"))
+                if name.startswith("govcred.core")
+                else ("(registered)", "-")
+            )
         out.append(PluginInfo(name, dist_name, version, tuple(sorted(implemented))))
     return sorted(out, key=lambda p: p.name)
 

@@ -6,6 +6,7 @@ A logged-in holder asks for one just before showing the QR: it lives
 (the minimal claims and the credential's status reference, so a revoked credential's
 presentations fail too). The issuer signs it: holders have no device keys in this version.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -20,8 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.services.collaborators import Collaborators
 
 
-def presentation_claims(credential: models.Credential, *, issuer: str, now: int, lifetime: int,
-                        audience: str | None = None) -> dict[str, Any]:
+def presentation_claims(
+    credential: models.Credential, *, issuer: str, now: int, lifetime: int, audience: str | None = None
+) -> dict[str, Any]:
     claims: dict[str, Any] = {
         "iss": issuer,
         "jti": secrets.token_urlsafe(16),  # 128 bits, unrelated to the credential's jti
@@ -36,8 +38,9 @@ def presentation_claims(credential: models.Credential, *, issuer: str, now: int,
     return claims
 
 
-def issue_presentation(deps: "Collaborators", credential: models.Credential, *, audience: str | None = None,
-                       require_valid: bool = True) -> str:
+def issue_presentation(
+    deps: Collaborators, credential: models.Credential, *, audience: str | None = None, require_valid: bool = True
+) -> str:
     """A fresh presentation token of ``credential``; refused for one that cannot be shown.
 
     ``require_valid=False`` is for proving possession only (asking a verifier for its log of
@@ -48,6 +51,11 @@ def issue_presentation(deps: "Collaborators", credential: models.Credential, *, 
         raise Conflict("该证件当前不可出示（已中止或已失效）", code="CREDENTIAL_NOT_VALID")
     if require_valid and not credential.not_before <= now < credential.expires_at:
         raise Conflict("该证件不在有效期内", code="CREDENTIAL_NOT_IN_VALIDITY")
-    claims = presentation_claims(credential, issuer=deps.settings.issuer, now=int(now.timestamp()),
-                                 lifetime=deps.settings.presentation_seconds, audience=audience)
+    claims = presentation_claims(
+        credential,
+        issuer=deps.settings.issuer,
+        now=int(now.timestamp()),
+        lifetime=deps.settings.presentation_seconds,
+        audience=audience,
+    )
     return issue_token(PRESENTATION, claims, deps.keys.active_key(), clock=deps.clock)

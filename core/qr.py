@@ -9,6 +9,7 @@ Pure functions only: no crypto (verifying the token is the verifier's job), no w
 Every rejection is ``VerificationError("MALFORMED", detail)``; ``detail`` lists every problem
 found, comma-separated, so a log line says at once what was wrong with a scan.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,9 +49,7 @@ _ERROR_LEVELS = ("L", "M", "Q", "H")
 _JWS_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", re.ASCII)
 _DIGITS_RE = re.compile(r"[0-9]*", re.ASCII)
 #: byte 16a+b (the pair "ab" read as hex) -> 10a+b+45; anything else -> NUL, which no token has
-_PAIR_TABLE = bytes(
-    (10 * (v >> 4) + (v & 15) + 45) if (v >> 4) < 10 and (v & 15) < 10 else 0 for v in range(256)
-)
+_PAIR_TABLE = bytes((10 * (v >> 4) + (v & 15) + 45) if (v >> 4) < 10 and (v & 15) < 10 else 0 for v in range(256))
 # What a pair may decode to: the characters of a compact JWS (base64url and the dot). The pair
 # of any other character is rejected even when it lies within 00..77 (e.g. 02 would be "/").
 _TOKEN_CHARS_RE = re.compile(r"[A-Za-z0-9_.\-]*")
@@ -92,7 +91,7 @@ def decode_payload(text: str) -> str:
     what :func:`payload_text` produces."""
     if not isinstance(text, str) or not text.startswith(PREFIX):
         raise _malformed(["BAD_PREFIX"])
-    digits = text[len(PREFIX):]
+    digits = text[len(PREFIX) :]
     # Checked first and alone: an oversized scan is rejected before it is walked.
     if len(digits) > 2 * MAX_TOKEN_CHARS:
         raise _malformed(["TOO_LONG"])
@@ -152,10 +151,12 @@ def make_qr(token: str, *, error: str = "M") -> QrSymbol:
     prefix, digits = encode_payload(token)
     qr = segno.make(
         [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
-        error=error, boost_error=False, mask=QR_MASK, micro=False,
+        error=error,
+        boost_error=False,
+        mask=QR_MASK,
+        micro=False,
     )
-    return QrSymbol(version=qr.version, modules=qr.symbol_size(scale=1, border=0)[0],
-                    error=error, mask=qr.mask, qr=qr)
+    return QrSymbol(version=qr.version, modules=qr.symbol_size(scale=1, border=0)[0], error=error, mask=qr.mask, qr=qr)
 
 
 def _check_geometry(scale: int, border: int) -> None:
@@ -192,8 +193,12 @@ def matrix_to_png(matrix, *, scale: int = 4, border: int = 4) -> bytes:
         raw.append(packed * scale)
     raw.append(blank_row * (border * scale))
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1 bit, greyscale
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(b"".join(raw), 6)) + _png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"".join(raw), 6))
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def render_png(token: str, *, scale: int = 4, border: int = 4, error: str = "M") -> bytes:
@@ -207,16 +212,20 @@ def render_svg(token: str, *, scale: int = 4, border: int = 4, error: str = "M")
     references, so it can be inlined into an HTML page."""
     _check_geometry(scale, border)
     out = io.BytesIO()
-    make_qr(token, error=error).qr.save(out, kind="svg", scale=scale, border=border,
-                                        xmldecl=False, svgclass=None, lineclass=None,
-                                        omitsize=False)
+    make_qr(token, error=error).qr.save(
+        out, kind="svg", scale=scale, border=border, xmldecl=False, svgclass=None, lineclass=None, omitsize=False
+    )
     return out.getvalue().decode("ascii")
 
 
 def render_terminal(token: str, *, error: str = "M") -> str:
     """The token's QR code as text (half-block characters) for a terminal, using ``qrcode``."""
-    levels = {"L": qrcode.ERROR_CORRECT_L, "M": qrcode.ERROR_CORRECT_M,
-              "Q": qrcode.ERROR_CORRECT_Q, "H": qrcode.ERROR_CORRECT_H}
+    levels = {
+        "L": qrcode.ERROR_CORRECT_L,
+        "M": qrcode.ERROR_CORRECT_M,
+        "Q": qrcode.ERROR_CORRECT_Q,
+        "H": qrcode.ERROR_CORRECT_H,
+    }
     if error not in levels:
         raise ValueError(f"error correction level must be one of {_ERROR_LEVELS}, not {error!r}")
     prefix, digits = encode_payload(token)
@@ -248,8 +257,7 @@ def _load_image(data: bytes) -> Image.Image:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _malformed(["IMAGE_TOO_LARGE"]) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-                struct.error, zlib.error):
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error):
             raise _malformed(["IMAGE_INVALID"]) from None
     return image
 

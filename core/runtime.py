@@ -5,6 +5,7 @@ The web app, the CLI, the worker and the tests all build a :class:`Runtime`; the
 :attr:`~Runtime.collaborators` to the use cases. Nothing connects, registers or reads the
 environment at import time.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,6 +23,7 @@ from govcred.core.db import make_engine
 from govcred.core.keystore import KeyStore
 from govcred.core.logredact import install_log_redaction
 from govcred.core.orm import start_mappers
+from govcred.core.plugin_host import PluginHost
 from govcred.core.plugins import (
     collect_benefits,
     collect_delivery_channels,
@@ -29,7 +31,6 @@ from govcred.core.plugins import (
     get_plugin_manager,
     registrar,
 )
-from govcred.core.plugin_host import PluginHost
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.status import StatusListPublisher
 from govcred.core.unit_of_work import UnitOfWork
@@ -54,17 +55,37 @@ class Runtime:
         self.keystore = KeyStore(self.uow, self.settings, self.clock)
         #: one per runtime, so every request shares its cache of signed lists
         self.status_list_publisher = StatusListPublisher(self.uow, self.settings, self.clock, self.keystore)
-        self.collaborators = Collaborators(uow=self.uow, pm=self.pm, settings=self.settings, clock=self.clock,
-                                           keys=self.keystore, blind_index=self.secrets.index,
-                                           cipher=self.secrets.cipher)
+        self.collaborators = Collaborators(
+            uow=self.uow,
+            pm=self.pm,
+            settings=self.settings,
+            clock=self.clock,
+            keys=self.keystore,
+            blind_index=self.secrets.index,
+            cipher=self.secrets.cipher,
+        )
         if self.configure_plugins:
-            configure_plugins(self.pm, PluginHost(
-                settings=self.settings, clock=self.clock, register=registrar(self.pm), engine=self.engine,
-                secrets=self.secrets, unit_of_work=self.uow))
+            configure_plugins(
+                self.pm,
+                PluginHost(
+                    settings=self.settings,
+                    clock=self.clock,
+                    register=registrar(self.pm),
+                    engine=self.engine,
+                    secrets=self.secrets,
+                    unit_of_work=self.uow,
+                ),
+            )
 
     @classmethod
-    def create(cls, settings: Settings, *, pm: pluggy.PluginManager | None = None, clock: Clock | None = None,
-               engine: Engine | None = None) -> "Runtime":
+    def create(
+        cls,
+        settings: Settings,
+        *,
+        pm: pluggy.PluginManager | None = None,
+        clock: Clock | None = None,
+        engine: Engine | None = None,
+    ) -> Runtime:
         if pm is None:
             pm = get_plugin_manager(disabled=settings.disable_plugins or None)
         return cls(
@@ -93,8 +114,13 @@ class Runtime:
     @functools.cached_property
     def relay(self) -> Relay:
         """What the outbox worker receives."""
-        return Relay(engine=self.engine, channels=lambda: self.channels, cipher=self.secrets.cipher,
-                     clock=self.clock, settings=self.settings)
+        return Relay(
+            engine=self.engine,
+            channels=lambda: self.channels,
+            cipher=self.secrets.cipher,
+            clock=self.clock,
+            settings=self.settings,
+        )
 
     @functools.cached_property
     def benefits(self) -> dict[str, str]:

@@ -5,6 +5,7 @@ an index chosen at random within its list (herd privacy; the draft and W3C BSL r
 random, non-sequential allocation) and never reused: credentials are never deleted and
 ``(status_list_id, status_idx)`` is unique.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,7 +19,7 @@ from govcred.core.exceptions import GovcredError
 from govcred.core.models import STATUS_LIST_VALUE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import Callable
+    from collections.abc import Callable
 
     from govcred.core.clock import Clock
     from govcred.core.config import Settings
@@ -42,8 +43,11 @@ def status_list_uri(issuer: str, list_id: str) -> str:
     return f"{issuer.rstrip('/')}/status/{list_id}"
 
 
-def allocate_index(lists: "StatusListRepository", *, size: int, now,
-                   rng=secrets.SystemRandom()) -> tuple[str, int]:
+#: The operating system's CSPRNG: a status-list index must not be guessable from its neighbours.
+OS_RANDOM = secrets.SystemRandom()
+
+
+def allocate_index(lists: StatusListRepository, *, size: int, now, rng=OS_RANDOM) -> tuple[str, int]:
     """Pick a free index at random in the open list (opening a new list when it is full)."""
     for _ in range(3):
         # ``allocated`` counts the list's taken indices (a COUNT over credentials would grow
@@ -82,7 +86,7 @@ def status_claim(issuer: str, list_id: str, idx: int) -> dict:
     return {"status_list": {"idx": idx, "uri": status_list_uri(issuer, list_id)}}
 
 
-def pack_statuses(size: int, values: "dict[int, int] | list[tuple[int, int]]") -> bytes:
+def pack_statuses(size: int, values: dict[int, int] | list[tuple[int, int]]) -> bytes:
     """The uncompressed list: ``BITS`` bits per index, index i in byte i*BITS//8 starting at the
     least significant bit (draft §4.1). ``values`` holds only the non-zero entries."""
     if size % (8 // BITS):
@@ -107,7 +111,7 @@ def encode_lst(raw: bytes) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
 
 
-def list_values(lists: "StatusListRepository", list_id: str) -> tuple[int, int, dict[int, int]]:
+def list_values(lists: StatusListRepository, list_id: str) -> tuple[int, int, dict[int, int]]:
     """``(size, revision, {idx: value})`` of one list; only credentials with a non-zero value are read."""
     header = lists.size_and_revision(list_id)
     if header is None:
@@ -136,7 +140,7 @@ class StatusListPublisher:
     list is rebuilt and re-signed only when the revision moved or the token nears ``exp``.
     """
 
-    def __init__(self, uow: "Callable[..., UnitOfWork]", settings: "Settings", clock: "Clock", keys: "KeyStore"):
+    def __init__(self, uow: Callable[..., UnitOfWork], settings: Settings, clock: Clock, keys: KeyStore):
         self._uow = uow
         self._settings = settings
         self._clock = clock
@@ -177,4 +181,3 @@ class StatusListPublisher:
         }
         token = issue_token(STATUS_LIST, claims, self._keys.active_key(), clock=self._clock)
         return SignedList(list_id, revision, token, now, exp, ttl)
-

@@ -6,6 +6,7 @@ checks run cheapest first and nothing is base64-decoded before the size cap
 (security-checklist §1, J-01 … J-17). The algorithm list is fixed here and never read from a
 token; keys come only from a preloaded :class:`~core.keys.KeySet`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -92,9 +93,7 @@ def issue_token(kind: str, claims: dict[str, Any], key: SigningKey, *, clock: Cl
     token = signing_input + b"." + _b64encode(_sign(key, signing_input))
     limit = MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES)
     if len(token) > limit:
-        raise ValidationError(
-            [FieldError("token", "TOO_LARGE", f"token is {len(token)} bytes; the limit is {limit}")]
-        )
+        raise ValidationError([FieldError("token", "TOO_LARGE", f"token is {len(token)} bytes; the limit is {limit}")])
     return token.decode("ascii")
 
 
@@ -282,7 +281,7 @@ def _typ_matches(typ: Any, kind: str) -> bool:
         return False
     typ = typ.lower()
     if typ.startswith("application/"):
-        typ = typ[len("application/"):]
+        typ = typ[len("application/") :]
     return typ == kind
 
 

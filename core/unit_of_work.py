@@ -4,6 +4,7 @@ Use it as a context manager; nothing is committed unless ``commit()`` is called,
 exception inside the block rolls everything back -- business rows, outbox rows and audit
 entries together.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -34,13 +35,13 @@ if TYPE_CHECKING:  # pragma: no cover
 class UnitOfWork:
     session: Session
 
-    def __init__(self, session_factory: sessionmaker, secrets: "Secrets", clock: "Clock", *, readonly: bool = False):
+    def __init__(self, session_factory: sessionmaker, secrets: Secrets, clock: Clock, *, readonly: bool = False):
         self._factory = session_factory
         self._secrets = secrets
         self._clock = clock
         self._readonly = readonly
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
         if self._readonly:
             self.session.connection(execution_options={READONLY: True})

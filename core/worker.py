@@ -25,6 +25,7 @@ Outcomes are recorded after the send, in short transactions of their own (groupe
 ``record_every`` at a time, see :func:`run_worker`), and only while this worker still holds
 the lease; a lease lost to another worker is counted, not overwritten.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,9 +39,10 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -64,8 +66,18 @@ BACKOFF_CAP_SECONDS = 15 * 60.0
 MAX_ERROR_CHARS = 1000
 
 _o = outbox_table.c
-_RETURNED = (_o.id, _o.channel, _o.event_type, _o.aggregate_type, _o.aggregate_id, _o.aggregate_seq,
-             _o.payload, _o.attempts, _o.created_at, _o.next_attempt_at)
+_RETURNED = (
+    _o.id,
+    _o.channel,
+    _o.event_type,
+    _o.aggregate_type,
+    _o.aggregate_id,
+    _o.aggregate_seq,
+    _o.payload,
+    _o.attempts,
+    _o.created_at,
+    _o.next_attempt_at,
+)
 # Digit runs long enough to be a phone number (11) or an ID number (15/18, may end in X);
 # HTTP statuses, ports and counts stay readable.
 _PERSONAL_NUMBER = re.compile(r"(?<![\dA-Za-z])\+?\d[\d\- ]{5,}\d[Xx]?(?![\dA-Za-z])")
@@ -87,13 +99,17 @@ class Relay:
 
 def redact(text: str) -> str:
     """``text`` with every long digit run (phone or ID number) masked, cut to a sane length."""
-    masked = _PERSONAL_NUMBER.sub(lambda m: "***" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(),
-                                  text)
+    masked = _PERSONAL_NUMBER.sub(lambda m: "***" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(), text)
     return masked[:MAX_ERROR_CHARS]
 
 
-def backoff_delay(attempt: int, *, rng: random.Random | None = None, base: float = BACKOFF_BASE_SECONDS,
-                  cap: float = BACKOFF_CAP_SECONDS) -> float:
+def backoff_delay(
+    attempt: int,
+    *,
+    rng: random.Random | None = None,
+    base: float = BACKOFF_BASE_SECONDS,
+    cap: float = BACKOFF_CAP_SECONDS,
+) -> float:
     """Full-jitter exponential backoff: ``uniform(0, min(cap, base * 2**attempt))`` seconds.
 
     :param attempt: 0 for the first retry (after the first failed attempt).
@@ -107,6 +123,7 @@ def default_worker_id() -> str:
 
 
 # -- claiming ---------------------------------------------------------------------------
+
 
 def _claimable(now: dt.datetime):
     """The WHERE clause of a claimable row: due, or leased by a worker whose lease ran out,
@@ -129,26 +146,26 @@ def _claimable(now: dt.datetime):
     )
 
 
-def claim_due(relay: Relay, worker_id: str, limit: int, now: dt.datetime, *,
-              lease_seconds: float = DEFAULT_LEASE_SECONDS) -> list[OutboxMessage]:
+def claim_due(
+    relay: Relay, worker_id: str, limit: int, now: dt.datetime, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> list[OutboxMessage]:
     """Lease up to ``limit`` due rows to ``worker_id`` (status ``inflight``, attempts + 1).
 
     Returns the claimed messages oldest-due first, secrets still encrypted in the payload
     (:func:`deliver` decrypts them).
     """
-    candidates = (
-        sa.select(_o.id)
-        .where(_claimable(now))
-        .order_by(_o.next_attempt_at, _o.created_at)
-        .limit(limit)
-    )
+    candidates = sa.select(_o.id).where(_claimable(now)).order_by(_o.next_attempt_at, _o.created_at).limit(limit)
     if not is_sqlite(relay.engine):
         candidates = candidates.with_for_update(skip_locked=True)
     claim = (
         sa.update(outbox_table)
         .where(_o.id.in_(candidates.scalar_subquery()))
-        .values(status=INFLIGHT, locked_by=worker_id, lease_until=now + dt.timedelta(seconds=lease_seconds),
-                attempts=_o.attempts + 1)
+        .values(
+            status=INFLIGHT,
+            locked_by=worker_id,
+            lease_until=now + dt.timedelta(seconds=lease_seconds),
+            attempts=_o.attempts + 1,
+        )
         .returning(*_RETURNED)
     )
     with relay.engine.begin() as conn:
@@ -159,14 +176,21 @@ def claim_due(relay: Relay, worker_id: str, limit: int, now: dt.datetime, *,
 
 def _message(row) -> OutboxMessage:
     return OutboxMessage(
-        id=row.id, channel=row.channel, event_type=row.event_type, aggregate_type=row.aggregate_type,
-        aggregate_id=row.aggregate_id, aggregate_seq=row.aggregate_seq, payload=dict(row.payload),
-        attempts=row.attempts, created_at=as_utc(row.created_at),
+        id=row.id,
+        channel=row.channel,
+        event_type=row.event_type,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+        aggregate_seq=row.aggregate_seq,
+        payload=dict(row.payload),
+        attempts=row.attempts,
+        created_at=as_utc(row.created_at),
     )
 
 
-def renew_leases(relay: Relay, worker_id: str, ids: Iterable[str], now: dt.datetime, *,
-                 lease_seconds: float = DEFAULT_LEASE_SECONDS) -> set[str]:
+def renew_leases(
+    relay: Relay, worker_id: str, ids: Iterable[str], now: dt.datetime, *, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> set[str]:
     """Extend this worker's lease on ``ids``; returns the ids it still holds."""
     ids = list(ids)
     if not ids:
@@ -198,6 +222,7 @@ def release(relay: Relay, worker_id: str, ids: Iterable[str]) -> int:
 
 # -- delivering -------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     """What became of one delivery attempt, and the row update that records it."""
@@ -209,8 +234,14 @@ class Outcome:
     values: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
 
-def deliver(relay: Relay, message: OutboxMessage, *, worker_id: str | None = None, now: dt.datetime | None = None,
-            rng: random.Random | None = None) -> Outcome:
+def deliver(
+    relay: Relay,
+    message: OutboxMessage,
+    *,
+    worker_id: str | None = None,
+    now: dt.datetime | None = None,
+    rng: random.Random | None = None,
+) -> Outcome:
     """Send one claimed message through its channel handler and record the outcome.
 
     :param worker_id: when given, the outcome is written only while this worker still holds
@@ -219,34 +250,52 @@ def deliver(relay: Relay, message: OutboxMessage, *, worker_id: str | None = Non
     return record_outcomes(relay, [attempt(relay, message, now=now, rng=rng)], worker_id=worker_id)[0]
 
 
-def attempt(relay: Relay, message: OutboxMessage, *, now: dt.datetime | None = None,
-            rng: random.Random | None = None) -> Outcome:
+def attempt(
+    relay: Relay, message: OutboxMessage, *, now: dt.datetime | None = None, rng: random.Random | None = None
+) -> Outcome:
     """Call the channel handler for ``message`` and classify what happened (nothing is written)."""
     handler = relay.channels().get(message.channel)
     if handler is None:
-        return _failure(relay, message, now, rng, PermanentDeliveryError(
-            f"no handler for channel {message.channel!r} (is its plugin installed and enabled?)"))
+        return _failure(
+            relay,
+            message,
+            now,
+            rng,
+            PermanentDeliveryError(
+                f"no handler for channel {message.channel!r} (is its plugin installed and enabled?)"
+            ),
+        )
     try:
         secrets = reveal_secrets(relay.cipher, message.id, message.payload)
     except Exception as exc:  # a payload that cannot be decrypted will never decrypt
-        return _failure(relay, message, now, rng,
-                        PermanentDeliveryError(f"secret payload unreadable: {type(exc).__name__}"))
+        return _failure(
+            relay, message, now, rng, PermanentDeliveryError(f"secret payload unreadable: {type(exc).__name__}")
+        )
     payload = {k: v for k, v in message.payload.items() if k != "_secret"}
     try:
         result = handler(dataclasses.replace(message, payload=payload, secrets=secrets))
     except (RetryableDeliveryError, PermanentDeliveryError) as exc:
         return _failure(relay, message, now, rng, exc)
     except Exception as exc:  # a handler bug or an unclassified transport error: retry, but say what it was
-        log.warning("outbox %s (%s): handler raised %s; will retry", message.id, message.channel,
-                    type(exc).__name__)
+        log.warning("outbox %s (%s): handler raised %s; will retry", message.id, message.channel, type(exc).__name__)
         return _failure(relay, message, now, rng, RetryableDeliveryError(f"{type(exc).__name__}: {exc}"))
-    return Outcome(message.id, DELIVERED, values=dict(
-        status=DELIVERED, delivered_at=now or relay.clock.now(), result=_json_safe(result), last_error=None,
-        locked_by=None, lease_until=None))
+    return Outcome(
+        message.id,
+        DELIVERED,
+        values=dict(
+            status=DELIVERED,
+            delivered_at=now or relay.clock.now(),
+            result=_json_safe(result),
+            last_error=None,
+            locked_by=None,
+            lease_until=None,
+        ),
+    )
 
 
-def _failure(relay: Relay, message: OutboxMessage, now: dt.datetime | None, rng: random.Random | None,
-             exc: Exception) -> Outcome:
+def _failure(
+    relay: Relay, message: OutboxMessage, now: dt.datetime | None, rng: random.Random | None, exc: Exception
+) -> Outcome:
     now = now or relay.clock.now()
     error = redact(f"{type(exc).__name__}: {exc}")
     out_of_attempts = message.attempts >= relay.settings.worker_max_attempts
@@ -254,17 +303,29 @@ def _failure(relay: Relay, message: OutboxMessage, now: dt.datetime | None, rng:
         if out_of_attempts and not isinstance(exc, PermanentDeliveryError):
             error = redact(f"gave up after {message.attempts} attempts; last: {error}")
         log.error("outbox %s (%s, %s) dead: %s", message.id, message.channel, message.event_type, error)
-        return Outcome(message.id, DEAD, error,
-                       values=dict(status=DEAD, last_error=error, locked_by=None, lease_until=None))
+        return Outcome(
+            message.id, DEAD, error, values=dict(status=DEAD, last_error=error, locked_by=None, lease_until=None)
+        )
     delay = backoff_delay(message.attempts - 1, rng=rng)
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         delay = max(delay, float(retry_after))
     next_at = now + dt.timedelta(seconds=delay)
-    log.info("outbox %s (%s) attempt %d failed, retry in %.1f s: %s", message.id, message.channel,
-             message.attempts, delay, error)
-    return Outcome(message.id, PENDING, error, next_at, values=dict(
-        status=PENDING, next_attempt_at=next_at, last_error=error, locked_by=None, lease_until=None))
+    log.info(
+        "outbox %s (%s) attempt %d failed, retry in %.1f s: %s",
+        message.id,
+        message.channel,
+        message.attempts,
+        delay,
+        error,
+    )
+    return Outcome(
+        message.id,
+        PENDING,
+        error,
+        next_at,
+        values=dict(status=PENDING, next_attempt_at=next_at, last_error=error, locked_by=None, lease_until=None),
+    )
 
 
 def record_outcomes(relay: Relay, outcomes: list[Outcome], *, worker_id: str | None = None) -> list[Outcome]:
@@ -284,17 +345,21 @@ def record_outcomes(relay: Relay, outcomes: list[Outcome], *, worker_id: str | N
             if outcome.message_id in held:
                 columns = tuple(sorted(outcome.values))
                 by_columns.setdefault(columns, []).append(
-                    {"m_id": outcome.message_id, **{f"v_{k}": v for k, v in outcome.values.items()}})
+                    {"m_id": outcome.message_id, **{f"v_{k}": v for k, v in outcome.values.items()}}
+                )
         for columns, params in by_columns.items():
             conn.execute(_outcome_update(columns), params)
     return [o if o.message_id in held else _lost(o.message_id) for o in outcomes]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _outcome_update(columns: tuple[str, ...]) -> sa.Update:
     """One prepared UPDATE per shape of outcome (delivered / retry / dead), run as executemany."""
-    return sa.update(outbox_table).where(_o.id == sa.bindparam("m_id")).values(
-        {c: sa.bindparam(f"v_{c}", type_=outbox_table.c[c].type) for c in columns})
+    return (
+        sa.update(outbox_table)
+        .where(_o.id == sa.bindparam("m_id"))
+        .values({c: sa.bindparam(f"v_{c}", type_=outbox_table.c[c].type) for c in columns})
+    )
 
 
 def _lost(message_id: str) -> Outcome:
@@ -306,12 +371,12 @@ def _json_safe(result: Any) -> Any:
     if result is None:
         return None
     if isinstance(result, Mapping):
-        return {str(k): v if isinstance(v, (str, int, float, bool, type(None))) else str(v)
-                for k, v in result.items()}
+        return {str(k): v if isinstance(v, (str, int, float, bool, type(None))) else str(v) for k, v in result.items()}
     return {"value": str(result)}
 
 
 # -- the loop ---------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class WorkerStats:
@@ -332,10 +397,20 @@ class WorkerStats:
         return dataclasses.asdict(self)
 
 
-def run_worker(relay: Relay, *, worker_id: str | None = None, drain: bool = False, max_seconds: float | None = None,
-               stop_event: threading.Event | None = None, poll_interval: float = 0.5, batch: int | None = None,
-               concurrency: int = 1, lease_seconds: float = DEFAULT_LEASE_SECONDS, record_every: int = 20,
-               rng: random.Random | None = None) -> WorkerStats:
+def run_worker(
+    relay: Relay,
+    *,
+    worker_id: str | None = None,
+    drain: bool = False,
+    max_seconds: float | None = None,
+    stop_event: threading.Event | None = None,
+    poll_interval: float = 0.5,
+    batch: int | None = None,
+    concurrency: int = 1,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    record_every: int = 20,
+    rng: random.Random | None = None,
+) -> WorkerStats:
     """Claim and deliver until stopped.
 
     :param drain: stop as soon as nothing is due now (rows waiting for a later retry stay).
@@ -370,8 +445,9 @@ def run_worker(relay: Relay, *, worker_id: str | None = None, drain: bool = Fals
             if not messages:
                 if drain:
                     break
-                stop_event.wait(poll_interval if deadline is None else
-                                max(0.0, min(poll_interval, deadline - time.monotonic())))
+                stop_event.wait(
+                    poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic()))
+                )
                 continue
             _deliver_batch(relay, messages, worker_id, stats, should_stop, pool, lease_seconds, rng, record_every)
     finally:
@@ -381,9 +457,17 @@ def run_worker(relay: Relay, *, worker_id: str | None = None, drain: bool = Fals
     return stats
 
 
-def _deliver_batch(relay: Relay, messages: list[OutboxMessage], worker_id: str, stats: WorkerStats, should_stop,
-                   pool: ThreadPoolExecutor | None, lease_seconds: float, rng: random.Random | None,
-                   record_every: int) -> None:
+def _deliver_batch(
+    relay: Relay,
+    messages: list[OutboxMessage],
+    worker_id: str,
+    stats: WorkerStats,
+    should_stop,
+    pool: ThreadPoolExecutor | None,
+    lease_seconds: float,
+    rng: random.Random | None,
+    record_every: int,
+) -> None:
     lock = threading.Lock()
     unsent = {m.id for m in messages}
     unrecorded: list[Outcome] = []
@@ -446,7 +530,7 @@ class BackgroundWorker:
                 log.exception("outbox worker failed; restarting in 5 s")
                 self._stop.wait(5.0)
 
-    def start(self) -> "BackgroundWorker":
+    def start(self) -> BackgroundWorker:
         self._thread.start()
         return self
 

@@ -6,6 +6,7 @@ code outside fixtures are imported from ``govcred.testing`` too.
 The kit registers govcred's built-in plugins explicitly, so this suite does not change
 when another plugin (``examples/qingtian_extra_rule``, say) is installed next to govcred.
 """
+
 from __future__ import annotations
 
 # pytester: the kit's own tests (tests/testing/) run small pytest sessions against it.

@@ -8,6 +8,7 @@ submodule ``package.name`` when there is one, else to ``package``. Importing a s
 also runs its package's ``__init__``, but that implicit step is not an edge: counting it
 would make every package that re-exports from its own submodules a cycle.
 """
+
 from __future__ import annotations
 
 import ast
@@ -54,7 +55,8 @@ class Import:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(module: str, path: Path, known: set[str] | frozenset[str] = frozenset()) -> list[Import]:
@@ -73,7 +75,7 @@ def imports_of(module: str, path: Path, known: set[str] | frozenset[str] = froze
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                parts = parts[:len(parts) - (node.level - 1)]
+                parts = parts[: len(parts) - (node.level - 1)]
                 base = ".".join(parts + ([base] if base else []))
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
@@ -88,14 +90,18 @@ def imports_of(module: str, path: Path, known: set[str] | frozenset[str] = froze
 def govcred_imports(modules: dict[str, Path]) -> dict[str, list[Import]]:
     """Each module's imports of ``govcred.*`` names (project modules or not)."""
     known = set(modules)
-    return {name: [i for i in imports_of(name, path, known) if i.target.split(".")[0] == "govcred"]
-            for name, path in modules.items()}
+    return {
+        name: [i for i in imports_of(name, path, known) if i.target.split(".")[0] == "govcred"]
+        for name, path in modules.items()
+    }
 
 
 def graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     """Module -> the project modules it imports."""
-    return {name: {i.target for i in found if i.target in modules and i.target != name}
-            for name, found in govcred_imports(modules).items()}
+    return {
+        name: {i.target for i in found if i.target in modules and i.target != name}
+        for name, found in govcred_imports(modules).items()
+    }
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -6,6 +6,7 @@ channels they register on a real runtime, the SMS template table -- so the test 
 a plugin adds one. The same scan must find those names in the plugins' own sources, or it
 would pass by finding nothing.
 """
+
 from __future__ import annotations
 
 import io
@@ -42,8 +43,11 @@ def _texts(root: Path) -> dict[str, tuple[str, list[str]]]:
     out = {}
     for path in sorted(root.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        words = [tok.string for tok in tokenize.generate_tokens(io.StringIO(text).readline)
-                 if tok.type in (tokenize.STRING, tokenize.COMMENT)]
+        words = [
+            tok.string
+            for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+            if tok.type in (tokenize.STRING, tokenize.COMMENT)
+        ]
         out[str(path.relative_to(root.parent))] = (text, words)
     return out
 
@@ -63,13 +67,21 @@ def _setting_mentions(texts) -> list[str]:
 
 
 def _channel_mentions(texts, channels) -> list[str]:
-    return [f"{module}: {name!r}" for module, (_, words) in texts.items() for name in channels
-            if any(_quoted(name).search(w) for w in words)]
+    return [
+        f"{module}: {name!r}"
+        for module, (_, words) in texts.items()
+        for name in channels
+        if any(_quoted(name).search(w) for w in words)
+    ]
 
 
 def _template_mentions(texts) -> list[str]:
-    return [f"{module}: {name}" for module, (_, words) in texts.items() for name in TEMPLATE_NAMES
-            if any(_word(name).search(w) for w in words)]
+    return [
+        f"{module}: {name}"
+        for module, (_, words) in texts.items()
+        for name in TEMPLATE_NAMES
+        if any(_word(name).search(w) for w in words)
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """The installed metadata declares the built-in plugins and the console script."""
+
 import importlib.metadata
 
 

@@ -1,4 +1,5 @@
 """Every hook is documented: a docstring naming each argument (pytest/tox style)."""
+
 import inspect
 
 import pytest
@@ -11,8 +12,13 @@ SPECS = [getattr(hookspecs, n) for n in dir(hookspecs) if n.startswith("govcred_
 #: Hooks that only asked "is this document my schema?": a credential type answers them now
 #: (core/credential_types.py, documented like these hooks: tests/core/test_credential_types.py).
 REPLACED_BY_CREDENTIAL_TYPES = {
-    "govcred_validate_application", "govcred_application_subject", "govcred_records_from_document",
-    "govcred_credential_claims", "govcred_benefit_codes", "govcred_benefit_check", "govcred_endorsement_window",
+    "govcred_validate_application",
+    "govcred_application_subject",
+    "govcred_records_from_document",
+    "govcred_credential_claims",
+    "govcred_benefit_codes",
+    "govcred_benefit_check",
+    "govcred_endorsement_window",
 }
 
 
@@ -25,7 +31,7 @@ def test_there_are_hooks():
 def test_hook_is_documented(spec):
     doc = inspect.getdoc(spec)
     assert doc and len(doc.splitlines()[0]) > 10, f"{spec.__name__} needs a docstring"
-    params = [p for p in inspect.signature(spec).parameters]
+    params = list(inspect.signature(spec).parameters)
     if params and "register" not in params:
         for name in params:
             assert f":param {name}:" in doc, f"{spec.__name__}: document :param {name}:"

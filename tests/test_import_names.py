@@ -5,6 +5,7 @@ the verifier and the command line never puts ``core``, ``plugins`` or ``verifier
 It runs in a fresh interpreter whose working directory is outside the repository, so the
 repository's folders cannot be picked up from the current directory by accident.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ import os
 import subprocess
 import sys
 
-from tests import importgraph
 from govcred.testing import TEST_ENV
+from tests import importgraph
 
 BARE = ("core", "plugins", "verifier")
 
@@ -53,10 +54,19 @@ def test_no_bare_top_level_names_in_sys_modules(tmp_path):
     env.pop("GOVCRED_DISABLE_PLUGINS", None)
     # every module but those only a tool runs: alembic's migration scripts, the verifier's
     # wsgi module (it builds an app from GOVCRED_VERIFIER_* variables; create_verifier does here)
-    modules = sorted(name for name in importgraph.project_modules(importgraph.package_roots())
-                     if ".migrations" not in name and not name.endswith(".wsgi"))
-    run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), json.dumps(modules), ",".join(BARE)],
-                         cwd=outside, env=env, capture_output=True, text=True, timeout=240)
+    modules = sorted(
+        name
+        for name in importgraph.project_modules(importgraph.package_roots())
+        if ".migrations" not in name and not name.endswith(".wsgi")
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path), json.dumps(modules), ",".join(BARE)],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert {"verify", "verifier", "officer", "sms"} <= set(report["commands"])  # core's, the verifier's, a plugin's

@@ -3,6 +3,7 @@
 The graph is read from the source (tests/importgraph.py): module-level and function-level
 imports count, ``if TYPE_CHECKING:`` imports do not.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -52,8 +53,12 @@ def _under(name: str, package: str) -> bool:
 
 def _violations(rule) -> list[str]:
     """``module:line imports target`` for every import ``rule(module, target)`` refuses."""
-    return [f"{MODULES[module].relative_to(importgraph.REPO)}:{i.line} imports {i.target}"
-            for module, found in sorted(IMPORTS.items()) for i in found if not rule(module, i.target)]
+    return [
+        f"{MODULES[module].relative_to(importgraph.REPO)}:{i.line} imports {i.target}"
+        for module, found in sorted(IMPORTS.items())
+        for i in found
+        if not rule(module, i.target)
+    ]
 
 
 def test_the_graph_sees_every_package_and_its_imports():
@@ -69,7 +74,8 @@ def test_the_graph_sees_every_package_and_its_imports():
 def test_core_never_imports_a_plugin_or_the_verifier():
     def rule(module, target):
         return not _under(module, "govcred.core") or not (
-            _under(target, "govcred.plugins") or _under(target, "govcred.verifier"))
+            _under(target, "govcred.plugins") or _under(target, "govcred.verifier")
+        )
 
     assert _violations(rule) == []
 
@@ -87,6 +93,7 @@ def test_the_verifier_imports_only_the_core_modules_it_needs():
 def test_plugins_import_only_core_and_themselves():
     """Package level: a plugin never imports another plugin or the verifier (which names of
     ``govcred.core`` it may use is the public-API test's business)."""
+
     def rule(module, target):
         if not _under(module, "govcred.plugins"):
             return True
@@ -127,17 +134,21 @@ def test_no_import_cycles():
 @pytest.fixture
 def tiny(tmp_path):
     """A two-package project: ``govcred.alpha`` (folder a/) and ``govcred.beta`` (folder b/)."""
+
     def write(relative: str, source: str) -> None:
         path = tmp_path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source), encoding="utf-8")
 
-    write("setup.cfg", """\
+    write(
+        "setup.cfg",
+        """\
         [options]
         package_dir =
             govcred.alpha = a
             govcred.beta = b
-        """)
+        """,
+    )
     write("a/__init__.py", "")
     write("b/__init__.py", "")
     return tmp_path, write
@@ -145,14 +156,17 @@ def tiny(tmp_path):
 
 def test_function_level_and_relative_imports_are_edges_type_checking_ones_are_not(tiny):
     root, write = tiny
-    write("a/one.py", """\
+    write(
+        "a/one.py",
+        """\
         from typing import TYPE_CHECKING
         from . import two
         if TYPE_CHECKING:
             from govcred.beta import hidden
         def later():
             import govcred.beta.shown
-        """)
+        """,
+    )
     write("a/two.py", "from .one import later\n")
     write("b/hidden.py", "")
     write("b/shown.py", "")

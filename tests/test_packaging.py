@@ -6,6 +6,7 @@ needs no network), and asked what a user would ask: ``import core`` must fail,
 ``import govcred.core, govcred.verifier`` must work, and ``govcred plugins`` must list the
 three built-in plugins with their hooks.
 """
+
 from __future__ import annotations
 
 import configparser
@@ -36,7 +37,7 @@ def _listed_packages() -> set[str]:
 
 def _package_dirs() -> dict[str, str]:
     lines = _setup_cfg()["options"]["package_dir"].splitlines()
-    return dict((k.strip(), v.strip()) for k, v in (line.split("=") for line in lines if line.strip()))
+    return {k.strip(): v.strip() for k, v in (line.split("=") for line in lines if line.strip())}
 
 
 def test_every_package_folder_is_listed_under_its_govcred_name():
@@ -48,8 +49,14 @@ def test_every_package_folder_is_listed_under_its_govcred_name():
             if "migrations" in rel.parts or "__pycache__" in rel.parts:
                 continue
             inner = ".".join(rel.parts)
-            nested = next((n for n, f in mapping.items() if n != name and (ROOT / f) in init.parents
-                           and (ROOT / f) != ROOT / folder and len(f) > len(folder)), None)
+            nested = next(
+                (
+                    n
+                    for n, f in mapping.items()
+                    if n != name and (ROOT / f) in init.parents and (ROOT / f) != ROOT / folder and len(f) > len(folder)
+                ),
+                None,
+            )
             if nested:  # a folder mapped under its own name (e.g. core/testing -> govcred.testing)
                 continue
             found.add(f"{name}.{inner}" if inner else name)
@@ -60,15 +67,24 @@ def test_every_package_folder_is_listed_under_its_govcred_name():
 
 def _wheel(tmp: Path) -> Path:
     src = tmp / "src"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           check=True, capture_output=True, text=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     for rel in files:
         if (ROOT / rel).is_file():
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / rel, src / rel)
     out = tmp / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                    str(src)], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return next(out.glob("govcred-*.whl"))
 
 
@@ -80,13 +96,23 @@ def installed(tmp_path_factory):
     env_dir = tmp / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     # Dependencies only: this environment's site-packages as a plain path entry. Its .pth
     # files (our own editable install among them) are not processed from such an entry.
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     work = tmp / "elsewhere"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "GOVCRED_"))}
@@ -94,7 +120,8 @@ def installed(tmp_path_factory):
     # The path entry above also shows the venv other govcred plugins installed here (make
     # test-examples installs examples/*), whose code it cannot import: block them.
     env["GOVCRED_DISABLE_PLUGINS"] = ",".join(
-        ep.name for ep in importlib.metadata.entry_points(group="govcred") if ep.dist.name != "govcred")
+        ep.name for ep in importlib.metadata.entry_points(group="govcred") if ep.dist.name != "govcred"
+    )
     return python, site, work, env
 
 
@@ -105,8 +132,14 @@ def test_the_wheel_installs_only_the_govcred_namespace(installed):
     for bare in ("core", "plugins", "verifier"):
         r = subprocess.run([str(python), "-c", f"import {bare}"], cwd=work, env=env, capture_output=True, text=True)
         assert r.returncode != 0 and "ModuleNotFoundError" in r.stderr, (bare, r.stdout, r.stderr)
-    r = subprocess.run([str(python), "-c", "import govcred.core, govcred.verifier; print(govcred.core.__file__)"],
-                       cwd=work, env=env, capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [str(python), "-c", "import govcred.core, govcred.verifier; print(govcred.core.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert Path(r.stdout.strip()).is_relative_to(site)
 
 

@@ -3,6 +3,7 @@
 Every module of ``plugins/`` is parsed (not imported), so a lazy import inside a function is
 checked like a top-level one.
 """
+
 from __future__ import annotations
 
 import ast
@@ -58,8 +59,11 @@ def test_the_example_plugins_import_only_the_public_api():
     examples = Path(__file__).resolve().parents[1] / "examples"
     modules = sorted(p for p in examples.rglob("*.py") if "tests" not in p.relative_to(examples).parts)
     assert modules  # examples/qingtian_extra_rule is there
-    leaks = [(path.relative_to(examples).as_posix(), module, name) for path in modules
-             for module, name in boundary_violations(path.read_text(encoding="utf-8"), public)]
+    leaks = [
+        (path.relative_to(examples).as_posix(), module, name)
+        for path in modules
+        for module, name in boundary_violations(path.read_text(encoding="utf-8"), public)
+    ]
     assert leaks == []
 
 
@@ -76,8 +80,11 @@ def test_the_check_catches_each_kind_of_leak():
         "from . import sibling\n"
     )
     assert sorted(boundary_violations(source, public)) == [
-        ("govcred", "core"), ("govcred.core", "Secret"), ("govcred.core.db", ""),
-        ("govcred.core.models", "Finding"), ("govcred.core.orm", "TZDateTime"),
+        ("govcred", "core"),
+        ("govcred.core", "Secret"),
+        ("govcred.core.db", ""),
+        ("govcred.core.models", "Finding"),
+        ("govcred.core.orm", "TZDateTime"),
     ]
 
 
@@ -101,7 +108,9 @@ def test_unknown_names_still_fail_and_submodules_still_import():
 
 def test_importing_the_api_is_cheap():
     """``import govcred.core`` loads no submodule; a plugin pays for the names it uses."""
-    script = ("import json, sys\nimport govcred.core\n"
-              "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('govcred', 'sqlalchemy', 'requests')))))")
+    script = (
+        "import json, sys\nimport govcred.core\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('govcred', 'sqlalchemy', 'requests')))))"
+    )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == ["govcred", "govcred.core"]

@@ -5,13 +5,15 @@ and status lists come from a trust file and are refreshed by :class:`~verifier.c
 in the background; its own small database keeps institutions, the verification log and the
 last good copies of what it fetched.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pluggy
 from flask import Flask
@@ -46,15 +48,18 @@ class VerifierConfig:
         return self.database_url or f"sqlite:///{(Path(self.data_dir) / 'verifier.sqlite3').resolve()}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "VerifierConfig":
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> VerifierConfig:
         """For gunicorn: GOVCRED_VERIFIER_TRUST, _DATA_DIR, _DATABASE_URL, _REFRESH_SECONDS, _AUDIENCE."""
         trust = env.get("GOVCRED_VERIFIER_TRUST")
         if not trust:
             raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file")
-        return cls(trust_file=trust, data_dir=Path(env.get("GOVCRED_VERIFIER_DATA_DIR", "./var/verifier")),
-                   database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
-                   refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
-                   audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None)
+        return cls(
+            trust_file=trust,
+            data_dir=Path(env.get("GOVCRED_VERIFIER_DATA_DIR", "./var/verifier")),
+            database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
+            refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
+            audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
+        )
 
 
 def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginManager:
@@ -112,9 +117,15 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["verifier"] = VerifierState(
-        engine=engine, cache=cache, config=config,
-        verifier=Verifier(cache, pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
-                          leeway=config.leeway, audience=config.audience),
+        engine=engine,
+        cache=cache,
+        config=config,
+        verifier=Verifier(
+            cache,
+            pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
+            leeway=config.leeway,
+            audience=config.audience,
+        ),
     )
     from govcred.verifier import pages, views
 

@@ -6,6 +6,7 @@ credential naming a list of a trusted issuer that is not held yet only wakes tha
 early, and its own answer is STATUS_UNAVAILABLE. A failed fetch keeps the last good copy with
 the time it was fetched; a copy past its usable age is STATUS_UNAVAILABLE, never valid.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ import logging
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from govcred.core.exceptions import GovcredError, KeyStoreError, VerificationError
 from govcred.core.keys import KeySet
@@ -191,8 +192,9 @@ class TrustCache:
             index[kid] = None if kid in index else issuer.iss
         self._kid_issuer = index
 
-    def _accept_list_token(self, uri: str | None, body: bytes, fetched_at: float, *, persist: bool,
-                           issuer: TrustedIssuer | None = None) -> None:
+    def _accept_list_token(
+        self, uri: str | None, body: bytes, fetched_at: float, *, persist: bool, issuer: TrustedIssuer | None = None
+    ) -> None:
         token = body.strip()
         # Unverified peeks only pick the key set and the name; parse_status_list verifies both.
         issuer = issuer or self._issuers.get(_peek(token, "iss"))
@@ -261,4 +263,3 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyStoreError):
         return exc.message[:200]
     return f"{type(exc).__name__}: {str(exc)[:200]}"
-

@@ -10,6 +10,7 @@ its ``True`` never turns a failed check into a valid answer.
 credential that does not cover it answers ``valid: false`` with BENEFIT_NOT_COVERED).
 Holder data (masked name, masked ID, county) is returned only from verified claims.
 """
+
 from __future__ import annotations
 
 import base64
@@ -54,8 +55,15 @@ class Answer:
 
     def as_json(self) -> dict[str, Any]:
         """Exactly what a verifier institution receives."""
-        return {"valid": self.valid, "reasons": list(self.reasons), "kind": self.kind, "holder": self.holder,
-                "county": self.county, "benefit": self.benefit, "checked_at": self.checked_at}
+        return {
+            "valid": self.valid,
+            "reasons": list(self.reasons),
+            "kind": self.kind,
+            "holder": self.holder,
+            "county": self.county,
+            "benefit": self.benefit,
+            "checked_at": self.checked_at,
+        }
 
 
 class Verifier:
@@ -71,7 +79,7 @@ class Verifier:
 
     def verify_text(self, data: Any, *, benefit: str | None = None) -> Answer:
         now = self.trust.now()
-        checked_at = dt.datetime.fromtimestamp(int(now), dt.timezone.utc).isoformat()
+        checked_at = dt.datetime.fromtimestamp(int(now), dt.UTC).isoformat()
         benefit_answer = {"code": benefit, "qualifies": False} if benefit else None
         answer = Answer(False, [], None, None, None, benefit_answer, checked_at)
         try:
@@ -138,8 +146,12 @@ class Verifier:
             exp = json.loads(_b64_segment(token, 1)).get("exp")
             if type(exp) is not int:
                 return None
-            claims = self._verify_as(token, CREDENTIAL, self.trust.keyset(self._issuer_of(token)),
-                                     clock=FixedClock(dt.datetime.fromtimestamp(exp - 1, dt.timezone.utc))).claims
+            claims = self._verify_as(
+                token,
+                CREDENTIAL,
+                self.trust.keyset(self._issuer_of(token)),
+                clock=FixedClock(dt.datetime.fromtimestamp(exp - 1, dt.UTC)),
+            ).claims
             self._check_status(claims)
         except VerificationError as exc:
             return exc.reason if exc.reason in ("SUSPENDED", "REVOKED") else None
@@ -158,8 +170,9 @@ class Verifier:
         return claimed_issuer(token)
 
     def _verify_as(self, token: str, kind: str, keys, *, clock=None):
-        return verify_token(token, kind, keys, issuers=self.trust.issuers, clock=clock or self.clock,
-                            leeway=self.leeway)
+        return verify_token(
+            token, kind, keys, issuers=self.trust.issuers, clock=clock or self.clock, leeway=self.leeway
+        )
 
     def _check_status(self, claims: dict[str, Any]) -> None:
         reference = claims.get(STATUS)

@@ -10,6 +10,7 @@ issuer's core never imports the verifier:
 The verifier's modules are imported inside the commands: loading this plugin (which every
 ``govcred`` process does) stays cheap.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,15 +34,25 @@ def read_input(value: str) -> bytes | str:
 
 @click.command()
 @click.argument("input_")
-@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="The issuer's JWKS (what /.well-known/jwks.json serves).")
-@click.option("--status-list", "status_file", type=click.Path(exists=True, dir_okay=False),
-              help="The issuer's status-list token; without it the answer is STATUS_UNAVAILABLE.")
+@click.option(
+    "--jwks",
+    "jwks_file",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="The issuer's JWKS (what /.well-known/jwks.json serves).",
+)
+@click.option(
+    "--status-list",
+    "status_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The issuer's status-list token; without it the answer is STATUS_UNAVAILABLE.",
+)
 @click.option("--issuer", help="Pin the issuer (iss); default: the one the credential names.")
 @click.option("--benefit", help="Benefit code to ask about, e.g. compulsory_education.")
 @click.option("--json", "as_json", is_flag=True)
-def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | None, benefit: str | None,
-           as_json: bool) -> None:
+def verify(
+    input_: str, jwks_file: str, status_file: str | None, issuer: str | None, benefit: str | None, as_json: bool
+) -> None:
     """Verify a credential or presentation (token, file holding one, or a QR image); exit 0 valid, 1 not."""
     from govcred.core.plugins import configure_plugins, get_plugin_manager, standalone_host
     from govcred.verifier.cache import TrustCache
@@ -56,8 +67,15 @@ def verify(input_: str, jwks_file: str, status_file: str | None, issuer: str | N
             issuer = None
     issuers = ()
     if issuer:
-        issuers = (TrustedIssuer(issuer, issuer, str(Path(jwks_file).resolve()), None,
-                                 (str(Path(status_file).resolve()),) if status_file else ()),)
+        issuers = (
+            TrustedIssuer(
+                issuer,
+                issuer,
+                str(Path(jwks_file).resolve()),
+                None,
+                (str(Path(status_file).resolve()),) if status_file else (),
+            ),
+        )
     cache = TrustCache(TrustConfig(issuers) if issuers else TrustConfig(()))
     problems = cache.refresh()
     # configured without a database: the plugins' credential types answer benefit questions
@@ -82,8 +100,12 @@ def _verifier_dir(app: AppContext) -> Path:
     return Path(app.data_dir or os.environ.get("GOVCRED_DATA_DIR") or "./var") / "verifier"
 
 
-_database_option = click.option("--database-url", envvar="GOVCRED_VERIFIER_DATABASE_URL", default="",
-                                help="The verifier's own database (default: SQLite in <data dir>/verifier).")
+_database_option = click.option(
+    "--database-url",
+    envvar="GOVCRED_VERIFIER_DATABASE_URL",
+    default="",
+    help="The verifier's own database (default: SQLite in <data dir>/verifier).",
+)
 
 
 @click.group()
@@ -92,8 +114,13 @@ def verifier() -> None:
 
 
 @verifier.command("serve")
-@click.option("--trust", "trust_file", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="Trust file (TOML/JSON): issuers, their JWKS and status lists.")
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="Trust file (TOML/JSON): issuers, their JWKS and status lists.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8100, show_default=True)
 @click.option("--refresh-seconds", type=click.FloatRange(5, 86400), default=300, show_default=True)
@@ -105,8 +132,14 @@ def serve(app: AppContext, trust_file: str, host: str, port: int, refresh_second
 
     from govcred.verifier.app import VerifierConfig, create_app
 
-    flask_app = create_app(VerifierConfig(trust_file=trust_file, data_dir=_verifier_dir(app),
-                                          database_url=database_url, refresh_seconds=refresh_seconds))
+    flask_app = create_app(
+        VerifierConfig(
+            trust_file=trust_file,
+            data_dir=_verifier_dir(app),
+            database_url=database_url,
+            refresh_seconds=refresh_seconds,
+        )
+    )
     click.echo(f"核验服务 (verifier) on http://{host}:{port}")
     run_simple(host, port, flask_app, threaded=True)
 
@@ -118,8 +151,14 @@ def verifier_client() -> None:
 
 @verifier_client.command("add")
 @click.argument("name")
-@click.option("--rate", "rate_per_minute", type=click.IntRange(1, 100_000), default=600, show_default=True,
-              help="Requests per minute for this institution.")
+@click.option(
+    "--rate",
+    "rate_per_minute",
+    type=click.IntRange(1, 100_000),
+    default=600,
+    show_default=True,
+    help="Requests per minute for this institution.",
+)
 @_database_option
 @pass_app
 def client_add(app: AppContext, name: str, rate_per_minute: int, database_url: str) -> None:
@@ -133,7 +172,7 @@ def client_add(app: AppContext, name: str, rate_per_minute: int, database_url: s
         directory.mkdir(parents=True, exist_ok=True)
     engine = make_verifier_engine(database_url or f"sqlite:///{(directory / 'verifier.sqlite3').resolve()}")
     create_tables(engine)
-    key = add_client(engine, name, now=dt.datetime.now(dt.timezone.utc), rate_per_minute=rate_per_minute)
+    key = add_client(engine, name, now=dt.datetime.now(dt.UTC), rate_per_minute=rate_per_minute)
     click.echo(f"已登记 (registered) {name}。API 密钥只显示这一次 (shown once):")
     click.echo(key)
 

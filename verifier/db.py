@@ -4,6 +4,7 @@ keys, rate-limit windows, the verification log, and the last good copy of fetche
 SQLite in the verifier's data directory by default, or any SQLAlchemy URL. The tables are
 created on start; there is nothing to migrate yet.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -28,7 +29,8 @@ log = logging.getLogger("govcred.verifier.db")
 metadata = sa.MetaData()
 
 clients = sa.Table(
-    "verifier_clients", metadata,
+    "verifier_clients",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("name", sa.String(100), nullable=False, unique=True),
     sa.Column("key_hash", sa.String(64), nullable=False),
@@ -38,7 +40,8 @@ clients = sa.Table(
 )
 
 rate_windows = sa.Table(
-    "verifier_rate_windows", metadata,
+    "verifier_rate_windows",
+    metadata,
     sa.Column("client_id", sa.String(16), primary_key=True),
     sa.Column("window_start", sa.BigInteger, primary_key=True),
     sa.Column("count", sa.Integer, nullable=False),
@@ -46,7 +49,8 @@ rate_windows = sa.Table(
 
 #: No personal data: the credential appears only as the SHA-256 of its id.
 verification_log = sa.Table(
-    "verification_log", metadata,
+    "verification_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("client_id", sa.String(16), nullable=False, index=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -57,7 +61,8 @@ verification_log = sa.Table(
 )
 
 fetched_copies = sa.Table(
-    "verifier_fetched_copies", metadata,
+    "verifier_fetched_copies",
+    metadata,
     sa.Column("source", sa.String(600), primary_key=True),
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("fetched_at", sa.Float, nullable=False),
@@ -73,7 +78,7 @@ def make_verifier_engine(url: str) -> Engine:
     a verification-log row lost in a power cut is acceptable, an fsync per request is not."""
     if not url.startswith("sqlite"):
         if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return sa.create_engine(url, pool_pre_ping=True)
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -116,8 +121,16 @@ def add_client(engine: Engine, name: str, *, now: dt.datetime, rate_per_minute: 
     with engine.begin() as conn:
         if conn.execute(sa.select(clients.c.id).where(clients.c.name == name)).first() is not None:
             raise Conflict(f"机构 {name} 已存在", code="CLIENT_EXISTS")
-        conn.execute(sa.insert(clients).values(id=client_id, name=name, key_hash=_key_hash(secret),
-                                               rate_per_minute=rate_per_minute, active=True, created_at=now))
+        conn.execute(
+            sa.insert(clients).values(
+                id=client_id,
+                name=name,
+                key_hash=_key_hash(secret),
+                rate_per_minute=rate_per_minute,
+                active=True,
+                created_at=now,
+            )
+        )
     return f"{KEY_PREFIX}_{client_id}_{secret}"
 
 
@@ -143,7 +156,8 @@ def verifications_of(engine: Engine, credential_id: str) -> list[dict]:
             sa.select(clients.c.name, verification_log.c.at, verification_log.c.valid)
             .join(clients, clients.c.id == verification_log.c.client_id)
             .where(verification_log.c.credential_hash == credential_hash(credential_id))
-            .order_by(verification_log.c.at.desc(), verification_log.c.id.desc()).limit(500)
+            .order_by(verification_log.c.at.desc(), verification_log.c.id.desc())
+            .limit(500)
         ).all()
     return [{"institution": r.name, "at": as_utc(r.at).isoformat(), "valid": r.valid} for r in rows]
 
@@ -174,12 +188,16 @@ class CopyStore:
 # so an institution can exceed its limit by at most what the others admitted in that interval.
 # A log row is at most one interval old when written; a process killed outright loses those.
 
-_UPSERT_COUNT = ("INSERT INTO verifier_rate_windows (client_id, window_start, count) VALUES (:client, :window, :n) "
-                 "ON CONFLICT (client_id, window_start) DO UPDATE SET count = verifier_rate_windows.count + :n "
-                 "RETURNING count")
+_UPSERT_COUNT = (
+    "INSERT INTO verifier_rate_windows (client_id, window_start, count) VALUES (:client, :window, :n) "
+    "ON CONFLICT (client_id, window_start) DO UPDATE SET count = verifier_rate_windows.count + :n "
+    "RETURNING count"
+)
 _FORGET_WINDOWS = "DELETE FROM verifier_rate_windows WHERE window_start < :before"
-_INSERT_LOG = ("INSERT INTO verification_log (client_id, at, credential_hash, kind, valid, reasons) "
-               "VALUES (:client, :at, :hash, :kind, :valid, :reasons)")
+_INSERT_LOG = (
+    "INSERT INTO verification_log (client_id, at, credential_hash, kind, valid, reasons) "
+    "VALUES (:client, :at, :hash, :kind, :valid, :reasons)"
+)
 
 
 @dataclass(frozen=True)
@@ -191,7 +209,7 @@ class Client:
 
 @dataclass
 class _Window:
-    synced: int = 0   # the shared count as of the last flush (ours included)
+    synced: int = 0  # the shared count as of the last flush (ours included)
     pending: int = 0  # admitted here since
 
 
@@ -247,13 +265,27 @@ class RequestRecorder:
                 state.pending += 1
         return admitted, window + RATE_WINDOW_SECONDS - int(now_ts)
 
-    def record(self, *, client_id: str, at: dt.datetime, credential_id: str | None, kind: str | None,
-               valid: bool, reasons: list[str]) -> None:
-        at = at.astimezone(dt.timezone.utc)
+    def record(
+        self,
+        *,
+        client_id: str,
+        at: dt.datetime,
+        credential_id: str | None,
+        kind: str | None,
+        valid: bool,
+        reasons: list[str],
+    ) -> None:
+        at = at.astimezone(dt.UTC)
         if self._sqlite:  # the text form SQLAlchemy's DateTime reads back on SQLite
             at = at.replace(tzinfo=None).isoformat(sep=" ")
-        row = {"client": client_id, "at": at, "kind": kind, "valid": valid, "reasons": ",".join(reasons)[:200],
-               "hash": credential_hash(credential_id) if credential_id else None}
+        row = {
+            "client": client_id,
+            "at": at,
+            "kind": kind,
+            "valid": valid,
+            "reasons": ",".join(reasons)[:200],
+            "hash": credential_hash(credential_id) if credential_id else None,
+        }
         with self._lock:
             self._rows.append(row)
 

@@ -9,6 +9,7 @@ frames go to ``POST /scan/decode`` as JPEG and are decoded here with zxing-cpp; 
 that holds a QR is then verified, so the verification log is not flooded with empty frames.
 Templates and styles are the issuer pages' own, so all audiences see one look.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ from govcred.core.qr import decode_image
 from govcred.core.web.assets import STATIC, TEMPLATES
 from govcred.verifier.db import authenticate
 
-bp = Blueprint("verify_pages", __name__, template_folder=str(TEMPLATES), static_folder=str(STATIC),
-               static_url_path="/assets")
+bp = Blueprint(
+    "verify_pages", __name__, template_folder=str(TEMPLATES), static_folder=str(STATIC), static_url_path="/assets"
+)
 
 #: What each reason code means for the person at the counter, and what to do.
 REASONS_ZH = {
@@ -51,9 +53,13 @@ def _state():
 @bp.get("/")
 def page():
     benefits = collect_benefits(_state().verifier.pm) if _state().verifier.pm is not None else {}
-    return render_template("verify/page.html", benefits=sorted(benefits.items()),
-                           reasons_json=json.dumps(REASONS_ZH, ensure_ascii=False),
-                           static_endpoint="verify_pages.static", home_url="/")
+    return render_template(
+        "verify/page.html",
+        benefits=sorted(benefits.items()),
+        reasons_json=json.dumps(REASONS_ZH, ensure_ascii=False),
+        static_endpoint="verify_pages.static",
+        home_url="/",
+    )
 
 
 @bp.post("/scan/decode")

@@ -8,6 +8,7 @@ Anything wrong with a list makes the answer STATUS_UNAVAILABLE (the verifier can
 status), including an index outside the list: the credential is signed and well-formed, it is
 the list that does not cover it, and "cannot confirm" is never "valid".
 """
+
 from __future__ import annotations
 
 import base64

@@ -14,6 +14,7 @@ A trust file (TOML or JSON) lists several issuers at once (one per county)::
 Keys are pinned per issuer: a token's key is looked up only in its own issuer's key set, and
 a status list is fetched only from below its issuer's URL (the credential names the list).
 """
+
 from __future__ import annotations
 
 import json
@@ -91,8 +92,15 @@ def parse_trust(data: dict, base: Path = Path(".")) -> TrustConfig:
             found.append(f"unknown key(s) {', '.join(unknown)}")
         problems += [f"{where}: {p}" for p in found]
         if not found:
-            issuers.append(TrustedIssuer(iss, str(entry.get("name", iss)), _resolve(base, jwks), lists,
-                                         tuple(_resolve(base, f) for f in files)))
+            issuers.append(
+                TrustedIssuer(
+                    iss,
+                    str(entry.get("name", iss)),
+                    _resolve(base, jwks),
+                    lists,
+                    tuple(_resolve(base, f) for f in files),
+                )
+            )
     plugins = data.get("benefit_plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
         problems.append("benefit_plugins must be a list of plugin names")
@@ -113,7 +121,9 @@ def load_trust(path: str | Path) -> TrustConfig:
     try:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"trust file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}") from None
+        raise ConfigError(
+            f"trust file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"trust file {path} must hold an object")
     return parse_trust(data, path.parent)

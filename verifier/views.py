@@ -6,6 +6,7 @@ county, the benefit asked about, the time. Every verification is logged without 
 ``GET /api/v1/verifications`` (the holder, with a presentation of the credential made for
 the log): which institutions verified it, and when.
 """
+
 from __future__ import annotations
 
 import logging
@@ -103,10 +104,21 @@ def verify():
         return response
     data, benefit = _read_input()
     answer = state.verifier.verify_text(data, benefit=benefit)
-    recorder.record(client_id=client.id, at=_aware(now), credential_id=answer.credential_id, kind=answer.kind,
-                    valid=answer.valid, reasons=answer.reasons)
-    log.info("verification client=%s valid=%s reasons=%s detail=%s", client.id, answer.valid,
-             ",".join(answer.reasons), answer.detail)
+    recorder.record(
+        client_id=client.id,
+        at=_aware(now),
+        credential_id=answer.credential_id,
+        kind=answer.kind,
+        valid=answer.valid,
+        reasons=answer.reasons,
+    )
+    log.info(
+        "verification client=%s valid=%s reasons=%s detail=%s",
+        client.id,
+        answer.valid,
+        ",".join(answer.reasons),
+        answer.detail,
+    )
     response = jsonify(answer.as_json())
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -117,11 +129,18 @@ def verifications():
     header = request.headers.get("Authorization", "")
     if not header.startswith("Presentation "):
         raise AuthenticationRequired("需要持证人出示凭证", code="PRESENTATION_REQUIRED")
-    token = header[len("Presentation "):].strip()
+    token = header[len("Presentation ") :].strip()
     try:
         keys = state.cache.keyset(peek_unverified_issuer(token))
-        claims = verify_token(token, PRESENTATION, keys, issuers=state.cache.issuers, clock=state.cache.clock,
-                              leeway=state.config.leeway, audience=LOG_AUDIENCE).claims
+        claims = verify_token(
+            token,
+            PRESENTATION,
+            keys,
+            issuers=state.cache.issuers,
+            clock=state.cache.clock,
+            leeway=state.config.leeway,
+            audience=LOG_AUDIENCE,
+        ).claims
     except VerificationError as exc:
         log.info("verification-log request refused: %s %s", exc.reason, exc.detail)
         raise AuthenticationRequired("出示凭证无效或已过期", code="PRESENTATION_INVALID") from None
@@ -142,4 +161,4 @@ def healthz():
 def _aware(ts: float):
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ts, dt.UTC)

@@ -2,6 +2,7 @@
 
 Each worker builds its own app (no --preload), so each has its own refresh thread.
 """
+
 from govcred.verifier.app import create_app
 
 app = create_app()

@@ -7,6 +7,7 @@ plugin that delivers it keeps the phone number encrypted in its outbox row). Ask
 says nothing about whether the number has an account: the account is created when a code is
 first confirmed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,18 +56,34 @@ def send_login_code(deps: Collaborators, phone: str) -> int:
     now = deps.clock.now()
     phone_index = deps.blind_index(phone, "phone")
     with deps.uow() as uow:
-        sent = uow.session.execute(sa.select(sa.func.count()).select_from(login_codes).where(
-            login_codes.c.phone_index == phone_index, login_codes.c.created_at > now - dt.timedelta(hours=1),
-        )).scalar() or 0
+        sent = (
+            uow.session.execute(
+                sa.select(sa.func.count())
+                .select_from(login_codes)
+                .where(
+                    login_codes.c.phone_index == phone_index,
+                    login_codes.c.created_at > now - dt.timedelta(hours=1),
+                )
+            ).scalar()
+            or 0
+        )
         if sent >= CODES_PER_HOUR:
             raise RateLimited("验证码发送过于频繁，请一小时后再试", code="SMS_RATE_LIMITED")
-        code_id, code = new_id(), f"{secrets.randbelow(10 ** 6):06d}"
-        uow.session.execute(sa.insert(login_codes).values(
-            id=code_id, phone_index=phone_index, code_hash=_code_hash(deps, code_id, code), created_at=now,
-            expires_at=now + CODE_LIFETIME, attempts=0))
+        code_id, code = new_id(), f"{secrets.randbelow(10**6):06d}"
+        uow.session.execute(
+            sa.insert(login_codes).values(
+                id=code_id,
+                phone_index=phone_index,
+                code_hash=_code_hash(deps, code_id, code),
+                created_at=now,
+                expires_at=now + CODE_LIFETIME,
+                attempts=0,
+            )
+        )
         deps.notifier.login_code(uow.outbox, phone, code, code_id=code_id, now=now)
-        uow.audit.append(actor="anonymous", role="resident", action="auth.sms_code", object_type="login_code",
-                         object_id=code_id)
+        uow.audit.append(
+            actor="anonymous", role="resident", action="auth.sms_code", object_type="login_code", object_id=code_id
+        )
         uow.commit()
     return int(CODE_LIFETIME.total_seconds())
 
@@ -79,22 +96,45 @@ def redeem_login_code(uow, deps: Collaborators, phone: str, code: str, *, action
     code = check_code(code, errors)
     errors.raise_if_any()
     now = deps.clock.now()
-    row = uow.session.execute(sa.select(login_codes).where(
-        login_codes.c.phone_index == deps.blind_index(phone, "phone"), login_codes.c.used_at.is_(None),
-        login_codes.c.expires_at > now,
-    ).order_by(login_codes.c.created_at.desc()).limit(1)).mappings().first()
-    ok = (row is not None and row["attempts"] < MAX_GUESSES
-          and hmac.compare_digest(row["code_hash"], _code_hash(deps, row["id"], code)))
+    row = (
+        uow.session.execute(
+            sa.select(login_codes)
+            .where(
+                login_codes.c.phone_index == deps.blind_index(phone, "phone"),
+                login_codes.c.used_at.is_(None),
+                login_codes.c.expires_at > now,
+            )
+            .order_by(login_codes.c.created_at.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    ok = (
+        row is not None
+        and row["attempts"] < MAX_GUESSES
+        and hmac.compare_digest(row["code_hash"], _code_hash(deps, row["id"], code))
+    )
     if row is not None:
-        uow.session.execute(sa.update(login_codes).where(login_codes.c.id == row["id"]).values(
-            attempts=row["attempts"] + 1, used_at=now if ok else None))
+        uow.session.execute(
+            sa.update(login_codes)
+            .where(login_codes.c.id == row["id"])
+            .values(attempts=row["attempts"] + 1, used_at=now if ok else None)
+        )
     if not ok:
-        uow.audit.append(actor="anonymous", role="resident", action=action, object_type="login_code",
-                         object_id=row["id"] if row else "-", outcome="failure")
+        uow.audit.append(
+            actor="anonymous",
+            role="resident",
+            action=action,
+            object_type="login_code",
+            object_id=row["id"] if row else "-",
+            outcome="failure",
+        )
         uow.commit()
         raise AuthenticationRequired("验证码错误或已过期", code="LOGIN_FAILED")
     resident = uow.residents.get_or_create(phone, now)
     uow.flush()
-    uow.audit.append(actor=f"resident:{resident.id}", role="resident", action=action, object_type="resident",
-                     object_id=resident.id)
+    uow.audit.append(
+        actor=f"resident:{resident.id}", role="resident", action=action, object_type="resident", object_id=resident.id
+    )
     return resident

@@ -3,6 +3,7 @@
 Passwords are hashed with argon2id. Bearer tokens are random 256-bit strings; only their
 SHA-256 is stored, so a database dump does not reveal usable tokens.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,18 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 #: Passwords refused outright, whatever their length (a short sample of the common ones plus
 #: words of this service; the policy is length first, as ASVS 5.0 asks).
 _REFUSED = {
-    "password1234", "password123!", "123456789012", "qwertyuiopas", "111111111111", "abc123456789",
-    "iloveyou1234", "admin1234567", "juzhuzheng123", "qingtian1234", "govcred12345", "zhejiang1234",
+    "password1234",
+    "password123!",
+    "123456789012",
+    "qwertyuiopas",
+    "111111111111",
+    "abc123456789",
+    "iloveyou1234",
+    "admin1234567",
+    "juzhuzheng123",
+    "qingtian1234",
+    "govcred12345",
+    "zhejiang1234",
 }
 
 TOKEN_LIFETIME = dt.timedelta(hours=8)
@@ -54,8 +65,9 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def create_officer(uow, *, username: str, display_name: str, role: str, password: str, now: dt.datetime,
-                   actor: str = "admin") -> models.Officer:
+def create_officer(
+    uow, *, username: str, display_name: str, role: str, password: str, now: dt.datetime, actor: str = "admin"
+) -> models.Officer:
     errors = ErrorList()
     if role not in models.ROLES:
         errors.add("role", "ROLE_INVALID", f"角色必须是 {', '.join(models.ROLES)} 之一")
@@ -66,11 +78,22 @@ def create_officer(uow, *, username: str, display_name: str, role: str, password
     errors.raise_if_any()
     if uow.officers.by_username(username) is not None:
         raise Conflict(f"用户名 {username} 已存在", code="USERNAME_TAKEN")
-    officer = models.Officer(username=username, display_name=display_name or username, role=role,
-                             password_hash=hash_password(password), created_at=now)
+    officer = models.Officer(
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=hash_password(password),
+        created_at=now,
+    )
     uow.officers.add(officer)
-    uow.audit.append(actor=actor, role="admin", action="officer.created", object_type="officer",
-                     object_id=officer.id, details={"username": username, "role": role})
+    uow.audit.append(
+        actor=actor,
+        role="admin",
+        action="officer.created",
+        object_type="officer",
+        object_id=officer.id,
+        details={"username": username, "role": role},
+    )
     return officer
 
 
@@ -81,8 +104,9 @@ def _token_hash(token: str) -> str:
 def _insert_token(uow, now: dt.datetime, **owner: str) -> tuple[str, dt.datetime]:
     token = secrets.token_urlsafe(32)
     expires = now + TOKEN_LIFETIME
-    uow.session.execute(sa.insert(api_tokens).values(
-        token_hash=_token_hash(token), created_at=now, expires_at=expires, **owner))
+    uow.session.execute(
+        sa.insert(api_tokens).values(token_hash=_token_hash(token), created_at=now, expires_at=expires, **owner)
+    )
     return token, expires
 
 
@@ -96,7 +120,11 @@ def issue_resident_token(uow, resident: models.Resident, now: dt.datetime) -> tu
 
 
 def _live_token(uow, token: str, now: dt.datetime):
-    row = uow.session.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == _token_hash(token))).mappings().first()
+    row = (
+        uow.session.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)))
+        .mappings()
+        .first()
+    )
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
         raise AuthenticationRequired("令牌无效或已过期", code="TOKEN_INVALID")
     return row
@@ -113,7 +141,7 @@ def officer_for_token(uow, token: str, now: dt.datetime) -> models.Officer:
     return _active_officer(uow, _live_token(uow, token, now)["officer_id"])
 
 
-def principal_for_token(uow, token: str, now: dt.datetime) -> "Principal":
+def principal_for_token(uow, token: str, now: dt.datetime) -> Principal:
     """The officer or resident a bearer token belongs to."""
     row = _live_token(uow, token, now)
     if row["resident_id"] is not None:
@@ -123,7 +151,9 @@ def principal_for_token(uow, token: str, now: dt.datetime) -> "Principal":
 
 
 def revoke_api_token(uow, token: str, now: dt.datetime) -> None:
-    uow.session.execute(sa.update(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)).values(revoked_at=now))
+    uow.session.execute(
+        sa.update(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)).values(revoked_at=now)
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ revoked (log-out), or when the officer's account is disabled. A new id is issued
 log-in, so an id planted before log-in is worth nothing after it. Issuing, revoking,
 suspending and reinstating need a log-in more recent than :data:`REAUTH_WITHIN`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,17 +44,32 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def start(uow, kind: str, subject_id: str, now: dt.datetime, *, replaces: str | None = None,
-          data: dict[str, Any] | None = None) -> PageSession:
+def start(
+    uow,
+    kind: str,
+    subject_id: str,
+    now: dt.datetime,
+    *,
+    replaces: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> PageSession:
     """A new session for ``subject_id``; ``replaces`` (the id the browser had) is revoked."""
     if kind not in IDLE_TIMEOUT:
         raise ValueError(f"unknown session kind {kind!r}")
     if replaces:
         revoke(uow, replaces, now)
     session_id = secrets.token_urlsafe(16)  # 128 bits from the OS CSPRNG
-    uow.session.execute(sa.insert(web_sessions).values(
-        id_hash=_hash(session_id), kind=kind, subject_id=subject_id, created_at=now, last_seen_at=now,
-        expires_at=now + ABSOLUTE_TIMEOUT, data=dict(data or {})))
+    uow.session.execute(
+        sa.insert(web_sessions).values(
+            id_hash=_hash(session_id),
+            kind=kind,
+            subject_id=subject_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ABSOLUTE_TIMEOUT,
+            data=dict(data or {}),
+        )
+    )
     return PageSession(session_id, kind, subject_id, now, now, dict(data or {}))
 
 
@@ -61,16 +77,19 @@ def load(uow, session_id: str, now: dt.datetime) -> PageSession | None:
     """The live session for ``session_id`` (touched), or None when unknown, revoked, idle or expired."""
     if not session_id or len(session_id) > 64:
         return None
-    row = uow.session.execute(
-        sa.select(web_sessions).where(web_sessions.c.id_hash == _hash(session_id))
-    ).mappings().first()
+    row = (
+        uow.session.execute(sa.select(web_sessions).where(web_sessions.c.id_hash == _hash(session_id)))
+        .mappings()
+        .first()
+    )
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
         return None
     if now - row["last_seen_at"] > IDLE_TIMEOUT[row["kind"]]:
         return None
     if now - row["last_seen_at"] >= TOUCH_EVERY:
-        uow.session.execute(sa.update(web_sessions).where(web_sessions.c.id_hash == row["id_hash"])
-                            .values(last_seen_at=now))
+        uow.session.execute(
+            sa.update(web_sessions).where(web_sessions.c.id_hash == row["id_hash"]).values(last_seen_at=now)
+        )
     return PageSession(session_id, row["kind"], row["subject_id"], row["created_at"], now, dict(row["data"] or {}))
 
 
@@ -101,18 +120,26 @@ def signed_in_recently(session: PageSession | None, now: dt.datetime) -> bool:
 
 
 def save_data(uow, session: PageSession) -> None:
-    uow.session.execute(sa.update(web_sessions).where(web_sessions.c.id_hash == _hash(session.id))
-                        .values(data=session.data))
+    uow.session.execute(
+        sa.update(web_sessions).where(web_sessions.c.id_hash == _hash(session.id)).values(data=session.data)
+    )
 
 
 def revoke(uow, session_id: str, now: dt.datetime) -> None:
-    uow.session.execute(sa.update(web_sessions).where(
-        web_sessions.c.id_hash == _hash(session_id), web_sessions.c.revoked_at.is_(None)).values(revoked_at=now))
+    uow.session.execute(
+        sa.update(web_sessions)
+        .where(web_sessions.c.id_hash == _hash(session_id), web_sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
 
 
 def revoke_all(uow, kind: str, subject_id: str, now: dt.datetime) -> int:
     """End every session of one person (an administrator disabling an account)."""
-    result = uow.session.execute(sa.update(web_sessions).where(
-        web_sessions.c.kind == kind, web_sessions.c.subject_id == subject_id,
-        web_sessions.c.revoked_at.is_(None)).values(revoked_at=now))
+    result = uow.session.execute(
+        sa.update(web_sessions)
+        .where(
+            web_sessions.c.kind == kind, web_sessions.c.subject_id == subject_id, web_sessions.c.revoked_at.is_(None)
+        )
+        .values(revoked_at=now)
+    )
     return result.rowcount

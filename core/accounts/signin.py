@@ -10,6 +10,7 @@ Views translate HTTP to these calls and errors back to HTTP; they hold no sign-i
 A failed officer sign-in raises :class:`AuthenticationRequired` whose ``details["step"]``
 names what was wrong (``"password"`` or ``"totp"``), so a form can mark the right field.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,8 +59,16 @@ def _password_ok(officer: models.Officer | None, password: str) -> bool:
     return officer is not None and officer.active and verify_password(officer.password_hash, password)
 
 
-def sign_in_officer_page(deps: Collaborators, username: str, password: str, totp_code: str, *, ip: str,
-                         request_id: str = "", replaces: str | None = None) -> OfficerSignIn:
+def sign_in_officer_page(
+    deps: Collaborators,
+    username: str,
+    password: str,
+    totp_code: str,
+    *,
+    ip: str,
+    request_id: str = "",
+    replaces: str | None = None,
+) -> OfficerSignIn:
     """Password, then TOTP where the role requires it; a new page session replacing ``replaces``.
 
     Raises :class:`RateLimited` while the account or ``ip`` has too many recent failures, and
@@ -72,8 +81,16 @@ def sign_in_officer_page(deps: Collaborators, username: str, password: str, totp
         try:
             throttle.check(uow, action=PAGE_LOGIN, object_id=subject, ip=ip, now=now)
         except RateLimited:
-            uow.audit.append(actor="anonymous", role="", action=PAGE_LOGIN_THROTTLED, object_type="officer",
-                             object_id=subject, outcome="failure", request_id=request_id, details={"ip": ip})
+            uow.audit.append(
+                actor="anonymous",
+                role="",
+                action=PAGE_LOGIN_THROTTLED,
+                object_type="officer",
+                object_id=subject,
+                outcome="failure",
+                request_id=request_id,
+                details={"ip": ip},
+            )
             uow.commit()
             raise
         password_ok = _password_ok(officer, password)
@@ -86,17 +103,33 @@ def sign_in_officer_page(deps: Collaborators, username: str, password: str, totp
                 totp.check_code(uow, officer, totp_code, now, deps.cipher)
         except AuthenticationRequired as exc:
             uow.rollback()
-            uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous",
-                             role=officer.role if officer else "", action=PAGE_LOGIN, object_type="officer",
-                             object_id=subject, outcome="failure", request_id=request_id,
-                             details={"code": exc.code, "factor": factor, "ip": ip})
+            uow.audit.append(
+                actor=f"officer:{officer.id}" if officer else "anonymous",
+                role=officer.role if officer else "",
+                action=PAGE_LOGIN,
+                object_type="officer",
+                object_id=subject,
+                outcome="failure",
+                request_id=request_id,
+                details={"code": exc.code, "factor": factor, "ip": ip},
+            )
             uow.commit()
             # a wrong password is reported the same way whether or not the account exists
-            raise AuthenticationRequired(exc.message if password_ok else WRONG_PASSWORD, code=exc.code,
-                                         step="totp" if password_ok else "password") from None
+            raise AuthenticationRequired(
+                exc.message if password_ok else WRONG_PASSWORD,
+                code=exc.code,
+                step="totp" if password_ok else "password",
+            ) from None
         session = sessions.start(uow, "officer", officer.id, now, replaces=replaces)
-        uow.audit.append(actor=f"officer:{officer.id}", role=officer.role, action=PAGE_LOGIN, object_type="officer",
-                         object_id=officer.id, request_id=request_id, details={"factor": factor, "ip": ip})
+        uow.audit.append(
+            actor=f"officer:{officer.id}",
+            role=officer.role,
+            action=PAGE_LOGIN,
+            object_type="officer",
+            object_id=officer.id,
+            request_id=request_id,
+            details={"factor": factor, "ip": ip},
+        )
         uow.commit()
         return OfficerSignIn(session, officer.role)
 
@@ -111,9 +144,15 @@ def sign_in_officer_token(deps: Collaborators, username: str, password: str) -> 
     with deps.uow() as uow:
         officer = uow.officers.by_username(username)
         ok = _password_ok(officer, password)
-        uow.audit.append(actor=f"officer:{officer.id}" if officer else "anonymous", role=officer.role if officer else "",
-                         action=OFFICER_TOKEN, object_type="officer", object_id=officer.id if officer else "-",
-                         outcome="success" if ok else "failure", details={"username": username[:64]})
+        uow.audit.append(
+            actor=f"officer:{officer.id}" if officer else "anonymous",
+            role=officer.role if officer else "",
+            action=OFFICER_TOKEN,
+            object_type="officer",
+            object_id=officer.id if officer else "-",
+            outcome="success" if ok else "failure",
+            details={"username": username[:64]},
+        )
         if not ok:
             uow.commit()  # the failed attempt stays in the audit log
             raise AuthenticationRequired(WRONG_PASSWORD, code="LOGIN_FAILED", step="password")
@@ -122,8 +161,9 @@ def sign_in_officer_token(deps: Collaborators, username: str, password: str) -> 
         return IssuedToken(token, expires, officer.role)
 
 
-def sign_in_resident_page(deps: Collaborators, phone: str, code: str, *,
-                          replaces: str | None = None) -> sessions.PageSession:
+def sign_in_resident_page(
+    deps: Collaborators, phone: str, code: str, *, replaces: str | None = None
+) -> sessions.PageSession:
     """Redeem the SMS code (the resident is created on first use); a new page session."""
     with deps.uow() as uow:
         resident = redeem_login_code(uow, deps, phone, code, action=PAGE_LOGIN)
@@ -146,8 +186,14 @@ def sign_out_page(deps: Collaborators, session_id: str, principal: Principal | N
     with deps.uow() as uow:
         sessions.revoke(uow, session_id, deps.clock.now())
         if principal is not None:
-            uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind, action=PAGE_LOGOUT,
-                             object_type=principal.kind, object_id=principal.id, request_id=request_id)
+            uow.audit.append(
+                actor=principal.audit_actor,
+                role=principal.role or principal.kind,
+                action=PAGE_LOGOUT,
+                object_type=principal.kind,
+                object_id=principal.id,
+                request_id=request_id,
+            )
         uow.commit()
 
 

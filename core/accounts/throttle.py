@@ -4,6 +4,7 @@
 Each failed attempt is already an audit entry; counting the recent ones per account needs no
 other store, works across processes, and never locks an account for good: the window slides.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,23 +22,35 @@ MAX_FAILURES_PER_IP = 30
 
 def recent_failures(uow, *, action: str, object_id: str, now: dt.datetime) -> int:
     return uow.session.execute(
-        sa.select(sa.func.count()).select_from(audit_log).where(
-            audit_log.c.action == action, audit_log.c.object_id == object_id,
-            audit_log.c.outcome == "failure", audit_log.c.at > now - WINDOW)
+        sa.select(sa.func.count())
+        .select_from(audit_log)
+        .where(
+            audit_log.c.action == action,
+            audit_log.c.object_id == object_id,
+            audit_log.c.outcome == "failure",
+            audit_log.c.at > now - WINDOW,
+        )
     ).scalar_one()
 
 
 def recent_failures_from(uow, *, action: str, ip: str, now: dt.datetime) -> int:
     return uow.session.execute(
-        sa.select(sa.func.count()).select_from(audit_log).where(
-            audit_log.c.action == action, audit_log.c.outcome == "failure", audit_log.c.at > now - WINDOW,
-            audit_log.c.details["ip"].as_string() == ip)
+        sa.select(sa.func.count())
+        .select_from(audit_log)
+        .where(
+            audit_log.c.action == action,
+            audit_log.c.outcome == "failure",
+            audit_log.c.at > now - WINDOW,
+            audit_log.c.details["ip"].as_string() == ip,
+        )
     ).scalar_one()
 
 
 def check(uow, *, action: str, object_id: str, ip: str, now: dt.datetime) -> None:
     """Refuse while the account, or the address it is tried from, has too many recent failures
     (the failures must be audited with ``details["ip"]``)."""
-    if (recent_failures(uow, action=action, object_id=object_id, now=now) >= MAX_FAILURES
-            or recent_failures_from(uow, action=action, ip=ip, now=now) >= MAX_FAILURES_PER_IP):
+    if (
+        recent_failures(uow, action=action, object_id=object_id, now=now) >= MAX_FAILURES
+        or recent_failures_from(uow, action=action, ip=ip, now=now) >= MAX_FAILURES_PER_IP
+    ):
         raise RateLimited("尝试次数过多，请 15 分钟后再试", code="LOGIN_THROTTLED")

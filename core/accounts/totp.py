@@ -5,6 +5,7 @@ candidate step is computed here and compared in constant time; the last accepted
 stored and only a strictly greater one is accepted afterwards. The seed is stored encrypted
 with the field cipher, bound to the officer's row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ def enrol(uow, officer: models.Officer, cipher, *, actor: str = "cli") -> str:
     seed = pyotp.random_base32()
     officer.totp_secret_enc = cipher.encrypt_text(seed, _aad(officer.id))
     officer.totp_last_step = 0
-    uow.audit.append(actor=actor, role="admin", action="officer.totp_enrolled", object_type="officer",
-                     object_id=officer.id)
+    uow.audit.append(
+        actor=actor, role="admin", action="officer.totp_enrolled", object_type="officer", object_id=officer.id
+    )
     return pyotp.TOTP(seed).provisioning_uri(name=officer.username, issuer_name=ISSUER_NAME)
 
 
@@ -71,7 +73,8 @@ def check_code(uow, officer: models.Officer, code: str, now: dt.datetime, cipher
         raise AuthenticationRequired("该账号尚未绑定动态验证码，请联系管理员", code="TOTP_NOT_ENROLLED")
     step = accepted_step(seed_of(officer, cipher), code, now, officer.totp_last_step or 0)
     result = uow.session.execute(
-        sa.update(officers).where(officers.c.id == officer.id, officers.c.totp_last_step < step)
+        sa.update(officers)
+        .where(officers.c.id == officer.id, officers.c.totp_last_step < step)
         .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
     )

@@ -12,16 +12,18 @@ File format (``cn-YYYY.json``)::
 ``holidays`` lists every day of each break as the notice gives it (weekend days included);
 ``makeup_workdays`` the weekend days the notice turns into workdays (调休上班).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from govcred.core.exceptions import ErrorList
 from govcred.core.calendar.statutory import FIRST_YEAR, LAST_YEAR, statutory_holidays
+from govcred.core.exceptions import ErrorList
 
 TOP_LEVEL_FIELDS = frozenset({"year", "source_notice", "holidays", "makeup_workdays"})
 NOTICE_FIELDS = frozenset({"title", "document_number", "published", "url"})
@@ -69,9 +71,7 @@ class YearTable:
         return {
             "year": self.year,
             "source_notice": notice,
-            "holidays": [
-                {"name": h.name, "days": [d.isoformat() for d in h.days]} for h in self.holidays
-            ],
+            "holidays": [{"name": h.name, "days": [d.isoformat() for d in h.days]} for h in self.holidays],
             "makeup_workdays": [d.isoformat() for d in self.makeup_workdays],
         }
 
@@ -117,15 +117,19 @@ def parse_year_table(data: Any) -> YearTable:
             errors.add(where, "DUPLICATE_DAY", f"{day.isoformat()} 重复出现（已在 {seen_makeup[day]} 中）")
         seen_makeup.setdefault(day, where)
         if day in holiday_days:
-            errors.add(where, "HOLIDAY_AND_WORKDAY",
-                       f"{day.isoformat()} 同时是放假日（{holiday_days[day]}）和调休上班日")
+            errors.add(
+                where, "HOLIDAY_AND_WORKDAY", f"{day.isoformat()} 同时是放假日（{holiday_days[day]}）和调休上班日"
+            )
         if day.weekday() < 5:
             errors.add(where, "MAKEUP_NOT_WEEKEND", f"调休上班日 {day.isoformat()} 不是周六或周日")
     if year is not None and year >= STATUTORY_CHECK_FROM and not errors:
         for day, name in statutory_holidays(year).items():
             if day not in holiday_days:
-                errors.add("holidays", "STATUTORY_HOLIDAY_MISSING",
-                           f"法定节假日 {day.isoformat()}（{name}）不在放假日中，请核对通知原文")
+                errors.add(
+                    "holidays",
+                    "STATUTORY_HOLIDAY_MISSING",
+                    f"法定节假日 {day.isoformat()}（{name}）不在放假日中，请核对通知原文",
+                )
     errors.raise_if_any()
     assert year is not None and notice is not None
     return YearTable(
@@ -180,7 +184,7 @@ def _parse_holidays(raw: Any, year: int | None, errors: ErrorList) -> list[tuple
     for index, entry in enumerate(raw):
         where = f"holidays[{index}]"
         if not isinstance(entry, Mapping):
-            errors.add(where, "NOT_AN_OBJECT", "每项放假安排必须是 {\"name\", \"days\"} 对象")
+            errors.add(where, "NOT_AN_OBJECT", '每项放假安排必须是 {"name", "days"} 对象')
             continue
         for unknown in sorted(set(entry) - {"name", "days"}):
             errors.add(f"{where}.{unknown}", "UNKNOWN_FIELD", f"未知字段“{unknown}”")
@@ -227,8 +231,9 @@ def _parse_date(value: Any, where: str, errors: ErrorList) -> dt.date | None:
     return None
 
 
-def _required_text(raw: Mapping[str, Any], key: str, label: str, errors: ErrorList,
-                   prefix: str = "source_notice") -> str | None:
+def _required_text(
+    raw: Mapping[str, Any], key: str, label: str, errors: ErrorList, prefix: str = "source_notice"
+) -> str | None:
     value = raw.get(key)
     if not isinstance(value, str) or not value.strip():
         errors.add(f"{prefix}.{key}", "REQUIRED", f"缺少{label}（{key}）")

@@ -14,6 +14,7 @@ Lunar dates come from ``lunardate`` (1900-2099); 清明 is the day (Beijing time
 apparent longitude reaches 15°, from the low-precision solar theory of Meeus, *Astronomical
 Algorithms* ch. 25 (about 0.01°, i.e. a quarter of an hour).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,9 @@ def statutory_holidays(year: int) -> dict[dt.date, str]:
 @lru_cache(maxsize=256)
 def _statutory_holidays(year: int) -> tuple[tuple[dt.date, str], ...]:
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationError([FieldError(
-            "year", "OUT_OF_RANGE", f"法定节假日只能推算 {FIRST_YEAR}–{LAST_YEAR} 年，无法推算 {year} 年")])
+        raise ValidationError(
+            [FieldError("year", "OUT_OF_RANGE", f"法定节假日只能推算 {FIRST_YEAR}–{LAST_YEAR} 年，无法推算 {year} 年")]
+        )
     days: dict[dt.date, str] = {}
     for name, month_days in FIXED_DATE_HOLIDAYS:
         for month, day in month_days:

@@ -7,6 +7,7 @@ is still computed — weekends are rest days and no statutory holiday or its 补
 (:mod:`core.statutory_holidays`) counts as a working day — but it is marked provisional, and
 the administrator is warned, because the coming notice will move days around.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,15 +17,15 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from govcred.core.calendar.notice_table import YearTable, parse_year_table
+from govcred.core.calendar.statutory import rule_rest_days
 from govcred.core.clock import BEIJING, UTC
 from govcred.core.exceptions import ConfigError, ErrorList, FieldError, ValidationError
-from govcred.core.calendar.statutory import rule_rest_days
 
 logger = logging.getLogger("govcred.calendar")
 
@@ -197,9 +198,11 @@ def import_notice(path: Path | str, data_dir: Path | str) -> YearTable:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ValidationError([FieldError("file", "UNREADABLE", f"无法读取文件 {path}：{exc.strerror or exc}")])
+        raise ValidationError(
+            [FieldError("file", "UNREADABLE", f"无法读取文件 {path}：{exc.strerror or exc}")]
+        ) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError([FieldError("file", "BAD_JSON", f"文件不是有效的 UTF-8 JSON：{exc}")])
+        raise ValidationError([FieldError("file", "BAD_JSON", f"文件不是有效的 UTF-8 JSON：{exc}")]) from exc
     table = parse_year_table(data)
     target_dir = Path(data_dir) / "calendar"
     target_dir.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 ``--data-dir`` / ``GOVCRED_DATA_DIR`` (default ``./var``). Commands live in small modules
 under ``core/cli`` and share :mod:`govcred.core.cli.context`; plugins, and the verifier
 (``govcred verify``, ``govcred verifier``), add theirs through ``govcred_cli_commands``."""
+
 from __future__ import annotations
 
 import sys
@@ -14,8 +15,13 @@ from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", envvar="GOVCRED_DATA_DIR", default=None, type=click.Path(file_okay=False),
-              help="Data directory (database, keys, uploads). Default ./var")
+@click.option(
+    "--data-dir",
+    envvar="GOVCRED_DATA_DIR",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Data directory (database, keys, uploads). Default ./var",
+)
 @click.version_option(package_name="govcred")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: str | None) -> None:
@@ -36,8 +42,17 @@ def _register_builtin_commands() -> None:
         outbox,
     )
 
-    for command in (db.init, db.db, admin.plugins, admin.config, admin.keys, admin.officer, admin.audit,
-                    admin.serve, calendar.calendar):
+    for command in (
+        db.init,
+        db.db,
+        admin.plugins,
+        admin.config,
+        admin.keys,
+        admin.officer,
+        admin.audit,
+        admin.serve,
+        calendar.calendar,
+    ):
         cli.add_command(command)
     for module in (eligibility, outbox, credential, demo, lifecycle):
         for command in module.COMMANDS:

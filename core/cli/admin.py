@@ -1,4 +1,5 @@
 """Operations commands: plugins, config, keys, officers, audit, serve."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,12 @@ def plugins(app: AppContext, as_json: bool) -> None:
 
     infos = describe_plugins(app.runtime.pm)
     if as_json:
-        echo_json([{"name": p.name, "distribution": p.distribution, "version": p.version, "hooks": list(p.hooks)}
-                   for p in infos])
+        echo_json(
+            [
+                {"name": p.name, "distribution": p.distribution, "version": p.version, "hooks": list(p.hooks)}
+                for p in infos
+            ]
+        )
         return
     for p in infos:
         click.echo(f"{p.name}  ({p.distribution} {p.version})")
@@ -52,9 +57,20 @@ def keys_list(app: AppContext, as_json: bool) -> None:
     """List signing keys (active and retired)."""
     infos = app.runtime.keystore.list()
     if as_json:
-        echo_json([{"kid": k.kid, "alg": k.alg, "active": k.active, "development": k.development,
-                    "created_at": k.created_at, "retired_at": k.retired_at, "verify_until": k.verify_until}
-                   for k in infos])
+        echo_json(
+            [
+                {
+                    "kid": k.kid,
+                    "alg": k.alg,
+                    "active": k.active,
+                    "development": k.development,
+                    "created_at": k.created_at,
+                    "retired_at": k.retired_at,
+                    "verify_until": k.verify_until,
+                }
+                for k in infos
+            ]
+        )
         return
     for k in infos:
         state = "active" if k.active else f"retired {k.retired_at:%Y-%m-%d}, published until {k.verify_until:%Y-%m-%d}"
@@ -98,8 +114,15 @@ def officer_add(app: AppContext, username: str, role: str, display_name: str, pa
 
     rt = app.runtime
     with rt.uow() as uow:
-        create_officer(uow, username=username, display_name=display_name, role=role, password=password,
-                       now=rt.clock.now(), actor="cli")
+        create_officer(
+            uow,
+            username=username,
+            display_name=display_name,
+            role=role,
+            password=password,
+            now=rt.clock.now(),
+            actor="cli",
+        )
         uow.commit()
     click.echo(f"已创建账号 (created) {username} [{role}]")
 
@@ -138,8 +161,14 @@ def officer_logout(app: AppContext, username: str) -> None:
     with rt.uow() as uow:
         found = _officer_named(uow, username)
         ended = revoke_all(uow, "officer", found.id, rt.clock.now())
-        uow.audit.append(actor="cli", role="admin", action="officer.sessions_revoked", object_type="officer",
-                         object_id=found.id, details={"sessions": ended})
+        uow.audit.append(
+            actor="cli",
+            role="admin",
+            action="officer.sessions_revoked",
+            object_type="officer",
+            object_id=found.id,
+            details={"sessions": ended},
+        )
         uow.commit()
     click.echo(f"已结束 {ended} 个会话 (sessions ended) for {username}")
 
@@ -204,4 +233,3 @@ def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
         daily_sweep.stop()
         if worker is not None:
             worker.stop()
-

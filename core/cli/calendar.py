@@ -3,6 +3,7 @@
 The root group (core/cli.py) puts an object with ``settings`` on the click context; the data
 directory for imported notices is ``settings.data_dir``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,9 @@ def _parse_accepted(value: str) -> dt.datetime:
         try:
             moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time())
         except ValueError:
-            raise click.BadParameter(f"“{value}”不是 ISO-8601 时间，例如 2026-09-18T10:30:00+08:00",
-                                     param_hint="--accepted") from None
+            raise click.BadParameter(
+                f"“{value}”不是 ISO-8601 时间，例如 2026-09-18T10:30:00+08:00", param_hint="--accepted"
+            ) from None
     # A clerk types local time: a time without an offset is Beijing time.
     return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
 
@@ -56,8 +58,9 @@ def calendar() -> None:
 
 @calendar.command("deadline")
 @click.option("--accepted", required=True, help="受理时间，ISO-8601；无时区时按北京时间。")
-@click.option("--days", "working_days", type=click.IntRange(min=1), default=2, show_default=True,
-              help="承诺办结的工作日数。")
+@click.option(
+    "--days", "working_days", type=click.IntRange(min=1), default=2, show_default=True, help="承诺办结的工作日数。"
+)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON。")
 @click.pass_context
 def deadline_command(ctx: click.Context, accepted: str, working_days: int, as_json: bool) -> None:
@@ -69,11 +72,16 @@ def deadline_command(ctx: click.Context, accepted: str, working_days: int, as_js
     except ValidationError as exc:
         raise click.BadParameter("；".join(e.message for e in exc.errors), param_hint="--accepted") from exc
     if as_json:
-        click.echo(json.dumps({
-            "deadline": result.at.astimezone(BEIJING).isoformat(),
-            "provisional": result.provisional,
-            "due_date": result.due_date.isoformat(),
-        }, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "deadline": result.at.astimezone(BEIJING).isoformat(),
+                    "provisional": result.provisional,
+                    "due_date": result.due_date.isoformat(),
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     local = accepted_at.astimezone(BEIJING)
     click.echo(f"受理时间：{_chinese_date(local.date())} {local:%H:%M}（北京时间）")
@@ -108,7 +116,9 @@ def import_command(ctx: click.Context, file: Path) -> None:
     click.echo(f"{action} {table.year} 年节假日安排{origin}：{table.source_notice.reference()}")
     click.echo(f"  发布日期 {table.source_notice.published.isoformat()}，{table.source_notice.url}")
     for holiday in table.holidays:
-        click.echo(f"  {holiday.name}：{holiday.days[0].isoformat()} 至 {holiday.days[-1].isoformat()}，共 {len(holiday.days)} 天")
+        click.echo(
+            f"  {holiday.name}：{holiday.days[0].isoformat()} 至 {holiday.days[-1].isoformat()}，共 {len(holiday.days)} 天"
+        )
     makeup = "、".join(d.isoformat() for d in table.makeup_workdays) or "无"
     click.echo(f"  调休上班日：{makeup}")
     click.echo(f"  放假日合计 {days_off} 天；已写入 {data_dir / 'calendar' / f'cn-{table.year}.json'}")
@@ -128,7 +138,9 @@ def show_command(ctx: click.Context, year: int | None) -> None:
     for table_year, table in tables.items():
         source = working_calendar.sources.get(table_year, BUILT_IN)
         origin = "内置" if source == BUILT_IN else f"导入：{source}"
-        click.echo(f"{table_year}  {table.source_notice.reference()}  发布 {table.source_notice.published.isoformat()}  [{origin}]")
+        click.echo(
+            f"{table_year}  {table.source_notice.reference()}  发布 {table.source_notice.published.isoformat()}  [{origin}]"
+        )
         click.echo(f"      {table.source_notice.url}")
         if year is not None:
             for holiday in table.holidays:

@@ -4,6 +4,7 @@ Command modules import this module, never the root group's package (``govcred.co
 the root group imports every command module, so a command importing it back would close an
 import cycle. Plugins' commands (``govcred_cli_commands``) use it the same way.
 """
+
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
 """``govcred credential``: show a credential, write its QR, revoke / suspend / reinstate it."""
+
 from __future__ import annotations
 
 import getpass
@@ -31,8 +32,13 @@ def _status_command(action: str) -> click.Command:
     def command(app: AppContext, credential_id: str, reason: str) -> None:
         from govcred.core.services.credential_status import change_status
 
-        changed = change_status(app.runtime.collaborators, credential_id, STATUS_OF_ACTION[action], reason=reason,
-                                principal=_cli_principal())
+        changed = change_status(
+            app.runtime.collaborators,
+            credential_id,
+            STATUS_OF_ACTION[action],
+            reason=reason,
+            principal=_cli_principal(),
+        )
         click.echo(f"证件 {changed.id} 状态已变更为 {changed.status} (status is now {changed.status})")
 
     return command

@@ -1,4 +1,5 @@
 """``govcred init`` and ``govcred db upgrade``: create or migrate the data directory."""
+
 from __future__ import annotations
 
 import secrets
@@ -58,8 +59,15 @@ def _ensure_demo_officers(rt) -> bool:
             if uow.officers.by_username(username) is not None:
                 continue
             password = f"demo-{secrets.token_urlsafe(12)}"
-            officer = create_officer(uow, username=username, display_name=name, role=role, password=password,
-                                     now=rt.clock.now(), actor="system")
+            officer = create_officer(
+                uow,
+                username=username,
+                display_name=name,
+                role=role,
+                password=password,
+                now=rt.clock.now(),
+                actor="system",
+            )
             line = f"{role}\t{username}\t{password}"
             if requires_totp(officer):  # reviewers and admins log in with a TOTP code as well
                 uri = enrol(uow, officer, rt.secrets.cipher, actor="system")

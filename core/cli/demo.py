@@ -6,6 +6,7 @@ others; then write what a verifier needs: credential.jwt, credential.png, jwks.j
 status-list.jwt. The sample application comes from a plugin (``govcred_demo_journey``),
 for a credential type a loaded plugin registered; core itself knows nothing of its contents.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,6 +21,7 @@ import click
 
 from govcred.core.cli.context import AppContext, echo_json, pass_app
 from govcred.core.exceptions import ConfigError
+
 
 def _journey(rt, now: dt.datetime) -> dict:
     schemas = set(rt.credential_types)
@@ -47,8 +49,15 @@ def _officer(rt, role: str):
     with rt.uow() as uow:
         found = uow.officers.by_username(role) or uow.officers.by_username(f"demo-{role}")
         if found is None:
-            found = create_officer(uow, username=f"demo-{role}", display_name=f"演示{role}", role=role,
-                                   password=secrets.token_urlsafe(24), now=rt.clock.now(), actor="demo")
+            found = create_officer(
+                uow,
+                username=f"demo-{role}",
+                display_name=f"演示{role}",
+                role=role,
+                password=secrets.token_urlsafe(24),
+                now=rt.clock.now(),
+                actor="demo",
+            )
             uow.commit()
         return Principal("officer", found.id, found.role, found.display_name)
 
@@ -71,10 +80,10 @@ def _proof_png() -> bytes:
 def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> None:
     """Run one application through to an issued credential and write the files a verifier needs."""
     from govcred.core import attachments
-    from govcred.core.services import decisions, intake, issuance
     from govcred.core.accounts.officers import Principal
     from govcred.core.migrate import upgrade
     from govcred.core.qr import make_qr, render_png
+    from govcred.core.services import decisions, intake, issuance
 
     rt = app.runtime
     Path(rt.settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -101,18 +110,21 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
         uow.commit()
     resident = Principal("resident", resident_row.id)
     proof = attachments.store(rt.collaborators, _proof_png(), "labor-contract.png", principal=resident).id
-    application = intake.submit_application(rt.collaborators, _with_attachment(journey["document"], proof),
-                                            principal=resident, channel="online")
+    application = intake.submit_application(
+        rt.collaborators, _with_attachment(journey["document"], proof), principal=resident, channel="online"
+    )
     if application.state == "submitted":
         application = intake.accept_application(rt.collaborators, application.id, _officer(rt, "clerk"))
     decision = decisions.decide(rt.collaborators, application.id, approve=True, principal=_officer(rt, "reviewer"))
     credential = issuance.credential_for(rt.collaborators, decision.credential_id)
 
     signed_list = rt.status_list_publisher.current(credential.status_list_id)
-    files = {"credential.jwt": credential.token.encode("ascii"),
-             "credential.png": render_png(credential.token, scale=6),
-             "jwks.json": json.dumps(rt.keystore.jwks(), ensure_ascii=False, indent=2).encode("utf-8"),
-             "status-list.jwt": signed_list.token.encode("ascii")}
+    files = {
+        "credential.jwt": credential.token.encode("ascii"),
+        "credential.png": render_png(credential.token, scale=6),
+        "jwks.json": json.dumps(rt.keystore.jwks(), ensure_ascii=False, indent=2).encode("utf-8"),
+        "status-list.jwt": signed_list.token.encode("ascii"),
+    }
     for name, data in files.items():
         (out / name).write_bytes(data)
     summary = {
@@ -124,8 +136,10 @@ def demo(ctx: click.Context, app: AppContext, out_dir: str, as_json: bool) -> No
         "status_list": {"id": credential.status_list_id, "idx": credential.status_idx},
         "outbox": _queued(rt, (application.id, credential.id, credential.permit_no)),
         "files": {name: str((out / name).resolve()) for name in files},
-        "verify": (f"govcred verify {out / 'credential.png'} --jwks {out / 'jwks.json'} "
-                   f"--status-list {out / 'status-list.jwt'} --benefit compulsory_education --json"),
+        "verify": (
+            f"govcred verify {out / 'credential.png'} --jwks {out / 'jwks.json'} "
+            f"--status-list {out / 'status-list.jwt'} --benefit compulsory_education --json"
+        ),
     }
     if as_json:
         echo_json(summary)
@@ -142,10 +156,11 @@ def _queued(rt, aggregate_ids: tuple[str, ...]) -> dict[str, int]:
 
     with rt.uow(readonly=True) as uow:
         rows = uow.session.execute(
-            sa.select(outbox.c.channel, sa.func.count()).where(outbox.c.aggregate_id.in_(aggregate_ids))
+            sa.select(outbox.c.channel, sa.func.count())
+            .where(outbox.c.aggregate_id.in_(aggregate_ids))
             .group_by(outbox.c.channel)
         ).all()
-    return {channel: count for channel, count in rows}
+    return dict(rows)
 
 
 COMMANDS = [demo]

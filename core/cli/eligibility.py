@@ -5,6 +5,7 @@ existing permit are read from the document itself (the credential type's
 ``records_from_document``).
 Exit status 0 eligible, 1 not eligible, 2 invalid document.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,8 +41,12 @@ def _as_of(value: str | None) -> dt.date:
 
 def _fail(errors: list[tuple[str, str, str]], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"eligible": None, "errors": [
-            {"field": f, "code": c, "message": m} for f, c, m in errors]}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"eligible": None, "errors": [{"field": f, "code": c, "message": m} for f, c, m in errors]},
+                ensure_ascii=False,
+            )
+        )
     else:
         click.echo("申请材料有误，请逐项修改：", err=True)
         for field, code, message in errors:
@@ -77,8 +82,17 @@ def check(ctx: click.Context, file: Path, as_of: str | None, as_json: bool) -> N
         _fail([(e.field, e.code, e.message) for e in exc.errors], as_json)
     eligible = not any(f.blocking for f in findings)
     if as_json:
-        click.echo(json.dumps({"eligible": eligible, "path": document.get("path"), "as_of": on.isoformat(),
-                               "findings": [f.as_dict() for f in findings]}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "eligible": eligible,
+                    "path": document.get("path"),
+                    "as_of": on.isoformat(),
+                    "findings": [f.as_dict() for f in findings],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         click.echo(f"审核日期：{on.isoformat()}　结论：{'符合条件' if eligible else '不符合条件'}")
         for f in findings:

@@ -1,6 +1,7 @@
 """``govcred lifecycle``: the sweep, endorsement, replacement, cancellation and reminders of a
 permit from the console. Acting on a permit names a stored officer (``--as USERNAME``), so the
 audit log says who did it and the same role checks apply as on the web."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,6 @@ from govcred.core.clock import BEIJING
 from govcred.core.models import CREDENTIAL_STATUS_ZH
 
 
-
 def _as_of(value: str | None) -> dt.datetime | None:
     """An ISO date or datetime; without an offset it is Beijing time."""
     if value is None:
@@ -22,8 +22,9 @@ def _as_of(value: str | None) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter("须为 ISO 8601 日期或时间，如 2027-03-02 或 2027-03-02T01:00+08:00",
-                                 param_hint="--as-of") from None
+        raise click.BadParameter(
+            "须为 ISO 8601 日期或时间，如 2027-03-02 或 2027-03-02T01:00+08:00", param_hint="--as-of"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
 
 
@@ -39,17 +40,21 @@ def _officer(app: AppContext, username: str):
 
 
 def _print_permit(view: dict) -> None:
-    click.echo(f"证号 {view['permit_no']}  状态 {CREDENTIAL_STATUS_ZH.get(view['status'], view['status'])}"
-               f"{'（已过签注期）' if view['lapsed'] else ''}")
+    click.echo(
+        f"证号 {view['permit_no']}  状态 {CREDENTIAL_STATUS_ZH.get(view['status'], view['status'])}"
+        f"{'（已过签注期）' if view['lapsed'] else ''}"
+    )
     if view["residence_start"]:
         click.echo(f"  连续居住起算日 {view['residence_start']}")
     if view["endorsement_window"]:
         click.echo(f"  {view['endorsement_window']['text']}")
     click.echo(f"  短信提醒 {', '.join(view['reminders']) or '无'}")
     for version in view["history"]:
-        click.echo(f"  v{version['version']}  {CREDENTIAL_STATUS_ZH.get(version['status'], version['status'])}  "
-                   f"签发 {version['issued_at'][:10]}  有效至 {version['expires_at'][:10]}"
-                   f"{'  ' + version['status_reason'] if version['status_reason'] else ''}")
+        click.echo(
+            f"  v{version['version']}  {CREDENTIAL_STATUS_ZH.get(version['status'], version['status'])}  "
+            f"签发 {version['issued_at'][:10]}  有效至 {version['expires_at'][:10]}"
+            f"{'  ' + version['status_reason'] if version['status_reason'] else ''}"
+        )
 
 
 @click.group()
@@ -70,8 +75,10 @@ def sweep_command(app: AppContext, as_of: str | None, batch: int, as_json: bool)
     if as_json:
         echo_json({**report.as_dict(), "suspended_permits": report.suspended_permits})
         return
-    click.echo(f"签注检查 (sweep) 截至 {report.as_of.astimezone(BEIJING):%Y-%m-%d %H:%M}：中止 {report.suspended} 证，"
-               f"提醒 {report.reminders} 条，{report.batches} 批，用时 {report.seconds:.1f} 秒")
+    click.echo(
+        f"签注检查 (sweep) 截至 {report.as_of.astimezone(BEIJING):%Y-%m-%d %H:%M}：中止 {report.suspended} 证，"
+        f"提醒 {report.reminders} 条，{report.batches} 批，用时 {report.seconds:.1f} 秒"
+    )
 
 
 @lifecycle.command("show")
@@ -90,8 +97,12 @@ def show(app: AppContext, permit_no: str, username: str, as_json: bool) -> None:
 @lifecycle.command("endorse")
 @click.argument("permit_no")
 @click.option("--as", "username", required=True, help="The clerk at the window.")
-@click.option("--conditions", "conditions_file", type=click.Path(exists=True, dir_okay=False),
-              help="JSON list of the holder's current conditions, when they changed.")
+@click.option(
+    "--conditions",
+    "conditions_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON list of the holder's current conditions, when they changed.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def endorse(app: AppContext, permit_no: str, username: str, conditions_file: str | None, as_json: bool) -> None:
@@ -101,23 +112,30 @@ def endorse(app: AppContext, permit_no: str, username: str, conditions_file: str
 
     conditions = json.loads(Path(conditions_file).read_text(encoding="utf-8")) if conditions_file else None
     try:
-        result = request_endorsement(app.runtime.collaborators, permit_no, _officer(app, username), "window",
-                                     conditions=conditions)
+        result = request_endorsement(
+            app.runtime.collaborators, permit_no, _officer(app, username), "window", conditions=conditions
+        )
     except Conflict as exc:
         for finding in exc.details.get("findings", ()):
             if finding["severity"] == "blocking":
                 click.echo(f"  - [{finding['code']}] {finding['message_zh']}（{finding['basis']}）", err=True)
         raise
     credential = result.credential
-    summary = {"permit_no": credential.permit_no, "version": credential.version, "late": result.late,
-               "expires_at": credential.expires_at.isoformat(),
-               "residence_start": credential.residence_start.isoformat() if credential.residence_start else None}
+    summary = {
+        "permit_no": credential.permit_no,
+        "version": credential.version,
+        "late": result.late,
+        "expires_at": credential.expires_at.isoformat(),
+        "residence_start": credential.residence_start.isoformat() if credential.residence_start else None,
+    }
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"已{'补办' if result.late else '办理'}签注：证号 {credential.permit_no} 第 {credential.version} 版，"
-               f"有效至 {credential.expires_at.astimezone(BEIJING):%Y-%m-%d}"
-               + (f"，连续居住自 {credential.residence_start} 起计算" if result.late else ""))
+    click.echo(
+        f"已{'补办' if result.late else '办理'}签注：证号 {credential.permit_no} 第 {credential.version} 版，"
+        f"有效至 {credential.expires_at.astimezone(BEIJING):%Y-%m-%d}"
+        + (f"，连续居住自 {credential.residence_start} 起计算" if result.late else "")
+    )
 
 
 @lifecycle.command("replace")
@@ -130,7 +148,9 @@ def replace(app: AppContext, permit_no: str, username: str, reason: str) -> None
     from govcred.core.services.lifecycle import replace_permit
 
     credential = replace_permit(app.runtime.collaborators, permit_no, _officer(app, username), "window", reason=reason)
-    click.echo(f"已{'换领' if reason == 'damaged' else '补领'}：新证号 {credential.permit_no}，原证号 {permit_no} 已作废")
+    click.echo(
+        f"已{'换领' if reason == 'damaged' else '补领'}：新证号 {credential.permit_no}，原证号 {permit_no} 已作废"
+    )
 
 
 @lifecycle.command("cancel")
@@ -150,8 +170,12 @@ def cancel(app: AppContext, permit_no: str, username: str, reason: str, note: st
 @lifecycle.command("reminders")
 @click.argument("permit_no")
 @click.option("--as", "username", required=True, help="The clerk recording the holder's choice.")
-@click.option("--set", "chosen", default=None,
-              help="Comma-separated: endorsement_due, week_before, after_suspension (empty: none).")
+@click.option(
+    "--set",
+    "chosen",
+    default=None,
+    help="Comma-separated: endorsement_due, week_before, after_suspension (empty: none).",
+)
 @pass_app
 def reminders(app: AppContext, permit_no: str, username: str, chosen: str | None) -> None:
     """Show, or set (--set), the SMS reminders the holder wants."""
@@ -160,8 +184,9 @@ def reminders(app: AppContext, permit_no: str, username: str, chosen: str | None
 
     principal = _officer(app, username)
     if chosen is not None:
-        set_reminders(app.runtime.collaborators, permit_no, principal,
-                      [r.strip() for r in chosen.split(",") if r.strip()])
+        set_reminders(
+            app.runtime.collaborators, permit_no, principal, [r.strip() for r in chosen.split(",") if r.strip()]
+        )
     current = permit_view(app.runtime.collaborators, permit_no, principal)["reminders"]
     for name, label in REMINDER_LABELS.items():
         click.echo(f"  [{'x' if name in current else ' '}] {name}  {label}")

@@ -1,4 +1,5 @@
 """Delivery commands: ``govcred worker`` and ``govcred outbox list / show / retry``."""
+
 from __future__ import annotations
 
 import logging
@@ -17,44 +18,77 @@ _STATUS_ZH = {"pending": "待投递", "inflight": "投递中", "delivered": "已
 @click.option("--drain", is_flag=True, help="Stop as soon as nothing is due.")
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Rows claimed at a time (default: settings).")
-@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=1, show_default=True,
-              help="Deliveries in flight at once (order per aggregate is kept).")
-@click.option("--lease-seconds", type=click.FloatRange(min=1), default=None,
-              help="How long a claim stays with this worker if it dies (default 60).")
-@click.option("--record-every", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Outcomes written per transaction (1: one commit per message; more: fewer fsyncs, "
-                   "more re-sends after a crash, which receivers deduplicate).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Deliveries in flight at once (order per aggregate is kept).",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="How long a claim stays with this worker if it dies (default 60).",
+)
+@click.option(
+    "--record-every",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Outcomes written per transaction (1: one commit per message; more: fewer fsyncs, "
+    "more re-sends after a crash, which receivers deduplicate).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @pass_app
-def worker(app: AppContext, drain: bool, max_seconds: float | None, batch: int | None, concurrency: int,
-           lease_seconds: float | None, record_every: int, as_json: bool) -> None:
+def worker(
+    app: AppContext,
+    drain: bool,
+    max_seconds: float | None,
+    batch: int | None,
+    concurrency: int,
+    lease_seconds: float | None,
+    record_every: int,
+    as_json: bool,
+) -> None:
     """Deliver outbox messages (SIGTERM/SIGINT: finish the message in hand, then stop)."""
     from govcred.core.worker import DEFAULT_LEASE_SECONDS, run_worker
 
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     stop = threading.Event()
 
     def on_signal(signum, _frame):
-        click.echo(f"收到信号 {signal.Signals(signum).name}，完成当前消息后停止 (stopping after the message in hand)",
-                   err=True)
+        click.echo(
+            f"收到信号 {signal.Signals(signum).name}，完成当前消息后停止 (stopping after the message in hand)", err=True
+        )
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        stats = run_worker(app.runtime.relay, drain=drain, max_seconds=max_seconds, batch=batch, stop_event=stop,
-                           concurrency=concurrency, lease_seconds=lease_seconds or DEFAULT_LEASE_SECONDS,
-                           record_every=record_every)
+        stats = run_worker(
+            app.runtime.relay,
+            drain=drain,
+            max_seconds=max_seconds,
+            batch=batch,
+            stop_event=stop,
+            concurrency=concurrency,
+            lease_seconds=lease_seconds or DEFAULT_LEASE_SECONDS,
+            record_every=record_every,
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if as_json:
         echo_json(stats.as_dict())
         return
-    click.echo(f"投递进程 (worker) {stats.worker_id}: 已投递 {stats.delivered}，稍后重试 {stats.retried}，"
-               f"死信 {stats.dead}，租约被接管 {stats.lost_lease}，退回 {stats.released}，"
-               f"用时 {stats.seconds:.1f} 秒 (delivered/retry/dead/lease lost/released)")
+    click.echo(
+        f"投递进程 (worker) {stats.worker_id}: 已投递 {stats.delivered}，稍后重试 {stats.retried}，"
+        f"死信 {stats.dead}，租约被接管 {stats.lost_lease}，退回 {stats.released}，"
+        f"用时 {stats.seconds:.1f} 秒 (delivered/retry/dead/lease lost/released)"
+    )
 
 
 @click.group()
@@ -80,8 +114,10 @@ def outbox_list(app: AppContext, dead_only: bool, channel: str | None, limit: in
         click.echo("没有消息 (no messages)")
         return
     for r in rows:
-        line = (f"{r['id']}  {r['channel']:<16} {r['event_type']:<28} {r['aggregate_type']}:{r['aggregate_id']}"
-                f"#{r['aggregate_seq']}  {_STATUS_ZH.get(r['status'], r['status'])}  尝试 {r['attempts']} 次")
+        line = (
+            f"{r['id']}  {r['channel']:<16} {r['event_type']:<28} {r['aggregate_type']}:{r['aggregate_id']}"
+            f"#{r['aggregate_seq']}  {_STATUS_ZH.get(r['status'], r['status'])}  尝试 {r['attempts']} 次"
+        )
         if r["last_error"] and r["status"] != "delivered":
             line += f"  — {r['last_error'][:80]}"
         click.echo(line)
@@ -117,8 +153,10 @@ def outbox_show(app: AppContext, message_id: str, as_json: bool) -> None:
     for d in m["not_held_behind_dead"]:
         click.echo(f"前序消息 seq {d['seq']} 为死信，本消息不再等待它 (not held behind dead letter) {d['id']}")
     if m["status"] == "dead" and m.get("later_messages_flowing"):
-        click.echo(f"注意：同一对象的后续 {m['later_messages_flowing']} 条消息不会等待本死信，已照常投递或排队 "
-                   f"(later messages of this aggregate are not held behind this dead letter)")
+        click.echo(
+            f"注意：同一对象的后续 {m['later_messages_flowing']} 条消息不会等待本死信，已照常投递或排队 "
+            f"(later messages of this aggregate are not held behind this dead letter)"
+        )
     click.echo("内容 (payload):")
     echo_json(m["payload"])
     if m["has_secret"]:

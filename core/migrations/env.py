@@ -1,4 +1,5 @@
 """Alembic environment: the engine and metadata come from ``core.migrate``."""
+
 from alembic import context
 
 config = context.config

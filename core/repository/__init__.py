@@ -1,6 +1,7 @@
 """Repositories: how aggregates are found and stored, and every query the use cases run, one
 module an aggregate. Applicant-facing queries are scoped in the query itself
 (``owner_id = :current``), never by checking after loading."""
+
 from __future__ import annotations
 
 from govcred.core.repository.accounts import OfficerRepository, ResidentRepository

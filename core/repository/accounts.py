@@ -1,4 +1,5 @@
 """Officers and residents."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -29,7 +30,7 @@ class OfficerRepository:
 
 
 class ResidentRepository:
-    def __init__(self, session: Session, secrets: "Secrets"):
+    def __init__(self, session: Session, secrets: Secrets):
         self._s = session
         self._secrets = secrets
 

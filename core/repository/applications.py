@@ -1,7 +1,9 @@
 """Applications: found by id, by owner, by subject; the review queue."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class ApplicationRepository:
-    def __init__(self, session: Session, secrets: "Secrets"):
+    def __init__(self, session: Session, secrets: Secrets):
         self._s = session
         self._secrets = secrets
 
@@ -44,10 +46,15 @@ class ApplicationRepository:
         return app
 
     def list_for_owner(self, owner_id: str) -> Sequence[models.Application]:
-        return self._s.execute(
-            sa.select(models.Application).where(applications.c.owner_id == owner_id)
-            .order_by(applications.c.created_at.desc())
-        ).scalars().all()
+        return (
+            self._s.execute(
+                sa.select(models.Application)
+                .where(applications.c.owner_id == owner_id)
+                .order_by(applications.c.created_at.desc())
+            )
+            .scalars()
+            .all()
+        )
 
     def in_progress_for_subject(self, subject_index: str, exclude_id: str | None = None) -> bool:
         stmt = sa.select(applications.c.id).where(
@@ -60,14 +67,17 @@ class ApplicationRepository:
 
     def by_ids(self, ids: Iterable[str]) -> dict[str, models.Application]:
         wanted = list(set(ids))
-        found = self._s.execute(
-            sa.select(models.Application).where(applications.c.id.in_(wanted))
-        ).scalars().all()
+        found = self._s.execute(sa.select(models.Application).where(applications.c.id.in_(wanted))).scalars().all()
         return {a.id: a for a in found}
 
     def queue(self, states: Sequence[str] = (models.ACCEPTED,)) -> Sequence[models.Application]:
         """The review queue: oldest deadline first."""
-        return self._s.execute(
-            sa.select(models.Application).where(applications.c.state.in_(states))
-            .order_by(applications.c.deadline.asc().nulls_last(), applications.c.created_at.asc())
-        ).scalars().all()
+        return (
+            self._s.execute(
+                sa.select(models.Application)
+                .where(applications.c.state.in_(states))
+                .order_by(applications.c.deadline.asc().nulls_last(), applications.c.created_at.asc())
+            )
+            .scalars()
+            .all()
+        )

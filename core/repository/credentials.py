@@ -1,8 +1,9 @@
 """Credentials: permits and their versions, and the queries the lifecycle sweep and reminders run."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -30,8 +31,13 @@ class CredentialRepository:
 
     def current_version(self, permit_no: str, *, owner_id: str | None = None) -> models.Credential | None:
         """A permit's newest version, locked; only the owner's when ``owner_id`` is given."""
-        stmt = (sa.select(models.Credential).where(credentials.c.permit_no == permit_no)
-                .order_by(credentials.c.version.desc()).limit(1).with_for_update())
+        stmt = (
+            sa.select(models.Credential)
+            .where(credentials.c.permit_no == permit_no)
+            .order_by(credentials.c.version.desc())
+            .limit(1)
+            .with_for_update()
+        )
         if owner_id is not None:
             stmt = stmt.where(credentials.c.owner_id == owner_id)
         return self._s.execute(stmt).scalar_one_or_none()
@@ -45,27 +51,38 @@ class CredentialRepository:
 
     def live_superseded(self, current: models.Credential, now: dt.datetime) -> Sequence[models.Credential]:
         """The permit's other superseded versions whose tokens are within their ``exp``, locked."""
-        return self._s.execute(
-            sa.select(models.Credential).where(
-                credentials.c.permit_no == current.permit_no, credentials.c.id != current.id,
-                credentials.c.status == models.SUPERSEDED, credentials.c.expires_at > now,
-            ).with_for_update()
-        ).scalars().all()
+        return (
+            self._s.execute(
+                sa.select(models.Credential)
+                .where(
+                    credentials.c.permit_no == current.permit_no,
+                    credentials.c.id != current.id,
+                    credentials.c.status == models.SUPERSEDED,
+                    credentials.c.expires_at > now,
+                )
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
 
     def permit_no_taken(self, permit_no: str) -> bool:
-        return self._s.execute(
-            sa.select(credentials.c.id).where(credentials.c.permit_no == permit_no).limit(1)
-        ).first() is not None
+        return (
+            self._s.execute(sa.select(credentials.c.id).where(credentials.c.permit_no == permit_no).limit(1)).first()
+            is not None
+        )
 
     def last_expiry_signed_by(self, kid: str) -> dt.datetime | None:
         last = self._s.execute(
-            sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)).scalar()
+            sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)
+        ).scalar()
         if last is None:
             return None
-        return last if last.tzinfo else last.replace(tzinfo=dt.timezone.utc)
+        return last if last.tzinfo else last.replace(tzinfo=dt.UTC)
 
-    def lapsed(self, now: dt.datetime, *, after: tuple[dt.datetime, str] | None,
-               limit: int) -> Sequence[models.Credential]:
+    def lapsed(
+        self, now: dt.datetime, *, after: tuple[dt.datetime, str] | None, limit: int
+    ) -> Sequence[models.Credential]:
         """Newest versions still ``valid`` whose ``exp`` has passed, by ``(expires_at, id)`` past the
         cursor ``after``, locked."""
         c = credentials.c
@@ -74,14 +91,23 @@ class CredentialRepository:
             stmt = stmt.where(sa.tuple_(c.expires_at, c.id) > sa.tuple_(*after))
         return self._s.execute(stmt.order_by(c.expires_at, c.id).limit(limit).with_for_update()).scalars().all()
 
-    def reminder_candidates(self, now: dt.datetime, *, lookahead: dt.timedelta, suspended_reason: str,
-                            grace: dt.timedelta, after: str | None, limit: int) -> Sequence[models.Credential]:
+    def reminder_candidates(
+        self,
+        now: dt.datetime,
+        *,
+        lookahead: dt.timedelta,
+        suspended_reason: str,
+        grace: dt.timedelta,
+        after: str | None,
+        limit: int,
+    ) -> Sequence[models.Credential]:
         """Newest versions that may be due a reminder, by id past ``after``: valid ones lapsing within
         ``lookahead``, and ones suspended (for ``suspended_reason``) a day to a day plus ``grace`` ago."""
         c = credentials.c
         upcoming = sa.and_(c.status == models.VALID, c.expires_at > now, c.expires_at <= now + lookahead)
         just_suspended = sa.and_(
-            c.status == models.SUSPENDED, c.status_reason == suspended_reason,
+            c.status == models.SUSPENDED,
+            c.status_reason == suspended_reason,
             c.status_changed_at <= now - dt.timedelta(days=1),
             c.status_changed_at > now - dt.timedelta(days=1) - grace,
         )
@@ -94,31 +120,45 @@ class CredentialRepository:
         """Valid versions lapsing within ``lookahead``, soonest first."""
         c = credentials.c
         where = sa.and_(c.status == models.VALID, c.expires_at > now, c.expires_at <= now + lookahead)
-        return self._s.execute(
-            sa.select(models.Credential).where(where).order_by(c.expires_at.asc(), c.id).limit(limit)
-        ).scalars().all()
+        return (
+            self._s.execute(sa.select(models.Credential).where(where).order_by(c.expires_at.asc(), c.id).limit(limit))
+            .scalars()
+            .all()
+        )
 
     def suspended_for(self, reason: str, *, limit: int) -> Sequence[models.Credential]:
         """Versions suspended for ``reason``, longest suspended first."""
         c = credentials.c
         where = sa.and_(c.status == models.SUSPENDED, c.status_reason == reason)
-        return self._s.execute(
-            sa.select(models.Credential).where(where).order_by(c.status_changed_at.asc(), c.id).limit(limit)
-        ).scalars().all()
+        return (
+            self._s.execute(
+                sa.select(models.Credential).where(where).order_by(c.status_changed_at.asc(), c.id).limit(limit)
+            )
+            .scalars()
+            .all()
+        )
 
     def valid_for_subject(self, subject_index: str) -> models.Credential | None:
         return self._s.execute(
-            sa.select(models.Credential).where(
+            sa.select(models.Credential)
+            .where(
                 credentials.c.subject_index == subject_index,
                 credentials.c.status.in_((models.VALID, models.SUSPENDED)),
-            ).order_by(credentials.c.issued_at.desc()).limit(1)
+            )
+            .order_by(credentials.c.issued_at.desc())
+            .limit(1)
         ).scalar_one_or_none()
 
     def for_owner(self, owner_id: str) -> Sequence[models.Credential]:
-        return self._s.execute(
-            sa.select(models.Credential).where(credentials.c.owner_id == owner_id)
-            .order_by(credentials.c.issued_at.desc())
-        ).scalars().all()
+        return (
+            self._s.execute(
+                sa.select(models.Credential)
+                .where(credentials.c.owner_id == owner_id)
+                .order_by(credentials.c.issued_at.desc())
+            )
+            .scalars()
+            .all()
+        )
 
 
 def _no_newer_version():

@@ -1,4 +1,5 @@
 """Decisions, one per decided application."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

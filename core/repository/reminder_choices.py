@@ -1,8 +1,9 @@
 """The reminders each permit holder chose."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,10 +21,14 @@ class ReminderChoiceRepository:
         """The stored choice of each of ``permit_nos`` that has one."""
         if not permit_nos:
             return {}
-        return {row.permit_no: frozenset(row.reminders) for row in self._s.execute(
-            sa.select(permit_reminders.c.permit_no, permit_reminders.c.reminders)
-            .where(permit_reminders.c.permit_no.in_(permit_nos))
-        )}
+        return {
+            row.permit_no: frozenset(row.reminders)
+            for row in self._s.execute(
+                sa.select(permit_reminders.c.permit_no, permit_reminders.c.reminders).where(
+                    permit_reminders.c.permit_no.in_(permit_nos)
+                )
+            )
+        }
 
     def store(self, permit_no: str, chosen: Sequence[str], *, actor: str, now: dt.datetime) -> None:
         exists = self._s.execute(
@@ -33,5 +38,6 @@ class ReminderChoiceRepository:
         if exists is None:
             self._s.execute(sa.insert(permit_reminders).values(permit_no=permit_no, **values))
         else:
-            self._s.execute(sa.update(permit_reminders).where(permit_reminders.c.permit_no == permit_no)
-                            .values(**values))
+            self._s.execute(
+                sa.update(permit_reminders).where(permit_reminders.c.permit_no == permit_no).values(**values)
+            )

@@ -1,4 +1,5 @@
 """The lifecycle sweep's checkpoint rows."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -6,11 +6,13 @@ The runtime (the composition root) builds one; web views and CLI commands hand i
 case they call, as cosmicpython's handlers receive their unit of work. A use case gets nothing
 else: no engine, no delivery channels, no runtime.
 """
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 

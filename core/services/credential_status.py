@@ -4,6 +4,7 @@ Allowed moves: valid -> suspended | revoked; suspended -> valid (reinstate) | re
 (and the other terminal statuses: replaced, cancelled, superseded) is final. The reason is
 required, because it is what the holder is told (Chinese text).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,6 @@ from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
 from govcred.core.exceptions import Conflict, ErrorList
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.status_change import apply_status_change
-
 
 #: Actions officers take, by the status they lead to.
 ACTIONS = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}
@@ -44,8 +44,9 @@ def _check_request(new_status: str, reason: str) -> str:
     return reason
 
 
-def change_status(deps: Collaborators, credential_id: str, new_status: str, *, reason: str,
-                  principal: Principal) -> models.Credential:
+def change_status(
+    deps: Collaborators, credential_id: str, new_status: str, *, reason: str, principal: Principal
+) -> models.Credential:
     """Move a credential to ``new_status``; the list revision, audit entry and outbox rows
     (from ``govcred_credential_status_changed`` and ``govcred_notify``) commit together or not at all."""
     require_role(principal, *STATUS_ROLES)
@@ -57,10 +58,18 @@ def change_status(deps: Collaborators, credential_id: str, new_status: str, *, r
         if old_status not in _ALLOWED_FROM[new_status]:
             raise Conflict(_refusal(old_status, new_status), code="STATUS_TRANSITION_INVALID")
         application = uow.applications.get(credential.application_id)
-        apply_status_change(uow, deps, [(credential, application)], new_status, reason=reason, now=now,
-                            actor=principal.audit_actor, role=principal.role,
-                            action=f"credential.{_action_of(old_status, new_status)}",
-                            details={"from": old_status, "to": new_status, "reason": reason})
+        apply_status_change(
+            uow,
+            deps,
+            [(credential, application)],
+            new_status,
+            reason=reason,
+            now=now,
+            actor=principal.audit_actor,
+            role=principal.role,
+            action=f"credential.{_action_of(old_status, new_status)}",
+            details={"from": old_status, "to": new_status, "reason": reason},
+        )
         uow.commit()
     return credential
 

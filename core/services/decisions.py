@@ -3,10 +3,11 @@ rejecting an application.
 
 Reviewers (and admins) decide, never on an application they entered themselves (four eyes).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
@@ -39,8 +40,15 @@ def _checked_reasons(reasons: Sequence[str]) -> list[str]:
     return cleaned
 
 
-def decide(deps: Collaborators, app_id: str, *, approve: bool, principal: Principal,
-           officer_reasons: Sequence[str] = (), expected_version: int | None = None) -> models.Decision:
+def decide(
+    deps: Collaborators,
+    app_id: str,
+    *,
+    approve: bool,
+    principal: Principal,
+    officer_reasons: Sequence[str] = (),
+    expected_version: int | None = None,
+) -> models.Decision:
     """Approve (issuing the credential) or reject an application, in one transaction.
 
     Re-evaluates every rule; approval with a blocking finding is refused, and a rejection
@@ -54,9 +62,15 @@ def decide(deps: Collaborators, app_id: str, *, approve: bool, principal: Princi
         return _decide(deps, app_id, approve, principal, reasons, expected_version, key)
     except (Conflict, PermissionDenied) as exc:
         with deps.uow() as uow:
-            uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.decide",
-                             object_type="application", object_id=app_id, outcome="failure",
-                             details={"code": exc.code, "approve": bool(approve)})
+            uow.audit.append(
+                actor=principal.audit_actor,
+                role=principal.role,
+                action="application.decide",
+                object_type="application",
+                object_id=app_id,
+                outcome="failure",
+                details={"code": exc.code, "approve": bool(approve)},
+            )
             uow.commit()
         raise
 
@@ -75,28 +89,54 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
         findings, context = evaluate_in(deps, uow, app, None)
         blocking = [f for f in findings if f.blocking]
         if approve and blocking:
-            raise Conflict("存在不符合条件的情形，不能批准", code="BLOCKING_FINDINGS_PRESENT",
-                           findings=[f.as_dict() for f in blocking])
+            raise Conflict(
+                "存在不符合条件的情形，不能批准",
+                code="BLOCKING_FINDINGS_PRESENT",
+                findings=[f.as_dict() for f in blocking],
+            )
         if not approve and not blocking and not reasons:
-            raise ValidationError([FieldError("reasons", "REASON_REQUIRED", "未发现不符合条件的情形，不予批准须写明理由")])
+            raise ValidationError(
+                [FieldError("reasons", "REASON_REQUIRED", "未发现不符合条件的情形，不予批准须写明理由")]
+            )
         app.decide(approve, now)
-        decision = models.Decision(application_id=app.id, approved=approve, findings=[f.as_dict() for f in findings],
-                                   officer_reasons=reasons, reviewer_id=principal.id, decided_at=now)
+        decision = models.Decision(
+            application_id=app.id,
+            approved=approve,
+            findings=[f.as_dict() for f in findings],
+            officer_reasons=reasons,
+            reviewer_id=principal.id,
+            decided_at=now,
+        )
         uow.decisions.add(decision)
         actor, role = principal.audit_actor, principal.role
         for i, reason in enumerate(reasons):
-            uow.audit.append(actor=actor, role=role, action="decision.officer_reason", object_type="application",
-                             object_id=app.id, details={"index": i, "chars": len(reason)})
+            uow.audit.append(
+                actor=actor,
+                role=role,
+                action="decision.officer_reason",
+                object_type="application",
+                object_id=app.id,
+                details={"index": i, "chars": len(reason)},
+            )
         credential = issue_credential(deps, uow, app, decision, context, key, now) if approve else None
-        uow.audit.append(actor=actor, role=role, action="application.approved" if approve else "application.rejected",
-                         object_type="application", object_id=app.id,
-                         details={"codes": [f.code for f in blocking], "officer_reasons": len(reasons),
-                                  "credential": credential.id if credential else None})
+        uow.audit.append(
+            actor=actor,
+            role=role,
+            action="application.approved" if approve else "application.rejected",
+            object_type="application",
+            object_id=app.id,
+            details={
+                "codes": [f.code for f in blocking],
+                "officer_reasons": len(reasons),
+                "credential": credential.id if credential else None,
+            },
+        )
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         deps.notifier.decided(uow.outbox, app, decision)
         if credential is not None:
-            deps.pm.hook.govcred_credential_issued(credential=credential, application=app,
-                                                   subject=deps.credential_types.subject_of(app), outbox=uow.outbox)
+            deps.pm.hook.govcred_credential_issued(
+                credential=credential, application=app, subject=deps.credential_types.subject_of(app), outbox=uow.outbox
+            )
             deps.notifier.issued(uow.outbox, credential, app)
         try:
             commit_application_change(uow)
@@ -112,8 +152,14 @@ class QueueItem:
     overdue: bool
 
 
-def review_queue(deps: Collaborators, principal: Principal, *, states: Sequence[str] = (models.ACCEPTED,),
-                 channel: str | None = None, due: str | None = None) -> list[QueueItem]:
+def review_queue(
+    deps: Collaborators,
+    principal: Principal,
+    *,
+    states: Sequence[str] = (models.ACCEPTED,),
+    channel: str | None = None,
+    due: str | None = None,
+) -> list[QueueItem]:
     """Applications to decide, earliest deadline first, flagged due today / overdue (Beijing)."""
     require_role(principal, *DECIDING_ROLES)
     errors = ErrorList()

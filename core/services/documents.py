@@ -1,9 +1,11 @@
 """What core checks of an application document without knowing its schema: that its
 credential type validates it and names its subject, which attachments it references, whether its materials are
 complete."""
+
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from govcred.core.credential_types import CredentialTypes
 from govcred.core.exceptions import ConfigError, FieldError, ValidationError

@@ -1,4 +1,5 @@
 """Eligibility: every plugin's rules over an application and the person's records, as of a day."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,28 +11,32 @@ from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.documents import validate_document
 
 
-def evaluate_in(deps: Collaborators, uow, app: models.Application,
-                as_of: dt.date | None) -> tuple[list[models.Finding], models.EligibilityContext]:
+def evaluate_in(
+    deps: Collaborators, uow, app: models.Application, as_of: dt.date | None
+) -> tuple[list[models.Finding], models.EligibilityContext]:
     """Every finding for ``app`` and the context they were found in, inside the caller's unit of work
     (a decision re-evaluates in its own transaction, and issuance reads the context)."""
     as_of = as_of or deps.clock.today_beijing()
     credential_type = deps.credential_types[app.schema]
     subject = credential_type.subject(app.document)
-    records = deps.pm.hook.govcred_person_records(id_number=subject["id_number"], as_of=as_of, settings=deps.settings,
-                                                  uow=uow)
-    already_holds = (
-        uow.credentials.valid_for_subject(app.subject_index) is not None
-        or uow.applications.in_progress_for_subject(app.subject_index, exclude_id=app.id)
+    records = deps.pm.hook.govcred_person_records(
+        id_number=subject["id_number"], as_of=as_of, settings=deps.settings, uow=uow
     )
+    already_holds = uow.credentials.valid_for_subject(
+        app.subject_index
+    ) is not None or uow.applications.in_progress_for_subject(app.subject_index, exclude_id=app.id)
     context = models.EligibilityContext(
-        as_of=as_of, records=records or models.PersonRecords(source="none"), settings=deps.settings,
+        as_of=as_of,
+        records=records or models.PersonRecords(source="none"),
+        settings=deps.settings,
         already_holds=already_holds,
     )
     return all_findings(deps.pm, credential_type, app, context), context
 
 
-def all_findings(pm, credential_type: CredentialType, app: models.Application,
-                 context: models.EligibilityContext) -> list[models.Finding]:
+def all_findings(
+    pm, credential_type: CredentialType, app: models.Application, context: models.EligibilityContext
+) -> list[models.Finding]:
     """The type's own rules, then every plugin's extra rules: all of them, always."""
     findings = list(credential_type.eligibility_findings(app, context))
     for part in pm.hook.govcred_eligibility_rules(application=app, context=context):
@@ -49,8 +54,9 @@ def dry_run(pm, settings, credential_types: CredentialTypes, document: Any, as_o
     """Evaluate a document without storing it, with the records it declares itself."""
     validate_document(credential_types, document)
     credential_type = credential_types[document["schema"]]
-    app = models.Application(schema=document["schema"], channel=str(document.get("channel", "online")),
-                             document=dict(document))
+    app = models.Application(
+        schema=document["schema"], channel=str(document.get("channel", "online")), document=dict(document)
+    )
     records = credential_type.records_from_document(document)
     context = models.EligibilityContext(as_of=as_of, records=records, settings=settings)
     return all_findings(pm, credential_type, app, context)

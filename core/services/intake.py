@@ -5,11 +5,12 @@ Each use case runs inside ONE unit of work: the business rows, the audit entries
 outbox rows commit together or not at all. Who may do what is checked here (not only in the
 web layer), so the API, the pages, the CLI and the demo share one policy.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -47,8 +48,9 @@ def check_channel(principal: Principal | None, channel: str) -> Principal:
     return principal
 
 
-def submit_application(deps: Collaborators, document: dict, *, principal: Principal,
-                       channel: str) -> models.Application:
+def submit_application(
+    deps: Collaborators, document: dict, *, principal: Principal, channel: str
+) -> models.Application:
     """Validate and store an application; accept it at once when the materials are complete.
 
     Residents submit online for themselves; clerks and admins enter window applications.
@@ -72,20 +74,29 @@ def submit_application(deps: Collaborators, document: dict, *, principal: Princi
         assert subject is not None
         id_number = subject["id_number"]
         app = models.Application(
-            schema=document["schema"], channel=channel, document=dict(document),
+            schema=document["schema"],
+            channel=channel,
+            document=dict(document),
             owner_id=principal.id if principal.kind == "resident" else None,
             created_by=principal.id if principal.kind == "officer" else None,
-            subject_name_masked=mask_name(subject["name"]), subject_id_masked=mask_identifier(id_number),
-            subject_index=deps.blind_index(id_number, "id_number"), county=str(subject.get("county", "")),
+            subject_name_masked=mask_name(subject["name"]),
+            subject_id_masked=mask_identifier(id_number),
+            subject_index=deps.blind_index(id_number, "id_number"),
+            county=str(subject.get("county", "")),
             created_at=now,
         )
         app.submit(now)
         uow.applications.add(app)
         uow.flush()
         attachment_store.link_to_application(uow, [ref for _path, ref in refs], app.id)
-        uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
-                         action="application.submitted", object_type="application", object_id=app.id,
-                         details={"channel": channel, "schema": app.schema, "attachments": len(refs)})
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role or principal.kind,
+            action="application.submitted",
+            object_type="application",
+            object_id=app.id,
+            details={"channel": channel, "schema": app.schema, "attachments": len(refs)},
+        )
         if materials_complete(document):
             _accept(deps, uow, app, principal, now)
         uow.commit()
@@ -98,9 +109,14 @@ def _accept(deps: Collaborators, uow, app: models.Application, principal: Princi
     if deadline.provisional:
         for message in deps.calendar.warnings(now) or ["办结期限为暂定 / the deadline is provisional"]:
             log.warning("application %s: %s", app.id, message)
-    uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
-                     action="application.accepted", object_type="application", object_id=app.id,
-                     details={"deadline": deadline.at.isoformat(), "provisional": deadline.provisional})
+    uow.audit.append(
+        actor=principal.audit_actor,
+        role=principal.role or principal.kind,
+        action="application.accepted",
+        object_type="application",
+        object_id=app.id,
+        details={"deadline": deadline.at.isoformat(), "provisional": deadline.provisional},
+    )
     deps.pm.hook.govcred_application_accepted(application=app, outbox=uow.outbox)
     deps.notifier.accepted(uow.outbox, app)
 
@@ -138,14 +154,20 @@ def withdraw_application(deps: Collaborators, app_id: str, principal: Principal)
     with deps.uow() as uow:
         app = _load_for(uow, app_id, principal, INTAKE_ROLES)
         app.withdraw()
-        uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
-                         action="application.withdrawn", object_type="application", object_id=app.id)
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role or principal.kind,
+            action="application.withdrawn",
+            object_type="application",
+            object_id=app.id,
+        )
         commit_application_change(uow)
     return app
 
 
-def get_application(deps: Collaborators, app_id: str,
-                    principal: Principal | None) -> tuple[models.Application, models.Decision | None]:
+def get_application(
+    deps: Collaborators, app_id: str, principal: Principal | None
+) -> tuple[models.Application, models.Decision | None]:
     """Read one application with its decision: owners and officers only (others get 404)."""
     with deps.uow(readonly=True) as uow:
         if principal is None:

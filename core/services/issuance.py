@@ -1,12 +1,14 @@
 """Issuance: sign and store the credential of an approved application (a first issue, or a
 lifecycle re-issue), with its permit number, status-list index and the plugins' claims."""
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import secrets
 import uuid
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from govcred.core import models
 from govcred.core.claims import RESERVED_CLAIMS
@@ -51,15 +53,26 @@ def _permit_no(uow, credential_type: str, county: str, now: dt.datetime) -> str:
     """E.g. ZJ331121 2026 12345678: region tag of the credential type, county, year, 8 random digits."""
     prefix = credential_type.split("-", 1)[0].upper() + county + str(now.astimezone(BEIJING).year)
     for _ in range(10):
-        number = prefix + f"{secrets.randbelow(10 ** 8):08d}"
+        number = prefix + f"{secrets.randbelow(10**8):08d}"
         if not uow.credentials.permit_no_taken(number):
             return number
     raise Conflict("无法分配证件号码，请重试", code="PERMIT_NUMBER_EXHAUSTED")
 
 
-def issue_credential(deps: Collaborators, uow, app: models.Application, decision: models.Decision,
-                     context: models.EligibilityContext, key, now: dt.datetime, *, permit_no: str | None = None,
-                     version: int = 1, actor: str | None = None, role: str = "reviewer") -> models.Credential:
+def issue_credential(
+    deps: Collaborators,
+    uow,
+    app: models.Application,
+    decision: models.Decision,
+    context: models.EligibilityContext,
+    key,
+    now: dt.datetime,
+    *,
+    permit_no: str | None = None,
+    version: int = 1,
+    actor: str | None = None,
+    role: str = "reviewer",
+) -> models.Credential:
     """Sign and store the credential of an approved application, in the caller's transaction.
 
     A first issue gets a new permit number; the lifecycle (:mod:`.lifecycle`) re-issues an
@@ -75,25 +88,45 @@ def issue_credential(deps: Collaborators, uow, app: models.Application, decision
     list_id, idx = allocate_index(uow.status_lists, size=settings.status_list_size, now=now)
     issued = int(now.timestamp())
     claims = {
-        "iss": settings.issuer, "jti": credential_id, "iat": issued, "nbf": issued, "exp": int(expires.timestamp()),
+        "iss": settings.issuer,
+        "jti": credential_id,
+        "iat": issued,
+        "nbf": issued,
+        "exp": int(expires.timestamp()),
         **plugin_claims,
         "status": {"status_list": {"idx": idx, "uri": status_list_uri(settings.issuer, list_id)}},
     }
     token = issue_token(CREDENTIAL, claims, key, clock=deps.clock)
     permit_no = permit_no or _permit_no(uow, credential_type.name, app.county, now)
-    credential = models.Credential(version=version,
-        application_id=app.id, permit_no=permit_no, credential_type=credential_type.name,
-        subject_index=app.subject_index, issued_at=now, not_before=now,
-        expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc), kid=key.kid, token=token,
-        claims=claims, status_list_id=list_id, status_idx=idx, id=credential_id, owner_id=app.owner_id,
+    credential = models.Credential(
+        version=version,
+        application_id=app.id,
+        permit_no=permit_no,
+        credential_type=credential_type.name,
+        subject_index=app.subject_index,
+        issued_at=now,
+        not_before=now,
+        expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
+        kid=key.kid,
+        token=token,
+        claims=claims,
+        status_list_id=list_id,
+        status_idx=idx,
+        id=credential_id,
+        owner_id=app.owner_id,
     )
     uow.credentials.add(credential)
     uow.signing_keys.extend_verify_until(key.kid, credential.expires_at)
     decision.credential_id = credential.id
     app.permit_no = permit_no
-    uow.audit.append(actor=actor or f"officer:{decision.reviewer_id}", role=role, action="credential.issued",
-                     object_type="credential", object_id=credential.id,
-                     details={"kid": key.kid, "status_list": list_id, "expires_at": credential.expires_at.isoformat()})
+    uow.audit.append(
+        actor=actor or f"officer:{decision.reviewer_id}",
+        role=role,
+        action="credential.issued",
+        object_type="credential",
+        object_id=credential.id,
+        details={"kid": key.kid, "status_list": list_id, "expires_at": credential.expires_at.isoformat()},
+    )
     return credential
 
 

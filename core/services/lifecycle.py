@@ -21,11 +21,13 @@ Who may do what: residents act online on their own permits; clerks (and admins) 
 window; cancellation is a reviewer's or admin's decision. Endorsement is free and needs no
 new photo (暂行条例 art. 21).
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
@@ -39,7 +41,6 @@ from govcred.core.services.issuance import issue_credential
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.services.reminders import check_choice, date_zh, preferences
 from govcred.core.services.status_change import apply_status_change
-
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
 CANCEL_ROLES = ("reviewer", "admin")
@@ -63,7 +64,8 @@ class Endorsement:
 def _current_version(uow, permit_no: str, principal: Principal) -> models.Credential:
     """The permit's newest version, locked; residents only find their own (404 otherwise)."""
     credential = uow.credentials.current_version(
-        permit_no, owner_id=principal.id if principal.kind == "resident" else None)
+        permit_no, owner_id=principal.id if principal.kind == "resident" else None
+    )
     if credential is None:
         raise NotFound("未找到该居住证", code="PERMIT_NOT_FOUND")
     return credential
@@ -77,42 +79,89 @@ def _window_text(window: tuple[dt.date, dt.date]) -> str:
     return f"签注办理期为 {date_zh(window[0])}至{date_zh(window[1])}"
 
 
-def _change_status(deps: Collaborators, uow, credential: models.Credential, application: models.Application,
-                   new_status: str, reason: str, now: dt.datetime, *, actor: str, role: str) -> None:
+def _change_status(
+    deps: Collaborators,
+    uow,
+    credential: models.Credential,
+    application: models.Application,
+    new_status: str,
+    reason: str,
+    now: dt.datetime,
+    *,
+    actor: str,
+    role: str,
+) -> None:
     """Status, list revision, audit entry and the plugins' outbox rows, in the caller's transaction."""
-    apply_status_change(uow, deps, [(credential, application)], new_status, reason=reason, now=now,
-                        actor=actor, role=role, action=f"credential.{new_status}",
-                        details={"from": credential.status, "to": new_status, "permit_no": credential.permit_no})
+    apply_status_change(
+        uow,
+        deps,
+        [(credential, application)],
+        new_status,
+        reason=reason,
+        now=now,
+        actor=actor,
+        role=role,
+        action=f"credential.{new_status}",
+        details={"from": credential.status, "to": new_status, "permit_no": credential.permit_no},
+    )
 
 
-def _invalidate_older_versions(deps: Collaborators, uow, current: models.Credential, new_status: str, reason: str,
-                               now: dt.datetime, *, actor: str, role: str) -> None:
+def _invalidate_older_versions(
+    deps: Collaborators,
+    uow,
+    current: models.Credential,
+    new_status: str,
+    reason: str,
+    now: dt.datetime,
+    *,
+    actor: str,
+    role: str,
+) -> None:
     """Superseded versions whose tokens are still within their ``exp`` stop verifying too."""
     for credential in uow.credentials.live_superseded(current, now):
         application = uow.applications.get(credential.application_id)
         _change_status(deps, uow, credential, application, new_status, reason, now, actor=actor, role=role)
 
 
-def _follow_up_application(original: models.Application, kind: str, document: dict, channel: str,
-                           principal: Principal, now: dt.datetime) -> models.Application:
+def _follow_up_application(
+    original: models.Application, kind: str, document: dict, channel: str, principal: Principal, now: dt.datetime
+) -> models.Application:
     """An application of ``kind`` for the holder of ``original``, accepted at once (no deadline runs:
     it is decided in the same transaction)."""
     app = models.Application(
-        schema=original.schema, channel=channel, document=document, kind=kind, owner_id=original.owner_id,
+        schema=original.schema,
+        channel=channel,
+        document=document,
+        kind=kind,
+        owner_id=original.owner_id,
         created_by=principal.id if principal.kind == "officer" else None,
-        subject_name_masked=original.subject_name_masked, subject_id_masked=original.subject_id_masked,
-        subject_index=original.subject_index, county=original.county, created_at=now,
+        subject_name_masked=original.subject_name_masked,
+        subject_id_masked=original.subject_id_masked,
+        subject_index=original.subject_index,
+        county=original.county,
+        created_at=now,
     )
     app.submit(now)
     app.accept(now, now, False)
     return app
 
 
-def _issue(deps: Collaborators, uow, app, decision, context, key, now, previous, principal,
-           **new_permit) -> models.Credential:
+def _issue(
+    deps: Collaborators, uow, app, decision, context, key, now, previous, principal, **new_permit
+) -> models.Credential:
     context.extra["previous_credential"] = previous
-    credential = issue_credential(deps, uow, app, decision, context, key, now,
-                                  actor=principal.audit_actor, role=principal.role or principal.kind, **new_permit)
+    credential = issue_credential(
+        deps,
+        uow,
+        app,
+        decision,
+        context,
+        key,
+        now,
+        actor=principal.audit_actor,
+        role=principal.role or principal.kind,
+        **new_permit,
+    )
     credential.residence_start = context.extra.get("residence_start")
     return credential
 
@@ -128,18 +177,24 @@ def _endorsable(deps: Collaborators, credential: models.Credential, now: dt.date
     lapsed = credential.expires_at <= now
     if credential.status == models.SUSPENDED and credential.status_reason != MISSED_ENDORSEMENT:
         # an officer's suspension (data being checked) is lifted by an officer, not by endorsing
-        raise Conflict(f"证件已被中止使用（{credential.status_reason}），请到受理窗口咨询",
-                       code="PERMIT_SUSPENDED_BY_OFFICER")
+        raise Conflict(
+            f"证件已被中止使用（{credential.status_reason}），请到受理窗口咨询", code="PERMIT_SUSPENDED_BY_OFFICER"
+        )
     if credential.status not in (models.VALID, models.SUSPENDED):
         raise Conflict(f"证件状态为 {credential.status}，不能办理签注", code="PERMIT_NOT_ENDORSABLE")
     if not lapsed and _today(now) < window[0]:
-        raise Conflict(f"尚未到签注办理期：{_window_text(window)}", code="OUTSIDE_ENDORSEMENT_WINDOW",
-                       window_start=window[0].isoformat(), window_end=window[1].isoformat())
+        raise Conflict(
+            f"尚未到签注办理期：{_window_text(window)}",
+            code="OUTSIDE_ENDORSEMENT_WINDOW",
+            window_start=window[0].isoformat(),
+            window_end=window[1].isoformat(),
+        )
     return lapsed
 
 
-def request_endorsement(deps: Collaborators, permit_no: str, principal: Principal | None, channel: str, *,
-                        conditions: list | None = None) -> Endorsement:
+def request_endorsement(
+    deps: Collaborators, permit_no: str, principal: Principal | None, channel: str, *, conditions: list | None = None
+) -> Endorsement:
     """Endorse the permit: re-check the conditions, then re-issue it (same permit, version n+1).
 
     ``conditions`` replaces the conditions of the original application when the holder's
@@ -167,31 +222,73 @@ def request_endorsement(deps: Collaborators, permit_no: str, principal: Principa
         blocking = [f for f in findings if f.blocking]
         app.decide(not blocking, now)
         decision = models.Decision(
-            application_id=app.id, approved=not blocking, findings=[f.as_dict() for f in findings],
-            officer_reasons=[], reviewer_id=principal.id if principal.kind == "officer" else None, decided_at=now)
+            application_id=app.id,
+            approved=not blocking,
+            findings=[f.as_dict() for f in findings],
+            officer_reasons=[],
+            reviewer_id=principal.id if principal.kind == "officer" else None,
+            decided_at=now,
+        )
         uow.decisions.add(decision)
         actor, role = principal.audit_actor, principal.role or principal.kind
         if blocking:
-            uow.audit.append(actor=actor, role=role, action="permit.endorsement_refused", object_type="credential",
-                             object_id=previous.id, details={"codes": [f.code for f in blocking]})
+            uow.audit.append(
+                actor=actor,
+                role=role,
+                action="permit.endorsement_refused",
+                object_type="credential",
+                object_id=previous.id,
+                details={"codes": [f.code for f in blocking]},
+            )
             deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
             deps.notifier.decided(uow.outbox, app, decision)
             uow.commit()
-            raise Conflict("不再符合居住证申领条件，不予签注", code="ENDORSEMENT_REFUSED",
-                           findings=[f.as_dict() for f in findings])
+            raise Conflict(
+                "不再符合居住证申领条件，不予签注", code="ENDORSEMENT_REFUSED", findings=[f.as_dict() for f in findings]
+            )
         context.extra.update(late=late, residence_start=_today(now) if late else previous.residence_start)
-        _change_status(deps, uow, previous, original, models.SUPERSEDED,
-                       "已补办签注，由新版本替代" if late else "已签注，由新版本替代", now, actor=actor, role=role)
-        credential = _issue(deps, uow, app, decision, context, key, now, previous, principal,
-                            permit_no=previous.permit_no, version=previous.version + 1)
-        uow.audit.append(actor=actor, role=role, action="permit.endorsed", object_type="credential",
-                         object_id=credential.id,
-                         details={"permit_no": credential.permit_no, "version": credential.version, "late": late,
-                                  "residence_start": str(credential.residence_start or "")})
+        _change_status(
+            deps,
+            uow,
+            previous,
+            original,
+            models.SUPERSEDED,
+            "已补办签注，由新版本替代" if late else "已签注，由新版本替代",
+            now,
+            actor=actor,
+            role=role,
+        )
+        credential = _issue(
+            deps,
+            uow,
+            app,
+            decision,
+            context,
+            key,
+            now,
+            previous,
+            principal,
+            permit_no=previous.permit_no,
+            version=previous.version + 1,
+        )
+        uow.audit.append(
+            actor=actor,
+            role=role,
+            action="permit.endorsed",
+            object_type="credential",
+            object_id=credential.id,
+            details={
+                "permit_no": credential.permit_no,
+                "version": credential.version,
+                "late": late,
+                "residence_start": str(credential.residence_start or ""),
+            },
+        )
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         deps.notifier.decided(uow.outbox, app, decision)
-        deps.pm.hook.govcred_credential_issued(credential=credential, application=app,
-                                               subject=deps.credential_types.subject_of(app), outbox=uow.outbox)
+        deps.pm.hook.govcred_credential_issued(
+            credential=credential, application=app, subject=deps.credential_types.subject_of(app), outbox=uow.outbox
+        )
         deps.notifier.issued(uow.outbox, credential, app)
         uow.commit()
     return Endorsement(credential, previous, late, app)
@@ -200,8 +297,9 @@ def request_endorsement(deps: Collaborators, permit_no: str, principal: Principa
 # ---- replacement and cancellation -------------------------------------------------------------
 
 
-def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | None, channel: str, *,
-                   reason: str) -> models.Credential:
+def replace_permit(
+    deps: Collaborators, permit_no: str, principal: Principal | None, channel: str, *, reason: str
+) -> models.Credential:
     """换领 (``damaged``) or 补领 (``lost``): a new credential under a new permit number and the
     old one ``replaced``, in one transaction. Only a permit in use can be replaced."""
     principal = check_channel(principal, channel)
@@ -221,13 +319,21 @@ def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | N
         uow.applications.add(app)
         uow.flush()
         app.decide(True, now)
-        decision = models.Decision(application_id=app.id, approved=True, findings=[], officer_reasons=[],
-                                   reviewer_id=principal.id if principal.kind == "officer" else None,
-                                   decided_at=now)
+        decision = models.Decision(
+            application_id=app.id,
+            approved=True,
+            findings=[],
+            officer_reasons=[],
+            reviewer_id=principal.id if principal.kind == "officer" else None,
+            decided_at=now,
+        )
         uow.decisions.add(decision)
-        context = models.EligibilityContext(as_of=_today(now), records=models.PersonRecords(source="none"),
-                                            settings=deps.settings,
-                                            extra={"residence_start": previous.residence_start, "late": False})
+        context = models.EligibilityContext(
+            as_of=_today(now),
+            records=models.PersonRecords(source="none"),
+            settings=deps.settings,
+            extra={"residence_start": previous.residence_start, "late": False},
+        )
         actor, role = principal.audit_actor, principal.role or principal.kind
         text = REPLACEMENT_REASONS[reason]
         _change_status(deps, uow, previous, original, models.REPLACED, text, now, actor=actor, role=role)
@@ -235,21 +341,27 @@ def replace_permit(deps: Collaborators, permit_no: str, principal: Principal | N
         credential = _issue(deps, uow, app, decision, context, key, now, previous, principal)
         chosen = preferences(uow, [previous.permit_no])[previous.permit_no]
         uow.reminder_choices.store(credential.permit_no, check_choice(list(chosen)), actor=actor, now=now)
-        uow.audit.append(actor=actor, role=role, action="permit.replaced", object_type="credential",
-                         object_id=credential.id,
-                         details={"old_permit_no": previous.permit_no, "permit_no": credential.permit_no,
-                                  "reason": reason})
+        uow.audit.append(
+            actor=actor,
+            role=role,
+            action="permit.replaced",
+            object_type="credential",
+            object_id=credential.id,
+            details={"old_permit_no": previous.permit_no, "permit_no": credential.permit_no, "reason": reason},
+        )
         deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
         deps.notifier.decided(uow.outbox, app, decision)
-        deps.pm.hook.govcred_credential_issued(credential=credential, application=app,
-                                               subject=deps.credential_types.subject_of(app), outbox=uow.outbox)
+        deps.pm.hook.govcred_credential_issued(
+            credential=credential, application=app, subject=deps.credential_types.subject_of(app), outbox=uow.outbox
+        )
         deps.notifier.issued(uow.outbox, credential, app)
         uow.commit()
     return credential
 
 
-def cancel_permit(deps: Collaborators, permit_no: str, principal: Principal | None, *, reason: str,
-                  note: str = "") -> models.Credential:
+def cancel_permit(
+    deps: Collaborators, permit_no: str, principal: Principal | None, *, reason: str, note: str = ""
+) -> models.Credential:
     """注销: the holder obtained local hukou (``local_hukou``) or left the county (``left_county``)."""
     require_role(principal, *CANCEL_ROLES)
     errors = ErrorList()
@@ -276,8 +388,9 @@ def cancel_permit(deps: Collaborators, permit_no: str, principal: Principal | No
 # ---- reminders and views --------------------------------------------------------------------------
 
 
-def set_reminders(deps: Collaborators, permit_no: str, principal: Principal | None,
-                  reminders: Sequence[str]) -> list[str]:
+def set_reminders(
+    deps: Collaborators, permit_no: str, principal: Principal | None, reminders: Sequence[str]
+) -> list[str]:
     """The holder (online) or a clerk (at the window) chooses the reminders of a permit."""
     if principal is None:
         raise AuthenticationRequired("请先登录")
@@ -288,19 +401,27 @@ def set_reminders(deps: Collaborators, permit_no: str, principal: Principal | No
     with deps.uow() as uow:
         current = _current_version(uow, permit_no, principal)
         uow.reminder_choices.store(current.permit_no, chosen, actor=principal.audit_actor, now=now)
-        uow.audit.append(actor=principal.audit_actor, role=principal.role or principal.kind,
-                         action="permit.reminders_set", object_type="credential", object_id=current.id,
-                         details={"reminders": chosen})
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role or principal.kind,
+            action="permit.reminders_set",
+            object_type="credential",
+            object_id=current.id,
+            details={"reminders": chosen},
+        )
         uow.commit()
     return chosen
 
 
 def _version_view(credential: models.Credential) -> dict[str, Any]:
     return {
-        "id": credential.id, "version": credential.version, "status": credential.status,
+        "id": credential.id,
+        "version": credential.version,
+        "status": credential.status,
         "status_reason": credential.status_reason,
         "status_changed_at": credential.status_changed_at.isoformat() if credential.status_changed_at else None,
-        "issued_at": credential.issued_at.isoformat(), "expires_at": credential.expires_at.isoformat(),
+        "issued_at": credential.issued_at.isoformat(),
+        "expires_at": credential.expires_at.isoformat(),
         "residence_start": credential.residence_start.isoformat() if credential.residence_start else None,
     }
 
@@ -319,8 +440,9 @@ def permit_view(deps: Collaborators, permit_no: str, principal: Principal | None
         return _permit_summary(deps, permit_no, versions, chosen)
 
 
-def _permit_summary(deps: Collaborators, permit_no: str, versions: Sequence[models.Credential],
-                    chosen: frozenset[str]) -> dict[str, Any]:
+def _permit_summary(
+    deps: Collaborators, permit_no: str, versions: Sequence[models.Credential], chosen: frozenset[str]
+) -> dict[str, Any]:
     current = versions[0]
     in_use = current.status in (models.VALID, models.SUSPENDED)
     window = endorsement_window(deps.credential_types, current) if in_use else None
@@ -330,9 +452,15 @@ def _permit_summary(deps: Collaborators, permit_no: str, versions: Sequence[mode
         "status": current.status,
         "lapsed": current.expires_at <= now,
         "residence_start": current.residence_start.isoformat() if current.residence_start else None,
-        "endorsement_window": {"start": window[0].isoformat(), "end": window[1].isoformat(),
-                               "text": _window_text(window), "open": window[0] <= _today(now)} if window else None,
-        "reminders": [r for r in sorted(chosen)],
+        "endorsement_window": {
+            "start": window[0].isoformat(),
+            "end": window[1].isoformat(),
+            "text": _window_text(window),
+            "open": window[0] <= _today(now),
+        }
+        if window
+        else None,
+        "reminders": sorted(chosen),
         "history": [_version_view(v) for v in versions],
     }
 
@@ -364,12 +492,20 @@ def permit_queue(deps: Collaborators, principal: Principal | None, *, queue: str
             window = endorsement_window(deps.credential_types, credential)
             if queue == "window_open" and (window is None or window[0] > _today(now)):
                 continue
-            rows.append({
-                "permit_no": credential.permit_no, "version": credential.version, "status": credential.status,
-                "name_masked": credential.claims.get(NAME_MASKED, ""), "id_masked": credential.claims.get(ID_MASKED, ""),
-                "expires_at": credential.expires_at.isoformat(),
-                "status_changed_at": credential.status_changed_at.isoformat() if credential.status_changed_at else None,
-                "endorsement_window": {"start": window[0].isoformat(), "end": window[1].isoformat()} if window else None,
-            })
+            rows.append(
+                {
+                    "permit_no": credential.permit_no,
+                    "version": credential.version,
+                    "status": credential.status,
+                    "name_masked": credential.claims.get(NAME_MASKED, ""),
+                    "id_masked": credential.claims.get(ID_MASKED, ""),
+                    "expires_at": credential.expires_at.isoformat(),
+                    "status_changed_at": credential.status_changed_at.isoformat()
+                    if credential.status_changed_at
+                    else None,
+                    "endorsement_window": {"start": window[0].isoformat(), "end": window[1].isoformat()}
+                    if window
+                    else None,
+                }
+            )
     return rows
-

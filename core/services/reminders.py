@@ -11,10 +11,12 @@ The sweep emits each due reminder as a ``reminder`` notification (:mod:`govcred.
 with a ``not_before`` inside 08:00-20:00 Beijing time; the plugins that notify holders decide how
 it travels, and queue it at most once per permit version (a sweep run again emits it again).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from govcred.core.exceptions import ErrorList
 
@@ -23,8 +25,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION = "endorsement_due", "week_before", "after_suspension"
 REMINDERS = (ENDORSEMENT_DUE, WEEK_BEFORE, AFTER_SUSPENSION)
-REMINDER_LABELS = {ENDORSEMENT_DUE: "签注办理期开始时提醒", WEEK_BEFORE: "签注截止前一周提醒",
-                   AFTER_SUSPENSION: "证件中止使用次日提醒"}
+REMINDER_LABELS = {
+    ENDORSEMENT_DUE: "签注办理期开始时提醒",
+    WEEK_BEFORE: "签注截止前一周提醒",
+    AFTER_SUSPENSION: "证件中止使用次日提醒",
+}
 DEFAULT_REMINDERS = frozenset({ENDORSEMENT_DUE})
 
 
@@ -45,7 +50,7 @@ def check_choice(reminders: object) -> list[str]:
     return [r for r in REMINDERS if r in reminders]  # type: ignore[operator]
 
 
-def preferences(uow: "UnitOfWork", permit_nos: Iterable[str]) -> dict[str, frozenset[str]]:
+def preferences(uow: UnitOfWork, permit_nos: Iterable[str]) -> dict[str, frozenset[str]]:
     """The chosen reminders of each permit (the defaults for permits without a choice)."""
     wanted = list(dict.fromkeys(permit_nos))
     found = uow.reminder_choices.chosen(wanted)

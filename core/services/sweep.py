@@ -15,6 +15,7 @@ per (permit, version, reminder), so running the sweep again queues nothing new.
 
 A sweep that changes nothing writes nothing, not even its checkpoint row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,6 @@ from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_w
 from govcred.core.services.reminders import AFTER_SUSPENSION, ENDORSEMENT_DUE, WEEK_BEFORE, preferences
 from govcred.core.services.status_change import apply_status_change
 
-
 log = logging.getLogger("govcred.sweep")
 
 SWEEP_ACTOR, SWEEP_ROLE = "system:lifecycle-sweep", "system"
@@ -39,6 +39,7 @@ REMINDER_LOOKAHEAD = dt.timedelta(days=62)
 #: "The day after suspension" is still sent when a sweep was missed for a few days.
 AFTER_SUSPENSION_GRACE = dt.timedelta(days=7)
 WEEK = dt.timedelta(days=7)
+
 
 @dataclass
 class SweepReport:
@@ -51,15 +52,27 @@ class SweepReport:
     suspended_permits: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"as_of": self.as_of.isoformat(), "suspended": self.suspended, "reminders": self.reminders,
-                "batches": self.batches, "run_id": self.run_id, "seconds": round(self.seconds, 3)}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "suspended": self.suspended,
+            "reminders": self.reminders,
+            "batches": self.batches,
+            "run_id": self.run_id,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def _checkpoint(uow, report: SweepReport, phase: str, last_id: str | None, now: dt.datetime) -> None:
     """Record the batch in the sweep's row, in the batch's own transaction."""
     report.batches += 1
-    values = {"phase": phase, "batches": report.batches, "suspended": report.suspended,
-              "reminders": report.reminders, "last_credential_id": last_id, "updated_at": now}
+    values = {
+        "phase": phase,
+        "batches": report.batches,
+        "suspended": report.suspended,
+        "reminders": report.reminders,
+        "last_credential_id": last_id,
+        "updated_at": now,
+    }
     if report.run_id is None:
         report.run_id = models.new_id()
         uow.sweep_runs.start(report.run_id, as_of=report.as_of, started_at=now, **values)
@@ -67,8 +80,9 @@ def _checkpoint(uow, report: SweepReport, phase: str, last_id: str | None, now: 
         uow.sweep_runs.update(report.run_id, **values)
 
 
-def _suspend_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, batch: int,
-                   after: tuple[dt.datetime, str] | None) -> tuple[dt.datetime, str] | None:
+def _suspend_batch(
+    deps: Collaborators, report: SweepReport, now: dt.datetime, batch: int, after: tuple[dt.datetime, str] | None
+) -> tuple[dt.datetime, str] | None:
     """Suspend one batch past the cursor ``after`` (the last ``(expires_at, id)`` done, so a batch
     never re-reads what earlier batches suspended); returns the new cursor, None when done."""
     with deps.uow() as uow:
@@ -78,11 +92,25 @@ def _suspend_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, b
         apps = uow.applications.by_ids(c.application_id for c in lapsed)
         with uow.session.no_autoflush:  # one executemany UPDATE at commit, not a flush per statement
             apply_status_change(
-                uow, deps, [(c, apps[c.application_id]) for c in lapsed], models.SUSPENDED,
-                reason=MISSED_ENDORSEMENT, now=now, actor=SWEEP_ACTOR, role=SWEEP_ROLE, action="credential.suspended",
-                object_type="credential_batch", object_id=f"{report.run_id or 'new'}:{report.batches + 1}",
-                details={"reason": "missed_endorsement", "from": models.VALID, "to": models.SUSPENDED,
-                         "credentials": [c.id for c in lapsed], "permit_nos": [c.permit_no for c in lapsed]})
+                uow,
+                deps,
+                [(c, apps[c.application_id]) for c in lapsed],
+                models.SUSPENDED,
+                reason=MISSED_ENDORSEMENT,
+                now=now,
+                actor=SWEEP_ACTOR,
+                role=SWEEP_ROLE,
+                action="credential.suspended",
+                object_type="credential_batch",
+                object_id=f"{report.run_id or 'new'}:{report.batches + 1}",
+                details={
+                    "reason": "missed_endorsement",
+                    "from": models.VALID,
+                    "to": models.SUSPENDED,
+                    "credentials": [c.id for c in lapsed],
+                    "permit_nos": [c.permit_no for c in lapsed],
+                },
+            )
         report.suspended += len(lapsed)
         report.suspended_permits.extend(c.permit_no for c in lapsed)
         _checkpoint(uow, report, "suspend", lapsed[-1].id, now)
@@ -90,8 +118,9 @@ def _suspend_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, b
         return lapsed[-1].expires_at, lapsed[-1].id
 
 
-def _due_reminders(deps: Collaborators, credential: models.Credential, chosen: frozenset[str],
-                   now: dt.datetime) -> list[tuple[str, tuple[dt.date, dt.date] | None]]:
+def _due_reminders(
+    deps: Collaborators, credential: models.Credential, chosen: frozenset[str], now: dt.datetime
+) -> list[tuple[str, tuple[dt.date, dt.date] | None]]:
     today = now.astimezone(BEIJING).date()
     if credential.status == models.SUSPENDED:
         return [(AFTER_SUSPENSION, None)] if AFTER_SUSPENSION in chosen else []
@@ -106,13 +135,19 @@ def _due_reminders(deps: Collaborators, credential: models.Credential, chosen: f
     return due
 
 
-def _remind_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, batch: int,
-                  after: str | None) -> str | None:
+def _remind_batch(
+    deps: Collaborators, report: SweepReport, now: dt.datetime, batch: int, after: str | None
+) -> str | None:
     """One page of reminder candidates (by id); returns the last id seen, None at the end."""
     with deps.uow() as uow:
         page = uow.credentials.reminder_candidates(
-            now, lookahead=REMINDER_LOOKAHEAD, suspended_reason=MISSED_ENDORSEMENT, grace=AFTER_SUSPENSION_GRACE,
-            after=after, limit=batch)
+            now,
+            lookahead=REMINDER_LOOKAHEAD,
+            suspended_reason=MISSED_ENDORSEMENT,
+            grace=AFTER_SUSPENSION_GRACE,
+            after=after,
+            limit=batch,
+        )
         if not page:
             return None
         chosen = preferences(uow, [c.permit_no for c in page])
@@ -121,8 +156,9 @@ def _remind_batch(deps: Collaborators, report: SweepReport, now: dt.datetime, ba
         if due:
             apps = uow.applications.by_ids(c.application_id for c, _r, _w in due)
             for credential, reminder, window in due:
-                if deps.notifier.reminder(uow.outbox, credential, apps[credential.application_id], reminder,
-                                          window=window, now=now):
+                if deps.notifier.reminder(
+                    uow.outbox, credential, apps[credential.application_id], reminder, window=window, now=now
+                ):
                     queued += 1
         if queued:
             report.reminders += queued
@@ -154,8 +190,13 @@ def run_sweep(deps: Collaborators, *, now: dt.datetime | None = None, batch: int
         pass
     _finish(deps, report, now)
     report.seconds = time.perf_counter() - started
-    log.info("lifecycle sweep as of %s: %d suspended, %d reminders, %d batches", now.isoformat(),
-             report.suspended, report.reminders, report.batches)
+    log.info(
+        "lifecycle sweep as of %s: %d suspended, %d reminders, %d batches",
+        now.isoformat(),
+        report.suspended,
+        report.reminders,
+        report.batches,
+    )
     return report
 
 
@@ -169,7 +210,7 @@ class DailySweep:
         self._thread = threading.Thread(target=self._run, name="govcred-lifecycle-sweep", daemon=True)
         self.runs = 0
 
-    def start(self) -> "DailySweep":
+    def start(self) -> DailySweep:
         self._thread.start()
         return self
 

@@ -6,14 +6,31 @@ installed. The helpers below are for code outside fixtures (helper modules, benc
 
     from govcred.testing import make_runtime, make_settings, PostgresServer
 """
-from govcred.testing.builders import TEST_ENV, T0, builtin_plugins, make_pm, make_runtime, make_settings
+
+from govcred.testing.builders import T0, TEST_ENV, builtin_plugins, make_pm, make_runtime, make_settings
 from govcred.testing.components import chromium_path, connect_redis, redis_url, require_chromium
 from govcred.testing.databases import PostgresServer, migrate, migrated_sqlite
 from govcred.testing.outbox import OutboxInspector
 from govcred.testing.switches import BROWSER, POSTGRES, REDIS, component_missing, required
 
 __all__ = [
-    "BROWSER", "POSTGRES", "REDIS", "T0", "TEST_ENV", "OutboxInspector", "PostgresServer",
-    "builtin_plugins", "chromium_path", "component_missing", "connect_redis", "make_pm", "make_runtime",
-    "make_settings", "migrate", "migrated_sqlite", "redis_url", "require_chromium", "required",
+    "BROWSER",
+    "POSTGRES",
+    "REDIS",
+    "T0",
+    "TEST_ENV",
+    "OutboxInspector",
+    "PostgresServer",
+    "builtin_plugins",
+    "chromium_path",
+    "component_missing",
+    "connect_redis",
+    "make_pm",
+    "make_runtime",
+    "make_settings",
+    "migrate",
+    "migrated_sqlite",
+    "redis_url",
+    "require_chromium",
+    "required",
 ]

@@ -5,12 +5,14 @@ registers the given plugins and loads no entry point (as devpi's ``makexom`` doe
 default those are govcred's built-in plugins, read from the ``govcred`` entry points of
 the govcred distribution itself; a plugin author adds their own.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from govcred.core.clock import FixedClock
 from govcred.core.config import load_settings
@@ -18,7 +20,7 @@ from govcred.core.hookspecs import PROJECT
 from govcred.core.plugins import get_plugin_manager
 
 #: The instant every FixedClock of the test kit starts at (a Monday, 10:00 in Beijing).
-T0 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 
 #: The secrets a runtime refuses to start without, fixed so that tests are repeatable.
 TEST_ENV = {
@@ -51,8 +53,9 @@ def make_settings(data_dir: Path, database_url: str | None = None, **overrides):
     return load_settings(data_dir, env=env, **overrides)
 
 
-def make_runtime(settings, clock=None, extra_plugins: Iterable[tuple[Any, str]] = (), *,
-                 plugins: Plugins | None = None):
+def make_runtime(
+    settings, clock=None, extra_plugins: Iterable[tuple[Any, str]] = (), *, plugins: Plugins | None = None
+):
     """A runtime on ``settings`` with the plugins of :func:`make_pm`, on a FixedClock at
     :data:`T0` unless ``clock`` is given. The caller closes it."""
     from govcred.core.runtime import Runtime

@@ -1,5 +1,6 @@
 """Where the test kit finds Chromium and Redis; each missing one is skipped or failed
 according to its ``require`` switch (:mod:`govcred.testing.switches`)."""
+
 from __future__ import annotations
 
 import os

@@ -4,13 +4,14 @@ PostgreSQL runs at ``GOVCRED_TEST_PG_URL`` (default: user ``postgres`` with trus
 127.0.0.1:5432). Every test database is created from a migrated template and dropped
 afterwards, so tests never see each other's rows.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool

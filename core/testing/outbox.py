@@ -1,4 +1,5 @@
 """Read what a runtime wrote to the transactional outbox, as a test wants to see it."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -43,10 +44,16 @@ class OutboxInspector:
         cipher = self.runtime.secrets.cipher
         return [
             OutboxMessage(
-                id=row["id"], channel=row["channel"], event_type=row["event_type"],
-                aggregate_type=row["aggregate_type"], aggregate_id=row["aggregate_id"],
-                aggregate_seq=row["aggregate_seq"], payload=row["payload"], attempts=row["attempts"],
-                created_at=row["created_at"], secrets=reveal_secrets(cipher, row["id"], row["payload"]),
+                id=row["id"],
+                channel=row["channel"],
+                event_type=row["event_type"],
+                aggregate_type=row["aggregate_type"],
+                aggregate_id=row["aggregate_id"],
+                aggregate_seq=row["aggregate_seq"],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                created_at=row["created_at"],
+                secrets=reveal_secrets(cipher, row["id"], row["payload"]),
             )
             for row in self.rows(channel, event_type=event_type)
         ]

@@ -20,6 +20,7 @@ with ``-p no:govcred``). Fixtures:
 PostgreSQL, Redis and Chromium are skipped when absent unless their ``require`` switch
 says otherwise (:mod:`govcred.testing.switches`).
 """
+
 from __future__ import annotations
 
 import shutil

@@ -5,6 +5,7 @@ is absent. CI sets ``GOVCRED_TEST_POSTGRES=require``, ``GOVCRED_TEST_BROWSER=req
 ``GOVCRED_TEST_REDIS=require``: there the absence is a test error, so a green run cannot
 hide tests that never ran.
 """
+
 from __future__ import annotations
 
 import os

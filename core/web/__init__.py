@@ -4,6 +4,7 @@ JSON API under ``/api/v1`` with errors as ``application/problem+json`` carrying 
 ``code``; the public keys at ``/.well-known/jwks.json``; the OpenAPI document at
 ``/api/v1/openapi.json``. Plugins add blueprints through ``govcred_blueprints``.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -49,11 +50,8 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 
     register_error_handlers(app)
 
-    from govcred.core.web.api import openapi
-
     from govcred.core.web.api import officer_auth as api_auth
-
-    from govcred.core.web.api import wellknown
+    from govcred.core.web.api import openapi, wellknown
 
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(api_auth.bp)
@@ -70,12 +68,8 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per concern, each in its own module under core/web."""
     from govcred.core.web import pages
+    from govcred.core.web.api import applications, credentials, holder, lifecycle, review
     from govcred.core.web.api import status_lists as status
-    from govcred.core.web.api import holder
-    from govcred.core.web.api import review
-    from govcred.core.web.api import lifecycle
-    from govcred.core.web.api import credentials
-    from govcred.core.web.api import applications
 
     applications.init_app(app)
     pages.init_app(app)

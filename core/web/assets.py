@@ -3,6 +3,7 @@
 The issuer's pages and the standalone verifier's page share one look; the verifier finds
 the files here (the one web module it may import) rather than through the issuer app.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

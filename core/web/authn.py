@@ -1,4 +1,5 @@
 """Who is calling: bearer tokens for the API (officers and residents); role checks deny by default."""
+
 from __future__ import annotations
 
 import functools

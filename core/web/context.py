@@ -4,6 +4,7 @@ Blueprints, request glue and views ask this module, never the app factory's pack
 (``govcred.core.web``), for the runtime: the factory imports every blueprint, so a blueprint
 importing the factory back would close an import cycle.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app

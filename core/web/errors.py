@@ -1,4 +1,5 @@
 """Errors as ``application/problem+json`` (RFC 9457) with a stable ``code``; no tracebacks."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,13 @@ PROBLEM = "application/problem+json"
 
 
 def problem(status: int, code: str, title: str, **extra):
-    body = {"type": "about:blank", "title": title, "status": status, "code": code,
-            "request_id": g.get("request_id", "")}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "code": code,
+        "request_id": g.get("request_id", ""),
+    }
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
@@ -40,9 +46,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        codes = {400: "BAD_REQUEST", 401: "AUTHENTICATION_REQUIRED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                 405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE",
-                 429: "RATE_LIMITED"}
+        codes = {
+            400: "BAD_REQUEST",
+            401: "AUTHENTICATION_REQUIRED",
+            403: "PERMISSION_DENIED",
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            409: "CONFLICT",
+            413: "PAYLOAD_TOO_LARGE",
+            415: "UNSUPPORTED_MEDIA_TYPE",
+            429: "RATE_LIMITED",
+        }
         return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), exc.description or exc.name)
 
     @app.errorhandler(Exception)

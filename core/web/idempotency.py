@@ -7,6 +7,7 @@ response is replayed (``Idempotent-Replayed: true``). Same key, different body: 
 key while the first request is still being processed: 409. No key: 400. A request that
 fails releases its key, so the client can retry with it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,17 +22,19 @@ from sqlalchemy.exc import IntegrityError
 
 from govcred.core.exceptions import Conflict, FieldError, GovcredError, ValidationError
 from govcred.core.orm import idempotency_keys
-from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal
+from govcred.core.web.context import runtime_of
 
 TTL = dt.timedelta(hours=24)
 HEADER = "Idempotency-Key"
 IN_FLIGHT, DONE = "in_flight", "done"
 
 OPENAPI_PARAMETER = {
-    "name": HEADER, "in": "header", "required": True,
+    "name": HEADER,
+    "in": "header",
+    "required": True,
     "description": "A UUID per logical request (sf-string). Same key + same body within 24 h replays the "
-                   "stored response; a different body gives 422; a request still in flight gives 409.",
+    "stored response; a different body gives 422; a request still in flight gives 409.",
     "schema": {"type": "string"},
 }
 
@@ -57,8 +60,9 @@ def _key() -> str:
 def _fingerprint() -> str:
     body = request.get_data()
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"),
-                               ensure_ascii=False).encode()
+        canonical = json.dumps(
+            json.loads(body or b"null"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
     except ValueError:
         canonical = body
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + canonical).hexdigest()
@@ -77,8 +81,11 @@ def _claim(rt, scope: dict, fingerprint: str):
             if row is not None:
                 return row
             try:
-                uow.session.execute(sa.insert(idempotency_keys).values(
-                    **scope, fingerprint=fingerprint, state=IN_FLIGHT, created_at=now, expires_at=now + TTL))
+                uow.session.execute(
+                    sa.insert(idempotency_keys).values(
+                        **scope, fingerprint=fingerprint, state=IN_FLIGHT, created_at=now, expires_at=now + TTL
+                    )
+                )
                 uow.commit()
                 return None
             except IntegrityError:  # another request with the same key got there first
@@ -93,15 +100,19 @@ def idempotent(view):
     def inner(*args, **kwargs):
         rt = runtime_of()
         principal = current_principal()
-        scope = {"principal": principal.audit_actor[:64] if principal else "anonymous",
-                 "route": f"{request.method} {request.path}"[:128], "key": _key()}
+        scope = {
+            "principal": principal.audit_actor[:64] if principal else "anonymous",
+            "route": f"{request.method} {request.path}"[:128],
+            "key": _key(),
+        }
         fingerprint = _fingerprint()
         where = sa.and_(*(getattr(idempotency_keys.c, k) == v for k, v in scope.items()))
         existing = _claim(rt, scope, fingerprint)
         if existing is not None:
             if existing["fingerprint"] != fingerprint:
-                raise ValidationError([FieldError(HEADER, "IDEMPOTENCY_KEY_REUSED",
-                                                  "该 Idempotency-Key 已用于另一个请求内容")])
+                raise ValidationError(
+                    [FieldError(HEADER, "IDEMPOTENCY_KEY_REUSED", "该 Idempotency-Key 已用于另一个请求内容")]
+                )
             if existing["state"] != DONE:
                 raise Conflict("相同的 Idempotency-Key 请求正在处理中", code="IDEMPOTENCY_IN_FLIGHT")
             response = jsonify(existing["response"])
@@ -117,8 +128,11 @@ def idempotent(view):
             raise
         with rt.uow() as uow:
             if 200 <= response.status_code < 300 and response.is_json:
-                uow.session.execute(sa.update(idempotency_keys).where(where).values(
-                    state=DONE, status_code=response.status_code, response=response.get_json()))
+                uow.session.execute(
+                    sa.update(idempotency_keys)
+                    .where(where)
+                    .values(state=DONE, status_code=response.status_code, response=response.get_json())
+                )
             else:
                 uow.session.execute(sa.delete(idempotency_keys).where(where))
             uow.commit()

@@ -1,4 +1,5 @@
 """Strict JSON request bodies: the right media type, an object, no duplicate members."""
+
 from __future__ import annotations
 
 import json

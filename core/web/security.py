@@ -1,4 +1,5 @@
 """Security headers on every response (security checklist W-10)."""
+
 from __future__ import annotations
 
 CSP = (

@@ -8,6 +8,7 @@ itself from ``host.environ``. ``govcred_configure`` registers a configured
 :class:`.channel.ProvincialPush`, which holds the lifecycle hooks and the channel; nothing is
 kept in module globals.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 @hookimpl
-def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
+def govcred_configure(settings: Settings, host: PluginHost) -> None:
     from govcred.plugins.provincial_push.channel import INSTANCE_NAME, ProvincialPush
 
     host.register(ProvincialPush.from_host(host), INSTANCE_NAME)  # raises ConfigError listing every problem

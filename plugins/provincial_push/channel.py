@@ -11,11 +11,13 @@ sees issue, suspension and revocation of one permit in the order they happened. 
 holder's ID number rides in the row's encrypted ``secret`` and joins the record only in
 the handler, just before it leaves for the platform.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from govcred.core import Clock, PermanentDeliveryError, hookimpl
 from govcred.plugins.provincial_push.config import PLUGIN_NAME, PushConfig, push_config
@@ -43,7 +45,7 @@ class PushChannel:
     def __init__(self, backend: PushBackend):
         self.backend = backend
 
-    def __call__(self, message: "OutboxMessage") -> dict[str, Any]:
+    def __call__(self, message: OutboxMessage) -> dict[str, Any]:
         payload = message.payload
         if payload.get("error"):
             raise PermanentDeliveryError(f"record {message.id} could not be built: {payload['error']}")
@@ -54,8 +56,9 @@ class PushChannel:
             raise PermanentDeliveryError(f"record {message.id} has no holder ID number")
         record = with_holder_code(payload["record"], id_number)
         result = self.backend.push(message.id, payload["event"], record)
-        log.info("pushed %s record of permit %s via %s", payload["event"], payload["record"].get("ZZBH"),
-                 self.backend.name)
+        log.info(
+            "pushed %s record of permit %s via %s", payload["event"], payload["record"].get("ZZBH"), self.backend.name
+        )
         return {"backend": self.backend.name, **result}
 
 
@@ -74,7 +77,7 @@ class ProvincialPush:
         self._clock = clock
 
     @classmethod
-    def from_host(cls, host: "PluginHost") -> "ProvincialPush":
+    def from_host(cls, host: PluginHost) -> ProvincialPush:
         """Raises :class:`ConfigError` naming every problem of the settings."""
         return cls(push_config(host.settings), data_dir=host.settings.data_dir, clock=host.clock)
 
@@ -86,20 +89,21 @@ class ProvincialPush:
         register(CHANNEL, self.channel())
 
     @hookimpl
-    def govcred_credential_issued(self, credential: "Credential", subject: Mapping[str, str],
-                                  outbox: "Outbox") -> None:
+    def govcred_credential_issued(self, credential: Credential, subject: Mapping[str, str], outbox: Outbox) -> None:
         queue_record(credential, subject, "issued", credential.status, self.config, outbox)
 
     @hookimpl
-    def govcred_credential_status_changed(self, credential: "Credential", subject: Mapping[str, str],
-                                          new_status: str, outbox: "Outbox") -> None:
+    def govcred_credential_status_changed(
+        self, credential: Credential, subject: Mapping[str, str], new_status: str, outbox: Outbox
+    ) -> None:
         # the event names the change; the record carries the status itself
         event = "reinstated" if new_status == "valid" else new_status
         queue_record(credential, subject, event, new_status, self.config, outbox)
 
 
-def queue_record(credential: "Credential", subject: Mapping[str, str], event: str, status: str,
-                 config: PushConfig, outbox: "Outbox") -> str | None:
+def queue_record(
+    credential: Credential, subject: Mapping[str, str], event: str, status: str, config: PushConfig, outbox: Outbox
+) -> str | None:
     """Queue the record of ``credential`` for ``event``; never raises for bad data (the
     issuance must not roll back): an unbuildable record is queued as an error the handler
     turns into a dead letter the administrator sees."""
@@ -110,12 +114,17 @@ def queue_record(credential: "Credential", subject: Mapping[str, str], event: st
         log.error("permit %s: GB/T 36903 record not built: %s", credential.permit_no, exc)
         payload["error"] = str(exc)
     return outbox.add(
-        CHANNEL, f"push.{event}", payload, aggregate_type="credential", aggregate_id=credential.permit_no,
-        dedupe_key=_dedupe_key(credential, event), secret={"holder_id": holder_code(subject)},
+        CHANNEL,
+        f"push.{event}",
+        payload,
+        aggregate_type="credential",
+        aggregate_id=credential.permit_no,
+        dedupe_key=_dedupe_key(credential, event),
+        secret={"holder_id": holder_code(subject)},
     )
 
 
-def _dedupe_key(credential: "Credential", event: str) -> str:
+def _dedupe_key(credential: Credential, event: str) -> str:
     """One issue per credential; one record per status change (a permit may be suspended,
     reinstated and suspended again: each change has its own time)."""
     if event == "issued":

@@ -11,11 +11,13 @@ come from its own table first, then from the county plugin's table
 ``county_code``), then from Qingtian's development defaults. Every problem is reported in
 one :class:`ConfigError`.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from govcred.core import ConfigError
 
@@ -37,8 +39,12 @@ DEFAULTS: dict[str, Any] = {
     "county_code": "331121",
 }
 #: our key -> the county plugin's key
-COUNTY_KEYS = {"type_code": "permit_type_code", "authority": "authority", "authority_uscc": "authority_uscc",
-               "county_code": "county_code"}
+COUNTY_KEYS = {
+    "type_code": "permit_type_code",
+    "authority": "authority",
+    "authority_uscc": "authority_uscc",
+    "county_code": "county_code",
+}
 #: environment variable -> the table key it overrides
 ENV_OVERRIDES = {"GOVCRED_PUSH_BACKEND": "backend", "GOVCRED_PUSH_URL": "url", "GOVCRED_PUSH_SECRET": "secret"}
 _KEYS = (*ENV_OVERRIDES.values(), *DEFAULTS, "connect_timeout", "read_timeout")
@@ -67,7 +73,7 @@ class PushConfig:
         return (self.connect_timeout, self.read_timeout)
 
 
-def push_config(settings: "Settings") -> PushConfig:
+def push_config(settings: Settings) -> PushConfig:
     """Build and validate the effective push configuration."""
     own: dict[str, Any] = dict(settings.plugin(PLUGIN_NAME))
     own.update({key: settings.environ[var] for var, key in ENV_OVERRIDES.items() if settings.environ.get(var)})
@@ -79,9 +85,11 @@ def push_config(settings: "Settings") -> PushConfig:
     for key in ("licence_name", "authority"):
         if not isinstance(values[key], str) or not values[key].strip():
             problems.append(f"{key} must be a non-empty string, got {values[key]!r}")
-    checks = (("type_code", _TYPE_CODE, "an agency's USCC followed by 3 digits"),
-              ("authority_uscc", _USCC, "an 18-character unified social credit code"),
-              ("county_code", _DIVISION, "a 6-digit division code"))
+    checks = (
+        ("type_code", _TYPE_CODE, "an agency's USCC followed by 3 digits"),
+        ("authority_uscc", _USCC, "an 18-character unified social credit code"),
+        ("county_code", _DIVISION, "a 6-digit division code"),
+    )
     for key, pattern, what in checks:
         if not isinstance(values[key], str) or not pattern.fullmatch(values[key]):
             problems.append(f"{key} must be {what}, got {values[key]!r}")
@@ -107,6 +115,11 @@ def push_config(settings: "Settings") -> PushConfig:
             problems.append("production mode needs an https:// url")
     if problems:
         raise ConfigError(f"[plugins.{PLUGIN_NAME}]: " + "; ".join(problems), problems=problems)
-    return PushConfig(backend=backend, url=url, secret=secret,
-                      connect_timeout=float(timeouts["connect_timeout"]),
-                      read_timeout=float(timeouts["read_timeout"]), **values)
+    return PushConfig(
+        backend=backend,
+        url=url,
+        secret=secret,
+        connect_timeout=float(timeouts["connect_timeout"]),
+        read_timeout=float(timeouts["read_timeout"]),
+        **values,
+    )

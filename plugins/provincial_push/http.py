@@ -5,6 +5,7 @@ sha256=<hex HMAC-SHA256(push_secret, body)>`` over the exact bytes sent, and
 ``Idempotency-Key`` = the outbox message id, so a redelivery is recognised by the platform.
 Errors are mapped by :func:`govcred.core.http_delivery.send`.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,9 +32,13 @@ class HttpPushBackend:
         self._session = requests.Session()
 
     def push(self, message_id: str, event: str, record: dict[str, Any]) -> dict[str, Any]:
-        body = json.dumps({"id": message_id, "event": event, "record": record}, ensure_ascii=False,
-                          separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": message_id,
-                   "X-Signature": body_signature(self._secret, body)}
+        body = json.dumps(
+            {"id": message_id, "event": event, "record": record}, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Idempotency-Key": message_id,
+            "X-Signature": body_signature(self._secret, body),
+        }
         response = send("POST", self._url, data=body, headers=headers, timeout=self._timeout, session=self._session)
         return {"status": response.status_code}

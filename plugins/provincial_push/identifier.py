@@ -12,6 +12,7 @@ Public identifiers recomputed with this code (tests/plugins/provincial_push): ``
 does not (this algorithm gives ``D``): its issuer part is not a valid USCC, so it is most
 likely sample data typed by hand.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,7 @@ def is_valid_identifier(identifier: str) -> bool:
     """Whether ``identifier`` has the root, five parts and a matching check character."""
     if not identifier.startswith(ROOT + "."):
         return False
-    parts = identifier[len(ROOT) + 1:].split(".")
+    parts = identifier[len(ROOT) + 1 :].split(".")
     if len(parts) != 5 or not (len(parts[3]) == 3 and parts[3].isdigit()) or len(parts[4]) != 1:
         return False
     data = "".join(parts[:4])

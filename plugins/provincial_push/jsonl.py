@@ -10,6 +10,7 @@ under an exclusive ``flock`` on the file, so several workers of one data directo
 A torn last line (a crash mid-write) is not counted and gets a newline before the next
 record, so the redelivered record stands whole on its own line.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -9,10 +9,12 @@ Status (``ZZZT``): no national code list was found (reference/domain.md §4), so
 carries govcred's own values (valid, suspended, revoked, replaced, cancelled, superseded)
 with their Chinese label (``ZZZTMC``); a platform with its own codes maps them at its edge.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from govcred.core import BEIJING
 from govcred.plugins.provincial_push.identifier import licence_identifier, normalise_serial
@@ -24,8 +26,12 @@ if TYPE_CHECKING:  # pragma: no cover
 #: 持证主体代码类型: 111 = 公民身份号码 (GB/T 36903 holder code types: 111 ID number, 001 USCC)
 HOLDER_CODE_TYPE_ID_NUMBER = "111"
 STATUS_LABELS = {
-    "valid": "有效", "suspended": "中止", "revoked": "收缴作废", "replaced": "已换领",
-    "cancelled": "注销", "superseded": "已签注更新",
+    "valid": "有效",
+    "suspended": "中止",
+    "revoked": "收缴作废",
+    "replaced": "已换领",
+    "cancelled": "注销",
+    "superseded": "已签注更新",
 }
 
 
@@ -37,8 +43,9 @@ def _date(at: dt.datetime | dt.date | None) -> str | None:
     return at.isoformat()
 
 
-def credential_record(credential: "Credential", subject: Mapping[str, str], config: "PushConfig",
-                      status: str | None = None) -> dict[str, Any]:
+def credential_record(
+    credential: Credential, subject: Mapping[str, str], config: PushConfig, status: str | None = None
+) -> dict[str, Any]:
     """The record (without the holder's ID number); ``status`` overrides the credential's.
 
     :param subject: the holder as the credential type names them (hooks receive it), so the
@@ -46,8 +53,9 @@ def credential_record(credential: "Credential", subject: Mapping[str, str], conf
     :raises ValueError: the permit number or version cannot form a GB/T 36904 identifier.
     """
     status = status or credential.status
-    identifier = licence_identifier(config.type_code, config.authority_uscc, normalise_serial(credential.permit_no),
-                                    credential.version)
+    identifier = licence_identifier(
+        config.type_code, config.authority_uscc, normalise_serial(credential.permit_no), credential.version
+    )
     return {
         "ZZMC": config.licence_name,
         "ZZLXDM": config.type_code,

@@ -12,6 +12,7 @@ itself from ``host.environ``.
 and secrets and registers it (no module-level state); only thin, stateless hook
 implementations live here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,29 +31,31 @@ log = logging.getLogger(__name__)
 
 
 @hookimpl
-def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
+def govcred_configure(settings: Settings, host: PluginHost) -> None:
     from govcred.plugins.sms_gateway.channel import GATEWAY_NAME, SmsGateway
 
     gateway = SmsGateway.from_host(host)  # raises ConfigError listing every problem
     if settings.production and gateway.config.backend == "dev":
-        log.warning("生产模式下短信仍使用开发记录后端，居民收不到短信 -- production mode with the development "
-                    "backend ([plugins.sms_gateway] backend = dev): messages are only recorded in sms_messages, "
-                    "nobody receives them")
+        log.warning(
+            "生产模式下短信仍使用开发记录后端，居民收不到短信 -- production mode with the development "
+            "backend ([plugins.sms_gateway] backend = dev): messages are only recorded in sms_messages, "
+            "nobody receives them"
+        )
     host.register(gateway, GATEWAY_NAME)
 
 
 @hookimpl
-def govcred_notify(notification: "Notification", outbox: "Outbox") -> str | None:
+def govcred_notify(notification: Notification, outbox: Outbox) -> str | None:
     return queue_notice(notification, outbox)
 
 
 @hookimpl
-def govcred_cli_commands(cli: "click.Group") -> None:
+def govcred_cli_commands(cli: click.Group) -> None:
     from govcred.plugins.sms_gateway.cli import sms
 
     cli.add_command(sms)
 
 
 @hookimpl
-def govcred_migrations() -> "MigrationSource":
+def govcred_migrations() -> MigrationSource:
     return migration_source()

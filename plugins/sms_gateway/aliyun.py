@@ -10,6 +10,7 @@ The answer is JSON. ``Code == "OK"`` carries the ``BizId`` kept for reconciliati
 control and provider-side faults are retried; everything else (bad number, template or
 signature, a refused request signature) is permanent.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,20 +19,30 @@ import hashlib
 import hmac
 import json
 import uuid
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import requests
 
-from govcred.core import PermanentDeliveryError, RetryableDeliveryError, http_send as send, safe_excerpt
+from govcred.core import PermanentDeliveryError, RetryableDeliveryError, safe_excerpt
+from govcred.core import http_send as send
 from govcred.plugins.sms_gateway.templates import RenderedSms
 
 ACTION, VERSION = "SendSms", "2017-05-25"
 #: Provider codes a later attempt can succeed with (flow control, provider faults, arrears).
-RETRYABLE_CODES = frozenset({
-    "isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL", "isv.OUT_OF_SERVICE", "isv.AMOUNT_NOT_ENOUGH",
-    "isp.SYSTEM_ERROR", "Throttling", "Throttling.User", "Throttling.Api", "ServiceUnavailable",
-})
+RETRYABLE_CODES = frozenset(
+    {
+        "isv.BUSINESS_LIMIT_CONTROL",
+        "isv.DAY_LIMIT_CONTROL",
+        "isv.OUT_OF_SERVICE",
+        "isv.AMOUNT_NOT_ENOUGH",
+        "isp.SYSTEM_ERROR",
+        "Throttling",
+        "Throttling.User",
+        "Throttling.Api",
+        "ServiceUnavailable",
+    }
+)
 #: Wait proposed to the worker after flow control (Aliyun's windows are minute/hour based).
 FLOW_CONTROL_RETRY_SECONDS = 60.0
 
@@ -54,8 +65,16 @@ def sign(params: Mapping[str, str], secret: str, method: str = "POST") -> str:
 class AliyunBackend:
     name = "aliyun"
 
-    def __init__(self, endpoint: str, access_key_id: str, access_key_secret: str, sign_name: str,
-                 template_codes: Mapping[str, str], *, timeout: tuple[float, float] = (3.0, 10.0)):
+    def __init__(
+        self,
+        endpoint: str,
+        access_key_id: str,
+        access_key_secret: str,
+        sign_name: str,
+        template_codes: Mapping[str, str],
+        *,
+        timeout: tuple[float, float] = (3.0, 10.0),
+    ):
         self._endpoint = endpoint
         self._key_id = access_key_id
         self._secret = access_key_secret
@@ -64,12 +83,20 @@ class AliyunBackend:
         self._timeout = timeout
         self._session = requests.Session()
 
-    def request_params(self, message_id: str, phone: str, template: str, params: Mapping[str, str],
-                       *, now: dt.datetime | None = None, nonce: str | None = None) -> dict[str, str]:
+    def request_params(
+        self,
+        message_id: str,
+        phone: str,
+        template: str,
+        params: Mapping[str, str],
+        *,
+        now: dt.datetime | None = None,
+        nonce: str | None = None,
+    ) -> dict[str, str]:
         """Every form field of one signed SendSms request."""
         if template not in self._codes:
             raise PermanentDeliveryError(f"no Aliyun template code configured for {template!r}")
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         fields = {
             "AccessKeyId": self._key_id,
             "Action": ACTION,
@@ -82,7 +109,7 @@ class AliyunBackend:
             "SignatureVersion": "1.0",
             "TemplateCode": self._codes[template],
             "TemplateParam": json.dumps(dict(params), ensure_ascii=False, separators=(",", ":")),
-            "Timestamp": now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Timestamp": now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": VERSION,
         }
         fields["Signature"] = sign(fields, self._secret)
@@ -92,8 +119,14 @@ class AliyunBackend:
         fields = self.request_params(message_id, phone, sms.template, params)
         # the form body is encoded with the same rule as the signature, so what is signed is what is sent
         body = canonical_query(fields).encode()
-        response = send("POST", self._endpoint, data=body, timeout=self._timeout, session=self._session,
-                        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        response = send(
+            "POST",
+            self._endpoint,
+            data=body,
+            timeout=self._timeout,
+            session=self._session,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
         try:
             answer = response.json()
         except ValueError:

@@ -4,11 +4,13 @@ A backend only transports one rendered message (:class:`SmsBackend`); everything
 backend needs -- the phone from the message's secrets, the template, the per-number limit,
 the segment count reported with the delivery -- happens here once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from govcred.core import PermanentDeliveryError
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
@@ -36,17 +38,20 @@ class SmsBackend(Protocol):
 class SmsChannel:
     """The handler registered for the ``sms`` channel."""
 
-    def __init__(self, config: "SmsConfig", backend: SmsBackend, engine: "Engine", index: "BlindIndex",
-                 clock: "Clock"):
+    def __init__(self, config: SmsConfig, backend: SmsBackend, engine: Engine, index: BlindIndex, clock: Clock):
         self.config = config
         self.backend = backend
         self._index = index
-        self.throttle = Throttle(engine, {
-            LOGIN: Limit(config.login_codes_per_hour, dt.timedelta(hours=1)),
-            NOTICE: Limit(config.notifications_per_day, dt.timedelta(days=1)),
-        }, clock)
+        self.throttle = Throttle(
+            engine,
+            {
+                LOGIN: Limit(config.login_codes_per_hour, dt.timedelta(hours=1)),
+                NOTICE: Limit(config.notifications_per_day, dt.timedelta(days=1)),
+            },
+            clock,
+        )
 
-    def __call__(self, message: "OutboxMessage") -> dict[str, Any]:
+    def __call__(self, message: OutboxMessage) -> dict[str, Any]:
         phone = normalise_phone(message.secrets.get("phone", ""))
         if not is_mobile(phone):
             raise PermanentDeliveryError(f"message {message.id}: no valid mobile number ({mask_phone(phone)})")
@@ -59,10 +64,20 @@ class SmsChannel:
         phone_key = self._index(phone, "sms-throttle")
         self.throttle.admit(message.id, phone_key, kind)
         provider_id = self.backend.send(message.id, phone, sms, params)
-        log.info("sms %s sent to %s via %s: template %s, %d segment(s)", message.id, mask_phone(phone),
-                 self.backend.name, template, sms.segments)
-        result: dict[str, Any] = {"backend": self.backend.name, "template": template, "chars": sms.length,
-                                  "segments": sms.segments}
+        log.info(
+            "sms %s sent to %s via %s: template %s, %d segment(s)",
+            message.id,
+            mask_phone(phone),
+            self.backend.name,
+            template,
+            sms.segments,
+        )
+        result: dict[str, Any] = {
+            "backend": self.backend.name,
+            "template": template,
+            "chars": sms.length,
+            "segments": sms.segments,
+        }
         if provider_id:
             result["provider_id"] = provider_id
         return result

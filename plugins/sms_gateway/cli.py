@@ -1,4 +1,5 @@
 """``govcred sms log``: the development backend's messages, newest first, phones masked."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,9 @@ def log_command(app, limit: int, as_json: bool) -> None:
     """Show the messages the development backend recorded (开发环境短信记录)."""
     rows = recent_messages(app.runtime.engine, limit)
     if as_json:
-        click.echo(json.dumps([{**r, "created_at": r["created_at"].isoformat()} for r in rows],
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps([{**r, "created_at": r["created_at"].isoformat()} for r in rows], ensure_ascii=False, indent=2)
+        )
         return
     if not rows:
         click.echo("没有短信记录 (no messages)")

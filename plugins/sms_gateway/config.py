@@ -8,11 +8,13 @@ token, or Aliyun's AccessKeySecret when ``access_key_secret`` is not set) and ``
 secret set that way stays out of the config file. Every problem is collected and raised in one
 :class:`ConfigError`, so an operator fixes the file once.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from govcred.core import ConfigError
 from govcred.plugins.sms_gateway.templates import TEMPLATES
@@ -59,28 +61,41 @@ class SmsConfig:
 
 
 #: environment variable -> the table key it overrides
-ENV_OVERRIDES = {"GOVCRED_SMS_BACKEND": "backend", "GOVCRED_SMS_URL": "url", "GOVCRED_SMS_SECRET": "secret",
-                 "GOVCRED_SMS_SIGNATURE": "signature"}
-_TABLE_KEYS = (*ENV_OVERRIDES.values(), "access_key_id", "access_key_secret", "template_codes",
-               "login_codes_per_hour", "notifications_per_day", "connect_timeout", "read_timeout")
+ENV_OVERRIDES = {
+    "GOVCRED_SMS_BACKEND": "backend",
+    "GOVCRED_SMS_URL": "url",
+    "GOVCRED_SMS_SECRET": "secret",
+    "GOVCRED_SMS_SIGNATURE": "signature",
+}
+_TABLE_KEYS = (
+    *ENV_OVERRIDES.values(),
+    "access_key_id",
+    "access_key_secret",
+    "template_codes",
+    "login_codes_per_hour",
+    "notifications_per_day",
+    "connect_timeout",
+    "read_timeout",
+)
 
 
-def effective_table(settings: "Settings") -> dict[str, Any]:
+def effective_table(settings: Settings) -> dict[str, Any]:
     """``[plugins.sms_gateway]`` with the host's ``GOVCRED_SMS_*`` variables laid over it."""
     table = dict(settings.plugin(PLUGIN_NAME))
     table.update({key: settings.environ[var] for var, key in ENV_OVERRIDES.items() if settings.environ.get(var)})
     return table
 
 
-def sms_config(settings: "Settings") -> SmsConfig:
+def sms_config(settings: Settings) -> SmsConfig:
     """Build and validate the effective SMS configuration; one ConfigError lists every problem."""
     table = effective_table(settings)
     problems = [f"unknown setting {k!r}" for k in sorted(set(table) - set(_TABLE_KEYS))]
     backend = str(table.get("backend", SmsConfig.backend))
     if backend not in BACKENDS:
-        problems.append(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}"
-                        + (" (a Tencent client is not part of this plugin; use aliyun or http)"
-                           if backend == "tencent" else ""))
+        problems.append(
+            f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}"
+            + (" (a Tencent client is not part of this plugin; use aliyun or http)" if backend == "tencent" else "")
+        )
     signature = table.get("signature", SmsConfig.signature)
     if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
         problems.append(f"signature must be 2-12 characters inside 【】, got {signature!r}")
@@ -117,9 +132,12 @@ def sms_config(settings: "Settings") -> SmsConfig:
     if problems:
         raise ConfigError(f"[plugins.{PLUGIN_NAME}]: " + "; ".join(problems), problems=problems)
     return SmsConfig(
-        backend=backend, url=url, signature=signature,
+        backend=backend,
+        url=url,
+        signature=signature,
         http_secret=shared_secret if backend == "http" else "",
-        access_key_id=str(table.get("access_key_id", "")), access_key_secret=secret,
+        access_key_id=str(table.get("access_key_id", "")),
+        access_key_secret=secret,
         template_codes=dict(codes),
         login_codes_per_hour=table.get("login_codes_per_hour", SmsConfig.login_codes_per_hour),
         notifications_per_day=table.get("notifications_per_day", SmsConfig.notifications_per_day),

@@ -1,9 +1,11 @@
 """The embedded development backend: every message goes into ``sms_messages`` instead of
 a phone. ``govcred sms log`` shows them (the login code included in development, so a
 developer can log in; the phone stays masked)."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -34,10 +36,16 @@ class DevBackend:
         with self._engine.begin() as conn:
             exists = conn.execute(sa.select(sms_messages.c.id).where(sms_messages.c.id == message_id)).first()
             if exists is None:
-                conn.execute(sa.insert(sms_messages).values(
-                    id=message_id, template=sms.template, phone_masked=mask_phone(phone), text=text,
-                    segments=sms.segments, created_at=self._clock.now(),
-                ))
+                conn.execute(
+                    sa.insert(sms_messages).values(
+                        id=message_id,
+                        template=sms.template,
+                        phone_masked=mask_phone(phone),
+                        text=text,
+                        segments=sms.segments,
+                        created_at=self._clock.now(),
+                    )
+                )
         return message_id
 
 
@@ -45,7 +53,11 @@ def recent_messages(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
     """The newest ``limit`` logged messages, newest first."""
     with engine.connect() as conn:
         conn.execution_options(**{READONLY: True})
-        rows = conn.execute(
-            sa.select(sms_messages).order_by(sms_messages.c.created_at.desc(), sms_messages.c.id).limit(limit)
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                sa.select(sms_messages).order_by(sms_messages.c.created_at.desc(), sms_messages.c.id).limit(limit)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]

@@ -5,10 +5,11 @@ message id as ``Idempotency-Key``, so the gateway can drop a redelivered message
 mapped by :func:`govcred.core.http_delivery.send` (5xx/408/425/429/timeouts -> retry, honouring
 ``Retry-After``; other 4xx -> permanent).
 """
+
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 import requests
 
@@ -26,13 +27,13 @@ class HttpBackend:
         self._session = requests.Session()
 
     def send(self, message_id: str, phone: str, sms: RenderedSms, params: Mapping[str, str]) -> str | None:
-        body = json.dumps({"phone": phone, "template": sms.template, "params": dict(params), "text": sms.text},
-                          ensure_ascii=False).encode()
+        body = json.dumps(
+            {"phone": phone, "template": sms.template, "params": dict(params), "text": sms.text}, ensure_ascii=False
+        ).encode()
         headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": message_id}
         if self._secret:
             headers["Authorization"] = f"Bearer {self._secret}"
-        response = send("POST", self._url, data=body, headers=headers, timeout=self._timeout,
-                        session=self._session)
+        response = send("POST", self._url, data=body, headers=headers, timeout=self._timeout, session=self._session)
         try:
             answer = response.json()
         except ValueError:

@@ -11,13 +11,15 @@ Notices about an application or a permit are not delivered between 20:00 and 08:
 time (:func:`govcred.core.next_daytime`); reminders carry core's own ``not_before``; a
 login code goes out at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any
 
-from govcred.core import BEIJING, NotificationKind as Kind, next_daytime
+from govcred.core import BEIJING, next_daytime
+from govcred.core import NotificationKind as Kind
 from govcred.plugins.sms_gateway.backend import CHANNEL
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
 from govcred.plugins.sms_gateway.reasons import reasons_text
@@ -31,8 +33,11 @@ log = logging.getLogger(__name__)
 #: The template of each status change a holder is texted about (the others send nothing).
 STATUS_TEMPLATES = {Kind.SUSPENDED: "permit_suspended", Kind.REVOKED: "permit_revoked"}
 #: The template of each reminder (core's reminder names).
-REMINDER_TEMPLATES = {"endorsement_due": "endorsement_due", "week_before": "endorsement_due",
-                      "after_suspension": "permit_suspended"}
+REMINDER_TEMPLATES = {
+    "endorsement_due": "endorsement_due",
+    "week_before": "endorsement_due",
+    "after_suspension": "permit_suspended",
+}
 
 
 def short_date(day: dt.date) -> str:
@@ -52,28 +57,46 @@ def daytime(at: dt.datetime | None) -> dt.datetime | None:
     return None if slot == at else slot
 
 
-def recipient(notification: "Notification") -> str | None:
+def recipient(notification: Notification) -> str | None:
     phone = normalise_phone(notification.phone)
     if not is_mobile(phone):
-        log.warning("%s notification (application %s, permit %s): no valid mobile number (%s), no SMS queued",
-                    notification.kind, notification.application_id, notification.permit_no, mask_phone(phone))
+        log.warning(
+            "%s notification (application %s, permit %s): no valid mobile number (%s), no SMS queued",
+            notification.kind,
+            notification.application_id,
+            notification.permit_no,
+            mask_phone(phone),
+        )
         return None
     return phone
 
 
-def _queue(outbox: "Outbox", notification: "Notification", event: str, template: str, params: dict[str, str],
-           *, dedupe: str, not_before: dt.datetime | None) -> str | None:
+def _queue(
+    outbox: Outbox,
+    notification: Notification,
+    event: str,
+    template: str,
+    params: dict[str, str],
+    *,
+    dedupe: str,
+    not_before: dt.datetime | None,
+) -> str | None:
     phone = recipient(notification)
     if phone is None:
         return None
     return outbox.add(
-        CHANNEL, f"sms.{event}", {"template": template, "params": params},
-        aggregate_type="application", aggregate_id=notification.application_id,
-        dedupe_key=dedupe, not_before=not_before, secret={"phone": phone},
+        CHANNEL,
+        f"sms.{event}",
+        {"template": template, "params": params},
+        aggregate_type="application",
+        aggregate_id=notification.application_id,
+        dedupe_key=dedupe,
+        not_before=not_before,
+        secret={"phone": phone},
     )
 
 
-def queue_notice(notification: "Notification", outbox: "Outbox") -> str | None:
+def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
     """Queue the SMS of ``notification``, if its kind is texted; the row id or ``None``."""
     n = notification
     if n.kind == Kind.LOGIN_CODE:
@@ -86,35 +109,70 @@ def queue_notice(notification: "Notification", outbox: "Outbox") -> str | None:
             log.warning("application %s accepted without a deadline, no SMS queued", n.application_id)
             return None
         params = {"ref": n.application_ref, "deadline": short_date(beijing_date(n.deadline))}
-        return _queue(outbox, n, "received", "application_received", params,
-                      dedupe=f"sms:{n.application_id}:received", not_before=at)
+        return _queue(
+            outbox,
+            n,
+            "received",
+            "application_received",
+            params,
+            dedupe=f"sms:{n.application_id}:received",
+            not_before=at,
+        )
     if n.kind == Kind.APPROVED:
-        return _queue(outbox, n, "approved", "application_approved", {"ref": n.application_ref},
-                      dedupe=f"sms:{n.application_id}:approved", not_before=at)
+        return _queue(
+            outbox,
+            n,
+            "approved",
+            "application_approved",
+            {"ref": n.application_ref},
+            dedupe=f"sms:{n.application_id}:approved",
+            not_before=at,
+        )
     if n.kind == Kind.REJECTED:
         reasons = reasons_text(n.findings, officer_reasons=bool(n.officer_reasons))
-        return _queue(outbox, n, "rejected", "application_rejected", {"ref": n.application_ref, "reasons": reasons},
-                      dedupe=f"sms:{n.application_id}:rejected", not_before=at)
+        return _queue(
+            outbox,
+            n,
+            "rejected",
+            "application_rejected",
+            {"ref": n.application_ref, "reasons": reasons},
+            dedupe=f"sms:{n.application_id}:rejected",
+            not_before=at,
+        )
     if n.kind in STATUS_TEMPLATES:
         # a permit suspended, reinstated and suspended again gets a message each time
         when = n.occurred_at.isoformat() if n.occurred_at else n.version
-        return _queue(outbox, n, n.kind, STATUS_TEMPLATES[n.kind], {"permit_no": n.permit_no[:MAX_VARIABLE]},
-                      dedupe=f"sms:{n.application_id}:{n.kind}:{n.credential_id}:{when}", not_before=at)
+        return _queue(
+            outbox,
+            n,
+            n.kind,
+            STATUS_TEMPLATES[n.kind],
+            {"permit_no": n.permit_no[:MAX_VARIABLE]},
+            dedupe=f"sms:{n.application_id}:{n.kind}:{n.credential_id}:{when}",
+            not_before=at,
+        )
     return None
 
 
-def queue_reminder(n: "Notification", outbox: "Outbox") -> str | None:
+def queue_reminder(n: Notification, outbox: Outbox) -> str | None:
     """One reminder per (permit, version, reminder); delivered no earlier than core's ``not_before``."""
     params = {"permit_no": n.permit_no[:MAX_VARIABLE]}
     if n.reminder != "after_suspension":
         if n.window is None:
             return None
         params.update(start=short_date(n.window[0]), end=short_date(n.window[1]))
-    return _queue(outbox, n, f"reminder.{n.reminder}", REMINDER_TEMPLATES[n.reminder], params,
-                  dedupe=f"reminder:{n.permit_no}:{n.version}:{n.reminder}", not_before=n.not_before)
+    return _queue(
+        outbox,
+        n,
+        f"reminder.{n.reminder}",
+        REMINDER_TEMPLATES[n.reminder],
+        params,
+        dedupe=f"reminder:{n.permit_no}:{n.version}:{n.reminder}",
+        not_before=n.not_before,
+    )
 
 
-def queue_login_code(n: "Notification", outbox: "Outbox") -> str | None:
+def queue_login_code(n: Notification, outbox: Outbox) -> str | None:
     """A sign-in code, its own aggregate (``login_code`` / the code's id): codes need no ordering
     among themselves, and an id derived from the phone would put it in the outbox in clear or
     linkable form. No quiet hours and no dedupe: the resident is waiting for it now."""
@@ -122,5 +180,6 @@ def queue_login_code(n: "Notification", outbox: "Outbox") -> str | None:
     if phone is None:
         return None
     payload: dict[str, Any] = {"template": LOGIN_CODE, "params": {"code": n.code}}
-    return outbox.add(CHANNEL, "login.code", payload, aggregate_type="login_code", aggregate_id=n.code_id,
-                      secret={"phone": phone})
+    return outbox.add(
+        CHANNEL, "login.code", payload, aggregate_type="login_code", aggregate_id=n.code_id, secret={"phone": phone}
+    )

@@ -1,4 +1,5 @@
 """Mainland mobile numbers: validation and the masked form used in logs and tables."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,7 @@ def normalise_phone(value: str) -> str:
     digits = re.sub(r"[\s-]", "", value or "")
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
     return digits
 
 

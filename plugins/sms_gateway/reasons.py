@@ -3,10 +3,11 @@
 The full reasons (message and legal basis) stay in the system; the SMS lists every reason
 by a title of a few characters and tells the applicant where to read the rest.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from govcred.core import Finding
 from govcred.plugins.sms_gateway.templates import fit_list

@@ -5,6 +5,7 @@ masked. ``sms_sends`` is the per-number throttle's ledger for every backend: the
 appears only as a keyed hash (core's blind index), never in clear. The provider's message
 id (for reconciliation) is in the delivered outbox row's ``result``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 metadata = sa.MetaData()
 
 sms_messages = sa.Table(
-    "sms_messages", metadata,
+    "sms_messages",
+    metadata,
     #: the outbox message id: a redelivery finds its row and adds none
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("template", sa.String(32), nullable=False),
@@ -32,7 +34,8 @@ sms_messages = sa.Table(
 )
 
 sms_sends = sa.Table(
-    "sms_sends", metadata,
+    "sms_sends",
+    metadata,
     sa.Column("message_id", sa.String(36), nullable=False),
     sa.Column("phone_key", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),

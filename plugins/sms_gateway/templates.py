@@ -6,12 +6,13 @@ variables side by side, each variable at most 35 characters). The ã€signatureã€
 the provider in front of the body and counts toward the length: up to 70 characters is one
 segment, a longer message is split into 67-character segments (160 -> 3).
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from govcred.core import PermanentDeliveryError
 

@@ -20,6 +20,7 @@ Over the limit:
   (``RetryableDeliveryError(retry_after=...)``): the resident still needs to hear about
   the decision.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,22 +55,31 @@ class Throttle:
             _lock_number(conn, phone_key)
             if conn.execute(sa.select(sms_sends.c.message_id).where(sms_sends.c.message_id == message_id)).first():
                 return
-            recent = conn.execute(
-                sa.select(sms_sends.c.sent_at)
-                .where(sms_sends.c.phone_key == phone_key, sms_sends.c.kind == kind,
-                       sms_sends.c.sent_at > now - limit.window)
-                .order_by(sms_sends.c.sent_at)
-            ).scalars().all()
+            recent = (
+                conn.execute(
+                    sa.select(sms_sends.c.sent_at)
+                    .where(
+                        sms_sends.c.phone_key == phone_key,
+                        sms_sends.c.kind == kind,
+                        sms_sends.c.sent_at > now - limit.window,
+                    )
+                    .order_by(sms_sends.c.sent_at)
+                )
+                .scalars()
+                .all()
+            )
             if len(recent) < limit.count:
-                conn.execute(sa.insert(sms_sends).values(message_id=message_id, phone_key=phone_key, kind=kind,
-                                                         sent_at=now))
+                conn.execute(
+                    sa.insert(sms_sends).values(message_id=message_id, phone_key=phone_key, kind=kind, sent_at=now)
+                )
                 return
         frees_at = as_utc(recent[len(recent) - limit.count]) + limit.window
         detail = f"per-number limit reached: {limit.count} {kind} message(s) per {limit.window}"
         if kind == LOGIN:
             raise PermanentDeliveryError(detail, code="SMS_THROTTLED")
-        raise RetryableDeliveryError(detail, retry_after=max(1.0, (frees_at - now).total_seconds()),
-                                     code="SMS_THROTTLED")
+        raise RetryableDeliveryError(
+            detail, retry_after=max(1.0, (frees_at - now).total_seconds()), code="SMS_THROTTLED"
+        )
 
 
 def _lock_number(conn: Connection, phone_key: str) -> None:

@@ -5,6 +5,7 @@ The county is configuration (``[plugins.zhejiang_residence]``, Qingtian by defau
 credential type and the records store, and registers it; the module keeps no state. Only
 thin hook implementations live here; the logic is in the modules next to this one.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,7 +23,7 @@ __all__ = ["CREDENTIAL_TYPE", "SCHEMA"]
 
 
 @hookimpl
-def govcred_configure(settings: "Settings", host: "PluginHost") -> None:
+def govcred_configure(settings: Settings, host: PluginHost) -> None:
     host.register(ZhejiangResidence(host), NAME)
 
 

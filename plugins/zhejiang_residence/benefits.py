@@ -6,6 +6,7 @@ integer bit mask (``ben``), because every byte of the token costs QR modules -- 
 benefits take at most 4 digits instead of a 50-character list. The bit of a benefit never
 changes; new benefits take new bits (append only).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,4 +60,3 @@ def covers(mask: int, code: str) -> bool:
 
 def benefit_labels(codes: tuple[str, ...] = BENEFIT_CODES) -> dict[str, str]:
     return {c: BENEFITS[c].label_zh for c in codes}
-

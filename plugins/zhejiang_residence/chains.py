@@ -10,12 +10,13 @@ The earlier chain keeps the days its own registrations cover -- if one of them i
 open it still covers the decision date, because the records say the person is registered
 in Zhejiang.
 """
+
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from govcred.plugins.zhejiang_residence.identifiers import in_area, in_zhejiang
 from govcred.plugins.zhejiang_residence.records import Registration
@@ -36,7 +37,9 @@ class Chain:
         return self.start <= day and (self.end is None or self.end >= day)
 
 
-def build_chains(registrations: Iterable[Registration], max_gap_days: int = 0, as_of: dt.date | None = None) -> list[Chain]:
+def build_chains(
+    registrations: Iterable[Registration], max_gap_days: int = 0, as_of: dt.date | None = None
+) -> list[Chain]:
     """Merge registrations into chains, oldest first.
 
     Registrations declared after ``as_of`` are ignored (the decision looks at the records
@@ -44,7 +47,11 @@ def build_chains(registrations: Iterable[Registration], max_gap_days: int = 0, a
     """
     # Non-Zhejiang registrations sort before Zhejiang ones of the same day so that they break.
     regs = sorted(
-        (r for r in registrations if (as_of is None or r.declared <= as_of) and (r.ended is None or r.ended >= r.declared)),
+        (
+            r
+            for r in registrations
+            if (as_of is None or r.declared <= as_of) and (r.ended is None or r.ended >= r.declared)
+        ),
         key=lambda r: (r.declared, in_zhejiang(r.division)),
     )
     slack = dt.timedelta(days=max_gap_days + 1)
@@ -71,7 +78,9 @@ def build_chains(registrations: Iterable[Registration], max_gap_days: int = 0, a
     return chains
 
 
-def qualifying_chain(registrations: Iterable[Registration], county_codes: tuple[str, ...], max_gap_days: int, on: dt.date) -> Chain | None:
+def qualifying_chain(
+    registrations: Iterable[Registration], county_codes: tuple[str, ...], max_gap_days: int, on: dt.date
+) -> Chain | None:
     """The earliest-starting chain that covers ``on`` and whose latest registration is in the county."""
     best: Chain | None = None
     for chain in build_chains(registrations, max_gap_days, on):

@@ -15,10 +15,12 @@ Keys are short because every byte of the token costs QR modules:
 ``_exp`` (core turns it into ``exp``) is the next endorsement anniversary: the permit's
 use lapses when it is not endorsed by then (暂行条例 art. 10; 浙江条例 art. 19).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from govcred.core import BEIJING, COUNTY, ID_MASKED, NAME_MASKED, EligibilityContext
 from govcred.plugins.zhejiang_residence.benefits import BENEFITS, benefit_mask, covers
@@ -45,8 +47,9 @@ def use_lapses_at(issued_at: dt.datetime) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=BEIJING)
 
 
-def residence_start(document: Mapping[str, Any], context: EligibilityContext,
-                    config: CountyConfig = DEFAULT_CONFIG) -> dt.date:
+def residence_start(
+    document: Mapping[str, Any], context: EligibilityContext, config: CountyConfig = DEFAULT_CONFIG
+) -> dt.date:
     """Start of the residence the decision recognised.
 
     Registration path: the start of the qualifying registration chain. Conversion path:
@@ -65,8 +68,12 @@ def residence_start(document: Mapping[str, Any], context: EligibilityContext,
     return context.as_of
 
 
-def credential_claims(document: Mapping[str, Any], context: EligibilityContext, issued_at: dt.datetime,
-                      config: CountyConfig = DEFAULT_CONFIG) -> dict[str, Any]:
+def credential_claims(
+    document: Mapping[str, Any],
+    context: EligibilityContext,
+    issued_at: dt.datetime,
+    config: CountyConfig = DEFAULT_CONFIG,
+) -> dict[str, Any]:
     """The claims of ``config``'s county for an approved application."""
     applicant = document["applicant"]
     return {

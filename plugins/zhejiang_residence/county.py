@@ -16,10 +16,12 @@ alone. The defaults are Qingtian's; a 缙云县 deployment would write::
     permit_type_code = "<证照类型代码 confirmed by the provincial department>"
     benefits = ["compulsory_education", "public_employment", "..."]
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from govcred.core import ConfigError
 from govcred.plugins.zhejiang_residence.benefits import BENEFIT_CODES, BENEFITS
@@ -63,9 +65,9 @@ class CountyConfig:
         return (self.county_code,)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "CountyConfig":
+    def from_mapping(cls, values: Mapping[str, Any]) -> CountyConfig:
         """Build and validate; one :class:`ConfigError` lists every bad value."""
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         problems = [f"[plugins.{PLUGIN_NAME}] unknown setting {k!r}" for k in sorted(set(values) - known)]
         v = {k: values[k] for k in values if k in known}
         for key in ("old_codes", "benefits"):
@@ -93,7 +95,11 @@ class CountyConfig:
         for code in self.old_codes:
             if not is_division(code, exact6=True):
                 p.append(f"old_codes entries must be 6-digit division codes, got {code!r}")
-        if isinstance(self.max_gap_days, bool) or not isinstance(self.max_gap_days, int) or not 0 <= self.max_gap_days <= 31:
+        if (
+            isinstance(self.max_gap_days, bool)
+            or not isinstance(self.max_gap_days, int)
+            or not 0 <= self.max_gap_days <= 31
+        ):
             p.append(f"max_gap_days must be a whole number from 0 to 31, got {self.max_gap_days!r}")
         t = self.permit_type_code
         if not (isinstance(t, str) and len(t) == 21 and not uscc_problem(t[:18]) and t[18:].isdigit()):

@@ -1,4 +1,5 @@
 """The sample journey ``govcred demo`` runs for 浙江省居住证: a fresh person each run."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,9 +38,16 @@ def fill(value: Any, values: dict[str, str]) -> Any:
 def demo_journey(now: dt.datetime) -> dict[str, Any]:
     """The journey with this run's person filled in (``{{attachment}}`` is left for core)."""
     journey = json.loads(JOURNEY.read_text(encoding="utf-8"))
-    phone = f"138{secrets.randbelow(10 ** 8):08d}"
-    values = {"id_number": demo_id_number(), "phone": phone,
-              "since": (now.astimezone(BEIJING).date() - dt.timedelta(days=240)).isoformat(),
-              "now": now.astimezone(BEIJING).isoformat(timespec="seconds")}
-    return {"schema": journey["schema"], "phone": phone, "records_csv": fill(journey["records_csv"], values),
-            "document": fill(journey["document"], values)}
+    phone = f"138{secrets.randbelow(10**8):08d}"
+    values = {
+        "id_number": demo_id_number(),
+        "phone": phone,
+        "since": (now.astimezone(BEIJING).date() - dt.timedelta(days=240)).isoformat(),
+        "now": now.astimezone(BEIJING).isoformat(timespec="seconds"),
+    }
+    return {
+        "schema": journey["schema"],
+        "phone": phone,
+        "records_csv": fill(journey["records_csv"], values),
+        "document": fill(journey["document"], values),
+    }

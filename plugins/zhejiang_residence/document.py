@@ -8,10 +8,12 @@ type fits its condition, whether attachments were uploaded, whether the commitme
 accepted: those are eligibility *findings* with a legal basis (rules.py), so that a
 reviewer sees them with every other reason and an applicant can still save a draft.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from govcred.core import FieldError, PersonRecords
 from govcred.plugins.zhejiang_residence.identifiers import is_division, is_mobile, uscc_problem
@@ -31,9 +33,16 @@ _REQUIRED = object()
 _OPTIONAL = object()  # may be absent or null
 
 _TOP = {
-    "schema": _REQUIRED, "path": _REQUIRED, "channel": _REQUIRED, "applicant": _REQUIRED,
-    "agent": _OPTIONAL, "residence": _REQUIRED, "conditions": _REQUIRED,
-    "existing_permit": _OPTIONAL, "registrations": _OPTIONAL, "waiver": _OPTIONAL,
+    "schema": _REQUIRED,
+    "path": _REQUIRED,
+    "channel": _REQUIRED,
+    "applicant": _REQUIRED,
+    "agent": _OPTIONAL,
+    "residence": _REQUIRED,
+    "conditions": _REQUIRED,
+    "existing_permit": _OPTIONAL,
+    "registrations": _OPTIONAL,
+    "waiver": _OPTIONAL,
     "commitment": _REQUIRED,
 }
 _APPLICANT = ("name", "id_number", "phone", "hukou_division", "hukou_address")
@@ -223,7 +232,11 @@ def _condition(c: _Checker, value: Any, path: str) -> None:
     if "employer_uscc" in cond:
         problem = uscc_problem(cond["employer_uscc"])
         if problem == "format":
-            c.add(f"{path}.employer_uscc", "USCC", "统一社会信用代码应为18位，由数字和大写字母组成（不含I、O、S、V、Z），请核对营业执照")
+            c.add(
+                f"{path}.employer_uscc",
+                "USCC",
+                "统一社会信用代码应为18位，由数字和大写字母组成（不含I、O、S、V、Z），请核对营业执照",
+            )
         elif problem == "checksum":
             c.add(f"{path}.employer_uscc", "USCC_CHECKSUM", "统一社会信用代码校验位不正确，请核对营业执照后重新填写")
     if "school" in cond:

@@ -16,11 +16,13 @@ Endorsement re-checks only what can change after issue: the hukou (a holder who 
 local hukou is no longer a migrant), the residence in the county and the three conditions.
 "不再符合申领条件的，不予签注" (浙江条例 art. 19).
 """
+
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from govcred.core import BEIJING, Credential, EligibilityContext, Finding
 from govcred.plugins.zhejiang_residence.claims import credential_claims, endorsement_anniversary
@@ -59,8 +61,9 @@ def lapse_at(anniversary: dt.date) -> dt.datetime:
     return dt.datetime(anniversary.year, anniversary.month, anniversary.day, 23, 59, 59, tzinfo=BEIJING)
 
 
-def endorsement_findings(document: Mapping[str, Any], context: EligibilityContext,
-                         config: CountyConfig = DEFAULT_CONFIG) -> list[Finding]:
+def endorsement_findings(
+    document: Mapping[str, Any], context: EligibilityContext, config: CountyConfig = DEFAULT_CONFIG
+) -> list[Finding]:
     """Every reason ``config``'s county may not endorse the permit on ``context.as_of``
     (empty: endorse it)."""
     out: list[Finding] = []
@@ -70,8 +73,13 @@ def endorsement_findings(document: Mapping[str, Any], context: EligibilityContex
     return out
 
 
-def reissue_claims(kind: str, document: Mapping[str, Any], context: EligibilityContext,
-                   issued_at: dt.datetime, config: CountyConfig = DEFAULT_CONFIG) -> dict[str, Any]:
+def reissue_claims(
+    kind: str,
+    document: Mapping[str, Any],
+    context: EligibilityContext,
+    issued_at: dt.datetime,
+    config: CountyConfig = DEFAULT_CONFIG,
+) -> dict[str, Any]:
     """Claims of the credential that an endorsement or a replacement issues.
 
     The masked name, county, basis and benefits are recomputed from the document; ``rs`` is

@@ -5,6 +5,7 @@ Written here rather than taken from python-stdnum: stdnum rejects real ID number
 address code is newer than the birth year (``331121199003070019``) and USCCs whose first
 character is a letter (reference/domain.md §5).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -92,9 +93,7 @@ def parse_resident_id(value: str, today: dt.date | None = None) -> ResidentId | 
     decision date in the rules; the real date by default).
     """
     number = normalise_id(value) if isinstance(value, str) else ""
-    if len(number) != 18 or not _DIGITS.issuperset(number[:17]) or not (
-        number[17] in _DIGITS or number[17] == "X"
-    ):
+    if len(number) != 18 or not _DIGITS.issuperset(number[:17]) or not (number[17] in _DIGITS or number[17] == "X"):
         return IdProblem(ID_FORMAT)
     if id_check_char(number[:17]) != number[17]:
         return IdProblem(ID_CHECKSUM)

@@ -1,8 +1,10 @@
 """The 浙江省居住证 as one credential type: what core asks about it, for one county."""
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from govcred.core import (
     Application,
@@ -63,8 +65,9 @@ class ResidencePermitType(CredentialType):
 
     def claims(self, application: Application, decision: Decision, context: EligibilityContext) -> Mapping[str, Any]:
         if application.kind in (_endorsement.ENDORSEMENT, _endorsement.REPLACEMENT):
-            return _endorsement.reissue_claims(application.kind, application.document, context, decision.decided_at,
-                                               self.config)
+            return _endorsement.reissue_claims(
+                application.kind, application.document, context, decision.decided_at, self.config
+            )
         return _claims.credential_claims(application.document, context, decision.decided_at, self.config)
 
     def benefit_check(self, claims: Mapping[str, Any], benefit: str) -> bool | None:

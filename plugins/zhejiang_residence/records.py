@@ -8,11 +8,13 @@ store, or from an application document in a dry run) and reads it back here::
      "permits": [{"number": "…", "issuer_division": "330100", "issued": "2024-05-01",
                   "status": "valid"}]}
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from govcred.core import PersonRecords
 
@@ -44,21 +46,32 @@ class ResidenceRecords:
 
     def snapshot(self) -> PersonRecords:
         """The JSON-serialisable form core carries to the rules."""
-        return PersonRecords(source=self.source, parsed=self, data={
-            "registrations": [
-                {"division": r.division, "declared": r.declared.isoformat(),
-                 "ended": r.ended.isoformat() if r.ended else None}
-                for r in self.registrations
-            ],
-            "permits": [
-                {"number": p.number, "issuer_division": p.issuer_division, "issued": p.issued.isoformat(),
-                 "status": p.status}
-                for p in self.permits
-            ],
-        })
+        return PersonRecords(
+            source=self.source,
+            parsed=self,
+            data={
+                "registrations": [
+                    {
+                        "division": r.division,
+                        "declared": r.declared.isoformat(),
+                        "ended": r.ended.isoformat() if r.ended else None,
+                    }
+                    for r in self.registrations
+                ],
+                "permits": [
+                    {
+                        "number": p.number,
+                        "issuer_division": p.issuer_division,
+                        "issued": p.issued.isoformat(),
+                        "status": p.status,
+                    }
+                    for p in self.permits
+                ],
+            },
+        )
 
     @classmethod
-    def of(cls, records: PersonRecords) -> "ResidenceRecords":
+    def of(cls, records: PersonRecords) -> ResidenceRecords:
         """Read a snapshot this plugin (or a records source speaking its shape) wrote."""
         if isinstance(records.parsed, cls):
             return records.parsed
@@ -85,8 +98,10 @@ def existing_permit(row: Mapping[str, Any]) -> ExistingPermit:
     return ExistingPermit(row["number"], row["issuer_division"], _day(row["issued"]), row["status"])
 
 
-def snapshot(registrations: Iterable[Mapping[str, Any]] = (), permits: Iterable[Mapping[str, Any]] = (), *,
-             source: str) -> PersonRecords:
+def snapshot(
+    registrations: Iterable[Mapping[str, Any]] = (), permits: Iterable[Mapping[str, Any]] = (), *, source: str
+) -> PersonRecords:
     """Rows as they come from a store or a document, as core's snapshot."""
-    return ResidenceRecords(tuple(map(registration, registrations)), tuple(map(existing_permit, permits)),
-                            source).snapshot()
+    return ResidenceRecords(
+        tuple(map(registration, registrations)), tuple(map(existing_permit, permits)), source
+    ).snapshot()

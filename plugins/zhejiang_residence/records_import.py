@@ -11,6 +11,7 @@ Every error is reported with its line number, and nothing is imported from a fil
 any. Importing a person again replaces all their rows (the file is the records office's
 current extract for the people it names).
 """
+
 from __future__ import annotations
 
 import csv
@@ -79,13 +80,18 @@ def parse_record(record: Any, line: int, today: dt.date) -> tuple[str, str, dict
     elif kind == "permit":
         row["number"] = _text(record.get("number"))
         if not row["number"] or len(row["number"]) > 64:
-            errors.append(FieldError(f"line {line}: number", "REQUIRED", f"第{line}行：缺少居住证号码（最多 64 个字符）"))
+            errors.append(
+                FieldError(f"line {line}: number", "REQUIRED", f"第{line}行：缺少居住证号码（最多 64 个字符）")
+            )
         row["issuer_division"] = _division(record, "issuer_division", line, errors, exact6=True)
         row["issued"] = _date(record, "issued", line, errors)
         row["status"] = _text(record.get("status"))
         if row["status"] not in PERMIT_STATUSES:
-            errors.append(FieldError(f"line {line}: status", "STATUS",
-                                     f"第{line}行：status 应为 {'、'.join(PERMIT_STATUSES)} 之一"))
+            errors.append(
+                FieldError(
+                    f"line {line}: status", "STATUS", f"第{line}行：status 应为 {'、'.join(PERMIT_STATUSES)} 之一"
+                )
+            )
     return errors or (id_number, kind, row)
 
 
@@ -143,7 +149,7 @@ def records() -> None:
 def import_command(ctx: click.Context, file: Path) -> None:
     """导入居住登记与居住证记录（CSV 或 JSON Lines）；有任何错误则不导入。"""
     plugin = configured(ctx.find_root().obj.runtime.pm)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     try:
         people = parse_file(file, now.date())
     except ValidationError as exc:

@@ -13,10 +13,12 @@ The tables live in the issuer's database, in this plugin's own Alembic branch
 session it is given -- the caller's unit of work, so a decision reads the records inside its
 own transaction.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -39,7 +41,8 @@ metadata = sa.MetaData(
 )
 
 registrations = sa.Table(
-    "zj_registrations", metadata,
+    "zj_registrations",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("person_key", sa.String(64), nullable=False, index=True),
     sa.Column("division", sa.String(12), nullable=False),
@@ -49,7 +52,8 @@ registrations = sa.Table(
 )
 
 permits = sa.Table(
-    "zj_permits", metadata,
+    "zj_permits",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("person_key", sa.String(64), nullable=False, index=True),
     sa.Column("number", sa.String(64), nullable=False),
@@ -63,7 +67,7 @@ permits = sa.Table(
 class RecordsStore:
     """The local records tables, read and written on the caller's session."""
 
-    def __init__(self, secrets: "Secrets | None"):
+    def __init__(self, secrets: Secrets | None):
         self._secrets = secrets
 
     def person_key(self, id_number: str) -> str:
@@ -72,23 +76,34 @@ class RecordsStore:
             raise ConfigError("the zhejiang_residence records store needs the host's secrets")
         return self._secrets.index(id_number, _PURPOSE)
 
-    def lookup(self, session: "Session", id_number: str) -> PersonRecords | None:
+    def lookup(self, session: Session, id_number: str) -> PersonRecords | None:
         """The person's rows as a records snapshot, or ``None`` when the tables know nothing."""
         key = self.person_key(id_number)
-        regs = session.execute(
-            sa.select(registrations.c.division, registrations.c.declared, registrations.c.ended)
-            .where(registrations.c.person_key == key).order_by(registrations.c.declared, registrations.c.id)
-        ).mappings().all()
-        held = session.execute(
-            sa.select(permits.c.number, permits.c.issuer_division, permits.c.issued, permits.c.status)
-            .where(permits.c.person_key == key).order_by(permits.c.issued, permits.c.id)
-        ).mappings().all()
+        regs = (
+            session.execute(
+                sa.select(registrations.c.division, registrations.c.declared, registrations.c.ended)
+                .where(registrations.c.person_key == key)
+                .order_by(registrations.c.declared, registrations.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        held = (
+            session.execute(
+                sa.select(permits.c.number, permits.c.issuer_division, permits.c.issued, permits.c.status)
+                .where(permits.c.person_key == key)
+                .order_by(permits.c.issued, permits.c.id)
+            )
+            .mappings()
+            .all()
+        )
         if not regs and not held:
             return None
         return snapshot(regs, held, source=SOURCE)
 
-    def replace_people(self, session: "Session", people: Mapping[str, Mapping[str, list[dict[str, Any]]]],
-                       now: dt.datetime) -> int:
+    def replace_people(
+        self, session: Session, people: Mapping[str, Mapping[str, list[dict[str, Any]]]], now: dt.datetime
+    ) -> int:
         """Replace every row of each person in ``people`` (id number -> {"registrations",
         "permits"}) in the caller's transaction; returns the number of rows written."""
         written = 0
@@ -106,7 +121,7 @@ class RecordsStore:
         return written
 
     @staticmethod
-    def count_rows(session: "Session") -> dict[str, int]:
+    def count_rows(session: Session) -> dict[str, int]:
         return {
             "registrations": session.execute(sa.select(sa.func.count()).select_from(registrations)).scalar() or 0,
             "permits": session.execute(sa.select(sa.func.count()).select_from(permits)).scalar() or 0,

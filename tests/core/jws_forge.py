@@ -1,5 +1,6 @@
 """Hand-built JWS for the token tests: valid signatures over whatever header and payload bytes a
 test needs, made with ``cryptography`` directly so nothing in core/tokens.py shapes the attack."""
+
 from __future__ import annotations
 
 import base64

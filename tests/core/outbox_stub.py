@@ -8,6 +8,7 @@ effects (never allowed), and which worker process sent what.
 Both halves are used by the worker tests, the crash tests (the channel is installed in the
 ``govcred`` entry-point group of a throwaway distribution) and ``bench/bench_outbox.py``.
 """
+
 from __future__ import annotations
 
 import collections
@@ -19,10 +20,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -52,7 +54,7 @@ class Received:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as two writes; no 40 ms delayed-ACK stall
-    server: "_Server"
+    server: _Server
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
         pass
@@ -98,8 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:  # the client gave up waiting (read timeout): the effect stands
             pass
 
-    def _answer(self, status: int, document: dict | None, headers: dict[str, str] | None = None, *,
-                raw: bytes | None = None) -> None:
+    def _answer(
+        self, status: int, document: dict | None, headers: dict[str, str] | None = None, *, raw: bytes | None = None
+    ) -> None:
         data = raw if raw is not None else json.dumps(document).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -115,7 +118,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, gateway: "StubGateway"):
+    def __init__(self, address, gateway: StubGateway):
         self.gateway = gateway
         super().__init__(address, _Handler)
 
@@ -140,11 +143,10 @@ class StubGateway:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------
-    def start(self) -> "StubGateway":
+    def start(self) -> StubGateway:
         self._server = _Server(("127.0.0.1", self._port), self)
         self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -155,7 +157,7 @@ class StubGateway:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "StubGateway":
+    def __enter__(self) -> StubGateway:
         return self.start() if self._server is None else self
 
     def __exit__(self, *exc: Any) -> None:
@@ -214,6 +216,7 @@ class StubGateway:
 
 # -- the channel ------------------------------------------------------------------------
 
+
 class HttpChannel:
     """An outbox channel handler that POSTs the message as JSON to ``url`` through
     :func:`govcred.core.http_delivery.send`, the request and error mapping real channels use.
@@ -232,11 +235,17 @@ class HttpChannel:
         return session
 
     def __call__(self, message) -> dict[str, Any]:
-        body = json.dumps({
-            "id": message.id, "event_type": message.event_type, "aggregate_type": message.aggregate_type,
-            "aggregate_id": message.aggregate_id, "seq": message.aggregate_seq, "payload": message.payload,
-            "to": message.secrets.get("phone", ""),
-        }).encode()
+        body = json.dumps(
+            {
+                "id": message.id,
+                "event_type": message.event_type,
+                "aggregate_type": message.aggregate_type,
+                "aggregate_id": message.aggregate_id,
+                "seq": message.aggregate_seq,
+                "payload": message.payload,
+                "to": message.secrets.get("phone", ""),
+            }
+        ).encode()
         headers = {"Content-Type": "application/json", "Idempotency-Key": message.id, "X-Worker-Pid": self.pid}
         response = send("POST", self.url, data=body, headers=headers, timeout=self.timeout, session=self._session())
         return {"status": response.status_code, "receipt": response.json().get("receipt")}
@@ -256,9 +265,9 @@ class ChannelPlugin:
 
 def plugin_from_env() -> ChannelPlugin:
     """What the throwaway distribution's entry point loads in a worker subprocess."""
-    return ChannelPlugin(HttpChannel(os.environ["OUTBOX_STUB_URL"],
-                                     read_timeout=float(os.environ.get("OUTBOX_STUB_READ_TIMEOUT", "10"))))
-
+    return ChannelPlugin(
+        HttpChannel(os.environ["OUTBOX_STUB_URL"], read_timeout=float(os.environ.get("OUTBOX_STUB_READ_TIMEOUT", "10")))
+    )
 
 
 # -- worker processes -------------------------------------------------------------------
@@ -273,41 +282,63 @@ def install_channel_distribution(site: Path) -> Path:
     dist_info = site / "govcred_outbox_test_channel-1.0.dist-info"
     dist_info.mkdir(parents=True)
     (site / "outbox_test_channel.py").write_text(
-        "from tests.core.outbox_stub import plugin_from_env\nplugin = plugin_from_env()\n", encoding="utf-8")
+        "from tests.core.outbox_stub import plugin_from_env\nplugin = plugin_from_env()\n", encoding="utf-8"
+    )
     (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: govcred-outbox-test-channel\nVersion: 1.0\n", encoding="utf-8")
+        "Metadata-Version: 2.1\nName: govcred-outbox-test-channel\nVersion: 1.0\n", encoding="utf-8"
+    )
     (dist_info / "entry_points.txt").write_text(
-        "[govcred]\noutbox_test_channel = outbox_test_channel:plugin\n", encoding="utf-8")
+        "[govcred]\noutbox_test_channel = outbox_test_channel:plugin\n", encoding="utf-8"
+    )
     return site
 
 
-def worker_env(site: Path, data_dir: Path, database_url: str, gateway_url: str, *,
-               read_timeout: float = 5.0) -> dict[str, str]:
+def worker_env(
+    site: Path, data_dir: Path, database_url: str, gateway_url: str, *, read_timeout: float = 5.0
+) -> dict[str, str]:
     """The environment of a ``govcred worker`` process that delivers ``test_http`` to the
     stub. The SMS and push plugins are blocked so only the relay is measured or tested."""
     from govcred.testing import TEST_ENV
 
     return {
-        **os.environ, **TEST_ENV,
-        "GOVCRED_DATA_DIR": str(data_dir), "GOVCRED_DATABASE_URL": database_url,
+        **os.environ,
+        **TEST_ENV,
+        "GOVCRED_DATA_DIR": str(data_dir),
+        "GOVCRED_DATABASE_URL": database_url,
         "GOVCRED_DISABLE_PLUGINS": "sms_gateway,provincial_push",
-        "OUTBOX_STUB_URL": gateway_url, "OUTBOX_STUB_READ_TIMEOUT": str(read_timeout),
+        "OUTBOX_STUB_URL": gateway_url,
+        "OUTBOX_STUB_READ_TIMEOUT": str(read_timeout),
         "PYTHONPATH": os.pathsep.join([str(site), str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
 
 
 def start_worker(env: dict[str, str], *args: str) -> subprocess.Popen:
     """``govcred worker ARGS`` as a child process (stdout and stderr piped)."""
-    return subprocess.Popen([sys.executable, "-c", "from govcred.core.cli import main; main()", "worker", *args],
-                            env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from govcred.core.cli import main; main()", "worker", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def seed_messages(rt, aggregates: int, per_aggregate: int, *, channel: str = "test_http") -> list[str]:
     """Commit ``aggregates * per_aggregate`` messages (each with an encrypted phone number)."""
     with rt.uow() as uow:
-        ids = [uow.outbox.add(channel, f"credential.e{seq}", {"seq": seq}, aggregate_type="credential",
-                              aggregate_id=f"c{a:05d}", secret={"phone": "13800138000"})
-               for a in range(aggregates) for seq in range(1, per_aggregate + 1)]
+        ids = [
+            uow.outbox.add(
+                channel,
+                f"credential.e{seq}",
+                {"seq": seq},
+                aggregate_type="credential",
+                aggregate_id=f"c{a:05d}",
+                secret={"phone": "13800138000"},
+            )
+            for a in range(aggregates)
+            for seq in range(1, per_aggregate + 1)
+        ]
         uow.commit()
     return ids
 

@@ -1,6 +1,7 @@
 """A first-issue 浙江省居住证 for lifecycle tests, issued by the real issuance function with the
 real plugin claims (the intake and review path is not what these tests are about), and a
 status read straight from the signed status list, as a verifier would see it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,14 @@ def make_officer(rt, role: str) -> Principal:
     from govcred.core.accounts.officers import create_officer
 
     with rt.uow() as uow:
-        officer = create_officer(uow, username=f"{role}-{next(_people)}", display_name=role, role=role,
-                                 password="a long test password 1", now=rt.clock.now())
+        officer = create_officer(
+            uow,
+            username=f"{role}-{next(_people)}",
+            display_name=role,
+            role=role,
+            password="a long test password 1",
+            now=rt.clock.now(),
+        )
         uow.commit()
     return Principal("officer", officer.id, role, role)
 
@@ -33,14 +40,30 @@ def beijing(y, m, d, hh=10, mm=0) -> dt.datetime:
 
 def document(id_number: str, phone: str = "13800138000") -> dict:
     return {
-        "schema": SCHEMA, "path": "registration_recognition", "channel": "online",
-        "applicant": {"name": "张三明", "id_number": id_number, "phone": phone, "hukou_division": "330102",
-                      "hukou_address": "杭州市上城区某路1号"},
+        "schema": SCHEMA,
+        "path": "registration_recognition",
+        "channel": "online",
+        "applicant": {
+            "name": "张三明",
+            "id_number": id_number,
+            "phone": phone,
+            "hukou_division": "330102",
+            "hukou_address": "杭州市上城区某路1号",
+        },
         "agent": None,
         "residence": {"division": "331121001", "address": "青田县鹤城街道某路2号"},
-        "conditions": [{"kind": "employment", "proof": "labor_contract", "employer": "青田某贸易有限公司",
-                        "employer_uscc": "91331121MA2H111104", "division": "331121", "since": "2025-01-01",
-                        "until": None, "attachments": ["att-1"]}],
+        "conditions": [
+            {
+                "kind": "employment",
+                "proof": "labor_contract",
+                "employer": "青田某贸易有限公司",
+                "employer_uscc": "91331121MA2H111104",
+                "division": "331121",
+                "since": "2025-01-01",
+                "until": None,
+                "attachments": ["att-1"],
+            }
+        ],
         "existing_permit": None,
         "registrations": [{"division": "331121", "declared": "2025-06-30", "ended": None}],
         "waiver": None,
@@ -64,21 +87,27 @@ def issue_permit(rt, *, owner_phone: str | None = "13800138000") -> models.Crede
         resident = uow.residents.get_or_create(owner_phone, now) if owner_phone else None
         uow.flush()
         app = models.Application(
-            schema=SCHEMA, channel="online", document=document(id_number), owner_id=resident.id if resident else None,
-            subject_name_masked="张*明", subject_id_masked=id_number[:4] + "*" * 10 + id_number[-4:],
-            subject_index=rt.secrets.index(id_number, "id_number"), county="331121", created_at=now,
+            schema=SCHEMA,
+            channel="online",
+            document=document(id_number),
+            owner_id=resident.id if resident else None,
+            subject_name_masked="张*明",
+            subject_id_masked=id_number[:4] + "*" * 10 + id_number[-4:],
+            subject_index=rt.secrets.index(id_number, "id_number"),
+            county="331121",
+            created_at=now,
         )
         app.submit(now)
         app.accept(now, now + dt.timedelta(days=2), False)
         app.decide(True, now)
         uow.applications.add(app)
         uow.flush()
-        decision = models.Decision(application_id=app.id, approved=True, findings=[], officer_reasons=[],
-                                   reviewer_id=None, decided_at=now)
+        decision = models.Decision(
+            application_id=app.id, approved=True, findings=[], officer_reasons=[], reviewer_id=None, decided_at=now
+        )
         uow.decisions.add(decision)
         records = rt.credential_types[app.schema].records_from_document(app.document)
-        context = models.EligibilityContext(as_of=now.astimezone(BEIJING).date(), records=records,
-                                            settings=rt.settings)
+        context = models.EligibilityContext(as_of=now.astimezone(BEIJING).date(), records=records, settings=rt.settings)
         credential = issue_credential(rt.collaborators, uow, app, decision, context, key, now)
         uow.commit()
     return credential

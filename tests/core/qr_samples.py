@@ -1,4 +1,5 @@
 """A realistic permit token for QR size and speed checks (shared by tests and bench/bench_qr.py)."""
+
 from __future__ import annotations
 
 import json
@@ -28,5 +29,6 @@ def typical_permit_token(key: ec.EllipticCurvePrivateKey | None = None) -> str:
     key = key or ec.generate_private_key(ec.SECP256R1())
     claims = {"jti": uuid.uuid4().hex, **PERMIT_CLAIMS}
     payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode()
-    return jwt.api_jws.encode(payload, key, algorithm="ES256",
-                              headers={"kid": "AbCdEfGhIjK", "typ": "rp-credential+jwt"})
+    return jwt.api_jws.encode(
+        payload, key, algorithm="ES256", headers={"kid": "AbCdEfGhIjK", "typ": "rp-credential+jwt"}
+    )

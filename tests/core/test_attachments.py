@@ -1,5 +1,6 @@
 """Uploaded proofs: type by content, full decode, re-encoding, PDF checks in a child process,
 encryption at rest, owner-scoped reads, quota."""
+
 from __future__ import annotations
 
 import io
@@ -49,8 +50,9 @@ def _pdf(*, javascript=False, encrypt=False, attachment=False) -> bytes:
     if javascript:
         from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
-        writer.root_object[NameObject("/OpenAction")] = DictionaryObject({
-            NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('x');")})
+        writer.root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert('x');")}
+        )
     if attachment:
         writer.add_attachment("evil.exe", b"MZ payload")
     if encrypt:
@@ -100,16 +102,19 @@ def test_pixel_flood_is_refused(sqlite_runtime, alice):
     assert _codes(caught) == {"TOO_MANY_PIXELS"}
 
 
-@pytest.mark.parametrize("data,name,code", [
-    (png_bytes(), "proof.pdf", "EXTENSION_MISMATCH"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "x.png", "TYPE_NOT_ALLOWED"),
-    (b"<html><body>hi</body></html>", "x.pdf", "TYPE_NOT_ALLOWED"),
-    (b"PK\x03\x04" + b"\0" * 100, "x.png", "TYPE_NOT_ALLOWED"),
-    (png_bytes()[:40], "cut.png", "UNREADABLE"),
-    (b"\xff\xd8\xff\xe0" + b"\0" * 50, "cut.jpg", "UNREADABLE"),
-    (b"", "empty.png", "EMPTY"),
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * (attachments.MAX_BYTES + 1), "big.png", "TOO_LARGE"),
-])
+@pytest.mark.parametrize(
+    "data,name,code",
+    [
+        (png_bytes(), "proof.pdf", "EXTENSION_MISMATCH"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "x.png", "TYPE_NOT_ALLOWED"),
+        (b"<html><body>hi</body></html>", "x.pdf", "TYPE_NOT_ALLOWED"),
+        (b"PK\x03\x04" + b"\0" * 100, "x.png", "TYPE_NOT_ALLOWED"),
+        (png_bytes()[:40], "cut.png", "UNREADABLE"),
+        (b"\xff\xd8\xff\xe0" + b"\0" * 50, "cut.jpg", "UNREADABLE"),
+        (b"", "empty.png", "EMPTY"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * (attachments.MAX_BYTES + 1), "big.png", "TOO_LARGE"),
+    ],
+)
 def test_refused_uploads(sqlite_runtime, alice, data, name, code):
     with pytest.raises(ValidationError) as caught:
         _store(sqlite_runtime, alice, data, name)
@@ -117,11 +122,14 @@ def test_refused_uploads(sqlite_runtime, alice, data, name, code):
     assert _stored_files(sqlite_runtime) == []
 
 
-@pytest.mark.parametrize("kwargs,code", [
-    ({"javascript": True}, "PDF_JAVASCRIPT"),
-    ({"encrypt": True}, "PDF_ENCRYPTED"),
-    ({"attachment": True}, "PDF_EMBEDDED_FILE"),
-])
+@pytest.mark.parametrize(
+    "kwargs,code",
+    [
+        ({"javascript": True}, "PDF_JAVASCRIPT"),
+        ({"encrypt": True}, "PDF_ENCRYPTED"),
+        ({"attachment": True}, "PDF_EMBEDDED_FILE"),
+    ],
+)
 def test_dangerous_pdfs_are_refused(sqlite_runtime, alice, kwargs, code):
     with pytest.raises(ValidationError) as caught:
         _store(sqlite_runtime, alice, _pdf(**kwargs), "doc.pdf")

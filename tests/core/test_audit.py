@@ -1,6 +1,7 @@
 """The audit chain's format, as an outside auditor recomputes it, and its verification in
 batches (security checklist W-12). The tampering cases run through `govcred audit verify` in
 tests/core/cli/test_cli_admin.py."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,14 @@ def test_entry_hash_is_sha256_of_prev_hash_bar_canonical_json(runtime):
     before = _last(runtime)
     runtime.clock.advance(seconds=1.5)
     with runtime.uow() as uow:
-        seq = uow.audit.append(actor="r1", role="reviewer", action="credential.revoked", object_type="credential",
-                               object_id="c1", details={"reason": "吊销", "n": 2})
+        seq = uow.audit.append(
+            actor="r1",
+            role="reviewer",
+            action="credential.revoked",
+            object_type="credential",
+            object_id="c1",
+            details={"reason": "吊销", "n": 2},
+        )
         uow.commit()
     row = _last(runtime)
     assert seq == row["seq"] == before["seq"] + 1
@@ -49,8 +56,15 @@ def test_a_long_chain_verifies_across_batches(runtime):
     with runtime.uow() as uow:
         for n in range(7):
             runtime.clock.advance(seconds=1)
-            uow.audit.append(actor="t", role="admin", action="x", object_type="t", object_id=str(n),
-                             outcome="failure", request_id=f"req-{n}")
+            uow.audit.append(
+                actor="t",
+                role="admin",
+                action="x",
+                object_type="t",
+                object_id=str(n),
+                outcome="failure",
+                request_id=f"req-{n}",
+            )
         uow.commit()
     with runtime.uow(readonly=True) as uow:
         total = uow.session.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one()
@@ -76,8 +90,10 @@ def test_a_log_emptied_under_its_head_is_reported_as_cut_to_nothing(sqlite_runti
         conn.execute(sa.delete(audit_log))
     with sqlite_runtime.uow(readonly=True) as uow:
         report = verify_chain(uow.session)
-    assert (report.entries, report.problems) == (0, [{
-        "seq": head, "problem": "truncated", "message": f"the chain head says seq {head} but the log ends at 0"}])
+    assert (report.entries, report.problems) == (
+        0,
+        [{"seq": head, "problem": "truncated", "message": f"the chain head says seq {head} but the log ends at 0"}],
+    )
 
 
 def test_a_cut_hidden_by_winding_the_head_seq_back_is_still_seen(sqlite_runtime):
@@ -90,5 +106,10 @@ def test_a_cut_hidden_by_winding_the_head_seq_back_is_still_seen(sqlite_runtime)
         conn.execute(sa.text("UPDATE audit_head SET seq = seq - 1"))
     with sqlite_runtime.uow(readonly=True) as uow:
         report = verify_chain(uow.session)
-    assert report.problems == [{"seq": head - 1, "problem": "truncated",
-                                "message": f"the chain head says seq {head - 1} but the log ends at {head - 1}"}]
+    assert report.problems == [
+        {
+            "seq": head - 1,
+            "problem": "truncated",
+            "message": f"the chain head says seq {head - 1} but the log ends at {head - 1}",
+        }
+    ]

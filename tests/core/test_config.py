@@ -1,4 +1,5 @@
 """Settings: defaults < config file < environment; every problem reported at once."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,9 @@ from govcred.core.exceptions import ConfigError
 
 
 def test_environment_overrides_the_config_file(tmp_path):
-    (tmp_path / "govcred.toml").write_text('mode = "development"\nverifier_urls = ["http://file:8100"]\n',
-                                           encoding="utf-8")
+    (tmp_path / "govcred.toml").write_text(
+        'mode = "development"\nverifier_urls = ["http://file:8100"]\n', encoding="utf-8"
+    )
     from_file = load_settings(tmp_path, env={})
     assert from_file.verifier_urls == ("http://file:8100",)
     from_env = load_settings(tmp_path, env={"GOVCRED_VERIFIER_URLS": "http://a:8100/, http://b"})
@@ -18,8 +20,10 @@ def test_environment_overrides_the_config_file(tmp_path):
 
 def test_every_problem_is_reported_at_once(tmp_path):
     with pytest.raises(ConfigError) as caught:
-        load_settings(tmp_path, env={"GOVCRED_MODE": "production", "GOVCRED_LEEWAY_SECONDS": "90",
-                                     "GOVCRED_KEY_ALGORITHM": "HS256"})
+        load_settings(
+            tmp_path,
+            env={"GOVCRED_MODE": "production", "GOVCRED_LEEWAY_SECONDS": "90", "GOVCRED_KEY_ALGORITHM": "HS256"},
+        )
     problems = caught.value.details["problems"]
     assert len(problems) >= 5  # algorithm, leeway, passphrase, secret key, https issuer
 
@@ -33,9 +37,14 @@ def test_unknown_setting_in_the_file_is_named(tmp_path):
 def test_plugins_find_the_variables_no_core_setting_reads(tmp_path):
     """``environ`` holds the host's other ``GOVCRED_*`` variables, for plugins to read their own
     overrides; core's own variables, empty values and unrelated variables stay out."""
-    env = {"GOVCRED_EXAMPLE_URL": "https://gw", "GOVCRED_EXAMPLE_SECRET": "s3cret", "GOVCRED_EXAMPLE_EMPTY": "",
-           "GOVCRED_ISSUER": "https://qt.example.gov.cn", "GOVCRED_CONFIG": str(tmp_path / "none.toml"),
-           "HOME": "/root"}
+    env = {
+        "GOVCRED_EXAMPLE_URL": "https://gw",
+        "GOVCRED_EXAMPLE_SECRET": "s3cret",
+        "GOVCRED_EXAMPLE_EMPTY": "",
+        "GOVCRED_ISSUER": "https://qt.example.gov.cn",
+        "GOVCRED_CONFIG": str(tmp_path / "none.toml"),
+        "HOME": "/root",
+    }
     settings = load_settings(tmp_path, env=env)
     assert settings.environ == {"GOVCRED_EXAMPLE_URL": "https://gw", "GOVCRED_EXAMPLE_SECRET": "s3cret"}
     shown = settings.redacted()["environ"]

@@ -4,6 +4,7 @@ A child process commits applications, each with its audit entry and outbox row i
 transaction, as fast as it can; the parent kills it without warning mid-stream, then checks
 that the file is intact, the audit chain verifies, and no transaction is half there.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ from govcred.core.audit import verify_chain
 from govcred.core.orm import applications, audit_log, outbox
 from govcred.testing import TEST_ENV
 
-WRITER = textwrap.dedent('''
+WRITER = textwrap.dedent("""
     import sys
     from govcred.core.clock import Clock
     from govcred.core.config import load_settings
@@ -45,14 +46,19 @@ WRITER = textwrap.dedent('''
             uow.commit()
         n += 1
         print(n, flush=True)
-''')
+""")
 
 
 def test_kill_during_writes_leaves_the_database_consistent(settings, database_url, data_dir):
     env = {**os.environ, **TEST_ENV, "GOVCRED_DATABASE_URL": database_url, "PYTHONPATH": os.getcwd()}
     for attempt_at in (15, 40):
-        child = subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir)], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(data_dir)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         line = ""
         while time.monotonic() < deadline:
@@ -73,8 +79,9 @@ def test_kill_during_writes_leaves_the_database_consistent(settings, database_ur
         if engine.dialect.name == "sqlite":
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         apps = set(conn.execute(sa.select(applications.c.id)).scalars())
-        audited = set(conn.execute(sa.select(audit_log.c.object_id).where(
-            audit_log.c.action == "application.created")).scalars())
+        audited = set(
+            conn.execute(sa.select(audit_log.c.object_id).where(audit_log.c.action == "application.created")).scalars()
+        )
         queued = set(conn.execute(sa.select(outbox.c.aggregate_id)).scalars())
     assert len(apps) >= 40
     assert apps == audited == queued, "a transaction was left half-written"

@@ -1,4 +1,5 @@
 """Credential types: one registered object per kind, looked up by a document's schema."""
+
 from __future__ import annotations
 
 import inspect
@@ -25,8 +26,15 @@ class Card(CredentialType):
 
 
 def test_every_method_is_documented_like_a_hook():
-    assert {m.__name__ for m in METHODS} == {"validate", "subject", "records_from_document", "eligibility_findings",
-                                            "claims", "benefit_check", "endorsement_window"}
+    assert {m.__name__ for m in METHODS} == {
+        "validate",
+        "subject",
+        "records_from_document",
+        "eligibility_findings",
+        "claims",
+        "benefit_check",
+        "endorsement_window",
+    }
     for method in METHODS:
         doc = inspect.getdoc(method)
         assert doc and len(doc.splitlines()[0]) > 10, f"{method.__name__} needs a docstring"
@@ -34,14 +42,17 @@ def test_every_method_is_documented_like_a_hook():
             assert f":param {name}:" in doc, f"{method.__name__}: document :param {name}:"
 
 
-@pytest.mark.parametrize("document, code", [
-    ({"schema": ["demo/application@1"]}, "SCHEMA_INVALID"),
-    ({"schema": {"$ref": "demo/application@1"}}, "SCHEMA_INVALID"),
-    ({"schema": None}, "SCHEMA_INVALID"),
-    ({}, "SCHEMA_INVALID"),
-    ({"schema": "other@1"}, "SCHEMA_UNKNOWN"),
-    (["schema"], "NOT_AN_OBJECT"),
-])
+@pytest.mark.parametrize(
+    "document, code",
+    [
+        ({"schema": ["demo/application@1"]}, "SCHEMA_INVALID"),
+        ({"schema": {"$ref": "demo/application@1"}}, "SCHEMA_INVALID"),
+        ({"schema": None}, "SCHEMA_INVALID"),
+        ({}, "SCHEMA_INVALID"),
+        ({"schema": "other@1"}, "SCHEMA_UNKNOWN"),
+        (["schema"], "NOT_AN_OBJECT"),
+    ],
+)
 def test_a_document_names_its_type_or_gets_a_field_error(document, code):
     types = CredentialTypes([Permit()])
     with pytest.raises(ValidationError) as caught:
@@ -60,7 +71,10 @@ def test_lookup_by_schema_and_by_name():
 
 def test_duplicates_and_nameless_types_are_config_errors():
     types = CredentialTypes([Permit()])
-    for duplicate in (Permit(), type("Same", (CredentialType,), {"name": "demo-permit", "application_schema": "x@1"})()):
+    for duplicate in (
+        Permit(),
+        type("Same", (CredentialType,), {"name": "demo-permit", "application_schema": "x@1"})(),
+    ):
         with pytest.raises(ConfigError):
             types.add(duplicate)
     with pytest.raises(ConfigError):
@@ -72,6 +86,8 @@ def test_benefit_answers_and_labels_come_from_the_types():
     assert types.benefit_check({"ct": "card"}, "id_card") is True
     assert types.benefit_check({"ct": "permit"}, "id_card") is None  # nobody knows: no
     assert types.benefits() == {"legal_aid": "法律援助和其他法律服务", "id_card": "换领、补领居民身份证"}
-    clash = type("Clash", (CredentialType,), {"name": "c", "application_schema": "c@1", "benefits": {"legal_aid": "别的"}})
+    clash = type(
+        "Clash", (CredentialType,), {"name": "c", "application_schema": "c@1", "benefits": {"legal_aid": "别的"}}
+    )
     with pytest.raises(ConfigError):
         CredentialTypes([Permit(), clash()]).benefits()

@@ -297,8 +297,17 @@ def test_key_set_rejects_whole_jwks_naming_every_bad_key():
     with pytest.raises(KeyStoreError) as info:
         KeySet.from_jwks(jwks, ISSUER)
     message = info.value.message
-    for expected in ("key 1:", "short thumbprint", "key 2:", "does not match", "key 3:", "use must be",
-                     "key 4:", "verify_until", "key 5: duplicate kid"):
+    for expected in (
+        "key 1:",
+        "short thumbprint",
+        "key 2:",
+        "does not match",
+        "key 3:",
+        "use must be",
+        "key 4:",
+        "verify_until",
+        "key 5: duplicate kid",
+    ):
         assert expected in message
     assert "key 0" not in message
 

@@ -1,4 +1,5 @@
 """No full ID number or mobile number in any log record, exception text included."""
+
 from __future__ import annotations
 
 import logging

@@ -1,8 +1,8 @@
 """The plugin manager: entry points (built-ins too), the block list, third-party plugins."""
+
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 
 import pytest
 from click.testing import CliRunner
@@ -94,8 +94,9 @@ def test_plugins_command_lists_plugins_with_versions_and_hooks(third_party_plugi
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("GOVCRED_DISABLE_PLUGINS", raising=False)
     cli = build_cli()
-    result = CliRunner().invoke(cli, ["--data-dir", str(tmp_path / "var"), "plugins"],
-                                obj=AppContext(str(tmp_path / "var")))
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path / "var"), "plugins"], obj=AppContext(str(tmp_path / "var"))
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     for name in ("zhejiang_residence", "sms_gateway", "provincial_push", "thirdparty_rule"):

@@ -1,5 +1,6 @@
 """QR framing, rendering and image decoding (core/qr.py) against real segno, qrcode, zxing-cpp
 and Pillow."""
+
 from __future__ import annotations
 
 import io
@@ -50,25 +51,28 @@ def test_extreme_alphabet_characters_round_trip():
     assert qr.decode_payload(qr.payload_text(token)) == token
 
 
-@pytest.mark.parametrize("text, detail", [
-    ("gc1:/0101", "BAD_PREFIX"),
-    ("GC2:/0101", "BAD_PREFIX"),
-    ("HC1:0101", "BAD_PREFIX"),
-    (" GC1:/0101", "BAD_PREFIX"),
-    ("GC1:/123", "ODD_LENGTH"),
-    ("GC1:/12a4", "NON_DIGIT"),
-    ("GC1:/12a", "NON_DIGIT,ODD_LENGTH"),
-    ("GC1:/1234\n", "NON_DIGIT,ODD_LENGTH"),
-    ("GC1:/1234 ", "NON_DIGIT,ODD_LENGTH"),
-    ("GC1:/12340", "ODD_LENGTH"),
-    ("GC1:/12\u0663\u0664", "NON_DIGIT"),  # Arabic-Indic digits are not ASCII digits
-    ("GC1:/1278", "BAD_PAIR"),  # 78 is beyond 'z'
-    ("GC1:/1299", "BAD_PAIR"),
-    ("GC1:/1202", "BAD_PAIR"),  # 02 is '/', in range but not base64url
-    ("GC1:/", "NOT_JWS"),
-    ("GC1:/1212", "NOT_JWS"),  # "AA": no dots
-    ("GC1:/" + "20" * (qr.MAX_TOKEN_CHARS + 1), "TOO_LONG"),
-])
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ("gc1:/0101", "BAD_PREFIX"),
+        ("GC2:/0101", "BAD_PREFIX"),
+        ("HC1:0101", "BAD_PREFIX"),
+        (" GC1:/0101", "BAD_PREFIX"),
+        ("GC1:/123", "ODD_LENGTH"),
+        ("GC1:/12a4", "NON_DIGIT"),
+        ("GC1:/12a", "NON_DIGIT,ODD_LENGTH"),
+        ("GC1:/1234\n", "NON_DIGIT,ODD_LENGTH"),
+        ("GC1:/1234 ", "NON_DIGIT,ODD_LENGTH"),
+        ("GC1:/12340", "ODD_LENGTH"),
+        ("GC1:/12\u0663\u0664", "NON_DIGIT"),  # Arabic-Indic digits are not ASCII digits
+        ("GC1:/1278", "BAD_PAIR"),  # 78 is beyond 'z'
+        ("GC1:/1299", "BAD_PAIR"),
+        ("GC1:/1202", "BAD_PAIR"),  # 02 is '/', in range but not base64url
+        ("GC1:/", "NOT_JWS"),
+        ("GC1:/1212", "NOT_JWS"),  # "AA": no dots
+        ("GC1:/" + "20" * (qr.MAX_TOKEN_CHARS + 1), "TOO_LONG"),
+    ],
+)
 def test_decode_payload_rejects(text, detail):
     with pytest.raises(VerificationError) as excinfo:
         qr.decode_payload(text)
@@ -87,18 +91,21 @@ def test_token_from_scan_accepts_framed_and_bare_tokens(token):
     assert qr.token_from_scan("\n" + token + "  ") == token
 
 
-@pytest.mark.parametrize("text, detail", [
-    ("", "NOT_JWS"),
-    ("aaa.bbb", "NOT_JWS"),
-    ("aaa.bbb.ccc.ddd", "NOT_JWS"),
-    ("aaa..ccc", "NOT_JWS"),
-    ("aa+a.bbb.cc/c", "NOT_JWS"),  # standard base64, not base64url
-    ("aaa.bbb.ccc=", "NOT_JWS"),
-    ("aaa bbb.ccc.ddd", "NOT_JWS"),
-    ("gc1:/1212", "NOT_JWS"),
-    ("GC1:/1278", "BAD_PAIR"),
-    ("a" * 4094 + ".b.c", "TOO_LONG"),
-])
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ("", "NOT_JWS"),
+        ("aaa.bbb", "NOT_JWS"),
+        ("aaa.bbb.ccc.ddd", "NOT_JWS"),
+        ("aaa..ccc", "NOT_JWS"),
+        ("aa+a.bbb.cc/c", "NOT_JWS"),  # standard base64, not base64url
+        ("aaa.bbb.ccc=", "NOT_JWS"),
+        ("aaa bbb.ccc.ddd", "NOT_JWS"),
+        ("gc1:/1212", "NOT_JWS"),
+        ("GC1:/1278", "BAD_PAIR"),
+        ("a" * 4094 + ".b.c", "TOO_LONG"),
+    ],
+)
 def test_token_from_scan_rejects(text, detail):
     with pytest.raises(VerificationError) as excinfo:
         qr.token_from_scan(text)
@@ -116,8 +123,10 @@ def test_encoding_refuses_a_non_jws():
 
 def test_typical_permit_fits_the_version_budget(token):
     symbol = qr.make_qr(token)
-    print(f"\ntypical permit: {len(token)} chars -> QR version {symbol.version} "
-          f"({symbol.modules}x{symbol.modules} modules) at M, numeric mode")
+    print(
+        f"\ntypical permit: {len(token)} chars -> QR version {symbol.version} "
+        f"({symbol.modules}x{symbol.modules} modules) at M, numeric mode"
+    )
     assert symbol.version <= qr.VERSION_BUDGET
     assert symbol.modules == 17 + 4 * symbol.version
     assert symbol.error == "M" and symbol.mask == qr.QR_MASK
@@ -251,9 +260,9 @@ def _png_with_declared_size(width: int, height: int) -> bytes:
     Image.new("L", (8, 8), 255).save(out, "PNG")
     data = bytearray(out.getvalue())
     ihdr_start = 8 + 8  # signature, then the IHDR chunk's length and type
-    data[ihdr_start:ihdr_start + 8] = struct.pack(">II", width, height)
-    crc = zlib.crc32(bytes(data[ihdr_start - 4:ihdr_start + 13]))
-    data[ihdr_start + 13:ihdr_start + 17] = struct.pack(">I", crc)
+    data[ihdr_start : ihdr_start + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr_start - 4 : ihdr_start + 13]))
+    data[ihdr_start + 13 : ihdr_start + 17] = struct.pack(">I", crc)
     return bytes(data)
 
 

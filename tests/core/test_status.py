@@ -1,4 +1,5 @@
 """Issuer side of the Token Status List: packing, signing, caching per revision, the endpoint."""
+
 from __future__ import annotations
 
 import base64
@@ -8,14 +9,14 @@ import zlib
 import pytest
 
 from govcred.core import models
-from govcred.core.clock import as_utc
 from govcred.core.accounts.officers import Principal
-from govcred.core.services.credential_status import change_status
+from govcred.core.clock import as_utc
 from govcred.core.keys import KeySet
+from govcred.core.services.credential_status import change_status
 from govcred.core.status import BITS, allocate_index, encode_lst, pack_statuses
 from govcred.core.tokens import STATUS_LIST, verify_token
-from tests.core.credential_rows import make_credential
 from govcred.verifier.statuslist import inflate_bounded, parse_status_list
+from tests.core.credential_rows import make_credential
 
 REVIEWER = Principal("officer", "reviewer-1", "reviewer", "审核员")
 
@@ -60,7 +61,9 @@ def _keyset(rt) -> KeySet:
 def test_signed_list_carries_revoked_and_suspended_credentials(runtime):
     valid, revoked, suspended = (make_credential(runtime) for _ in range(3))
     change_status(runtime.collaborators, revoked.id, models.REVOKED, reason="伪造材料骗领", principal=REVIEWER)
-    change_status(runtime.collaborators, suspended.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
+    change_status(
+        runtime.collaborators, suspended.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER
+    )
     signed = runtime.status_list_publisher.current(valid.status_list_id)
     verified = verify_token(signed.token, STATUS_LIST, _keyset(runtime), clock=runtime.clock)
     ttl = runtime.settings.status_list_ttl_seconds
@@ -86,10 +89,14 @@ def test_a_status_change_is_dated_and_moves_its_list_to_a_new_revision(runtime):
     runtime.clock.advance(hours=3)
     change_status(runtime.collaborators, cred.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
     with runtime.engine.connect() as conn:
-        changed_at = conn.execute(sa.select(credentials.c.status_changed_at)
-                                  .where(credentials.c.id == cred.id)).scalar_one()
-        revision, updated_at = conn.execute(sa.select(status_lists.c.revision, status_lists.c.updated_at)
-                                            .where(status_lists.c.id == cred.status_list_id)).one()
+        changed_at = conn.execute(
+            sa.select(credentials.c.status_changed_at).where(credentials.c.id == cred.id)
+        ).scalar_one()
+        revision, updated_at = conn.execute(
+            sa.select(status_lists.c.revision, status_lists.c.updated_at).where(
+                status_lists.c.id == cred.status_list_id
+            )
+        ).one()
     now = runtime.clock.now()
     assert [as_utc(changed_at), as_utc(updated_at)] == [now, now] and revision == before + 1
     assert now - dt.timedelta(hours=3) == as_utc(cred.issued_at)
@@ -125,16 +132,39 @@ def _allocate(rt, n: int, size: int, rng) -> list[int]:
     indices = []
     with rt.uow() as uow:
         s = uow.session
-        app = models.Application(schema="zj-residence/application@1", channel="online", document={},
-                                 state=models.APPROVED, subject_index="s", county="331121", created_at=now)
+        app = models.Application(
+            schema="zj-residence/application@1",
+            channel="online",
+            document={},
+            state=models.APPROVED,
+            subject_index="s",
+            county="331121",
+            created_at=now,
+        )
         uow.applications.add(app)
         uow.flush()
         for i in range(n):
             list_id, idx = allocate_index(uow.status_lists, size=size, now=now, rng=rng)
-            s.execute(sa.insert(credentials).values(
-                id=f"c{i}", permit_no=f"P{i}", version=1, application_id=app.id, credential_type="t",
-                subject_index="s", issued_at=now, not_before=now, expires_at=now, kid="k", token="t", claims={},
-                status_list_id=list_id, status_idx=idx, status="valid", status_reason=""))
+            s.execute(
+                sa.insert(credentials).values(
+                    id=f"c{i}",
+                    permit_no=f"P{i}",
+                    version=1,
+                    application_id=app.id,
+                    credential_type="t",
+                    subject_index="s",
+                    issued_at=now,
+                    not_before=now,
+                    expires_at=now,
+                    kid="k",
+                    token="t",
+                    claims={},
+                    status_list_id=list_id,
+                    status_idx=idx,
+                    status="valid",
+                    status_reason="",
+                )
+            )
             indices.append(idx)
         uow.commit()
     return indices
@@ -167,6 +197,7 @@ def test_allocator_gives_distinct_non_monotonic_uniform_indices(sqlite_runtime):
 
 def test_a_taken_index_is_drawn_again(sqlite_runtime):
     """A generator that repeats itself: the allocator skips what is taken instead of reusing it."""
+
     class Repeating(random.Random):
         def __init__(self, draws):
             super().__init__(0)

@@ -1,7 +1,7 @@
 """Storage on SQLite and PostgreSQL: migrations, connection settings, encryption at rest."""
+
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
@@ -24,8 +24,9 @@ def test_migrations_match_the_models(runtime):
     from govcred.core.migrate import target_metadata
 
     with runtime.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}),
-                                target_metadata(runtime.pm))
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": False}), target_metadata(runtime.pm)
+        )
     assert diff == []
 
 
@@ -39,9 +40,16 @@ def test_sqlite_connection_settings(sqlite_runtime):
 
 def _new_application(**kw):
     doc = {"schema": "test/app@1", "applicant": {"id_number": "110101199001011237", "name": "王小明"}}
-    return models.Application(schema="test/app@1", channel="online", document=doc, subject_index="idx",
-                              subject_name_masked="王*明", subject_id_masked="1101**********1237", county="331121",
-                              **kw)
+    return models.Application(
+        schema="test/app@1",
+        channel="online",
+        document=doc,
+        subject_index="idx",
+        subject_name_masked="王*明",
+        subject_id_masked="1101**********1237",
+        county="331121",
+        **kw,
+    )
 
 
 def test_application_document_is_encrypted_at_rest(runtime, clock):
@@ -109,8 +117,9 @@ def test_sqlite_concurrent_read_modify_write(sqlite_runtime, clock):
         try:
             for _ in range(25):
                 with sqlite_runtime.uow() as uow:
-                    uow.audit.append(actor="test", role="admin", action="increment", object_type="counter",
-                                     object_id="1")
+                    uow.audit.append(
+                        actor="test", role="admin", action="increment", object_type="counter", object_id="1"
+                    )
                     uow.commit()
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             errors.append(exc)

@@ -3,6 +3,7 @@
 Where a check is about the header, the attack token carries a VALID signature by the issuer's
 own key over the malicious header, so only the header check can be what rejects it.
 """
+
 import base64
 import builtins
 import hashlib
@@ -104,14 +105,39 @@ def spies(monkeypatch):
 
 def test_alg_none_with_empty_signature(es256):
     key, keys = es256
-    token = f"{b64(json.dumps({'alg': 'none', 'typ': CREDENTIAL, 'kid': key.kid}).encode())}." \
-            f"{b64(json.dumps(credential_claims()).encode())}."
+    token = (
+        f"{b64(json.dumps({'alg': 'none', 'typ': CREDENTIAL, 'kid': key.kid}).encode())}."
+        f"{b64(json.dumps(credential_claims()).encode())}."
+    )
     assert rejected(token, keys) == ("SIGNATURE_INVALID", "ALG_NOT_ALLOWED")
 
 
 @pytest.mark.parametrize(
-    "alg", ["none", "None", "NONE", "nOnE", "HS256", "HS384", "HS512", "RS256", "PS256", "ES384", "ES512",
-            "ES256K", "Ed25519", "Ed448", "es256", "eddsa", "ES256 ", "", None, 0, ["ES256"], {"alg": "ES256"}],
+    "alg",
+    [
+        "none",
+        "None",
+        "NONE",
+        "nOnE",
+        "HS256",
+        "HS384",
+        "HS512",
+        "RS256",
+        "PS256",
+        "ES384",
+        "ES512",
+        "ES256K",
+        "Ed25519",
+        "Ed448",
+        "es256",
+        "eddsa",
+        "ES256 ",
+        "",
+        None,
+        0,
+        ["ES256"],
+        {"alg": "ES256"},
+    ],
 )
 def test_only_the_fixed_algorithms_are_allowed(es256, alg, spies):
     key, keys = es256
@@ -179,8 +205,10 @@ def test_signature_by_another_key_under_the_issuers_kid(signer):
 def test_issuer_signed_token_with_forbidden_header_is_refused(signer, name, value, no_io):
     key, keys = signer
     token = forge(header_for(key, CREDENTIAL, **{name: value}), credential_claims(), key)
-    assert no_io(lambda: verify_token(token, CREDENTIAL, keys, clock=clock())) == (
-        "MALFORMED", f"FORBIDDEN_HEADER:{name}")
+    assert no_io(lambda token=token: verify_token(token, CREDENTIAL, keys, clock=clock())) == (
+        "MALFORMED",
+        f"FORBIDDEN_HEADER:{name}",
+    )
 
 
 def test_a_forbidden_header_in_place_of_the_kid_is_named(es256):
@@ -197,8 +225,10 @@ def test_embedded_attacker_jwk_is_refused(es256, no_io):
     for kid in (attacker.kid, key.kid):
         header = {"alg": "ES256", "typ": CREDENTIAL, "kid": kid, "jwk": attacker.public_jwk}
         token = forge(header, credential_claims(), attacker)
-        assert no_io(lambda: verify_token(token, CREDENTIAL, keys, clock=clock())) == (
-            "MALFORMED", "FORBIDDEN_HEADER:jwk")
+        assert no_io(lambda token=token: verify_token(token, CREDENTIAL, keys, clock=clock())) == (
+            "MALFORMED",
+            "FORBIDDEN_HEADER:jwk",
+        )
 
 
 @pytest.mark.parametrize(
@@ -333,7 +363,8 @@ def test_non_canonical_signature_encoding_is_refused(signer):
     last = alphabet.index(token[-1])
     twin = token[:-1] + alphabet[last | 1]
     assert base64.urlsafe_b64decode(twin.rsplit(".", 1)[1] + "==") == base64.urlsafe_b64decode(
-        token.rsplit(".", 1)[1] + "==")
+        token.rsplit(".", 1)[1] + "=="
+    )
     assert rejected(twin, keys) == ("SIGNATURE_INVALID", "NON_CANONICAL_ENCODING")
 
 
@@ -383,7 +414,7 @@ def _claims_json(body: str) -> bytes:
     "payload",
     [
         _claims_json('"sub":"alice","sub":"mallory"'),
-        _claims_json(f'"exp":{10**10}') ,
+        _claims_json(f'"exp":{10**10}'),
         ('{"iss":"%s","jti":"a","iat":1796000000,"exp":1,"exp":%d}' % (ISSUER, 10**10)).encode(),
         ('{"iss":"%s","jti":"a","iat":1796000000,"exp":%d,"exp":1}' % (ISSUER, 10**10)).encode(),
         _claims_json('"cnf":{"jwk":{"kty":"EC","x":"a","x":"b"}}'),
@@ -582,7 +613,9 @@ def test_segment_of_impossible_base64_length_is_refused(es256):
     header, payload, signature = token.split(".")
     assert rejected(f"{header}.{payload}A.{signature}", keys)[0] in {"MALFORMED", "SIGNATURE_INVALID"}
     assert rejected(f"{header[: len(header) - len(header) % 4]}A.{payload}.{signature}", keys) == (
-        "MALFORMED", "BAD_BASE64")
+        "MALFORMED",
+        "BAD_BASE64",
+    )
 
 
 # -- J-03: kid ------------------------------------------------------------------------------

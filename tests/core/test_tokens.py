@@ -13,7 +13,7 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey
 
 from govcred.core.clock import FixedClock
-from govcred.core.exceptions import ValidationError, KeyStoreError, VerificationError
+from govcred.core.exceptions import KeyStoreError, ValidationError, VerificationError
 from govcred.core.keys import KeySet, SigningKey, jwks_document
 from govcred.core.tokens import (
     CREDENTIAL,
@@ -68,7 +68,7 @@ def test_issued_header_is_exactly_alg_typ_kid_in_compact_utf8_json(signer):
     token = issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
     header, payload, signature = segments(token)
     assert header == json.dumps({"alg": key.alg, "typ": CREDENTIAL, "kid": key.kid}, separators=(",", ":")).encode()
-    assert "张*明".encode("utf-8") in payload and b"\\u" not in payload and b" " not in payload
+    assert "张*明".encode() in payload and b"\\u" not in payload and b" " not in payload
     assert len(signature) == 64
 
 
@@ -143,9 +143,23 @@ def test_typ_is_compared_case_insensitively_without_application_prefix(typ):
 
 @pytest.mark.parametrize(
     "typ",
-    ["JWT", "jwt", "application/jwt", "rp-credential", "x-rp-credential+jwt", "rp-credential+jwt2",
-     "rp-credential+jwt; charset=utf-8", " rp-credential+jwt", "application/application/rp-credential+jwt",
-     "rp-credential+jws", "vc+sd-jwt", "", ["rp-credential+jwt"], None, 1],
+    [
+        "JWT",
+        "jwt",
+        "application/jwt",
+        "rp-credential",
+        "x-rp-credential+jwt",
+        "rp-credential+jwt2",
+        "rp-credential+jwt; charset=utf-8",
+        " rp-credential+jwt",
+        "application/application/rp-credential+jwt",
+        "rp-credential+jws",
+        "vc+sd-jwt",
+        "",
+        ["rp-credential+jwt"],
+        None,
+        1,
+    ],
 )
 def test_near_miss_typ_values_are_wrong_type(typ):
     key, keys = key_and_set()
@@ -183,10 +197,10 @@ def test_verify_refuses_unknown_kind_and_leeway_over_60():
 
 def test_real_clock_is_the_default():
     key, keys = key_and_set()
-    real_now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    real_now = int(dt.datetime.now(dt.UTC).timestamp())
     token = issue_token(CREDENTIAL, credential_claims(iat=None, nbf=None, exp=real_now + 60), key)
     assert abs(verify_token(token, CREDENTIAL, keys).claims["iat"] - real_now) <= 5
-    an_hour_later = FixedClock(dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    an_hour_later = FixedClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert reason_of(token, CREDENTIAL, keys, clock=an_hour_later)[0] == "EXPIRED"
 
 
@@ -204,8 +218,17 @@ def test_missing_required_claims_are_malformed(kind):
 
 @pytest.mark.parametrize(
     "name, value",
-    [("iss", 1), ("iss", ""), ("jti", None), ("jti", ["a"]), ("exp", "2027-01-01"), ("exp", True),
-     ("iat", None), ("nbf", {"t": 1}), ("sub", 5)],
+    [
+        ("iss", 1),
+        ("iss", ""),
+        ("jti", None),
+        ("jti", ["a"]),
+        ("exp", "2027-01-01"),
+        ("exp", True),
+        ("iat", None),
+        ("nbf", {"t": 1}),
+        ("sub", 5),
+    ],
 )
 def test_claims_of_the_wrong_type_are_malformed(name, value):
     key, keys = key_and_set()
@@ -217,8 +240,16 @@ def test_claims_of_the_wrong_type_are_malformed(name, value):
 
 @pytest.mark.parametrize(
     "iss",
-    [ISSUER[:-1], ISSUER + "/", ISSUER.upper(), "HTTPS://qingtian.example.gov.cn", ISSUER + " ", "https",
-     ISSUER + "/x", "x" + ISSUER],
+    [
+        ISSUER[:-1],
+        ISSUER + "/",
+        ISSUER.upper(),
+        "HTTPS://qingtian.example.gov.cn",
+        ISSUER + " ",
+        "https",
+        ISSUER + "/x",
+        "x" + ISSUER,
+    ],
 )
 def test_issuer_is_compared_as_an_exact_string(iss):
     key, keys = key_and_set()
@@ -232,7 +263,9 @@ def test_issuer_must_own_the_key_set_even_without_an_issuer_list():
     token = issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
     assert reason_of(token, CREDENTIAL, other_issuer_keys) == ("UNKNOWN_ISSUER", "ISSUER_KEYSET_MISMATCH")
     assert reason_of(token, CREDENTIAL, other_issuer_keys, issuers={ISSUER, "https://other.example.gov.cn"}) == (
-        "UNKNOWN_ISSUER", "ISSUER_KEYSET_MISMATCH")
+        "UNKNOWN_ISSUER",
+        "ISSUER_KEYSET_MISMATCH",
+    )
 
 
 def test_expired_and_the_leeway_edge():
@@ -299,8 +332,16 @@ def test_audience_must_be_the_single_expected_string():
         token = forge(header_for(key, PRESENTATION), presentation_claims(aud=aud), key)
         return reason_of(token, PRESENTATION, keys, audience=own)
 
-    assert verify_token(forge(header_for(key, PRESENTATION), presentation_claims(), key), PRESENTATION, keys,
-                        clock=clock(), audience=own).claims["aud"] == own
+    assert (
+        verify_token(
+            forge(header_for(key, PRESENTATION), presentation_claims(), key),
+            PRESENTATION,
+            keys,
+            clock=clock(),
+            audience=own,
+        ).claims["aud"]
+        == own
+    )
     assert check(["other", own]) == ("MALFORMED", "AUD_NOT_STRING")
     assert check([own]) == ("MALFORMED", "AUD_NOT_STRING")
     assert check("hospital-1") == ("MALFORMED", "AUD_MISMATCH")
@@ -333,8 +374,12 @@ def test_issued_tokens_verify_with_joserfc_and_pyjwt(signer):
         decoded = jose_jwt.decode(token, _joserfc_key(key, private=False), algorithms=[key.alg])
     assert decoded.header == {"alg": key.alg, "typ": CREDENTIAL, "kid": key.kid}
     assert decoded.claims["nm"] == "张*明"
-    by_pyjwt = pyjwt.decode(token, key.private_key.public_key(), algorithms=[key.alg],
-                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+    by_pyjwt = pyjwt.decode(
+        token,
+        key.private_key.public_key(),
+        algorithms=[key.alg],
+        options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+    )
     assert by_pyjwt == decoded.claims
 
 
@@ -350,8 +395,9 @@ def test_tokens_made_by_joserfc_verify(signer):
 
 def test_tokens_made_by_pyjwt_verify(signer):
     key, keys = signer
-    token = pyjwt.encode(credential_claims(), key.private_key, algorithm=key.alg,
-                         headers={"typ": CREDENTIAL, "kid": key.kid})
+    token = pyjwt.encode(
+        credential_claims(), key.private_key, algorithm=key.alg, headers={"typ": CREDENTIAL, "kid": key.kid}
+    )
     assert verify_token(token, CREDENTIAL, keys, clock=clock()).claims == credential_claims()
 
 
@@ -411,11 +457,14 @@ def test_arbitrary_three_segment_tokens_only_raise_verification_error(a, b, c):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=30,
-), st.sampled_from(["header", "payload"]))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=30,
+    ),
+    st.sampled_from(["header", "payload"]),
+)
 def test_validly_signed_arbitrary_json_only_raises_verification_error(value, where):
     header, payload = header_for(_PROPERTY_KEY, CREDENTIAL), credential_claims()
     raw = json.dumps(value).encode()
@@ -426,7 +475,7 @@ def test_validly_signed_arbitrary_json_only_raises_verification_error(value, whe
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=0, max_value=len(_VALID) - 1), st.characters(codec="ascii"))
 def test_single_character_mutations_of_a_valid_token_are_rejected(position, char):
-    mutated = _VALID[:position] + char + _VALID[position + 1:]
+    mutated = _VALID[:position] + char + _VALID[position + 1 :]
     try:
         verify_token(mutated, CREDENTIAL, _PROPERTY_KEYS, clock=clock())
     except VerificationError:
@@ -451,7 +500,8 @@ def test_issue_reports_each_bad_claim_with_its_field_code_and_message(signer):
     with pytest.raises(ValidationError) as info:
         issue_token(CREDENTIAL, credential_claims(exp=None), key, clock=clock())
     assert [e.as_dict() for e in info.value.errors] == [
-        {"field": "exp", "code": "REQUIRED", "message": f"claim 'exp' is required in a {CREDENTIAL} token"}]
+        {"field": "exp", "code": "REQUIRED", "message": f"claim 'exp' is required in a {CREDENTIAL} token"}
+    ]
 
 
 def test_fractional_times_are_times_and_nan_is_no_json(signer):
@@ -468,7 +518,8 @@ def test_a_presentation_may_live_exactly_120_seconds(signer):
     with pytest.raises(ValidationError) as info:
         issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 121), key, clock=clock())
     assert [e.as_dict() for e in info.value.errors] == [
-        {"field": "exp", "code": "LIFETIME_TOO_LONG", "message": "a presentation lives at most 120 s"}]
+        {"field": "exp", "code": "LIFETIME_TOO_LONG", "message": "a presentation lives at most 120 s"}
+    ]
 
 
 def test_a_key_signs_up_to_and_including_its_last_signing_instant():
@@ -492,8 +543,9 @@ def test_a_token_of_exactly_the_cap_is_issued_one_byte_more_is_not():
 
     # base64 skips one length in four: a two-byte character shifts the pad onto every length
     at_cap = next(pad for n in range(2700, 2900) for pad in ("x" * n, "x" * n + "é") if sized(pad) == 4096)
-    verify_token(issue_token(CREDENTIAL, credential_claims(pad=at_cap), key, clock=clock()), CREDENTIAL, keys,
-                 clock=clock())
+    verify_token(
+        issue_token(CREDENTIAL, credential_claims(pad=at_cap), key, clock=clock()), CREDENTIAL, keys, clock=clock()
+    )
     with pytest.raises(ValidationError):
         issue_token(CREDENTIAL, credential_claims(pad=at_cap + "xx"), key, clock=clock())
 

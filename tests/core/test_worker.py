@@ -1,4 +1,5 @@
 """The outbox worker against a real HTTP gateway stub on 127.0.0.1 (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,16 @@ def enqueue(rt, aggregates: dict[str, int], *, phone: str | None = None) -> list
     with rt.uow() as uow:
         for aggregate_id, n in aggregates.items():
             for i in range(n):
-                ids.append(uow.outbox.add(CHANNEL, f"event.{i + 1}", {"n": i + 1}, aggregate_type="application",
-                                          aggregate_id=aggregate_id, secret={"phone": phone} if phone else None))
+                ids.append(
+                    uow.outbox.add(
+                        CHANNEL,
+                        f"event.{i + 1}",
+                        {"n": i + 1},
+                        aggregate_type="application",
+                        aggregate_id=aggregate_id,
+                        secret={"phone": phone} if phone else None,
+                    )
+                )
         uow.commit()
     return ids
 
@@ -101,8 +110,9 @@ def test_gateway_500_then_recovery_delivers_each_message_once(rt, gateway, clock
 
 
 def test_read_timeouts_count_as_retryable_and_the_receiver_deduplicates(settings, clock, gateway):
-    rt = make_runtime(settings, clock, extra_plugins=[
-        (ChannelPlugin(HttpChannel(gateway.url, read_timeout=0.3)), "test_channel")])
+    rt = make_runtime(
+        settings, clock, extra_plugins=[(ChannelPlugin(HttpChannel(gateway.url, read_timeout=0.3)), "test_channel")]
+    )
     try:
         ids = enqueue(rt, {"slow": 1, "other": 1})
         # the stub takes effect, then holds its answer until the worker has given up on both
@@ -184,9 +194,14 @@ def test_400_is_a_dead_letter_after_one_attempt_and_retry_delivers_it_once(rt, g
     assert_exactly_once(gateway, [message_id])
     assert [r.key for r in gateway.requests] == [message_id, message_id]  # one rejection, one delivery
     with rt.engine.connect() as conn:
-        audits = conn.execute(sa.text(
-            "SELECT outcome FROM audit_log WHERE action = 'outbox.retry' AND object_id = :i ORDER BY seq"),
-            {"i": message_id}).scalars().all()
+        audits = (
+            conn.execute(
+                sa.text("SELECT outcome FROM audit_log WHERE action = 'outbox.retry' AND object_id = :i ORDER BY seq"),
+                {"i": message_id},
+            )
+            .scalars()
+            .all()
+        )
     assert audits == ["success", "noop"]
 
 
@@ -222,7 +237,7 @@ def test_a_dead_letter_does_not_hold_later_messages_forever(rt, gateway):
 def test_backoff_full_jitter_stays_within_bounds_for_a_seeded_rng():
     rng = random.Random(20261130)
     for attempt in range(11):
-        ceiling = min(BACKOFF_CAP_SECONDS, 2.0 * 2 ** attempt)
+        ceiling = min(BACKOFF_CAP_SECONDS, 2.0 * 2**attempt)
         delays = [backoff_delay(attempt, rng=rng) for _ in range(200)]
         assert all(0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling * 0.8  # full jitter uses the whole range
@@ -238,13 +253,16 @@ def test_retry_schedule_uses_full_jitter_from_the_attempt_count(rt, gateway, clo
         stats = run_worker(rt.relay, drain=True, rng=random.Random(attempt))
         assert stats.retried == 1
         delay = (as_utc(rows(rt)[message_id].next_attempt_at) - now).total_seconds()
-        assert delay == pytest.approx(random.Random(attempt).uniform(0, 2.0 * 2 ** attempt), abs=1e-3)
+        assert delay == pytest.approx(random.Random(attempt).uniform(0, 2.0 * 2**attempt), abs=1e-3)
         clock.advance(seconds=BACKOFF_CAP_SECONDS)
 
 
 def test_gives_up_after_max_attempts(settings, clock, gateway):
-    rt = make_runtime(settings.with_overrides(worker_max_attempts=3), clock, extra_plugins=[
-        (ChannelPlugin(HttpChannel(gateway.url)), "test_channel")])
+    rt = make_runtime(
+        settings.with_overrides(worker_max_attempts=3),
+        clock,
+        extra_plugins=[(ChannelPlugin(HttpChannel(gateway.url)), "test_channel")],
+    )
     try:
         [message_id] = enqueue(rt, {"flaky": 1})
         gateway.responder = lambda key, body: ("status", 502)
@@ -283,8 +301,10 @@ def test_unexpected_handler_errors_are_retried_and_logged_without_personal_numbe
 
 
 def test_redact_masks_phone_and_id_numbers_but_keeps_status_codes():
-    assert redact("gateway answered 503 for +86 139-1234-5678, id 33010219900101123X") == \
-        "gateway answered 503 for ***, id ***"
+    assert (
+        redact("gateway answered 503 for +86 139-1234-5678, id 33010219900101123X")
+        == "gateway answered 503 for ***, id ***"
+    )
     assert redact("port 8080 retry 12") == "port 8080 retry 12"
 
 

@@ -4,6 +4,7 @@ The test channel reaches the subprocess the way any plugin does: a throwaway dis
 (a module plus a ``*.dist-info`` with an ``entry_points.txt`` in the ``govcred`` group) on
 ``PYTHONPATH``. The SMS and push plugins are blocked so only the relay is under test.
 """
+
 from __future__ import annotations
 
 import collections
@@ -82,8 +83,11 @@ def connected_workers(database_url: str) -> int:
     """Other sessions on the database: each polling worker keeps one."""
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
     with engine.connect() as conn:
-        count = conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity "
-                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        count = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
     engine.dispose()
     return count
 
@@ -130,13 +134,14 @@ def assert_nothing_lost_or_doubled(gateway: StubGateway, ids: list[str], rows: d
 
 
 def test_sqlite_worker_killed_mid_batch_resumes_without_loss_or_double_effect(
-        tmp_path, data_dir, sqlite_url, gateway, channel_distribution):
+    tmp_path, data_dir, sqlite_url, gateway, channel_distribution
+):
     ids = seed(data_dir, sqlite_url, aggregates=60, per_aggregate=4)
     workers = Workers(data_dir, sqlite_url, gateway, channel_distribution)
     gateway.responder = slow_then_kill_at(gateway, [30, 90])
     for mark in (30, 90):  # the stub kills each worker after taking the effect of a message
         process = workers.start("--batch", "20")
-        wait_for(lambda: process.poll() is not None)
+        wait_for(lambda process=process: process.poll() is not None)
         assert process.returncode == -signal.SIGKILL
         workers.killed.add(process.pid)
         assert len(gateway.effects) == mark + 1

@@ -1,4 +1,5 @@
 """Accounts, proofs, records and documents for workflow tests (services, API, bench)."""
+
 from __future__ import annotations
 
 import copy
@@ -16,8 +17,9 @@ APPLICANT_ID = make_id("19900307")
 
 def officer(rt, role: str, username: str) -> Principal:
     with rt.uow() as uow:
-        o = create_officer(uow, username=username, display_name=username, role=role, password=PASSWORD,
-                           now=rt.clock.now())
+        o = create_officer(
+            uow, username=username, display_name=username, role=role, password=PASSWORD, now=rt.clock.now()
+        )
         uow.commit()
     return Principal("officer", o.id, role, username)
 
@@ -41,8 +43,13 @@ def upload(rt, principal: Principal, data: bytes | None = None, name: str = "pro
     return attachments.store(rt.collaborators, data or png_bytes(), name, principal=principal).id
 
 
-def import_records(rt, id_number: str = APPLICANT_ID, declared: str = "2026-01-01", division: str = "331121",
-                   permits: list[dict[str, Any]] | None = None) -> None:
+def import_records(
+    rt,
+    id_number: str = APPLICANT_ID,
+    declared: str = "2026-01-01",
+    division: str = "331121",
+    permits: list[dict[str, Any]] | None = None,
+) -> None:
     """Put the person's registration in the local records (the built-in records source)."""
     import datetime as dt
 
@@ -52,8 +59,9 @@ def import_records(rt, id_number: str = APPLICANT_ID, declared: str = "2026-01-0
     configured(rt.pm).import_people({id_number: {"registrations": regs, "permits": permits or []}}, rt.clock.now())
 
 
-def document(attachment_ids: list[str], *, channel: str = "online", id_number: str = APPLICANT_ID,
-             **top: Any) -> dict[str, Any]:
+def document(
+    attachment_ids: list[str], *, channel: str = "online", id_number: str = APPLICANT_ID, **top: Any
+) -> dict[str, Any]:
     """An eligible registration-recognition application (with records from import_records)."""
     doc = base_document(channel=channel)
     doc["applicant"]["id_number"] = id_number

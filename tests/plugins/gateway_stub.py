@@ -3,14 +3,15 @@
 ``GatewayStub(handler)``: ``handler(request) -> Reply`` decides each answer; every request
 is recorded (method, path, headers, body). Used by the SMS and provincial-push tests.
 """
+
 from __future__ import annotations
 
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Hang:
     def release(self) -> None:
         self._released.set()
 
-    def __enter__(self) -> "Hang":
+    def __enter__(self) -> Hang:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -62,10 +63,9 @@ class GatewayStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's naming)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                request = Request(self.command, self.path, {k: v for k, v in self.headers.items()},
-                                  self.rfile.read(length))
+                request = Request(self.command, self.path, dict(self.headers.items()), self.rfile.read(length))
                 stub.requests.append(request)
                 reply = stub.handler(request)
                 body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
@@ -93,7 +93,7 @@ class GatewayStub:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/send"
 
-    def __enter__(self) -> "GatewayStub":
+    def __enter__(self) -> GatewayStub:
         self.thread.start()
         return self
 

@@ -1,4 +1,5 @@
 """The kit's fixtures do what plugin authors are told they do (docs/plugins.md)."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -10,15 +11,18 @@ from govcred.testing import builtin_plugins, make_pm
 
 
 def test_pytest_finds_the_kit_through_its_entry_point():
-    (entry,) = [ep for ep in importlib.metadata.distribution("govcred").entry_points
-                if ep.group == "pytest11"]
+    (entry,) = [ep for ep in importlib.metadata.distribution("govcred").entry_points if ep.group == "pytest11"]
     assert (entry.name, entry.value) == ("govcred", "govcred.testing.plugin")
 
 
 def test_the_built_ins_are_the_govcred_entry_points_of_govcred_itself():
     found = {name: plugin.__name__ for plugin, name in builtin_plugins()}
-    assert found == {"provincial_push": "govcred.plugins.provincial_push", "sms_gateway": "govcred.plugins.sms_gateway",
-                     "zhejiang_residence": "govcred.plugins.zhejiang_residence", "verifier": "govcred.verifier.cli"}
+    assert found == {
+        "provincial_push": "govcred.plugins.provincial_push",
+        "sms_gateway": "govcred.plugins.sms_gateway",
+        "zhejiang_residence": "govcred.plugins.zhejiang_residence",
+        "verifier": "govcred.verifier.cli",
+    }
 
 
 class Marker:
@@ -32,7 +36,13 @@ def test_make_pm_registers_exactly_the_plugins_it_is_given():
     assert {name for name, _ in pm.list_name_plugin()} == {"govcred.core.defaults", "marker"}
     default = make_pm(extra=[(Marker(), "marker")])
     assert {name for name, _ in default.list_name_plugin()} == {
-        "govcred.core.defaults", "marker", "provincial_push", "sms_gateway", "verifier", "zhejiang_residence"}
+        "govcred.core.defaults",
+        "marker",
+        "provincial_push",
+        "sms_gateway",
+        "verifier",
+        "zhejiang_residence",
+    }
 
 
 def test_a_suite_adds_its_plugin_by_overriding_govcred_plugins(pytester):
@@ -58,8 +68,14 @@ def test_a_suite_adds_its_plugin_by_overriding_govcred_plugins(pytester):
 
 def test_the_outbox_inspector_sees_committed_rows_by_channel(runtime, outbox_inspector):
     with runtime.uow() as uow:
-        uow.outbox.add("sms", "kit.one", {"n": 1}, aggregate_type="application", aggregate_id="a-1",
-                       secret={"phone": "13800138000"})
+        uow.outbox.add(
+            "sms",
+            "kit.one",
+            {"n": 1},
+            aggregate_type="application",
+            aggregate_id="a-1",
+            secret={"phone": "13800138000"},
+        )
         uow.outbox.add("push", "kit.two", {"n": 2}, aggregate_type="application", aggregate_id="a-1")
         uow.outbox.add("sms", "kit.three", {"n": 3}, aggregate_type="application", aggregate_id="a-1")
         uow.commit()

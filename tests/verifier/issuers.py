@@ -1,5 +1,6 @@
 """Issuers for verifier tests: real runtimes that sign credentials and status lists, and the
 files a verifier trusts them through (JWKS and status-list tokens written to disk)."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The verification library against real issuers: status values, stale and missing lists,
 bombs, untrusted issuers, two counties, presentations, benefits."""
+
 from __future__ import annotations
 
 import base64
@@ -10,18 +11,18 @@ import zlib
 import pytest
 
 from govcred.core.accounts.officers import Principal
-from govcred.core.services.credential_status import change_status
-from govcred.core.presentation import issue_presentation
-from govcred.core.qr import payload_text, render_png
 from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialType
+from govcred.core.presentation import issue_presentation
+from govcred.core.qr import payload_text, render_png
+from govcred.core.services.credential_status import change_status
 from govcred.testing import make_pm
-from tests.core.credential_rows import make_credential
-from tests.core.jws_forge import forge, header_for
-from tests.verifier.issuers import LISHUI, issuer_runtime, publish, trust_of
 from govcred.verifier.cache import TrustCache
 from govcred.verifier.check import Verifier
 from govcred.verifier.statuslist import MAX_LIST_BYTES
+from tests.core.credential_rows import make_credential
+from tests.core.jws_forge import forge, header_for
+from tests.verifier.issuers import LISHUI, issuer_runtime, publish, trust_of
 
 REVIEWER = Principal("officer", "r1", "reviewer", "审核员")
 
@@ -48,8 +49,11 @@ def test_valid_credential_by_token_qr_text_and_image(issuer, tmp_path):
     for data in (cred.token, payload_text(cred.token), render_png(cred.token), cred.token.encode()):
         answer = v.verify_text(data, benefit="compulsory_education")
         assert answer.as_json() == {
-            "valid": True, "reasons": [], "kind": "credential",
-            "holder": {"name_masked": "张*明", "id_masked": "1101**********1237"}, "county": "331121",
+            "valid": True,
+            "reasons": [],
+            "kind": "credential",
+            "holder": {"name_masked": "张*明", "id_masked": "1101**********1237"},
+            "county": "331121",
             "benefit": {"code": "compulsory_education", "qualifies": True},
             "checked_at": "2026-11-30T02:00:00+00:00",
         }
@@ -77,7 +81,7 @@ def test_list_older_than_its_max_age_is_unavailable_and_never_valid(issuer, tmp_
     cache.refresh()
     v = Verifier(cache, pm=benefit_pm())
     held = cache.held_list(cred.claims["status"]["status_list"]["uri"])
-    issuer.clock.set(dt.datetime.fromtimestamp(held.usable_until() - 1, dt.timezone.utc))
+    issuer.clock.set(dt.datetime.fromtimestamp(held.usable_until() - 1, dt.UTC))
     assert v.verify_text(cred.token).valid
     issuer.clock.advance(seconds=1)
     answer = v.verify_text(cred.token)
@@ -107,9 +111,18 @@ def test_missing_list_is_unavailable(issuer, tmp_path):
 
 def _signed_list(issuer, lst: str, uri: str, bits: int = 2) -> str:
     now = int(issuer.clock.now().timestamp())
-    return forge(header_for(issuer.keystore.active_key(), "statuslist+jwt"),
-                 {"iss": issuer.settings.issuer, "sub": uri, "iat": now, "exp": now + 3600, "ttl": 3600,
-                  "status_list": {"bits": bits, "lst": lst}}, issuer.keystore.active_key())
+    return forge(
+        header_for(issuer.keystore.active_key(), "statuslist+jwt"),
+        {
+            "iss": issuer.settings.issuer,
+            "sub": uri,
+            "iat": now,
+            "exp": now + 3600,
+            "ttl": 3600,
+            "status_list": {"bits": bits, "lst": lst},
+        },
+        issuer.keystore.active_key(),
+    )
 
 
 def _lst(raw: bytes) -> str:
@@ -132,13 +145,17 @@ def test_index_outside_the_list_is_unavailable(issuer, tmp_path):
     assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "INDEX_OUT_OF_RANGE")
 
 
-@pytest.mark.parametrize("entries, reasons, detail", [
-    ("idx", ["STATUS_UNAVAILABLE"], "INDEX_OUT_OF_RANGE"),  # the entry one past the last
-    ("idx+1 revoked", ["REVOKED"], "STATUS_INVALID"),  # the credential's entry is the last one
-    ("idx+1 valid", [], ""),
-])
-def test_the_last_entry_of_a_list_is_read_and_the_one_past_it_is_unavailable(issuer, tmp_path, entries,
-                                                                             reasons, detail):
+@pytest.mark.parametrize(
+    "entries, reasons, detail",
+    [
+        ("idx", ["STATUS_UNAVAILABLE"], "INDEX_OUT_OF_RANGE"),  # the entry one past the last
+        ("idx+1 revoked", ["REVOKED"], "STATUS_INVALID"),  # the credential's entry is the last one
+        ("idx+1 valid", [], ""),
+    ],
+)
+def test_the_last_entry_of_a_list_is_read_and_the_one_past_it_is_unavailable(
+    issuer, tmp_path, entries, reasons, detail
+):
     cred = make_credential(issuer)
     reference = cred.claims["status"]["status_list"]
     idx = reference["idx"]
@@ -263,8 +280,11 @@ def test_benefit_not_covered_and_unknown_benefit(issuer, tmp_path):
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
     for code in ("compulsory_education", "no_such_benefit"):
         answer = v.verify_text(cred.token, benefit=code)
-        assert (answer.valid, answer.reasons, answer.benefit) == (False, ["BENEFIT_NOT_COVERED"],
-                                                                 {"code": code, "qualifies": False})
+        assert (answer.valid, answer.reasons, answer.benefit) == (
+            False,
+            ["BENEFIT_NOT_COVERED"],
+            {"code": code, "qualifies": False},
+        )
 
 
 def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
@@ -316,15 +336,29 @@ def _resigned(issuer, cred, **changes):
     return issue_token(CREDENTIAL, claims, issuer.keystore.active_key(), clock=issuer.clock)
 
 
-@pytest.mark.parametrize("status", [
-    None, "1", {"status_list": None}, {"status_list": []}, {"status_list": {"uri": "x"}},
-    {"status_list": {"idx": -1, "uri": "URI"}}, {"status_list": {"idx": "5", "uri": "URI"}},
-    {"status_list": {"idx": True, "uri": "URI"}}, {"status_list": {"idx": 5}}, {"status_list": {"idx": 5, "uri": 7}},
-])
+@pytest.mark.parametrize(
+    "status",
+    [
+        None,
+        "1",
+        {"status_list": None},
+        {"status_list": []},
+        {"status_list": {"uri": "x"}},
+        {"status_list": {"idx": -1, "uri": "URI"}},
+        {"status_list": {"idx": "5", "uri": "URI"}},
+        {"status_list": {"idx": True, "uri": "URI"}},
+        {"status_list": {"idx": 5}},
+        {"status_list": {"idx": 5, "uri": 7}},
+    ],
+)
 def test_a_signed_credential_with_a_broken_status_claim_is_malformed(issuer, tmp_path, status):
     cred = make_credential(issuer)
     uri = cred.claims["status"]["status_list"]["uri"]
-    if isinstance(status, dict) and isinstance(status["status_list"], dict) and status["status_list"].get("uri") == "URI":
+    if (
+        isinstance(status, dict)
+        and isinstance(status["status_list"], dict)
+        and status["status_list"].get("uri") == "URI"
+    ):
         status = {"status_list": {**status["status_list"], "uri": uri}}
     token = _resigned(issuer, cred, status=status) if status is not None else _resigned(issuer, cred, status=None)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
@@ -341,8 +375,9 @@ def test_index_zero_is_an_entry_like_any_other(issuer, tmp_path):
         assert (answer.valid, answer.reasons) == (reasons == [], reasons)
 
 
-@pytest.mark.parametrize("changes", [{"idm": "110101199001011237"}, {"n": "张三明 110101199001011237"},
-                                     {"idm": "11010119900101123X"}])
+@pytest.mark.parametrize(
+    "changes", [{"idm": "110101199001011237"}, {"n": "张三明 110101199001011237"}, {"idm": "11010119900101123X"}]
+)
 def test_an_unmasked_id_number_is_never_passed_on(issuer, tmp_path, changes):
     token = _resigned(issuer, make_credential(issuer), **changes)
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
@@ -382,11 +417,17 @@ def test_benefit_without_plugins_or_with_a_bad_code_or_a_broken_plugin_is_not_co
     cache = TrustCache(trust_of(publish(issuer, tmp_path)), clock=issuer.clock)
     cache.refresh()
     says_yes = benefit_pm([(_type_plugin(lambda claims, benefit: True), "yes")])
-    for pm, code in ((None, "compulsory_education"), (says_yes, "Compulsory-Education"),
-                     (benefit_pm([(_type_plugin(broken), "broken")]), "compulsory_education")):
+    for pm, code in (
+        (None, "compulsory_education"),
+        (says_yes, "Compulsory-Education"),
+        (benefit_pm([(_type_plugin(broken), "broken")]), "compulsory_education"),
+    ):
         answer = Verifier(cache, pm=pm).verify_text(cred.token, benefit=code)
-        assert (answer.valid, answer.reasons, answer.benefit) == (False, ["BENEFIT_NOT_COVERED"],
-                                                                 {"code": code, "qualifies": False})
+        assert (answer.valid, answer.reasons, answer.benefit) == (
+            False,
+            ["BENEFIT_NOT_COVERED"],
+            {"code": code, "qualifies": False},
+        )
     assert "benefit plugin failed for compulsory_education" in caplog.text
     assert Verifier(cache, pm=says_yes).verify_text(cred.token, benefit="compulsory_education").valid
 

@@ -1,5 +1,6 @@
 """The verifier service over HTTP: API keys, rate limits, the exact answer schema, no personal
 data anywhere, every token attack, and the holder's list of who verified the credential."""
+
 from __future__ import annotations
 
 import logging
@@ -9,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from govcred.core.qr import render_png
+from govcred.verifier.app import create_app
+from govcred.verifier.db import add_client, credential_hash, verification_log
 from tests.core.credential_rows import CANARY_ADDRESS, CANARY_ID, make_credential
 from tests.verifier.attacks import attack_tokens
 from tests.verifier.issuers import publish, trust_of
-from govcred.verifier.app import create_app
-from govcred.verifier.db import add_client, credential_hash, verification_log
 
 ANSWER_KEYS = {"valid", "reasons", "kind", "holder", "county", "benefit", "checked_at"}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -23,8 +24,14 @@ FULL_ID = re.compile(r"\d{17}[\dXx]")
 def service(sqlite_runtime, tmp_path):
     rt = sqlite_runtime
     cred = make_credential(rt)
-    app = create_app({"trust": trust_of(publish(rt, tmp_path / "trust")), "data_dir": tmp_path / "verifier",
-                      "clock": rt.clock, "background_refresh": False})
+    app = create_app(
+        {
+            "trust": trust_of(publish(rt, tmp_path / "trust")),
+            "data_dir": tmp_path / "verifier",
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
     engine = app.extensions["verifier"].engine
     key = add_client(engine, "青田县实验小学", now=rt.clock.now())
     return rt, cred, app, app.test_client(), {"Authorization": f"Bearer {key}"}
@@ -32,8 +39,9 @@ def service(sqlite_runtime, tmp_path):
 
 def test_valid_credential_answer_has_exactly_the_documented_keys(service):
     rt, cred, app, client, auth = service
-    response = client.post("/api/v1/verify", json={"token": cred.token, "benefit": "compulsory_education"},
-                           headers=auth)
+    response = client.post(
+        "/api/v1/verify", json={"token": cred.token, "benefit": "compulsory_education"}, headers=auth
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) == ANSWER_KEYS and body["valid"] is True and body["kind"] == "credential"
@@ -47,8 +55,11 @@ def test_image_upload_and_qr_text(service):
     from govcred.core.qr import payload_text
 
     rt, cred, app, client, auth = service
-    response = client.post("/api/v1/verify", data={"image": (BytesIO(render_png(cred.token)), "qr.png"),
-                                                   "benefit": "public_employment"}, headers=auth)
+    response = client.post(
+        "/api/v1/verify",
+        data={"image": (BytesIO(render_png(cred.token)), "qr.png"), "benefit": "public_employment"},
+        headers=auth,
+    )
     assert response.get_json()["valid"] is True
     assert client.post("/api/v1/verify", json={"qr": payload_text(cred.token)}, headers=auth).get_json()["valid"]
 
@@ -58,7 +69,10 @@ def test_api_key_is_required(service):
     assert client.post("/api/v1/verify", json={"token": cred.token}).status_code == 401
     bad = {"Authorization": auth["Authorization"][:-4] + "AAAA"}
     assert client.post("/api/v1/verify", json={"token": cred.token}, headers=bad).status_code == 401
-    assert client.post("/api/v1/verify", json={"token": cred.token}, headers={"Authorization": "Bearer x"}).status_code == 401
+    assert (
+        client.post("/api/v1/verify", json={"token": cred.token}, headers={"Authorization": "Bearer x"}).status_code
+        == 401
+    )
 
 
 def test_rate_limit_per_institution(service):
@@ -69,15 +83,18 @@ def test_rate_limit_per_institution(service):
     assert codes == [200, 200, 200, 429]
     limited = client.post("/api/v1/verify", json={"token": cred.token}, headers=tight)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    assert client.post("/api/v1/verify", json={"token": cred.token}, headers=auth).status_code == 200  # others unaffected
+    assert (
+        client.post("/api/v1/verify", json={"token": cred.token}, headers=auth).status_code == 200
+    )  # others unaffected
     rt.clock.advance(seconds=60)
     assert client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code == 200
 
 
 def test_bad_requests_name_every_problem(service):
     rt, cred, app, client, auth = service
-    response = client.post("/api/v1/verify", json={"token": cred.token, "qr": "x", "benefit": "X!", "id_number": 1},
-                           headers=auth)
+    response = client.post(
+        "/api/v1/verify", json={"token": cred.token, "qr": "x", "benefit": "X!", "id_number": 1}, headers=auth
+    )
     assert response.status_code == 422
     assert {e["field"] for e in response.get_json()["errors"]} == {"qr", "benefit", "id_number"}
 
@@ -109,7 +126,11 @@ def test_every_token_attack_is_refused_through_http(service):
     for name, token, reason in attacks:
         response = client.post("/api/v1/verify", json={"token": token}, headers=auth)
         body = response.get_json()
-        if response.status_code != 200 or set(body) != ANSWER_KEYS or (body["valid"], body["reasons"]) != (False, [reason]):
+        if (
+            response.status_code != 200
+            or set(body) != ANSWER_KEYS
+            or (body["valid"], body["reasons"]) != (False, [reason])
+        ):
             wrong.append((name, response.status_code, body))
     assert wrong == []
 
@@ -130,10 +151,17 @@ def test_holder_sees_which_institutions_verified_the_credential(service):
     proof = issue_presentation(rt.collaborators, cred, audience=LOG_AUDIENCE)
     listed = client.get("/api/v1/verifications", headers={"Authorization": f"Presentation {proof}"}).get_json()
     assert [(v["institution"], v["valid"]) for v in listed["verifications"]] == [
-        ("青田县人民医院", True), ("青田县实验小学", True)]
+        ("青田县人民医院", True),
+        ("青田县实验小学", True),
+    ]
     # a presentation for verifying, or of another credential, does not open this credential's log
-    assert client.get("/api/v1/verifications",
-                      headers={"Authorization": f"Presentation {issue_presentation(rt.collaborators, cred)}"}).status_code == 401
+    assert (
+        client.get(
+            "/api/v1/verifications",
+            headers={"Authorization": f"Presentation {issue_presentation(rt.collaborators, cred)}"},
+        ).status_code
+        == 401
+    )
     assert client.get("/api/v1/verifications", headers={"Authorization": f"Bearer {auth}"}).status_code == 401
 
 
@@ -143,11 +171,14 @@ def test_rate_window_is_shared_through_the_database(service, tmp_path):
     state = app.extensions["verifier"]
     engine = state.engine
     tight = {"Authorization": "Bearer " + add_client(engine, "青田县职业介绍所", now=rt.clock.now(), rate_per_minute=3)}
-    other = create_app({"trust": state.cache.trust, "data_dir": tmp_path / "verifier",
-                        "clock": rt.clock, "background_refresh": False})
+    other = create_app(
+        {"trust": state.cache.trust, "data_dir": tmp_path / "verifier", "clock": rt.clock, "background_refresh": False}
+    )
     first, second = app.extensions["verifier_requests"], other.extensions["verifier_requests"]
-    assert [client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code
-            for _ in range(2)] == [200, 200]
+    assert [client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code for _ in range(2)] == [
+        200,
+        200,
+    ]
     first.flush()
     other_client = other.test_client()
     assert other_client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code == 200

@@ -1,6 +1,7 @@
 """The verifier's cache against the issuer app served on 127.0.0.1: keys, the list index and the
 lists over HTTP; an outage keeps the last good copies (and their fetched_at) until they age out,
 and a recovered issuer brings fresh ones (security-checklist Q-03)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,10 +12,10 @@ from werkzeug.serving import make_server
 from govcred.core.accounts.officers import Principal
 from govcred.core.services.credential_status import change_status
 from govcred.core.web import create_app
-from tests.core.credential_rows import make_credential
 from govcred.verifier.cache import TrustCache
 from govcred.verifier.check import Verifier
 from govcred.verifier.trust import parse_trust
+from tests.core.credential_rows import make_credential
 
 
 class Served:
@@ -37,8 +38,12 @@ def test_refresh_over_http_outage_and_recovery(sqlite_runtime, monkeypatch):
     served = Served(issuer_app)
     base = f"http://127.0.0.1:{served.port}"
     iss = rt.settings.issuer
-    trust = parse_trust({"benefit_plugins": [], "issuer": [{
-        "iss": iss, "jwks": iss + "/.well-known/jwks.json", "status_lists": iss + "/status"}]})
+    trust = parse_trust(
+        {
+            "benefit_plugins": [],
+            "issuer": [{"iss": iss, "jwks": iss + "/.well-known/jwks.json", "status_lists": iss + "/status"}],
+        }
+    )
     urls = {}
 
     def fetch(source: str) -> bytes:
@@ -61,11 +66,13 @@ def test_refresh_over_http_outage_and_recovery(sqlite_runtime, monkeypatch):
     assert len(problems) == 3 and cache.held_list(uri).fetched_at == fetched_at
     assert verifier.verify_text(cred.token).valid  # the last good copy is still young enough
 
-    rt.clock.set(dt.datetime.fromtimestamp(cache.held_list(uri).usable_until(), dt.timezone.utc))
+    rt.clock.set(dt.datetime.fromtimestamp(cache.held_list(uri).usable_until(), dt.UTC))
     answer = verifier.verify_text(cred.token)
     assert (answer.valid, answer.reasons) == (False, ["STATUS_UNAVAILABLE"])
 
-    change_status(rt.collaborators, cred.id, "suspended", reason="核查", principal=Principal("officer", "r", "reviewer"))
+    change_status(
+        rt.collaborators, cred.id, "suspended", reason="核查", principal=Principal("officer", "r", "reviewer")
+    )
     served = Served(issuer_app)  # back, on a new port
     urls["base"] = f"http://127.0.0.1:{served.port}"
     try:

@@ -1,5 +1,6 @@
 """Reading entries of a status list: the draft's own examples (draft-ietf-oauth-status-list
 §4.1, index 0 in the lowest bits of the first byte), every allowed width, both ends."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,12 +17,15 @@ def _list(bits: int, raw: bytes) -> StatusList:
     return StatusList("https://qt.example.gov.cn/status/1", "https://qt.example.gov.cn", bits, raw, 0.0, 0.0, 60)
 
 
-@pytest.mark.parametrize("bits, raw, values", [
-    (1, bytes([0xB9, 0xA3]), [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]),  # the draft, 1 bit
-    (2, bytes([0xC9, 0x44, 0xF9]), [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3]),  # the draft, 2 bits
-    (4, bytes([0x21, 0xF0]), [1, 2, 0, 15]),
-    (8, bytes([5, 0, 255]), [5, 0, 255]),
-])
+@pytest.mark.parametrize(
+    "bits, raw, values",
+    [
+        (1, bytes([0xB9, 0xA3]), [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]),  # the draft, 1 bit
+        (2, bytes([0xC9, 0x44, 0xF9]), [1, 2, 0, 3, 0, 1, 0, 1, 1, 2, 3, 3]),  # the draft, 2 bits
+        (4, bytes([0x21, 0xF0]), [1, 2, 0, 15]),
+        (8, bytes([5, 0, 255]), [5, 0, 255]),
+    ],
+)
 def test_every_entry_reads_as_the_draft_lays_it_out(bits, raw, values):
     status_list = _list(bits, raw)
     assert status_list.size == len(values)
@@ -41,17 +45,20 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-@pytest.mark.parametrize("lst, detail", [
-    (None, "LST_NOT_BASE64URL"),
-    (12, "LST_NOT_BASE64URL"),
-    ("", "LST_NOT_BASE64URL"),
-    (_b64(zlib.compress(bytes(4))) + "=", "LST_NOT_BASE64URL"),  # padded: the draft says unpadded
-    ("a", "LST_NOT_BASE64URL"),  # no whole byte
-    (_b64(b"not zlib at all"), "LST_NOT_ZLIB"),
-    (_b64(zlib.compress(bytes(64))[:-3]), "LST_NOT_ZLIB"),  # cut short
-    (_b64(zlib.compress(bytes(64)) + b"tail"), "LST_NOT_ZLIB"),  # something after the stream
-    (_b64(zlib.compress(bytes(1025))), "LST_TOO_LARGE"),
-])
+@pytest.mark.parametrize(
+    "lst, detail",
+    [
+        (None, "LST_NOT_BASE64URL"),
+        (12, "LST_NOT_BASE64URL"),
+        ("", "LST_NOT_BASE64URL"),
+        (_b64(zlib.compress(bytes(4))) + "=", "LST_NOT_BASE64URL"),  # padded: the draft says unpadded
+        ("a", "LST_NOT_BASE64URL"),  # no whole byte
+        (_b64(b"not zlib at all"), "LST_NOT_ZLIB"),
+        (_b64(zlib.compress(bytes(64))[:-3]), "LST_NOT_ZLIB"),  # cut short
+        (_b64(zlib.compress(bytes(64)) + b"tail"), "LST_NOT_ZLIB"),  # something after the stream
+        (_b64(zlib.compress(bytes(1025))), "LST_TOO_LARGE"),
+    ],
+)
 def test_an_lst_that_is_not_one_bounded_zlib_stream_is_refused(lst, detail):
     with pytest.raises(VerificationError) as caught:
         inflate_bounded(lst, max_bytes=1024)
@@ -85,24 +92,33 @@ def test_a_good_list_is_held_with_its_name_issuer_times_and_entries(signer):
 
     held = _parsed(signer)
     assert (held.uri, held.issuer, held.bits, held.iat, held.exp, held.ttl) == (
-        ISSUER + "/status/1", ISSUER, 2, float(NOW_TS), float(NOW_TS + 86400), 3600)
+        ISSUER + "/status/1",
+        ISSUER,
+        2,
+        float(NOW_TS),
+        float(NOW_TS + 86400),
+        3600,
+    )
     assert held.raw == inflate_bounded("eNrbuRgAAhcBXQ")
 
 
-@pytest.mark.parametrize("claims, detail", [
-    ({"status_list": "eNrbuRgAAhcBXQ"}, "LIST_BODY_INVALID"),
-    ({"status_list": {"bits": 3, "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
-    ({"status_list": {"bits": 16, "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
-    ({"status_list": {"bits": "2", "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
-    ({"status_list": {"bits": True, "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
-    ({"status_list": {"lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
-    ({"ttl": 0}, "LIST_TTL_INVALID"),
-    ({"ttl": -60}, "LIST_TTL_INVALID"),
-    ({"ttl": "3600"}, "LIST_TTL_INVALID"),
-    ({"ttl": 3600.0}, "LIST_TTL_INVALID"),
-    ({"sub": "https://qingtian.example.gov.cn/status/2"}, "LIST_SUB_MISMATCH"),
-    ({"status_list": {"bits": 2, "lst": "eNrbuRgAAhcBXQ=="}}, "LST_NOT_BASE64URL"),
-])
+@pytest.mark.parametrize(
+    "claims, detail",
+    [
+        ({"status_list": "eNrbuRgAAhcBXQ"}, "LIST_BODY_INVALID"),
+        ({"status_list": {"bits": 3, "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
+        ({"status_list": {"bits": 16, "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
+        ({"status_list": {"bits": "2", "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
+        ({"status_list": {"bits": True, "lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
+        ({"status_list": {"lst": "eNrbuRgAAhcBXQ"}}, "LIST_BITS_INVALID"),
+        ({"ttl": 0}, "LIST_TTL_INVALID"),
+        ({"ttl": -60}, "LIST_TTL_INVALID"),
+        ({"ttl": "3600"}, "LIST_TTL_INVALID"),
+        ({"ttl": 3600.0}, "LIST_TTL_INVALID"),
+        ({"sub": "https://qingtian.example.gov.cn/status/2"}, "LIST_SUB_MISMATCH"),
+        ({"status_list": {"bits": 2, "lst": "eNrbuRgAAhcBXQ=="}}, "LST_NOT_BASE64URL"),
+    ],
+)
 def test_a_list_whose_body_is_wrong_is_unavailable(signer, claims, detail):
     with pytest.raises(VerificationError) as caught:
         _parsed(signer, **claims)

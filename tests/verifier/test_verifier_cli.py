@@ -1,5 +1,6 @@
 """``govcred verifier-client add`` prints a working key once and stores only its hash;
 ``govcred verifier serve`` answers on the port it was given."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,9 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from govcred.core.cli import build_cli
+from govcred.verifier.db import clients, make_verifier_engine
 from tests.core.credential_rows import make_credential
 from tests.verifier.issuers import publish
-from govcred.verifier.db import clients, make_verifier_engine
 
 
 def test_client_add_prints_the_key_once_and_serve_accepts_it(sqlite_runtime, tmp_path):
@@ -28,8 +29,10 @@ def test_client_add_prints_the_key_once_and_serve_accepts_it(sqlite_runtime, tmp
     cred = make_credential(rt)
     entry = publish(rt, tmp_path / "trust")
     trust = tmp_path / "trust.toml"
-    trust.write_text(f'benefit_plugins = ["zhejiang_residence"]\n[[issuer]]\niss = "{entry.iss}"\n'
-                     f'jwks = "{entry.jwks}"\nstatus_list_files = {json.dumps(list(entry.status_list_files))}\n')
+    trust.write_text(
+        f'benefit_plugins = ["zhejiang_residence"]\n[[issuer]]\niss = "{entry.iss}"\n'
+        f'jwks = "{entry.jwks}"\nstatus_list_files = {json.dumps(list(entry.status_list_files))}\n'
+    )
     data = tmp_path / "var"
     out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", "青田县实验小学"])
     assert out.exit_code == 0, out.output
@@ -44,16 +47,21 @@ def test_client_add_prints_the_key_once_and_serve_accepts_it(sqlite_runtime, tmp
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     govcred = Path(sys.executable).with_name("govcred")
-    server = subprocess.Popen([str(govcred), "--data-dir", str(data), "verifier", "serve", "--trust", str(trust),
-                               "--port", str(port)], env=dict(os.environ), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [str(govcred), "--data-dir", str(data), "verifier", "serve", "--trust", str(trust), "--port", str(port)],
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         body = None
         for _ in range(100):
             try:
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/v1/verify", data=json.dumps({"token": cred.token}).encode(),
-                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+                    f"http://127.0.0.1:{port}/api/v1/verify",
+                    data=json.dumps({"token": cred.token}).encode(),
+                    headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+                )
                 with urllib.request.urlopen(request, timeout=5) as response:
                     body = json.loads(response.read())
                 break

@@ -1,4 +1,5 @@
 """The verifier's own database on SQLite and on PostgreSQL: keys, shared windows, the log."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,7 @@ import pytest
 from govcred.core.exceptions import AuthenticationRequired
 from govcred.verifier.db import RequestRecorder, add_client, create_tables, make_verifier_engine, verifications_of
 
-NOW = dt.datetime(2026, 11, 30, 2, 0, 30, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 30, 2, 0, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -36,14 +37,22 @@ def test_keys_windows_and_log(verifier_db):
     one.record(client_id=client.id, at=NOW, credential_id="cred-1", kind="credential", valid=True, reasons=[])
     one.flush()
     assert two.admit(client, ts)[0] is True
-    two.record(client_id=client.id, at=NOW + dt.timedelta(seconds=1), credential_id="cred-1", kind="presentation",
-               valid=False, reasons=["SUSPENDED"])
+    two.record(
+        client_id=client.id,
+        at=NOW + dt.timedelta(seconds=1),
+        credential_id="cred-1",
+        kind="presentation",
+        valid=False,
+        reasons=["SUSPENDED"],
+    )
     two.flush()
     assert two.admit(client, ts)[0] is False
     one.flush()
     assert one.admit(client, ts)[0] is False
     assert one.admit(client, ts + 60)[0] is True  # the next window
     assert [(v["institution"], v["valid"], v["at"]) for v in verifications_of(engine, "cred-1")] == [
-        ("青田县人民医院", False, "2026-11-30T02:00:31+00:00"), ("青田县人民医院", True, "2026-11-30T02:00:30+00:00")]
+        ("青田县人民医院", False, "2026-11-30T02:00:31+00:00"),
+        ("青田县人民医院", True, "2026-11-30T02:00:30+00:00"),
+    ]
     assert verifications_of(engine, "cred-2") == []
     engine.dispose()

@@ -1,5 +1,6 @@
 """The verifier's web page: served by the verifier app with the strict headers, camera frames
 decoded server-side for institutions only, and no issuer-side module loaded."""
+
 from __future__ import annotations
 
 import io
@@ -11,19 +12,25 @@ from pathlib import Path
 import pytest
 
 from govcred.core.qr import render_png
+from govcred.verifier.app import create_app
+from govcred.verifier.db import add_client
 from tests.core.credential_rows import make_credential
 from tests.verifier.issuers import publish, trust_of
 from tests.verifier.test_isolation import FORBIDDEN
-from govcred.verifier.app import create_app
-from govcred.verifier.db import add_client
 
 
 @pytest.fixture
 def service(sqlite_runtime, tmp_path):
     rt = sqlite_runtime
     cred = make_credential(rt)
-    app = create_app({"trust": trust_of(publish(rt, tmp_path / "trust")), "data_dir": tmp_path / "verifier",
-                      "clock": rt.clock, "background_refresh": False})
+    app = create_app(
+        {
+            "trust": trust_of(publish(rt, tmp_path / "trust")),
+            "data_dir": tmp_path / "verifier",
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
     key = add_client(app.extensions["verifier"].engine, "青田县人民医院", now=rt.clock.now())
     return cred, app.test_client(), key
 
@@ -37,7 +44,7 @@ def test_page_lists_benefits_and_keeps_the_strict_policy(service):
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "style-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert page.headers["Permissions-Policy"].startswith("camera=(self)")
-    assert "<script src=\"/assets/verify.js\"" in html and "/assets/app.css" in html
+    assert '<script src="/assets/verify.js"' in html and "/assets/app.css" in html
     reasons = json.loads(html.split('data-reasons="')[1].split('"')[0].replace("&#34;", '"'))
     assert "SUSPENDED" in reasons and "签注" in reasons["SUSPENDED"]
     for asset in ("/assets/app.css", "/assets/verify.js"):
@@ -49,15 +56,15 @@ def test_camera_frame_is_decoded_for_institutions_only(service):
     frame = render_png(cred.token)
     refused = client.post("/scan/decode", data={"frame": (io.BytesIO(frame), "frame.jpg")})
     assert refused.status_code == 401
-    found = client.post("/scan/decode", headers={"X-Api-Key": key},
-                        data={"frame": (io.BytesIO(frame), "frame.jpg")})
+    found = client.post("/scan/decode", headers={"X-Api-Key": key}, data={"frame": (io.BytesIO(frame), "frame.jpg")})
     assert found.status_code == 200 and found.get_json() == {"found": True, "token": cred.token}
     from PIL import Image
 
     blank = io.BytesIO()
     Image.new("RGB", (200, 120), "white").save(blank, "JPEG")
-    empty = client.post("/scan/decode", headers={"X-Api-Key": key},
-                        data={"frame": (io.BytesIO(blank.getvalue()), "frame.jpg")})
+    empty = client.post(
+        "/scan/decode", headers={"X-Api-Key": key}, data={"frame": (io.BytesIO(blank.getvalue()), "frame.jpg")}
+    )
     assert empty.status_code == 422 and empty.get_json()["found"] is False
     missing = client.post("/scan/decode", headers={"X-Api-Key": key}, data={})
     assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "frame"
@@ -65,8 +72,10 @@ def test_camera_frame_is_decoded_for_institutions_only(service):
 
 def test_pages_module_loads_no_issuer_side_module():
     root = Path(__file__).resolve().parents[2]
-    script = ("import json, sys; import govcred.verifier.pages; "
-              "print(json.dumps(sorted(m for m in sys.modules if m.startswith('govcred.'))))")
+    script = (
+        "import json, sys; import govcred.verifier.pages; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('govcred.'))))"
+    )
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert "govcred.verifier.pages" in loaded and sorted(loaded & set(FORBIDDEN)) == []

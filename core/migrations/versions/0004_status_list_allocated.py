@@ -8,8 +8,9 @@ Allocation used to COUNT the list's credentials on every issuance, a cost that g
 every permit ever issued; the counter is kept in the list row instead, locked by the same
 transaction that stores the credential.
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0004"
 down_revision = "0003"

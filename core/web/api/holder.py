@@ -3,6 +3,7 @@
 Every query is scoped to the caller in SQL (``owner_id = :resident``); another resident's
 credential is a 404, never a 403, so ids cannot be probed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,8 @@ from govcred.core.exceptions import AuthenticationRequired, NotFound, Permission
 from govcred.core.orm import credentials
 from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text
-from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import current_principal
+from govcred.core.web.context import runtime_of
 
 bp = Blueprint("holder", __name__, url_prefix="/api/v1/holder")
 
@@ -29,25 +30,78 @@ VERIFIER_TIMEOUT_SECONDS = 5
 _ID_PARAM = [{"name": "credential_id", "in": "path", "required": True, "schema": {"type": "string"}}]
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 OPENAPI_PATHS = {
-    "/api/v1/holder/credentials": {"get": {
-        "summary": "The logged-in resident's credentials",
-        "responses": {"200": {"description": "List", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"credentials": {"type": "array", "items": {"type": "object"}}}}}}},
-            "401": _PROBLEM, "403": _PROBLEM}}},
-    "/api/v1/holder/credentials/{credential_id}/presentation": {"post": {
-        "summary": "A fresh presentation (60-120 s) of one's own credential, as token and QR text",
-        "parameters": _ID_PARAM,
-        "responses": {"200": {"description": "Presentation", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"token": {"type": "string"}, "qr": {"type": "string"},
-                                             "expires_in": {"type": "integer"}}}}}},
-            "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM, "409": _PROBLEM}}},
-    "/api/v1/holder/credentials/{credential_id}/verifications": {"get": {
-        "summary": "Institutions that verified this credential, as the configured verifiers logged it",
-        "parameters": _ID_PARAM,
-        "responses": {"200": {"description": "Verifications", "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"verifications": {"type": "array", "items": {"type": "object"}},
-                                             "unavailable": {"type": "array", "items": {"type": "string"}}}}}}},
-            "401": _PROBLEM, "403": _PROBLEM, "404": _PROBLEM}}},
+    "/api/v1/holder/credentials": {
+        "get": {
+            "summary": "The logged-in resident's credentials",
+            "responses": {
+                "200": {
+                    "description": "List",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"credentials": {"type": "array", "items": {"type": "object"}}},
+                            }
+                        }
+                    },
+                },
+                "401": _PROBLEM,
+                "403": _PROBLEM,
+            },
+        }
+    },
+    "/api/v1/holder/credentials/{credential_id}/presentation": {
+        "post": {
+            "summary": "A fresh presentation (60-120 s) of one's own credential, as token and QR text",
+            "parameters": _ID_PARAM,
+            "responses": {
+                "200": {
+                    "description": "Presentation",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "token": {"type": "string"},
+                                    "qr": {"type": "string"},
+                                    "expires_in": {"type": "integer"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": _PROBLEM,
+                "403": _PROBLEM,
+                "404": _PROBLEM,
+                "409": _PROBLEM,
+            },
+        }
+    },
+    "/api/v1/holder/credentials/{credential_id}/verifications": {
+        "get": {
+            "summary": "Institutions that verified this credential, as the configured verifiers logged it",
+            "parameters": _ID_PARAM,
+            "responses": {
+                "200": {
+                    "description": "Verifications",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "verifications": {"type": "array", "items": {"type": "object"}},
+                                    "unavailable": {"type": "array", "items": {"type": "string"}},
+                                },
+                            }
+                        }
+                    },
+                },
+                "401": _PROBLEM,
+                "403": _PROBLEM,
+                "404": _PROBLEM,
+            },
+        }
+    },
 }
 
 
@@ -69,8 +123,7 @@ def _own_credential(resident_id: str, credential_id: str) -> models.Credential:
     rt = runtime_of()
     with rt.uow(readonly=True) as uow:
         found = uow.session.execute(
-            sa.select(models.Credential).where(credentials.c.id == credential_id,
-                                               credentials.c.owner_id == resident_id)
+            sa.select(models.Credential).where(credentials.c.id == credential_id, credentials.c.owner_id == resident_id)
         ).scalar_one_or_none()
     if found is None:
         raise NotFound("未找到该证件", code="CREDENTIAL_NOT_FOUND")
@@ -79,10 +132,15 @@ def _own_credential(resident_id: str, credential_id: str) -> models.Credential:
 
 def _summary(credential: models.Credential) -> dict:
     return {
-        "id": credential.id, "permit_no": credential.permit_no, "credential_type": credential.credential_type,
-        "status": credential.status, "status_reason": credential.status_reason,
-        "issued_at": credential.issued_at.isoformat(), "expires_at": credential.expires_at.isoformat(),
-        "name_masked": credential.claims.get(NAME_MASKED, ""), "county": credential.claims.get(COUNTY, ""),
+        "id": credential.id,
+        "permit_no": credential.permit_no,
+        "credential_type": credential.credential_type,
+        "status": credential.status,
+        "status_reason": credential.status_reason,
+        "issued_at": credential.issued_at.isoformat(),
+        "expires_at": credential.expires_at.isoformat(),
+        "name_masked": credential.claims.get(NAME_MASKED, ""),
+        "county": credential.claims.get(COUNTY, ""),
     }
 
 
@@ -121,8 +179,9 @@ def verifications(resident_id: str, credential_id: str):
     for base in verifier_urls():
         # A presentation is the holder's proof of holding this credential towards the verifier.
         token = issue_presentation(rt.collaborators, credential, audience=LOG_AUDIENCE, require_valid=False)
-        request = urllib.request.Request(f"{base}/api/v1/verifications",
-                                         headers={"Authorization": f"Presentation {token}"})
+        request = urllib.request.Request(
+            f"{base}/api/v1/verifications", headers={"Authorization": f"Presentation {token}"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=VERIFIER_TIMEOUT_SECONDS) as response:
                 found.extend(json.loads(response.read(1_000_000))["verifications"])

@@ -3,6 +3,7 @@
 Each API blueprint module describes its own operations in a module-level ``OPENAPI_PATHS``
 mapping; this module merges them. A test checks that every ``/api/v1`` route is described.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,8 +20,11 @@ PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["title", "status", "code"],
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "code": {"type": "string"}, "request_id": {"type": "string"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "code": {"type": "string"},
+        "request_id": {"type": "string"},
         "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
     },
 }
@@ -30,27 +34,53 @@ OPENAPI_PATHS = {
         "post": {
             "summary": "Exchange an officer's username and password for a bearer token",
             "security": [],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["username", "password"],
-                "properties": {"username": {"type": "string"}, "password": {"type": "string"}}}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["username", "password"],
+                            "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                        }
+                    }
+                },
+            },
             "responses": {
-                "200": {"description": "A bearer token", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"},
-                                                     "expires_at": {"type": "string", "format": "date-time"},
-                                                     "role": {"type": "string"}}}}}},
+                "200": {
+                    "description": "A bearer token",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "access_token": {"type": "string"},
+                                    "token_type": {"type": "string"},
+                                    "expires_at": {"type": "string", "format": "date-time"},
+                                    "role": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
                 "401": {"$ref": "#/components/responses/Problem"},
                 "422": {"$ref": "#/components/responses/Problem"},
             },
         },
-        "delete": {"summary": "Revoke the bearer token used for this request",
-                   "responses": {"204": {"description": "Revoked"}, "401": {"$ref": "#/components/responses/Problem"}}},
+        "delete": {
+            "summary": "Revoke the bearer token used for this request",
+            "responses": {"204": {"description": "Revoked"}, "401": {"$ref": "#/components/responses/Problem"}},
+        },
     },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}},
     },
     "/.well-known/jwks.json": {
-        "get": {"summary": "The issuer's public signing keys (JWKS), retired keys included until their credentials expire",
-                "security": [], "responses": {"200": {"description": "JWKS"}}},
+        "get": {
+            "summary": "The issuer's public signing keys (JWKS), retired keys included until their credentials expire",
+            "security": [],
+            "responses": {"200": {"description": "JWKS"}},
+        },
     },
 }
 
@@ -64,8 +94,11 @@ def build_document(app) -> dict:
             paths.setdefault(path, {}).update(ops)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "govcred issuer API", "version": __version__,
-                 "description": "Applications, review and decisions, credentials and their status."},
+        "info": {
+            "title": "govcred issuer API",
+            "version": __version__,
+            "description": "Applications, review and decisions, credentials and their status.",
+        },
         "servers": [{"url": app.extensions["govcred"].settings.issuer}],
         "security": [{"bearer": []}],
         "paths": dict(sorted(paths.items())),
@@ -73,11 +106,22 @@ def build_document(app) -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Problem": PROBLEM_SCHEMA,
-                "FieldError": {"type": "object", "required": ["field", "code", "message"], "properties": {
-                    "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}},
+                "FieldError": {
+                    "type": "object",
+                    "required": ["field", "code", "message"],
+                    "properties": {
+                        "field": {"type": "string"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
             },
-            "responses": {"Problem": {"description": "An error (RFC 9457 problem details)", "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
+            "responses": {
+                "Problem": {
+                    "description": "An error (RFC 9457 problem details)",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                }
+            },
         },
     }
 

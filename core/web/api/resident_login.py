@@ -4,14 +4,15 @@ The policy (rate limits, guesses, lifetime, hashing, outbox delivery) is
 :mod:`govcred.core.accounts.login_codes` and :mod:`govcred.core.accounts.signin`, shared with
 the resident pages.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
 from govcred.core.accounts import signin
 from govcred.core.accounts.login_codes import send_login_code
-from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import public
+from govcred.core.web.context import runtime_of
 from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("resident_login", __name__, url_prefix="/api/v1/auth")
@@ -38,19 +39,38 @@ _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _PHONE = {"type": "string", "pattern": "^1[3-9][0-9]{9}$"}
 
 OPENAPI_PATHS = {
-    "/api/v1/auth/sms-code": {"post": {
-        "summary": "Send a 6-digit sign-in code to a mobile number (at most 5 per number per hour)",
-        "security": [],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["phone"], "properties": {"phone": _PHONE}}}}},
-        "responses": {"202": {"description": "Queued for delivery"}, "422": _PROBLEM, "429": _PROBLEM},
-    }},
-    "/api/v1/auth/resident-token": {"post": {
-        "summary": "Exchange the SMS code for a resident bearer token",
-        "security": [],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["phone", "code"],
-            "properties": {"phone": _PHONE, "code": {"type": "string", "pattern": "^[0-9]{6}$"}}}}}},
-        "responses": {"200": {"description": "A bearer token"}, "401": _PROBLEM, "422": _PROBLEM},
-    }},
+    "/api/v1/auth/sms-code": {
+        "post": {
+            "summary": "Send a 6-digit sign-in code to a mobile number (at most 5 per number per hour)",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "required": ["phone"], "properties": {"phone": _PHONE}}
+                    }
+                },
+            },
+            "responses": {"202": {"description": "Queued for delivery"}, "422": _PROBLEM, "429": _PROBLEM},
+        }
+    },
+    "/api/v1/auth/resident-token": {
+        "post": {
+            "summary": "Exchange the SMS code for a resident bearer token",
+            "security": [],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["phone", "code"],
+                            "properties": {"phone": _PHONE, "code": {"type": "string", "pattern": "^[0-9]{6}$"}},
+                        }
+                    }
+                },
+            },
+            "responses": {"200": {"description": "A bearer token"}, "401": _PROBLEM, "422": _PROBLEM},
+        }
+    },
 }

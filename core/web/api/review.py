@@ -4,15 +4,16 @@ A decision names the application ``version`` the reviewer looked at; if another 
 changed or decided the application meanwhile the answer is 409, never a silent overwrite.
 Approval returns the new credential (id, token, a link to its QR code).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 
-from govcred.core.services import decisions, issuance
 from govcred.core.exceptions import Conflict, ErrorList
-from govcred.core.web.context import runtime_of
+from govcred.core.services import decisions, issuance
 from govcred.core.web.api.applications import application_json, decision_json
 from govcred.core.web.authn import current_principal, roles_required
+from govcred.core.web.context import runtime_of
 from govcred.core.web.errors import problem
 from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from govcred.core.web.idempotency import idempotent
@@ -32,8 +33,13 @@ def _conflict(exc: Conflict):
 @roles_required("reviewer", "admin")
 def queue():
     states = [s for value in request.args.getlist("state") for s in value.split(",") if s] or ["accepted"]
-    items = decisions.review_queue(runtime_of().collaborators, current_principal(), states=states,
-                                  channel=request.args.get("channel") or None, due=request.args.get("due") or None)
+    items = decisions.review_queue(
+        runtime_of().collaborators,
+        current_principal(),
+        states=states,
+        channel=request.args.get("channel") or None,
+        due=request.args.get("due") or None,
+    )
     out = []
     for item in items:
         body = application_json(item.application)
@@ -62,13 +68,21 @@ def decide(app_id: str):
         errors.add(name, "UNKNOWN_FIELD", f"不允许的字段：{name[:40]}")
     errors.raise_if_any()
     rt = runtime_of()
-    decision = decisions.decide(rt.collaborators, app_id, approve=approve, principal=current_principal(),
-                               officer_reasons=reasons, expected_version=version)
+    decision = decisions.decide(
+        rt.collaborators,
+        app_id,
+        approve=approve,
+        principal=current_principal(),
+        officer_reasons=reasons,
+        expected_version=version,
+    )
     out: dict = {"decision": decision_json(decision), "credential": None}
     if decision.credential_id:
         credential = issuance.credential_for(rt.collaborators, decision.credential_id)
         out["credential"] = {
-            "id": credential.id, "permit_no": credential.permit_no, "token": credential.token,
+            "id": credential.id,
+            "permit_no": credential.permit_no,
+            "token": credential.token,
             "expires_at": credential.expires_at.isoformat(),
             "qr_png": url_for("applications.credential_qr", app_id=app_id),
         }
@@ -78,28 +92,56 @@ def decide(app_id: str):
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 OPENAPI_PATHS = {
-    "/api/v1/review/queue": {"get": {
-        "summary": "Applications to decide, earliest deadline first, with due_today / overdue flags (Beijing time)",
-        "parameters": [
-            {"name": "state", "in": "query", "schema": {"type": "string"}, "description": "comma-separated; default accepted"},
-            {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["online", "window"]}},
-            {"name": "due", "in": "query", "schema": {"type": "string", "enum": ["today", "overdue"]}},
-        ],
-        "responses": {"200": {"description": "The queue"}, "403": _PROBLEM, "422": _PROBLEM},
-    }},
-    "/api/v1/applications/{app_id}/decision": {"post": {
-        "summary": "Approve (issues the credential) or reject with every reason at once",
-        "parameters": [{"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                       IDEMPOTENCY_KEY],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["approve"], "properties": {
-                "approve": {"type": "boolean"}, "reasons": {"type": "array", "items": {"type": "string"}},
-                "version": {"type": "integer", "description": "the application version reviewed"}}}}}},
-        "responses": {"200": {"description": "The decision, and on approval the credential"},
-                      "403": _PROBLEM, "404": _PROBLEM,
-                      "409": {"description": "Changed or decided by another officer (APPLICATION_CHANGED, "
-                                             "INVALID_STATE), or BLOCKING_FINDINGS_PRESENT with the findings",
-                              "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-                      "422": _PROBLEM},
-    }},
+    "/api/v1/review/queue": {
+        "get": {
+            "summary": "Applications to decide, earliest deadline first, with due_today / overdue flags (Beijing time)",
+            "parameters": [
+                {
+                    "name": "state",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "comma-separated; default accepted",
+                },
+                {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["online", "window"]}},
+                {"name": "due", "in": "query", "schema": {"type": "string", "enum": ["today", "overdue"]}},
+            ],
+            "responses": {"200": {"description": "The queue"}, "403": _PROBLEM, "422": _PROBLEM},
+        }
+    },
+    "/api/v1/applications/{app_id}/decision": {
+        "post": {
+            "summary": "Approve (issues the credential) or reject with every reason at once",
+            "parameters": [
+                {"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                IDEMPOTENCY_KEY,
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["approve"],
+                            "properties": {
+                                "approve": {"type": "boolean"},
+                                "reasons": {"type": "array", "items": {"type": "string"}},
+                                "version": {"type": "integer", "description": "the application version reviewed"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "The decision, and on approval the credential"},
+                "403": _PROBLEM,
+                "404": _PROBLEM,
+                "409": {
+                    "description": "Changed or decided by another officer (APPLICATION_CHANGED, "
+                    "INVALID_STATE), or BLOCKING_FINDINGS_PRESENT with the findings",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                },
+                "422": _PROBLEM,
+            },
+        }
+    },
 }

@@ -3,6 +3,7 @@
 Integrity comes from the signature, so anyone (a CDN, a verifier in another county) may fetch
 and cache it; the whole list is served, never one credential's entry (herd privacy).
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,8 @@ from flask import Blueprint, Response, jsonify
 from govcred.core.exceptions import NotFound
 from govcred.core.orm import status_lists
 from govcred.core.status import status_list_uri
-from govcred.core.web.context import runtime_of
 from govcred.core.web.authn import public
+from govcred.core.web.context import runtime_of
 
 bp = Blueprint("status", __name__)
 
@@ -26,8 +27,19 @@ OPENAPI_PATHS = {
         "get": {
             "summary": "Every status list of this issuer (status_list_aggregation), so verifiers can prefetch them all",
             "security": [],
-            "responses": {"200": {"description": "List URIs", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"status_lists": {"type": "array", "items": {"type": "string"}}}}}}}},
+            "responses": {
+                "200": {
+                    "description": "List URIs",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"status_lists": {"type": "array", "items": {"type": "string"}}},
+                            }
+                        }
+                    },
+                }
+            },
         }
     },
     "/status/{list_id}": {
@@ -40,7 +52,7 @@ OPENAPI_PATHS = {
                 "404": {"$ref": "#/components/responses/Problem"},
             },
         }
-    }
+    },
 }
 
 

@@ -1,4 +1,5 @@
 """Public, unauthenticated documents: the issuer's JWKS."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify

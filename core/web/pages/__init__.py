@@ -5,6 +5,7 @@ static CSS and JavaScript in core/web/static (served by Flask from the app's sta
 nothing is fetched from elsewhere at run time, and no page has an inline script or style, so
 the strict Content-Security-Policy of :mod:`core.web.security` holds.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,14 +15,18 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from govcred.core.claims import ID_MASKED, NAME_MASKED
-    from govcred.core.web.context import runtime_of
     from govcred.core.web.authn import current_principal
+    from govcred.core.web.context import runtime_of
     from govcred.core.web.pages import guard, officer, resident, views
 
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
-    app.jinja_env.globals.update(csrf_token=guard.csrf_token, csrf_field=guard.csrf.FIELD, principal=current_principal,
-                                 claim={"name": NAME_MASKED, "id": ID_MASKED})
+    app.jinja_env.globals.update(
+        csrf_token=guard.csrf_token,
+        csrf_field=guard.csrf.FIELD,
+        principal=current_principal,
+        claim={"name": NAME_MASKED, "id": ID_MASKED},
+    )
     _add_plugin_templates(app, runtime_of(app).pm)
     views.install_filters(app)
     app.register_blueprint(views.home_bp)

@@ -4,6 +4,7 @@ application and the clerk's window intake (same templates, different layout and 
 The draft lives in the page session (``data["draft"]``, ``data["uploads"]``) between the
 form and the confirmation, so nothing reaches the application tables before "确认提交".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,12 +40,26 @@ class ApplyFlow:
 
     def render_form(self, session, schema: str, *, doc: dict | None = None, errors=None, status: int = 200):
         values = formdoc.flatten(doc if doc is not None else session.data.get("draft") or {})
-        return render_template("apply/form.html", errors=errors if errors is not None else FormErrors(),
-                               values=values, uploads=session.data.get("uploads", {}), slug=schema_slug(schema),
-                               channel=self.channel, layout=self.layout, action=url_for(self.form_post),
-                               upload_url=url_for(self.upload)), status
+        return render_template(
+            "apply/form.html",
+            errors=errors if errors is not None else FormErrors(),
+            values=values,
+            uploads=session.data.get("uploads", {}),
+            slug=schema_slug(schema),
+            channel=self.channel,
+            layout=self.layout,
+            action=url_for(self.form_post),
+            upload_url=url_for(self.upload),
+        ), status
 
     def render_confirm(self, session, schema: str, doc: dict):
-        return render_template("apply/confirm.html", doc=doc, slug=schema_slug(schema), errors=FormErrors(),
-                               files=upload_names(doc, session.data.get("uploads", {})), layout=self.layout,
-                               confirm_action=url_for(self.confirm_post), back_url=url_for(self.form))
+        return render_template(
+            "apply/confirm.html",
+            doc=doc,
+            slug=schema_slug(schema),
+            errors=FormErrors(),
+            files=upload_names(doc, session.data.get("uploads", {})),
+            layout=self.layout,
+            confirm_action=url_for(self.confirm_post),
+            back_url=url_for(self.form),
+        )

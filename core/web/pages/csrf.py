@@ -5,6 +5,7 @@ random value in its own cookie. Every POST/PUT/PATCH/DELETE of a page must carry
 form field ``csrf_token`` or header ``X-CSRF-Token``), and requests announcing a foreign
 ``Origin`` or ``Sec-Fetch-Site: cross-site`` are refused before the token is even looked at.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """How a deadline reads to a person: due date, working days left, due today, overdue."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,9 @@ class DeadlineView:
         return f"剩余 {self.working_days_left} 个工作日"
 
 
-def deadline_view(calendar, deadline: dt.datetime | None, now: dt.datetime, provisional: bool = False
-                  ) -> DeadlineView | None:
+def deadline_view(
+    calendar, deadline: dt.datetime | None, now: dt.datetime, provisional: bool = False
+) -> DeadlineView | None:
     """``working_days_left`` counts the working days after today up to the due day (0 when due today)."""
     if deadline is None:
         return None
@@ -36,5 +38,10 @@ def deadline_view(calendar, deadline: dt.datetime | None, now: dt.datetime, prov
         day += dt.timedelta(days=1)
         if calendar.is_working_day(day):
             left += 1
-    return DeadlineView(due_date=due, working_days_left=left, due_today=(due == today and now <= deadline),
-                        overdue=now > deadline, provisional=provisional)
+    return DeadlineView(
+        due_date=due,
+        working_days_left=left,
+        due_today=(due == today and now <= deadline),
+        overdue=now > deadline,
+        provisional=provisional,
+    )

@@ -7,10 +7,12 @@ Rules: empty values are left out; an object or list item left with nothing but c
 (fields named ``=path``, e.g. ``=conditions[1].kind``) is dropped; a field listed more than
 once (``conditions[0].attachments``) or whose name ends in ``[]`` becomes a list.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d{1,2})\]")
 _NAME = re.compile(r"=?[A-Za-z_][A-Za-z0-9_]*(\[\d{1,2}\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[\d{1,2}\])*)*(\[\])?")

@@ -6,17 +6,18 @@ Pages and the JSON API share :func:`govcred.core.web.authn.current_principal`; i
 by a page session only when it also carries the CSRF token in ``X-CSRF-Token`` (the page
 scripts send it); bearer-token API calls involve no cookie and are not affected.
 """
+
 from __future__ import annotations
 
 import secrets
 
 from flask import Flask, abort, g, make_response, redirect, request, url_for
 
+from govcred.core.accounts import sessions, signin
 from govcred.core.accounts.officers import Principal
 from govcred.core.web.authn import current_principal
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import csrf
-from govcred.core.accounts import sessions, signin
 
 ANON_COOKIE_BYTES = 16
 
@@ -121,8 +122,9 @@ def set_session_cookie(response, session_id: str | None) -> None:
 def after_request(response):
     """Give an anonymous browser its CSRF binding cookie the first time a form is shown."""
     if "anon_csrf" in g and request.cookies.get(anon_cookie_name()) != g.anon_csrf:
-        response.set_cookie(anon_cookie_name(), g.anon_csrf, path="/", secure=secure_cookies(), httponly=True,
-                            samesite="Lax")
+        response.set_cookie(
+            anon_cookie_name(), g.anon_csrf, path="/", secure=secure_cookies(), httponly=True, samesite="Lax"
+        )
     if not _is_api(request.path) and not _is_exempt(request.path) and response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -139,8 +141,7 @@ def log_out(login_endpoint: str):
     """Revoke the browser's session row (a replayed cookie is worthless) and clear the cookie."""
     raw = request.cookies.get(session_cookie_name())
     if raw:
-        signin.sign_out_page(runtime_of().collaborators, raw, current_principal(),
-                             request_id=g.get("request_id", ""))
+        signin.sign_out_page(runtime_of().collaborators, raw, current_principal(), request_id=g.get("request_id", ""))
     response = make_response(redirect(url_for(login_endpoint)))
     set_session_cookie(response, None)
     return response

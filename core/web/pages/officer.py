@@ -2,6 +2,7 @@
 an application with its findings, proofs and history, the decision, window intake, and
 credential status changes. Business rules stay in the services; these views only translate
 between forms and service calls."""
+
 from __future__ import annotations
 
 import functools
@@ -11,17 +12,18 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 
 from govcred.core import attachments, models
 from govcred.core.accounts import sessions, signin
-from govcred.core.services import decisions, documents, eligibility, lifecycle
-# imported by name: ``intake`` is this blueprint's window-intake view
-from govcred.core.services.intake import INTAKE_ROLES, get_application, submit_application
-from govcred.core.services.credential_status import STATUS_ROLES, change_status
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
-from govcred.core.web.context import runtime_of
+from govcred.core.services import decisions, documents, eligibility, lifecycle
+from govcred.core.services.credential_status import STATUS_ROLES, change_status
+
+# imported by name: ``intake`` is this blueprint's window-intake view
+from govcred.core.services.intake import INTAKE_ROLES, get_application, submit_application
 from govcred.core.web.authn import current_principal, public
+from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc, guard, permitview
-from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
+from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
 from govcred.core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
 
@@ -56,9 +58,15 @@ def login_post():
     if errors:
         return render_template("officer/login.html", errors=errors, form=form, next=next_url), 400
     try:
-        done = signin.sign_in_officer_page(runtime_of().collaborators, username, password, code,
-                                           ip=request.remote_addr or "-", request_id=_request_id(),
-                                           replaces=request.cookies.get(guard.session_cookie_name()))
+        done = signin.sign_in_officer_page(
+            runtime_of().collaborators,
+            username,
+            password,
+            code,
+            ip=request.remote_addr or "-",
+            request_id=_request_id(),
+            replaces=request.cookies.get(guard.session_cookie_name()),
+        )
     except RateLimited as exc:
         errors.add("username", exc.message, exc.code)
         return render_template("officer/login.html", errors=errors, form=form, next=next_url), 429
@@ -91,10 +99,13 @@ def queue():
     due = {"due_today": "today", "overdue": "overdue"}.get(show)
     if due is None:
         show = "all"
-    items = decisions.review_queue(rt.collaborators, current_principal(), states=(models.SUBMITTED, models.ACCEPTED),
-                                   due=due)
-    rows = [(item, deadline_view(rt.calendar, item.application.deadline, now, item.application.deadline_provisional))
-            for item in items]
+    items = decisions.review_queue(
+        rt.collaborators, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due
+    )
+    rows = [
+        (item, deadline_view(rt.calendar, item.application.deadline, now, item.application.deadline_provisional))
+        for item in items
+    ]
     return render_template("officer/queue.html", rows=rows, show=show)
 
 
@@ -102,10 +113,16 @@ def queue():
 
 #: How the history reads to an officer (unknown actions show their code).
 ACTION_ZH = {
-    "application.submitted": "提交申请", "application.accepted": "受理", "application.viewed": "查阅申请",
-    "application.approved": "批准", "application.rejected": "不予批准", "application.withdrawn": "撤回",
-    "application.decide": "审批未成功", "decision.officer_reason": "填写审核理由",
-    "attachment.uploaded": "上传材料", "attachment.viewed": "查阅材料",
+    "application.submitted": "提交申请",
+    "application.accepted": "受理",
+    "application.viewed": "查阅申请",
+    "application.approved": "批准",
+    "application.rejected": "不予批准",
+    "application.withdrawn": "撤回",
+    "application.decide": "审批未成功",
+    "decision.officer_reason": "填写审核理由",
+    "attachment.uploaded": "上传材料",
+    "attachment.viewed": "查阅材料",
 }
 ROLE_ZH = {"resident": "申请人", "clerk": "窗口受理员", "reviewer": "审核员", "admin": "管理员"}
 
@@ -113,8 +130,16 @@ ROLE_ZH = {"resident": "申请人", "clerk": "窗口受理员", "reviewer": "审
 def _history(uow, app_id: str, attachment_ids: list[str]) -> list:
     ids = [app_id, *attachment_ids]
     return uow.session.execute(
-        sa.select(audit_log.c.seq, audit_log.c.at, audit_log.c.actor, audit_log.c.role, audit_log.c.action,
-                  audit_log.c.outcome).where(audit_log.c.object_id.in_(ids)).order_by(audit_log.c.seq)
+        sa.select(
+            audit_log.c.seq,
+            audit_log.c.at,
+            audit_log.c.actor,
+            audit_log.c.role,
+            audit_log.c.action,
+            audit_log.c.outcome,
+        )
+        .where(audit_log.c.object_id.in_(ids))
+        .order_by(audit_log.c.seq)
     ).all()
 
 
@@ -133,19 +158,39 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
     with rt.uow() as uow:
         files = attachments.for_application(uow, app.id)
         # W-12: every officer read of personal data and documents is audited
-        uow.audit.append(actor=principal.audit_actor, role=principal.role, action="application.viewed",
-                         object_type="application", object_id=app.id, request_id=_request_id())
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role,
+            action="application.viewed",
+            object_type="application",
+            object_id=app.id,
+            request_id=_request_id(),
+        )
         uow.commit()
         history = _history(uow, app.id, [f.id for f in files])
     deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
     return render_template(
-        "officer/application.html", app=app, decision=decision, findings=findings, files=files,
-        file_names={f.id: f.original_name for f in files}, history=history, deadline=deadline,
-        credential=credential, slug=schema_slug(app.schema), errors=errors or FormErrors(),
-        can_decide=principal.role in REVIEW_ROLES and app.state in (models.SUBMITTED, models.ACCEPTED)
+        "officer/application.html",
+        app=app,
+        decision=decision,
+        findings=findings,
+        files=files,
+        file_names={f.id: f.original_name for f in files},
+        history=history,
+        deadline=deadline,
+        credential=credential,
+        slug=schema_slug(app.schema),
+        errors=errors or FormErrors(),
+        can_decide=principal.role in REVIEW_ROLES
+        and app.state in (models.SUBMITTED, models.ACCEPTED)
         and app.created_by != principal.id,
-        can_change_status=principal.role in STATUS_ROLES, reasons_text=reasons_text,
-        state_zh=STATE_ZH, status_zh=CREDENTIAL_STATUS_ZH, action_zh=ACTION_ZH, role_zh=ROLE_ZH), status
+        can_change_status=principal.role in STATUS_ROLES,
+        reasons_text=reasons_text,
+        state_zh=STATE_ZH,
+        status_zh=CREDENTIAL_STATUS_ZH,
+        action_zh=ACTION_ZH,
+        role_zh=ROLE_ZH,
+    ), status
 
 
 @bp.get("/applications/<app_id>")
@@ -156,6 +201,7 @@ def application(app_id: str):
 
 def recent_login_required(view):
     """Only with a log-in more recent than :data:`sessions.REAUTH_WITHIN`; else the re-login page."""
+
     @functools.wraps(view)
     def inner(*args, **kwargs):
         if not sessions.signed_in_recently(guard.page_session(), runtime_of().clock.now()):
@@ -186,8 +232,14 @@ def decide(app_id: str):
     except ValueError:
         version = None
     try:
-        decisions.decide(rt.collaborators, app_id, approve=action == "approve", principal=current_principal(),
-                        officer_reasons=reasons, expected_version=version)
+        decisions.decide(
+            rt.collaborators,
+            app_id,
+            approve=action == "approve",
+            principal=current_principal(),
+            officer_reasons=reasons,
+            expected_version=version,
+        )
     except ValidationError as exc:
         return _application_page(app_id, errors=FormErrors.from_exception(exc), status=400, reasons_text=reasons_text)
     except (Conflict, PermissionDenied) as exc:
@@ -204,8 +256,14 @@ def attachment(attachment_id: str):
     principal = current_principal()
     info, data = attachments.read(rt.collaborators, attachment_id, principal)
     with rt.uow() as uow:
-        uow.audit.append(actor=principal.audit_actor, role=principal.role, action="attachment.viewed",
-                         object_type="attachment", object_id=info.id, request_id=_request_id())
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role,
+            action="attachment.viewed",
+            object_type="attachment",
+            object_id=info.id,
+            request_id=_request_id(),
+        )
         uow.commit()
     response = Response(data, mimetype=info.content_type)
     ext = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(info.content_type, "bin")
@@ -227,10 +285,16 @@ def attachment(attachment_id: str):
 def _change_status_from_form(credential_id: str) -> tuple[FormErrors | None, int]:
     """The status form's change (revoke, suspend, reinstate with a reason); its errors, if any."""
     new_status = {"revoke": models.REVOKED, "suspend": models.SUSPENDED, "reinstate": models.VALID}.get(
-        request.form.get("action", ""), "")
+        request.form.get("action", ""), ""
+    )
     try:
-        change_status(runtime_of().collaborators, credential_id, new_status, reason=request.form.get("reason", ""),
-                      principal=current_principal())
+        change_status(
+            runtime_of().collaborators,
+            credential_id,
+            new_status,
+            reason=request.form.get("reason", ""),
+            principal=current_principal(),
+        )
     except ValidationError as exc:
         return FormErrors.from_exception(exc), 400
     except Conflict as exc:
@@ -267,12 +331,12 @@ def permits():
     if queue not in lifecycle.QUEUES:
         queue = "window_open"
     rows = lifecycle.permit_queue(runtime_of().collaborators, current_principal(), queue=queue)
-    return render_template("officer/permits.html", rows=permitview.queue_rows(rows, queue), queue=queue,
-                           queue_zh=QUEUE_ZH)
+    return render_template(
+        "officer/permits.html", rows=permitview.queue_rows(rows, queue), queue=queue, queue_zh=QUEUE_ZH
+    )
 
 
-def _permit_page(permit_no: str, *, errors: FormErrors | None = None, findings: list | None = None,
-                 status: int = 200):
+def _permit_page(permit_no: str, *, errors: FormErrors | None = None, findings: list | None = None, status: int = 200):
     rt = runtime_of()
     principal = current_principal()
     permit = permitview.permit_page(lifecycle.permit_view(rt.collaborators, permit_no, principal))
@@ -280,13 +344,25 @@ def _permit_page(permit_no: str, *, errors: FormErrors | None = None, findings: 
         credential = uow.credentials.get(permit.current_id)
     with rt.uow() as uow:
         # W-12: every officer read of personal data is audited
-        uow.audit.append(actor=principal.audit_actor, role=principal.role, action="permit.viewed",
-                         object_type="credential", object_id=credential.id, request_id=_request_id())
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role,
+            action="permit.viewed",
+            object_type="credential",
+            object_id=credential.id,
+            request_id=_request_id(),
+        )
         uow.commit()
     return render_template(
-        "officer/permit.html", permit=permit, credential=credential, errors=errors or FormErrors(),
-        findings=findings or [], done=DONE_ZH.get(request.args.get("done", "")),
-        can_change_status=principal.role in STATUS_ROLES, can_endorse=principal.role in INTAKE_ROLES), status
+        "officer/permit.html",
+        permit=permit,
+        credential=credential,
+        errors=errors or FormErrors(),
+        findings=findings or [],
+        done=DONE_ZH.get(request.args.get("done", "")),
+        can_change_status=principal.role in STATUS_ROLES,
+        can_endorse=principal.role in INTAKE_ROLES,
+    ), status
 
 
 @bp.get("/permits/<permit_no>")
@@ -321,8 +397,14 @@ def permit_endorsement(permit_no: str):
 
 # ---- window intake --------------------------------------------------------------------------
 
-INTAKE = ApplyFlow(channel="window", layout="officer/base.html", form_post="officer.intake_post",
-                   upload="officer.upload", form="officer.intake", confirm_post="officer.intake_submit")
+INTAKE = ApplyFlow(
+    channel="window",
+    layout="officer/base.html",
+    form_post="officer.intake_post",
+    upload="officer.upload",
+    form="officer.intake",
+    confirm_post="officer.intake_submit",
+)
 
 
 def _intake_schema(session) -> str:
@@ -346,8 +428,11 @@ def intake_post():
     schema = _intake_schema(session)
     signed = request.form.get("commitment_signed") == "yes"
     doc = formdoc.unflatten((k, v) for k, v in request.form.items(multi=True) if k != "commitment_signed")
-    doc.update(schema=schema, channel="window",
-               commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None})
+    doc.update(
+        schema=schema,
+        channel="window",
+        commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None},
+    )
     session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel")}
     guard.save_session_data(session)
     errors = FormErrors(documents.document_errors(rt.credential_types, doc))

@@ -6,6 +6,7 @@ Nothing here decides anything: whether an endorsement is allowed is decided agai
 button that would certainly be refused (before the window, or a status that cannot be
 endorsed).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,11 +24,15 @@ STATUS_ZH = models.CREDENTIAL_STATUS_ZH
 #: A suspension by the lifecycle sweep, as opposed to one decided by an officer.
 MISSED_ZH = "已中止（未按期签注）"
 #: What a holder whose permit lapsed needs to know (暂行条例 art. 10).
-LATE_EXPLANATION = ("您未在签注办理期内办理签注，居住证使用功能已中止。补办签注后即恢复使用；"
-                    "居住年限自补办签注之日起连续计算。")
+LATE_EXPLANATION = (
+    "您未在签注办理期内办理签注，居住证使用功能已中止。补办签注后即恢复使用；居住年限自补办签注之日起连续计算。"
+)
 STATUS_CHANGE_ZH = {
-    models.VALID: "恢复使用", models.SUSPENDED: "中止使用", models.REVOKED: "吊销",
-    models.REPLACED: "换领/补领", models.CANCELLED: "注销",
+    models.VALID: "恢复使用",
+    models.SUSPENDED: "中止使用",
+    models.REVOKED: "吊销",
+    models.REPLACED: "换领/补领",
+    models.CANCELLED: "注销",
 }
 
 
@@ -128,15 +133,23 @@ def permit_page(view: dict[str, Any]) -> PermitPage:
     reason = current["status_reason"] or ""
     missed = current["status"] == models.SUSPENDED and reason == MISSED_ENDORSEMENT
     raw = view["endorsement_window"]
-    window = Window(dt.date.fromisoformat(raw["start"]), dt.date.fromisoformat(raw["end"]), raw["open"]) if raw else None
+    window = (
+        Window(dt.date.fromisoformat(raw["start"]), dt.date.fromisoformat(raw["end"]), raw["open"]) if raw else None
+    )
     endorsable_status = current["status"] == models.VALID or missed
     return PermitPage(
-        permit_no=view["permit_no"], status=current["status"], status_label=status_label(current["status"], reason),
-        status_reason=reason, current_id=current["id"], expires_on=_day_of(current["expires_at"]),
+        permit_no=view["permit_no"],
+        status=current["status"],
+        status_label=status_label(current["status"], reason),
+        status_reason=reason,
+        current_id=current["id"],
+        expires_on=_day_of(current["expires_at"]),
         residence_start=date_zh(dt.date.fromisoformat(view["residence_start"])) if view["residence_start"] else "",
-        window=window, missed_endorsement=missed,
+        window=window,
+        missed_endorsement=missed,
         can_request=window is not None and endorsable_status and (window.open or view["lapsed"]),
-        reminders=list(view["reminders"]), history=_history(view["history"]),
+        reminders=list(view["reminders"]),
+        history=_history(view["history"]),
     )
 
 
@@ -147,12 +160,20 @@ def queue_rows(rows: list[dict[str, Any]], queue: str) -> list[dict[str, Any]]:
     shown = []
     for row in rows:
         raw = row["endorsement_window"]
-        window = Window(dt.date.fromisoformat(raw["start"]), dt.date.fromisoformat(raw["end"]),
-                        queue == "window_open") if raw else None
-        shown.append(dict(row, status_label=status_label(row["status"], reason),
-                          window_text=window.text if window else "",
-                          expires_on=_day_of(row["expires_at"]),
-                          since=_day_of(row["status_changed_at"]) if row["status_changed_at"] else ""))
+        window = (
+            Window(dt.date.fromisoformat(raw["start"]), dt.date.fromisoformat(raw["end"]), queue == "window_open")
+            if raw
+            else None
+        )
+        shown.append(
+            dict(
+                row,
+                status_label=status_label(row["status"], reason),
+                window_text=window.text if window else "",
+                expires_on=_day_of(row["expires_at"]),
+                since=_day_of(row["status_changed_at"]) if row["status_changed_at"] else "",
+            )
+        )
     return shown
 
 

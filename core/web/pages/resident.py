@@ -5,6 +5,7 @@ The form belongs to the schema: its template comes from the plugin that owns the
 (``govcred/<schema slug>/form.html`` under the plugin's ``templates`` folder); fields are
 named by document path, so the schema's validator's errors land next to their fields.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
@@ -12,24 +13,34 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 from govcred.core import models
 from govcred.core.accounts import sessions, signin
 from govcred.core.accounts.login_codes import send_login_code
-from govcred.core.services import documents, intake, lifecycle
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
 from govcred.core.qr import render_png
-from govcred.core.web.context import runtime_of
+from govcred.core.services import documents, intake, lifecycle
 from govcred.core.web.authn import current_principal, public
+from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc, guard, permitview
 from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
 
 bp = Blueprint("resident", __name__, url_prefix="/resident")
-FLOW = ApplyFlow(channel="online", layout="resident/base.html", form_post="resident.form_post",
-                 upload="resident.upload", form="resident.form", confirm_post="resident.confirm_post")
+FLOW = ApplyFlow(
+    channel="online",
+    layout="resident/base.html",
+    form_post="resident.form_post",
+    upload="resident.upload",
+    form="resident.form",
+    confirm_post="resident.confirm_post",
+)
 install_error_pages(bp, "resident.login")
 
 STATE_ZH = {
-    models.DRAFT: "草稿", models.SUBMITTED: "已提交，待受理", models.ACCEPTED: "已受理，审核中",
-    models.APPROVED: "已批准", models.REJECTED: "不予批准", models.WITHDRAWN: "已撤回",
+    models.DRAFT: "草稿",
+    models.SUBMITTED: "已提交，待受理",
+    models.ACCEPTED: "已受理，审核中",
+    models.APPROVED: "已批准",
+    models.REJECTED: "不予批准",
+    models.WITHDRAWN: "已撤回",
 }
 CREDENTIAL_STATUS_ZH = permitview.STATUS_ZH
 
@@ -64,8 +75,9 @@ def start():
 @bp.get("/login")
 @public
 def login():
-    return render_template("resident/login.html", errors=FormErrors(), phone="", code_sent=False,
-                           next=request.args.get("next", ""))
+    return render_template(
+        "resident/login.html", errors=FormErrors(), phone="", code_sent=False, next=request.args.get("next", "")
+    )
 
 
 @bp.post("/login/code")
@@ -76,13 +88,13 @@ def send_code():
     try:
         send_login_code(runtime_of().collaborators, phone)
     except ValidationError as exc:
-        return render_template("resident/login.html", errors=FormErrors.from_exception(exc), phone=phone,
-                               code_sent=False, next=next_url), 400
+        return render_template(
+            "resident/login.html", errors=FormErrors.from_exception(exc), phone=phone, code_sent=False, next=next_url
+        ), 400
     except RateLimited as exc:
         errors = FormErrors()
         errors.add("phone", exc.message, exc.code)
-        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=False,
-                               next=next_url), 429
+        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=False, next=next_url), 429
     return render_template("resident/login.html", errors=FormErrors(), phone=phone, code_sent=True, next=next_url)
 
 
@@ -93,12 +105,12 @@ def login_post():
     next_url = request.form.get("next", "")
 
     def refused(errors: FormErrors, status: int):
-        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True,
-                               next=next_url), status
+        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True, next=next_url), status
 
     try:
-        session = signin.sign_in_resident_page(runtime_of().collaborators, phone, code,
-                                               replaces=request.cookies.get(guard.session_cookie_name()))
+        session = signin.sign_in_resident_page(
+            runtime_of().collaborators, phone, code, replaces=request.cookies.get(guard.session_cookie_name())
+        )
     except ValidationError as exc:
         return refused(FormErrors.from_exception(exc), 400)
     except AuthenticationRequired as exc:
@@ -127,8 +139,9 @@ def home():
     with rt.uow(readonly=True) as uow:
         apps = uow.applications.list_for_owner(principal.id)
         creds = uow.credentials.for_owner(principal.id)
-    return render_template("resident/home.html", apps=apps, creds=creds, state_zh=STATE_ZH,
-                           status_zh=CREDENTIAL_STATUS_ZH)
+    return render_template(
+        "resident/home.html", apps=apps, creds=creds, state_zh=STATE_ZH, status_zh=CREDENTIAL_STATUS_ZH
+    )
 
 
 # ---- notice & commitment, form, uploads, confirmation ------------------------------------------
@@ -222,8 +235,7 @@ def _pending_draft(session: sessions.PageSession):
         return redirect(url_for("resident.form")), None, None
     schema = session.data.get("schema") or _schema()
     doc = dict(session.data["draft"])
-    doc.update(schema=schema, channel="online",
-               commitment={"accepted": True, "at": session.data["commitment_at"]})
+    doc.update(schema=schema, channel="online", commitment={"accepted": True, "at": session.data["commitment_at"]})
     return None, schema, doc
 
 
@@ -258,8 +270,15 @@ def status(app_id: str):
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:
             credential = uow.credentials.get(decision.credential_id)
-    return render_template("resident/status.html", app=app, decision=decision, deadline=deadline,
-                           state_zh=STATE_ZH, slug=schema_slug(app.schema), credential=credential)
+    return render_template(
+        "resident/status.html",
+        app=app,
+        decision=decision,
+        deadline=deadline,
+        state_zh=STATE_ZH,
+        slug=schema_slug(app.schema),
+        credential=credential,
+    )
 
 
 # ---- e-permit -------------------------------------------------------------------------------
@@ -275,15 +294,29 @@ def _own_credential(credential_id: str) -> models.Credential:
 DONE_ZH = {"endorsed": "签注已办理，新的电子居住证已签发。", "reminders": "提醒设置已保存。"}
 
 
-def _permit_page(credential: models.Credential, *, errors: FormErrors | None = None, findings: list | None = None,
-                 status: int = 200, view: dict | None = None):
+def _permit_page(
+    credential: models.Credential,
+    *,
+    errors: FormErrors | None = None,
+    findings: list | None = None,
+    status: int = 200,
+    view: dict | None = None,
+):
     rt = runtime_of()
     view = permitview.permit_page(
-        view or lifecycle.permit_view(rt.collaborators, credential.permit_no, current_principal()))
-    return render_template("resident/permit.html", credential=credential, status_zh=CREDENTIAL_STATUS_ZH,
-                           lifetime=rt.settings.presentation_seconds, benefits=rt.benefits, permit=view,
-                           errors=errors or FormErrors(), findings=findings or [],
-                           done=DONE_ZH.get(request.args.get("done", ""))), status
+        view or lifecycle.permit_view(rt.collaborators, credential.permit_no, current_principal())
+    )
+    return render_template(
+        "resident/permit.html",
+        credential=credential,
+        status_zh=CREDENTIAL_STATUS_ZH,
+        lifetime=rt.settings.presentation_seconds,
+        benefits=rt.benefits,
+        permit=view,
+        errors=errors or FormErrors(),
+        findings=findings or [],
+        done=DONE_ZH.get(request.args.get("done", "")),
+    ), status
 
 
 @bp.get("/permits/<credential_id>")
@@ -303,8 +336,9 @@ def endorse(credential_id: str):
     """签注 online; a refusal shows every reason, or the window's dates."""
     credential = _own_credential(credential_id)
     try:
-        done = lifecycle.request_endorsement(runtime_of().collaborators, credential.permit_no, current_principal(),
-                                             "online")
+        done = lifecycle.request_endorsement(
+            runtime_of().collaborators, credential.permit_no, current_principal(), "online"
+        )
     except (Conflict, ValidationError) as exc:
         errors, findings, status = permitview.endorsement_refusal(exc)
         return _permit_page(credential, errors=errors, findings=findings, status=status)
@@ -316,8 +350,9 @@ def endorse(credential_id: str):
 def reminders(credential_id: str):
     credential = _own_credential(credential_id)
     try:
-        lifecycle.set_reminders(runtime_of().collaborators, credential.permit_no, current_principal(),
-                                request.form.getlist("reminders"))
+        lifecycle.set_reminders(
+            runtime_of().collaborators, credential.permit_no, current_principal(), request.form.getlist("reminders")
+        )
     except ValidationError as exc:
         return _permit_page(credential, errors=FormErrors.from_exception(exc), status=400)
     return redirect(url_for("resident.permit", credential_id=credential.id, done="reminders"))
@@ -346,4 +381,3 @@ def permit_png(credential_id: str):
     response.headers["Content-Disposition"] = f'attachment; filename="permit-{credential.permit_no}.png"'
     response.headers["Cache-Control"] = "no-store"
     return response
-

@@ -1,5 +1,6 @@
 """What every page blueprint shares: access decorators that send people to the right log-in
 page, HTML error pages, the error summary, and the template filters."""
+
 from __future__ import annotations
 
 import functools
@@ -75,8 +76,7 @@ def officer_required(*roles: str):
 
 
 def render_error(status: int, message: str):
-    return render_template("error.html", status=status, message=message,
-                           request_id=g.get("request_id", "")), status
+    return render_template("error.html", status=status, message=message, request_id=g.get("request_id", "")), status
 
 
 def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
@@ -119,11 +119,13 @@ class FormErrors:
 
     def summary(self) -> list[tuple[str, str]]:
         """``(field, text)`` for every problem, the text led by the field's label when known."""
-        return [(e.field, f"{self.labels[e.field]}：{e.message}" if e.field in self.labels else e.message)
-                for e in self.errors]
+        return [
+            (e.field, f"{self.labels[e.field]}：{e.message}" if e.field in self.labels else e.message)
+            for e in self.errors
+        ]
 
     @classmethod
-    def from_exception(cls, exc: ValidationError) -> "FormErrors":
+    def from_exception(cls, exc: ValidationError) -> FormErrors:
         return cls(exc.errors)
 
     def add(self, field: str, message: str, code: str = "INVALID") -> None:

@@ -5,6 +5,7 @@ employment or schooling proof ends before the permit's first endorsement gets an
 finding, so the reviewer can tell the applicant now rather than at the endorsement.
 It imports only govcred's public plugin API, ``govcred.core``.
 """
+
 from __future__ import annotations
 
 from govcred.core import hookimpl

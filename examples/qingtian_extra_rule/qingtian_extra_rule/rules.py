@@ -7,11 +7,13 @@ rental contract, a labour contract, a school enrolment -- ends before that month
 eligible today, but its holder will need new proof to keep the permit. The finding is
 advisory: it never blocks a decision.
 """
+
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from govcred.core import ADVISORY, Finding
 
@@ -65,9 +67,13 @@ def conditions_end_before_endorsement(document: Mapping[str, Any], on: dt.date) 
     if last >= opens:
         return []
     kinds = "、".join(dict.fromkeys(KIND_ZH.get(kind, kind) for kind, _until in current))
-    return [Finding(
-        CODE, ADVISORY,
-        f"您所填的{kinds}证明最迟于{_date_zh(last)}到期，早于居住证首次签注（{_date_zh(opens)}起办理）；"
-        "签注时仍须符合申领条件，否则不予签注，请在到期前续签合同或准备新的证明材料",
-        BASIS, "conditions",
-    )]
+    return [
+        Finding(
+            CODE,
+            ADVISORY,
+            f"您所填的{kinds}证明最迟于{_date_zh(last)}到期，早于居住证首次签注（{_date_zh(opens)}起办理）；"
+            "签注时仍须符合申领条件，否则不予签注，请在到期前续签合同或准备新的证明材料",
+            BASIS,
+            "conditions",
+        )
+    ]

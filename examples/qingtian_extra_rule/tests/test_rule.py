@@ -1,15 +1,17 @@
 """The rule through govcred's hooks, and a whole decision through the API on SQLite and
 PostgreSQL: the advisory finding is there when every proof ends before the first
 endorsement, it never blocks, and the built-in rules are unchanged."""
+
 from __future__ import annotations
 
 import datetime as dt
 import io
 import uuid
 
+from qingtian_extra_rule.rules import CODE, first_endorsement_opens
+
 from govcred.core import Application, EligibilityContext, PersonRecords
 from govcred.testing import make_pm, make_settings
-from qingtian_extra_rule.rules import CODE, first_endorsement_opens
 
 DECIDED = dt.date(2026, 11, 30)  # the kit's clock: 2026-11-30 10:00 in Beijing
 APPLICANT_ID = "330102199003071230"  # a valid check digit, born 1990, hukou in Hangzhou
@@ -17,15 +19,29 @@ PASSWORD = "a long enough passphrase 42"
 
 
 def condition(kind="residence", proof="registered_rental_contract", since="2026-01-01", until="2027-06-30", **extra):
-    return {"kind": kind, "proof": proof, "division": "331121", "since": since, "until": until,
-            "attachments": ["att-1"], **extra}
+    return {
+        "kind": kind,
+        "proof": proof,
+        "division": "331121",
+        "since": since,
+        "until": until,
+        "attachments": ["att-1"],
+        **extra,
+    }
 
 
 def document(*conditions, division="331121001", channel="window"):
     return {
-        "schema": "zj-residence/application@1", "path": "registration_recognition", "channel": channel,
-        "applicant": {"name": "张三明", "id_number": APPLICANT_ID, "phone": "13800138000",
-                      "hukou_division": "330102", "hukou_address": "杭州市上城区某路1号"},
+        "schema": "zj-residence/application@1",
+        "path": "registration_recognition",
+        "channel": channel,
+        "applicant": {
+            "name": "张三明",
+            "id_number": APPLICANT_ID,
+            "phone": "13800138000",
+            "hukou_division": "330102",
+            "hukou_address": "杭州市上城区某路1号",
+        },
         "agent": None,
         "residence": {"division": division, "address": "青田县鹤城街道某路2号"},
         "conditions": list(conditions or [condition()]),
@@ -64,7 +80,8 @@ def test_a_rental_ending_before_the_endorsement_is_an_advisory_finding(plugin_ma
     (finding,) = ours(findings(plugin_manager, document(condition(until="2027-06-30"))))
     assert finding.severity == "advisory" and not finding.blocking and finding.field == "conditions"
     assert finding.message_zh.startswith(
-        "您所填的住所证明最迟于2027年6月30日到期，早于居住证首次签注（2027年10月30日起办理）")
+        "您所填的住所证明最迟于2027年6月30日到期，早于居住证首次签注（2027年10月30日起办理）"
+    )
     assert finding.basis == "《居住证暂行条例》第十条；《浙江省流动人口居住登记条例》第十九条"
 
 
@@ -74,8 +91,9 @@ def test_the_last_day_before_the_window_counts_and_the_first_day_of_it_does_not(
 
 
 def test_one_condition_without_an_end_is_enough(plugin_manager):
-    job = condition("employment", "labor_contract", until=None, employer="青田某贸易有限公司",
-                    employer_uscc="91331121MA2H111117")
+    job = condition(
+        "employment", "labor_contract", until=None, employer="青田某贸易有限公司", employer_uscc="91331121MA2H111117"
+    )
     assert not ours(findings(plugin_manager, document(condition(), job)))
 
 
@@ -105,21 +123,29 @@ def test_a_reviewer_sees_the_finding_and_may_still_approve(runtime, client, govc
         added = govcred_cli("officer", "add", username, "--role", role, "--password", PASSWORD)
         assert added.exit_code == 0, added.output
     records = tmp_path / "records.csv"
-    records.write_text("kind,id_number,division,declared,ended,number,issuer_division,issued,status\n"
-                       f"registration,{APPLICANT_ID},331121,2026-01-01,,,,,\n", encoding="utf-8")
+    records.write_text(
+        "kind,id_number,division,declared,ended,number,issuer_division,issued,status\n"
+        f"registration,{APPLICANT_ID},331121,2026-01-01,,,,,\n",
+        encoding="utf-8",
+    )
     imported = govcred_cli("records", "import", records)
     assert imported.exit_code == 0, imported.output
 
     clerk, reviewer = (_sign_in(client, name) for name in ("clerk1", "reviewer1"))
-    upload = client.post("/api/v1/attachments", headers=clerk, content_type="multipart/form-data",
-                         data={"file": (io.BytesIO(_png()), "rental.png")})
+    upload = client.post(
+        "/api/v1/attachments",
+        headers=clerk,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(_png()), "rental.png")},
+    )
     assert upload.status_code == 201, upload.get_json()
     doc = document(condition(until="2027-06-30") | {"attachments": [upload.get_json()["id"]]})
     submitted = client.post("/api/v1/applications", json=doc, headers=_key(clerk))
     assert submitted.status_code == 201 and submitted.get_json()["state"] == "accepted", submitted.get_json()
 
-    decided = client.post(f"/api/v1/applications/{submitted.get_json()['id']}/decision",
-                          json={"approve": True}, headers=_key(reviewer))
+    decided = client.post(
+        f"/api/v1/applications/{submitted.get_json()['id']}/decision", json={"approve": True}, headers=_key(reviewer)
+    )
     assert decided.status_code == 200, decided.get_json()
     body = decided.get_json()
     assert [f["code"] for f in body["decision"]["findings"]] == [CODE]

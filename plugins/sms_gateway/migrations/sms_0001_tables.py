@@ -8,9 +8,9 @@ with ``depends_on`` Alembic records only ``sms_0001`` in ``alembic_version`` whi
 still a script head, and the "every head applied" check could never agree.
 Create Date: 2026-11-30 02:00:00
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = "sms_0001"
 down_revision = "0001"

@@ -4,9 +4,9 @@ Revision ID: zj0001
 Revises:
 Create Date: 2026-11-30 02:00:00
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = "zj0001"
 down_revision = None

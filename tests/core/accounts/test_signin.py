@@ -1,5 +1,6 @@
 """The sign-in use cases at their own boundary (the pages and the API only translate HTTP to
 these calls; tests/core/web covers them through HTTP)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,11 +21,14 @@ def resumed(rt, session_id):
         return sessions.resume(uow, session_id, rt.clock.now())
 
 
-@pytest.mark.parametrize("username, password, step", [
-    ("rev1", "wrong password 1234", "password"),
-    ("nobody", PASSWORD, "password"),  # an unknown account reads exactly like a wrong password
-    ("rev1", PASSWORD, "totp"),  # right password, no TOTP code: a reviewer needs one
-])
+@pytest.mark.parametrize(
+    "username, password, step",
+    [
+        ("rev1", "wrong password 1234", "password"),
+        ("nobody", PASSWORD, "password"),  # an unknown account reads exactly like a wrong password
+        ("rev1", PASSWORD, "totp"),  # right password, no TOTP code: a reviewer needs one
+    ],
+)
 def test_a_refusal_names_the_step_that_failed(runtime, username, password, step):
     add_officer(runtime, "rev1", "reviewer")
     with pytest.raises(AuthenticationRequired) as refused:

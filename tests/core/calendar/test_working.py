@@ -1,4 +1,5 @@
 """The working-day clock against the official notices, chinesecalendar, and the worked examples."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,13 +10,15 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 from chinese_calendar.constants import Holiday as OracleHoliday
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from govcred.core.calendar.working import Deadline, WorkingCalendar, import_notice, load_calendar
 from govcred.core.calendar.notice_table import YearTable, parse_year_table
+from govcred.core.calendar.statutory import lunar_to_solar, qingming, spring_festival_days, statutory_holidays
+from govcred.core.calendar.working import Deadline, WorkingCalendar, import_notice, load_calendar
 from govcred.core.clock import BEIJING, UTC
 from govcred.core.exceptions import ConfigError, ValidationError
-from govcred.core.calendar.statutory import lunar_to_solar, qingming, spring_festival_days, statutory_holidays
 
 D = dt.date
 
@@ -47,9 +50,7 @@ def _without(years: set[int]) -> WorkingCalendar:
 
 @pytest.mark.parametrize("year", [2024, 2025, 2026])
 def test_every_day_of_covered_years_matches_chinesecalendar(calendar, year):
-    mismatches = [
-        day for day in _days(year) if calendar.is_working_day(day) != chinese_calendar.is_workday(day)
-    ]
+    mismatches = [day for day in _days(year) if calendar.is_working_day(day) != chinese_calendar.is_workday(day)]
     assert mismatches == []
 
 
@@ -213,8 +214,7 @@ def _in_oracle_break(day: dt.date, *names: OracleHoliday) -> bool:
 @pytest.mark.parametrize("year", LUNAR_HOLIDAY_YEARS)
 def test_lunar_festivals_fall_in_their_oracle_breaks(year):
     # Mid-Autumn merged into the National Day break is named after National Day by the oracle.
-    assert _in_oracle_break(lunar_to_solar(year, 8, 15),
-                            OracleHoliday.mid_autumn_festival, OracleHoliday.national_day)
+    assert _in_oracle_break(lunar_to_solar(year, 8, 15), OracleHoliday.mid_autumn_festival, OracleHoliday.national_day)
     assert _in_oracle_break(lunar_to_solar(year, 5, 5), OracleHoliday.dragon_boat_festival)
     assert _in_oracle_break(qingming(year), OracleHoliday.tomb_sweeping_day)
 
@@ -246,16 +246,14 @@ def test_rule_days_off_are_real_days_off_and_only_bridge_days_are_missed(year):
     day (in lieu), which only the notice can tell."""
     calendar = WorkingCalendar([])
     rule_off_but_worked = [
-        day for day in _days(year)
-        if not calendar.is_working_day(day) and chinese_calendar.is_workday(day)
+        day for day in _days(year) if not calendar.is_working_day(day) and chinese_calendar.is_workday(day)
     ]
     # Rest days the rules miss are the notice's make-up workdays, plus 2024's 除夕.
-    assert all(
-        day in chinese_calendar.workdays or day == D(2024, 2, 9) for day in rule_off_but_worked
-    ), rule_off_but_worked
+    assert all(day in chinese_calendar.workdays or day == D(2024, 2, 9) for day in rule_off_but_worked), (
+        rule_off_but_worked
+    )
     counted_but_off = [
-        day for day in _days(year)
-        if calendar.is_working_day(day) and not chinese_calendar.is_workday(day)
+        day for day in _days(year) if calendar.is_working_day(day) and not chinese_calendar.is_workday(day)
     ]
     assert all(chinese_calendar.is_in_lieu(day) for day in counted_but_off), counted_but_off
 
@@ -267,7 +265,15 @@ def test_weekend_statutory_holiday_gets_its_make_up_day_off():
     assert not calendar.is_working_day(D(2026, 4, 6))
     # 2027: 初一 Sat 2/6 and 初二 Sun 2/7 are made up after 初三 (Mon 2/8) on 2/9 and 2/10.
     assert [calendar.is_working_day(D(2027, 2, d)) for d in range(4, 12)] == [
-        True, False, False, False, False, False, False, True]
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 @pytest.mark.parametrize("year", [2024, 2025, 2026])
@@ -287,6 +293,7 @@ def test_year_removed_from_the_table_falls_back_to_rules(year):
 
 def fake_2027_notice() -> dict:
     """A plausible 2027 schedule: the statutory days and breaks the 2025 rules imply."""
+
     def span(start: str, days: int) -> list[str]:
         first = D.fromisoformat(start)
         return [(first + dt.timedelta(days=i)).isoformat() for i in range(days)]

@@ -1,4 +1,5 @@
 """`govcred calendar` driven through click's runner on the group itself."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The operations commands, run as a user runs them (click's runner on the real CLI)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,9 @@ def test_keys_rotate_keeps_the_old_key_published_until_its_verify_until(run):
 def test_config_show_hides_secrets(run, monkeypatch):
     monkeypatch.setenv("GOVCRED_PUSH_SECRET", "s3cret-push-value")
     run.data.mkdir(parents=True, exist_ok=True)
-    (run.data / "govcred.toml").write_text('[plugins.sms_gateway]\nbackend = "dev"\nsecret = "table-sms-secret"\n',
-                                           encoding="utf-8")
+    (run.data / "govcred.toml").write_text(
+        '[plugins.sms_gateway]\nbackend = "dev"\nsecret = "table-sms-secret"\n', encoding="utf-8"
+    )
     out = run("config", "show").output
     shown = json.loads(out)
     assert shown["environ"]["GOVCRED_PUSH_SECRET"] == "********" and "s3cret-push-value" not in out
@@ -76,8 +78,9 @@ def test_officer_add_enforces_the_password_policy(run):
     run("init", "--no-demo-accounts")
     weak = run("officer", "add", "wang", "--role", "reviewer", "--password", "short")
     assert weak.exit_code != 0
-    ok = run("officer", "add", "wang", "--role", "reviewer", "--name", "王审核",
-             "--password", "correct horse battery staple")
+    ok = run(
+        "officer", "add", "wang", "--role", "reviewer", "--name", "王审核", "--password", "correct horse battery staple"
+    )
     assert ok.exit_code == 0, ok.output
     dup = run("officer", "add", "wang", "--role", "clerk", "--password", "another long passphrase")
     assert dup.exit_code != 0

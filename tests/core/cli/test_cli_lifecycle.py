@@ -1,4 +1,5 @@
 """``govcred lifecycle`` run as an operator runs it (click's runner on the real CLI, real clock)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """``govcred credential`` and ``govcred verify`` through the real command line (CliRunner)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """``govcred demo`` runs the whole journey and its files verify offline with ``govcred verify``."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,16 @@ def test_demo_files_verify_offline(tmp_path, monkeypatch):
     summary = json.loads(result.stdout)
     assert {p.name for p in out.iterdir()} >= {"credential.jwt", "credential.png", "jwks.json", "status-list.jwt"}
     assert summary["outbox"] == {"sms": 2, "provincial_push": 1}
-    args = [str(out / "credential.png"), "--jwks", str(out / "jwks.json"), "--status-list", str(out / "status-list.jwt"),
-            "--benefit", "compulsory_education", "--json"]
+    args = [
+        str(out / "credential.png"),
+        "--jwks",
+        str(out / "jwks.json"),
+        "--status-list",
+        str(out / "status-list.jwt"),
+        "--benefit",
+        "compulsory_education",
+        "--json",
+    ]
     verified = runner.invoke(build_cli(), ["--data-dir", str(data), "verify", *args])
     assert verified.exit_code == 0, verified.output
     answer = json.loads(verified.stdout)

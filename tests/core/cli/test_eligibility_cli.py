@@ -1,4 +1,5 @@
 """`govcred eligibility check`: dry-run decisions with exit status 0 / 1 / 2."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ def run(tmp_path):
 
     def invoke(document, *args: str):
         path = tmp_path / "application.json"
-        path.write_text(document if isinstance(document, str) else json.dumps(document, ensure_ascii=False),
-                        encoding="utf-8")
+        path.write_text(
+            document if isinstance(document, str) else json.dumps(document, ensure_ascii=False), encoding="utf-8"
+        )
         return CliRunner().invoke(eligibility, ["check", str(path), *args], obj=app, catch_exceptions=False)
 
     return invoke
@@ -47,12 +49,16 @@ def test_too_early_is_not_eligible_with_the_reason(run):
     r = run(base_document(), "--as-of", "2027-02-28", "--json")
     assert r.exit_code == 1
     assert [f["code"] for f in json.loads(r.output)["findings"] if f["severity"] == "blocking"] == [
-        "REGISTRATION_TOO_SHORT"]
+        "REGISTRATION_TOO_SHORT"
+    ]
 
 
 def test_four_failing_rules_are_all_reported(run):
-    doc = base_document(residence={"division": "330102", "address": "杭州"},
-                        commitment={"accepted": False, "at": None}, registrations=[])
+    doc = base_document(
+        residence={"division": "330102", "address": "杭州"},
+        commitment={"accepted": False, "at": None},
+        registrations=[],
+    )
     doc["applicant"]["hukou_division"] = "331121"
     r = run(doc, "--as-of", "2027-03-01", "--json")
     assert r.exit_code == 1

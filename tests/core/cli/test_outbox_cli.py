@@ -1,7 +1,9 @@
 """`govcred outbox list/show/retry` and `govcred worker`, through click's runner."""
+
 from __future__ import annotations
 
 import json
+
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -25,8 +27,11 @@ def _app(rt) -> AppContext:
 def rt(sqlite_url, data_dir, clock, gateway):
     from govcred.testing import make_settings
 
-    rt = make_runtime(make_settings(data_dir, sqlite_url), clock,
-                      extra_plugins=[(ChannelPlugin(HttpChannel(gateway.url, read_timeout=0.5)), "test_channel")])
+    rt = make_runtime(
+        make_settings(data_dir, sqlite_url),
+        clock,
+        extra_plugins=[(ChannelPlugin(HttpChannel(gateway.url, read_timeout=0.5)), "test_channel")],
+    )
     yield rt
     rt.close()
 
@@ -44,9 +49,17 @@ def run(rt):
 
 def add(rt, channel="test_http", aggregate_id="app-1", n=1, phone=None) -> list[str]:
     with rt.uow() as uow:
-        ids = [uow.outbox.add(channel, "application.accepted", {"deadline": "2026-12-03"}, aggregate_type="application",
-                              aggregate_id=aggregate_id, secret={"phone": phone} if phone else None)
-               for _ in range(n)]
+        ids = [
+            uow.outbox.add(
+                channel,
+                "application.accepted",
+                {"deadline": "2026-12-03"},
+                aggregate_type="application",
+                aggregate_id=aggregate_id,
+                secret={"phone": phone} if phone else None,
+            )
+            for _ in range(n)
+        ]
         uow.commit()
     return ids
 

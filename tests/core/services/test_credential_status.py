@@ -1,4 +1,5 @@
 """Revoke / suspend / reinstate: allowed moves, reasons, one transaction with audit and outbox."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,10 +7,10 @@ import sqlalchemy as sa
 
 from govcred.core import models
 from govcred.core.accounts.officers import Principal
-from govcred.core.services.credential_status import change_status
 from govcred.core.exceptions import Conflict, PermissionDenied, ValidationError
 from govcred.core.hookspecs import hookimpl
 from govcred.core.orm import audit_log, outbox, status_lists
+from govcred.core.services.credential_status import change_status
 from tests.core.credential_rows import make_credential
 
 REVIEWER = Principal("officer", "reviewer-1", "reviewer", "审核员")
@@ -25,8 +26,13 @@ class StatusChanges:
     @hookimpl
     def govcred_credential_status_changed(self, credential, application, old_status, new_status, reason, outbox):
         self.calls.append((credential.id, application.id, old_status, new_status, reason))
-        outbox.add("test-channel", "credential.status_changed", {"credential_id": credential.id, "to": new_status},
-                   aggregate_type="credential", aggregate_id=credential.id)
+        outbox.add(
+            "test-channel",
+            "credential.status_changed",
+            {"credential_id": credential.id, "to": new_status},
+            aggregate_type="credential",
+            aggregate_id=credential.id,
+        )
 
 
 @pytest.fixture
@@ -57,15 +63,28 @@ def test_suspend_reinstate_revoke_with_audit_outbox_and_hook(observed):
     assert [c[2:4] for c in plugin.calls] == [("valid", "suspended"), ("suspended", "valid"), ("valid", "revoked")]
     assert all(c[1] == cred.application_id for c in plugin.calls)
     with rt.uow(readonly=True) as uow:
-        actions = uow.session.execute(sa.select(audit_log.c.action).where(audit_log.c.object_id == cred.id)
-                                      .order_by(audit_log.c.seq)).scalars().all()
+        actions = (
+            uow.session.execute(
+                sa.select(audit_log.c.action).where(audit_log.c.object_id == cred.id).order_by(audit_log.c.seq)
+            )
+            .scalars()
+            .all()
+        )
         rows = uow.session.execute(sa.select(outbox.c.payload).where(outbox.c.aggregate_id == cred.id)).scalars().all()
     assert actions == ["credential.suspended", "credential.reinstated", "credential.revoked"]
     assert [r["to"] for r in rows] == ["suspended", "valid", "revoked"]
 
 
-@pytest.mark.parametrize("start, target", [("revoked", "valid"), ("revoked", "suspended"), ("valid", "valid"),
-                                           ("revoked", "revoked"), ("suspended", "suspended")])
+@pytest.mark.parametrize(
+    "start, target",
+    [
+        ("revoked", "valid"),
+        ("revoked", "suspended"),
+        ("valid", "valid"),
+        ("revoked", "revoked"),
+        ("suspended", "suspended"),
+    ],
+)
 def test_forbidden_moves_change_nothing(sqlite_runtime, start, target):
     rt = sqlite_runtime
     cred = make_credential(rt)
@@ -97,8 +116,12 @@ def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
         change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
     with rt.uow(readonly=True) as uow:
         assert uow.credentials.get(cred.id).status == "valid"
-        assert uow.session.execute(sa.select(sa.func.count()).select_from(audit_log)
-                                   .where(audit_log.c.object_id == cred.id)).scalar() == 0
+        assert (
+            uow.session.execute(
+                sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.object_id == cred.id)
+            ).scalar()
+            == 0
+        )
     assert _revision(rt, cred.status_list_id) == revision
     rt.close()
 

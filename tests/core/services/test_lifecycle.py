@@ -1,5 +1,6 @@
 """The permit after issue: issue -> endorsement -> missed anniversary -> suspended -> late
 endorsement -> valid with a new residence start, on a controllable clock (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,9 @@ import sqlalchemy as sa
 from govcred.core.accounts.officers import Principal
 from govcred.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError, VerificationError
 from govcred.core.hookspecs import hookimpl
+from govcred.core.orm import audit_log, credentials, decisions, outbox
 from govcred.core.services.lifecycle import cancel_permit, permit_view, replace_permit, request_endorsement
 from govcred.core.services.sweep import run_sweep
-from govcred.core.orm import audit_log, credentials, decisions, outbox
 from tests.core.permits import beijing, issue_permit, list_status, make_officer, token_claims
 
 SUSPENDED_BITS, VALID_BITS, INVALID_BITS = 2, 0, 1
@@ -35,18 +36,21 @@ def _holder(rt, credential) -> Principal:
 def _versions(rt, permit_no) -> list[str]:
     """The statuses of a permit's versions, oldest first."""
     with rt.uow(readonly=True) as uow:
-        return list(uow.session.execute(
-            sa.select(credentials.c.status).where(credentials.c.permit_no == permit_no)
-            .order_by(credentials.c.version)
-        ).scalars())
+        return list(
+            uow.session.execute(
+                sa.select(credentials.c.status)
+                .where(credentials.c.permit_no == permit_no)
+                .order_by(credentials.c.version)
+            ).scalars()
+        )
 
 
 def _verify(rt, tmp_path, token) -> tuple[bool, list[str]]:
     """What a verifier answers (verifier library, the issuer's JWKS and status lists as published now)."""
     from govcred.testing import make_pm
-    from tests.verifier.issuers import publish, trust_of
     from govcred.verifier.cache import TrustCache
     from govcred.verifier.check import Verifier
+    from tests.verifier.issuers import publish, trust_of
 
     cache = TrustCache(trust_of(publish(rt, tmp_path / "published")), clock=rt.clock)
     cache.refresh()
@@ -76,7 +80,7 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     assert not endorsed.late
     assert (second.permit_no, second.version) == (first.permit_no, 2)
     assert second.id != first.id
-    assert token_claims(rt, second)["exp"] == int(dt.datetime(2028, 3, 1, 15, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+    assert token_claims(rt, second)["exp"] == int(dt.datetime(2028, 3, 1, 15, 59, 59, tzinfo=dt.UTC).timestamp())
     assert token_claims(rt, second)["rs"] == original_rs
     assert token_claims(rt, first)["jti"] == first.id  # the old token is still within its exp
     assert list_status(rt, first) == VALID_BITS
@@ -111,21 +115,27 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
     assert third.residence_start == dt.date(2028, 3, 10)
     claims = token_claims(rt, third)
     assert claims["rs"] == "2028-03-10"
-    assert claims["exp"] == int(dt.datetime(2029, 3, 1, 15, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+    assert claims["exp"] == int(dt.datetime(2029, 3, 1, 15, 59, 59, tzinfo=dt.UTC).timestamp())
     assert list_status(rt, third) == VALID_BITS
     assert _verify(rt, tmp_path, third.token) == (True, [])
     assert _versions(rt, first.permit_no) == ["superseded", "superseded", "valid"]
     with rt.uow(readonly=True) as uow:
-        endorsed_audit = uow.session.execute(
-            sa.select(audit_log.c.details).where(audit_log.c.action == "permit.endorsed")
-            .order_by(audit_log.c.seq)).scalars().all()
+        endorsed_audit = (
+            uow.session.execute(
+                sa.select(audit_log.c.details).where(audit_log.c.action == "permit.endorsed").order_by(audit_log.c.seq)
+            )
+            .scalars()
+            .all()
+        )
     assert [d["late"] for d in endorsed_audit] == [False, True]
     assert endorsed_audit[-1]["residence_start"] == "2028-03-10"
     with rt.uow(readonly=True) as uow:
         pushed = uow.session.execute(
-            sa.select(outbox.c.payload).where(outbox.c.event_type == "push.issued",
-                                              outbox.c.aggregate_id == first.permit_no)
-            .order_by(outbox.c.aggregate_seq.desc()).limit(1)).scalar_one()
+            sa.select(outbox.c.payload)
+            .where(outbox.c.event_type == "push.issued", outbox.c.aggregate_id == first.permit_no)
+            .order_by(outbox.c.aggregate_seq.desc())
+            .limit(1)
+        ).scalar_one()
     assert pushed["record"]["KZ_JZQSRQ"] == "2028-03-10" and pushed["record"]["ZZZT"] == "valid"
     assert pushed["record"]["ZZYXQJZRQ"] == "2029-03-01"
     view = permit_view(rt.collaborators, first.permit_no, clerk)
@@ -146,7 +156,9 @@ def test_sweep_twice_changes_nothing_the_second_time(runtime, clock):
         with rt.uow(readonly=True) as uow:
             s = uow.session
             return (
-                sorted(s.execute(sa.select(credentials.c.id, credentials.c.status, credentials.c.status_changed_at)).all()),
+                sorted(
+                    s.execute(sa.select(credentials.c.id, credentials.c.status, credentials.c.status_changed_at)).all()
+                ),
                 s.execute(sa.select(sa.func.count()).select_from(outbox)).scalar(),
                 s.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar(),
                 s.execute(sa.text("SELECT count(*), coalesce(sum(revision), 0) FROM status_lists")).one(),
@@ -163,9 +175,11 @@ def test_sweep_twice_changes_nothing_the_second_time(runtime, clock):
     assert _versions(rt, later.permit_no) == ["valid"]
     with rt.uow(readonly=True) as uow:
         row = uow.session.execute(sa.text("SELECT suspended, phase, finished_at FROM lifecycle_sweeps")).one()
-        suspended_audit = uow.session.execute(
-            sa.select(audit_log.c.details).where(audit_log.c.action == "credential.suspended")
-        ).scalars().all()
+        suspended_audit = (
+            uow.session.execute(sa.select(audit_log.c.details).where(audit_log.c.action == "credential.suspended"))
+            .scalars()
+            .all()
+        )
     assert row[0] == 5 and row[1] == "done" and row[2] is not None
     assert sorted(p for entry in suspended_audit for p in entry["permit_nos"]) == sorted(p.permit_no for p in permits)
     assert [len(e["credentials"]) for e in suspended_audit] == [2, 2, 1]  # one entry per batch of 2
@@ -191,11 +205,26 @@ def test_endorsement_refused_with_every_reason_when_no_condition_holds(runtime, 
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
-    ended = [{"kind": "employment", "proof": "labor_contract", "employer": "青田某贸易有限公司",
-              "employer_uscc": "91331121MA2H111104", "division": "331121", "since": "2025-01-01",
-              "until": "2026-12-31", "attachments": ["att-1"]},
-             {"kind": "residence", "proof": "registered_rental_contract", "division": "330102", "since": "2025-01-01",
-              "until": None, "attachments": ["att-2"]}]
+    ended = [
+        {
+            "kind": "employment",
+            "proof": "labor_contract",
+            "employer": "青田某贸易有限公司",
+            "employer_uscc": "91331121MA2H111104",
+            "division": "331121",
+            "since": "2025-01-01",
+            "until": "2026-12-31",
+            "attachments": ["att-1"],
+        },
+        {
+            "kind": "residence",
+            "proof": "registered_rental_contract",
+            "division": "330102",
+            "since": "2025-01-01",
+            "until": None,
+            "attachments": ["att-2"],
+        },
+    ]
     with pytest.raises(Conflict) as refused:
         request_endorsement(rt.collaborators, permit.permit_no, clerk, "window", conditions=ended)
     assert refused.value.code == "ENDORSEMENT_REFUSED"
@@ -214,8 +243,13 @@ def test_endorsement_bad_conditions_are_named_all_at_once(runtime, clock, clerk)
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
     with pytest.raises(ValidationError) as invalid:
-        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window",
-                            conditions=[{"kind": "employment", "proof": "labor_contract"}])
+        request_endorsement(
+            rt.collaborators,
+            permit.permit_no,
+            clerk,
+            "window",
+            conditions=[{"kind": "employment", "proof": "labor_contract"}],
+        )
     assert len(invalid.value.errors) >= 2
 
 
@@ -305,7 +339,9 @@ def test_cancellation_invalidates_every_live_version(runtime, clock, clerk, revi
     assert [e.field for e in invalid.value.errors] == ["reason", "note"]
     with pytest.raises(PermissionDenied):
         cancel_permit(rt.collaborators, permit.permit_no, clerk, reason="local_hukou")
-    cancelled = cancel_permit(rt.collaborators, permit.permit_no, reviewer, reason="local_hukou", note="2027年2月落户青田")
+    cancelled = cancel_permit(
+        rt.collaborators, permit.permit_no, reviewer, reason="local_hukou", note="2027年2月落户青田"
+    )
     assert cancelled.id == second.id and cancelled.status == "cancelled"
     assert "本地常住户口" in cancelled.status_reason
     assert _versions(rt, permit.permit_no) == ["cancelled", "cancelled"]

@@ -1,5 +1,6 @@
 """Core emits a notification at every event a holder hears about, with the documented payload,
 inside the event's transaction -- heard by a real plugin that records them (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,8 +69,9 @@ def test_intake_and_decisions(heard):
     assert issued.kind == "issued" and (issued.permit_no, issued.version) == (approved.permit_no, 1)
 
     bob = resident(rt, "13900139000")
-    other = intake.submit_application(deps, document([upload(rt, bob)], id_number="330102199001011237"),
-                                      principal=bob, channel="online")
+    other = intake.submit_application(
+        deps, document([upload(rt, bob)], id_number="330102199001011237"), principal=bob, channel="online"
+    )
     plugin.take()
     decisions.decide(deps, other.id, approve=False, principal=reviewer, officer_reasons=["材料照片模糊"])
     [rejected] = plugin.take()
@@ -87,14 +89,20 @@ def test_status_changes_endorsement_replacement_and_cancellation(heard, clock):
         change_status(rt.collaborators, permit.id, status, reason=reason, principal=reviewer)
     suspended, reinstated = plugin.take()
     assert (suspended.kind, suspended.old_status, suspended.reason) == ("suspended", "valid", "居住地址变更，待核实")
-    assert (reinstated.kind, reinstated.permit_no, reinstated.credential_id) == ("reinstated", permit.permit_no,
-                                                                                 permit.id)
+    assert (reinstated.kind, reinstated.permit_no, reinstated.credential_id) == (
+        "reinstated",
+        permit.permit_no,
+        permit.id,
+    )
     assert suspended.phone == PHONE and suspended.application_id == permit.application_id
 
     clock.set(beijing(2027, 2, 10))
     endorsed = request_endorsement(rt.collaborators, permit.permit_no, clerk, "window").credential
     assert [(n.kind, n.application_kind) for n in plugin.take()] == [
-        ("superseded", "first_issue"), ("approved", "endorsement"), ("issued", "endorsement")]
+        ("superseded", "first_issue"),
+        ("approved", "endorsement"),
+        ("issued", "endorsement"),
+    ]
 
     new = replace_permit(rt.collaborators, endorsed.permit_no, clerk, "window", reason="lost")
     kinds = plugin.take()
@@ -110,13 +118,18 @@ def test_the_sweep_suspends_and_reminds(heard, clock):
     rt, plugin = heard
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
-    set_reminders(rt.collaborators, permit.permit_no, make_officer(rt, "clerk"), ["endorsement_due", "after_suspension"])
+    set_reminders(
+        rt.collaborators, permit.permit_no, make_officer(rt, "clerk"), ["endorsement_due", "after_suspension"]
+    )
     plugin.take()
     clock.set(beijing(2027, 2, 3, 22, 0))  # the window is open; 22:00 is night in Beijing
     report = run_sweep(rt.collaborators)
     [due] = plugin.take()
-    assert (due.kind, due.reminder, due.window) == ("reminder", "endorsement_due",
-                                                    (dt.date(2027, 2, 1), dt.date(2027, 2, 28)))
+    assert (due.kind, due.reminder, due.window) == (
+        "reminder",
+        "endorsement_due",
+        (dt.date(2027, 2, 1), dt.date(2027, 2, 28)),
+    )
     assert due.not_before == beijing(2027, 2, 4, 8, 0) and due.phone == PHONE
     assert report.reminders == 1  # counted because a plugin (the SMS gateway) queued it
 

@@ -1,27 +1,30 @@
 """Reminders the holder chose: queued by the sweep once per permit version, daytime only."""
+
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
 from govcred.core.accounts.officers import Principal
-from govcred.core.clock import BEIJING
+from govcred.core.clock import BEIJING, next_daytime
 from govcred.core.exceptions import NotFound, ValidationError
+from govcred.core.orm import outbox
 from govcred.core.services.lifecycle import set_reminders
 from govcred.core.services.sweep import run_sweep
-from govcred.core.orm import outbox
-from govcred.core.clock import next_daytime
 from tests.core.permits import beijing, issue_permit
 
 
-@pytest.mark.parametrize("local, expected", [
-    ((7, 59), (0, 8, 0)),
-    ((8, 0), (0, 8, 0)),
-    ((19, 59), (0, 19, 59)),
-    ((20, 0), (1, 8, 0)),
-    ((23, 30), (1, 8, 0)),
-    ((0, 10), (0, 8, 0)),
-])
+@pytest.mark.parametrize(
+    "local, expected",
+    [
+        ((7, 59), (0, 8, 0)),
+        ((8, 0), (0, 8, 0)),
+        ((19, 59), (0, 19, 59)),
+        ((20, 0), (1, 8, 0)),
+        ((23, 30), (1, 8, 0)),
+        ((0, 10), (0, 8, 0)),
+    ],
+)
 def test_next_daytime_slot_is_between_08_and_20_beijing(local, expected):
     at = beijing(2027, 2, 1, *local)
     days, hour, minute = expected
@@ -30,10 +33,14 @@ def test_next_daytime_slot_is_between_08_and_20_beijing(local, expected):
 
 def _reminders(rt):
     with rt.uow(readonly=True) as uow:
-        return [dict(r) for r in uow.session.execute(
-            sa.select(outbox.c.event_type, outbox.c.payload, outbox.c.next_attempt_at, outbox.c.channel)
-            .where(outbox.c.event_type.like("sms.reminder.%")).order_by(outbox.c.created_at)
-        ).mappings()]
+        return [
+            dict(r)
+            for r in uow.session.execute(
+                sa.select(outbox.c.event_type, outbox.c.payload, outbox.c.next_attempt_at, outbox.c.channel)
+                .where(outbox.c.event_type.like("sms.reminder.%"))
+                .order_by(outbox.c.created_at)
+            ).mappings()
+        ]
 
 
 def test_chosen_reminders_are_queued_once_and_only_for_the_daytime(runtime, clock):
@@ -41,8 +48,9 @@ def test_chosen_reminders_are_queued_once_and_only_for_the_daytime(runtime, cloc
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     holder = Principal("resident", permit.owner_id)
-    assert set_reminders(rt.collaborators, permit.permit_no, holder, ["after_suspension", "endorsement_due", "week_before"]) == [
-        "endorsement_due", "week_before", "after_suspension"]
+    assert set_reminders(
+        rt.collaborators, permit.permit_no, holder, ["after_suspension", "endorsement_due", "week_before"]
+    ) == ["endorsement_due", "week_before", "after_suspension"]
 
     clock.set(beijing(2027, 1, 31, 12, 0))  # the window opens tomorrow
     assert run_sweep(rt.collaborators).reminders == 0
@@ -70,8 +78,11 @@ def test_chosen_reminders_are_queued_once_and_only_for_the_daytime(runtime, cloc
     assert run_sweep(rt.collaborators).reminders == 1
     after = _reminders(rt)[-1]
     assert after["event_type"] == "sms.reminder.after_suspension"
-    assert after["payload"] == {"template": "permit_suspended", "params": {"permit_no": permit.permit_no},
-                                "_secret": after["payload"]["_secret"]}
+    assert after["payload"] == {
+        "template": "permit_suspended",
+        "params": {"permit_no": permit.permit_no},
+        "_secret": after["payload"]["_secret"],
+    }
     assert after["next_attempt_at"].astimezone(BEIJING) == beijing(2027, 3, 3, 8, 0)
     assert run_sweep(rt.collaborators).reminders == 0
     for row in _reminders(rt):
@@ -103,7 +114,12 @@ def test_reminder_choice_is_checked_and_scoped(runtime, clock):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     with pytest.raises(ValidationError) as invalid:
-        set_reminders(rt.collaborators, permit.permit_no, Principal("resident", permit.owner_id), ["daily", "endorsement_due", "x"])
+        set_reminders(
+            rt.collaborators,
+            permit.permit_no,
+            Principal("resident", permit.owner_id),
+            ["daily", "endorsement_due", "x"],
+        )
     assert [e.field for e in invalid.value.errors] == ["reminders[0]", "reminders[2]"]
     with pytest.raises(NotFound):
         set_reminders(rt.collaborators, permit.permit_no, Principal("resident", "another-holder"), ["week_before"])

@@ -1,4 +1,5 @@
 """The workflow use cases on SQLite and PostgreSQL: intake, acceptance, evaluation, decisions, issuance."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,12 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from govcred.core import qr
-
-from govcred.core.services import decisions, eligibility, intake, issuance
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from govcred.core.keys import KeySet
 from govcred.core.orm import applications, audit_log, credentials, outbox
+from govcred.core.services import decisions, eligibility, intake, issuance
 from govcred.core.tokens import CREDENTIAL, verify_token
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
@@ -32,7 +32,9 @@ def people(runtime):
 
 
 def _submit(rt, who, **top):
-    return intake.submit_application(rt.collaborators, document([upload(rt, who)], **top), principal=who, channel="online")
+    return intake.submit_application(
+        rt.collaborators, document([upload(rt, who)], **top), principal=who, channel="online"
+    )
 
 
 def _count(rt, table, *where) -> int:
@@ -46,7 +48,9 @@ def test_online_submission_is_accepted_with_a_two_working_day_deadline(runtime, 
     # accepted Monday 2026-11-30 (Beijing): due at the end of Wednesday 2026-12-02
     assert app.deadline.astimezone(BEIJING) == dt.datetime(2026, 12, 2, 23, 59, 59, tzinfo=BEIJING)
     assert app.deadline_provisional is False
-    assert app.subject_name_masked == "张*明" and app.subject_id_masked.startswith("3301") and "*" in app.subject_id_masked
+    assert (
+        app.subject_name_masked == "张*明" and app.subject_id_masked.startswith("3301") and "*" in app.subject_id_masked
+    )
     actions = set(_actions(runtime))
     assert {"application.submitted", "application.accepted"} <= actions
 
@@ -74,7 +78,9 @@ def test_every_problem_at_once_and_nothing_stored(runtime, people):
 
 def test_unknown_schema_and_wrong_channel(runtime, people):
     with pytest.raises(ValidationError) as caught:
-        intake.submit_application(runtime.collaborators, {"schema": "nope@1"}, principal=people["alice"], channel="online")
+        intake.submit_application(
+            runtime.collaborators, {"schema": "nope@1"}, principal=people["alice"], channel="online"
+        )
     assert caught.value.errors[0].code == "SCHEMA_UNKNOWN"
     with pytest.raises(PermissionDenied):
         intake.submit_application(runtime.collaborators, document([]), principal=people["alice"], channel="window")
@@ -94,8 +100,9 @@ def test_incomplete_materials_stay_submitted_until_a_clerk_accepts(runtime, peop
 def test_approval_issues_a_verifiable_credential_that_fits_the_qr_budget(runtime, people):
     import_records(runtime)
     app = _submit(runtime, people["alice"])
-    decision = decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"],
-                               expected_version=app.version)
+    decision = decisions.decide(
+        runtime.collaborators, app.id, approve=True, principal=people["reviewer"], expected_version=app.version
+    )
     assert decision.approved and decision.credential_id and len(decision.credential_id) == 22
     cred = issuance.credential_for(runtime.collaborators, decision.credential_id)
     keys = KeySet.from_jwks(runtime.keystore.jwks(), runtime.settings.issuer)
@@ -115,16 +122,25 @@ def test_approval_issues_a_verifiable_credential_that_fits_the_qr_budget(runtime
 
 
 def test_rejection_records_every_blocking_reason_and_officer_reasons(runtime, people):
-    app = _submit(runtime, people["alice"],
-                  applicant={"name": "张三明", "id_number": document([])["applicant"]["id_number"],
-                             "phone": "13800138000", "hukou_division": "331121", "hukou_address": "青田县"},
-                  residence={"division": "330102", "address": "杭州"},
-                  commitment={"accepted": False, "at": None})
+    app = _submit(
+        runtime,
+        people["alice"],
+        applicant={
+            "name": "张三明",
+            "id_number": document([])["applicant"]["id_number"],
+            "phone": "13800138000",
+            "hukou_division": "331121",
+            "hukou_address": "青田县",
+        },
+        residence={"division": "330102", "address": "杭州"},
+        commitment={"accepted": False, "at": None},
+    )
     with pytest.raises(Conflict) as refused:
         decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"])
     assert refused.value.code == "BLOCKING_FINDINGS_PRESENT"
-    decision = decisions.decide(runtime.collaborators, app.id, approve=False, principal=people["reviewer"],
-                               officer_reasons=["材料照片模糊"])
+    decision = decisions.decide(
+        runtime.collaborators, app.id, approve=False, principal=people["reviewer"], officer_reasons=["材料照片模糊"]
+    )
     codes = {f["code"] for f in decision.findings if f["severity"] == "blocking"}
     assert codes == {"LOCAL_HUKOU", "COMMITMENT_MISSING", "RESIDENCE_OUTSIDE_COUNTY", "REGISTRATION_NOT_CURRENT"}
     assert decision.officer_reasons == ["材料照片模糊"]
@@ -147,11 +163,15 @@ def test_stale_version_and_second_decision_are_conflicts(runtime, people):
     import_records(runtime)
     app = _submit(runtime, people["alice"])
     with pytest.raises(Conflict) as caught:
-        decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"], expected_version=app.version + 1)
+        decisions.decide(
+            runtime.collaborators, app.id, approve=True, principal=people["reviewer"], expected_version=app.version + 1
+        )
     assert caught.value.code == "APPLICATION_CHANGED"
     decisions.decide(runtime.collaborators, app.id, approve=True, principal=people["reviewer"])
     with pytest.raises(Conflict):
-        decisions.decide(runtime.collaborators, app.id, approve=False, principal=people["reviewer2"], officer_reasons=["x"])
+        decisions.decide(
+            runtime.collaborators, app.id, approve=False, principal=people["reviewer2"], officer_reasons=["x"]
+        )
 
 
 def test_two_reviewers_at_once_one_wins(runtime, people):
@@ -163,29 +183,46 @@ def test_two_reviewers_at_once_one_wins(runtime, people):
     def attempt(who, approve):
         barrier.wait()
         try:
-            results.append(decisions.decide(runtime.collaborators, app.id, approve=approve, principal=who,
-                                           officer_reasons=[] if approve else ["不同意"],
-                                           expected_version=app.version))
+            results.append(
+                decisions.decide(
+                    runtime.collaborators,
+                    app.id,
+                    approve=approve,
+                    principal=who,
+                    officer_reasons=[] if approve else ["不同意"],
+                    expected_version=app.version,
+                )
+            )
         except Conflict as exc:
             results.append(exc)
 
-    threads = [threading.Thread(target=attempt, args=(people["reviewer"], True)),
-               threading.Thread(target=attempt, args=(people["reviewer2"], False))]
+    threads = [
+        threading.Thread(target=attempt, args=(people["reviewer"], True)),
+        threading.Thread(target=attempt, args=(people["reviewer2"], False)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(results) == 2 and len(conflicts) == 1
-    assert _count(runtime, credentials) == (1 if not isinstance(results[0], Conflict) and results[0].approved
-                                            or not isinstance(results[1], Conflict) and results[1].approved else 0)
+    assert _count(runtime, credentials) == (
+        1
+        if not isinstance(results[0], Conflict)
+        and results[0].approved
+        or not isinstance(results[1], Conflict)
+        and results[1].approved
+        else 0
+    )
 
 
 def test_already_holding_a_permit_blocks_a_second_application(runtime, people):
     import_records(runtime)
     first = _submit(runtime, people["alice"])
     second = _submit(runtime, people["alice"])
-    assert "ALREADY_HOLDS_PERMIT" in {f.code for f in eligibility.evaluate(runtime.collaborators, second)}  # first in progress
+    assert "ALREADY_HOLDS_PERMIT" in {
+        f.code for f in eligibility.evaluate(runtime.collaborators, second)
+    }  # first in progress
     intake.withdraw_application(runtime.collaborators, second.id, people["alice"])
     decisions.decide(runtime.collaborators, first.id, approve=True, principal=people["reviewer"])
     third = _submit(runtime, people["alice"])
@@ -203,7 +240,7 @@ def test_withdraw_only_own_application(runtime, people):
 def test_claims_merge_refuses_collisions_and_reserved_names():
     from govcred.core.exceptions import ConfigError
 
-    lapse = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+    lapse = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
     merged, exp = issuance.merge_claims([{"a": 1, "_exp": lapse}, {"b": 2}, None])
     assert merged == {"a": 1, "b": 2} and exp == lapse
     with pytest.raises(ConfigError, match="'a' set by two plugins"):
@@ -215,13 +252,17 @@ def test_claims_merge_refuses_collisions_and_reserved_names():
 def test_another_person_is_independent(runtime, people):
     other_id = make_id("19850512", seq="457")
     import_records(runtime, other_id)
-    app = intake.submit_application(runtime.collaborators, document([upload(runtime, people["bob"])], id_number=other_id),
-                                      principal=people["bob"], channel="online")
+    app = intake.submit_application(
+        runtime.collaborators,
+        document([upload(runtime, people["bob"])], id_number=other_id),
+        principal=people["bob"],
+        channel="online",
+    )
     assert not [f for f in eligibility.evaluate(runtime.collaborators, app) if f.blocking]
 
 
 def test_provisional_deadline_is_kept_and_warned_about(runtime, people, clock, caplog):
-    clock.set(dt.datetime(2026, 12, 30, 2, 0, tzinfo=dt.timezone.utc))  # counting runs into 2027: no notice yet
+    clock.set(dt.datetime(2026, 12, 30, 2, 0, tzinfo=dt.UTC))  # counting runs into 2027: no notice yet
     with caplog.at_level("WARNING", logger="govcred.services"):
         app = _submit(runtime, people["alice"])
     assert app.state == "accepted" and app.deadline_provisional is True

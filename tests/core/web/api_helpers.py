@@ -1,4 +1,5 @@
 """Signing in through the API the way clients do: residents by SMS code, officers by password."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,11 @@ def sms_code_sent(rt, phone: str) -> str:
     from govcred.core.outbox import reveal_secrets
 
     with rt.engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.id, outbox.c.payload).where(outbox.c.event_type == "login.code")
-                            .order_by(outbox.c.created_at)).all()
+        rows = conn.execute(
+            sa.select(outbox.c.id, outbox.c.payload)
+            .where(outbox.c.event_type == "login.code")
+            .order_by(outbox.c.created_at)
+        ).all()
     codes = [p["params"]["code"] for i, p in rows if reveal_secrets(rt.secrets.cipher, i, p)["phone"] == phone]
     return codes[-1]
 
@@ -41,5 +45,9 @@ def with_key(headers: dict[str, str], key: str | None = None) -> dict[str, str]:
 
 
 def upload_proof(client, headers, data: bytes | None = None, name: str = "proof.png"):
-    return client.post("/api/v1/attachments", headers=headers,
-                       data={"file": (io.BytesIO(data or png_bytes()), name)}, content_type="multipart/form-data")
+    return client.post(
+        "/api/v1/attachments",
+        headers=headers,
+        data={"file": (io.BytesIO(data or png_bytes()), name)},
+        content_type="multipart/form-data",
+    )

@@ -1,4 +1,5 @@
 """The issuer app: JWKS, bearer tokens, problem+json errors, OpenAPI, headers, route policies."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,14 @@ PASSWORD = "a long enough passphrase 42"
 @pytest.fixture
 def app(runtime):
     with runtime.uow() as uow:
-        create_officer(uow, username="reviewer1", display_name="审核员", role="reviewer", password=PASSWORD,
-                       now=runtime.clock.now())
+        create_officer(
+            uow,
+            username="reviewer1",
+            display_name="审核员",
+            role="reviewer",
+            password=PASSWORD,
+            now=runtime.clock.now(),
+        )
         uow.commit()
     return create_app(runtime=runtime)
 
@@ -59,7 +66,9 @@ def test_failed_login_is_audited(client, runtime):
 
     client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": "wrong password"})
     with runtime.engine.connect() as conn:
-        outcomes = conn.execute(sa.select(audit_log.c.outcome).where(audit_log.c.action == "auth.token")).scalars().all()
+        outcomes = (
+            conn.execute(sa.select(audit_log.c.outcome).where(audit_log.c.action == "auth.token")).scalars().all()
+        )
     assert "failure" in outcomes
 
 
@@ -71,7 +80,10 @@ def test_unknown_route_is_a_problem_document(client):
 def test_security_headers_on_responses(client):
     for path in ("/.well-known/jwks.json", "/api/v1/openapi.json", "/api/v1/nothing-here"):
         h = client.get(path).headers
-        assert "default-src 'self'" in h["Content-Security-Policy"] and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        assert (
+            "default-src 'self'" in h["Content-Security-Policy"]
+            and "frame-ancestors 'none'" in h["Content-Security-Policy"]
+        )
         assert h["X-Content-Type-Options"] == "nosniff"
         assert h["Referrer-Policy"] == "no-referrer"
         assert h["X-Request-Id"]

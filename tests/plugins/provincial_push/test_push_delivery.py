@@ -1,4 +1,5 @@
 """The JSON-lines drop directory and the signed HTTP API, against real files and stub servers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,7 +19,7 @@ from tests.plugins.gateway_stub import GatewayStub, Hang, Reply, refused_url
 
 RECORD = {"ZZMC": "浙江省居住证", "ZZBH": "QT-1", "CZZT": "张三明", "ZZZT": "valid"}
 SECRET = "push-secret-0123456789"
-T0 = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc)  # 23:00 Beijing
+T0 = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)  # 23:00 Beijing
 
 
 def test_jsonl_appends_one_line_per_message(tmp_path):
@@ -26,8 +27,10 @@ def test_jsonl_appends_one_line_per_message(tmp_path):
     assert backend.push("m-1", "issued", RECORD) == {"file": "2026-11-30.jsonl"}
     assert backend.push("m-2", "suspended", {**RECORD, "ZZZT": "suspended"}) == {"file": "2026-11-30.jsonl"}
     lines = read_records(tmp_path / "push" / "2026-11-30.jsonl")
-    assert [(e["id"], e["event"], e["record"]["ZZZT"]) for e in lines] == [("m-1", "issued", "valid"),
-                                                                           ("m-2", "suspended", "suspended")]
+    assert [(e["id"], e["event"], e["record"]["ZZZT"]) for e in lines] == [
+        ("m-1", "issued", "valid"),
+        ("m-2", "suspended", "suspended"),
+    ]
     assert lines[0]["record"]["CZZT"] == "张三明"  # UTF-8, not escaped
 
 
@@ -85,12 +88,15 @@ def test_http_push_is_signed_and_idempotent():
     assert json.loads(request.body) == {"id": "m-1", "event": "issued", "record": RECORD}
 
 
-@pytest.mark.parametrize("reply, error", [
-    (Reply(500, {}), RetryableDeliveryError),
-    (Reply(503, {}, headers={"Retry-After": "30"}), RetryableDeliveryError),
-    (Reply(400, {"error": "ZZBS invalid"}), PermanentDeliveryError),
-    (Reply(401, {"error": "bad signature"}), PermanentDeliveryError),
-])
+@pytest.mark.parametrize(
+    "reply, error",
+    [
+        (Reply(500, {}), RetryableDeliveryError),
+        (Reply(503, {}, headers={"Retry-After": "30"}), RetryableDeliveryError),
+        (Reply(400, {"error": "ZZBS invalid"}), PermanentDeliveryError),
+        (Reply(401, {"error": "bad signature"}), PermanentDeliveryError),
+    ],
+)
 def test_http_push_errors(reply, error):
     with GatewayStub(lambda r: reply) as stub:
         with pytest.raises(error) as info:
@@ -115,9 +121,18 @@ def test_channel_puts_the_id_number_back_and_refuses_what_it_cannot_send(tmp_pat
     channel = PushChannel(backend)
 
     def message(payload, secrets):
-        return OutboxMessage(id="m-1", channel="provincial_push", event_type="push.issued",
-                             aggregate_type="credential", aggregate_id="QT-1", aggregate_seq=1, payload=payload,
-                             attempts=0, created_at=T0, secrets=secrets)
+        return OutboxMessage(
+            id="m-1",
+            channel="provincial_push",
+            event_type="push.issued",
+            aggregate_type="credential",
+            aggregate_id="QT-1",
+            aggregate_seq=1,
+            payload=payload,
+            attempts=0,
+            created_at=T0,
+            secrets=secrets,
+        )
 
     with pytest.raises(PermanentDeliveryError, match="could not be built"):
         channel(message({"event": "issued", "error": "serial must be ..."}, {"holder_id": "X"}))
@@ -126,6 +141,8 @@ def test_channel_puts_the_id_number_back_and_refuses_what_it_cannot_send(tmp_pat
     with pytest.raises(PermanentDeliveryError, match="no holder ID number"):
         channel(message({"event": "issued", "record": RECORD}, {}))
     assert channel(message({"event": "issued", "record": RECORD}, {"holder_id": "330102199003071234"})) == {
-        "backend": "jsonl", "file": "2026-11-30.jsonl"}
+        "backend": "jsonl",
+        "file": "2026-11-30.jsonl",
+    }
     [entry] = read_records(tmp_path / "2026-11-30.jsonl")
     assert entry["record"]["CZZTDM"] == "330102199003071234"

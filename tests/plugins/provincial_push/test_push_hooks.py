@@ -1,4 +1,5 @@
 """The push hookimpls add the right outbox rows inside a real unit of work, and the rows deliver."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,7 @@ import json
 from govcred.plugins.provincial_push.jsonl import read_records
 from tests.plugins.delivery_helpers import ID_NUMBER, as_message, make_application, make_credential, outbox_rows
 
-T = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.timezone.utc)
+T = dt.datetime(2026, 12, 5, 3, 0, tzinfo=dt.UTC)
 
 
 def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
@@ -16,13 +17,20 @@ def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
     with runtime.uow() as uow:
         subject = runtime.credential_types.subject_of(application)
         for _ in range(2):
-            runtime.pm.hook.govcred_credential_issued(credential=credential, application=application,
-                                                      subject=subject, outbox=uow.outbox)
+            runtime.pm.hook.govcred_credential_issued(
+                credential=credential, application=application, subject=subject, outbox=uow.outbox
+            )
         for old, new, at in (("valid", "suspended", T), ("suspended", "valid", T + dt.timedelta(days=2))):
             credential.status, credential.status_changed_at = new, at
             runtime.pm.hook.govcred_credential_status_changed(
-                credential=credential, application=application, subject=subject, old_status=old, new_status=new,
-                reason="未按期签注", outbox=uow.outbox)
+                credential=credential,
+                application=application,
+                subject=subject,
+                old_status=old,
+                new_status=new,
+                reason="未按期签注",
+                outbox=uow.outbox,
+            )
         uow.commit()
     rows = outbox_rows(runtime, "provincial_push")
     # the repeated issue is deduped; a reinstatement is pushed with the status it restores
@@ -46,9 +54,12 @@ def test_a_record_that_cannot_be_built_does_not_fail_the_issuance(runtime):
     application = make_application()
     credential = make_credential(application, permit_no="——")
     with runtime.uow() as uow:
-        runtime.pm.hook.govcred_credential_issued(credential=credential, application=application,
-                                                  subject=runtime.credential_types.subject_of(application),
-                                                  outbox=uow.outbox)
+        runtime.pm.hook.govcred_credential_issued(
+            credential=credential,
+            application=application,
+            subject=runtime.credential_types.subject_of(application),
+            outbox=uow.outbox,
+        )
         uow.commit()
     [row] = outbox_rows(runtime, "provincial_push")
     assert "serial" in row["payload"]["error"] and "record" not in row["payload"]
@@ -68,14 +79,23 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
 
     secret = "platform-shared-secret-01"
     with GatewayStub(lambda r: Reply(200, {"ok": True})) as stub:
-        rt = make_runtime(make_settings(data_dir, sqlite_url, plugins={"provincial_push": {
-            "backend": "http", "url": stub.url, "secret": secret}}), clock)
+        rt = make_runtime(
+            make_settings(
+                data_dir,
+                sqlite_url,
+                plugins={"provincial_push": {"backend": "http", "url": stub.url, "secret": secret}},
+            ),
+            clock,
+        )
         try:
             application = make_application()
             with rt.uow() as uow:
-                rt.pm.hook.govcred_credential_issued(credential=make_credential(application), application=application,
-                                                     subject=rt.credential_types.subject_of(application),
-                                                     outbox=uow.outbox)
+                rt.pm.hook.govcred_credential_issued(
+                    credential=make_credential(application),
+                    application=application,
+                    subject=rt.credential_types.subject_of(application),
+                    outbox=uow.outbox,
+                )
                 uow.commit()
             run_worker(rt.relay, drain=True)
             [row] = outbox_rows(rt, "provincial_push")
@@ -83,8 +103,10 @@ def test_the_worker_pushes_signed_records_to_the_platform(data_dir, sqlite_url, 
             rt.close()
     assert row["status"] == "delivered"
     [request] = stub.requests
-    assert request.headers["X-Signature"] == "sha256=" + hmac.new(secret.encode(), request.body,
-                                                                  hashlib.sha256).hexdigest()
+    assert (
+        request.headers["X-Signature"]
+        == "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    )
     body = request.json()
     assert body["id"] == row["id"] == request.headers["Idempotency-Key"]
     assert body["record"]["CZZTDM"] == ID_NUMBER and body["record"]["ZZZT"] == "valid"
@@ -101,16 +123,24 @@ def test_two_runtimes_in_one_process_push_with_their_own_configuration(tmp_path,
         data = tmp_path / county
         data.mkdir()
         shutil.copy(sqlite_template, data / "govcred.sqlite3")
-        runtimes.append(make_runtime(make_settings(data, f"sqlite:///{data / 'govcred.sqlite3'}",
-                                                   plugins={"provincial_push": {"county_code": county}}), clock))
+        runtimes.append(
+            make_runtime(
+                make_settings(
+                    data, f"sqlite:///{data / 'govcred.sqlite3'}", plugins={"provincial_push": {"county_code": county}}
+                ),
+                clock,
+            )
+        )
     try:
         for rt in runtimes:
             application = make_application()
             with rt.uow() as uow:
-                rt.pm.hook.govcred_credential_issued(credential=make_credential(application),
-                                                     application=application,
-                                                     subject=rt.credential_types.subject_of(application),
-                                                     outbox=uow.outbox)
+                rt.pm.hook.govcred_credential_issued(
+                    credential=make_credential(application),
+                    application=application,
+                    subject=rt.credential_types.subject_of(application),
+                    outbox=uow.outbox,
+                )
                 uow.commit()
             [row] = outbox_rows(rt, "provincial_push")
             rt.channels["provincial_push"](as_message(rt, row))

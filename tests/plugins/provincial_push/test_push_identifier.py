@@ -1,4 +1,5 @@
 """GB/T 36904 identifiers: ISO 7064 MOD 37,36 check characters against public examples."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,7 +44,7 @@ def test_every_single_character_change_is_detected():
     for i in range(len(body)):
         for replacement in "0Z7":
             if replacement != body[i]:
-                assert check_character(body[:i] + replacement + body[i + 1:]) != original
+                assert check_character(body[:i] + replacement + body[i + 1 :]) != original
 
 
 def test_adjacent_transpositions_are_detected():
@@ -51,7 +52,7 @@ def test_adjacent_transpositions_are_detected():
     original = check_character(body)
     for i in range(len(body) - 1):
         if body[i] != body[i + 1]:
-            swapped = body[:i] + body[i + 1] + body[i] + body[i + 2:]
+            swapped = body[:i] + body[i + 1] + body[i] + body[i + 2 :]
             assert check_character(swapped) != original
 
 

@@ -1,4 +1,5 @@
 """The GB/T 36903 record of a credential and the push configuration."""
+
 from __future__ import annotations
 
 import pytest
@@ -49,26 +50,48 @@ def test_status_override_and_unbuildable_identifier(data_dir):
 
 
 def test_own_table_first_then_the_county_plugin(data_dir):
-    settings = make_settings(data_dir, plugins={
-        "zhejiang_residence": {"county_code": "331122", "county_name": "缙云县", "authority": "缙云县公安局"},
-        "provincial_push": {"authority": "缙云县公安局（证照）"},
-    })
+    settings = make_settings(
+        data_dir,
+        plugins={
+            "zhejiang_residence": {"county_code": "331122", "county_name": "缙云县", "authority": "缙云县公安局"},
+            "provincial_push": {"authority": "缙云县公安局（证照）"},
+        },
+    )
     config = push_config(settings)
     assert config.county_code == "331122" and config.authority == "缙云县公安局（证照）"
     assert config.authority_uscc == "11331121002503437R"  # neither table sets it: the default
 
 
 def test_every_problem_is_listed(data_dir):
-    settings = make_settings(data_dir, plugins={
-        "provincial_push": {"backend": "http", "url": "ftp://x", "secret": "short", "type_code": "123",
-                            "authority_uscc": "11331121002503437I", "county_code": "33112",
-                            "authority": " ", "read_timeout": 0, "extra": 1}})
+    settings = make_settings(
+        data_dir,
+        plugins={
+            "provincial_push": {
+                "backend": "http",
+                "url": "ftp://x",
+                "secret": "short",
+                "type_code": "123",
+                "authority_uscc": "11331121002503437I",
+                "county_code": "33112",
+                "authority": " ",
+                "read_timeout": 0,
+                "extra": 1,
+            }
+        },
+    )
     with pytest.raises(ConfigError) as info:
         push_config(settings)
     problems = "\n".join(info.value.details["problems"])
-    for expected in ("unknown setting 'extra'", "authority must be", "type_code must be", "authority_uscc must be",
-                     "county_code must be", "read_timeout must be", "url must be an http(s) URL",
-                     "secret must be at least 16"):
+    for expected in (
+        "unknown setting 'extra'",
+        "authority must be",
+        "type_code must be",
+        "authority_uscc must be",
+        "county_code must be",
+        "read_timeout must be",
+        "url must be an http(s) URL",
+        "secret must be at least 16",
+    ):
         assert expected in problems, expected
     assert len(info.value.details["problems"]) == 8
 
@@ -85,8 +108,15 @@ def test_environment_variables_override_the_table(data_dir):
     from govcred.core.config import load_settings
     from govcred.testing import TEST_ENV
 
-    env = {**TEST_ENV, "GOVCRED_PUSH_BACKEND": "http", "GOVCRED_PUSH_URL": "https://platform.example/push",
-           "GOVCRED_PUSH_SECRET": "env-secret-0123456789"}
+    env = {
+        **TEST_ENV,
+        "GOVCRED_PUSH_BACKEND": "http",
+        "GOVCRED_PUSH_URL": "https://platform.example/push",
+        "GOVCRED_PUSH_SECRET": "env-secret-0123456789",
+    }
     config = push_config(load_settings(data_dir, env=env, plugins={"provincial_push": {"url": "https://table"}}))
-    assert (config.backend, config.url, config.secret) == ("http", "https://platform.example/push",
-                                                           "env-secret-0123456789")
+    assert (config.backend, config.url, config.secret) == (
+        "http",
+        "https://platform.example/push",
+        "env-secret-0123456789",
+    )

@@ -1,4 +1,5 @@
 """The HTTP and Aliyun backends against real stub servers on 127.0.0.1."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,6 +20,7 @@ PARAMS = {"code": "042917"}
 
 
 # ---- generic HTTP gateway ---------------------------------------------------------------
+
 
 def test_http_backend_posts_json_with_the_idempotency_key():
     with GatewayStub(lambda r: Reply(200, {"id": "gw-77"})) as stub:
@@ -46,7 +48,7 @@ def test_http_backend_honours_retry_after():
 
 
 def test_retry_after_as_an_http_date():
-    now = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
     assert retry_after_seconds("Mon, 30 Nov 2026 02:01:30 GMT", now=now) == 90.0
     assert retry_after_seconds("Mon, 30 Nov 2026 01:00:00 GMT", now=now) == 0.0
     assert retry_after_seconds("soon", now=now) is None
@@ -100,13 +102,20 @@ class AliyunStub:
         given = fields.pop("Signature")
         if sign(fields, SECRET) != given:
             return Reply(400, {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched"})
-        for key, value in (("Action", "SendSms"), ("Version", "2017-05-25"), ("SignatureMethod", "HMAC-SHA1"),
-                           ("SignatureVersion", "1.0"), ("Format", "JSON"), ("AccessKeyId", KEY_ID)):
+        for key, value in (
+            ("Action", "SendSms"),
+            ("Version", "2017-05-25"),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("Format", "JSON"),
+            ("AccessKeyId", KEY_ID),
+        ):
             if fields.get(key) != value:
                 return Reply(400, {"Code": "MissingParameter", "Message": key})
         if self.outcome != "OK":
-            return Reply(200, {"Code": self.outcome, "Message": f"refused {fields['PhoneNumbers']}",
-                               "RequestId": "r-1"})
+            return Reply(
+                200, {"Code": self.outcome, "Message": f"refused {fields['PhoneNumbers']}", "RequestId": "r-1"}
+            )
         return Reply(200, {"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "r-1"})
 
 
@@ -131,9 +140,14 @@ def test_signature_matches_a_hand_computed_string_to_sign():
 
 def test_aliyun_request_carries_every_field():
     backend = _aliyun("http://127.0.0.1:1/")
-    fields = backend.request_params("msg-1", PHONE, "login_code", PARAMS,
-                                    now=dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
-                                    nonce="n-1")
+    fields = backend.request_params(
+        "msg-1",
+        PHONE,
+        "login_code",
+        PARAMS,
+        now=dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        nonce="n-1",
+    )
     assert fields["Timestamp"] == "2026-11-30T02:00:00Z"
     assert fields["PhoneNumbers"] == PHONE and fields["SignName"] == "青田公安"
     assert fields["TemplateCode"] == CODES["login_code"] and fields["OutId"] == "msg-1"

@@ -1,4 +1,5 @@
 """The ``sms`` channel on a real database: development log, idempotency, throttle, masking, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,8 @@ from govcred.plugins.sms_gateway.channel import build_channel
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.dev import recent_messages
 from govcred.testing import make_settings
-from tests.plugins.gateway_stub import GatewayStub, Reply
 from tests.plugins.delivery_helpers import PHONE, message
+from tests.plugins.gateway_stub import GatewayStub, Reply
 
 LOGIN = {"template": "login_code", "params": {"code": "042917"}}
 RECEIVED = {"template": "application_received", "params": {"ref": "1A2B3C4D", "deadline": "2026年12月2日"}}
@@ -88,16 +89,22 @@ def test_limits_come_from_the_config(sqlite_runtime, data_dir, sqlite_url, clock
         channel(message(LOGIN, message_id="b"))
 
 
-def test_http_backend_through_the_channel_reports_segments_and_provider_id(sqlite_runtime, data_dir, sqlite_url,
-                                                                           clock):
+def test_http_backend_through_the_channel_reports_segments_and_provider_id(sqlite_runtime, data_dir, sqlite_url, clock):
     with GatewayStub(lambda r: Reply(200, {"id": "gw-1"})) as stub:
         settings = make_settings(data_dir, sqlite_url, plugins={"sms_gateway": {"backend": "http", "url": stub.url}})
         channel = _channel(settings, sqlite_runtime, clock)
-        long = {"template": "application_rejected",
-                "params": {"ref": "1A2B3C4D", "reasons": "本县户籍、未作承诺、居住地不在本县、无合法稳定条件"}}
+        long = {
+            "template": "application_rejected",
+            "params": {"ref": "1A2B3C4D", "reasons": "本县户籍、未作承诺、居住地不在本县、无合法稳定条件"},
+        }
         result = channel(message(long, message_id="r-1"))
-    assert result == {"backend": "http", "template": "application_rejected", "chars": result["chars"],
-                      "segments": 2, "provider_id": "gw-1"}
+    assert result == {
+        "backend": "http",
+        "template": "application_rejected",
+        "chars": result["chars"],
+        "segments": 2,
+        "provider_id": "gw-1",
+    }
     assert 70 < result["chars"] <= 134
     assert stub.requests[0].headers["Idempotency-Key"] == "r-1"
     assert recent_messages(sqlite_runtime.engine) == []  # only the dev backend logs
@@ -177,8 +184,11 @@ def test_two_runtimes_in_one_process_each_deliver_with_their_own_gateway(tmp_pat
         data = tmp_path / county
         data.mkdir()
         shutil.copy(sqlite_template, data / "govcred.sqlite3")
-        settings = make_settings(data, f"sqlite:///{data / 'govcred.sqlite3'}",
-                                 plugins={"sms_gateway": {"signature": signature, "login_codes_per_hour": 1}})
+        settings = make_settings(
+            data,
+            f"sqlite:///{data / 'govcred.sqlite3'}",
+            plugins={"sms_gateway": {"signature": signature, "login_codes_per_hour": 1}},
+        )
         runtimes.append(make_runtime(settings, clock))
     try:
         for rt in runtimes:

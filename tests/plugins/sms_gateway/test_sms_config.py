@@ -1,5 +1,6 @@
 """Configuration errors name every problem at once, at govcred_configure; the host's
 ``GOVCRED_SMS_*`` variables override ``[plugins.sms_gateway]``."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,25 +23,41 @@ def test_defaults_are_the_development_log(data_dir):
 
 
 def test_every_problem_is_listed(data_dir):
-    settings = _sms(data_dir, backend="aliyun", url="ftp://x", signature="青田公安", login_codes_per_hour=0,
-                    read_timeout="10", template_codes={"promo": "SMS_1"}, colour="red")
+    settings = _sms(
+        data_dir,
+        backend="aliyun",
+        url="ftp://x",
+        signature="青田公安",
+        login_codes_per_hour=0,
+        read_timeout="10",
+        template_codes={"promo": "SMS_1"},
+        colour="red",
+    )
     with pytest.raises(ConfigError) as info:
         sms_config(settings)
     problems = info.value.details["problems"]
     joined = "\n".join(problems)
-    for expected in ("unknown setting 'colour'", "signature must be", "login_codes_per_hour must be",
-                     "read_timeout must be", "unknown template 'promo'", "url must be an http(s) URL",
-                     "needs [plugins.sms_gateway] access_key_id", "needs access_key_secret",
-                     "needs template_codes for"):
+    for expected in (
+        "unknown setting 'colour'",
+        "signature must be",
+        "login_codes_per_hour must be",
+        "read_timeout must be",
+        "unknown template 'promo'",
+        "url must be an http(s) URL",
+        "needs [plugins.sms_gateway] access_key_id",
+        "needs access_key_secret",
+        "needs template_codes for",
+    ):
         assert expected in joined, expected
     assert len(problems) == 9
 
 
 def test_aliyun_secret_may_come_from_the_environment(data_dir):
-    settings = load_settings(data_dir, env={**TEST_ENV, "GOVCRED_SMS_BACKEND": "aliyun",
-                                            "GOVCRED_SMS_SECRET": "from-env-secret"},
-                             plugins={"sms_gateway": {"access_key_id": "LTAI5t",
-                                                      "template_codes": {t: "SMS_1" for t in TEMPLATES}}})
+    settings = load_settings(
+        data_dir,
+        env={**TEST_ENV, "GOVCRED_SMS_BACKEND": "aliyun", "GOVCRED_SMS_SECRET": "from-env-secret"},
+        plugins={"sms_gateway": {"access_key_id": "LTAI5t", "template_codes": dict.fromkeys(TEMPLATES, "SMS_1")}},
+    )
     config = sms_config(settings)
     assert config.backend == "aliyun"
     assert config.access_key_secret == "from-env-secret" and config.endpoint.startswith("https://dysmsapi")
@@ -48,14 +65,24 @@ def test_aliyun_secret_may_come_from_the_environment(data_dir):
 
 def test_environment_variables_override_the_table(data_dir):
     table = {"backend": "dev", "url": "https://table.example/sms", "signature": "【缙云公安】", "secret": "table"}
-    env = {**TEST_ENV, "GOVCRED_SMS_BACKEND": "http", "GOVCRED_SMS_URL": "https://env.example/sms",
-           "GOVCRED_SMS_SECRET": "env-secret", "GOVCRED_SMS_SIGNATURE": "【丽水公安】"}
+    env = {
+        **TEST_ENV,
+        "GOVCRED_SMS_BACKEND": "http",
+        "GOVCRED_SMS_URL": "https://env.example/sms",
+        "GOVCRED_SMS_SECRET": "env-secret",
+        "GOVCRED_SMS_SIGNATURE": "【丽水公安】",
+    }
     config = sms_config(load_settings(data_dir, env=env, plugins={"sms_gateway": table}))
     assert (config.backend, config.url, config.http_secret, config.signature) == (
-        "http", "https://env.example/sms", "env-secret", "【丽水公安】")
+        "http",
+        "https://env.example/sms",
+        "env-secret",
+        "【丽水公安】",
+    )
     # an empty variable is no override
-    config = sms_config(load_settings(data_dir, env={**TEST_ENV, "GOVCRED_SMS_URL": ""},
-                                      plugins={"sms_gateway": table}))
+    config = sms_config(
+        load_settings(data_dir, env={**TEST_ENV, "GOVCRED_SMS_URL": ""}, plugins={"sms_gateway": table})
+    )
     assert (config.backend, config.url, config.signature) == ("dev", "https://table.example/sms", "【缙云公安】")
 
 

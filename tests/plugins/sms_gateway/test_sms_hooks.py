@@ -1,22 +1,27 @@
 """Core's notifications become the right SMS outbox rows inside a real unit of work."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-import pytest
-
 from govcred.core import Notification, NotificationKind
 from govcred.core.models import BLOCKING, Decision, Finding
 from tests.plugins.delivery_helpers import PHONE, as_message, make_application, make_credential, outbox_rows
 
-T = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.timezone.utc)  # 11:00 Beijing
+T = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)  # 11:00 Beijing
 
 
 def _decision(application, approved: bool, codes=(), officer_reasons=(), at=T):
     findings = [Finding(c, BLOCKING, "不符合条件", "暂行条例第九条").as_dict() for c in codes]
-    return Decision(application_id=application.id, approved=approved, findings=findings,
-                    officer_reasons=list(officer_reasons), reviewer_id="r1", decided_at=at)
+    return Decision(
+        application_id=application.id,
+        approved=approved,
+        findings=findings,
+        officer_reasons=list(officer_reasons),
+        reviewer_id="r1",
+        decided_at=at,
+    )
 
 
 def test_accepted_queues_the_received_sms_once(runtime):
@@ -39,8 +44,11 @@ def test_decisions_queue_approved_or_rejected_with_every_reason(runtime):
     approved_app, rejected_app = make_application(), make_application()
     with runtime.uow() as uow:
         runtime.notifier.decided(uow.outbox, approved_app, _decision(approved_app, True))
-        runtime.notifier.decided(uow.outbox, rejected_app, _decision(
-            rejected_app, False, ["LOCAL_HUKOU", "REGISTRATION_TOO_SHORT"], ["材料照片模糊"]))
+        runtime.notifier.decided(
+            uow.outbox,
+            rejected_app,
+            _decision(rejected_app, False, ["LOCAL_HUKOU", "REGISTRATION_TOO_SHORT"], ["材料照片模糊"]),
+        )
         uow.commit()
     rows = {r["aggregate_id"]: r for r in outbox_rows(runtime, "sms")}
     assert rows[approved_app.id]["payload"]["template"] == "application_approved"
@@ -55,12 +63,15 @@ def test_status_changes_queue_suspended_and_revoked_only(runtime):
     application = make_application()
     credential = make_credential(application)
     with runtime.uow() as uow:
-        for old, new, at in (("valid", "suspended", T), ("suspended", "valid", T + dt.timedelta(days=3)),
-                             ("valid", "suspended", T + dt.timedelta(days=40)),
-                             ("suspended", "revoked", T + dt.timedelta(days=41)),
-                             ("revoked", "superseded", T + dt.timedelta(days=42)),
-                             ("valid", "replaced", T + dt.timedelta(days=43)),
-                             ("valid", "cancelled", T + dt.timedelta(days=44))):
+        for old, new, at in (
+            ("valid", "suspended", T),
+            ("suspended", "valid", T + dt.timedelta(days=3)),
+            ("valid", "suspended", T + dt.timedelta(days=40)),
+            ("suspended", "revoked", T + dt.timedelta(days=41)),
+            ("revoked", "superseded", T + dt.timedelta(days=42)),
+            ("valid", "replaced", T + dt.timedelta(days=43)),
+            ("valid", "cancelled", T + dt.timedelta(days=44)),
+        ):
             credential.status, credential.status_changed_at = new, at
             runtime.notifier.status_changed(uow.outbox, credential, application, old, new, "未签注")
         runtime.notifier.issued(uow.outbox, credential, application)
@@ -75,12 +86,12 @@ def test_status_changes_queue_suspended_and_revoked_only(runtime):
 
 def test_night_events_are_delivered_from_eight_in_the_morning(runtime):
     application = make_application()
-    late = dt.datetime(2026, 11, 30, 14, 30, tzinfo=dt.timezone.utc)  # 22:30 Beijing
+    late = dt.datetime(2026, 11, 30, 14, 30, tzinfo=dt.UTC)  # 22:30 Beijing
     with runtime.uow() as uow:
         runtime.notifier.decided(uow.outbox, application, _decision(application, True, at=late))
         uow.commit()
     [row] = outbox_rows(runtime, "sms")
-    assert row["next_attempt_at"] == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.timezone.utc)  # 08:00 Beijing
+    assert row["next_attempt_at"] == dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC)  # 08:00 Beijing
 
 
 def test_no_valid_phone_queues_nothing_and_does_not_fail_the_transaction(runtime):
@@ -98,7 +109,9 @@ def test_login_code_is_queued_without_the_phone_in_clear_and_delivered(runtime):
         uow.commit()
     rows = outbox_rows(runtime, "sms")
     assert [(r["aggregate_type"], r["aggregate_id"], r["event_type"]) for r in rows] == [
-        ("login_code", "code-1", "login.code"), ("login_code", "code-2", "login.code")]
+        ("login_code", "code-1", "login.code"),
+        ("login_code", "code-2", "login.code"),
+    ]
     assert rows[0]["payload"]["template"] == "login_code" and rows[0]["dedupe_key"] is None
     assert all(PHONE not in json.dumps(r["payload"]) for r in rows)
     assert runtime.channels["sms"](as_message(runtime, rows[0]))["template"] == "login_code"
@@ -107,13 +120,22 @@ def test_login_code_is_queued_without_the_phone_in_clear_and_delivered(runtime):
 def test_the_plugin_texts_what_the_notification_says_without_reading_the_document(runtime):
     """The recipient and the reference come from the notification: an application document
     of any shape (here none at all) does not matter to the SMS plugin."""
-    notification = Notification(NotificationKind.APPROVED, phone="+86 139 1234 5678", occurred_at=T,
-                                application_id="app-1", application_ref="APP00001", application_kind="first_issue")
+    notification = Notification(
+        NotificationKind.APPROVED,
+        phone="+86 139 1234 5678",
+        occurred_at=T,
+        application_id="app-1",
+        application_ref="APP00001",
+        application_kind="first_issue",
+    )
     with runtime.uow() as uow:
         ids = runtime.pm.hook.govcred_notify(notification=notification, outbox=uow.outbox)
         uow.commit()
     [row] = outbox_rows(runtime, "sms")
     assert ids == [row["id"]]
-    assert row["payload"] == {"template": "application_approved", "params": {"ref": "APP00001"},
-                              "_secret": row["payload"]["_secret"]}
+    assert row["payload"] == {
+        "template": "application_approved",
+        "params": {"ref": "APP00001"},
+        "_secret": row["payload"]["_secret"],
+    }
     assert as_message(runtime, row).secrets == {"phone": "13912345678"}

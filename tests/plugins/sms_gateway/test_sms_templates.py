@@ -1,4 +1,5 @@
 """Templates, rendering, segment counting, shortened rejection reasons and phone masking."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,9 @@ from govcred.plugins.sms_gateway.templates import MAX_VARIABLE, TEMPLATES, rende
 SIGNATURE = "【青田公安】"
 
 
-@pytest.mark.parametrize("length, segments", [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (160, 3), (201, 3),
-                                              (202, 4)])
+@pytest.mark.parametrize(
+    "length, segments", [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (160, 3), (201, 3), (202, 4)]
+)
 def test_segment_count_at_the_boundaries(length, segments):
     assert segment_count("字" * length) == segments
 
@@ -90,8 +92,16 @@ def test_unknown_findings_get_a_title_from_their_message_and_officer_text_is_nev
     assert reasons_text([_finding("LOCAL_HUKOU"), _finding("LOCAL_HUKOU")]) == "本县户籍"
 
 
-@pytest.mark.parametrize("raw, masked", [("13812341234", "138****1234"), ("+86 138-1234-1234", "138****1234"),
-                                         ("0086138 1234 1234", "138****1234"), ("12345", "*****"), ("", "***")])
+@pytest.mark.parametrize(
+    "raw, masked",
+    [
+        ("13812341234", "138****1234"),
+        ("+86 138-1234-1234", "138****1234"),
+        ("0086138 1234 1234", "138****1234"),
+        ("12345", "*****"),
+        ("", "***"),
+    ],
+)
 def test_phone_masking(raw, masked):
     assert mask_phone(raw) == masked
 
@@ -102,16 +112,24 @@ def test_mobile_numbers():
 
 
 def test_reminder_templates_take_the_params_the_lifecycle_sweep_sends():
-    due = render("endorsement_due", {"permit_no": "QT-2026-000123", "start": "2027年11月1日", "end": "2027年11月30日"},
-                 SIGNATURE)
+    due = render(
+        "endorsement_due", {"permit_no": "QT-2026-000123", "start": "2027年11月1日", "end": "2027年11月30日"}, SIGNATURE
+    )
     assert "2027年11月1日至2027年11月30日" in due.text and "签注" in due.text
     suspended = render("permit_suspended", {"permit_no": "QT-2026-000123"}, SIGNATURE)
     assert "中止" in suspended.text and "QT-2026-000123" in suspended.text
 
 
 def test_typical_messages_fit_one_segment():
-    typical = {"ref": "1A2B3C4D", "deadline": "2026年12月2日", "reasons": "本县户籍、未作承诺",
-               "permit_no": "QT-2026-000123", "start": "2027年11月1日", "end": "2027年11月30日", "code": "042917"}
+    typical = {
+        "ref": "1A2B3C4D",
+        "deadline": "2026年12月2日",
+        "reasons": "本县户籍、未作承诺",
+        "permit_no": "QT-2026-000123",
+        "start": "2027年11月1日",
+        "end": "2027年11月30日",
+        "code": "042917",
+    }
     for name in TEMPLATES:
         sms = render(name, {k: typical[k] for k in template_variables(name)}, SIGNATURE)
         assert sms.segments == 1, (name, sms.length)

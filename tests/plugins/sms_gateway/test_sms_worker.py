@@ -1,4 +1,5 @@
 """Through the real outbox worker: one event triggered three times reaches the gateway once (R-12)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,4 +1,5 @@
 """The built-in person-records source: `govcred records import` and the records hook."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,9 @@ def run(runtime):
 def _hook(rt, id_number):
     """The records hook as a decision calls it: inside the caller's unit of work."""
     with rt.uow(readonly=True) as uow:
-        found = rt.pm.hook.govcred_person_records(id_number=id_number, as_of=dt.date(2026, 11, 30),
-                                                  settings=rt.settings, uow=uow)
+        found = rt.pm.hook.govcred_person_records(
+            id_number=id_number, as_of=dt.date(2026, 11, 30), settings=rt.settings, uow=uow
+        )
     return found and ResidenceRecords.of(found)
 
 
@@ -50,13 +52,17 @@ def test_csv_import_feeds_the_records_hook(run, runtime, tmp_path):
         "kind,id_number,division,declared,ended,number,issuer_division,issued,status\n"
         f"registration,{PERSON},331121,2026-01-01,,,,,\n"
         f"registration,{PERSON},330102,2025-01-01,2025-12-31,,,,\n"
-        f"permit,{PERSON},,,,ZJ3301002024000001,330100,2024-05-01,valid\n", encoding="utf-8")
+        f"permit,{PERSON},,,,ZJ3301002024000001,330100,2024-05-01,valid\n",
+        encoding="utf-8",
+    )
     result = run("import", str(f))
     assert result.exit_code == 0, result.output
     found = _hook(runtime, PERSON)
     assert found.source == "local-records"
     assert [(r.division, r.declared, r.ended) for r in found.registrations] == [
-        ("330102", dt.date(2025, 1, 1), dt.date(2025, 12, 31)), ("331121", dt.date(2026, 1, 1), None)]
+        ("330102", dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+        ("331121", dt.date(2026, 1, 1), None),
+    ]
     assert found.permits[0].status == "valid" and found.permits[0].issuer_division == "330100"
     assert _hook(runtime, OTHER) is None
     with runtime.engine.connect() as conn:
@@ -70,18 +76,39 @@ def test_every_error_with_its_line_and_nothing_imported(run, runtime, tmp_path):
         {"kind": "registration", "id_number": PERSON, "division": "331121", "declared": "2026-01-01"},
         {"kind": "registration", "id_number": BAD_ID, "division": "33", "declared": "2026-13-01"},
         "not json",
-        {"kind": "permit", "id_number": OTHER, "number": "", "issuer_division": "3301", "issued": "x",
-         "status": "lost"},
+        {
+            "kind": "permit",
+            "id_number": OTHER,
+            "number": "",
+            "issuer_division": "3301",
+            "issued": "x",
+            "status": "lost",
+        },
         {"kind": "visa", "id_number": OTHER},
-        {"kind": "registration", "id_number": OTHER, "division": "331121", "declared": "2026-05-01",
-         "ended": "2026-04-01"},
+        {
+            "kind": "registration",
+            "id_number": OTHER,
+            "division": "331121",
+            "declared": "2026-05-01",
+            "ended": "2026-04-01",
+        },
     ]
-    f.write_text("\n".join(l if isinstance(l, str) else json.dumps(l) for l in lines) + "\n", encoding="utf-8")
+    f.write_text("\n".join(ln if isinstance(ln, str) else json.dumps(ln) for ln in lines) + "\n", encoding="utf-8")
     result = run("import", str(f))
     assert result.exit_code == 2
     text = result.output  # stdout and stderr
-    for expected in ("第2行：身份号码无效", "第2行：division", "第2行：declared", "第3行：JSON", "第4行：缺少居住证号码",
-                     "第4行：issuer_division", "第4行：issued", "第4行：status", "第5行：kind", "第6行：ended"):
+    for expected in (
+        "第2行：身份号码无效",
+        "第2行：division",
+        "第2行：declared",
+        "第3行：JSON",
+        "第4行：缺少居住证号码",
+        "第4行：issuer_division",
+        "第4行：issued",
+        "第4行：status",
+        "第5行：kind",
+        "第6行：ended",
+    ):
         assert expected in text, expected
     assert "第1行" not in text
     assert configured(runtime.pm).count_rows() == {"registrations": 0, "permits": 0}
@@ -89,14 +116,28 @@ def test_every_error_with_its_line_and_nothing_imported(run, runtime, tmp_path):
 
 def test_reimport_replaces_a_persons_rows(run, runtime, tmp_path):
     f = tmp_path / "a.jsonl"
-    f.write_text(json.dumps({"kind": "registration", "id_number": PERSON, "division": "331121",
-                             "declared": "2026-01-01"}) + "\n" +
-                 json.dumps({"kind": "registration", "id_number": OTHER, "division": "331121",
-                             "declared": "2025-01-01"}) + "\n", encoding="utf-8")
+    f.write_text(
+        json.dumps({"kind": "registration", "id_number": PERSON, "division": "331121", "declared": "2026-01-01"})
+        + "\n"
+        + json.dumps({"kind": "registration", "id_number": OTHER, "division": "331121", "declared": "2025-01-01"})
+        + "\n",
+        encoding="utf-8",
+    )
     assert run("import", str(f)).exit_code == 0
     g = tmp_path / "b.jsonl"
-    g.write_text(json.dumps({"kind": "registration", "id_number": PERSON, "division": "331121",
-                             "declared": "2026-03-01", "ended": "2026-06-30"}) + "\n", encoding="utf-8")
+    g.write_text(
+        json.dumps(
+            {
+                "kind": "registration",
+                "id_number": PERSON,
+                "division": "331121",
+                "declared": "2026-03-01",
+                "ended": "2026-06-30",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert run("import", str(g)).exit_code == 0
     (only,) = _hook(runtime, PERSON).registrations
     assert only.declared == dt.date(2026, 3, 1) and only.ended == dt.date(2026, 6, 30)
@@ -113,13 +154,25 @@ def test_unsupported_file_type(run, tmp_path):
 def test_records_are_read_inside_the_callers_transaction(runtime):
     plugin = configured(runtime.pm)
     with runtime.uow() as uow:
-        plugin.records.replace_people(uow.session, {PERSON: {"registrations": [
-            {"division": "331121", "declared": dt.date(2026, 1, 1), "ended": None}], "permits": []}},
-            runtime.clock.now())
-        seen = runtime.pm.hook.govcred_person_records(id_number=PERSON, as_of=dt.date(2026, 11, 30),
-                                                      settings=runtime.settings, uow=uow)
+        plugin.records.replace_people(
+            uow.session,
+            {
+                PERSON: {
+                    "registrations": [{"division": "331121", "declared": dt.date(2026, 1, 1), "ended": None}],
+                    "permits": [],
+                }
+            },
+            runtime.clock.now(),
+        )
+        seen = runtime.pm.hook.govcred_person_records(
+            id_number=PERSON, as_of=dt.date(2026, 11, 30), settings=runtime.settings, uow=uow
+        )
         assert [r.division for r in ResidenceRecords.of(seen).registrations] == ["331121"]
     # never committed: no other transaction saw them, and now they are gone
     assert _hook(runtime, PERSON) is None
-    assert runtime.pm.hook.govcred_person_records(id_number=PERSON, as_of=dt.date(2026, 11, 30),
-                                                  settings=runtime.settings, uow=None) is None
+    assert (
+        runtime.pm.hook.govcred_person_records(
+            id_number=PERSON, as_of=dt.date(2026, 11, 30), settings=runtime.settings, uow=None
+        )
+        is None
+    )

@@ -6,6 +6,7 @@ taken in turn on the two runtimes each get their own county's rules, claims and 
 The two share one database (SQLite and PostgreSQL) -- the strictest case: what differs can
 only come from the runtime.
 """
+
 from __future__ import annotations
 
 from govcred.core.services import decisions, eligibility, intake, issuance
@@ -20,9 +21,12 @@ JINYUN_PERSON = make_id("19850512", seq="457")
 
 
 def _jinyun_document(attachment: str) -> dict:
-    doc = document([attachment], id_number=JINYUN_PERSON,
-                   residence={"division": "331122101", "address": "缙云县五云街道某路3号"},
-                   registrations=[{"division": "331122", "declared": "2026-01-01", "ended": None}])
+    doc = document(
+        [attachment],
+        id_number=JINYUN_PERSON,
+        residence={"division": "331122101", "address": "缙云县五云街道某路3号"},
+        registrations=[{"division": "331122", "declared": "2026-01-01", "ended": None}],
+    )
     doc["conditions"][0]["division"] = "331122"
     return doc
 
@@ -31,8 +35,12 @@ def _runtimes(tmp_path, database_url, clock):
     (tmp_path / "qt").mkdir()
     (tmp_path / "jy").mkdir()
     qingtian = make_runtime(make_settings(tmp_path / "qt", database_url), clock)
-    jinyun = make_runtime(make_settings(tmp_path / "jy", database_url, issuer="https://jy.example.gov.cn",
-                                        plugins={"zhejiang_residence": JINYUN}), clock)
+    jinyun = make_runtime(
+        make_settings(
+            tmp_path / "jy", database_url, issuer="https://jy.example.gov.cn", plugins={"zhejiang_residence": JINYUN}
+        ),
+        clock,
+    )
     for rt in (qingtian, jinyun):
         rt.keystore.ensure_key()
     return qingtian, jinyun
@@ -47,17 +55,26 @@ def test_two_counties_decide_side_by_side(tmp_path, database_url, clock):
         import_records(qingtian, QINGTIAN_PERSON, division="331121")
         import_records(jinyun, JINYUN_PERSON, division="331122")
         qt_resident, jy_resident = resident(qingtian, "13800138000"), resident(jinyun, "13900139000")
-        qt_reviewer, jy_reviewer = officer(qingtian, "reviewer", "qt-reviewer"), officer(jinyun, "reviewer", "jy-reviewer")
+        qt_reviewer, jy_reviewer = (
+            officer(qingtian, "reviewer", "qt-reviewer"),
+            officer(jinyun, "reviewer", "jy-reviewer"),
+        )
 
         # interleaved: submit in Qingtian, submit in Jinyun, decide in Jinyun, then in Qingtian
         qt_app = intake.submit_application(
-            qingtian.collaborators, document([upload(qingtian, qt_resident)], id_number=QINGTIAN_PERSON),
-            principal=qt_resident, channel="online")
+            qingtian.collaborators,
+            document([upload(qingtian, qt_resident)], id_number=QINGTIAN_PERSON),
+            principal=qt_resident,
+            channel="online",
+        )
         jy_app = intake.submit_application(
-            jinyun.collaborators, _jinyun_document(upload(jinyun, jy_resident)), principal=jy_resident, channel="online")
+            jinyun.collaborators, _jinyun_document(upload(jinyun, jy_resident)), principal=jy_resident, channel="online"
+        )
         assert (qt_app.county, jy_app.county) == ("331121", "331122")
-        assert (eligibility.evaluate(qingtian.collaborators, qt_app) == []
-                and eligibility.evaluate(jinyun.collaborators, jy_app) == [])
+        assert (
+            eligibility.evaluate(qingtian.collaborators, qt_app) == []
+            and eligibility.evaluate(jinyun.collaborators, jy_app) == []
+        )
 
         jy_decision = decisions.decide(jinyun.collaborators, jy_app.id, approve=True, principal=jy_reviewer)
         qt_decision = decisions.decide(qingtian.collaborators, qt_app.id, approve=True, principal=qt_reviewer)

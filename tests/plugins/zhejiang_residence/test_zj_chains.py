@@ -48,8 +48,10 @@ def test_add_months_across_years():
 
 
 def _chains(*rows, gap=0, on="2027-03-01"):
-    return [(c.start.isoformat(), c.end and c.end.isoformat(), c.latest.division)
-            for c in build_chains(ResidenceRecords.of(regs(*rows)).registrations, gap, D(on))]
+    return [
+        (c.start.isoformat(), c.end and c.end.isoformat(), c.latest.division)
+        for c in build_chains(ResidenceRecords.of(regs(*rows)).registrations, gap, D(on))
+    ]
 
 
 def test_back_to_back_continues_across_zhejiang_cities():
@@ -58,8 +60,10 @@ def test_back_to_back_continues_across_zhejiang_cities():
     ]
 
 
-@pytest.mark.parametrize("declared, gap, count", [("2026-07-01", 0, 1), ("2026-07-02", 0, 2), ("2026-07-03", 0, 2),
-                                                  ("2026-07-03", 2, 1), ("2026-07-04", 2, 2)])
+@pytest.mark.parametrize(
+    "declared, gap, count",
+    [("2026-07-01", 0, 1), ("2026-07-02", 0, 2), ("2026-07-03", 0, 2), ("2026-07-03", 2, 1), ("2026-07-04", 2, 2)],
+)
 def test_gaps(declared, gap, count):
     chains = _chains(("330200", "2026-01-01", "2026-06-30"), ("331121", declared, None), gap=gap)
     assert len(chains) == count
@@ -113,5 +117,7 @@ def test_qualifying_chain_needs_cover_and_latest_in_county():
     r = ResidenceRecords.of(regs(("331121", "2026-01-01", "2027-03-01"))).registrations
     assert qualifying_chain(r, ("331121",), 0, on).start == D("2026-01-01")
     # township-level division of the county counts
-    r = ResidenceRecords.of(regs(("330100", "2025-05-01", "2026-01-31"), ("331121101", "2026-02-01", None))).registrations
+    r = ResidenceRecords.of(
+        regs(("330100", "2025-05-01", "2026-01-31"), ("331121101", "2026-02-01", None))
+    ).registrations
     assert qualifying_chain(r, ("331121",), 0, on).start == D("2025-05-01")

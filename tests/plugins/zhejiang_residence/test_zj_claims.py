@@ -3,8 +3,7 @@ import datetime as dt
 import pytest
 
 from govcred.core.models import PersonRecords
-from govcred.plugins.zhejiang_residence.records import ExistingPermit
-from govcred.plugins.zhejiang_residence.benefits import benefit_mask, BENEFIT_CODES, BENEFITS
+from govcred.plugins.zhejiang_residence.benefits import BENEFIT_CODES, BENEFITS, benefit_mask
 from govcred.plugins.zhejiang_residence.claims import (
     benefit_check,
     credential_claims,
@@ -12,13 +11,14 @@ from govcred.plugins.zhejiang_residence.claims import (
     residence_start,
     use_lapses_at,
 )
+from govcred.plugins.zhejiang_residence.records import ExistingPermit
 from tests.plugins.zhejiang_residence.zj_fixtures import APPLICANT_ID, base_document, context, permits, regs
 
 BJ = dt.timezone(dt.timedelta(hours=8))
 
 
 def test_claims_are_compact_and_minimal():
-    issued = dt.datetime(2027, 3, 1, 2, 0, tzinfo=dt.timezone.utc)
+    issued = dt.datetime(2027, 3, 1, 2, 0, tzinfo=dt.UTC)
     claims = credential_claims(base_document(), context(), issued)
     assert claims == {
         "ct": "zj-rp",
@@ -26,7 +26,7 @@ def test_claims_are_compact_and_minimal():
         "idm": APPLICANT_ID[:4] + "*" * 10 + APPLICANT_ID[-4:],
         "cty": "331121",
         "b": "rr",
-        "ben": 2**len(BENEFIT_CODES) - 1,
+        "ben": 2 ** len(BENEFIT_CODES) - 1,
         "rs": "2026-08-31",
         "_exp": dt.datetime(2028, 3, 1, 23, 59, 59, tzinfo=BJ),
     }
@@ -35,8 +35,17 @@ def test_claims_are_compact_and_minimal():
 
 def test_benefit_catalogue():
     assert set(BENEFIT_CODES) == {
-        "compulsory_education", "public_employment", "public_health", "culture_sports", "legal_aid", "exit_entry",
-        "id_card", "vehicle_registration", "driving_license", "vocational_exam", "birth_services",
+        "compulsory_education",
+        "public_employment",
+        "public_health",
+        "culture_sports",
+        "legal_aid",
+        "exit_entry",
+        "id_card",
+        "vehicle_registration",
+        "driving_license",
+        "vocational_exam",
+        "birth_services",
     }
     compacts = [b.compact for b in BENEFITS.values()]
     assert len(set(compacts)) == len(compacts) and all(2 <= len(c) <= 3 for c in compacts)
@@ -53,9 +62,9 @@ def test_endorsement_anniversary(issued, anniversary):
 
 def test_use_lapses_at_uses_the_beijing_date_of_issue():
     # 2027-02-28 17:00 UTC is already 1 March in Beijing
-    late = dt.datetime(2027, 2, 28, 17, 0, tzinfo=dt.timezone.utc)
+    late = dt.datetime(2027, 2, 28, 17, 0, tzinfo=dt.UTC)
     assert use_lapses_at(late) == dt.datetime(2028, 3, 1, 23, 59, 59, tzinfo=BJ)
-    early = dt.datetime(2027, 2, 28, 15, 0, tzinfo=dt.timezone.utc)
+    early = dt.datetime(2027, 2, 28, 15, 0, tzinfo=dt.UTC)
     assert use_lapses_at(early) == dt.datetime(2028, 2, 28, 23, 59, 59, tzinfo=BJ)
 
 

@@ -2,10 +2,10 @@ import datetime as dt
 
 import pytest
 
+import govcred.plugins.zhejiang_residence as zj
 from govcred.core.config import Settings
 from govcred.core.exceptions import ConfigError
 from govcred.core.plugins import get_plugin_manager, standalone_host
-import govcred.plugins.zhejiang_residence as zj
 from govcred.plugins.zhejiang_residence.claims import credential_claims
 from govcred.plugins.zhejiang_residence.configured import ZhejiangResidence
 from govcred.plugins.zhejiang_residence.county import DEFAULT_CONFIG, CountyConfig
@@ -27,15 +27,30 @@ def test_defaults_are_qingtian_and_valid():
 
 def test_every_bad_value_listed_at_once():
     with pytest.raises(ConfigError) as err:
-        CountyConfig.from_mapping({
-            "county_code": "310101", "county_name": "", "authority_uscc": "11100000000013127E",
-            "old_codes": ["3328"], "max_gap_days": -1, "permit_type_code": "11100000000013127D",
-            "benefits": ["free_lunch"], "colour": "blue",
-        })
+        CountyConfig.from_mapping(
+            {
+                "county_code": "310101",
+                "county_name": "",
+                "authority_uscc": "11100000000013127E",
+                "old_codes": ["3328"],
+                "max_gap_days": -1,
+                "permit_type_code": "11100000000013127D",
+                "benefits": ["free_lunch"],
+                "colour": "blue",
+            }
+        )
     problems = err.value.details["problems"]
     joined = " ".join(problems)
-    for key in ("county_code", "county_name", "authority_uscc", "old_codes", "max_gap_days", "permit_type_code",
-                "benefits", "colour"):
+    for key in (
+        "county_code",
+        "county_name",
+        "authority_uscc",
+        "old_codes",
+        "max_gap_days",
+        "permit_type_code",
+        "benefits",
+        "colour",
+    ):
         assert key in joined, key
     assert len(problems) == 8
 
@@ -58,7 +73,10 @@ def test_another_county_by_configuration_alone():
     qingtian = base_document()
     findings = evaluate(qingtian, context(regs(("331121", "2026-01-01", None))), jinyun)
     assert sorted(f.code for f in findings) == [
-        "CONDITION_OUTSIDE_COUNTY", "NO_QUALIFYING_CONDITION", "REGISTRATION_NOT_CURRENT", "RESIDENCE_OUTSIDE_COUNTY",
+        "CONDITION_OUTSIDE_COUNTY",
+        "NO_QUALIFYING_CONDITION",
+        "REGISTRATION_NOT_CURRENT",
+        "RESIDENCE_OUTSIDE_COUNTY",
     ]
     assert all("缙云县" in f.message_zh and "青田" not in f.message_zh for f in findings)
 
@@ -68,7 +86,7 @@ def test_another_county_by_configuration_alone():
     doc["applicant"]["hukou_division"] = "332822"
     assert evaluate(doc, ctx, jinyun) == []
 
-    claims = credential_claims(doc, ctx, dt.datetime(2027, 3, 1, 10, tzinfo=dt.timezone.utc), jinyun)
+    claims = credential_claims(doc, ctx, dt.datetime(2027, 3, 1, 10, tzinfo=dt.UTC), jinyun)
     assert claims["cty"] == "331122" and claims["ben"] == 0b101  # compulsory_education, public_health
 
 

@@ -28,8 +28,15 @@ def test_every_problem_reported_at_once():
     cond["employer_uscc"] = "91331121MA2H11110X"
     cond["attachments"] = ["att-1", 7]
     cond["school"] = "某中学"
-    doc["conditions"].append({"kind": "residence", "proof": "property_certificate", "division": "331121",
-                              "since": "2026/01/01", "until": None})
+    doc["conditions"].append(
+        {
+            "kind": "residence",
+            "proof": "property_certificate",
+            "division": "331121",
+            "since": "2026/01/01",
+            "until": None,
+        }
+    )
     doc["commitment"] = {"accepted": "yes", "at": "2027-02-20T09:30:00"}
     doc["agent"] = {"name": "", "id_number": "330102199001011234", "relation": "friend", "reason": "busy"}
     doc["waiver"] = {"basis": "recruited_talent", "reference": " "}
@@ -95,7 +102,11 @@ def test_wrong_types_everywhere():
     doc = base_document(conditions={"kind": "residence"}, registrations="none", agent=[], waiver="yes")
     doc["applicant"] = "张三"
     assert _errors(doc) == {
-        ("conditions", "TYPE"), ("registrations", "TYPE"), ("agent", "TYPE"), ("waiver", "TYPE"), ("applicant", "TYPE"),
+        ("conditions", "TYPE"),
+        ("registrations", "TYPE"),
+        ("agent", "TYPE"),
+        ("waiver", "TYPE"),
+        ("applicant", "TYPE"),
     }
 
 
@@ -129,8 +140,10 @@ def test_commitment_not_accepted_needs_no_time_but_accepted_does():
 
 def test_records_from_document():
     doc = base_document(
-        registrations=[{"division": "330100", "declared": "2026-01-01", "ended": "2026-06-30"},
-                       {"division": "331121001", "declared": "2026-07-01", "ended": None}],
+        registrations=[
+            {"division": "330100", "declared": "2026-01-01", "ended": "2026-06-30"},
+            {"division": "331121001", "declared": "2026-07-01", "ended": None},
+        ],
         existing_permit={"number": "ZJ-1", "issuer_division": "330100", "issued": "2025-05-01", "status": "valid"},
     )
     snapshot = records_from_document(doc)

@@ -11,9 +11,11 @@ from govcred.core.plugins import get_plugin_manager
 from govcred.plugins.zhejiang_residence.configured import NAME, ZhejiangResidence
 from tests.plugins.zhejiang_residence.zj_fixtures import APPLICANT_ID, JINYUN, base_document, context
 
+
 def _pm(settings=None):
-    return get_plugin_manager(load_entrypoints=False, disabled=(), extra=[(zj, "zhejiang_residence")],
-                              settings=settings or Settings())
+    return get_plugin_manager(
+        load_entrypoints=False, disabled=(), extra=[(zj, "zhejiang_residence")], settings=settings or Settings()
+    )
 
 
 @pytest.fixture
@@ -50,7 +52,10 @@ def test_subject(permit_type):
     doc = base_document()
     doc["applicant"]["id_number"] = " 11010519491231002x"
     assert permit_type.subject(doc) == {
-        "name": "张三明", "id_number": "11010519491231002X", "phone": "13800138000", "county": "331121",
+        "name": "张三明",
+        "id_number": "11010519491231002X",
+        "phone": "13800138000",
+        "county": "331121",
     }
 
 
@@ -80,7 +85,7 @@ def test_the_plugin_adds_no_rules_to_other_schemas():
 def test_claims_and_benefit_check(permit_type):
     doc = base_document()
     app = _application(doc)
-    decided = dt.datetime(2027, 3, 1, 3, 0, tzinfo=dt.timezone.utc)
+    decided = dt.datetime(2027, 3, 1, 3, 0, tzinfo=dt.UTC)
     decision = Decision(app.id, True, [], [], "reviewer-1", decided)
     claims = permit_type.claims(app, decision, context())
     assert claims["idm"] == APPLICANT_ID[:4] + "**********" + APPLICANT_ID[-4:]

@@ -109,13 +109,24 @@ def test_uscc_letter_prefix_with_correct_checksum(first17):
     assert uscc_problem(wrong) == "checksum"
 
 
-@pytest.mark.parametrize("value", ["I1100000000013127D", "91330100MA0000001", "11100000000013127d", "O" * 18, 91330100, None])
+@pytest.mark.parametrize(
+    "value", ["I1100000000013127D", "91330100MA0000001", "11100000000013127d", "O" * 18, 91330100, None]
+)
 def test_uscc_format(value):
     assert uscc_problem(value) == "format"
 
 
-@pytest.mark.parametrize("value, ok", [("13800138000", True), ("19912345678", True), ("12800138000", False),
-                                       ("1380013800", False), ("1380013800a", False), (13800138000, False)])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("13800138000", True),
+        ("19912345678", True),
+        ("12800138000", False),
+        ("1380013800", False),
+        ("1380013800a", False),
+        (13800138000, False),
+    ],
+)
 def test_mobile(value, ok):
     assert is_mobile(value) is ok
 

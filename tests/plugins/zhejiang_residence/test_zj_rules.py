@@ -39,8 +39,12 @@ def test_four_failing_rules_reported_in_one_evaluation():
     doc["applicant"]["hukou_division"] = "332822"  # old Qingtian code: local
     doc["residence"]["division"] = "331122001"  # Jinyun
     findings = evaluate(doc, context())
-    assert codes(findings, BLOCKING) == ["COMMITMENT_MISSING", "ID_NUMBER_INVALID", "LOCAL_HUKOU",
-                                         "RESIDENCE_OUTSIDE_COUNTY"]
+    assert codes(findings, BLOCKING) == [
+        "COMMITMENT_MISSING",
+        "ID_NUMBER_INVALID",
+        "LOCAL_HUKOU",
+        "RESIDENCE_OUTSIDE_COUNTY",
+    ]
     assert not is_eligible(findings)
 
 
@@ -75,8 +79,17 @@ def test_hukou_rules():
         assert ("LOCAL_HUKOU" in codes(evaluate(doc, context()))) is local, hukou
 
 
-@pytest.mark.parametrize("division, outside", [("331121", False), ("331121001", False), ("331121001002", False),
-                                                ("331122", True), ("332822", True), ("330102001", True)])
+@pytest.mark.parametrize(
+    "division, outside",
+    [
+        ("331121", False),
+        ("331121001", False),
+        ("331121001002", False),
+        ("331122", True),
+        ("332822", True),
+        ("330102001", True),
+    ],
+)
 def test_residence_in_county(division, outside):
     doc = base_document()
     doc["residence"]["division"] = division
@@ -84,7 +97,9 @@ def test_residence_in_county(division, outside):
 
 
 def test_commitment_missing():
-    assert codes(evaluate(base_document(commitment={"accepted": False, "at": None}), context())) == ["COMMITMENT_MISSING"]
+    assert codes(evaluate(base_document(commitment={"accepted": False, "at": None}), context())) == [
+        "COMMITMENT_MISSING"
+    ]
 
 
 # ---- agents --------------------------------------------------------------------------------
@@ -95,8 +110,12 @@ def _with_agent(birth, agent):
     doc["applicant"]["id_number"] = make_id(birth)
     if agent is not None:
         relation, reason = agent
-        doc["agent"] = {"name": "李四", "id_number": make_id("19700101", "330102", "555"),
-                        "relation": relation, "reason": reason}
+        doc["agent"] = {
+            "name": "李四",
+            "id_number": make_id("19700101", "330102", "555"),
+            "relation": relation,
+            "reason": reason,
+        }
     return codes(evaluate(doc, context()), BLOCKING)
 
 
@@ -124,7 +143,12 @@ def test_agents(birth, agent, expected):
 
 def test_agent_id_validated():
     doc = base_document()
-    doc["agent"] = {"name": "李四", "id_number": "330102197001015550", "relation": "close_relative", "reason": "disabled"}
+    doc["agent"] = {
+        "name": "李四",
+        "id_number": "330102197001015550",
+        "relation": "close_relative",
+        "reason": "disabled",
+    }
     findings = evaluate(doc, context())
     assert [(f.code, f.field) for f in findings] == [("ID_NUMBER_INVALID", "agent.id_number")]
     assert findings[0].message_zh.startswith("代办人")
@@ -132,8 +156,12 @@ def test_agent_id_validated():
 
 def test_agent_cannot_be_the_applicant():
     doc = base_document()
-    doc["agent"] = {"name": "张三明", "id_number": doc["applicant"]["id_number"], "relation": "close_relative",
-                    "reason": "disabled"}
+    doc["agent"] = {
+        "name": "张三明",
+        "id_number": doc["applicant"]["id_number"],
+        "relation": "close_relative",
+        "reason": "disabled",
+    }
     assert codes(evaluate(doc, context())) == ["AGENT_NOT_ALLOWED"]
 
 
@@ -149,8 +177,14 @@ def test_invalid_applicant_id_skips_age_rules_but_checks_relation():
 
 
 def _condition(**changes):
-    cond = {"kind": "residence", "proof": "registered_rental_contract", "division": "331121",
-            "since": "2026-01-01", "until": None, "attachments": ["a"]}
+    cond = {
+        "kind": "residence",
+        "proof": "registered_rental_contract",
+        "division": "331121",
+        "since": "2026-01-01",
+        "until": None,
+        "attachments": ["a"],
+    }
     cond.update(changes)
     return cond
 
@@ -167,8 +201,10 @@ def _condition(**changes):
         ({"proof": "labor_contract"}, ["PROOF_TYPE_INVALID"]),
         ({"proof": "village_certificate"}, ["PROOF_TYPE_INVALID"]),
         ({"attachments": []}, ["MATERIAL_MISSING"]),
-        ({"division": "330100", "attachments": [], "proof": "student_card"},
-         ["CONDITION_OUTSIDE_COUNTY", "MATERIAL_MISSING", "PROOF_TYPE_INVALID"]),
+        (
+            {"division": "330100", "attachments": [], "proof": "student_card"},
+            ["CONDITION_OUTSIDE_COUNTY", "MATERIAL_MISSING", "PROOF_TYPE_INVALID"],
+        ),
     ],
 )
 def test_single_condition(changes, advisories):
@@ -178,8 +214,9 @@ def test_single_condition(changes, advisories):
 
 
 def test_one_good_condition_is_enough_and_the_bad_one_is_explained():
-    doc = base_document(conditions=[_condition(attachments=[]),
-                                    _condition(kind="schooling", proof="student_card", school="青田中学")])
+    doc = base_document(
+        conditions=[_condition(attachments=[]), _condition(kind="schooling", proof="student_card", school="青田中学")]
+    )
     findings = evaluate(doc, context())
     assert [(f.code, f.field) for f in findings] == [("MATERIAL_MISSING", "conditions[0].attachments")]
     assert is_eligible(findings)
@@ -238,14 +275,29 @@ def test_permit_rules_do_not_apply_to_registration_path():
         # chain across Zhejiang cities: Hangzhou then Qingtian
         ([("330100", "2026-01-01", "2026-06-30"), ("331121", "2026-07-01", None)], "2026-07-02", []),
         # gap of two days breaks: only the Qingtian part counts
-        ([("330100", "2026-01-01", "2026-06-30"), ("331121", "2026-07-03", None)], "2026-08-01", ["REGISTRATION_TOO_SHORT"]),
+        (
+            [("330100", "2026-01-01", "2026-06-30"), ("331121", "2026-07-03", None)],
+            "2026-08-01",
+            ["REGISTRATION_TOO_SHORT"],
+        ),
         # Shanghai in between breaks
-        ([("330100", "2026-01-01", "2026-06-30"), ("310101", "2026-07-01", "2026-07-01"),
-          ("331121", "2026-07-01", None)], "2026-08-01", ["REGISTRATION_TOO_SHORT"]),
+        (
+            [
+                ("330100", "2026-01-01", "2026-06-30"),
+                ("310101", "2026-07-01", "2026-07-01"),
+                ("331121", "2026-07-01", None),
+            ],
+            "2026-08-01",
+            ["REGISTRATION_TOO_SHORT"],
+        ),
         # overlap merges
         ([("330100", "2026-01-01", "2026-09-30"), ("331121", "2026-06-01", None)], "2026-10-01", []),
         # latest registration not in the county
-        ([("331121", "2026-01-01", "2026-06-30"), ("330100", "2026-07-01", None)], "2027-01-01", ["REGISTRATION_NOT_CURRENT"]),
+        (
+            [("331121", "2026-01-01", "2026-06-30"), ("330100", "2026-07-01", None)],
+            "2027-01-01",
+            ["REGISTRATION_NOT_CURRENT"],
+        ),
         # ended before T
         ([("331121", "2026-01-01", "2026-12-31")], "2027-01-01", ["REGISTRATION_NOT_CURRENT"]),
         ([], "2027-01-01", ["REGISTRATION_NOT_CURRENT"]),
@@ -308,19 +360,32 @@ def test_all_rules_run_with_everything_wrong():
     doc["residence"]["division"] = "330100"
     doc["agent"] = {"name": "李四", "id_number": "x", "relation": "guardian", "reason": "elderly"}
     findings = evaluate(doc, context(regs(("331121", "2027-02-01", None)), already_holds=True))
-    assert codes(findings) == sorted([
-        "DOCUMENT_NOT_ELIGIBLE", "LOCAL_HUKOU", "COMMITMENT_MISSING", "RESIDENCE_OUTSIDE_COUNTY",
-        "AGENT_NOT_ALLOWED", "ID_NUMBER_INVALID", "CONDITION_OUTSIDE_COUNTY", "NO_QUALIFYING_CONDITION",
-        "REGISTRATION_TOO_SHORT", "ALREADY_HOLDS_PERMIT",
-    ])
+    assert codes(findings) == sorted(
+        [
+            "DOCUMENT_NOT_ELIGIBLE",
+            "LOCAL_HUKOU",
+            "COMMITMENT_MISSING",
+            "RESIDENCE_OUTSIDE_COUNTY",
+            "AGENT_NOT_ALLOWED",
+            "ID_NUMBER_INVALID",
+            "CONDITION_OUTSIDE_COUNTY",
+            "NO_QUALIFYING_CONDITION",
+            "REGISTRATION_TOO_SHORT",
+            "ALREADY_HOLDS_PERMIT",
+        ]
+    )
     assert AS_OF == D("2027-03-01")
 
 
 def test_agent_with_hong_kong_permit_number_is_not_out_of_scope():
     # the permit is for the applicant; the agent only needs a lawful ID (暂行条例 art. 9 ¶3)
     doc = base_document()
-    doc["agent"] = {"name": "陈大文", "id_number": make_id("19600101", "810000", "321"),
-                    "relation": "close_relative", "reason": "disabled"}
+    doc["agent"] = {
+        "name": "陈大文",
+        "id_number": make_id("19600101", "810000", "321"),
+        "relation": "close_relative",
+        "reason": "disabled",
+    }
     assert evaluate(doc, context()) == []
     doc["agent"]["id_number"] = doc["agent"]["id_number"][:17] + ("1" if doc["agent"]["id_number"][17] != "1" else "2")
     assert [(f.code, f.field) for f in evaluate(doc, context())] == [("ID_NUMBER_INVALID", "agent.id_number")]

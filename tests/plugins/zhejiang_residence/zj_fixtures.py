@@ -1,4 +1,5 @@
 """Builders for application documents and ID numbers used across the plugin's tests."""
+
 from __future__ import annotations
 
 import copy

@@ -1,6 +1,7 @@
 """W-06: a stateful machine of three applicants creating, reading, downloading and
 withdrawing on random ids, their own and the others'. Invariant: foreign ids always give 404
 and no response ever carries another applicant's canary (their phone number)."""
+
 from __future__ import annotations
 
 import pytest
@@ -86,6 +87,12 @@ def test_applicants_never_see_each_other(applicants):
             assert r.status_code in ((200, 409) if self.owner[app_id] == who else (404,))
             self._clean(who, r.get_data(as_text=True))
 
-    run_state_machine_as_test(Scoping, settings=settings(
-        max_examples=8, stateful_step_count=12, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    run_state_machine_as_test(
+        Scoping,
+        settings=settings(
+            max_examples=8,
+            stateful_step_count=12,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        ),
+    )

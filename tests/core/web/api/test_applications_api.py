@@ -1,5 +1,6 @@
 """The applications API end to end (SQLite and PostgreSQL): SMS sign-in, upload, submit,
 acceptance, approval with a verifiable credential, rejection with every reason, scoping."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,14 +34,18 @@ def test_resident_journey_to_a_verifiable_credential(client, runtime):
     app = r.get_json()
     assert app["state"] == "accepted" and app["channel"] == "online" and app["deadline"]
     reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
-    d = client.post(f"/api/v1/applications/{app['id']}/decision", json={"approve": True, "version": app["version"]},
-                    headers=with_key(reviewer))
+    d = client.post(
+        f"/api/v1/applications/{app['id']}/decision",
+        json={"approve": True, "version": app["version"]},
+        headers=with_key(reviewer),
+    )
     assert d.status_code == 200, d.get_json()
     body = d.get_json()
     assert body["decision"]["approved"] and body["credential"]["id"] == body["decision"]["credential_id"]
     jwks = client.get("/.well-known/jwks.json").get_json()
-    verified = verify_token(body["credential"]["token"], CREDENTIAL, KeySet.from_jwks(jwks, runtime.settings.issuer),
-                            clock=runtime.clock)
+    verified = verify_token(
+        body["credential"]["token"], CREDENTIAL, KeySet.from_jwks(jwks, runtime.settings.issuer), clock=runtime.clock
+    )
     assert verified.claims["jti"] == body["credential"]["id"]
     png = client.get(body["credential"]["qr_png"], headers=alice)
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
@@ -51,18 +56,25 @@ def test_resident_journey_to_a_verifiable_credential(client, runtime):
 def test_rejection_lists_every_blocking_reason(client, runtime):
     bob = resident_headers(client, runtime, "13900139000")
     att = upload_proof(client, bob).get_json()["id"]
-    doc = document([att], id_number=make_id("19850512", seq="457"),
-                   residence={"division": "330102", "address": "杭州市"},
-                   commitment={"accepted": False, "at": None})
+    doc = document(
+        [att],
+        id_number=make_id("19850512", seq="457"),
+        residence={"division": "330102", "address": "杭州市"},
+        commitment={"accepted": False, "at": None},
+    )
     doc["applicant"]["hukou_division"] = "331121"
     app = _submit(client, bob, doc).get_json()
     reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
-    refused = client.post(f"/api/v1/applications/{app['id']}/decision", json={"approve": True},
-                          headers=with_key(reviewer))
+    refused = client.post(
+        f"/api/v1/applications/{app['id']}/decision", json={"approve": True}, headers=with_key(reviewer)
+    )
     assert refused.status_code == 409 and refused.get_json()["code"] == "BLOCKING_FINDINGS_PRESENT"
     assert len(refused.get_json()["findings"]) == 4
-    r = client.post(f"/api/v1/applications/{app['id']}/decision", json={"approve": False, "reasons": ["请补充材料"]},
-                    headers=with_key(reviewer))
+    r = client.post(
+        f"/api/v1/applications/{app['id']}/decision",
+        json={"approve": False, "reasons": ["请补充材料"]},
+        headers=with_key(reviewer),
+    )
     assert r.status_code == 200 and r.get_json()["credential"] is None
     blocking = {f["code"] for f in r.get_json()["decision"]["blocking"]}
     assert blocking == {"LOCAL_HUKOU", "COMMITMENT_MISSING", "RESIDENCE_OUTSIDE_COUNTY", "REGISTRATION_NOT_CURRENT"}
@@ -110,13 +122,22 @@ def test_window_intake_and_four_eyes(client, runtime):
     assert r.status_code == 201 and r.get_json()["channel"] == "window" and r.get_json()["state"] == "accepted"
     app_id = r.get_json()["id"]
     # a clerk never decides; an admin who entered an application cannot decide it either
-    assert client.post(f"/api/v1/applications/{app_id}/decision", json={"approve": True},
-                       headers=with_key(clerk)).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/applications/{app_id}/decision", json={"approve": True}, headers=with_key(clerk)
+        ).status_code
+        == 403
+    )
     admin = officer_headers(client, runtime, "admin", "admin1")
     att2 = upload_proof(client, admin).get_json()["id"]
-    app2 = _submit(client, admin, document([att2], channel="window", id_number=make_id("19850512", seq="457"))).get_json()
-    own = client.post(f"/api/v1/applications/{app2['id']}/decision", json={"approve": False, "reasons": ["x"]},
-                      headers=with_key(admin))
+    app2 = _submit(
+        client, admin, document([att2], channel="window", id_number=make_id("19850512", seq="457"))
+    ).get_json()
+    own = client.post(
+        f"/api/v1/applications/{app2['id']}/decision",
+        json={"approve": False, "reasons": ["x"]},
+        headers=with_key(admin),
+    )
     assert own.status_code == 403 and own.get_json()["code"] == "FOUR_EYES"
     reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
     ok = client.post(f"/api/v1/applications/{app_id}/decision", json={"approve": True}, headers=with_key(reviewer))
@@ -142,8 +163,9 @@ def test_sms_codes_are_rate_limited_per_phone(client, runtime):
     assert r.status_code == 429 and r.get_json()["code"] == "SMS_RATE_LIMITED"
     assert client.post("/api/v1/auth/sms-code", json={"phone": "13600136000"}).status_code == 202
     with runtime.engine.connect() as conn:
-        rows = conn.execute(sa.select(outbox.c.channel, outbox.c.payload).where(
-            outbox.c.event_type == "login.code")).all()
+        rows = conn.execute(
+            sa.select(outbox.c.channel, outbox.c.payload).where(outbox.c.event_type == "login.code")
+        ).all()
     assert len(rows) == 6 and {c for c, _ in rows} == {"sms"}
     assert all("13700137000" not in str(p) for _, p in rows)  # the phone travels encrypted
 
@@ -170,8 +192,9 @@ def test_idempotency_key_cases(client, runtime):
     again = client.post("/api/v1/applications", json=doc, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.get_json()["id"] == first.get_json()["id"] and again.headers["Idempotent-Replayed"] == "true"
-    other = client.post("/api/v1/applications", json={**doc, "waiver": None, "path": "permit_conversion"},
-                        headers=headers)
+    other = client.post(
+        "/api/v1/applications", json={**doc, "waiver": None, "path": "permit_conversion"}, headers=headers
+    )
     assert other.status_code == 422 and other.get_json()["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(applications)).scalar() == 1
@@ -191,12 +214,22 @@ def test_idempotency_key_in_flight_is_a_conflict(client, runtime):
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     now = runtime.clock.now()
     with runtime.engine.begin() as conn:
-        actor = conn.execute(sa.select(audit_log.c.actor).where(
-            audit_log.c.action == "auth.resident_token", audit_log.c.outcome == "success")).scalar()
-        conn.execute(sa.insert(idempotency_keys).values(
-            principal=actor, route="POST /api/v1/applications", key=headers["Idempotency-Key"],
-            fingerprint=hashlib.sha256(b"POST /api/v1/applications\n" + canonical).hexdigest(),
-            state="in_flight", created_at=now, expires_at=now + dt.timedelta(hours=1)))
+        actor = conn.execute(
+            sa.select(audit_log.c.actor).where(
+                audit_log.c.action == "auth.resident_token", audit_log.c.outcome == "success"
+            )
+        ).scalar()
+        conn.execute(
+            sa.insert(idempotency_keys).values(
+                principal=actor,
+                route="POST /api/v1/applications",
+                key=headers["Idempotency-Key"],
+                fingerprint=hashlib.sha256(b"POST /api/v1/applications\n" + canonical).hexdigest(),
+                state="in_flight",
+                created_at=now,
+                expires_at=now + dt.timedelta(hours=1),
+            )
+        )
     r = client.post("/api/v1/applications", json=body, headers=headers)
     assert r.status_code == 409 and r.get_json()["code"] == "IDEMPOTENCY_IN_FLIGHT"
     # a failed request releases its key: the same key with a fixed body is processed

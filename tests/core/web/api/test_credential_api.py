@@ -1,4 +1,5 @@
 """Officer credential API and the holder API, through the issuer app with real bearer tokens."""
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,9 @@ PASSWORD = "a long enough passphrase 42"
 
 def _officer_token(rt, role):
     with rt.uow() as uow:
-        officer = create_officer(uow, username=f"{role}-user", display_name=role, role=role, password=PASSWORD,
-                                 now=rt.clock.now())
+        officer = create_officer(
+            uow, username=f"{role}-user", display_name=role, role=role, password=PASSWORD, now=rt.clock.now()
+        )
         token, _ = issue_api_token(uow, officer, rt.clock.now())
         uow.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -25,7 +27,9 @@ def _officer_token(rt, role):
 
 def _resident_token(rt, credential):
     with rt.uow() as uow:
-        resident = uow.session.get(__import__("govcred.core.models", fromlist=["Resident"]).Resident, credential.owner_id)
+        resident = uow.session.get(
+            __import__("govcred.core.models", fromlist=["Resident"]).Resident, credential.owner_id
+        )
         token, _ = issue_resident_token(uow, resident, rt.clock.now())
         uow.commit()
     return {"Authorization": f"Bearer {token}"}
@@ -43,7 +47,11 @@ def test_officers_see_a_credential_and_its_qr(issuer):
     clerk = _officer_token(rt, "clerk")
     body = client.get(f"/api/v1/credentials/{cred.id}", headers=clerk).get_json()
     assert (body["id"], body["status"], body["name_masked"], body["id_masked"]) == (
-        cred.id, "valid", "张*明", "1101**********1237")
+        cred.id,
+        "valid",
+        "张*明",
+        "1101**********1237",
+    )
     assert "token" not in body
     png = client.get(f"/api/v1/credentials/{cred.id}/qr.png", headers=clerk)
     assert png.mimetype == "image/png" and decode_image(png.data) == cred.token
@@ -79,8 +87,9 @@ def test_holder_lists_own_credentials_and_gets_presentations(issuer):
     response = client.post(f"/api/v1/holder/credentials/{mine.id}/presentation", headers=me)
     body = response.get_json()
     assert body["qr"].startswith("GC1:/") and body["expires_in"] == rt.settings.presentation_seconds
-    claims = verify_token(body["token"], PRESENTATION, KeySet.from_jwks(rt.keystore.jwks(), rt.settings.issuer),
-                          clock=rt.clock).claims
+    claims = verify_token(
+        body["token"], PRESENTATION, KeySet.from_jwks(rt.keystore.jwks(), rt.settings.issuer), clock=rt.clock
+    ).claims
     assert claims["cid"] == mine.id and claims["jti"] != mine.id
     assert claims["exp"] - claims["iat"] == rt.settings.presentation_seconds
     assert claims["status"] == mine.claims["status"] and "rs" not in claims
@@ -91,25 +100,36 @@ def test_holder_lists_own_credentials_and_gets_presentations(issuer):
 
 
 def test_holder_verification_list_comes_from_a_running_verifier(sqlite_runtime, tmp_path):
-    from tests.verifier.issuers import publish, trust_of
     from govcred.verifier.app import create_app as create_verifier
     from govcred.verifier.db import add_client
+    from tests.verifier.issuers import publish, trust_of
 
     rt = sqlite_runtime
     cred = make_credential(rt)
-    verifier = create_verifier({"trust": trust_of(publish(rt, tmp_path / "trust")), "data_dir": tmp_path / "v",
-                                "clock": rt.clock, "background_refresh": False})
+    verifier = create_verifier(
+        {
+            "trust": trust_of(publish(rt, tmp_path / "trust")),
+            "data_dir": tmp_path / "v",
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
     key = add_client(verifier.extensions["verifier"].engine, "青田县实验小学", now=rt.clock.now())
     server = make_server("127.0.0.1", 0, verifier, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        verifier.test_client().post("/api/v1/verify", json={"token": cred.token},
-                                    headers={"Authorization": f"Bearer {key}"})
-        app = create_app(rt, test_config={"VERIFIER_URLS": [f"http://127.0.0.1:{server.server_port}",
-                                                            "http://127.0.0.1:9"]})
-        body = app.test_client().get(f"/api/v1/holder/credentials/{cred.id}/verifications",
-                                     headers=_resident_token(rt, cred)).get_json()
+        verifier.test_client().post(
+            "/api/v1/verify", json={"token": cred.token}, headers={"Authorization": f"Bearer {key}"}
+        )
+        app = create_app(
+            rt, test_config={"VERIFIER_URLS": [f"http://127.0.0.1:{server.server_port}", "http://127.0.0.1:9"]}
+        )
+        body = (
+            app.test_client()
+            .get(f"/api/v1/holder/credentials/{cred.id}/verifications", headers=_resident_token(rt, cred))
+            .get_json()
+        )
     finally:
         server.shutdown()
         thread.join()

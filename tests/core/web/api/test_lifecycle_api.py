@@ -1,5 +1,6 @@
 """The permit API: the holder's view and endorsement, window refusals with dates, refusals with
 every finding, reminder choices, replacement, and cancellation by reviewers only."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,11 +56,21 @@ def test_refusal_lists_every_finding(client, runtime, clock):
     permit = issue_permit(runtime, owner_phone=PHONE)
     clock.set(beijing(2027, 2, 10))
     holder = resident_headers(client, runtime, PHONE)
-    gone = [{"kind": "employment", "proof": "labor_contract", "employer": "青田某贸易有限公司",
-             "employer_uscc": "91331121MA2H111104", "division": "331121", "since": "2025-01-01",
-             "until": "2027-01-31", "attachments": ["att-1"]}]
-    refused = client.post(f"/api/v1/permits/{permit.permit_no}/endorsement", json={"conditions": gone},
-                          headers=with_key(holder))
+    gone = [
+        {
+            "kind": "employment",
+            "proof": "labor_contract",
+            "employer": "青田某贸易有限公司",
+            "employer_uscc": "91331121MA2H111104",
+            "division": "331121",
+            "since": "2025-01-01",
+            "until": "2027-01-31",
+            "attachments": ["att-1"],
+        }
+    ]
+    refused = client.post(
+        f"/api/v1/permits/{permit.permit_no}/endorsement", json={"conditions": gone}, headers=with_key(holder)
+    )
     assert refused.status_code == 409
     body = refused.get_json()
     assert body["code"] == "ENDORSEMENT_REFUSED"
@@ -72,30 +83,39 @@ def test_replacement_and_cancellation(client, runtime, clock):
     clock.set(beijing(2026, 5, 1))
     clerk = officer_headers(client, runtime, "clerk", "clerk1")
     reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
-    replaced = client.post(f"/api/v1/permits/{permit.permit_no}/replacement", json={"reason": "damaged"},
-                           headers=with_key(clerk))
+    replaced = client.post(
+        f"/api/v1/permits/{permit.permit_no}/replacement", json={"reason": "damaged"}, headers=with_key(clerk)
+    )
     assert replaced.status_code == 201, replaced.get_json()
     new_no = replaced.get_json()["permit_no"]
     assert new_no != permit.permit_no
     assert client.get(f"/api/v1/permits/{permit.permit_no}", headers=clerk).get_json()["status"] == "replaced"
 
-    denied = client.post(f"/api/v1/permits/{new_no}/cancellation", json={"reason": "left_county"},
-                         headers=with_key(clerk))
+    denied = client.post(
+        f"/api/v1/permits/{new_no}/cancellation", json={"reason": "left_county"}, headers=with_key(clerk)
+    )
     assert denied.status_code == 403
-    invalid = client.post(f"/api/v1/permits/{new_no}/cancellation", json={"reason": "bored"},
-                          headers=with_key(reviewer))
+    invalid = client.post(
+        f"/api/v1/permits/{new_no}/cancellation", json={"reason": "bored"}, headers=with_key(reviewer)
+    )
     assert invalid.status_code == 422
-    cancelled = client.post(f"/api/v1/permits/{new_no}/cancellation", json={"reason": "left_county"},
-                            headers=with_key(reviewer))
+    cancelled = client.post(
+        f"/api/v1/permits/{new_no}/cancellation", json={"reason": "left_county"}, headers=with_key(reviewer)
+    )
     assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
     assert cancelled.get_json()["endorsement_window"] is None
 
 
 def test_openapi_describes_the_permit_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
-    assert {"/api/v1/permits", "/api/v1/permits/{permit_no}", "/api/v1/permits/{permit_no}/endorsement",
-            "/api/v1/permits/{permit_no}/replacement", "/api/v1/permits/{permit_no}/cancellation",
-            "/api/v1/permits/{permit_no}/reminders"} <= set(paths)
+    assert {
+        "/api/v1/permits",
+        "/api/v1/permits/{permit_no}",
+        "/api/v1/permits/{permit_no}/endorsement",
+        "/api/v1/permits/{permit_no}/replacement",
+        "/api/v1/permits/{permit_no}/cancellation",
+        "/api/v1/permits/{permit_no}/reminders",
+    } <= set(paths)
 
 
 def test_officer_queue_of_open_windows_and_suspensions(client, runtime, clock):

@@ -1,5 +1,6 @@
 """The review API: the queue by deadline with due-today/overdue flags, concurrent decisions,
 idempotent decisions."""
+
 from __future__ import annotations
 
 import threading
@@ -75,11 +76,16 @@ def test_two_reviewers_at_once_one_gets_409(app, runtime):
         own = app.test_client()
         barrier.wait()
         body = {"approve": approve, "version": submitted["version"], "reasons": [] if approve else ["不予通过"]}
-        statuses.append(own.post(f"/api/v1/applications/{submitted['id']}/decision", json=body,
-                                 headers=with_key(headers)).status_code)
+        statuses.append(
+            own.post(
+                f"/api/v1/applications/{submitted['id']}/decision", json=body, headers=with_key(headers)
+            ).status_code
+        )
 
-    threads = [threading.Thread(target=decide, args=(heads[0], True)),
-               threading.Thread(target=decide, args=(heads[1], False))]
+    threads = [
+        threading.Thread(target=decide, args=(heads[0], True)),
+        threading.Thread(target=decide, args=(heads[1], False)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -87,8 +93,11 @@ def test_two_reviewers_at_once_one_gets_409(app, runtime):
     assert sorted(statuses) == [200, 409]
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(decisions)).scalar() == 1
-        failures = conn.execute(sa.select(sa.func.count()).select_from(audit_log).where(
-            audit_log.c.action == "application.decide", audit_log.c.outcome == "failure")).scalar()
+        failures = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(audit_log)
+            .where(audit_log.c.action == "application.decide", audit_log.c.outcome == "failure")
+        ).scalar()
     assert failures == 1  # the losing attempt is in the audit log
 
 
@@ -98,8 +107,9 @@ def test_decision_is_idempotent_and_validated(client, runtime):
     submitted = _submit(client, alice)
     reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
     url = f"/api/v1/applications/{submitted['id']}/decision"
-    bad = client.post(url, json={"approve": "yes", "reasons": "x", "version": "1", "state": "approved"},
-                      headers=with_key(reviewer))
+    bad = client.post(
+        url, json={"approve": "yes", "reasons": "x", "version": "1", "state": "approved"}, headers=with_key(reviewer)
+    )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.get_json()["errors"]} == {"approve", "reasons", "version", "state"}
     stale = client.post(url, json={"approve": True, "version": submitted["version"] + 5}, headers=with_key(reviewer))

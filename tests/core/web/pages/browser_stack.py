@@ -5,6 +5,7 @@ Playwright with the kit's ``chromium_executable`` (Debian's ``/usr/bin/chromium`
 install`` is never run).
 Screenshots of each page at phone and desktop width go to ``test-artifacts/screenshots/``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOTS = Path(__file__).resolve().parents[4] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"phone": {"width": 360, "height": 740}, "desktop": {"width": 1280, "height": 800}}
 
@@ -57,8 +64,11 @@ class Stack:
 
         with self.rt.uow(readonly=True) as uow:
             payload = uow.session.execute(
-                sa.select(outbox.c.payload).where(outbox.c.event_type == "login.code")
-                .order_by(outbox.c.created_at.desc()).limit(1)).scalar_one()
+                sa.select(outbox.c.payload)
+                .where(outbox.c.event_type == "login.code")
+                .order_by(outbox.c.created_at.desc())
+                .limit(1)
+            ).scalar_one()
         return payload["params"]["code"]
 
     def warm_verifier(self, credential_id: str) -> None:

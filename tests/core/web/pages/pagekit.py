@@ -1,5 +1,6 @@
 """Helpers for the page tests: officers with TOTP, log-in through the real forms, CSRF tokens
 scraped from the rendered HTML (the way a browser gets them)."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,9 @@ _TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 def add_officer(rt, username: str, role: str) -> str | None:
     """Create an officer; reviewers and admins get a TOTP seed, which is returned."""
     with rt.uow() as uow:
-        officer = create_officer(uow, username=username, display_name=f"{role}-{username}", role=role,
-                                 password=PASSWORD, now=rt.clock.now())
+        officer = create_officer(
+            uow, username=username, display_name=f"{role}-{username}", role=role, password=PASSWORD, now=rt.clock.now()
+        )
         seed = None
         if role in ("reviewer", "admin"):
             uri = enrol(uow, officer, rt.secrets.cipher)

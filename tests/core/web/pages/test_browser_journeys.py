@@ -6,6 +6,7 @@
 2. A second application is rejected and the resident sees every reason with what to do.
 3. A clerk enters an application at the window with a scanned paper proof.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,21 +68,28 @@ def stack(tmp_path_factory, sqlite_template, chromium_executable):
     rt.keystore.ensure_key()
     today = rt.clock.today_beijing()
     long_ago, lately = today - dt.timedelta(days=300), today - dt.timedelta(days=20)
-    configured(rt.pm).import_people({
-        APPLICANT_ID: {"registrations": [{"division": "331121", "declared": long_ago, "ended": None}]},
-        REJECTED_ID: {"registrations": [{"division": "331121", "declared": lately, "ended": None}]},
-        WINDOW_ID: {"registrations": [{"division": "331121", "declared": long_ago, "ended": None}]},
-    }, rt.clock.now())
+    configured(rt.pm).import_people(
+        {
+            APPLICANT_ID: {"registrations": [{"division": "331121", "declared": long_ago, "ended": None}]},
+            REJECTED_ID: {"registrations": [{"division": "331121", "declared": lately, "ended": None}]},
+            WINDOW_ID: {"registrations": [{"division": "331121", "declared": long_ago, "ended": None}]},
+        },
+        rt.clock.now(),
+    )
     issuer_app = create_app(runtime=rt)
     issuer = ServerThread(issuer_app, port)
     s = Stack(rt=rt, issuer=issuer, issuer_app=issuer_app)
 
-    trust = parse_trust({"benefit_plugins": ["zhejiang_residence"], "issuer": [
-        {"iss": issuer.url, "name": "青田县公安局", "jwks": f"{issuer.url}/.well-known/jwks.json"}]})
-    s.verifier_app = create_verifier_app(VerifierConfig(trust=trust, data_dir=root / "verifier",
-                                                        background_refresh=False))
-    s.verifier_key = add_client(s.verifier_app.extensions["verifier"].engine, "青田县实验小学",
-                                now=rt.clock.now())
+    trust = parse_trust(
+        {
+            "benefit_plugins": ["zhejiang_residence"],
+            "issuer": [{"iss": issuer.url, "name": "青田县公安局", "jwks": f"{issuer.url}/.well-known/jwks.json"}],
+        }
+    )
+    s.verifier_app = create_verifier_app(
+        VerifierConfig(trust=trust, data_dir=root / "verifier", background_refresh=False)
+    )
+    s.verifier_key = add_client(s.verifier_app.extensions["verifier"].engine, "青田县实验小学", now=rt.clock.now())
     s.verifier = ServerThread(s.verifier_app, free_port())
     issuer_app.config["VERIFIER_URLS"] = [s.verifier.url]
 
@@ -134,11 +142,12 @@ def fill_application(page, *, name: str, id_number: str, phone: str, division: s
 
 def upload_proof(page, name="rental-contract.png"):
     target = field("conditions[0].attachments")
-    before = page.locator(f"[data-upload-field='conditions[0].attachments'] .upload-list li").count()
+    before = page.locator("[data-upload-field='conditions[0].attachments'] .upload-list li").count()
     page.set_input_files(target, files=[{"name": name, "mimeType": "image/png", "buffer": png()}])
     page.wait_for_function(
         "n => document.querySelectorAll(\"[data-upload-field='conditions[0].attachments'] .upload-list li\").length > n",
-        arg=before)
+        arg=before,
+    )
 
 
 def reviewer_login(page, stack, username: str, seed: str):
@@ -175,8 +184,10 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path, chromium_ex
 
     fill_application(page, name="张三明", id_number=APPLICANT_ID, phone="13900001111")
     # the script refuses a wrong type before sending anything
-    page.set_input_files(field("conditions[0].attachments"),
-                         files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a proof"}])
+    page.set_input_files(
+        field("conditions[0].attachments"),
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a proof"}],
+    )
     assert "不是 JPG、PNG 或 PDF" in page.inner_text("[data-upload-field='conditions[0].attachments'] .upload-error")
     upload_proof(page)
     assert "已上传：rental-contract.png" in page.inner_text(".upload-list")
@@ -219,8 +230,10 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path, chromium_ex
     page.clock.run_for((stack.rt.settings.presentation_seconds - 10) * 1000)
     # (wait_for_function polls through eval, which our CSP forbids once the clock is installed)
     for _ in range(100):
-        if page.evaluate("document.getElementById('presentation-qr').src.startsWith('blob:') "
-                         "&& document.getElementById('presentation-qr').naturalWidth > 0"):
+        if page.evaluate(
+            "document.getElementById('presentation-qr').src.startsWith('blob:') "
+            "&& document.getElementById('presentation-qr').naturalWidth > 0"
+        ):
             break
         page.clock.run_for(100)
         page.wait_for_timeout(100)
@@ -267,9 +280,15 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path, chromium_ex
     # the device camera: Chromium's fake camera shows the same QR; frames go to the server
     page.locator("#presentation-qr").screenshot(path=str(shot))
     clip = y4m_of(shot, tmp_path / "camera.y4m")
-    camera_browser = stack.browser.browser_type.launch(executable_path=str(chromium_executable), args=[
-        *CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}"])
+    camera_browser = stack.browser.browser_type.launch(
+        executable_path=str(chromium_executable),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}",
+        ],
+    )
     try:
         context = camera_browser.new_context(viewport=VIEWPORTS["phone"], locale="zh-CN", permissions=["camera"])
         counter = context.new_page()

@@ -5,6 +5,7 @@ must fit 360 px).
 
 The issuer runs on a FixedClock (moved to the window, eleven months after issue), so this
 journey has its own server rather than the shared real-time stack of test_browser_journeys."""
+
 from __future__ import annotations
 
 import shutil

@@ -2,6 +2,7 @@
 metadata are refused (403) before the token is looked at, and where a token is read from (400
 when it is missing or belongs to another browser). A POST that gets past both reaches the
 log-in form, which answers a wrong password with 401."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,7 @@ def _post(client, *, token: str | None = "page", headers=None, as_header: bool =
     data = {"username": "nobody", "password": "wrong"}
     # "OWN" stands for this site's origin as the test client reaches it (scheme://host)
     own = page.request.host_url.rstrip("/")
-    other_scheme = ("https" if own.startswith("http:") else "http") + own[own.index(":"):]
+    other_scheme = ("https" if own.startswith("http:") else "http") + own[own.index(":") :]
     headers = {k: v.replace("OWN", own).replace("OTHER_SCHEME", other_scheme) for k, v in (headers or {}).items()}
     if token is not None:
         if as_header:
@@ -33,19 +34,22 @@ def _post(client, *, token: str | None = "page", headers=None, as_header: bool =
     return client.post("/officer/login", data=data, headers=headers, **kwargs).status_code
 
 
-@pytest.mark.parametrize("headers, expected", [
-    ({}, PASSED),  # a non-browser client: no Origin, no fetch metadata; the token decides
-    ({"Origin": "OWN", "Sec-Fetch-Site": "same-origin"}, PASSED),
-    ({"Origin": "OWN"}, PASSED),
-    ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, PASSED),  # our own form under no-referrer
-    ({"Origin": "null"}, REFUSED_CROSS_SITE),  # a sandboxed frame somewhere else
-    ({"Sec-Fetch-Site": "cross-site"}, REFUSED_CROSS_SITE),
-    ({"Sec-Fetch-Site": "Cross-Site"}, REFUSED_CROSS_SITE),
-    ({"Sec-Fetch-Site": "same-site"}, REFUSED_CROSS_SITE),  # a sibling subdomain is not this site
-    ({"Origin": "https://evil.example"}, REFUSED_CROSS_SITE),
-    ({"Origin": "OTHER_SCHEME"}, REFUSED_CROSS_SITE),  # same host, another scheme
-    ({"Origin": "OWN:8443"}, REFUSED_CROSS_SITE),  # same host, another port
-])
+@pytest.mark.parametrize(
+    "headers, expected",
+    [
+        ({}, PASSED),  # a non-browser client: no Origin, no fetch metadata; the token decides
+        ({"Origin": "OWN", "Sec-Fetch-Site": "same-origin"}, PASSED),
+        ({"Origin": "OWN"}, PASSED),
+        ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, PASSED),  # our own form under no-referrer
+        ({"Origin": "null"}, REFUSED_CROSS_SITE),  # a sandboxed frame somewhere else
+        ({"Sec-Fetch-Site": "cross-site"}, REFUSED_CROSS_SITE),
+        ({"Sec-Fetch-Site": "Cross-Site"}, REFUSED_CROSS_SITE),
+        ({"Sec-Fetch-Site": "same-site"}, REFUSED_CROSS_SITE),  # a sibling subdomain is not this site
+        ({"Origin": "https://evil.example"}, REFUSED_CROSS_SITE),
+        ({"Origin": "OTHER_SCHEME"}, REFUSED_CROSS_SITE),  # same host, another scheme
+        ({"Origin": "OWN:8443"}, REFUSED_CROSS_SITE),  # same host, another port
+    ],
+)
 def test_origin_and_fetch_metadata(client, headers, expected):
     assert _post(client, headers=headers) == expected
 

@@ -1,5 +1,6 @@
 """Officer pages without a browser: the queue's due-today / overdue marks and filters, PDF
 proofs framed by our own page only, refused decisions shown on the page, and four eyes."""
+
 from __future__ import annotations
 
 import io
@@ -23,7 +24,9 @@ def client(sqlite_runtime):
 def submit(rt, phone: str, **top):
     import_records(rt)
     holder = resident(rt, phone)
-    return intake.submit_application(rt.collaborators, document([upload(rt, holder)], **top), principal=holder, channel="online")
+    return intake.submit_application(
+        rt.collaborators, document([upload(rt, holder)], **top), principal=holder, channel="online"
+    )
 
 
 def test_queue_marks_due_today_and_overdue_and_filters(client, sqlite_runtime):
@@ -84,12 +87,16 @@ def test_refused_approval_is_shown_on_the_page(client, sqlite_runtime):
     app_row = submit(sqlite_runtime, "13900000023", residence={"division": "330106", "address": "杭州某路"})
     page = client.get(f"/officer/applications/{app_row.id}")
     assert "批准并签发" not in page.get_data(as_text=True)
-    forced = client.post(f"/officer/applications/{app_row.id}/decision",
-                         data={"csrf_token": csrf_of(page.data), "action": "approve", "version": app_row.version})
+    forced = client.post(
+        f"/officer/applications/{app_row.id}/decision",
+        data={"csrf_token": csrf_of(page.data), "action": "approve", "version": app_row.version},
+    )
     html = forced.get_data(as_text=True)
     assert forced.status_code == 409 and "不能批准" in html and "error-summary" in html
-    nothing = client.post(f"/officer/applications/{app_row.id}/decision",
-                          data={"csrf_token": csrf_of(page.data), "version": app_row.version})
+    nothing = client.post(
+        f"/officer/applications/{app_row.id}/decision",
+        data={"csrf_token": csrf_of(page.data), "version": app_row.version},
+    )
     assert nothing.status_code == 400 and "请选择批准或不予批准" in nothing.get_data(as_text=True)
 
 
@@ -101,17 +108,25 @@ def test_admin_cannot_decide_what_they_entered(sqlite_runtime):
     officer_login(client, rt, "admin1", seed)
     intake = client.get("/officer/intake")
     token = csrf_of(intake.data)
-    proof = client.post("/officer/uploads", headers={"X-CSRF-Token": token},
-                        data={"file": (io.BytesIO(_png()), "scan.png")}).get_json()["id"]
+    proof = client.post(
+        "/officer/uploads", headers={"X-CSRF-Token": token}, data={"file": (io.BytesIO(_png()), "scan.png")}
+    ).get_json()["id"]
     doc = document([proof], channel="window")
     form = {"csrf_token": token, "commitment_signed": "yes", "path": doc["path"]}
     for section in ("applicant", "residence"):
         form.update({f"{section}.{k}": v for k, v in doc[section].items()})
     cond = doc["conditions"][0]
-    form.update({"=conditions[0].kind": cond["kind"], "conditions[0].proof": cond["proof"],
-                 "conditions[0].employer": cond["employer"], "conditions[0].employer_uscc": cond["employer_uscc"],
-                 "conditions[0].division": cond["division"], "conditions[0].since": cond["since"],
-                 "conditions[0].attachments": proof})
+    form.update(
+        {
+            "=conditions[0].kind": cond["kind"],
+            "conditions[0].proof": cond["proof"],
+            "conditions[0].employer": cond["employer"],
+            "conditions[0].employer_uscc": cond["employer_uscc"],
+            "conditions[0].division": cond["division"],
+            "conditions[0].since": cond["since"],
+            "conditions[0].attachments": proof,
+        }
+    )
     assert client.post("/officer/intake", data=form).status_code == 302
     done = client.post("/officer/intake/confirm", data={"csrf_token": token})
     assert done.status_code == 302
@@ -138,14 +153,25 @@ def test_issuing_or_suspending_needs_a_recent_login(client, sqlite_runtime):
         rt.clock.advance(minutes=4)
         page = client.get(back)
         assert page.status_code == 200
-    stale = client.post(f"{back}/decision", data={"csrf_token": csrf_of(page.data), "action": "approve",
-                                                  "version": app_row.version, "back": back})
+    stale = client.post(
+        f"{back}/decision",
+        data={"csrf_token": csrf_of(page.data), "action": "approve", "version": app_row.version, "back": back},
+    )
     html = stale.get_data(as_text=True)
     assert stale.status_code == 403 and "请重新登录" in html and "next=/officer/applications/" in html
-    assert intake.get_application(rt.collaborators, app_row.id, _reviewer(rt))[0].state == "accepted"  # nothing happened
+    assert (
+        intake.get_application(rt.collaborators, app_row.id, _reviewer(rt))[0].state == "accepted"
+    )  # nothing happened
     officer_login(client, rt, "rev1", None, code=_code(rt))
-    done = client.post(f"{back}/decision", data={"csrf_token": csrf_of(client.get(back).data), "action": "approve",
-                                                 "version": app_row.version, "back": back})
+    done = client.post(
+        f"{back}/decision",
+        data={
+            "csrf_token": csrf_of(client.get(back).data),
+            "action": "approve",
+            "version": app_row.version,
+            "back": back,
+        },
+    )
     assert done.status_code == 302
 
 

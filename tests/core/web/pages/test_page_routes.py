@@ -1,5 +1,6 @@
 """Every route of the issuer app: security headers on each response, CSRF on every page form
 (W-04, W-10), escaping of applicant data, and the form/document mapping."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,14 @@ def world(sqlite_runtime):
     assert officer_login(client, rt, "admin1", seed).status_code == 302
     with rt.uow(readonly=True) as uow:
         credential = uow.credentials.get(decision.credential_id)
-    ids = {"app_id": app_row.id, "credential_id": decision.credential_id, "attachment_id": proof,
-           "list_id": credential.status_list_id, "permit_no": credential.permit_no, "filename": "app.css"}
+    ids = {
+        "app_id": app_row.id,
+        "credential_id": decision.credential_id,
+        "attachment_id": proof,
+        "list_id": credential.status_list_id,
+        "permit_no": credential.permit_no,
+        "filename": "app.css",
+    }
     return flask_app, client, ids
 
 
@@ -75,16 +82,22 @@ def test_every_get_route_sends_the_security_headers(world):
 
 def test_every_page_form_post_without_token_is_refused(world):
     flask_app, client, ids = world
-    posts = [r for r in flask_app.url_map.iter_rules()
-             if r.methods & {"POST", "PUT", "PATCH", "DELETE"} and not r.rule.startswith("/api/")]
+    posts = [
+        r
+        for r in flask_app.url_map.iter_rules()
+        if r.methods & {"POST", "PUT", "PATCH", "DELETE"} and not r.rule.startswith("/api/")
+    ]
     assert len(posts) >= 10
     for rule in posts:
         for method in sorted(rule.methods & {"POST", "PUT", "PATCH", "DELETE"}):
             response = client.open(_url(rule, ids), method=method, data={"action": "approve", "accept": "yes"})
             assert response.status_code in (400, 403), f"{method} {rule.rule}: {response.status_code}"
-            foreign = client.open(_url(rule, ids), method=method,
-                                  data={"csrf_token": csrf_of(client.get("/officer/").data)},
-                                  headers={"Origin": "https://evil.example"})
+            foreign = client.open(
+                _url(rule, ids),
+                method=method,
+                data={"csrf_token": csrf_of(client.get("/officer/").data)},
+                headers={"Origin": "https://evil.example"},
+            )
             assert foreign.status_code == 403, f"{method} {rule.rule} with a foreign Origin"
 
 
@@ -124,18 +137,28 @@ def test_templates_contain_no_inline_script_style_or_safe_filter():
 
 def test_form_fields_become_a_document_and_back():
     pairs = [
-        ("csrf_token", "t"), ("path", "registration_recognition"), ("applicant.name", " 张三明 "),
-        ("agent.name", ""), ("agent.relation", ""),
-        ("=conditions[0].kind", "residence"), ("conditions[0].proof", "registered_rental_contract"),
-        ("conditions[0].attachments", "a1"), ("conditions[0].attachments", "a2"),
-        ("=conditions[1].kind", "employment"), ("conditions[1].employer", ""),
-        ("bad name!", "x"), ("conditions[999].x", "y"),
+        ("csrf_token", "t"),
+        ("path", "registration_recognition"),
+        ("applicant.name", " 张三明 "),
+        ("agent.name", ""),
+        ("agent.relation", ""),
+        ("=conditions[0].kind", "residence"),
+        ("conditions[0].proof", "registered_rental_contract"),
+        ("conditions[0].attachments", "a1"),
+        ("conditions[0].attachments", "a2"),
+        ("=conditions[1].kind", "employment"),
+        ("conditions[1].employer", ""),
+        ("bad name!", "x"),
+        ("conditions[999].x", "y"),
     ]
     doc = unflatten(pairs)
-    assert doc == {"path": "registration_recognition", "applicant": {"name": "张三明"},
-                   "conditions": [{"kind": "residence", "proof": "registered_rental_contract",
-                                   "attachments": ["a1", "a2"]}]}
+    assert doc == {
+        "path": "registration_recognition",
+        "applicant": {"name": "张三明"},
+        "conditions": [{"kind": "residence", "proof": "registered_rental_contract", "attachments": ["a1", "a2"]}],
+    }
     assert flatten(doc)["conditions[0].attachments"] == ["a1", "a2"]
-    refilled = [(name, v) for name, value in flatten(doc).items()
-                for v in (value if isinstance(value, list) else [value])]
+    refilled = [
+        (name, v) for name, value in flatten(doc).items() for v in (value if isinstance(value, list) else [value])
+    ]
     assert unflatten(refilled) == doc

@@ -1,4 +1,5 @@
 """Officer log-in with TOTP, server-side sessions and CSRF (security checklist W-01, W-03, W-04)."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,11 @@ def test_reviewer_logs_in_with_password_and_totp(client, db_runtime, reviewer_se
     queue = client.get("/officer/")
     assert queue.status_code == 200 and "审核队列" in queue.get_data(as_text=True)
     with db_runtime.uow(readonly=True) as uow:
-        factor = uow.session.execute(sa.select(audit_log.c.details).where(
-            audit_log.c.action == "auth.page_login", audit_log.c.outcome == "success")).scalar_one()
+        factor = uow.session.execute(
+            sa.select(audit_log.c.details).where(
+                audit_log.c.action == "auth.page_login", audit_log.c.outcome == "success"
+            )
+        ).scalar_one()
     assert factor == {"factor": "password+totp", "ip": "127.0.0.1"}
 
 
@@ -78,8 +82,9 @@ def test_ten_failures_throttle_the_account_and_are_audited(client, db_runtime, r
     throttled = officer_login(client, db_runtime, "rev1", reviewer_seed)
     assert throttled.status_code == 429 and "15 分钟" in throttled.get_data(as_text=True)
     with db_runtime.uow(readonly=True) as uow:
-        events = uow.session.execute(sa.select(sa.func.count()).select_from(audit_log).where(
-            audit_log.c.action == "auth.page_login_throttled")).scalar_one()
+        events = uow.session.execute(
+            sa.select(sa.func.count()).select_from(audit_log).where(audit_log.c.action == "auth.page_login_throttled")
+        ).scalar_one()
     assert events == 1
     db_runtime.clock.advance(minutes=16)  # the window slides: no permanent lock-out
     assert officer_login(client, db_runtime, "rev1", reviewer_seed).status_code == 302
@@ -196,11 +201,17 @@ def test_csrf_missing_token_and_foreign_origin(client, db_runtime, reviewer_seed
     no_token = client.post("/officer/login", data={"username": "rev1", "password": "x"})
     assert no_token.status_code == 400
     token = csrf_of(client.get("/officer/login").data)
-    foreign = client.post("/officer/login", data={"csrf_token": token, "username": "rev1", "password": "x"},
-                          headers={"Origin": "https://evil.example"})
+    foreign = client.post(
+        "/officer/login",
+        data={"csrf_token": token, "username": "rev1", "password": "x"},
+        headers={"Origin": "https://evil.example"},
+    )
     assert foreign.status_code == 403
-    cross = client.post("/officer/login", data={"csrf_token": token, "username": "rev1", "password": "x"},
-                        headers={"Sec-Fetch-Site": "cross-site"})
+    cross = client.post(
+        "/officer/login",
+        data={"csrf_token": token, "username": "rev1", "password": "x"},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )
     assert cross.status_code == 403
     forged = client.post("/officer/login", data={"csrf_token": "0" * 64, "username": "rev1", "password": "x"})
     assert forged.status_code == 400
@@ -222,8 +233,13 @@ def test_session_cookie_alone_does_not_authorise_api_writes(client, db_runtime):
 
 def test_open_redirect_after_login_is_refused(client, db_runtime, reviewer_seed):
     page = client.get("/officer/login?next=//evil.example/x")
-    data = {"csrf_token": csrf_of(page.data), "username": "rev1", "password": "a long enough passphrase 42",
-            "totp": totp_code(reviewer_seed, db_runtime), "next": "//evil.example/x"}
+    data = {
+        "csrf_token": csrf_of(page.data),
+        "username": "rev1",
+        "password": "a long enough passphrase 42",
+        "totp": totp_code(reviewer_seed, db_runtime),
+        "next": "//evil.example/x",
+    }
     assert client.post("/officer/login", data=data).headers["Location"] == "/officer/"
 
 

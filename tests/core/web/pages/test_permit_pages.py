@@ -1,6 +1,7 @@
 """The permit's life on the pages (SQLite and PostgreSQL): the resident's e-permit page with
 status, endorsement window, the 申请签注 button only inside the window, reminders and history;
 the officers' permit queue and permit page with window endorsement and status changes."""
+
 from __future__ import annotations
 
 import re
@@ -112,7 +113,13 @@ def test_officer_suspension_hides_the_endorsement_button(app, runtime, clock, pe
     from tests.core.permits import make_officer
 
     clock.set(beijing(2027, 11, 2))
-    change_status(runtime.collaborators, permit.id, "suspended", reason="身份信息核查中", principal=make_officer(runtime, "reviewer"))
+    change_status(
+        runtime.collaborators,
+        permit.id,
+        "suspended",
+        reason="身份信息核查中",
+        principal=make_officer(runtime, "reviewer"),
+    )
     html = page_at(app.test_client(), runtime, f"/resident/permits/{permit.id}")
     assert ">已中止<" in html and "身份信息核查中" in html and "未按期签注" not in html
     assert ENDORSE_BUTTON not in html and 'id="late-explanation"' not in html
@@ -124,8 +131,9 @@ def test_resident_chooses_reminders_and_bad_choices_are_named(app, runtime, perm
     url = f"/resident/permits/{permit.id}"
     html = page_at(client, runtime, url)
     assert re.search(r'value="endorsement_due" checked', html) and not re.search(r'value="week_before" checked', html)
-    saved = client.post(f"{url}/reminders", data={"csrf_token": csrf_of(html),
-                                                  "reminders": ["week_before", "after_suspension"]})
+    saved = client.post(
+        f"{url}/reminders", data={"csrf_token": csrf_of(html), "reminders": ["week_before", "after_suspension"]}
+    )
     assert saved.status_code == 302 and saved.headers["Location"].endswith("?done=reminders")
     html = client.get(saved.headers["Location"]).get_data(as_text=True)
     assert "提醒设置已保存" in html
@@ -142,8 +150,12 @@ def test_another_residents_permit_forms_are_404(app, runtime, permit):
     token = csrf_of(html)
     assert client.get(f"/resident/permits/{permit.id}").status_code == 404
     assert client.post(f"/resident/permits/{permit.id}/endorsement", data={"csrf_token": token}).status_code == 404
-    assert client.post(f"/resident/permits/{permit.id}/reminders",
-                       data={"csrf_token": token, "reminders": ["week_before"]}).status_code == 404
+    assert (
+        client.post(
+            f"/resident/permits/{permit.id}/reminders", data={"csrf_token": token, "reminders": ["week_before"]}
+        ).status_code
+        == 404
+    )
 
 
 def test_clerk_finds_the_permit_in_the_queue_and_endorses_at_the_window(app, runtime, clock, permit):
@@ -179,7 +191,9 @@ def test_suspended_queue_and_reviewer_status_change_on_the_permit_page(app, runt
     assert "已中止（未按期签注）" in page and ENDORSE_BUTTON not in page  # window endorsement is the clerk's
     missing = client.post(f"{url}/status", data={"csrf_token": csrf_of(page), "action": "revoke", "reason": ""})
     assert missing.status_code == 400 and "error-summary" in missing.get_data(as_text=True)
-    done = client.post(f"{url}/status", data={"csrf_token": csrf_of(page), "action": "revoke", "reason": "冒用他人身份"})
+    done = client.post(
+        f"{url}/status", data={"csrf_token": csrf_of(page), "action": "revoke", "reason": "冒用他人身份"}
+    )
     assert done.status_code == 302
     html = client.get(done.headers["Location"]).get_data(as_text=True)
     assert ">已吊销<" in html and "冒用他人身份" in html and "签注办理期" not in html

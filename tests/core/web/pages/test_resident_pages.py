@@ -1,12 +1,13 @@
 """Resident pages without a browser: SMS log-in, scoping to one's own data (404 for others),
 server-side upload checks, the status page's deadline, and officers' status changes."""
+
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
-from govcred.core.services import decisions, intake
 from govcred.core.orm import outbox
+from govcred.core.services import decisions, intake
 from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
@@ -19,16 +20,21 @@ def app(sqlite_runtime):
 
 def latest_code(rt) -> str:
     with rt.uow(readonly=True) as uow:
-        return uow.session.execute(sa.select(outbox.c.payload).where(outbox.c.event_type == "login.code")
-                                   .order_by(outbox.c.created_at.desc()).limit(1)).scalar_one()["params"]["code"]
+        return uow.session.execute(
+            sa.select(outbox.c.payload)
+            .where(outbox.c.event_type == "login.code")
+            .order_by(outbox.c.created_at.desc())
+            .limit(1)
+        ).scalar_one()["params"]["code"]
 
 
 def login_resident(client, rt, phone: str):
     token = csrf_of(client.get("/resident/login").data)
     sent = client.post("/resident/login/code", data={"csrf_token": token, "phone": phone})
     assert sent.status_code == 200 and "验证码已发送" in sent.get_data(as_text=True)
-    done = client.post("/resident/login", data={"csrf_token": csrf_of(sent.data), "phone": phone,
-                                                "code": latest_code(rt)})
+    done = client.post(
+        "/resident/login", data={"csrf_token": csrf_of(sent.data), "phone": phone, "code": latest_code(rt)}
+    )
     assert done.status_code == 302 and done.headers["Location"] == "/resident/home"
     return done
 
@@ -36,7 +42,9 @@ def login_resident(client, rt, phone: str):
 def submitted_application(rt, phone: str):
     import_records(rt)
     holder = resident(rt, phone)
-    return intake.submit_application(rt.collaborators, document([upload(rt, holder)]), principal=holder, channel="online")
+    return intake.submit_application(
+        rt.collaborators, document([upload(rt, holder)]), principal=holder, channel="online"
+    )
 
 
 def test_sms_login_code_goes_through_the_outbox_and_is_single_use(app, sqlite_runtime):
@@ -47,8 +55,9 @@ def test_sms_login_code_goes_through_the_outbox_and_is_single_use(app, sqlite_ru
     assert row["channel"] == "sms" and "13900000011" not in str(row["payload"])  # the phone is encrypted
     other = app.test_client()
     token = csrf_of(other.get("/resident/login").data)
-    reuse = other.post("/resident/login", data={"csrf_token": token, "phone": "13900000011",
-                                                "code": latest_code(sqlite_runtime)})
+    reuse = other.post(
+        "/resident/login", data={"csrf_token": token, "phone": "13900000011", "code": latest_code(sqlite_runtime)}
+    )
     assert reuse.status_code == 401 and "验证码错误或已过期" in reuse.get_data(as_text=True)
 
 
@@ -64,7 +73,9 @@ def test_sixth_code_in_an_hour_is_refused(app):
     client = app.test_client()
     for _ in range(5):
         token = csrf_of(client.get("/resident/login").data)
-        assert client.post("/resident/login/code", data={"csrf_token": token, "phone": "13900000012"}).status_code == 200
+        assert (
+            client.post("/resident/login/code", data={"csrf_token": token, "phone": "13900000012"}).status_code == 200
+        )
     token = csrf_of(client.get("/resident/login").data)
     sixth = client.post("/resident/login/code", data={"csrf_token": token, "phone": "13900000012"})
     assert sixth.status_code == 429 and "一小时后" in sixth.get_data(as_text=True)
@@ -102,8 +113,11 @@ def test_server_rechecks_uploads(app, sqlite_runtime):
     token = csrf_of(client.get("/resident/home").data)
     import io
 
-    svg = client.post("/resident/uploads", headers={"X-CSRF-Token": token},
-                      data={"file": (io.BytesIO(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), "proof.png")})
+    svg = client.post(
+        "/resident/uploads",
+        headers={"X-CSRF-Token": token},
+        data={"file": (io.BytesIO(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), "proof.png")},
+    )
     assert svg.status_code == 422 and svg.get_json()["errors"][0]["field"] == "file"
     no_token = client.post("/resident/uploads", data={"file": (io.BytesIO(b"x"), "proof.png")})
     assert no_token.status_code == 400
@@ -111,7 +125,9 @@ def test_server_rechecks_uploads(app, sqlite_runtime):
 
 def test_reviewer_suspends_and_reinstates_with_a_reason(app, sqlite_runtime):
     own = submitted_application(sqlite_runtime, "13900000017")
-    decision = decisions.decide(sqlite_runtime.collaborators, own.id, approve=True, principal=officer(sqlite_runtime, "reviewer", "r0"))
+    decision = decisions.decide(
+        sqlite_runtime.collaborators, own.id, approve=True, principal=officer(sqlite_runtime, "reviewer", "r0")
+    )
     seed = add_officer(sqlite_runtime, "rev9", "reviewer")
     client = app.test_client()
     officer_login(client, sqlite_runtime, "rev9", seed)
