@@ -41,19 +41,19 @@ class OutboxInspector:
 
     def messages(self, channel: str | None = None, *, event_type: str | None = None) -> list[OutboxMessage]:
         """The rows as the worker hands them to the channel handler (secrets decrypted)."""
-        cipher = self.runtime.secrets.cipher
-        return [
-            OutboxMessage(
-                id=row["id"],
-                channel=row["channel"],
-                event_type=row["event_type"],
-                aggregate_type=row["aggregate_type"],
-                aggregate_id=row["aggregate_id"],
-                aggregate_seq=row["aggregate_seq"],
-                payload=row["payload"],
-                attempts=row["attempts"],
-                created_at=row["created_at"],
-                secrets=reveal_secrets(cipher, row["id"], row["payload"]),
-            )
-            for row in self.rows(channel, event_type=event_type)
-        ]
+        return [self.message(row) for row in self.rows(channel, event_type=event_type)]
+
+    def message(self, row: dict[str, Any]) -> OutboxMessage:
+        """One row (from :meth:`rows`) as the worker hands it to the channel handler."""
+        return OutboxMessage(
+            id=row["id"],
+            channel=row["channel"],
+            event_type=row["event_type"],
+            aggregate_type=row["aggregate_type"],
+            aggregate_id=row["aggregate_id"],
+            aggregate_seq=row["aggregate_seq"],
+            payload=row["payload"],
+            attempts=row["attempts"],
+            created_at=row["created_at"],
+            secrets=reveal_secrets(self.runtime.secrets.cipher, row["id"], row["payload"]),
+        )

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from govcred.core.models import ACCEPTED, Application, Credential
 from govcred.core.orm import outbox as outbox_table
-from govcred.core.outbox import OutboxMessage, reveal_secrets
+from govcred.core.outbox import OutboxMessage
+from govcred.testing import OutboxInspector
 
 PHONE = "13812341234"
 ID_NUMBER = "330102199003071234"
@@ -50,6 +51,8 @@ def make_credential(application: Application, **kw) -> Credential:
 
 
 def outbox_rows(runtime, channel: str) -> list[dict]:
+    """The committed outbox rows of ``channel`` in the order they were written (rows of one
+    FixedClock instant keep their insertion order, which these tests rely on)."""
     with runtime.engine.connect() as conn:
         rows = (
             conn.execute(
@@ -65,18 +68,7 @@ def outbox_rows(runtime, channel: str) -> list[dict]:
 
 def as_message(runtime, row: dict) -> OutboxMessage:
     """What the worker hands the channel handler for ``row``."""
-    return OutboxMessage(
-        id=row["id"],
-        channel=row["channel"],
-        event_type=row["event_type"],
-        aggregate_type=row["aggregate_type"],
-        aggregate_id=row["aggregate_id"],
-        aggregate_seq=row["aggregate_seq"],
-        payload=row["payload"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        secrets=reveal_secrets(runtime.secrets.cipher, row["id"], row["payload"]),
-    )
+    return OutboxInspector(runtime).message(row)
 
 
 def message(payload: dict, phone: str = PHONE, message_id: str = "m-1") -> OutboxMessage:
