@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import unicodedata
 
 import pyotp
 import sqlalchemy as sa
@@ -49,8 +50,11 @@ def requires_totp(officer: models.Officer) -> bool:
 
 def accepted_step(seed: str, code: str, now: dt.datetime, last_step: int) -> int:
     """The time step ``code`` belongs to (within the window, after ``last_step``); raises otherwise."""
-    code = (code or "").strip()
-    if not (code.isdigit() and len(code) == 6):
+    # NFKC: a Chinese input method may type full-width digits (１２３４５６); other scripts'
+    # digits stay non-ASCII and are refused here, before the constant-time comparison
+    # (which accepts ASCII strings only).
+    code = unicodedata.normalize("NFKC", code or "").strip()
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         raise AuthenticationRequired("动态验证码应为 6 位数字", code="TOTP_INVALID")
     totp = pyotp.TOTP(seed)
     current = totp.timecode(now)
