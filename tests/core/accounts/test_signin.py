@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from govcred.core.accounts import sessions, signin
 from govcred.core.exceptions import AuthenticationRequired
+from govcred.core.orm import audit_log
 from tests.core.web.pages.pagekit import PASSWORD, add_officer, totp_code
 
 
@@ -78,3 +80,48 @@ def test_token_sign_in_checks_the_password_only_until_issue_11(runtime):
     assert issued.role == "reviewer" and issued.token
     with pytest.raises(AuthenticationRequired):
         signin.sign_in_officer_token(runtime.collaborators, "rev1", "wrong password 1234")
+
+
+def token_audit(rt) -> list[tuple]:
+    """The audit entries of API token sign-ins, oldest first."""
+    with rt.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                audit_log.c.actor,
+                audit_log.c.role,
+                audit_log.c.object_type,
+                audit_log.c.object_id,
+                audit_log.c.outcome,
+                audit_log.c.details,
+            )
+            .where(audit_log.c.action == signin.OFFICER_TOKEN)
+            .order_by(audit_log.c.seq)
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_an_api_token_sign_in_is_audited_with_who_and_how_it_went(runtime):
+    add_officer(runtime, "rev1", "reviewer")
+    with runtime.uow(readonly=True) as uow:
+        rev1 = uow.officers.by_username("rev1").id
+    for username, password in (("nobody", PASSWORD), ("rev1", "wrong password 1234")):
+        with pytest.raises(AuthenticationRequired) as refused:
+            signin.sign_in_officer_token(runtime.collaborators, username, password)
+        assert (refused.value.code, refused.value.message, refused.value.details["step"]) == (
+            "LOGIN_FAILED",
+            "用户名或密码错误",
+            "password",
+        )
+    issued = signin.sign_in_officer_token(runtime.collaborators, "rev1", PASSWORD)
+    assert issued.role == "reviewer" and issued.expires_at == runtime.clock.now() + dt.timedelta(hours=8)
+    assert token_audit(runtime) == [
+        ("anonymous", "", "officer", "-", "failure", {"username": "nobody"}),
+        (f"officer:{rev1}", "reviewer", "officer", rev1, "failure", {"username": "rev1"}),
+        (f"officer:{rev1}", "reviewer", "officer", rev1, "success", {"username": "rev1"}),
+    ]
+
+
+def test_the_audited_username_is_cut_at_64_characters(runtime):
+    with pytest.raises(AuthenticationRequired):
+        signin.sign_in_officer_token(runtime.collaborators, "x" * 100, PASSWORD)
+    assert token_audit(runtime)[-1][-1] == {"username": "x" * 64}
