@@ -132,7 +132,7 @@ def _runtime(data_dir: Path, db: Path):
 
     env = {**TEST_ENV, "GOVCRED_DATABASE_URL": f"sqlite:///{db}"}
     settings = load_settings(data_dir, env=env)
-    return Runtime.create(settings, pm=make_pm(settings), clock=FixedClock(ISSUED))
+    return Runtime.create(settings, pm=make_pm(), clock=FixedClock(ISSUED))
 
 
 def baseline(db: Path) -> float:

@@ -44,9 +44,6 @@ class Runtime:
     pm: pluggy.PluginManager
     secrets: Secrets
     clock: Clock = field(default_factory=Clock)
-    #: Call ``govcred_configure`` with this runtime's host context (a caller that built and
-    #: configured the plugin manager itself passes False).
-    configure_plugins: bool = True
 
     def __post_init__(self) -> None:
         install_log_redaction()
@@ -64,18 +61,17 @@ class Runtime:
             blind_index=self.secrets.index,
             cipher=self.secrets.cipher,
         )
-        if self.configure_plugins:
-            configure_plugins(
-                self.pm,
-                PluginHost(
-                    settings=self.settings,
-                    clock=self.clock,
-                    register=registrar(self.pm),
-                    engine=self.engine,
-                    secrets=self.secrets,
-                    unit_of_work=self.uow,
-                ),
-            )
+        configure_plugins(
+            self.pm,
+            PluginHost(
+                settings=self.settings,
+                clock=self.clock,
+                register=registrar(self.pm),
+                engine=self.engine,
+                secrets=self.secrets,
+                unit_of_work=self.uow,
+            ),
+        )
 
     @classmethod
     def create(

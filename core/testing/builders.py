@@ -60,5 +60,5 @@ def make_runtime(
     :data:`T0` unless ``clock`` is given. The caller closes it."""
     from govcred.core.runtime import Runtime
 
-    pm = make_pm(settings, extra=extra_plugins, plugins=plugins)
+    pm = make_pm(extra=extra_plugins, plugins=plugins)  # the runtime configures it with its own host
     return Runtime.create(settings, pm=pm, clock=clock or FixedClock(T0))

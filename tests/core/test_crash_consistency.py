@@ -29,7 +29,7 @@ WRITER = textwrap.dedent("""
     from govcred.testing import make_pm
 
     settings = load_settings(sys.argv[1])
-    rt = Runtime.create(settings, pm=make_pm(settings))
+    rt = Runtime.create(settings, pm=make_pm())
     n = 0
     while True:
         with rt.uow() as uow:
