@@ -1,12 +1,17 @@
-"""Strict JSON request bodies: the right media type, an object, no duplicate members."""
+"""Strict JSON request bodies: the right media type, an object, no duplicate members, bounded nesting."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import request
 
 from govcred.core.exceptions import FieldError, GovcredError, ValidationError
+
+#: No request govcred serves nests deeper than a handful of levels; the bound keeps a hostile
+#: body from costing a deep recursion (and the parser's RecursionError from becoming a 500).
+MAX_JSON_DEPTH = 32
 
 
 class UnsupportedMediaType(GovcredError):
@@ -14,6 +19,13 @@ class UnsupportedMediaType(GovcredError):
 
     code = "UNSUPPORTED_MEDIA_TYPE"
     http_status = 415
+
+
+class JsonTooDeep(GovcredError):
+    """The body nests objects/arrays deeper than :data:`MAX_JSON_DEPTH`."""
+
+    code = "JSON_TOO_DEEP"
+    http_status = 400
 
 
 def _no_duplicates(pairs):
@@ -25,14 +37,27 @@ def _no_duplicates(pairs):
     return seen
 
 
+def _deeper_than(value: Any, allowed: int) -> bool:
+    """True if objects/arrays nest more than ``allowed`` levels; never recurses past that."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    if children is None:
+        return False
+    return allowed == 0 or any(_deeper_than(child, allowed - 1) for child in children)
+
+
 def json_body() -> dict:
-    """The request's JSON object; 415 for another media type, 422 for bad JSON."""
+    """The request's JSON object; 415 for another media type, 400 when nested too deep, 422 for bad JSON."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("请求体必须是 application/json")
+    too_deep = JsonTooDeep(f"JSON 嵌套层数过多：最多 {MAX_JSON_DEPTH} 层")
     try:
         data = json.loads(request.get_data(as_text=True) or "null", object_pairs_hook=_no_duplicates)
+    except RecursionError:  # the C parser's own guard, far deeper than our bound
+        raise too_deep from None
     except ValueError as exc:
         raise ValidationError([FieldError("", "JSON_INVALID", f"JSON 格式错误: {exc}")]) from None
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise too_deep
     if not isinstance(data, dict):
         raise ValidationError([FieldError("", "JSON_NOT_OBJECT", "请求体必须是 JSON 对象")])
     return data

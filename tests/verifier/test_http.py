@@ -99,6 +99,15 @@ def test_bad_requests_name_every_problem(service):
     assert {e["field"] for e in response.get_json()["errors"]} == {"qr", "benefit", "id_number"}
 
 
+def test_a_deeply_nested_body_is_a_400_naming_the_depth(service):
+    rt, cred, app, client, auth = service
+    body = '{"token":' + "[" * 50_000 + "]" * 50_000 + "}"
+    response = client.post("/api/v1/verify", data=body, content_type="application/json", headers=auth)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "JSON_TOO_DEEP"
+    assert "嵌套层数过多" in response.get_json()["title"]
+
+
 def test_no_full_id_number_or_address_leaves_the_verifier(service, caplog):
     rt, cred, app, client, auth = service
     caplog.set_level(logging.DEBUG)
