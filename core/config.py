@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from govcred.core.exceptions import ConfigError
+from govcred.core.redaction import mask, redact_mapping, redact_url, redact_value
 
 MODES = ("development", "production")
 ALGORITHMS = ("ES256", "EdDSA")
 
 #: Settings whose values are never printed.
 SECRET_FIELDS = frozenset({"key_passphrase", "secret_key"})
-SECRET_WORDS = ("secret", "password", "passphrase", "token", "key_id", "access_key")
 
 
 @dataclass(frozen=True)
@@ -79,39 +79,18 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
-                value = _mask(value)
+                value = mask(value)
             elif f.name == "plugins":
-                value = {k: _redact_mapping(v) for k, v in value.items()}
-            elif f.name == "environ":
-                value = _redact_mapping(value)
-            elif f.name == "database_url":
-                value = _redact_url(value)
+                value = {k: redact_mapping(v) for k, v in value.items()}
             elif isinstance(value, Path):
                 value = str(value)
-            elif isinstance(value, tuple):
-                value = list(value)
+            else:
+                # URLs anywhere (database, issuer, verifier services, plugin endpoints) may
+                # carry a password or a token
+                value = redact_value(value)
             out[f.name] = value
-        out["database"] = _redact_url(self.database)
+        out["database"] = redact_url(self.database)
         return out
-
-
-def _mask(value: Any) -> Any:
-    return "********" if value else ""
-
-
-def _redact_mapping(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (_mask(v) if any(w in k.lower() for w in SECRET_WORDS) else v) for k, v in values.items()}
-
-
-def _redact_url(url: str) -> str:
-    # postgresql://user:password@host/db -> postgresql://user:********@host/db
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        if ":" in creds:
-            creds = creds.split(":", 1)[0] + ":********"
-        return f"{scheme}://{creds}@{host}"
-    return url
 
 
 _ENV_FIELDS: dict[str, str] = {
