@@ -261,11 +261,15 @@ class KeySet:
         self._entries = dict(entries)
 
     @classmethod
-    def from_jwks(cls, jwks: Mapping[str, Any], issuer: str) -> KeySet:
+    def from_jwks(cls, jwks: Mapping[str, Any], issuer: str, *, thumbprint_kids: bool = False) -> KeySet:
         """Load an issuer's JWKS; any bad key rejects the whole document, naming every problem.
 
-        Each key must load strictly (:func:`public_key_from_jwk`), and its ``kid`` must be its own
-        short thumbprint, so a kid can never be re-pointed at another key by whoever edits the JWKS.
+        Each key must load strictly (:func:`public_key_from_jwk`). RFC 7517 leaves ``kid`` opaque,
+        so another issuer's kid may be any string of the safe syntax (:data:`KID_PATTERN`) that
+        is unique in its document: a full RFC 7638 thumbprint, a UUID, whatever its stack writes.
+        A key without a kid is known by its full RFC 7638 thumbprint (what joserfc and jwcrypto
+        name such a key). ``thumbprint_kids``: govcred checking its OWN published keys, whose
+        kid must be the key's short thumbprint (a self-consistency check).
         """
         if not isinstance(issuer, str) or not issuer:
             raise KeyStoreError("a key set needs the issuer it belongs to")
@@ -276,7 +280,7 @@ class KeySet:
         entries: dict[str, KeyEntry] = {}
         for position, jwk in enumerate(keys):
             try:
-                kid, entry = _entry_from_jwk(jwk)
+                kid, entry = _entry_from_jwk(jwk, thumbprint_kids)
             except KeyStoreError as exc:
                 problems.append(f"key {position}: {exc.message}")
                 continue
@@ -304,7 +308,7 @@ class KeySet:
         return list(self._entries)
 
 
-def _entry_from_jwk(jwk: Any) -> tuple[str, KeyEntry]:
+def _entry_from_jwk(jwk: Any, thumbprint_kids: bool) -> tuple[str, KeyEntry]:
     public_key = public_key_from_jwk(jwk)
     problems = []
     alg = algorithm_of(public_key)
@@ -313,9 +317,15 @@ def _entry_from_jwk(jwk: Any) -> tuple[str, KeyEntry]:
     if jwk.get("use", "sig") != "sig":
         problems.append(f"use must be 'sig', got {jwk.get('use')!r}")
     kid = jwk.get("kid")
-    expected_kid = short_kid(jwk_thumbprint(jwk))
-    if kid != expected_kid:
-        problems.append(f"kid {kid!r} is not the key's short thumbprint {expected_kid!r}")
+    if thumbprint_kids:
+        expected_kid = short_kid(jwk_thumbprint(jwk))
+        if kid != expected_kid:
+            problems.append(f"kid {kid!r} is not the key's short thumbprint {expected_kid!r}")
+    elif kid is None:
+        kid = jwk_thumbprint(jwk)
+    elif not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
+        shown = kid[:80] if isinstance(kid, str) else type(kid).__name__
+        problems.append(f"kid {shown!r} must be 1 to 64 characters of A-Z a-z 0-9 _ - (security-checklist J-03)")
     verify_until = jwk.get("verify_until")
     if verify_until is not None and (isinstance(verify_until, bool) or not isinstance(verify_until, int)):
         problems.append("verify_until must be a whole number of seconds since the epoch")

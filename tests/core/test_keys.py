@@ -287,7 +287,7 @@ def test_key_set_rejects_whole_jwks_naming_every_bad_key():
     jwks = {
         "keys": [
             good,
-            {**other, "kid": "chosen-by-me"},
+            {**other, "kid": "../../dev/null"},
             {**good, "alg": "EdDSA"},
             {**other, "use": "enc"},
             {**other, "verify_until": "tomorrow"},
@@ -299,7 +299,7 @@ def test_key_set_rejects_whole_jwks_naming_every_bad_key():
     message = info.value.message
     for expected in (
         "key 1:",
-        "short thumbprint",
+        "must be 1 to 64 characters",
         "key 2:",
         "does not match",
         "key 3:",
@@ -310,6 +310,29 @@ def test_key_set_rejects_whole_jwks_naming_every_bad_key():
     ):
         assert expected in message
     assert "key 0" not in message
+
+
+def test_another_issuers_kid_is_opaque_and_a_key_without_one_is_known_by_its_thumbprint():
+    es, ed = SigningKey.generate("ES256").public_jwk, SigningKey.generate("EdDSA").public_jwk
+    uuid_kid = "0b5e2f4c-8d1a-4b7e-9c3f-6a2d1e0f9b8c"
+    bare = {k: v for k, v in ed.items() if k != "kid"}
+    keys = KeySet.from_jwks({"keys": [{**es, "kid": uuid_kid}, bare]}, ISSUER)
+    assert keys.get(uuid_kid).alg == "ES256"
+    assert keys.get(jwk_thumbprint(ed)).alg == "EdDSA"
+
+
+def test_govcreds_own_key_set_keeps_its_short_thumbprint_check():
+    own = SigningKey.generate("ES256").public_jwk
+    assert own["kid"] in KeySet.from_jwks({"keys": [own]}, ISSUER, thumbprint_kids=True)
+    with pytest.raises(KeyStoreError, match="is not the key's short thumbprint"):
+        KeySet.from_jwks({"keys": [{**own, "kid": "chosen-by-me"}]}, ISSUER, thumbprint_kids=True)
+
+
+@pytest.mark.parametrize("kid", ["a" * 65, "", "kid with spaces", 7, "../../dev/null"])
+def test_a_kid_outside_the_safe_syntax_is_named(kid):
+    jwk = {**SigningKey.generate("ES256").public_jwk, "kid": kid}
+    with pytest.raises(KeyStoreError, match="must be 1 to 64 characters"):
+        KeySet.from_jwks({"keys": [jwk]}, ISSUER)
 
 
 @pytest.mark.parametrize("jwks", [{}, {"keys": []}, {"keys": "x"}, [], None])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from govcred.core.accounts.officers import create_officer
+from govcred.core.keys import KeySet
 from govcred.core.web import create_app
 
 PASSWORD = "a long enough passphrase 42"
@@ -36,6 +37,8 @@ def test_jwks_serves_the_es256_key(client, runtime):
     assert key["kty"] == "EC" and key["crv"] == "P-256" and key["alg"] == "ES256"
     assert key["kid"] == runtime.keystore.active_key().kid
     assert "d" not in key
+    # govcred's own kids are its keys' short thumbprints (the check other issuers are spared)
+    assert key["kid"] in KeySet.from_jwks(body, runtime.settings.issuer, thumbprint_kids=True)
 
 
 def test_token_for_good_credentials_and_problem_for_bad(client):
