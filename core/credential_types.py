@@ -122,6 +122,17 @@ class CredentialType:
         """
         return None
 
+    def residence_start(self, claims: Mapping[str, Any]) -> dt.date | None:
+        """The start of the residence a credential with these claims recognises, if any.
+
+        Core stores it with the credential on every issue (first issue, endorsement,
+        replacement), so records pushed to a data platform carry it from the start.
+
+        :param claims: the claims just signed (or verified) for this type.
+        :returns: ``None`` when this type has no residence start.
+        """
+        return None
+
     def endorsement_window(self, credential: Credential) -> tuple[dt.date, dt.date] | None:
         """The endorsement (签注) window of a credential's current cycle, as local dates.
 

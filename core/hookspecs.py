@@ -141,6 +141,20 @@ def govcred_working_calendar(settings: Settings) -> WorkingCalendar | None:
     """
 
 
+@hookspec
+def govcred_config_placeholders(settings: Settings) -> Mapping[str, str] | None:
+    """Name the effective settings of a plugin that are development placeholders.
+
+    ``govcred config show`` lists them, so an administrator sees before go-live which
+    values must still be replaced by the real ones (an authority's credit code no public
+    source gives, an unconfirmed type code). A plugin that must not run in production with
+    a placeholder refuses in ``govcred_configure`` as well; this hook only reports.
+
+    :param settings: the effective settings.
+    :returns: ``{"plugins.<name>.<key>": "why it is a placeholder (Chinese)"}`` or ``None``.
+    """
+
+
 # ---- delivery ------------------------------------------------------------------------
 
 

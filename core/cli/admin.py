@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from govcred.core.cli.context import AppContext, echo_json, pass_app
+from govcred.core.plugins import get_plugin_manager
 
 
 @click.command()
@@ -41,8 +42,19 @@ def config() -> None:
 @config.command("show")
 @pass_app
 def config_show(app: AppContext) -> None:
-    """Print the effective settings (defaults < config file < environment), secrets hidden."""
-    echo_json(app.settings.redacted())
+    """Print the effective settings (defaults < config file < environment), secrets hidden.
+
+    ``placeholders`` lists the plugins' development placeholders still in effect (values
+    production must replace); it is empty once every one is configured.
+    """
+    settings = app.settings
+    # a plugin manager without a runtime: showing the configuration must not need a
+    # database, nor fail because production mode refuses a placeholder it should show
+    pm = get_plugin_manager()
+    placeholders: dict[str, str] = {}
+    for found in pm.hook.govcred_config_placeholders(settings=settings):
+        placeholders.update(found or {})
+    echo_json({**settings.redacted(), "placeholders": dict(sorted(placeholders.items()))})
 
 
 @click.group()

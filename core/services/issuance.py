@@ -114,6 +114,8 @@ def issue_credential(
         status_idx=idx,
         id=credential_id,
         owner_id=app.owner_id,
+        # a re-issue keeps (or restarts) the cycle's start; a first issue takes the type's answer
+        residence_start=context.extra.get("residence_start") or credential_type.residence_start(claims),
     )
     uow.credentials.add(credential)
     uow.signing_keys.extend_verify_until(key.kid, credential.expires_at)

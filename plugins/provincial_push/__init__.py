@@ -24,3 +24,12 @@ def govcred_configure(settings: Settings, host: PluginHost) -> None:
     from govcred.plugins.provincial_push.channel import INSTANCE_NAME, ProvincialPush
 
     host.register(ProvincialPush.from_host(host), INSTANCE_NAME)  # raises ConfigError listing every problem
+
+
+@hookimpl
+def govcred_config_placeholders(settings: Settings) -> dict[str, str]:
+    # module level, not on the configured object: production refuses to configure with a
+    # placeholder, and ``config show`` must still be able to say which one
+    from govcred.plugins.provincial_push.config import placeholders_in_effect
+
+    return placeholders_in_effect(settings)

@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "authority_uscc": "11331121002503437R",
     "county_code": "331121",
 }
+#: Values of DEFAULTS that are placeholders, with why (what ``govcred config show`` says).
+#: Production refuses to push with any of them: a record whose issuing-authority code or
+#: licence type is made up would enter the province's register under a wrong identifier.
+PLACEHOLDERS: dict[str, str] = {
+    "authority_uscc": "开发用占位值：按规则计算的统一社会信用代码，并非青田县公安局的真实代码；上线前须配置真实代码",
+    "type_code": "开发用占位值：居住证证照类型代码未经确认；上线前须配置省平台确认的代码",
+}
 #: our key -> the county plugin's key
 COUNTY_KEYS = {
     "type_code": "permit_type_code",
@@ -73,15 +80,39 @@ class PushConfig:
         return (self.connect_timeout, self.read_timeout)
 
 
-def push_config(settings: Settings) -> PushConfig:
-    """Build and validate the effective push configuration."""
+def _own_table(settings: Settings) -> dict[str, Any]:
     own: dict[str, Any] = dict(settings.plugin(PLUGIN_NAME))
     own.update({key: settings.environ[var] for var, key in ENV_OVERRIDES.items() if settings.environ.get(var)})
+    return own
+
+
+def _codes(settings: Settings, own: Mapping[str, Any]) -> dict[str, Any]:
+    """The authority and licence values in effect: our table, the county's, the defaults."""
     county: Mapping[str, Any] = settings.plugin(COUNTY_PLUGIN)
+    return {key: own.get(key, county.get(COUNTY_KEYS.get(key, ""), default)) for key, default in DEFAULTS.items()}
+
+
+def placeholders_in_effect(settings: Settings) -> dict[str, str]:
+    """``{"plugins.provincial_push.<key>": why}`` for each effective value still a placeholder."""
+    values = _codes(settings, _own_table(settings))
+    return {
+        f"plugins.{PLUGIN_NAME}.{key}": f"{why}（当前值 {values[key]}）"
+        for key, why in PLACEHOLDERS.items()
+        if values[key] == DEFAULTS[key]
+    }
+
+
+def push_config(settings: Settings) -> PushConfig:
+    """Build and validate the effective push configuration."""
+    own = _own_table(settings)
     problems = [f"unknown setting {k!r}" for k in sorted(set(own) - set(_KEYS))]
-    values = {}
-    for key, default in DEFAULTS.items():
-        values[key] = own.get(key, county.get(COUNTY_KEYS.get(key, ""), default))
+    values = _codes(settings, own)
+    if settings.production:
+        problems += [
+            f"production mode refuses the placeholder {key} {values[key]!r}: configure the real value"
+            for key in PLACEHOLDERS
+            if values[key] == DEFAULTS[key]
+        ]
     for key in ("licence_name", "authority"):
         if not isinstance(values[key], str) or not values[key].strip():
             problems.append(f"{key} must be a non-empty string, got {values[key]!r}")

@@ -88,6 +88,16 @@ def credential_claims(
     }
 
 
+def residence_start_of(claims: Mapping[str, Any]) -> dt.date | None:
+    """The ``rs`` claim as a date (``None`` for claims of another type or without one)."""
+    if claims.get("ct") != CREDENTIAL_TAG or not isinstance(claims.get("rs"), str):
+        return None
+    try:
+        return dt.date.fromisoformat(claims["rs"])
+    except ValueError:
+        return None
+
+
 def benefit_check(claims: Mapping[str, Any], benefit: str) -> bool | None:
     """Whether verified claims of a 浙江省居住证 cover ``benefit``.
 

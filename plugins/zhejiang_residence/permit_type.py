@@ -73,5 +73,8 @@ class ResidencePermitType(CredentialType):
     def benefit_check(self, claims: Mapping[str, Any], benefit: str) -> bool | None:
         return _claims.benefit_check(claims, benefit)
 
+    def residence_start(self, claims: Mapping[str, Any]) -> dt.date | None:
+        return _claims.residence_start_of(claims)
+
     def endorsement_window(self, credential: Credential) -> tuple[dt.date, dt.date]:
         return _endorsement.window_for(_endorsement.anniversary_of(credential))

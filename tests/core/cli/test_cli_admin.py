@@ -74,6 +74,21 @@ def test_config_show_hides_secrets(run, monkeypatch):
     assert shown["mode"] == "development"
 
 
+def test_config_show_names_the_placeholders_production_must_replace(run):
+    shown = json.loads(run("config", "show").output)
+    placeholders = shown["placeholders"]
+    assert set(placeholders) == {"plugins.provincial_push.authority_uscc", "plugins.provincial_push.type_code"}
+    assert "11331121002503437R" in placeholders["plugins.provincial_push.authority_uscc"]
+    assert "占位" in placeholders["plugins.provincial_push.type_code"]
+    run.data.mkdir(parents=True, exist_ok=True)
+    (run.data / "govcred.toml").write_text(
+        '[plugins.zhejiang_residence]\nauthority_uscc = "11331121MB12345678"\n'
+        'permit_type_code = "11330000002482172J116"\n',
+        encoding="utf-8",
+    )
+    assert json.loads(run("config", "show").output)["placeholders"] == {}
+
+
 def test_officer_add_enforces_the_password_policy(run):
     run("init", "--no-demo-accounts")
     weak = run("officer", "add", "wang", "--role", "reviewer", "--password", "short")
@@ -154,6 +169,9 @@ def test_production_refuses_a_development_key(run, monkeypatch, tmp_path):
     """A key made without GOVCRED_KEY_PASSPHRASE is a development key; production will not use it."""
     monkeypatch.delenv("GOVCRED_KEY_PASSPHRASE")
     run("init", "--no-demo-accounts")
+    from govcred.testing import PRODUCTION_TOML
+
+    (run.data / "govcred.toml").write_text(PRODUCTION_TOML, encoding="utf-8")
     monkeypatch.setenv("GOVCRED_MODE", "production")
     monkeypatch.setenv("GOVCRED_KEY_PASSPHRASE", "production passphrase of some length")
     monkeypatch.setenv("GOVCRED_ISSUER", "https://qt.example.gov.cn")

@@ -121,6 +121,20 @@ def test_approval_issues_a_verifiable_credential_that_fits_the_qr_budget(runtime
     assert {"application.approved", "credential.issued"} <= set(_actions(runtime))
 
 
+def test_a_first_issue_stores_and_pushes_its_residence_start(runtime, people):
+    import_records(runtime)
+    app = _submit(runtime, people["alice"])
+    decision = decisions.decide(
+        runtime.collaborators, app.id, approve=True, principal=people["reviewer"], expected_version=app.version
+    )
+    cred = issuance.credential_for(runtime.collaborators, decision.credential_id)
+    assert cred.residence_start is not None and cred.residence_start.isoformat() == cred.claims["rs"]
+    with runtime.engine.connect() as conn:
+        [payload] = conn.execute(sa.select(outbox.c.payload).where(outbox.c.event_type == "push.issued")).scalars()
+    # GB/T 36903 extension 居住起始日期: on the first issue too, not only after an endorsement
+    assert payload["record"]["KZ_JZQSRQ"] == cred.claims["rs"]
+
+
 def test_rejection_records_every_blocking_reason_and_officer_reasons(runtime, people):
     app = _submit(
         runtime,

@@ -120,3 +120,11 @@ def test_environment_variables_override_the_table(data_dir):
         "https://platform.example/push",
         "env-secret-0123456789",
     )
+
+
+def test_production_refuses_to_push_with_the_placeholder_codes(tmp_path):
+    settings = make_settings(tmp_path, mode="production", issuer="https://jzz.example.gov.cn")
+    with pytest.raises(ConfigError) as refused:
+        push_config(settings)
+    assert any("placeholder authority_uscc" in p for p in refused.value.details["problems"])
+    assert any("placeholder type_code" in p for p in refused.value.details["problems"])

@@ -12,7 +12,7 @@ from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryErr
 from govcred.plugins.sms_gateway.channel import build_channel
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.dev import recent_messages
-from govcred.testing import make_settings
+from govcred.testing import PRODUCTION_PLUGIN_SETTINGS, make_settings
 from tests.plugins.delivery_helpers import PHONE, message
 from tests.plugins.gateway_stub import GatewayStub, Reply
 
@@ -120,7 +120,7 @@ def test_logs_never_show_the_full_phone(channel, caplog):
 
 
 def test_production_log_hides_login_codes(sqlite_runtime, data_dir, sqlite_url, clock):
-    settings = make_settings(data_dir, sqlite_url, mode="production")
+    settings = make_settings(data_dir, sqlite_url, mode="production", plugins=PRODUCTION_PLUGIN_SETTINGS)
     _channel(settings, sqlite_runtime, clock)(message(LOGIN, message_id="p-1"))
     [row] = recent_messages(sqlite_runtime.engine)
     assert "042917" not in row["text"] and "******" in row["text"]

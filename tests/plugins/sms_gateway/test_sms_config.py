@@ -9,7 +9,7 @@ from govcred.core.config import load_settings
 from govcred.core.exceptions import ConfigError
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.templates import TEMPLATES
-from govcred.testing import TEST_ENV, make_pm, make_settings
+from govcred.testing import PRODUCTION_PLUGIN_SETTINGS, TEST_ENV, make_pm, make_settings
 
 
 def _sms(data_dir, **table):
@@ -99,5 +99,5 @@ def test_configure_hook_rejects_a_bad_config(data_dir):
 
 
 def test_production_with_the_development_backend_is_warned_about(data_dir, caplog):
-    make_pm(make_settings(data_dir, mode="production"))
+    make_pm(make_settings(data_dir, mode="production", plugins=PRODUCTION_PLUGIN_SETTINGS))
     assert "production mode with the development backend" in caplog.text
