@@ -10,6 +10,7 @@ from __future__ import annotations
 NAME_MASKED = "n"  # 张*明
 ID_MASKED = "idm"  # 3301**********1234
 COUNTY = "cty"  # division code, e.g. 331121
+CREDENTIAL_TYPE = "ct"  # the credential type's short tag (a plugin's), e.g. zj-rp: what issuer scopes name
 STATUS = "status"  # {"status_list": {"idx": int, "uri": str}} -- core's own
 CREDENTIAL_ID = "cid"  # in a presentation: the jti of the credential it presents
 

@@ -105,6 +105,10 @@ class TrustCache:
             raise VerificationError("UNKNOWN_ISSUER", "KEYS_STALE")
         return held.keys
 
+    def check_scope(self, claims: dict) -> None:
+        """ISSUER_OUT_OF_SCOPE when verified claims lie outside their issuer's divisions or types."""
+        self._issuers[claims["iss"]].check_scope(claims)
+
     def issuer_of_kid(self, kid: str) -> str | None:
         """The trusted issuer that published ``kid`` (a dict lookup; None when none did)."""
         return self._kid_issuer.get(kid)

@@ -68,7 +68,7 @@ class Answer:
 
 class Verifier:
     """Verifies against a :class:`~verifier.cache.TrustCache` (or anything with ``issuers``,
-    ``keyset(iss)``, ``status_list(uri, iss)``, ``now()`` and ``clock``)."""
+    ``keyset(iss)``, ``check_scope(claims)``, ``status_list(uri, iss)``, ``now()`` and ``clock``)."""
 
     def __init__(self, trust, *, pm=None, leeway: int = 60, audience: str | None = None):
         self.trust = trust
@@ -129,6 +129,7 @@ class Verifier:
                     raise VerificationError("WRONG_TYPE", "NOT_A_CREDENTIAL_OR_PRESENTATION") from None
                 raise
         claims = verified.claims
+        self.trust.check_scope(claims)
         if kind == PRESENTATION:
             if not isinstance(claims.get(CREDENTIAL_ID), str) or not claims[CREDENTIAL_ID]:
                 raise VerificationError("MALFORMED", "CID_MISSING")

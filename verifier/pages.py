@@ -39,6 +39,8 @@ REASONS_ZH = {
     "SUSPENDED": "证件已中止（例如未按期签注），请持证人到公安窗口办理签注。",
     "STATUS_UNAVAILABLE": "暂时无法确认证件状态，请稍后再试，不能视为有效。",
     "BENEFIT_NOT_COVERED": "证件有效，但不包含所选的公共服务权益。",
+    "ISSUER_OUT_OF_SCOPE": "发证机关无权签发该地区或该类证件，不能视为有效，请核对证件原件。",
+    "PRESENTATION_REPLAYED": "该出示码已被使用过：请持证人刷新页面，出示新的二维码。",
 }
 
 

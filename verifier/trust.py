@@ -10,6 +10,13 @@ A trust file (TOML or JSON) lists several issuers at once (one per county)::
     jwks = "https://qt.example.gov.cn/.well-known/jwks.json"   # an https URL or a file
     status_lists = "https://qt.example.gov.cn/status"          # optional aggregation URL
     status_list_files = ["lists/qt-1.jwt"]                       # optional: lists from files
+    divisions = ["331121"]              # division-code prefixes it may issue for ("3311": the city)
+    credential_types = ["zj-rp"]        # the credential types (claim ``ct``) it may issue
+
+An issuer's scope binds it to what it may issue: a credential it signs for another division
+or of another type answers ISSUER_OUT_OF_SCOPE. A local file may leave a scope out (development,
+or one county trusting only itself): that issuer is then not narrowed, and a warning says so.
+The province's signed trust list (:mod:`govcred.verifier.trustlist`) always states both.
 
 Keys are pinned per issuer: a token's key is looked up only in its own issuer's key set, and
 a status list is fetched only from below its issuer's URL (the credential names the list).
@@ -18,11 +25,20 @@ a status list is fetched only from below its issuer's URL (the credential names 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from govcred.core.exceptions import ConfigError
+from govcred.core.claims import COUNTY, CREDENTIAL_TYPE
+from govcred.core.exceptions import ConfigError, VerificationError
+
+log = logging.getLogger("govcred.verifier.trust")
+
+#: A division-code prefix: province (2 digits), city (4) or county (6), GB/T 2260.
+DIVISION_PREFIX = re.compile(r"\d{2}(\d{2}){0,2}")
+ENTRY_KEYS = frozenset({"iss", "name", "jwks", "status_lists", "status_list_files", "divisions", "credential_types"})
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,18 @@ class TrustedIssuer:
     jwks: str
     status_lists: str | None = None
     status_list_files: tuple[str, ...] = ()
+    #: division-code prefixes and credential types it may issue for; None: not narrowed
+    divisions: tuple[str, ...] | None = None
+    credential_types: tuple[str, ...] | None = None
+
+    def check_scope(self, claims: dict) -> None:
+        """ISSUER_OUT_OF_SCOPE unless the verified claims are within what this issuer may issue."""
+        if self.divisions is not None:
+            county = claims.get(COUNTY)
+            if not isinstance(county, str) or not county.startswith(self.divisions):
+                raise VerificationError("ISSUER_OUT_OF_SCOPE", "DIVISION_OUT_OF_SCOPE")
+        if self.credential_types is not None and claims.get(CREDENTIAL_TYPE) not in self.credential_types:
+            raise VerificationError("ISSUER_OUT_OF_SCOPE", "TYPE_OUT_OF_SCOPE")
 
     @property
     def jwks_is_url(self) -> bool:
@@ -58,49 +86,77 @@ def _resolve(base: Path, value: str) -> str:
     return str(path if path.is_absolute() else (base / path))
 
 
+def parse_issuer(
+    entry, where: str, base: Path, *, scope_required: bool = False
+) -> tuple[TrustedIssuer | None, list[str]]:
+    """One trust entry, or None and every problem with it (prefixed with ``where``)."""
+    if not isinstance(entry, dict):
+        return None, [f"{where}: must be a table"]
+    found: list[str] = []
+    iss, jwks = entry.get("iss"), entry.get("jwks")
+    if not isinstance(iss, str) or not iss.startswith(("https://", "http://")):
+        found.append("iss must be an http(s) URL")
+    if not isinstance(jwks, str) or not jwks:
+        found.append("jwks (URL or file) is required")
+    lists = entry.get("status_lists")
+    if lists is not None and (not isinstance(lists, str) or not lists.startswith(("https://", "http://"))):
+        found.append("status_lists must be an http(s) URL")
+    files = entry.get("status_list_files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        found.append("status_list_files must be a list of paths")
+    divisions, types = entry.get("divisions"), entry.get("credential_types")
+    if divisions is not None and (
+        not isinstance(divisions, list) or not divisions or not all(_is_division(d) for d in divisions)
+    ):
+        found.append("divisions must be a non-empty list of 2-, 4- or 6-digit division-code prefixes")
+    if types is not None and (
+        not isinstance(types, list) or not types or not all(isinstance(t, str) and t for t in types)
+    ):
+        found.append("credential_types must be a non-empty list of credential type names")
+    if scope_required and (divisions is None or types is None):
+        found.append("divisions and credential_types are required")
+    unknown = sorted(set(entry) - ENTRY_KEYS)
+    if unknown:
+        found.append(f"unknown key(s) {', '.join(unknown)}")
+    if found:
+        return None, [f"{where}: {p}" for p in found]
+    issuer = TrustedIssuer(
+        iss,
+        str(entry.get("name", iss)),
+        _resolve(base, jwks),
+        lists,
+        tuple(_resolve(base, f) for f in files),
+        None if divisions is None else tuple(divisions),
+        None if types is None else tuple(types),
+    )
+    return issuer, []
+
+
+def _is_division(value) -> bool:
+    return isinstance(value, str) and DIVISION_PREFIX.fullmatch(value) is not None
+
+
+def parse_issuers(entries, base: Path, *, scope_required: bool = False) -> tuple[list[TrustedIssuer], list[str]]:
+    """Every entry of an issuer list, and every problem with any of them."""
+    if not isinstance(entries, list) or not entries:
+        return [], ["at least one issuer entry is required"]
+    issuers: list[TrustedIssuer] = []
+    problems: list[str] = []
+    for n, entry in enumerate(entries):
+        issuer, found = parse_issuer(entry, f"issuer {n + 1}", base, scope_required=scope_required)
+        if issuer is not None and issuer.iss in {i.iss for i in issuers}:
+            issuer, found = None, [f"issuer {n + 1}: iss {issuer.iss} listed twice"]
+        problems += found
+        if issuer is not None:
+            issuers.append(issuer)
+    return issuers, problems
+
+
 def parse_trust(data: dict, base: Path = Path(".")) -> TrustConfig:
     """Build the trust configuration; every problem is named in one ConfigError."""
-    problems: list[str] = []
-    entries = data.get("issuer")
-    if not isinstance(entries, list) or not entries:
+    if not isinstance(data.get("issuer"), list) or not data.get("issuer"):
         raise ConfigError("trust file needs at least one [[issuer]] entry")
-    issuers: list[TrustedIssuer] = []
-    seen: set[str] = set()
-    for n, entry in enumerate(entries):
-        where = f"issuer {n + 1}"
-        if not isinstance(entry, dict):
-            problems.append(f"{where}: must be a table")
-            continue
-        found: list[str] = []
-        iss, jwks = entry.get("iss"), entry.get("jwks")
-        if not isinstance(iss, str) or not iss.startswith(("https://", "http://")):
-            found.append("iss must be an http(s) URL")
-        elif iss in seen:
-            found.append(f"iss {iss} listed twice")
-        else:
-            seen.add(iss)
-        if not isinstance(jwks, str) or not jwks:
-            found.append("jwks (URL or file) is required")
-        lists = entry.get("status_lists")
-        if lists is not None and (not isinstance(lists, str) or not lists.startswith(("https://", "http://"))):
-            found.append("status_lists must be an http(s) URL")
-        files = entry.get("status_list_files", [])
-        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            found.append("status_list_files must be a list of paths")
-        unknown = sorted(set(entry) - {"iss", "name", "jwks", "status_lists", "status_list_files"})
-        if unknown:
-            found.append(f"unknown key(s) {', '.join(unknown)}")
-        problems += [f"{where}: {p}" for p in found]
-        if not found:
-            issuers.append(
-                TrustedIssuer(
-                    iss,
-                    str(entry.get("name", iss)),
-                    _resolve(base, jwks),
-                    lists,
-                    tuple(_resolve(base, f) for f in files),
-                )
-            )
+    issuers, problems = parse_issuers(data["issuer"], base)
     plugins = data.get("benefit_plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
         problems.append("benefit_plugins must be a list of plugin names")
@@ -109,6 +165,9 @@ def parse_trust(data: dict, base: Path = Path(".")) -> TrustConfig:
         problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
     if problems:
         raise ConfigError("trust file rejected: " + "; ".join(problems), problems=problems)
+    for issuer in issuers:
+        if issuer.divisions is None or issuer.credential_types is None:
+            log.warning("trust file: %s has no divisions/credential_types scope; it is not narrowed", issuer.iss)
     return TrustConfig(tuple(issuers), tuple(plugins))
 
 
