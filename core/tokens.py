@@ -31,7 +31,9 @@ from govcred.core.keys import KID_PATTERN, KeySet, SigningKey
 CREDENTIAL = "rp-credential+jwt"
 PRESENTATION = "rp-presentation+jwt"
 STATUS_LIST = "statuslist+jwt"
-KINDS = (CREDENTIAL, PRESENTATION, STATUS_LIST)
+#: The province's signed list of trusted issuers (signed by its pinned root key).
+TRUST_LIST = "rp-trust-list+jwt"
+KINDS = (CREDENTIAL, PRESENTATION, STATUS_LIST, TRUST_LIST)
 
 #: Fixed; never derived from a token or from configuration (J-01, J-02).
 ALLOWED_ALGORITHMS = frozenset({"ES256", "EdDSA"})
@@ -39,7 +41,7 @@ MAX_TOKEN_BYTES = 4096
 #: A status list is not carried in a QR: 131,072 two-bit entries with scattered revocations
 #: compress to a few KiB up to ~100 KiB, so its kind has its own, larger cap (still checked
 #: before any decoding).
-MAX_TOKEN_BYTES_BY_KIND = {STATUS_LIST: 512 * 1024}
+MAX_TOKEN_BYTES_BY_KIND = {STATUS_LIST: 512 * 1024, TRUST_LIST: 512 * 1024}
 #: Our headers are ~150 characters; a bigger one can only be an attack on the JSON parser.
 MAX_HEADER_CHARS = 512
 MAX_JSON_DEPTH = 8
@@ -55,6 +57,7 @@ REQUIRED_CLAIMS = {
     PRESENTATION: ("iss", "iat", "exp", "jti"),
     # IETF Token Status List: sub, iat, status_list required; exp and ttl we require too.
     STATUS_LIST: ("iss", "sub", "iat", "exp", "ttl", "status_list"),
+    TRUST_LIST: ("iss", "iat", "exp", "version", "issuers"),
 }
 _STRING_CLAIMS = ("iss", "jti", "sub")
 _TIME_CLAIMS = ("iat", "exp", "nbf")

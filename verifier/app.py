@@ -23,6 +23,7 @@ from govcred.verifier.cache import TrustCache, fetch_source
 from govcred.verifier.check import Verifier
 from govcred.verifier.db import CopyStore, create_tables, make_verifier_engine
 from govcred.verifier.trust import TrustConfig, load_trust
+from govcred.verifier.trustlist import TrustListSource, load_root
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -31,6 +32,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 class VerifierConfig:
     trust_file: str | None = None
     trust: TrustConfig | None = None
+    #: the province's signed trust list (URL or file) and the root key file it must be signed by;
+    #: with them, the issuers come from the list and a local trust file gives only benefit_plugins
+    trust_list: str | None = None
+    trust_root: str | None = None
+    benefit_plugins: tuple[str, ...] = ()
     data_dir: Path = Path("./var/verifier")
     database_url: str = ""
     refresh_seconds: float = 300.0
@@ -49,12 +55,17 @@ class VerifierConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> VerifierConfig:
-        """For gunicorn: GOVCRED_VERIFIER_TRUST, _DATA_DIR, _DATABASE_URL, _REFRESH_SECONDS, _AUDIENCE."""
-        trust = env.get("GOVCRED_VERIFIER_TRUST")
-        if not trust:
-            raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file")
+        """For gunicorn: GOVCRED_VERIFIER_TRUST (a trust file) and/or _TRUST_LIST with _TRUST_ROOT,
+        _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REFRESH_SECONDS, _AUDIENCE."""
+        trust, trust_list = env.get("GOVCRED_VERIFIER_TRUST"), env.get("GOVCRED_VERIFIER_TRUST_LIST")
+        if not trust and not trust_list:
+            raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file (or _TRUST_LIST the signed list)")
+        plugins = env.get("GOVCRED_VERIFIER_BENEFIT_PLUGINS", "")
         return cls(
-            trust_file=trust,
+            trust_file=trust or None,
+            trust_list=trust_list or None,
+            trust_root=env.get("GOVCRED_VERIFIER_TRUST_ROOT") or None,
+            benefit_plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()),
             data_dir=Path(env.get("GOVCRED_VERIFIER_DATA_DIR", "./var/verifier")),
             database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
             refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
@@ -95,8 +106,14 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
             raise ConfigError(f"unknown verifier setting(s): {', '.join(unknown)}")
         config = VerifierConfig(**config)
     trust = config.trust or (load_trust(config.trust_file) if config.trust_file else None)
+    signed_list = None
+    if config.trust_list:
+        if not config.trust_root:
+            raise ConfigError("a signed trust list needs the pinned provincial root key (trust_root)")
+        signed_list = TrustListSource(config.trust_list, load_root(config.trust_root))
+        trust = TrustConfig((), config.benefit_plugins or (trust.benefit_plugins if trust else ()))
     if trust is None:
-        raise ConfigError("the verifier needs a trust file naming at least one issuer")
+        raise ConfigError("the verifier needs a trust file naming at least one issuer, or a signed trust list")
     if not 0 <= config.leeway <= 60:
         raise ConfigError("leeway must be between 0 and 60 seconds")
     if config.database.startswith("sqlite"):
@@ -104,7 +121,14 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
     engine = make_verifier_engine(config.database)
     create_tables(engine)
 
-    cache = TrustCache(trust, clock=config.clock, fetch=config.fetch, store=CopyStore(engine), leeway=config.leeway)
+    cache = TrustCache(
+        trust,
+        clock=config.clock,
+        fetch=config.fetch,
+        store=CopyStore(engine),
+        leeway=config.leeway,
+        trust_list=signed_list,
+    )
     cache.restore()
     cache.refresh()  # at start, once; after that only on the schedule
     if config.background_refresh:

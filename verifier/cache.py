@@ -9,6 +9,7 @@ the time it was fetched; a copy past its usable age is STATUS_UNAVAILABLE, never
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -21,6 +22,7 @@ from govcred.core.exceptions import GovcredError, KeyStoreError, VerificationErr
 from govcred.core.keys import KeySet
 from govcred.verifier.statuslist import StatusList, parse_status_list
 from govcred.verifier.trust import TrustConfig, TrustedIssuer
+from govcred.verifier.trustlist import SignedTrustList, TrustListRefused, TrustListSource, read_trust_list
 
 log = logging.getLogger("govcred.verifier.cache")
 
@@ -66,9 +68,28 @@ class HeldList:
         return min(self.status_list.exp, self.fetched_at + age)
 
 
+#: Where the adopted signed trust list and the highest version ever adopted are stored.
+TRUST_LIST_COPY, TRUST_VERSION_COPY = "trust-list", "trust-list:version"
+
+
 class TrustCache:
-    def __init__(self, trust: TrustConfig, *, clock=None, fetch: Fetch = fetch_source, store=None, leeway: int = 60):
+    """What requests verify against; ``trust_list``: the issuers come from the province's
+    signed list (adopted on each refresh, never rolled back) instead of ``trust``."""
+
+    def __init__(
+        self,
+        trust: TrustConfig,
+        *,
+        clock=None,
+        fetch: Fetch = fetch_source,
+        store=None,
+        leeway: int = 60,
+        trust_list: TrustListSource | None = None,
+    ):
         self.trust = trust
+        self._trust_list_source = trust_list
+        self.trust_list: SignedTrustList | None = None
+        self._trust_version = 0
         self._issuers = trust.by_iss()
         self._issuer_names = frozenset(self._issuers)
         self.clock = clock
@@ -95,6 +116,12 @@ class TrustCache:
 
     # -- what requests read ---------------------------------------------------------------
     def keyset(self, iss: str | None) -> KeySet:
+        if self._trust_list_source is not None:
+            # without a current provincial list the verifier cannot say who is trusted
+            if self.trust_list is None:
+                raise VerificationError("STATUS_UNAVAILABLE", "TRUST_LIST_NOT_LOADED")
+            if self.now() >= self.trust_list.expires_at:
+                raise VerificationError("STATUS_UNAVAILABLE", "TRUST_LIST_EXPIRED")
         issuer = self._issuers.get(iss) if isinstance(iss, str) else None
         if issuer is None:
             raise VerificationError("UNKNOWN_ISSUER", "ISSUER_NOT_TRUSTED")
@@ -139,23 +166,80 @@ class TrustCache:
         if self._store is None:
             return
         copies = self._store.load()
+        if TRUST_VERSION_COPY in copies:
+            self._trust_version = int(copies[TRUST_VERSION_COPY][0])
+        if self._trust_list_source is not None and TRUST_LIST_COPY in copies:
+            self._restore_trust_list(copies[TRUST_LIST_COPY][0])
         for issuer in self.trust.issuers:
             if issuer.jwks in copies:
                 body, fetched_at = copies[issuer.jwks]
-                self._accept_keys(issuer, body, fetched_at)
+                self._restore_copy(issuer.jwks, functools.partial(self._accept_keys, issuer, body, fetched_at))
         for source, (body, fetched_at) in copies.items():
             if source.startswith("list:"):
-                self._accept_list_token(source[5:], body, fetched_at, persist=False)
+                accept = functools.partial(self._accept_list_token, source[5:], body, fetched_at, persist=False)
+                self._restore_copy(source, accept)
+
+    @staticmethod
+    def _restore_copy(source: str, accept: Callable[[], None]) -> None:
+        """A stored copy this verifier can no longer accept (its issuer left the trust list, the
+        list expired while it was down) is skipped: the verifier starts and fetches anew."""
+        try:
+            accept()
+        except (ValueError, GovcredError) as exc:
+            log.warning("restore: stored copy of %s skipped (%s)", source, _describe(exc))
 
     def refresh(self) -> list[str]:
         """One round over every issuer: keys, then lists. Returns the problems met (also logged)."""
         problems: list[str] = []
+        if self._trust_list_source is not None:
+            problems += self._refresh_trust_list()
         for issuer in self.trust.issuers:
             problems += self._refresh_issuer(issuer)
         for problem in problems:
             log.warning("refresh: %s", problem)
         self.last_problems = problems
         return problems
+
+    def _restore_trust_list(self, body: bytes) -> None:
+        try:
+            signed = read_trust_list(
+                body, self._trust_list_source.root, held_version=self._trust_version, clock=self.clock
+            )
+        except TrustListRefused as exc:
+            log.warning("restore: stored trust list skipped (%s)", exc.message)
+            return
+        self._adopt(signed, persist=False)
+
+    def _refresh_trust_list(self) -> list[str]:
+        source = self._trust_list_source
+        held = self.trust_list
+        try:
+            signed = read_trust_list(
+                self._fetch(source.source),
+                source.root,
+                held_version=self._trust_version,
+                held_token=held.token if held is not None and held.version == self._trust_version else None,
+                clock=self.clock,
+            )
+        except (OSError, TrustListRefused) as exc:
+            reason = exc.message if isinstance(exc, TrustListRefused) else _describe(exc)
+            return [f"trust list {source.source} not adopted ({reason}); keeping the one held"]
+        if held is None or signed.token != held.token:
+            self._adopt(signed, persist=True)
+        return []
+
+    def _adopt(self, signed: SignedTrustList, *, persist: bool) -> None:
+        """Trust exactly the list's issuers from now on; what was held of others is dropped."""
+        self.trust = TrustConfig(signed.issuers, self.trust.benefit_plugins)
+        issuers = self.trust.by_iss()
+        self._keys = {iss: held for iss, held in self._keys.items() if iss in issuers}
+        self._lists = {uri: held for uri, held in self._lists.items() if held.status_list.issuer in issuers}
+        self._kid_issuer = _kid_index(self._keys)
+        self._issuers, self._issuer_names = issuers, frozenset(issuers)
+        self.trust_list, self._trust_version = signed, signed.version
+        if persist and self._store is not None:
+            self._store.save(TRUST_LIST_COPY, signed.token.encode("ascii"), self.now())
+            self._store.save(TRUST_VERSION_COPY, str(signed.version).encode("ascii"), self.now())
 
     def _refresh_issuer(self, issuer: TrustedIssuer) -> list[str]:
         problems = []
@@ -190,11 +274,7 @@ class TrustCache:
     def _accept_keys(self, issuer: TrustedIssuer, body: bytes, fetched_at: float) -> None:
         keys = KeySet.from_jwks(json.loads(body), issuer.iss)
         self._keys[issuer.iss] = HeldKeys(keys, fetched_at)
-        index = {kid: iss for kid, iss in self._kid_issuer.items() if iss != issuer.iss}
-        for kid in keys.kids():
-            # a kid two issuers share (a 64-bit collision, or a copied key) selects no one here
-            index[kid] = None if kid in index else issuer.iss
-        self._kid_issuer = index
+        self._kid_issuer = _kid_index(self._keys)
 
     def _accept_list_token(
         self, uri: str | None, body: bytes, fetched_at: float, *, persist: bool, issuer: TrustedIssuer | None = None
@@ -245,6 +325,16 @@ class TrustCache:
                 self.refresh()
             except Exception:  # the thread must survive anything one round meets
                 log.exception("refresh round failed")
+
+
+def _kid_index(keys: dict[str, HeldKeys]) -> dict[str, str | None]:
+    """kid -> the issuer that published it; a kid two issuers share (a collision, or a copied
+    key) selects no one here, and the token's ``iss`` picks the key set instead."""
+    index: dict[str, str | None] = {}
+    for iss, held in keys.items():
+        for kid in held.keys.kids():
+            index[kid] = None if kid in index else iss
+    return index
 
 
 def _peek(token: bytes, name: str) -> str:

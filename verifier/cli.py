@@ -118,15 +118,31 @@ def verifier() -> None:
     "--trust",
     "trust_file",
     type=click.Path(exists=True, dir_okay=False),
-    required=True,
-    help="Trust file (TOML/JSON): issuers, their JWKS and status lists.",
+    help="Trust file (TOML/JSON): issuers, their JWKS and status lists (development, one county).",
 )
+@click.option("--trust-list", help="The province's signed trust list (URL or file); needs --trust-root.")
+@click.option(
+    "--trust-root",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The pinned provincial root the trust list must be signed by (`govcred trust sign --root-out`).",
+)
+@click.option("--benefit-plugin", "benefit_plugins", multiple=True, help="Plugin answering benefit questions.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8100, show_default=True)
 @click.option("--refresh-seconds", type=click.FloatRange(5, 86400), default=300, show_default=True)
 @_database_option
 @pass_app
-def serve(app: AppContext, trust_file: str, host: str, port: int, refresh_seconds: float, database_url: str) -> None:
+def serve(
+    app: AppContext,
+    trust_file: str | None,
+    trust_list: str | None,
+    trust_root: str | None,
+    benefit_plugins: tuple[str, ...],
+    host: str,
+    port: int,
+    refresh_seconds: float,
+    database_url: str,
+) -> None:
     """Run the verifier (development server; use gunicorn 'govcred.verifier.wsgi:app' at scale)."""
     from werkzeug.serving import run_simple
 
@@ -135,6 +151,9 @@ def serve(app: AppContext, trust_file: str, host: str, port: int, refresh_second
     flask_app = create_app(
         VerifierConfig(
             trust_file=trust_file,
+            trust_list=trust_list,
+            trust_root=trust_root,
+            benefit_plugins=benefit_plugins,
             data_dir=_verifier_dir(app),
             database_url=database_url,
             refresh_seconds=refresh_seconds,
@@ -179,5 +198,7 @@ def client_add(app: AppContext, name: str, rate_per_minute: int, database_url: s
 
 @hookimpl
 def govcred_cli_commands(cli: click.Group) -> None:
-    for command in (verify, verifier, verifier_client):
+    from govcred.verifier.trustcli import trust
+
+    for command in (verify, verifier, verifier_client, trust):
         cli.add_command(command)

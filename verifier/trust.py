@@ -171,8 +171,8 @@ def parse_trust(data: dict, base: Path = Path(".")) -> TrustConfig:
     return TrustConfig(tuple(issuers), tuple(plugins))
 
 
-def load_trust(path: str | Path) -> TrustConfig:
-    path = Path(path)
+def read_trust_data(path: Path) -> dict:
+    """The object a trust file (TOML, or JSON by its suffix) holds; ConfigError naming the problem."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -185,4 +185,9 @@ def load_trust(path: str | Path) -> TrustConfig:
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"trust file {path} must hold an object")
-    return parse_trust(data, path.parent)
+    return data
+
+
+def load_trust(path: str | Path) -> TrustConfig:
+    path = Path(path)
+    return parse_trust(read_trust_data(path), path.parent)

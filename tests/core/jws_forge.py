@@ -87,6 +87,18 @@ def status_list_claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
+def trust_list_claims(**overrides: Any) -> dict[str, Any]:
+    claims = {
+        "iss": ISSUER,
+        "iat": NOW_TS,
+        "exp": NOW_TS + 86400,
+        "version": 1,
+        "issuers": [{"iss": "https://qt.example.gov.cn", "jwks": "https://qt.example.gov.cn/jwks.json"}],
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
 def key_and_set(alg: str = "ES256") -> tuple[SigningKey, KeySet]:
     key = SigningKey.generate(alg, clock=clock())
     return key, KeySet.from_jwks(jwks_document([key]), ISSUER)

@@ -20,6 +20,7 @@ from govcred.core.tokens import (
     KINDS,
     PRESENTATION,
     STATUS_LIST,
+    TRUST_LIST,
     VerifiedToken,
     issue_token,
     peek_unverified_issuer,
@@ -36,9 +37,22 @@ from tests.core.jws_forge import (
     key_and_set,
     presentation_claims,
     status_list_claims,
+    trust_list_claims,
 )
 
-CLAIMS_FOR = {CREDENTIAL: credential_claims, PRESENTATION: presentation_claims, STATUS_LIST: status_list_claims}
+CLAIMS_FOR = {
+    CREDENTIAL: credential_claims,
+    PRESENTATION: presentation_claims,
+    STATUS_LIST: status_list_claims,
+    TRUST_LIST: trust_list_claims,
+}
+#: What each kind requires besides iss, iat and exp.
+OWN_REQUIRED = {
+    CREDENTIAL: ("jti",),
+    PRESENTATION: ("jti",),
+    STATUS_LIST: ("sub", "ttl", "status_list"),
+    TRUST_LIST: ("version", "issuers"),
+}
 
 
 def segments(token: str) -> list[bytes]:
@@ -60,7 +74,12 @@ def signer(request):
 
 
 def test_kind_constants_are_the_typ_values():
-    assert (CREDENTIAL, PRESENTATION, STATUS_LIST) == ("rp-credential+jwt", "rp-presentation+jwt", "statuslist+jwt")
+    assert (CREDENTIAL, PRESENTATION, STATUS_LIST, TRUST_LIST) == (
+        "rp-credential+jwt",
+        "rp-presentation+jwt",
+        "statuslist+jwt",
+        "rp-trust-list+jwt",
+    )
 
 
 def test_issued_header_is_exactly_alg_typ_kid_in_compact_utf8_json(signer):
@@ -92,7 +111,7 @@ def test_issue_names_every_missing_claim(signer, kind):
     with pytest.raises(ValidationError) as info:
         issue_token(kind, {"iat": "yesterday"}, key, clock=clock())
     fields = {(e.field, e.code) for e in info.value.errors}
-    missing = {"iss", "exp", "jti"} if kind != STATUS_LIST else {"iss", "sub", "exp", "ttl", "status_list"}
+    missing = {"iss", "exp", *OWN_REQUIRED[kind]}
     assert {(name, "REQUIRED") for name in missing} <= fields
     assert ("iat", "NOT_A_TIME") in fields
 
@@ -211,7 +230,7 @@ def test_real_clock_is_the_default():
 def test_missing_required_claims_are_malformed(kind):
     key, keys = key_and_set()
     claims = CLAIMS_FOR[kind]()
-    for name in ("iss", "iat", "exp") + (("jti",) if kind != STATUS_LIST else ("sub", "ttl", "status_list")):
+    for name in ("iss", "iat", "exp") + OWN_REQUIRED[kind]:
         token = forge(header_for(key, kind), {k: v for k, v in claims.items() if k != name}, key)
         assert reason_of(token, kind, keys) == ("MALFORMED", f"MISSING_CLAIM:{name}")
 

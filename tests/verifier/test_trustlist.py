@@ -1,0 +1,175 @@
+"""The province's signed trust list: `govcred trust sign|verify|show`, and a verifier that adopts
+only lists signed by its pinned root, never a lower version (not even after a restart), and
+verifies a real issuer's permits (served on 127.0.0.1) through the list's URLs and scopes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from govcred.core.cli import build_cli
+from govcred.core.clock import utcnow
+from govcred.core.keys import encrypt_private_key, generate_private_key
+from govcred.core.web import create_app as issuer_app
+from govcred.verifier.app import create_app
+from govcred.verifier.cache import fetch_source
+from tests.core.credential_rows import make_credential
+from tests.verifier.test_refresh_http import Served
+
+PROVINCE = "https://zj.example.gov.cn/trust"
+PASSPHRASE = "province root passphrase 2026"
+
+
+@pytest.fixture
+def admin(tmp_path, monkeypatch):
+    """The administrator's desk: an encrypted root key, and a `govcred trust ...` runner."""
+    monkeypatch.setenv("GOVCRED_TRUST_ROOT_PASSPHRASE", PASSPHRASE)
+
+    def root_key(name="root"):
+        path = tmp_path / f"{name}.pem"
+        path.write_bytes(encrypt_private_key(generate_private_key("ES256"), PASSPHRASE))
+        return path
+
+    def run(*args):
+        return CliRunner().invoke(build_cli(), ["trust", *map(str, args)])
+
+    return root_key, run
+
+
+def source_file(tmp_path, iss, divisions=("331121",), name="source.toml"):
+    path = tmp_path / name
+    path.write_text(
+        f'[[issuer]]\niss = "{iss}"\nname = "青田县公安局"\njwks = "{iss}/.well-known/jwks.json"\n'
+        f'status_lists = "{iss}/status"\ndivisions = {json.dumps(list(divisions))}\ncredential_types = ["zj-rp"]\n'
+    )
+    return path
+
+
+def signed(run, tmp_path, key, source, version, name=None, root_out=None):
+    out = tmp_path / (name or f"list-{version}.jwt")
+    args = ["sign", source, "--key", key, "--issuer", PROVINCE, "--version", version, "--days", 30, "--out", out]
+    result = run(*args, *(["--root-out", root_out] if root_out else []))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_sign_verify_show_and_every_refusal(admin, tmp_path):
+    root_key, run = admin
+    key, root = root_key(), tmp_path / "root.json"
+    source = source_file(tmp_path, "https://qt.example.gov.cn")
+    seven = signed(run, tmp_path, key, source, 7, root_out=root)
+    assert "版本 7" in run("verify", seven, "--root", root).output
+    shown = json.loads(run("show", seven, "--root", root, "--json").output)
+    assert (shown["province"], shown["version"]) == (PROVINCE, 7)
+    assert shown["issuers"] == [
+        {
+            "iss": "https://qt.example.gov.cn",
+            "name": "青田县公安局",
+            "jwks": "https://qt.example.gov.cn/.well-known/jwks.json",
+            "status_lists": "https://qt.example.gov.cn/status",
+            "divisions": ["331121"],
+            "credential_types": ["zj-rp"],
+        }
+    ]
+    lower = run("verify", seven, "--root", root, "--held-version", 8, "--json")
+    assert lower.exit_code == 1 and json.loads(lower.output)["reason"] == "ROLLBACK"
+    forged = signed(run, tmp_path, root_key("stolen"), source, 9)
+    refused = run("verify", forged, "--root", root, "--json")
+    assert refused.exit_code == 1 and json.loads(refused.output)["reason"] == "NOT_SIGNED_BY_ROOT"
+    assert run("show", forged, "--root", root).exit_code == 1
+
+
+def test_sign_names_every_problem_of_the_source(admin, tmp_path):
+    root_key, run = admin
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[issuer]]\niss = "https://qt.example.gov.cn"\njwks = "keys/qt.json"\ndivisions = ["33"]\n')
+    result = run("sign", bad, "--key", root_key(), "--issuer", PROVINCE, "--version", 1, "--days", 1, "--out", "x")
+    assert result.exit_code == 1
+    assert "divisions and credential_types are required" in result.output
+    wrong = run(
+        "sign", source_file(tmp_path, "https://qt.example.gov.cn"), "--key", root_key(), "--issuer", PROVINCE,
+        "--version", 1, "--out", "x",
+    )  # fmt: skip
+    assert wrong.exit_code == 2 and "exactly one of --expires and --days" in wrong.output
+
+
+def test_a_verifier_adopts_only_its_roots_lists_and_never_a_lower_version(admin, sqlite_runtime, tmp_path):
+    root_key, run = admin
+    rt = sqlite_runtime
+    rt.clock.set(utcnow())  # `trust sign` signs on the real clock
+    cred = make_credential(rt)
+    served = Served(issuer_app(rt))
+    base = f"http://127.0.0.1:{served.port}"
+    key, root = root_key(), tmp_path / "root.json"
+    iss = rt.settings.issuer
+    seven = signed(run, tmp_path, key, source_file(tmp_path, iss), 7, root_out=root)
+    six = signed(run, tmp_path, key, source_file(tmp_path, iss, divisions=["33"]), 6)
+    out_of_scope = signed(run, tmp_path, key, source_file(tmp_path, iss, divisions=["3301"]), 8)
+    published = tmp_path / "published.jwt"
+
+    def verifier():
+        config = {
+            "trust_list": str(published),
+            "trust_root": str(root),
+            "benefit_plugins": ("zhejiang_residence",),
+            "data_dir": tmp_path / "verifier",
+            "clock": rt.clock,
+            "background_refresh": False,
+            "fetch": lambda source: fetch_source(source.replace(iss, base)),
+        }
+        app = create_app(config)
+        return app.extensions["verifier"].cache, app.extensions["verifier"].verifier
+
+    try:
+        published.write_bytes(seven.read_bytes())
+        cache, v = verifier()
+        assert cache.trust_list.version == 7 and v.verify_text(cred.token).valid
+
+        published.write_bytes(six.read_bytes())  # a rollback
+        problems = cache.refresh()
+        assert any("低于已持有的版本 7" in p for p in problems) and cache.trust_list.version == 7
+        published.write_bytes(signed(run, tmp_path, root_key("other"), source_file(tmp_path, iss), 9).read_bytes())
+        assert any("不是由固定的省级根密钥签名的" in p for p in cache.refresh())
+        assert cache.trust_list.version == 7 and v.verify_text(cred.token).valid
+
+        published.write_bytes(six.read_bytes())
+        cache, v = verifier()  # restarted, offered the lower version: still refused
+        assert cache.trust_list.version == 7 and v.verify_text(cred.token).valid
+
+        published.write_bytes(out_of_scope.read_bytes())
+        cache.refresh()
+        assert cache.trust_list.version == 8
+        assert v.verify_text(cred.token).reasons == ["ISSUER_OUT_OF_SCOPE"]
+    finally:
+        served.stop()
+
+
+def test_without_a_current_list_nothing_is_valid(admin, sqlite_runtime, tmp_path):
+    import datetime as dt
+
+    root_key, run = admin
+    rt = sqlite_runtime
+    rt.clock.set(utcnow())  # `trust sign` signs on the real clock
+    cred = make_credential(rt)
+    key, root = root_key(), tmp_path / "root.json"
+    listed = signed(run, tmp_path, key, source_file(tmp_path, rt.settings.issuer), 1, root_out=root)
+    app = create_app(
+        {
+            "trust_list": str(tmp_path / "not-published-yet.jwt"),
+            "trust_root": str(root),
+            "data_dir": tmp_path / "verifier",
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
+    state = app.extensions["verifier"]
+    answer = state.verifier.verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "TRUST_LIST_NOT_LOADED")
+    (tmp_path / "not-published-yet.jwt").write_bytes(listed.read_bytes())
+    state.cache.refresh()
+    assert state.cache.trust_list.version == 1
+    rt.clock.set(dt.datetime.fromtimestamp(state.cache.trust_list.expires_at, dt.UTC))
+    answer = state.verifier.verify_text(cred.token)
+    assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "TRUST_LIST_EXPIRED")
