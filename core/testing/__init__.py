@@ -7,16 +7,7 @@ installed. The helpers below are for code outside fixtures (helper modules, benc
     from govcred.testing import make_runtime, make_settings, PostgresServer
 """
 
-from govcred.testing.builders import (
-    PRODUCTION_PLUGIN_SETTINGS,
-    PRODUCTION_TOML,
-    T0,
-    TEST_ENV,
-    builtin_plugins,
-    make_pm,
-    make_runtime,
-    make_settings,
-)
+from govcred.testing.builders import T0, TEST_ENV, builtin_plugins, make_pm, make_runtime, make_settings
 from govcred.testing.components import chromium_path, connect_redis, redis_url, require_chromium
 from govcred.testing.databases import PostgresServer, migrate, migrated_sqlite
 from govcred.testing.outbox import OutboxInspector
@@ -25,8 +16,6 @@ from govcred.testing.switches import BROWSER, POSTGRES, REDIS, component_missing
 __all__ = [
     "BROWSER",
     "POSTGRES",
-    "PRODUCTION_PLUGIN_SETTINGS",
-    "PRODUCTION_TOML",
     "REDIS",
     "T0",
     "TEST_ENV",

@@ -169,7 +169,7 @@ def test_production_refuses_a_development_key(run, monkeypatch, tmp_path):
     """A key made without GOVCRED_KEY_PASSPHRASE is a development key; production will not use it."""
     monkeypatch.delenv("GOVCRED_KEY_PASSPHRASE")
     run("init", "--no-demo-accounts")
-    from govcred.testing import PRODUCTION_TOML
+    from tests.production import PRODUCTION_TOML
 
     (run.data / "govcred.toml").write_text(PRODUCTION_TOML, encoding="utf-8")
     monkeypatch.setenv("GOVCRED_MODE", "production")

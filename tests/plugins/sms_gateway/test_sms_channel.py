@@ -12,9 +12,10 @@ from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryErr
 from govcred.plugins.sms_gateway.channel import build_channel
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.dev import recent_messages
-from govcred.testing import PRODUCTION_PLUGIN_SETTINGS, make_settings
+from govcred.testing import make_settings
 from tests.plugins.delivery_helpers import PHONE, message
 from tests.plugins.gateway_stub import GatewayStub, Reply
+from tests.production import PRODUCTION_PLUGIN_SETTINGS
 
 LOGIN = {"template": "login_code", "params": {"code": "042917"}}
 RECEIVED = {"template": "application_received", "params": {"ref": "1A2B3C4D", "deadline": "2026年12月2日"}}

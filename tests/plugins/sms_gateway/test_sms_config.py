@@ -9,7 +9,8 @@ from govcred.core.config import load_settings
 from govcred.core.exceptions import ConfigError
 from govcred.plugins.sms_gateway.config import sms_config
 from govcred.plugins.sms_gateway.templates import TEMPLATES
-from govcred.testing import PRODUCTION_PLUGIN_SETTINGS, TEST_ENV, make_pm, make_settings
+from govcred.testing import TEST_ENV, make_pm, make_settings
+from tests.production import PRODUCTION_PLUGIN_SETTINGS
 
 
 def _sms(data_dir, **table):
