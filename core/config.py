@@ -23,7 +23,7 @@ MODES = ("development", "production")
 ALGORITHMS = ("ES256", "EdDSA")
 
 #: Settings whose values are never printed.
-SECRET_FIELDS = frozenset({"key_passphrase", "secret_key"})
+SECRET_FIELDS = frozenset({"key_passphrase", "secret_key", "metrics_token"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,11 @@ class Settings:
     worker_in_serve: bool = True
     worker_batch: int = 50
     worker_max_attempts: int = 12
+    #: how often each server process checks whether a job (sweep, purge) is due and whether
+    #: the outbox relay has a leader (core/jobs.py)
+    job_poll_seconds: int = 30
+    #: the bearer token a Prometheus scraper sends to /metrics (empty: administrators only)
+    metrics_token: str = ""
     disable_plugins: tuple[str, ...] = ()
     #: verifier services a holder's page asks who verified their permit
     verifier_urls: tuple[str, ...] = ()
@@ -102,6 +107,8 @@ _ENV_FIELDS: dict[str, str] = {
     "GOVCRED_SECRET_KEY": "secret_key",
     "GOVCRED_LEEWAY_SECONDS": "leeway_seconds",
     "GOVCRED_WORKER_IN_SERVE": "worker_in_serve",
+    "GOVCRED_JOB_POLL_SECONDS": "job_poll_seconds",
+    "GOVCRED_METRICS_TOKEN": "metrics_token",
     "GOVCRED_DISABLE_PLUGINS": "disable_plugins",
     "GOVCRED_VERIFIER_URLS": "verifier_urls",
 }
@@ -176,6 +183,8 @@ def _validated(s: Settings) -> Settings:
         problems.append(f"leeway_seconds must be between 0 and 60, got {s.leeway_seconds}")
     if not 60 <= s.presentation_seconds <= 120:
         problems.append(f"presentation_seconds must be between 60 and 120, got {s.presentation_seconds}")
+    if s.job_poll_seconds < 1:
+        problems.append(f"job_poll_seconds must be at least 1, got {s.job_poll_seconds}")
     if not s.issuer.startswith(("http://", "https://")):
         problems.append(f"issuer must be an http(s) URL, got {s.issuer!r}")
     if s.production:

@@ -88,6 +88,32 @@ class RateLimited(GovcredError):
     http_status = 429
 
 
+class LeaseHeld(Conflict):
+    """A job that runs once across processes is running in another process right now."""
+
+    code = "JOB_RUNNING"
+
+
+class ServiceUnavailable(GovcredError):
+    """The database cannot be reached now; the request changed nothing and may be retried."""
+
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+
+
+class StorageFull(GovcredError):
+    """The disk is full; the request changed nothing."""
+
+    code = "STORAGE_FULL"
+    http_status = 507
+
+
+class DataDirInUse(GovcredError):
+    """Another server already serves this data directory."""
+
+    code = "DATA_DIR_IN_USE"
+
+
 class KeyStoreError(GovcredError):
     """A signing key is missing, locked or unusable."""
 

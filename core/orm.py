@@ -324,6 +324,20 @@ lifecycle_sweeps = sa.Table(
     sa.Column("last_credential_id", ID),
 )
 
+#: One row per job that runs once across processes (core/jobs.py): when it last started and
+#: finished, who ran it, and how many times it ran. Its schedule is read from here, so a
+#: job runs once per interval however many server processes there are.
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("started_at", TZDateTime, nullable=False),
+    sa.Column("finished_at", TZDateTime),
+    sa.Column("runs", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.String(1000)),
+)
+
 _mapped = False
 
 

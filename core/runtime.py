@@ -118,6 +118,25 @@ class Runtime:
             settings=self.settings,
         )
 
+    def job_place(self):
+        from govcred.core.jobs import JobPlace
+
+        return JobPlace(engine=self.engine, data_dir=self.settings.data_dir, clock=self.clock)
+
+    def server_jobs(self, *, relay: bool = True):
+        """The jobs thread of one server process: the daily sweep (with its reminders) and,
+        unless ``relay`` is False, the outbox relay; each behind its leader lease."""
+        from govcred.core.jobs import DAY, SWEEP, PeriodicJob, ServerJobs
+        from govcred.core.services.sweep import run_sweep
+
+        periodic = [PeriodicJob(SWEEP, DAY, lambda: run_sweep(self.collaborators))]
+        return ServerJobs(
+            self.job_place(),
+            periodic,
+            self.relay if relay else None,
+            poll_seconds=self.settings.job_poll_seconds,
+        )
+
     @functools.cached_property
     def benefits(self) -> dict[str, str]:
         return collect_benefits(self.pm)

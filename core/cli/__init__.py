@@ -40,6 +40,7 @@ def _register_builtin_commands() -> None:
         eligibility,
         lifecycle,
         outbox,
+        serve,
     )
 
     for command in (
@@ -50,7 +51,7 @@ def _register_builtin_commands() -> None:
         admin.keys,
         admin.officer,
         admin.audit,
-        admin.serve,
+        serve.serve,
         calendar.calendar,
     ):
         cli.add_command(command)

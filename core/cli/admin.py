@@ -1,4 +1,4 @@
-"""Operations commands: plugins, config, keys, officers, audit, serve."""
+"""Operations commands: plugins, config, keys, officers, audit."""
 
 from __future__ import annotations
 
@@ -207,41 +207,3 @@ def audit_verify(app: AppContext, as_json: bool) -> None:
             click.echo(f"  seq {p['seq']}: {p['problem']} — {p['message']}")
         click.echo("完整 (chain intact)" if report.ok else "已被篡改 (chain BROKEN)")
     sys.exit(0 if report.ok else 1)
-
-
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, type=int, show_default=True)
-@click.option("--no-worker", is_flag=True, help="Do not run the outbox worker thread.")
-@pass_app
-def serve(app: AppContext, host: str, port: int, no_worker: bool) -> None:
-    """Run the issuer web app and API (with an outbox worker thread by default)."""
-    from govcred.core.cli.db import demo_logins_path
-    from govcred.core.web import create_app
-
-    rt = app.runtime
-    rt.keystore.active_key()  # refuse to start without a usable key (and a dev key in production)
-    flask_app = create_app(runtime=rt)
-    base = f"http://{host}:{port}"
-    click.echo(f"govcred 正在运行 (running) at {base}")
-    click.echo(f"  居民办理 (residents):  {base}/resident/login   — 短信验证码见 `govcred sms log`")
-    click.echo(f"  工作人员 (officers):   {base}/officer/login")
-    click.echo(f"  公钥 JWKS:             {base}/.well-known/jwks.json")
-    click.echo(f"  API (OpenAPI):         {base}/api/v1/openapi.json")
-    demo = demo_logins_path(rt.settings)
-    if demo.exists() and not rt.settings.production:
-        click.echo("  演示账号 (demo log-ins: role, username, password):")
-        for line in demo.read_text(encoding="utf-8").splitlines():
-            click.echo(f"    {line}")
-    from govcred.core.services.sweep import DailySweep
-    from govcred.core.worker import start_background_worker
-
-    worker = start_background_worker(rt.relay) if rt.settings.worker_in_serve and not no_worker else None
-
-    daily_sweep = DailySweep(rt.collaborators).start()  # endorsement deadlines -> suspensions and reminders, once a day
-    try:
-        flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
-    finally:
-        daily_sweep.stop()
-        if worker is not None:
-            worker.stop()

@@ -69,9 +69,13 @@ def lifecycle() -> None:
 @pass_app
 def sweep_command(app: AppContext, as_of: str | None, batch: int, as_json: bool) -> None:
     """Suspend permits whose anniversary passed without endorsement; queue due reminders."""
+    from govcred.core.jobs import SWEEP, run_exclusively
     from govcred.core.services.sweep import run_sweep
 
-    report = run_sweep(app.runtime.collaborators, now=_as_of(as_of), batch=batch)
+    rt = app.runtime
+    now = _as_of(as_of)
+    # the same lease as the servers' daily sweep: never two sweeps at once
+    report = run_exclusively(rt.job_place(), SWEEP, lambda: run_sweep(rt.collaborators, now=now, batch=batch))
     if as_json:
         echo_json({**report.as_dict(), "suspended_permits": report.suspended_permits})
         return

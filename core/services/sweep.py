@@ -1,4 +1,4 @@
-"""The lifecycle sweep (``govcred lifecycle sweep``; daily inside ``govcred serve``).
+"""The lifecycle sweep (``govcred lifecycle sweep``; daily in one ``govcred serve`` process, core/jobs.py).
 
 Phase 1 suspends every ``valid`` permit version whose ``exp`` has passed with no newer
 version: the 签注 was missed, so the permit's use is suspended (暂行条例 art. 10). Each batch is
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -198,31 +197,3 @@ def run_sweep(deps: Collaborators, *, now: dt.datetime | None = None, batch: int
         report.batches,
     )
     return report
-
-
-class DailySweep:
-    """A background thread that runs the sweep at start-up and then once a day (``govcred serve``)."""
-
-    def __init__(self, deps: Collaborators, *, interval_seconds: float = 24 * 3600.0):
-        self._deps = deps
-        self._interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="govcred-lifecycle-sweep", daemon=True)
-        self.runs = 0
-
-    def start(self) -> DailySweep:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run_sweep(self._deps)
-            except Exception:  # keep the thread alive; the next day tries again
-                log.exception("lifecycle sweep failed")
-            self.runs += 1
-            self._stop.wait(self._interval)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)

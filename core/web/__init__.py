@@ -49,10 +49,15 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
         return apply_security_headers(response)
 
     register_error_handlers(app)
+    from govcred.core.web import metrics  # here, not at import: see core/web/metrics.py
 
+    metrics.install(app)
+
+    from govcred.core.web import health
     from govcred.core.web.api import officer_auth as api_auth
     from govcred.core.web.api import openapi, wellknown
 
+    app.register_blueprint(health.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(api_auth.bp)
     _register_blueprints(app)

@@ -392,17 +392,18 @@ def _versions_of_all(rt, permits):
 def test_serve_runs_the_sweep_in_a_thread(runtime, clock):
     import time
 
-    from govcred.core.services.sweep import DailySweep
+    from govcred.core.jobs import SWEEP, runs_of
 
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(runtime)
     clock.set(beijing(2027, 3, 2, 9, 0))
-    daily = DailySweep(runtime.collaborators, interval_seconds=3600).start()
+    jobs = runtime.server_jobs(relay=False).start()
     try:
         deadline = time.monotonic() + 30
-        while daily.runs < 1 and time.monotonic() < deadline:
+        while jobs.ran.get(SWEEP, 0) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        daily.stop()
-    assert daily.runs == 1
+        jobs.stop()
+    assert jobs.ran == {SWEEP: 1}
+    assert runs_of(runtime.job_place(), SWEEP) == 1
     assert _versions(runtime, permit.permit_no) == ["suspended"]
