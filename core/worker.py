@@ -53,6 +53,7 @@ from govcred.core.crypto import FieldCipher
 from govcred.core.db import is_sqlite
 from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from govcred.core.orm import outbox as outbox_table
+from govcred.core.outages import database_unavailable
 from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING, OutboxMessage, reveal_secrets
 
 log = logging.getLogger("govcred.worker")
@@ -62,6 +63,8 @@ log = logging.getLogger("govcred.worker")
 DEFAULT_LEASE_SECONDS = 60.0
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
+#: The longest wait between two tries to reach a database that is down.
+OUTAGE_CAP_SECONDS = 15.0
 #: Stored and logged errors are cut to this length.
 MAX_ERROR_CHARS = 1000
 
@@ -116,6 +119,13 @@ def backoff_delay(
     """
     ceiling = cap if attempt >= 64 else min(cap, base * 2 ** max(attempt, 0))
     return (rng or random).uniform(0, ceiling)
+
+
+def outage_delay(failures: int, *, rng: random.Random | None = None, cap: float = OUTAGE_CAP_SECONDS) -> float:
+    """How long to wait after ``failures`` failed tries to reach the database: exponential from
+    0.5 s to ``cap``, half of it jittered so that many workers do not return in step."""
+    ceiling = min(cap, 0.5 * 2 ** min(failures, 16))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
 def default_worker_id() -> str:
@@ -387,6 +397,8 @@ class WorkerStats:
     dead: int = 0
     lost_lease: int = 0
     released: int = 0
+    #: times the database could not be reached (each followed by a backoff and a new try)
+    outages: int = 0
     seconds: float = 0.0
 
     def add(self, outcome: Outcome) -> None:
@@ -437,19 +449,44 @@ def run_worker(
     def should_stop() -> bool:
         return stop_event.is_set() or (deadline is not None and time.monotonic() >= deadline)
 
+    def wait(seconds: float) -> None:
+        stop_event.wait(seconds if deadline is None else max(0.0, min(seconds, deadline - time.monotonic())))
+
     pool = ThreadPoolExecutor(concurrency, thread_name_prefix="outbox-deliver") if concurrency > 1 else None
+    outages = 0
     try:
         while not should_stop():
-            messages = claim_due(relay, worker_id, batch, relay.clock.now(), lease_seconds=lease_seconds)
-            stats.claimed += len(messages)
+            try:
+                messages = claim_due(relay, worker_id, batch, relay.clock.now(), lease_seconds=lease_seconds)
+                stats.claimed += len(messages)
+                if messages:
+                    _deliver_batch(
+                        relay, messages, worker_id, stats, should_stop, pool, lease_seconds, rng, record_every
+                    )
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                # The database is down or cut us off: wait and try again, never die. A message
+                # sent but not yet recorded stays leased to us until lease_until, then is sent
+                # again with the same id, which the receiver deduplicates.
+                delay = outage_delay(outages, rng=rng)
+                outages += 1
+                stats.outages += 1
+                log.warning(
+                    "outbox worker %s: database unavailable (%s); retrying in %.1f s",
+                    worker_id,
+                    type(exc).__name__,
+                    delay,
+                )
+                wait(delay)
+                continue
+            if outages:
+                log.warning("outbox worker %s: database reachable again after %d failed tries", worker_id, outages)
+                outages = 0
             if not messages:
                 if drain:
                     break
-                stop_event.wait(
-                    poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - time.monotonic()))
-                )
-                continue
-            _deliver_batch(relay, messages, worker_id, stats, should_stop, pool, lease_seconds, rng, record_every)
+                wait(poll_interval)
     finally:
         if pool is not None:
             pool.shutdown(wait=True)

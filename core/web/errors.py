@@ -7,7 +7,14 @@ import logging
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
 
-from govcred.core.exceptions import GovcredError, ValidationError, VerificationError
+from govcred.core.exceptions import (
+    GovcredError,
+    ServiceUnavailable,
+    StorageFull,
+    ValidationError,
+    VerificationError,
+)
+from govcred.core.outages import RETRY_AFTER_SECONDS, database_unavailable, storage_full
 
 log = logging.getLogger("govcred.web")
 
@@ -40,6 +47,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(GovcredError)
     def _govcred(exc: GovcredError):
+        if isinstance(exc, ServiceUnavailable | StorageFull):
+            return outage_problem(exc)
         if exc.http_status >= 500:
             log.error("request %s failed: %s", g.get("request_id", ""), exc.code)
         return problem(exc.http_status, exc.code, exc.message)
@@ -61,5 +70,30 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        outage = outage_of(exc)
+        if outage is not None:
+            return outage_problem(outage)
         log.exception("unhandled error in request %s", g.get("request_id", ""))
         return problem(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")
+
+
+def outage_of(exc: BaseException) -> GovcredError | None:
+    """The outage ``exc`` stands for (database unreachable: 503; disk full: 507), logged once
+    without a traceback, or None when it is a bug. The transaction was rolled back: nothing
+    of the request was kept, so the client may simply retry."""
+    if isinstance(exc, ServiceUnavailable | StorageFull):
+        return exc
+    if storage_full(exc):
+        log.error("request %s: storage full (%s)", g.get("request_id", ""), type(exc).__name__)
+        return StorageFull("存储空间已满，本次提交未保存，请联系管理员后再试")
+    if database_unavailable(exc):
+        log.warning("request %s: database unavailable (%s)", g.get("request_id", ""), type(exc).__name__)
+        return ServiceUnavailable("系统繁忙，请稍后再试")
+    return None
+
+
+def outage_problem(outage: GovcredError):
+    response = problem(outage.http_status, outage.code, outage.message)
+    if outage.http_status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

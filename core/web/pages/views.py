@@ -11,8 +11,17 @@ from flask import Blueprint, Flask, g, redirect, render_template, request, url_f
 from werkzeug.exceptions import HTTPException
 
 from govcred.core.clock import BEIJING
-from govcred.core.exceptions import AuthenticationRequired, FieldError, GovcredError, ValidationError
+from govcred.core.exceptions import (
+    AuthenticationRequired,
+    FieldError,
+    GovcredError,
+    ServiceUnavailable,
+    StorageFull,
+    ValidationError,
+)
+from govcred.core.outages import RETRY_AFTER_SECONDS
 from govcred.core.web.authn import current_principal, public
+from govcred.core.web.errors import outage_of
 
 log = logging.getLogger("govcred.web.pages")
 
@@ -79,6 +88,13 @@ def render_error(status: int, message: str):
     return render_template("error.html", status=status, message=message, request_id=g.get("request_id", "")), status
 
 
+def render_outage(outage: GovcredError):
+    """The page for an outage: 503 "系统繁忙，请稍后再试" with Retry-After, or 507 disk full."""
+    body, status = render_error(outage.http_status, outage.message)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+    return body, status, headers
+
+
 def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
     """Errors inside a page blueprint become HTML pages (the API keeps problem+json)."""
 
@@ -88,6 +104,8 @@ def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
 
     @bp.errorhandler(GovcredError)
     def _govcred(exc: GovcredError):
+        if isinstance(exc, ServiceUnavailable | StorageFull):
+            return render_outage(exc)
         if exc.http_status >= 500:
             log.error("page request %s failed: %s", g.get("request_id", ""), exc.code)
             return render_error(500, "服务器内部错误，请稍后再试")
@@ -99,6 +117,9 @@ def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
 
     @bp.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        outage = outage_of(exc)
+        if outage is not None:
+            return render_outage(outage)
         # the page shows no traceback or message text (it may hold personal data); the log has it
         log.exception("page request %s failed", g.get("request_id", ""))
         return render_error(500, "服务器内部错误，请稍后再试")
