@@ -33,6 +33,7 @@ from govcred.core.clock import Clock
 from govcred.core.exceptions import LeaseHeld
 from govcred.core.leases import Lease, holder_name
 from govcred.core.orm import job_runs
+from govcred.core.outages import database_unavailable
 from govcred.core.worker import BackgroundWorker, Relay
 
 log = logging.getLogger("govcred.jobs")
@@ -133,6 +134,14 @@ def _is_due(place: JobPlace, job: PeriodicJob) -> bool:
     return started is None or (place.clock.now() - started).total_seconds() >= job.interval_seconds
 
 
+def _log_failure(exc: Exception, what: str, retry_in: float) -> None:
+    """An outage in one line (it is expected and passes); anything else with its traceback."""
+    if database_unavailable(exc):
+        log.warning("%s: database unavailable (%s); trying again in %.0f s", what, type(exc).__name__, retry_in)
+    else:
+        log.exception("%s failed; trying again in %.0f s", what, retry_in)
+
+
 class ServerJobs:
     """The jobs thread of one server process (see the module docstring)."""
 
@@ -171,8 +180,8 @@ class ServerJobs:
                 try:
                     if run_if_due(self._place, job):
                         self.ran[job.name] = self.ran.get(job.name, 0) + 1
-                except Exception:  # the database may be down: the next poll tries again
-                    log.exception("job %s failed; trying again in %.0f s", job.name, self._poll)
+                except Exception as exc:  # the next poll tries again
+                    _log_failure(exc, f"job {job.name}", self._poll)
             self._stop.wait(self._poll)
 
     def _tend_relay(self) -> None:
@@ -190,8 +199,8 @@ class ServerJobs:
                 self._relay_lease = lease
                 self._worker = BackgroundWorker(self._relay).start()
                 log.info("outbox relay: this process (%s) is the leader", holder_name())
-        except Exception:
-            log.exception("outbox relay: could not tend the lease; trying again in %.0f s", self._poll)
+        except Exception as exc:
+            _log_failure(exc, "outbox relay lease", self._poll)
 
     def _stop_relay(self) -> None:
         worker, self._worker = self._worker, None
