@@ -39,7 +39,7 @@ class Settings:
     secret_key: str = ""
     leeway_seconds: int = 60
     credential_max_days: int = 400
-    presentation_seconds: int = 90
+    presentation_seconds: int = 60
     status_list_ttl_seconds: int = 3600
     status_list_size: int = 131072
     worker_in_serve: bool = True
@@ -181,8 +181,8 @@ def _validated(s: Settings) -> Settings:
         problems.append(f"key_algorithm must be one of {', '.join(ALGORITHMS)}, got {s.key_algorithm!r}")
     if not 0 <= s.leeway_seconds <= 60:
         problems.append(f"leeway_seconds must be between 0 and 60, got {s.leeway_seconds}")
-    if not 60 <= s.presentation_seconds <= 120:
-        problems.append(f"presentation_seconds must be between 60 and 120, got {s.presentation_seconds}")
+    if not 30 <= s.presentation_seconds <= 60:
+        problems.append(f"presentation_seconds must be between 30 and 60, got {s.presentation_seconds}")
     if s.job_poll_seconds < 1:
         problems.append(f"job_poll_seconds must be at least 1, got {s.job_poll_seconds}")
     if not s.issuer.startswith(("http://", "https://")):

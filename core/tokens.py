@@ -46,7 +46,10 @@ MAX_TOKEN_BYTES_BY_KIND = {STATUS_LIST: 512 * 1024, TRUST_LIST: 512 * 1024}
 MAX_HEADER_CHARS = 512
 MAX_JSON_DEPTH = 8
 MAX_LEEWAY_SECONDS = 60
-MAX_PRESENTATION_SECONDS = 120
+#: A presentation is shown once, at the counter: it lives a minute, and a verifier's clock may
+#: be off by half of that at most (issue 12: a screenshot must not verify two minutes later).
+MAX_PRESENTATION_SECONDS = 60
+MAX_PRESENTATION_LEEWAY_SECONDS = 30
 
 #: Header members that would let a token pick or carry its own key, or change how it is read.
 FORBIDDEN_HEADERS = ("jku", "x5u", "x5c", "x5t", "x5t#S256", "jwk", "crit", "b64", "zip", "cty")
@@ -158,6 +161,8 @@ def verify_token(
     _check_kind(kind)
     if not 0 <= leeway <= MAX_LEEWAY_SECONDS:
         raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY_SECONDS} seconds, got {leeway}")
+    if kind == PRESENTATION:
+        leeway = min(leeway, MAX_PRESENTATION_LEEWAY_SECONDS)
     header_b64, payload_b64, signature_b64 = _split(token, MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES))
 
     # 2. header

@@ -22,6 +22,7 @@ from govcred.core.exceptions import ConfigError
 from govcred.verifier.cache import TrustCache, fetch_source
 from govcred.verifier.check import Verifier
 from govcred.verifier.db import CopyStore, create_tables, make_verifier_engine
+from govcred.verifier.replay import replay_cache_for
 from govcred.verifier.trust import TrustConfig, load_trust
 from govcred.verifier.trustlist import TrustListSource, load_root
 
@@ -37,6 +38,9 @@ class VerifierConfig:
     trust_list: str | None = None
     trust_root: str | None = None
     benefit_plugins: tuple[str, ...] = ()
+    #: Redis shared by every verifier process (presentation replay cache, limits); the
+    #: verifier database serves instead when unset
+    redis_url: str | None = None
     data_dir: Path = Path("./var/verifier")
     database_url: str = ""
     refresh_seconds: float = 300.0
@@ -56,7 +60,7 @@ class VerifierConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> VerifierConfig:
         """For gunicorn: GOVCRED_VERIFIER_TRUST (a trust file) and/or _TRUST_LIST with _TRUST_ROOT,
-        _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REFRESH_SECONDS, _AUDIENCE."""
+        _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REDIS_URL, _REFRESH_SECONDS, _AUDIENCE."""
         trust, trust_list = env.get("GOVCRED_VERIFIER_TRUST"), env.get("GOVCRED_VERIFIER_TRUST_LIST")
         if not trust and not trust_list:
             raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file (or _TRUST_LIST the signed list)")
@@ -70,6 +74,7 @@ class VerifierConfig:
             database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
             refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
             audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
+            redis_url=env.get("GOVCRED_VERIFIER_REDIS_URL") or None,
         )
 
 
@@ -149,6 +154,7 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
             pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
             leeway=config.leeway,
             audience=config.audience,
+            replay=replay_cache_for(engine, config.redis_url),
         ),
     )
     from govcred.verifier import pages, views

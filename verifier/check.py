@@ -2,8 +2,10 @@
 
 Order of checks: read the input (QR text, bare token, or an image) -> the token's kind from
 its ``typ`` -> the issuer must be trusted -> :func:`govcred.core.tokens.verify_token` with that
-issuer's pinned keys (signature, header, time) -> the status list entry -> the benefit asked
-about. A benefit plugin can only narrow: it is asked only after every core check passed, and
+issuer's pinned keys (signature, header, time) -> the issuer's scope (divisions, credential
+types) -> the status list entry -> for a presentation, its first use (a ``jti`` never seen by
+any process of this service) -> the benefit asked about. A benefit plugin can only narrow: it
+is asked only after every core check passed, and
 its ``True`` never turns a failed check into a valid answer.
 
 ``valid`` means every check passed, including the benefit when one was asked about (a
@@ -27,7 +29,8 @@ from govcred.core.clock import FixedClock
 from govcred.core.exceptions import VerificationError
 from govcred.core.plugins import collect_credential_types
 from govcred.core.qr import decode_image, token_from_scan
-from govcred.core.tokens import CREDENTIAL, PRESENTATION, verify_token
+from govcred.core.tokens import CREDENTIAL, MAX_PRESENTATION_LEEWAY_SECONDS, PRESENTATION, verify_token
+from govcred.verifier.replay import MemoryReplayCache
 from govcred.verifier.statuslist import INVALID, SUSPENDED, VALID
 
 log = logging.getLogger("govcred.verifier")
@@ -70,10 +73,12 @@ class Verifier:
     """Verifies against a :class:`~verifier.cache.TrustCache` (or anything with ``issuers``,
     ``keyset(iss)``, ``check_scope(claims)``, ``status_list(uri, iss)``, ``now()`` and ``clock``)."""
 
-    def __init__(self, trust, *, pm=None, leeway: int = 60, audience: str | None = None):
+    def __init__(self, trust, *, pm=None, leeway: int = 60, audience: str | None = None, replay=None):
         self.trust = trust
         self.pm = pm
         self.leeway = leeway
+        #: where used presentation jtis are remembered (shared by every process in a service)
+        self.replay = replay if replay is not None else MemoryReplayCache()
         self.clock = trust.clock  # one clock for the token times and the list ages
         self.audience = audience
 
@@ -89,6 +94,8 @@ class Verifier:
             answer.credential_id = claims.get(CREDENTIAL_ID) if kind == PRESENTATION else claims.get("jti")
             answer.holder, answer.county = _holder(claims)
             self._check_status(claims)
+            if kind == PRESENTATION:
+                self._check_first_use(claims, now)
         except VerificationError as exc:
             answer.reasons, answer.detail = [exc.reason], exc.detail
             if exc.reason == "EXPIRED" and exc.detail != "KEY_RETIRED":
@@ -137,6 +144,17 @@ class Verifier:
                 # a presentation made for someone else (e.g. only to read the verification log)
                 raise VerificationError("MALFORMED", "AUD_MISMATCH")
         return kind, claims
+
+    def _check_first_use(self, claims: dict[str, Any], now: float) -> None:
+        """Last of the checks, so that only a presentation that would verify is used up."""
+        until = claims["exp"] + min(self.leeway, MAX_PRESENTATION_LEEWAY_SECONDS)
+        try:
+            first = self.replay.first_use(claims["iss"], claims["jti"], until=until, now=now)
+        except Exception:  # the shared cache is unreachable: cannot tell, so never "valid"
+            log.exception("replay cache unavailable")
+            raise VerificationError("STATUS_UNAVAILABLE", "REPLAY_CACHE_UNAVAILABLE") from None
+        if not first:
+            raise VerificationError("PRESENTATION_REPLAYED", "JTI_SEEN")
 
     def _status_of_expired(self, token: str) -> str | None:
         """SUSPENDED or REVOKED for an expired credential whose list entry says so, else None.

@@ -68,6 +68,14 @@ fetched_copies = sa.Table(
     sa.Column("fetched_at", sa.Float, nullable=False),
 )
 
+#: Presentations already verified (digest of issuer and jti), until they would have expired anyway.
+seen_presentations = sa.Table(
+    "verifier_seen_presentations",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("until", sa.Float, nullable=False, index=True),
+)
+
 KEY_PREFIX = "gcv"
 DEFAULT_RATE_PER_MINUTE = 600
 RATE_WINDOW_SECONDS = 60

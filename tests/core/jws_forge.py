@@ -69,7 +69,7 @@ def credential_claims(**overrides: Any) -> dict[str, Any]:
 
 
 def presentation_claims(**overrides: Any) -> dict[str, Any]:
-    claims = {"iss": ISSUER, "jti": "pres-0001", "iat": NOW_TS, "exp": NOW_TS + 90, "aud": "school-33112101"}
+    claims = {"iss": ISSUER, "jti": "pres-0001", "iat": NOW_TS, "exp": NOW_TS + 60, "aud": "school-33112101"}
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
 

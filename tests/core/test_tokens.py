@@ -119,7 +119,7 @@ def test_issue_names_every_missing_claim(signer, kind):
 def test_issue_refuses_long_presentations(signer):
     key, _ = signer
     with pytest.raises(ValidationError) as info:
-        issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 121), key, clock=clock())
+        issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 61), key, clock=clock())
     assert info.value.errors[0].code == "LIFETIME_TOO_LONG"
 
 
@@ -334,11 +334,11 @@ def test_exp_not_after_iat_is_malformed():
     assert reason_of(token, CREDENTIAL, keys) == ("MALFORMED", "EXP_NOT_AFTER_IAT")
 
 
-def test_presentation_lifetime_is_at_most_120_seconds():
+def test_presentation_lifetime_is_at_most_60_seconds():
     key, keys = key_and_set()
-    ok = forge(header_for(key, PRESENTATION), presentation_claims(exp=NOW_TS + 120), key)
+    ok = forge(header_for(key, PRESENTATION), presentation_claims(exp=NOW_TS + 60), key)
     assert verify_token(ok, PRESENTATION, keys, clock=clock())
-    for lifetime in (121, 3600):
+    for lifetime in (61, 3600):
         token = forge(header_for(key, PRESENTATION), presentation_claims(exp=NOW_TS + lifetime), key)
         assert reason_of(token, PRESENTATION, keys) == ("MALFORMED", "LIFETIME_TOO_LONG")
 
@@ -531,14 +531,23 @@ def test_fractional_times_are_times_and_nan_is_no_json(signer):
         issue_token(CREDENTIAL, credential_claims(score=float("nan")), key, clock=clock())
 
 
-def test_a_presentation_may_live_exactly_120_seconds(signer):
+def test_a_presentation_may_live_exactly_60_seconds(signer):
     key, _ = signer
-    issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 120), key, clock=clock())
+    issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 60), key, clock=clock())
     with pytest.raises(ValidationError) as info:
-        issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 121), key, clock=clock())
+        issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 61), key, clock=clock())
     assert [e.as_dict() for e in info.value.errors] == [
-        {"field": "exp", "code": "LIFETIME_TOO_LONG", "message": "a presentation lives at most 120 s"}
+        {"field": "exp", "code": "LIFETIME_TOO_LONG", "message": "a presentation lives at most 60 s"}
     ]
+
+
+def test_a_presentations_leeway_is_at_most_30_seconds_whatever_the_verifier_allows(signer):
+    key, keys = signer
+    token = issue_token(PRESENTATION, presentation_claims(exp=NOW_TS + 60), key, clock=clock())
+    late = FixedClock(NOW + dt.timedelta(seconds=89))
+    assert verify_token(token, PRESENTATION, keys, clock=late, leeway=60).kind == PRESENTATION
+    later = FixedClock(NOW + dt.timedelta(seconds=90))
+    assert reason_of(token, PRESENTATION, keys, clock=later, leeway=60) == ("EXPIRED", "EXP_PASSED")
 
 
 def test_a_key_signs_up_to_and_including_its_last_signing_instant():
