@@ -63,6 +63,22 @@ class CredentialType:
         """
         return []
 
+    def form_errors(self, document: Mapping[str, Any], today: dt.date) -> list[FieldError]:
+        """Check a document typed into a form, beyond its structure: what a person can put
+        right at once (an ID number's check digit, a start date in the future, a section
+        filled only half-way, a required field left empty, named by its field).
+
+        The pages run it when the form is sent and again when the application is
+        submitted, so a mistyped number is flagged on the form instead of being refused by
+        an officer days later. Documents sent through the API are only validated: there
+        such problems are eligibility findings.
+
+        :param document: the document built from the form (it may also fail :meth:`validate`).
+        :param today: the local date the form is checked on.
+        :returns: every :class:`FieldError` found, with document paths; empty when none.
+        """
+        return []
+
     def subject(self, document: Mapping[str, Any]) -> Mapping[str, str]:
         """Name the person an application is about, for indexing, masking and notifications.
 

@@ -338,6 +338,21 @@ job_runs = sa.Table(
     sa.Column("last_error", sa.String(1000)),
 )
 
+#: A resident's application form in progress, kept on the server so that an expired page
+#: session loses nothing: the fields as typed (``values_enc``, encrypted like documents,
+#: with the row id as associated data) and the step the resident was at.
+form_drafts = sa.Table(
+    "form_drafts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("owner_id", ID, sa.ForeignKey("residents.id"), nullable=False),
+    sa.Column("schema", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(16), nullable=False),
+    sa.Column("values_enc", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", TZDateTime, nullable=False),
+    sa.UniqueConstraint("owner_id", "schema"),
+)
+
 _mapped = False
 
 

@@ -19,6 +19,7 @@ from govcred.core.repository import (
     AttachmentRepository,
     CredentialRepository,
     DecisionRepository,
+    FormDraftRepository,
     OfficerRepository,
     ReminderChoiceRepository,
     ResidentRepository,
@@ -59,6 +60,7 @@ class UnitOfWork:
         self.sweep_runs = SweepRunRepository(self.session)
         self.reminder_choices = ReminderChoiceRepository(self.session)
         self.attachments = AttachmentRepository(self.session)
+        self.form_drafts = FormDraftRepository(self.session, self._secrets)
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

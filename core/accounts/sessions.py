@@ -73,15 +73,19 @@ def start(
     return PageSession(session_id, kind, subject_id, now, now, dict(data or {}))
 
 
-def load(uow, session_id: str, now: dt.datetime) -> PageSession | None:
-    """The live session for ``session_id`` (touched), or None when unknown, revoked, idle or expired."""
+def _row(uow, session_id: str):
     if not session_id or len(session_id) > 64:
         return None
-    row = (
+    return (
         uow.session.execute(sa.select(web_sessions).where(web_sessions.c.id_hash == _hash(session_id)))
         .mappings()
         .first()
     )
+
+
+def load(uow, session_id: str, now: dt.datetime) -> PageSession | None:
+    """The live session for ``session_id`` (touched), or None when unknown, revoked, idle or expired."""
+    row = _row(uow, session_id)
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
         return None
     if now - row["last_seen_at"] > IDLE_TIMEOUT[row["kind"]]:
@@ -91,6 +95,17 @@ def load(uow, session_id: str, now: dt.datetime) -> PageSession | None:
             sa.update(web_sessions).where(web_sessions.c.id_hash == row["id_hash"]).values(last_seen_at=now)
         )
     return PageSession(session_id, row["kind"], row["subject_id"], row["created_at"], now, dict(row["data"] or {}))
+
+
+def lapsed_subject(uow, session_id: str, now: dt.datetime) -> tuple[str, str] | None:
+    """``(kind, subject_id)`` of a session that ran out (idle or past its absolute limit),
+    not one that was revoked: whose form a browser was filling in when its session lapsed,
+    so that what it sends is kept for them rather than lost (it is never signed in again)."""
+    row = _row(uow, session_id)
+    if row is None or row["revoked_at"] is not None:
+        return None
+    lapsed = row["expires_at"] <= now or now - row["last_seen_at"] > IDLE_TIMEOUT[row["kind"]]
+    return (row["kind"], row["subject_id"]) if lapsed else None
 
 
 def resume(uow, session_id: str, now: dt.datetime) -> PageSession | None:

@@ -9,6 +9,7 @@ from govcred.core.repository.applications import ApplicationRepository
 from govcred.core.repository.attachments import AttachmentRepository
 from govcred.core.repository.credentials import CredentialRepository
 from govcred.core.repository.decisions import DecisionRepository
+from govcred.core.repository.form_drafts import FormDraftRepository
 from govcred.core.repository.reminder_choices import ReminderChoiceRepository
 from govcred.core.repository.signing_keys import SigningKeyRepository
 from govcred.core.repository.status_lists import StatusListRepository
@@ -19,6 +20,7 @@ __all__ = [
     "AttachmentRepository",
     "CredentialRepository",
     "DecisionRepository",
+    "FormDraftRepository",
     "OfficerRepository",
     "ReminderChoiceRepository",
     "ResidentRepository",

@@ -4,6 +4,7 @@ complete."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -71,3 +72,25 @@ def document_errors(credential_types: CredentialTypes, document: Any) -> list[Fi
     except ValidationError as exc:
         return exc.errors
     return []
+
+
+def _under(path: str, parent: str) -> bool:
+    return path.startswith((parent + ".", parent + "[")) if parent else bool(path)
+
+
+def form_errors(credential_types: CredentialTypes, document: Any, today: dt.date) -> list[FieldError]:
+    """Every problem of a document typed into a form: its type's form checks first, then
+    the structural errors they did not already name. A structural error about a whole
+    missing object (``applicant``) is left out when the form checks named its fields."""
+    try:
+        credential_type = credential_types.for_document(document)
+    except ValidationError as exc:
+        return exc.errors
+    checked = list(credential_type.form_errors(document, today))
+    named = {e.field for e in checked}
+    structural = [
+        e
+        for e in credential_type.validate(document)
+        if e.field not in named and not any(_under(field, e.field) for field in named)
+    ]
+    return checked + structural

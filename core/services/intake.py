@@ -27,7 +27,12 @@ from govcred.core.exceptions import (
 )
 from govcred.core.masking import mask_identifier, mask_name
 from govcred.core.services.collaborators import Collaborators
-from govcred.core.services.documents import attachment_references, materials_complete, validate_document
+from govcred.core.services.documents import (
+    attachment_references,
+    form_errors,
+    materials_complete,
+    validate_document,
+)
 
 log = logging.getLogger("govcred.services")
 
@@ -49,23 +54,29 @@ def check_channel(principal: Principal | None, channel: str) -> Principal:
 
 
 def submit_application(
-    deps: Collaborators, document: dict, *, principal: Principal, channel: str
+    deps: Collaborators, document: dict, *, principal: Principal, channel: str, typed: bool = False
 ) -> models.Application:
     """Validate and store an application; accept it at once when the materials are complete.
 
     Residents submit online for themselves; clerks and admins enter window applications.
     Every problem -- document fields and attachment references -- is reported in one
-    :class:`ValidationError`, and nothing is stored unless everything is right.
+    :class:`ValidationError`, and nothing is stored unless everything is right. A document
+    ``typed`` into the pages' form is held to its type's form checks too (the server checks
+    again what the form checked: a check digit, a future date), not only to its structure.
     """
     principal = check_channel(principal, channel)
     errors = ErrorList()
     if isinstance(document, Mapping) and "channel" in document and document["channel"] != channel:
         errors.add("channel", "CHANNEL_MISMATCH", f"申请表中的受理渠道与实际渠道（{channel}）不一致")
     subject = None
-    try:
-        subject = validate_document(deps.credential_types, document)
-    except ValidationError as exc:
-        errors.errors[:0] = exc.errors
+    typed_errors = form_errors(deps.credential_types, document, deps.clock.today_beijing()) if typed else []
+    if typed_errors:
+        errors.errors[:0] = typed_errors
+    else:
+        try:
+            subject = validate_document(deps.credential_types, document)
+        except ValidationError as exc:
+            errors.errors[:0] = exc.errors
     refs = attachment_references(document)
     now = deps.clock.now()
     with deps.uow() as uow:

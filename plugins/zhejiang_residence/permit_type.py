@@ -19,6 +19,7 @@ from govcred.core import (
 from govcred.plugins.zhejiang_residence import claims as _claims
 from govcred.plugins.zhejiang_residence import document as _document
 from govcred.plugins.zhejiang_residence import endorsement as _endorsement
+from govcred.plugins.zhejiang_residence import form_checks as _form_checks
 from govcred.plugins.zhejiang_residence import rules as _rules
 from govcred.plugins.zhejiang_residence.benefits import benefit_labels
 from govcred.plugins.zhejiang_residence.county import CountyConfig
@@ -45,6 +46,9 @@ class ResidencePermitType(CredentialType):
 
     def validate(self, document: Mapping[str, Any]) -> list[FieldError]:
         return _document.validate_document(document)
+
+    def form_errors(self, document: Mapping[str, Any], today: dt.date) -> list[FieldError]:
+        return _form_checks.form_errors(document, today)
 
     def subject(self, document: Mapping[str, Any]) -> Mapping[str, str]:
         applicant = document["applicant"]

@@ -28,6 +28,7 @@ class Card(CredentialType):
 def test_every_method_is_documented_like_a_hook():
     assert {m.__name__ for m in METHODS} == {
         "validate",
+        "form_errors",
         "subject",
         "records_from_document",
         "eligibility_findings",

@@ -1,8 +1,11 @@
 """The application form and its confirmation page, shared by the resident's online
 application and the clerk's window intake (same templates, different layout and endpoints).
 
-The draft lives in the page session (``data["draft"]``, ``data["uploads"]``) between the
-form and the confirmation, so nothing reaches the application tables before "确认提交".
+Between the form and the confirmation nothing reaches the application tables before
+"确认提交": a resident's draft is kept on the server (``govcred.core.services.drafts``), a
+clerk's in the page session (``data["values"]``, ``data["draft"]``, ``data["uploads"]``).
+The form is always refilled from the values as typed, never from the document built from
+them, so a value stays in its field whatever was left empty around it.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from dataclasses import dataclass
 from flask import render_template, url_for
 
 from govcred.core.services import documents
+from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc
 from govcred.core.web.pages.views import FormErrors
 
 #: Session keys that belong to one application in progress (cleared once it is submitted).
-DRAFT_KEYS = ("draft", "commitment_at", "uploads", "schema")
+DRAFT_KEYS = ("draft", "values", "moves", "commitment_at", "uploads", "schema")
 
 
 def schema_slug(schema: str) -> str:
@@ -30,6 +34,26 @@ def upload_names(doc: dict, known: dict[str, str]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class TypedForm:
+    """One submission of the form: the fields as typed, the document built from them, and
+    where list items moved on the way (so errors on the document land on their fields)."""
+
+    values: dict
+    document: dict
+    moves: dict
+
+    @classmethod
+    def from_request(cls, form, *, schema: str, channel: str, commitment: dict, skip=()) -> TypedForm:
+        pairs = [(k, v) for k, v in form.items(multi=True) if k not in skip]
+        document, moves = formdoc.unflatten_tracked(pairs)
+        document.update(schema=schema, channel=channel, commitment=commitment)
+        return cls(formdoc.form_values(pairs), document, moves)
+
+    def errors(self, credential_types, today) -> FormErrors:
+        return FormErrors(documents.form_errors(credential_types, self.document, today)).moved(self.moves)
+
+
+@dataclass(frozen=True)
 class ApplyFlow:
     channel: str  # online | window
     layout: str  # the audience's base template
@@ -38,27 +62,28 @@ class ApplyFlow:
     form: str
     confirm_post: str
 
-    def render_form(self, session, schema: str, *, doc: dict | None = None, errors=None, status: int = 200):
-        values = formdoc.flatten(doc if doc is not None else session.data.get("draft") or {})
+    def render_form(self, values: dict, uploads: dict, schema: str, *, errors=None, status: int = 200, notice=""):
         return render_template(
             "apply/form.html",
             errors=errors if errors is not None else FormErrors(),
             values=values,
-            uploads=session.data.get("uploads", {}),
+            uploads=uploads,
             slug=schema_slug(schema),
             channel=self.channel,
             layout=self.layout,
             action=url_for(self.form_post),
             upload_url=url_for(self.upload),
+            today=runtime_of().clock.today_beijing().isoformat(),
+            notice=notice,
         ), status
 
-    def render_confirm(self, session, schema: str, doc: dict):
+    def render_confirm(self, uploads: dict, schema: str, doc: dict):
         return render_template(
             "apply/confirm.html",
             doc=doc,
             slug=schema_slug(schema),
             errors=FormErrors(),
-            files=upload_names(doc, session.data.get("uploads", {})),
+            files=upload_names(doc, uploads),
             layout=self.layout,
             confirm_action=url_for(self.confirm_post),
             back_url=url_for(self.form),

@@ -57,6 +57,22 @@ def page_session() -> sessions.PageSession | None:
     return g.page_session
 
 
+def lapsed_resident() -> Principal | None:
+    """The resident whose session cookie this browser still sends after the session lapsed
+    (see :func:`govcred.core.accounts.sessions.lapsed_subject`), or None."""
+    if page_session() is not None:
+        return None
+    raw = request.cookies.get(session_cookie_name(), "")
+    if not raw:
+        return None
+    rt = runtime_of()
+    with rt.uow(readonly=True) as uow:
+        found = sessions.lapsed_subject(uow, raw, rt.clock.now())
+    if found is None or found[0] != "resident":
+        return None
+    return Principal("resident", found[1])
+
+
 def session_principal() -> Principal | None:
     session = page_session()
     return None if session is None else sessions.principal_of(session)
@@ -82,6 +98,13 @@ def _token_ok() -> bool:
     session = page_session()
     if session is not None:
         bindings.append("s|" + session.id)
+    else:
+        # A form rendered for a session that has since lapsed still carries that session's
+        # token: it is accepted (only this browser could have it), so that the view can
+        # keep what was typed and send the person to sign in again (never signed in by it).
+        raw = request.cookies.get(session_cookie_name(), "")
+        if raw:
+            bindings.append("s|" + raw)
     anon = request.cookies.get(anon_cookie_name())
     if anon:
         bindings.append("a|" + anon)

@@ -14,15 +14,15 @@ from govcred.core import attachments, models
 from govcred.core.accounts import sessions, signin
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
-from govcred.core.services import decisions, documents, eligibility, lifecycle
+from govcred.core.services import decisions, eligibility, lifecycle
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 
 # imported by name: ``intake`` is this blueprint's window-intake view
 from govcred.core.services.intake import INTAKE_ROLES, get_application, submit_application
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
-from govcred.core.web.pages import formdoc, guard, permitview
-from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
+from govcred.core.web.pages import guard, permitview
+from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, TypedForm, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
 from govcred.core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
@@ -417,7 +417,7 @@ def _intake_schema(session) -> str:
 def intake():
     session = guard.page_session()
     schema = _intake_schema(session)
-    return INTAKE.render_form(session, schema)
+    return INTAKE.render_form(session.data.get("values", {}), session.data.get("uploads", {}), schema)
 
 
 @bp.post("/intake")
@@ -427,19 +427,24 @@ def intake_post():
     session = guard.page_session()
     schema = _intake_schema(session)
     signed = request.form.get("commitment_signed") == "yes"
-    doc = formdoc.unflatten((k, v) for k, v in request.form.items(multi=True) if k != "commitment_signed")
-    doc.update(
+    typed = TypedForm.from_request(
+        request.form,
         schema=schema,
         channel="window",
         commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None},
+        skip=("commitment_signed",),
     )
-    session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel")}
+    session.data["draft"] = {k: v for k, v in typed.document.items() if k not in ("schema", "channel")}
+    session.data["values"] = dict(typed.values, commitment_signed=signed)
+    session.data["moves"] = typed.moves
     guard.save_session_data(session)
-    errors = FormErrors(documents.document_errors(rt.credential_types, doc))
+    errors = typed.errors(rt.credential_types, rt.clock.today_beijing())
     if not signed:
         errors.add("commitment_signed", "请确认申请人已在纸质告知承诺书上签字")
     if errors:
-        return INTAKE.render_form(session, schema, doc=doc, errors=errors, status=400)
+        return INTAKE.render_form(
+            session.data["values"], session.data.get("uploads", {}), schema, errors=errors, status=400
+        )
     return redirect(url_for("officer.intake_confirm"))
 
 
@@ -458,7 +463,7 @@ def intake_confirm():
         return redirect(url_for("officer.intake"))
     schema = _intake_schema(session)
     doc = dict(session.data["draft"], schema=schema, channel="window")
-    return INTAKE.render_confirm(session, schema, doc)
+    return INTAKE.render_confirm(session.data.get("uploads", {}), schema, doc)
 
 
 @bp.post("/intake/confirm")
@@ -471,9 +476,11 @@ def intake_submit():
     schema = _intake_schema(session)
     doc = dict(session.data["draft"], schema=schema, channel="window")
     try:
-        app = submit_application(rt.collaborators, doc, principal=current_principal(), channel="window")
+        app = submit_application(rt.collaborators, doc, principal=current_principal(), channel="window", typed=True)
     except ValidationError as exc:
-        return INTAKE.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
+        errors = FormErrors.from_exception(exc).moved(session.data.get("moves", {}))
+        values = session.data.get("values", {})
+        return INTAKE.render_form(values, session.data.get("uploads", {}), schema, errors=errors, status=400)
     for key in DRAFT_KEYS:
         session.data.pop(key, None)
     guard.save_session_data(session)

@@ -8,18 +8,20 @@ named by document path, so the schema's validator's errors land next to their fi
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from govcred.core import models
-from govcred.core.accounts import sessions, signin
+from govcred.core.accounts import signin
 from govcred.core.accounts.login_codes import send_login_code
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
 from govcred.core.qr import render_png
-from govcred.core.services import documents, intake, lifecycle
+from govcred.core.services import drafts, intake, lifecycle
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc, guard, permitview
-from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, schema_slug
+from govcred.core.web.pages.applyflow import ApplyFlow, TypedForm, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
 
@@ -54,12 +56,6 @@ def _schema() -> str:
     return next(iter(types))
 
 
-def _session() -> sessions.PageSession:
-    session = guard.page_session()
-    assert session is not None  # resident_required ran first
-    return session
-
-
 # ---- log-in ---------------------------------------------------------------------------------
 
 
@@ -76,7 +72,12 @@ def start():
 @public
 def login():
     return render_template(
-        "resident/login.html", errors=FormErrors(), phone="", code_sent=False, next=request.args.get("next", "")
+        "resident/login.html",
+        errors=FormErrors(),
+        phone="",
+        code_sent=False,
+        next=request.args.get("next", ""),
+        expired=request.args.get("expired") == "1",
     )
 
 
@@ -145,13 +146,52 @@ def home():
 
 
 # ---- notice & commitment, form, uploads, confirmation ------------------------------------------
+# The application in preparation is a server-side draft (govcred.core.services.drafts): each
+# step saves it, so an expired session or a closed browser loses nothing.
+
+
+def _draft(schema: str) -> drafts.Draft:
+    return drafts.load_draft(runtime_of().collaborators, current_principal(), schema)
+
+
+def _save(schema: str, draft: drafts.Draft, principal=None) -> None:
+    drafts.save_draft(runtime_of().collaborators, principal or current_principal(), schema, draft)
+
+
+def keeps_draft_when_lapsed(view):
+    """A form sent after the resident's session lapsed: keep what was typed in their draft
+    and ask them to sign in again, coming back to the same step (nothing is lost)."""
+
+    @functools.wraps(view)
+    def inner(*args, **kwargs):
+        principal = current_principal()
+        if principal is None or principal.kind != "resident":
+            lapsed = guard.lapsed_resident()
+            if lapsed is not None:
+                back = url_for("resident.form")
+                if request.endpoint == "resident.form_post":
+                    schema = _schema()
+                    draft = drafts.load_draft(runtime_of().collaborators, lapsed, schema)
+                    draft.state["values"] = formdoc.form_values(request.form.items(multi=True))
+                    draft.step = "form"
+                    _save(schema, draft, lapsed)
+                elif request.endpoint == "resident.confirm_post":
+                    back = url_for("resident.confirm")
+                return redirect(url_for("resident.login", next=back, expired="1"))
+        return view(*args, **kwargs)
+
+    return inner
 
 
 @bp.get("/apply")
 @resident_required
 def notice():
     schema = _schema()
-    return render_template("resident/notice.html", errors=FormErrors(), schema=schema, slug=schema_slug(schema))
+    draft = _draft(schema)
+    resume = url_for(f"resident.{draft.step}") if draft.step in ("form", "confirm") else None
+    return render_template(
+        "resident/notice.html", errors=FormErrors(), schema=schema, slug=schema_slug(schema), resume=resume
+    )
 
 
 @bp.post("/apply")
@@ -161,99 +201,108 @@ def notice_post():
     if request.form.get("accept") != "yes":
         errors = FormErrors()
         errors.add("accept", "请阅读告知承诺书，勾选“我已阅读并承诺”后继续")
-        return render_template("resident/notice.html", errors=errors, schema=schema, slug=schema_slug(schema)), 400
-    session = _session()
-    session.data["commitment_at"] = runtime_of().clock.now().isoformat(timespec="seconds")
-    session.data["schema"] = schema
-    guard.save_session_data(session)
+        return render_template(
+            "resident/notice.html", errors=errors, schema=schema, slug=schema_slug(schema), resume=None
+        ), 400
+    draft = _draft(schema)
+    draft.state["commitment_at"] = runtime_of().clock.now().isoformat(timespec="seconds")
+    draft.step = "form"
+    _save(schema, draft)
     return redirect(url_for("resident.form"))
-
-
-def _commitment_or_redirect(session: sessions.PageSession):
-    if not session.data.get("commitment_at"):
-        return redirect(url_for("resident.notice"))
-    return None
 
 
 @bp.get("/apply/form")
 @resident_required
 def form():
-    session = _session()
-    gate = _commitment_or_redirect(session)
-    if gate:
-        return gate
-    schema = session.data.get("schema") or _schema()
-    return FLOW.render_form(session, schema)
-
-
-def document_from_form(schema: str, channel: str, commitment_at: str | None) -> dict:
-    doc = formdoc.unflatten(request.form.items(multi=True))
-    doc.update(schema=schema, channel=channel)
-    doc["commitment"] = {"accepted": bool(commitment_at), "at": commitment_at}
-    return doc
+    schema = _schema()
+    draft = _draft(schema)
+    if not draft.state.get("commitment_at"):
+        return redirect(url_for("resident.notice"))
+    return FLOW.render_form(draft.state.get("values", {}), draft.state.get("uploads", {}), schema)
 
 
 @bp.post("/apply/form")
+@keeps_draft_when_lapsed
 @resident_required
 def form_post():
     rt = runtime_of()
-    session = _session()
-    gate = _commitment_or_redirect(session)
-    if gate:
-        return gate
-    schema = session.data.get("schema") or _schema()
-    doc = document_from_form(schema, "online", session.data["commitment_at"])
-    session.data["draft"] = {k: v for k, v in doc.items() if k not in ("schema", "channel", "commitment")}
-    guard.save_session_data(session)
-    errors = documents.document_errors(rt.credential_types, doc)
+    schema = _schema()
+    draft = _draft(schema)
+    if not draft.state.get("commitment_at"):
+        return redirect(url_for("resident.notice"))
+    typed = TypedForm.from_request(
+        request.form,
+        schema=schema,
+        channel="online",
+        commitment={"accepted": True, "at": draft.state["commitment_at"]},
+    )
+    errors = typed.errors(rt.credential_types, rt.clock.today_beijing())
+    draft.state["values"] = typed.values
+    draft.state["moves"] = typed.moves
+    draft.state["document"] = {k: v for k, v in typed.document.items() if k not in ("schema", "channel", "commitment")}
+    draft.step = "form" if errors else "confirm"
+    _save(schema, draft)
     if errors:
-        return FLOW.render_form(session, schema, doc=doc, errors=FormErrors(errors), status=400)
+        return FLOW.render_form(typed.values, draft.state.get("uploads", {}), schema, errors=errors, status=400)
     return redirect(url_for("resident.confirm"))
 
 
 @bp.post("/uploads")
 @resident_required
 def upload():
-    """One proof, sent by the form's script (XHR with progress)."""
-    return store_upload()
+    """One proof, sent by the form's script (XHR with progress); remembered in the draft."""
+    schema = _schema()
+
+    def remember(attachment_id: str, name: str) -> None:
+        draft = _draft(schema)
+        draft.state.setdefault("uploads", {})[attachment_id] = name
+        _save(schema, draft)
+
+    return store_upload(remember)
+
+
+def _pending(schema: str):
+    """``(None, draft, document)`` of the application being prepared, or ``(redirect, None,
+    None)`` to the step the resident has not done yet."""
+    draft = _draft(schema)
+    if not draft.state.get("commitment_at"):
+        return redirect(url_for("resident.notice")), None, None
+    if draft.step != "confirm" or not draft.state.get("document"):
+        return redirect(url_for("resident.form")), None, None
+    doc = dict(draft.state["document"])
+    doc.update(schema=schema, channel="online", commitment={"accepted": True, "at": draft.state["commitment_at"]})
+    return None, draft, doc
 
 
 @bp.get("/apply/confirm")
 @resident_required
 def confirm():
-    session = _session()
-    step, schema, doc = _pending_draft(session)
-    return step or FLOW.render_confirm(session, schema, doc)
-
-
-def _pending_draft(session: sessions.PageSession):
-    """``(None, schema, document)`` of the application being prepared, or ``(redirect, None,
-    None)`` to the step the resident has not done yet."""
-    if not session.data.get("commitment_at"):
-        return redirect(url_for("resident.notice")), None, None
-    if not session.data.get("draft"):
-        return redirect(url_for("resident.form")), None, None
-    schema = session.data.get("schema") or _schema()
-    doc = dict(session.data["draft"])
-    doc.update(schema=schema, channel="online", commitment={"accepted": True, "at": session.data["commitment_at"]})
-    return None, schema, doc
+    schema = _schema()
+    step, draft, doc = _pending(schema)
+    return step or FLOW.render_confirm(draft.state.get("uploads", {}), schema, doc)
 
 
 @bp.post("/apply/confirm")
+@keeps_draft_when_lapsed
 @resident_required
 def confirm_post():
     rt = runtime_of()
-    session = _session()
-    step, schema, doc = _pending_draft(session)
+    schema = _schema()
+    step, draft, doc = _pending(schema)
     if step:
         return step
     try:
-        app = intake.submit_application(rt.collaborators, doc, principal=current_principal(), channel="online")
+        app = intake.submit_application(
+            rt.collaborators, doc, principal=current_principal(), channel="online", typed=True
+        )
     except ValidationError as exc:
-        return FLOW.render_form(session, schema, doc=doc, errors=FormErrors.from_exception(exc), status=400)
-    for key in DRAFT_KEYS:
-        session.data.pop(key, None)
-    guard.save_session_data(session)
+        errors = FormErrors.from_exception(exc).moved(draft.state.get("moves", {}))
+        draft.step = "form"
+        _save(schema, draft)
+        return FLOW.render_form(
+            draft.state.get("values", {}), draft.state.get("uploads", {}), schema, errors=errors, status=400
+        )
+    drafts.discard_draft(rt.collaborators, current_principal(), schema)
     return redirect(url_for("resident.status", app_id=app.id))
 
 

@@ -22,6 +22,7 @@ from govcred.core.exceptions import (
 from govcred.core.outages import RETRY_AFTER_SECONDS
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.errors import outage_of
+from govcred.core.web.pages.formdoc import form_path
 
 log = logging.getLogger("govcred.web.pages")
 
@@ -139,11 +140,17 @@ class FormErrors:
         return ""
 
     def summary(self) -> list[tuple[str, str]]:
-        """``(field, text)`` for every problem, the text led by the field's label when known."""
+        """``(field, text)`` for every problem in the order of the fields on the page (the
+        fields are rendered before the summary), each led by its field's label when known."""
+        order = {field: i for i, field in enumerate(self.labels)}
+        ranked = sorted(self.errors, key=lambda e: order.get(e.field, len(order)))
         return [
-            (e.field, f"{self.labels[e.field]}：{e.message}" if e.field in self.labels else e.message)
-            for e in self.errors
+            (e.field, f"{self.labels[e.field]}：{e.message}" if e.field in self.labels else e.message) for e in ranked
         ]
+
+    def moved(self, moves: dict[str, str]) -> FormErrors:
+        """The same errors with document paths turned into the form's field names."""
+        return FormErrors([FieldError(form_path(e.field, moves), e.code, e.message) for e in self.errors])
 
     @classmethod
     def from_exception(cls, exc: ValidationError) -> FormErrors:
@@ -178,9 +185,10 @@ def install_filters(app: Flask) -> None:
     app.jinja_env.filters["field_id"] = field_id
 
 
-def store_upload():
+def store_upload(remember=None):
     """One proof from the form's script (multipart field ``file``): stored through
-    :func:`govcred.core.attachments.store`, remembered in the page session for the confirmation page."""
+    :func:`govcred.core.attachments.store`, then ``remember(id, name)`` keeps its name for the
+    confirmation page (by default in the page session)."""
     from flask import jsonify
 
     from govcred.core import attachments
@@ -194,7 +202,10 @@ def store_upload():
         info = attachments.store(runtime_of().collaborators, file.read(), file.filename, principal=current_principal())
     except ValidationError as exc:
         return jsonify({"errors": [e.as_dict() for e in exc.errors]}), 422
-    session = guard.page_session()
-    session.data.setdefault("uploads", {})[info.id] = info.original_name
-    guard.save_session_data(session)
+    if remember is None:
+        session = guard.page_session()
+        session.data.setdefault("uploads", {})[info.id] = info.original_name
+        guard.save_session_data(session)
+    else:
+        remember(info.id, info.original_name)
     return jsonify({"id": info.id, "name": info.original_name, "size": info.size})

@@ -1,0 +1,54 @@
+"""A resident's application in preparation, kept on the server between the steps (notice,
+form, confirmation) so that an expired session or a closed browser loses nothing: signing in
+again returns to the same step with every field as it was typed.
+
+The state is the pages' own (form values by field name, uploads, the commitment time); this
+module stores it for its owner only, encrypted at rest by the repository.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from govcred.core.accounts.officers import Principal
+from govcred.core.exceptions import PermissionDenied
+from govcred.core.services.collaborators import Collaborators
+
+STEPS = ("notice", "form", "confirm")
+
+
+@dataclass
+class Draft:
+    step: str = "notice"
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+def _owner(principal: Principal) -> str:
+    if principal is None or principal.kind != "resident":
+        raise PermissionDenied("只有申请人本人可以保存申请草稿", code="DRAFT_NOT_ALLOWED")
+    return principal.id
+
+
+def load_draft(deps: Collaborators, principal: Principal, schema: str) -> Draft:
+    """The resident's draft for ``schema`` (an empty one at the notice step when none)."""
+    owner = _owner(principal)
+    with deps.uow(readonly=True) as uow:
+        found = uow.form_drafts.get(owner, schema)
+    return Draft() if found is None else Draft(found[0], found[1])
+
+
+def save_draft(deps: Collaborators, principal: Principal, schema: str, draft: Draft) -> None:
+    if draft.step not in STEPS:
+        raise ValueError(f"unknown draft step {draft.step!r}")
+    owner = _owner(principal)
+    with deps.uow() as uow:
+        uow.form_drafts.store(owner, schema, draft.step, draft.state, deps.clock.now())
+        uow.commit()
+
+
+def discard_draft(deps: Collaborators, principal: Principal, schema: str) -> None:
+    owner = _owner(principal)
+    with deps.uow() as uow:
+        uow.form_drafts.discard(owner, schema)
+        uow.commit()
