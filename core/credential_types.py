@@ -138,6 +138,13 @@ class CredentialType:
         """
         return None
 
+    def rule_labels(self) -> Mapping[str, str]:
+        """Short Chinese labels of this type's rule codes, for reports and charts.
+
+        :returns: ``{code: label}``; a code without a label is shown as the code itself.
+        """
+        return {}
+
     def residence_start(self, claims: Mapping[str, Any]) -> dt.date | None:
         """The start of the residence a credential with these claims recognises, if any.
 
@@ -230,6 +237,14 @@ class CredentialTypes(Mapping[str, CredentialType]):
             if answer is not None:
                 return answer
         return None
+
+    def rule_labels(self) -> dict[str, str]:
+        """Every rule code the types label, with its short Chinese label (first type wins)."""
+        labels: dict[str, str] = {}
+        for credential_type in self._by_schema.values():
+            for code, label in credential_type.rule_labels().items():
+                labels.setdefault(code, label)
+        return labels
 
     def benefits(self) -> dict[str, str]:
         """Every benefit code the types know, with its Chinese label."""

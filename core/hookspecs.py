@@ -155,6 +155,21 @@ def govcred_config_placeholders(settings: Settings) -> Mapping[str, str] | None:
     """
 
 
+@hookspec
+def govcred_report_verifications(settings: Settings, start: dt.datetime, end: dt.datetime) -> Mapping[str, int] | None:
+    """Count the verifications a verification service recorded in ``[start, end)``.
+
+    The bureau's report (``govcred report``, the operations page) shows verifications by
+    institution; the issuer keeps no verification log of its own, so a verifier that shares
+    the deployment answers from its log. All answers are summed.
+
+    :param settings: the issuer's effective settings (its data directory).
+    :param start: the period's first instant (UTC, inclusive).
+    :param end: the period's end (UTC, exclusive).
+    :returns: ``{institution name: count}`` or ``None`` when there is no log to read.
+    """
+
+
 # ---- delivery ------------------------------------------------------------------------
 
 

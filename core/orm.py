@@ -353,6 +353,27 @@ form_drafts = sa.Table(
     sa.UniqueConstraint("owner_id", "schema"),
 )
 
+#: 好差评: one rating of the service per decided application, by its applicant. The comment
+#: is free text a resident typed (it may name people), so it is kept encrypted.
+service_ratings = sa.Table(
+    "service_ratings",
+    metadata,
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), primary_key=True),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("comment_enc", sa.LargeBinary),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False, index=True),
+    sa.CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+)
+
+# What the bureau's reports count by period (core/repository/reports.py): each query of a
+# report is a range scan of one of these, so a year of a county stays well under a second.
+sa.Index("ix_applications_submitted_at", applications.c.submitted_at)
+sa.Index("ix_applications_decided_at", applications.c.decided_at)
+sa.Index("ix_decisions_decided_at", decisions.c.decided_at)
+sa.Index("ix_audit_log_action_at", audit_log.c.action, audit_log.c.at)
+sa.Index("ix_outbox_created_at", outbox.c.created_at)
+
 _mapped = False
 
 

@@ -21,7 +21,9 @@ from govcred.core.repository import (
     DecisionRepository,
     FormDraftRepository,
     OfficerRepository,
+    RatingRepository,
     ReminderChoiceRepository,
+    ReportQueries,
     ResidentRepository,
     SigningKeyRepository,
     StatusListRepository,
@@ -61,6 +63,8 @@ class UnitOfWork:
         self.reminder_choices = ReminderChoiceRepository(self.session)
         self.attachments = AttachmentRepository(self.session)
         self.form_drafts = FormDraftRepository(self.session, self._secrets)
+        self.ratings = RatingRepository(self.session, self._secrets)
+        self.reports = ReportQueries(self.session)
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

@@ -21,6 +21,9 @@ import click
 from govcred.core.cli.context import AppContext, echo_json, pass_app
 from govcred.core.hookspecs import hookimpl
 
+# the report hook lives with the verifier's database code; pluggy finds it in this module
+from govcred.verifier.report import govcred_report_verifications  # noqa: F401
+
 
 def read_input(value: str) -> bytes | str:
     """A file (token text or a QR image) when ``value`` names one, else the token/QR text itself."""

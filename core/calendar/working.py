@@ -105,6 +105,17 @@ class WorkingCalendar:
             self._note_missing(missing)
         return current, bool(missing)
 
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 when ``end`` is not
+        after ``start``): a decision on the day of submission took 0 working days, one on
+        the next working day 1, as :meth:`add_working_days` counts them."""
+        count, current = 0, start
+        while current < end:
+            current += dt.timedelta(days=1)
+            if self.is_working_day(current):
+                count += 1
+        return count
+
     def deadline(self, accepted_at: dt.datetime, working_days: int = 2) -> Deadline:
         """End of the ``working_days``-th working day after the acceptance date (Beijing).
 

@@ -40,6 +40,7 @@ def _register_builtin_commands() -> None:
         eligibility,
         lifecycle,
         outbox,
+        report,
         serve,
     )
 
@@ -55,7 +56,7 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle):
+    for module in (eligibility, outbox, credential, demo, lifecycle, report):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -41,5 +41,15 @@ def echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def console_admin():
+    """The administrator at the server's console, as a principal; the OS user names who it
+    was in the audit log."""
+    import getpass
+
+    from govcred.core.accounts.officers import Principal
+
+    return Principal("officer", f"cli:{getpass.getuser()}"[:36], "admin", "命令行管理员")
+
+
 def data_path(ctx_obj: AppContext) -> Path:
     return Path(ctx_obj.settings.data_dir)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 
-from govcred.core.cli.context import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, console_admin, echo_json, pass_app
 
 STATUS_OF_ACTION = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}
 
@@ -15,13 +14,6 @@ STATUS_OF_ACTION = {"revoke": "revoked", "suspend": "suspended", "reinstate": "v
 @click.group()
 def credential() -> None:
     """Issued credentials (证件)."""
-
-
-def _cli_principal():
-    from govcred.core.accounts.officers import Principal
-
-    # The administrator at the console; the OS user names who it was in the audit log.
-    return Principal("officer", f"cli:{getpass.getuser()}"[:36], "admin", "命令行管理员")
 
 
 def _status_command(action: str) -> click.Command:
@@ -37,7 +29,7 @@ def _status_command(action: str) -> click.Command:
             credential_id,
             STATUS_OF_ACTION[action],
             reason=reason,
-            principal=_cli_principal(),
+            principal=console_admin(),
         )
         click.echo(f"证件 {changed.id} 状态已变更为 {changed.status} (status is now {changed.status})")
 

@@ -10,7 +10,9 @@ from govcred.core.repository.attachments import AttachmentRepository
 from govcred.core.repository.credentials import CredentialRepository
 from govcred.core.repository.decisions import DecisionRepository
 from govcred.core.repository.form_drafts import FormDraftRepository
+from govcred.core.repository.ratings import RatingRepository
 from govcred.core.repository.reminder_choices import ReminderChoiceRepository
+from govcred.core.repository.reports import ReportQueries
 from govcred.core.repository.signing_keys import SigningKeyRepository
 from govcred.core.repository.status_lists import StatusListRepository
 from govcred.core.repository.sweep_runs import SweepRunRepository
@@ -22,7 +24,9 @@ __all__ = [
     "DecisionRepository",
     "FormDraftRepository",
     "OfficerRepository",
+    "RatingRepository",
     "ReminderChoiceRepository",
+    "ReportQueries",
     "ResidentRepository",
     "SigningKeyRepository",
     "StatusListRepository",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -27,6 +28,16 @@ class OfficerRepository:
 
     def get(self, officer_id: str) -> models.Officer | None:
         return self._s.get(models.Officer, officer_id)
+
+    def display_names(self, officer_ids: Iterable[str]) -> dict[str, str]:
+        """``{id: display name}`` of the officers named (reports show who decided)."""
+        ids = list(officer_ids)
+        if not ids:
+            return {}
+        rows = self._s.execute(
+            sa.select(models.Officer.id, models.Officer.display_name).where(models.Officer.id.in_(ids))
+        )
+        return dict(rows.all())
 
 
 class ResidentRepository:

@@ -24,6 +24,7 @@ from govcred.plugins.zhejiang_residence import rules as _rules
 from govcred.plugins.zhejiang_residence.benefits import benefit_labels
 from govcred.plugins.zhejiang_residence.county import CountyConfig
 from govcred.plugins.zhejiang_residence.identifiers import normalise_id
+from govcred.plugins.zhejiang_residence.rule_labels import RULE_LABELS
 
 CREDENTIAL_TYPE = "zj-residence-permit"
 
@@ -76,6 +77,9 @@ class ResidencePermitType(CredentialType):
 
     def benefit_check(self, claims: Mapping[str, Any], benefit: str) -> bool | None:
         return _claims.benefit_check(claims, benefit)
+
+    def rule_labels(self) -> Mapping[str, str]:
+        return RULE_LABELS
 
     def residence_start(self, claims: Mapping[str, Any]) -> dt.date | None:
         return _claims.residence_start_of(claims)

@@ -1,0 +1,173 @@
+"""The counting queries behind the bureau's reports: each a range scan of an indexed time
+column (``orm.py`` names the indexes), aggregated by the database where SQL can do it
+portably on SQLite and PostgreSQL, row by row only where the figure needs a calendar
+(working days) or the findings' JSON (rejection reasons).
+
+Times are UTC instants; the caller turns a Beijing period into ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from govcred.core.clock import BEIJING
+from govcred.core.orm import applications, audit_log, decisions, outbox, service_ratings
+
+
+@dataclass(frozen=True)
+class DecidedRow:
+    """One decision of the period with what its figures need (no personal data)."""
+
+    application_id: str
+    approved: bool
+    channel: str
+    submitted_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+    deadline: dt.datetime | None
+    decided_at: dt.datetime
+    reviewer_id: str | None
+    findings: Sequence[dict[str, Any]]
+    officer_reasons: Sequence[str]
+
+
+class ReportQueries:
+    def __init__(self, session: Session):
+        self._s = session
+
+    @staticmethod
+    def _channel(query, channel: str | None):
+        return query if channel is None else query.where(applications.c.channel == channel)
+
+    def submitted_by_channel(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> dict[str, int]:
+        query = (
+            sa.select(applications.c.channel, sa.func.count())
+            .where(applications.c.submitted_at >= start, applications.c.submitted_at < end)
+            .group_by(applications.c.channel)
+        )
+        return dict(self._s.execute(self._channel(query, channel)).all())
+
+    def submitted_by_day(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> dict[dt.date, int]:
+        """Submissions per Beijing day. Bucketed here, not in SQL: the two databases spell
+        "the date in UTC+8" differently, and a year of a county is ~50,000 timestamps."""
+        query = sa.select(applications.c.submitted_at).where(
+            applications.c.submitted_at >= start, applications.c.submitted_at < end
+        )
+        days: dict[dt.date, int] = {}
+        for (at,) in self._s.execute(self._channel(query, channel)):
+            day = at.astimezone(BEIJING).date()
+            days[day] = days.get(day, 0) + 1
+        return days
+
+    def accepted(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> int:
+        query = sa.select(sa.func.count()).where(applications.c.accepted_at >= start, applications.c.accepted_at < end)
+        return self._s.execute(self._channel(query, channel)).scalar_one()
+
+    def actions(
+        self, names: Sequence[str], start: dt.datetime, end: dt.datetime, channel: str | None
+    ) -> dict[str, int]:
+        """How many applications each audited action (withdrawn, returned ...) touched."""
+        query = (
+            sa.select(audit_log.c.action, sa.func.count(sa.distinct(audit_log.c.object_id)))
+            .select_from(audit_log.join(applications, applications.c.id == audit_log.c.object_id))
+            .where(
+                audit_log.c.action.in_(list(names)),
+                audit_log.c.object_type == "application",
+                audit_log.c.at >= start,
+                audit_log.c.at < end,
+            )
+            .group_by(audit_log.c.action)
+        )
+        found = dict(self._s.execute(self._channel(query, channel)).all())
+        return {name: found.get(name, 0) for name in names}
+
+    def decided(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> Iterator[DecidedRow]:
+        query = (
+            sa.select(
+                decisions.c.application_id,
+                decisions.c.approved,
+                applications.c.channel,
+                applications.c.submitted_at,
+                applications.c.accepted_at,
+                applications.c.deadline,
+                decisions.c.decided_at,
+                decisions.c.reviewer_id,
+                decisions.c.findings,
+                decisions.c.officer_reasons,
+            )
+            .select_from(decisions.join(applications, applications.c.id == decisions.c.application_id))
+            .where(decisions.c.decided_at >= start, decisions.c.decided_at < end)
+            .order_by(decisions.c.decided_at)
+        )
+        for row in self._s.execute(self._channel(query, channel)):
+            yield DecidedRow(*row)
+
+    def open_deadlines(
+        self, states: Sequence[str], start: dt.datetime, end: dt.datetime, channel: str | None
+    ) -> list[tuple[str, dt.datetime | None]]:
+        """``(id, deadline)`` of the still-open applications submitted in the period."""
+        query = sa.select(applications.c.id, applications.c.deadline).where(
+            applications.c.state.in_(list(states)),
+            applications.c.submitted_at >= start,
+            applications.c.submitted_at < end,
+        )
+        return [(i, d) for i, d in self._s.execute(self._channel(query, channel))]
+
+    def ratings(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> tuple[int, float | None]:
+        query = sa.select(sa.func.count(), sa.func.avg(service_ratings.c.score)).where(
+            service_ratings.c.created_at >= start, service_ratings.c.created_at < end
+        )
+        if channel is not None:
+            query = query.where(service_ratings.c.channel == channel)
+        count, mean = self._s.execute(query).one()
+        return count, (float(mean) if mean is not None else None)
+
+    def deliveries(self, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
+        """Messages created in the period: delivered, still failing (retrying), dead."""
+        failing = sa.and_(outbox.c.status.in_(("pending", "inflight")), outbox.c.attempts > 0)
+        query = sa.select(
+            sa.func.count().filter(outbox.c.status == "delivered"),
+            sa.func.count().filter(failing),
+            sa.func.count().filter(outbox.c.status == "dead"),
+        ).where(outbox.c.created_at >= start, outbox.c.created_at < end)
+        delivered, failed, dead = self._s.execute(query).one()
+        return {"delivered": delivered, "failed": failed, "dead": dead}
+
+    def deliveries_by_channel(self, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, int]]:
+        query = (
+            sa.select(outbox.c.channel, outbox.c.status, sa.func.count())
+            .where(outbox.c.created_at >= start, outbox.c.created_at < end)
+            .group_by(outbox.c.channel, outbox.c.status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for name, status, n in self._s.execute(query):
+            out.setdefault(name, {})[status] = n
+        return out
+
+    def application_rows(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> Iterator[Any]:
+        """The period's applications for export: masked columns only, never the document."""
+        query = (
+            sa.select(
+                applications.c.id,
+                applications.c.channel,
+                applications.c.state,
+                applications.c.subject_name_masked,
+                applications.c.subject_id_masked,
+                applications.c.submitted_at,
+                applications.c.accepted_at,
+                applications.c.deadline,
+                applications.c.decided_at,
+                applications.c.permit_no,
+                decisions.c.approved,
+                decisions.c.findings,
+            )
+            .select_from(applications.outerjoin(decisions, decisions.c.application_id == applications.c.id))
+            .where(applications.c.submitted_at >= start, applications.c.submitted_at < end)
+            .order_by(applications.c.submitted_at, applications.c.id)
+        )
+        yield from self._s.execute(self._channel(query, channel))
