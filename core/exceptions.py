@@ -137,6 +137,8 @@ VERIFY_REASONS = (
     "BENEFIT_NOT_COVERED",
     "ISSUER_OUT_OF_SCOPE",
     "PRESENTATION_REPLAYED",
+    #: signed with a key its issuer declared compromised (``govcred keys revoke --compromised``)
+    "KEY_REVOKED",
 )
 
 

@@ -251,14 +251,40 @@ class KeyEntry(NamedTuple):
     public_key: PublicKey
     #: POSIX seconds after which tokens under this key are no longer accepted, or None.
     verify_until: float | None
+    #: POSIX seconds at which the issuer stopped signing with this key (``retired_at`` in its
+    #: JWK), or None while it signs: a token issued later cannot be the issuer's own.
+    retired_at: float | None = None
+
+
+class RevokedKey(NamedTuple):
+    """A key its issuer declared compromised (the JWKS's ``revoked_keys``, see :func:`revocation_entry`)."""
+
+    kid: str
+    revoked_at: int
+    reason: str
+
+
+#: The JWKS member listing revoked keys. A JWK Set may carry members of its own (RFC 7517 §5)
+#: and verifiers that do not know this one ignore it; they still refuse the key's tokens, since
+#: a revoked key is no longer among ``keys``. govcred's verifiers name the refusal KEY_REVOKED.
+REVOKED_KEYS_MEMBER = "revoked_keys"
+#: The only revocation reason published: why in detail stays in the issuer's audit log.
+REVOKED_COMPROMISED = "compromised"
+
+
+def revocation_entry(kid: str, revoked_at: dt.datetime) -> dict[str, Any]:
+    """One item of the JWKS's ``revoked_keys``: the kid, when (NumericDate) and the reason code."""
+    return {"kid": kid, "revoked_at": int(revoked_at.timestamp()), "reason": REVOKED_COMPROMISED}
 
 
 class KeySet:
     """The trusted public keys of ONE issuer, in memory; looking a kid up never does I/O."""
 
-    def __init__(self, issuer: str, entries: Mapping[str, KeyEntry]):
+    def __init__(self, issuer: str, entries: Mapping[str, KeyEntry], revoked: Mapping[str, RevokedKey] | None = None):
         self.issuer = issuer
-        self._entries = dict(entries)
+        self._revoked = dict(revoked or {})
+        # a kid both published and revoked is revoked: the safe reading of a contradiction
+        self._entries = {kid: entry for kid, entry in entries.items() if kid not in self._revoked}
 
     @classmethod
     def from_jwks(cls, jwks: Mapping[str, Any], issuer: str, *, thumbprint_kids: bool = False) -> KeySet:
@@ -288,15 +314,21 @@ class KeySet:
                 problems.append(f"key {position}: duplicate kid {kid!r}")
                 continue
             entries[kid] = entry
+        revoked = _revoked_keys(jwks.get(REVOKED_KEYS_MEMBER, []), problems)
         if problems:
             raise KeyStoreError(f"JWKS of {issuer} rejected: " + "; ".join(problems))
-        return cls(issuer, entries)
+        return cls(issuer, entries, revoked)
 
     def get(self, kid: str) -> KeyEntry:
         entry = self._entries.get(kid)
         if entry is None:
+            if kid in self._revoked:
+                raise VerificationError("KEY_REVOKED", "KEY_COMPROMISED")
             raise VerificationError("UNKNOWN_KID", "NOT_IN_KEYSET")
         return entry
+
+    def revoked(self) -> list[RevokedKey]:
+        return list(self._revoked.values())
 
     def __contains__(self, kid: object) -> bool:
         return kid in self._entries
@@ -326,9 +358,45 @@ def _entry_from_jwk(jwk: Any, thumbprint_kids: bool) -> tuple[str, KeyEntry]:
     elif not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
         shown = kid[:80] if isinstance(kid, str) else type(kid).__name__
         problems.append(f"kid {shown!r} must be 1 to 64 characters of A-Z a-z 0-9 _ - (security-checklist J-03)")
-    verify_until = jwk.get("verify_until")
-    if verify_until is not None and (isinstance(verify_until, bool) or not isinstance(verify_until, int)):
-        problems.append("verify_until must be a whole number of seconds since the epoch")
+    verify_until, retired_at = jwk.get("verify_until"), jwk.get("retired_at")
+    for name, value in (("verify_until", verify_until), ("retired_at", retired_at)):
+        if value is not None and not _is_numeric_date(value):
+            problems.append(f"{name} must be a whole number of seconds since the epoch")
     if problems:
         raise KeyStoreError("; ".join(problems))
-    return kid, KeyEntry(alg, public_key, None if verify_until is None else float(verify_until))
+    return kid, KeyEntry(
+        alg,
+        public_key,
+        None if verify_until is None else float(verify_until),
+        None if retired_at is None else float(retired_at),
+    )
+
+
+def _is_numeric_date(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _revoked_keys(items: Any, problems: list[str]) -> dict[str, RevokedKey]:
+    """The JWKS's ``revoked_keys``; a malformed one rejects the document (adding to ``problems``)
+    rather than being skipped, since skipping it would quietly accept a compromised key."""
+    if not isinstance(items, list):
+        problems.append(f"{REVOKED_KEYS_MEMBER} must be a list")
+        return {}
+    revoked: dict[str, RevokedKey] = {}
+    for position, item in enumerate(items):
+        where = f"{REVOKED_KEYS_MEMBER} {position}"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where}: must be an object")
+            continue
+        kid, revoked_at, reason = item.get("kid"), item.get("revoked_at"), item.get("reason", REVOKED_COMPROMISED)
+        found = []
+        if not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
+            found.append("kid must be 1 to 64 characters of A-Z a-z 0-9 _ -")
+        if not _is_numeric_date(revoked_at):
+            found.append("revoked_at must be a whole number of seconds since the epoch")
+        if not isinstance(reason, str):
+            found.append("reason must be a string")
+        problems += [f"{where}: {p}" for p in found]
+        if not found:
+            revoked[kid] = RevokedKey(kid, revoked_at, reason)
+    return revoked

@@ -229,6 +229,9 @@ signing_keys = sa.Table(
     sa.Column("retired_at", TZDateTime),
     #: published in the JWKS until the last credential it signed has expired
     sa.Column("verify_until", TZDateTime),
+    #: declared compromised: out of the JWKS's keys, listed under its revoked_keys
+    sa.Column("revoked_at", TZDateTime),
+    sa.Column("revocation_reason", sa.String(500)),
 )
 
 outbox = sa.Table(

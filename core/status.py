@@ -130,14 +130,17 @@ class SignedList:
     iat: int
     exp: int
     ttl: int
+    #: the key that signed it: a list is signed again once another key is the active one
+    kid: str = ""
 
 
 class StatusListPublisher:
     """Signs status-list tokens for one issuer and keeps them per (list id, revision); the runtime
     holds one, so every request shares its cache.
 
-    Serving a list is one indexed read of its revision while the cached token is current; the
-    list is rebuilt and re-signed only when the revision moved or the token nears ``exp``.
+    Serving a list is one indexed read of its revision and of the active kid while the cached
+    token is current; the list is rebuilt and re-signed only when the revision moved, the token
+    nears ``exp`` or another key signs now (rotated or revoked, maybe by another process).
     """
 
     def __init__(self, uow: Callable[..., UnitOfWork], settings: Settings, clock: Clock, keys: KeyStore):
@@ -156,7 +159,12 @@ class StatusListPublisher:
             if revision is None:
                 raise UnknownStatusList("未找到该状态列表")
             cached = self._cache.get(list_id)
-            if cached is not None and cached.revision == revision and now < cached.exp - RESIGN_TTL_PERIODS * ttl:
+            if (
+                cached is not None
+                and cached.revision == revision
+                and now < cached.exp - RESIGN_TTL_PERIODS * ttl
+                and cached.kid == uow.signing_keys.newest_active_kid()
+            ):
                 return cached
             size, revision, values = list_values(uow.status_lists, list_id)
         signed = self._sign(list_id, revision, pack_statuses(size, values), now, ttl)
@@ -179,5 +187,6 @@ class StatusListPublisher:
             "ttl": ttl,
             "status_list": {"bits": BITS, "lst": encode_lst(raw)},
         }
-        token = issue_token(STATUS_LIST, claims, self._keys.active_key(), clock=self._clock)
-        return SignedList(list_id, revision, token, now, exp, ttl)
+        key = self._keys.active_key()
+        token = issue_token(STATUS_LIST, claims, key, clock=self._clock)
+        return SignedList(list_id, revision, token, now, exp, ttl, key.kid)

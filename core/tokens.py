@@ -181,6 +181,10 @@ def verify_token(
     _check_claims(claims, kind, keys, issuers, now, leeway, audience)
     if entry.verify_until is not None and now > entry.verify_until:
         raise VerificationError("EXPIRED", "KEY_RETIRED")
+    # The issuer never signs with a retired key, so a later iat means someone else holds it. The
+    # leeway covers an issuer process that read the key just before another one retired it.
+    if entry.retired_at is not None and claims["iat"] > entry.retired_at + leeway:
+        raise VerificationError("SIGNATURE_INVALID", "SIGNED_AFTER_KEY_RETIRED")
     return VerifiedToken(header, claims, kind, kid)
 
 

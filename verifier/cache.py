@@ -274,6 +274,13 @@ class TrustCache:
     def _accept_keys(self, issuer: TrustedIssuer, body: bytes, fetched_at: float) -> None:
         keys = KeySet.from_jwks(json.loads(body), issuer.iss)
         self._keys[issuer.iss] = HeldKeys(keys, fetched_at)
+        revoked = {r.kid for r in keys.revoked()}
+        if revoked:  # a held list signed by a key revoked since is a token of that key: dropped
+            self._lists = {
+                uri: held
+                for uri, held in self._lists.items()
+                if held.status_list.issuer != issuer.iss or held.status_list.kid not in revoked
+            }
         self._kid_issuer = _kid_index(self._keys)
 
     def _accept_list_token(

@@ -40,6 +40,8 @@ class StatusList:
     iat: float
     exp: float
     ttl: int
+    #: the key that signed the list: a list signed by a key revoked since is dropped
+    kid: str = ""
 
     @property
     def size(self) -> int:
@@ -91,4 +93,4 @@ def parse_status_list(token: str | bytes, keys: KeySet, uri: str, *, clock=None,
     if type(ttl) is not int or ttl <= 0:
         raise _unavailable("LIST_TTL_INVALID")
     raw = inflate_bounded(body.get("lst"))
-    return StatusList(uri, claims["iss"], bits, raw, float(claims["iat"]), float(claims["exp"]), ttl)
+    return StatusList(uri, claims["iss"], bits, raw, float(claims["iat"]), float(claims["exp"]), ttl, verified.kid)

@@ -79,13 +79,20 @@ def keys_list(app: AppContext, as_json: bool) -> None:
                     "created_at": k.created_at,
                     "retired_at": k.retired_at,
                     "verify_until": k.verify_until,
+                    "revoked_at": k.revoked_at,
+                    "revocation_reason": k.revocation_reason,
                 }
                 for k in infos
             ]
         )
         return
     for k in infos:
-        state = "active" if k.active else f"retired {k.retired_at:%Y-%m-%d}, published until {k.verify_until:%Y-%m-%d}"
+        if k.revoked_at is not None:
+            state = f"REVOKED {k.revoked_at:%Y-%m-%d %H:%M} UTC (compromised: {k.revocation_reason})"
+        elif k.active:
+            state = "active"
+        else:
+            state = f"retired {k.retired_at:%Y-%m-%d}, published until {k.verify_until:%Y-%m-%d}"
         click.echo(f"{k.kid}  {k.alg}  {state}{'  [development]' if k.development else ''}")
 
 
@@ -95,6 +102,45 @@ def keys_rotate(app: AppContext) -> None:
     """Create a new signing key; the old one is retired but stays published."""
     info = app.runtime.keystore.rotate(actor="cli")
     click.echo(f"新签名密钥 (new signing key): {info.kid} {info.alg}")
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@click.option(
+    "--compromised",
+    is_flag=True,
+    help="Required: the key is (or may be) known to someone else. Its tokens are refused from now on.",
+)
+@click.option("--reason", required=True, help="Why (kept in the key table and the audit log, not published).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def keys_revoke(app: AppContext, kid: str, compromised: bool, reason: str, as_json: bool) -> None:
+    """Revoke a compromised signing key: out of the JWKS, listed as revoked; verifiers refuse
+    every token it signed (KEY_REVOKED) from their next refresh."""
+    if not compromised:
+        # Revocation makes every credential the key signed unusable; an ordinary change of key
+        # is `keys rotate`, which keeps them valid. Saying --compromised is the confirmation.
+        raise click.UsageError(
+            "keys revoke 仅用于已泄露的密钥，须加 --compromised 确认；平常更换密钥请用 govcred keys rotate",
+        )
+    done = app.runtime.keystore.revoke(kid, reason=reason, actor="cli")
+    if as_json:
+        echo_json(
+            {
+                "kid": done.kid,
+                "revoked_at": done.revoked_at,
+                "reason": done.reason,
+                "replaced_by": done.replaced_by,
+                "credentials_affected": done.credentials_affected,
+            }
+        )
+        return
+    click.echo(f"已吊销签名密钥 (revoked) {done.kid}：{done.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+    if done.replaced_by:
+        click.echo(f"新签名密钥 (new signing key): {done.replaced_by}")
+    click.echo(
+        f"该密钥签发的 {done.credentials_affected} 张有效证件将被核验方拒绝 (KEY_REVOKED)，需为持证人重新签发。"
+    )
 
 
 @keys.command("export-jwks")

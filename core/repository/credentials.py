@@ -72,6 +72,19 @@ class CredentialRepository:
             is not None
         )
 
+    def count_live_signed_by(self, kid: str, now: dt.datetime) -> int:
+        """Credentials under ``kid`` that are valid or suspended and within their ``exp``: those
+        whose holders lose a usable permit when the key is revoked."""
+        return self._s.execute(
+            sa.select(sa.func.count())
+            .select_from(credentials)
+            .where(
+                credentials.c.kid == kid,
+                credentials.c.status.in_((models.VALID, models.SUSPENDED)),
+                credentials.c.expires_at > now,
+            )
+        ).scalar_one()
+
     def last_expiry_signed_by(self, kid: str) -> dt.datetime | None:
         last = self._s.execute(
             sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)

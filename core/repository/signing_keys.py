@@ -1,4 +1,4 @@
-"""Signing keys: active, retired, published."""
+"""Signing keys: active, retired, revoked, published."""
 
 from __future__ import annotations
 
@@ -19,6 +19,19 @@ class SigningKeyRepository:
     def all(self) -> Sequence[Mapping[str, Any]]:
         return self._s.execute(sa.select(signing_keys).order_by(signing_keys.c.created_at)).mappings().all()
 
+    def get(self, kid: str) -> Mapping[str, Any] | None:
+        return self._s.execute(sa.select(signing_keys).where(signing_keys.c.kid == kid)).mappings().first()
+
+    def newest_active_kid(self) -> str | None:
+        """The kid new tokens are signed with: a read of a table of a handful of rows, cheap enough
+        to make before every signature."""
+        return self._s.execute(
+            sa.select(signing_keys.c.kid)
+            .where(signing_keys.c.retired_at.is_(None))
+            .order_by(signing_keys.c.created_at.desc())
+            .limit(1)
+        ).scalar()
+
     def active_kids(self) -> Sequence[str]:
         return self._s.execute(sa.select(signing_keys.c.kid).where(signing_keys.c.retired_at.is_(None))).scalars().all()
 
@@ -34,22 +47,42 @@ class SigningKeyRepository:
             .first()
         )
 
-    def published(self, now: dt.datetime) -> list[dict]:
-        """Public JWKs of active keys and of retired ones still needed to verify live credentials."""
-        return list(
+    def published(self, now: dt.datetime) -> Sequence[Mapping[str, Any]]:
+        """``public_jwk`` and ``retired_at`` of the active keys and of retired ones still needed to
+        verify live credentials; never a revoked key."""
+        return (
             self._s.execute(
-                sa.select(signing_keys.c.public_jwk)
+                sa.select(signing_keys.c.public_jwk, signing_keys.c.retired_at)
                 .where(
+                    signing_keys.c.revoked_at.is_(None),
                     sa.or_(
                         signing_keys.c.retired_at.is_(None),
                         signing_keys.c.verify_until >= now,
-                    )
+                    ),
                 )
                 .order_by(signing_keys.c.created_at)
             )
-            .scalars()
+            .mappings()
             .all()
         )
+
+    def revoked(self) -> Sequence[Mapping[str, Any]]:
+        """``kid`` and ``revoked_at`` of every revoked key, oldest revocation first."""
+        return (
+            self._s.execute(
+                sa.select(signing_keys.c.kid, signing_keys.c.revoked_at)
+                .where(signing_keys.c.revoked_at.is_not(None))
+                .order_by(signing_keys.c.revoked_at, signing_keys.c.kid)
+            )
+            .mappings()
+            .all()
+        )
+
+    def revoke(self, kid: str, now: dt.datetime, reason: str) -> None:
+        """Revoked is also retired (from ``now`` if it was still signing): it never signs again."""
+        key = signing_keys.c.kid == kid
+        self._s.execute(sa.update(signing_keys).where(key).values(revoked_at=now, revocation_reason=reason))
+        self._s.execute(sa.update(signing_keys).where(key, signing_keys.c.retired_at.is_(None)).values(retired_at=now))
 
     def add(self, **row: Any) -> None:
         self._s.execute(sa.insert(signing_keys).values(**row))

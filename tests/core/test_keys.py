@@ -351,3 +351,49 @@ def test_public_jwk_checks_the_algorithm_the_caller_expects():
     assert public_jwk(key, "EdDSA") == public_jwk(key)
     with pytest.raises(KeyStoreError, match="EdDSA key, not ES256"):
         public_jwk(key, "ES256")
+
+
+# -- revoked and retired keys in a JWKS ------------------------------------------------------
+
+
+def test_a_revoked_kid_is_refused_by_name_not_as_unknown():
+    kept, revoked = SigningKey.generate("ES256"), SigningKey.generate("ES256")
+    jwks = {
+        "keys": [kept.public_jwk],
+        "revoked_keys": [{"kid": revoked.kid, "revoked_at": 1796000000, "reason": "compromised"}],
+    }
+    keys = KeySet.from_jwks(jwks, ISSUER)
+    assert keys.kids() == [kept.kid] and [r.kid for r in keys.revoked()] == [revoked.kid]
+    with pytest.raises(VerificationError) as refused:
+        keys.get(revoked.kid)
+    assert (refused.value.reason, refused.value.detail) == ("KEY_REVOKED", "KEY_COMPROMISED")
+    with pytest.raises(VerificationError) as unknown:
+        keys.get("NotRevoked0")
+    assert unknown.value.reason == "UNKNOWN_KID"
+
+
+def test_a_key_both_published_and_revoked_is_revoked():
+    key = SigningKey.generate("ES256")
+    jwks = {"keys": [key.public_jwk], "revoked_keys": [{"kid": key.kid, "revoked_at": 1796000000}]}
+    keys = KeySet.from_jwks(jwks, ISSUER)
+    assert key.kid not in keys
+    with pytest.raises(VerificationError, match="KEY_REVOKED"):
+        keys.get(key.kid)
+
+
+def test_a_malformed_revocation_list_rejects_the_whole_jwks_naming_each_problem():
+    """Skipping a bad entry would quietly accept a compromised key; the last good copy stays."""
+    key = SigningKey.generate("ES256")
+    jwks = {
+        "keys": [{**key.public_jwk, "retired_at": "yesterday"}],
+        "revoked_keys": [{"kid": "a b", "revoked_at": 1}, "kid", {"kid": "ok", "revoked_at": True, "reason": 3}],
+    }
+    with pytest.raises(KeyStoreError) as rejected:
+        KeySet.from_jwks(jwks, ISSUER)
+    message = rejected.value.message
+    assert "key 0: retired_at must be a whole number of seconds" in message
+    assert "revoked_keys 0: kid must be 1 to 64 characters" in message
+    assert "revoked_keys 1: must be an object" in message
+    assert "revoked_keys 2: revoked_at must be a whole number" in message and "reason must be a string" in message
+    with pytest.raises(KeyStoreError, match="revoked_keys must be a list"):
+        KeySet.from_jwks({"keys": [key.public_jwk], "revoked_keys": {}}, ISSUER)

@@ -376,6 +376,27 @@ def test_retired_key_verifies_until_verify_until_then_not():
     assert reason_of(token, CREDENTIAL, keys, clock=clock_after(86400 + 1)) == ("EXPIRED", "KEY_RETIRED")
 
 
+def test_a_token_signed_after_its_keys_retirement_is_refused_beyond_the_leeway():
+    """The issuer stops signing with a key when it retires it; a later iat means someone else
+    signs with it. The verifier's leeway covers a process that read the key just before."""
+    key = SigningKey.generate("ES256", clock=clock())
+    jwk = {**key.public_jwk, "retired_at": NOW_TS}
+    keys = KeySet.from_jwks({"keys": [jwk]}, ISSUER)
+    later = clock_after(3600)
+
+    def signed_at(iat):
+        return forge(header_for(key, CREDENTIAL), credential_claims(iat=iat, nbf=iat), key)
+
+    assert verify_token(signed_at(NOW_TS - 86400), CREDENTIAL, keys, clock=later)  # before: still valid
+    assert verify_token(signed_at(NOW_TS + 60), CREDENTIAL, keys, clock=later, leeway=60)
+    late = signed_at(NOW_TS + 61)
+    assert reason_of(late, CREDENTIAL, keys, clock=later, leeway=60) == (
+        "SIGNATURE_INVALID",
+        "SIGNED_AFTER_KEY_RETIRED",
+    )
+    assert reason_of(signed_at(NOW_TS + 1), CREDENTIAL, keys, clock=later, leeway=0)[1] == "SIGNED_AFTER_KEY_RETIRED"
+
+
 # -- interop with independent JOSE libraries ------------------------------------------------
 
 

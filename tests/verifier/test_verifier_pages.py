@@ -79,3 +79,11 @@ def test_pages_module_loads_no_issuer_side_module():
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert "govcred.verifier.pages" in loaded and sorted(loaded & set(FORBIDDEN)) == []
+
+
+def test_every_reason_a_verifier_answers_has_its_chinese_message():
+    from govcred.core.exceptions import VERIFY_REASONS
+    from govcred.verifier.pages import REASONS_ZH
+
+    assert set(REASONS_ZH) == set(VERIFY_REASONS)
+    assert "密钥" in REASONS_ZH["KEY_REVOKED"] and "不能视为有效" in REASONS_ZH["KEY_REVOKED"]
