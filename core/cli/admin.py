@@ -138,9 +138,7 @@ def keys_revoke(app: AppContext, kid: str, compromised: bool, reason: str, as_js
     click.echo(f"已吊销签名密钥 (revoked) {done.kid}：{done.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
     if done.replaced_by:
         click.echo(f"新签名密钥 (new signing key): {done.replaced_by}")
-    click.echo(
-        f"该密钥签发的 {done.credentials_affected} 张有效证件将被核验方拒绝 (KEY_REVOKED)，需为持证人重新签发。"
-    )
+    click.echo(f"该密钥签发的 {done.credentials_affected} 张有效证件将被核验方拒绝 (KEY_REVOKED)，需为持证人重新签发。")
 
 
 @keys.command("export-jwks")
