@@ -1,7 +1,7 @@
 """Signing keys can be revoked: when, and why (``govcred keys revoke KID --compromised``).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 
 A revoked key leaves the published JWKS and is listed under its ``revoked_keys`` instead, so
@@ -11,8 +11,8 @@ verifiers refuse its tokens (KEY_REVOKED); the reason stays here and in the audi
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
