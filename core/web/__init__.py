@@ -73,10 +73,10 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per concern, each in its own module under core/web."""
     from govcred.core.web import pages
-    from govcred.core.web.api import applications, credentials, holder, lifecycle, review
+    from govcred.core.web.api import applications, credentials, holder, lifecycle, reports, review
     from govcred.core.web.api import status_lists as status
 
     applications.init_app(app)
     pages.init_app(app)
-    for module in (review, credentials, status, holder, lifecycle):
+    for module in (review, credentials, status, holder, lifecycle, reports):
         app.register_blueprint(module.bp)
