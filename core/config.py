@@ -43,6 +43,8 @@ class Settings:
     status_list_ttl_seconds: int = 3600
     status_list_size: int = 131072
     worker_in_serve: bool = True
+    #: how long a request holds its Idempotency-Key before a retry may take it over
+    idempotency_lease_seconds: int = 10
     worker_batch: int = 50
     worker_max_attempts: int = 12
     #: how often each server process checks whether a job (sweep, purge) is due and whether
@@ -109,6 +111,7 @@ _ENV_FIELDS: dict[str, str] = {
     "GOVCRED_WORKER_IN_SERVE": "worker_in_serve",
     "GOVCRED_JOB_POLL_SECONDS": "job_poll_seconds",
     "GOVCRED_METRICS_TOKEN": "metrics_token",
+    "GOVCRED_IDEMPOTENCY_LEASE_SECONDS": "idempotency_lease_seconds",
     "GOVCRED_DISABLE_PLUGINS": "disable_plugins",
     "GOVCRED_VERIFIER_URLS": "verifier_urls",
 }
@@ -181,6 +184,8 @@ def _validated(s: Settings) -> Settings:
         problems.append(f"key_algorithm must be one of {', '.join(ALGORITHMS)}, got {s.key_algorithm!r}")
     if not 0 <= s.leeway_seconds <= 60:
         problems.append(f"leeway_seconds must be between 0 and 60, got {s.leeway_seconds}")
+    if not 1 <= s.idempotency_lease_seconds <= 300:
+        problems.append(f"idempotency_lease_seconds must be between 1 and 300, got {s.idempotency_lease_seconds}")
     if not 30 <= s.presentation_seconds <= 60:
         problems.append(f"presentation_seconds must be between 30 and 60, got {s.presentation_seconds}")
     if s.job_poll_seconds < 1:

@@ -294,6 +294,8 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("state", sa.String(12), nullable=False),  # in_flight | done
+    #: who holds an in-flight key (govcred.core.idempotency); NULL once done
+    sa.Column("lease_token", sa.String(32)),
     sa.Column("status_code", sa.Integer),
     sa.Column("response", sa.JSON),
     sa.Column("created_at", TZDateTime, nullable=False),

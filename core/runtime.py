@@ -8,6 +8,7 @@ environment at import time.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from govcred.core.clock import Clock
 from govcred.core.config import Settings
 from govcred.core.crypto import Secrets, load_secrets
 from govcred.core.db import make_engine
+from govcred.core.idempotency import IdempotencyStore
 from govcred.core.keystore import KeyStore
 from govcred.core.logredact import install_log_redaction
 from govcred.core.orm import start_mappers
@@ -135,6 +137,16 @@ class Runtime:
             periodic,
             self.relay if relay else None,
             poll_seconds=self.settings.job_poll_seconds,
+        )
+
+    @functools.cached_property
+    def idempotency(self) -> IdempotencyStore:
+        """Idempotency-Key leases and stored answers (the API's POST routes)."""
+        return IdempotencyStore(
+            self.uow,
+            self.secrets.cipher,
+            self.clock,
+            lease=dt.timedelta(seconds=self.settings.idempotency_lease_seconds),
         )
 
     @functools.cached_property

@@ -3,6 +3,10 @@
 Use it as a context manager; nothing is committed unless ``commit()`` is called, and an
 exception inside the block rolls everything back -- business rows, outbox rows and audit
 entries together.
+
+Inside a request bound to an idempotency lease (``govcred.core.idempotency``) the first
+``commit()`` checks the lease and leaves the transaction open; later units of work of that
+request join it, and the key's stored answer commits with the change.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govcred.core.audit import AuditLog
 from govcred.core.db import READONLY
+from govcred.core.idempotency import bound_claim
 from govcred.core.outbox import Outbox
 from govcred.core.repository import (
     ApplicationRepository,
@@ -45,9 +50,19 @@ class UnitOfWork:
         self._readonly = readonly
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._factory()
-        if self._readonly:
-            self.session.connection(execution_options={READONLY: True})
+        claim = bound_claim()
+        self._joined = claim is not None and claim.session is not None
+        self._savepoint = None
+        if self._joined:
+            # the request already changed something: read and write in that transaction; a
+            # savepoint keeps this unit's own all-or-nothing
+            self.session = claim.session
+            if not self._readonly:
+                self._savepoint = self.session.begin_nested()
+        else:
+            self.session = self._factory()
+            if self._readonly:
+                self.session.connection(execution_options={READONLY: True})
         # read by the mapper's document events only (why: the note in govcred.core.orm)
         self.session.info["cipher"] = self._secrets.cipher
         self.outbox = Outbox(self.session, self._clock, self._secrets.cipher)
@@ -68,6 +83,12 @@ class UnitOfWork:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
+        claim = bound_claim()
+        if claim is not None and claim.session is self.session:
+            # held for the request's answer (committed or not by the idempotency store)
+            if self._savepoint is not None and self._savepoint.is_active:
+                self._savepoint.rollback()  # this unit did not commit
+            return
         try:
             if exc_type is None:
                 # Leaving normally (after commit, or read-only): what was loaded stays
@@ -81,9 +102,23 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._readonly:
             raise RuntimeError("read-only unit of work")
-        self.session.commit()
+        claim = bound_claim()
+        if claim is None:
+            self.session.commit()
+        elif self._joined:
+            if self._savepoint is not None and self._savepoint.is_active:
+                self._savepoint.commit()
+        else:
+            claim.hold(self.session)
 
     def rollback(self) -> None:
+        claim = bound_claim()
+        if self._savepoint is not None:
+            if self._savepoint.is_active:
+                self._savepoint.rollback()
+            return
+        if claim is not None and claim.session is self.session:
+            claim.poisoned = True  # rolls back the change already made: none of it may stay
         self.session.rollback()
 
     def flush(self) -> None:
