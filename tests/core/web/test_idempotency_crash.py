@@ -1,4 +1,4 @@
-"""kill -9 against a real ``govcred serve`` while residents submit with Idempotency-Keys.
+"""kill -9 (of every process of the server) against a real ``govcred serve`` while residents submit with Idempotency-Keys.
 
 Clients do what a well-behaved client does: send, and on a dropped connection, a 5xx or a
 409 IDEMPOTENCY_IN_FLIGHT (after its Retry-After) send again with the SAME key and body. The
@@ -54,13 +54,22 @@ class Server:
             "serve",
             "--port",
             str(self.port),
+            "--workers",
+            "2",
         ]
         self.env = env
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # a session of its own, so that the kill takes the gunicorn master and its workers
+        # at once, as a power cut would
         self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            self.command,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -74,7 +83,7 @@ class Server:
 
     def kill(self) -> None:
         assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.process.stderr.close()
 
