@@ -1,7 +1,7 @@
 """Idempotency keys become short leases committed with the change they guard.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 
 A request now holds its key by a random lease token for a few seconds instead of a 24-hour
@@ -14,8 +14,8 @@ answer, which the old code could not tell apart anyway).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
