@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from govcred.core.accounts.identity_settings import identity_problems
 from govcred.core.exceptions import ConfigError
 from govcred.core.redaction import mask, redact_mapping, redact_url, redact_value
 
@@ -56,6 +57,8 @@ class Settings:
     #: verifier services a holder's page asks who verified their permit
     verifier_urls: tuple[str, ...] = ()
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The ``[identity]`` table: the residents' sign-in (``core/accounts/identity_settings.py``).
+    identity: Mapping[str, Any] = field(default_factory=dict)
     #: The host's ``GOVCRED_*`` environment variables that no core setting reads, as
     #: :func:`load_settings` found them: plugins read their own overrides here.
     environ: Mapping[str, str] = field(default_factory=dict)
@@ -87,8 +90,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
                 value = mask(value)
-            elif f.name == "plugins":
-                value = {k: redact_mapping(v) for k, v in value.items()}
+            elif f.name in ("plugins", "identity"):
+                value = {k: redact_mapping(v) if isinstance(v, Mapping) else v for k, v in value.items()}
             elif isinstance(value, Path):
                 value = str(value)
             else:
@@ -199,6 +202,7 @@ def _validated(s: Settings) -> Settings:
             problems.append("production mode needs GOVCRED_SECRET_KEY")
         if not s.issuer.startswith("https://"):
             problems.append("production mode needs an https:// issuer")
+    problems.extend(identity_problems(s.identity, s.production, s.environ))
     if problems:
         raise ConfigError("; ".join(problems), problems=problems)
     return s

@@ -11,3 +11,15 @@ def govcred_working_calendar(settings):
     from govcred.core.calendar.working import load_calendar
 
     return load_calendar(settings.data_dir)
+
+
+@hookimpl(trylast=True)
+def govcred_identity_providers(register, settings):
+    """The OpenID Connect relying party, when ``[identity.oidc]`` configures one."""
+    from govcred.core.accounts.identity_settings import identity_settings
+
+    config = identity_settings(settings).oidc
+    if config is not None:
+        from govcred.core.accounts.oidc import OidcProvider
+
+        register(OidcProvider(config, leeway_seconds=settings.leeway_seconds))

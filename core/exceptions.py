@@ -74,6 +74,16 @@ class AuthenticationRequired(GovcredError):
     http_status = 401
 
 
+class IdentityRefused(AuthenticationRequired):
+    """An identity provider's answer was refused (state, code, ID token or assurance).
+
+    ``code`` names the check that failed (``OIDC_STATE_MISMATCH``, ``ID_TOKEN_EXPIRED`` ...);
+    the message says it in Chinese, for the page the resident lands on.
+    """
+
+    code = "IDENTITY_REFUSED"
+
+
 class PermissionDenied(GovcredError):
     """The caller's role does not allow the action."""
 

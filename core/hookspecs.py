@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import click
 
+    from govcred.core.accounts.identity import ResidentIdentityProvider
     from govcred.core.calendar.working import WorkingCalendar
     from govcred.core.config import Settings
     from govcred.core.credential_types import CredentialType
@@ -124,6 +125,34 @@ def govcred_person_records(
     :param uow: the caller's unit of work: a source that reads the issuer's database reads
         through ``uow.session``, inside the decision's own transaction. ``None`` when the
         caller has no database.
+    """
+
+
+# ---- resident identity ----------------------------------------------------------------
+
+
+@hookspec
+def govcred_identity_providers(register: Callable[[ResidentIdentityProvider], None], settings: Settings) -> None:
+    """Register the identity providers residents may sign in with: ``register(provider)``.
+
+    A provider vouches for who a resident is (a real-name service): it builds the
+    authorization request and verifies the callback; core keeps the ``state`` bound to the
+    browser, uses each sign-in once, refuses an assurance below the provider's minimum,
+    audits every attempt and binds the resident's applications to the verified name and ID
+    number. Core registers its OpenID Connect relying party (``oidc``) when the
+    ``[identity.oidc]`` table is configured. Called once per runtime; a provider may cache
+    what it fetches (discovery documents, keys) on itself.
+
+    :param register: the registration callback; it takes one object with ``name`` (a short
+        identifier, also the identity source recorded with each application; not ``sms_code`` or
+        ``window``), ``label`` (the Chinese text of its sign-in button),
+        ``authorization(redirect_uri)`` returning a
+        :class:`govcred.core.accounts.identity.AuthorizationStart` and
+        ``verify(params, secrets, redirect_uri, now)`` returning a
+        :class:`govcred.core.accounts.identity.VerifiedIdentity` or raising
+        :class:`govcred.core.exceptions.IdentityRefused` with a code naming the failed check.
+        A name registered twice is a config error.
+    :param settings: the effective settings (a plugin's provider reads its own table).
     """
 
 

@@ -147,6 +147,9 @@ class Application:
     decided_at: dt.datetime | None = None
     permit_no: str | None = None
     version: int = 1
+    #: the identity it rests on (source, acting as applicant or agent, assurance); None
+    #: for applications stored before identities were recorded
+    identity: dict[str, Any] | None = None
 
     def _move(self, new: str) -> None:
         if new not in _TRANSITIONS[self.state]:

@@ -88,6 +88,39 @@ api_tokens = sa.Table(
     sa.Column("resident_id", ID, sa.ForeignKey("residents.id"), nullable=True, index=True),
 )
 
+#: A resident's real-name identity as the provider last verified it (one row per resident
+#: account signed in through a provider). The account's ``residents.phone_index`` holds the
+#: keyed index of the provider's subject instead of a phone's: the column is the account's
+#: look-up key, and loosening it would rebuild the table on SQLite, which the foreign keys
+#: of a populated database forbid.
+resident_identities = sa.Table(
+    "resident_identities",
+    metadata,
+    sa.Column("resident_id", ID, sa.ForeignKey("residents.id"), primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("subject_index", sa.String(64), nullable=False, unique=True),
+    sa.Column("name_enc", sa.LargeBinary, nullable=False),
+    sa.Column("id_number_enc", sa.LargeBinary, nullable=False),
+    sa.Column("id_index", sa.String(64), nullable=False, index=True),
+    sa.Column("assurance", sa.String(32), nullable=False),
+    sa.Column("verified_at", TZDateTime, nullable=False),
+)
+
+#: One sign-in through an identity provider, between the redirect and the callback: bound to
+#: the browser by a cookie (only its SHA-256 is kept), used at most once.
+identity_logins = sa.Table(
+    "identity_logins",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("state_hash", sa.String(64), nullable=False),
+    sa.Column("secrets_enc", sa.LargeBinary, nullable=False),
+    sa.Column("next_url", sa.String(512), nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False, index=True),
+    sa.Column("used_at", TZDateTime),
+)
+
 web_sessions = sa.Table(
     "web_sessions",
     metadata,
@@ -136,6 +169,10 @@ applications = sa.Table(
     sa.Column("deadline_provisional", sa.Boolean, nullable=False, default=False),
     sa.Column("decided_at", TZDateTime),
     sa.Column("version", sa.Integer, nullable=False),
+    #: which identity the application rests on: ``{"source": "oidc" | "sms_code" | "window",
+    #: "acting_as": "applicant" | "agent", "assurance": ...}`` -- no personal data (the
+    #: verified name and ID number are the document's own, checked equal at submission)
+    sa.Column("identity", sa.JSON),
     sa.CheckConstraint(
         "state IN ('draft', 'submitted', 'accepted', 'approved', 'rejected', 'withdrawn')", name="state"
     ),

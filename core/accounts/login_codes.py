@@ -18,6 +18,7 @@ import secrets
 import sqlalchemy as sa
 
 from govcred.core import models
+from govcred.core.accounts.identity_settings import require_sms_sign_in
 from govcred.core.exceptions import AuthenticationRequired, ErrorList, RateLimited
 from govcred.core.models import new_id
 from govcred.core.orm import login_codes
@@ -50,6 +51,7 @@ def _code_hash(deps: Collaborators, code_id: str, code: str) -> str:
 
 def send_login_code(deps: Collaborators, phone: str) -> int:
     """Queue a new code for ``phone``; returns its lifetime in seconds."""
+    require_sms_sign_in(deps.settings)
     errors = ErrorList()
     phone = check_phone(phone, errors)
     errors.raise_if_any()
@@ -91,6 +93,7 @@ def send_login_code(deps: Collaborators, phone: str) -> int:
 def redeem_login_code(uow, deps: Collaborators, phone: str, code: str, *, action: str) -> models.Resident:
     """Consume the latest live code for ``phone`` inside ``uow``; the resident (created on first
     use) or AuthenticationRequired. A failure is audited and committed before raising."""
+    require_sms_sign_in(deps.settings)
     errors = ErrorList()
     phone = check_phone(phone, errors)
     code = check_code(code, errors)

@@ -49,5 +49,12 @@ class Collaborators:
         return self.pm.hook.govcred_working_calendar(settings=self.settings)
 
     @functools.cached_property
+    def identity_providers(self) -> dict[str, Any]:
+        """The resident identity providers by name (they cache their discovery documents)."""
+        from govcred.core.accounts.identity import collect_identity_providers
+
+        return collect_identity_providers(self.pm, self.settings)
+
+    @functools.cached_property
     def notifier(self) -> Notifier:
         return Notifier(self.pm, self.credential_types)

@@ -15,6 +15,9 @@ with ``-p no:govcred``). Fixtures:
 - ``govcred_cli``: the ``govcred`` command (with your plugin's commands) against ``runtime``.
 - ``outbox_inspector``: what ``runtime`` wrote to the outbox, by channel.
 - ``redis_client``: a real Redis client, its database flushed for each test.
+- ``oidc_provider``: a real OpenID Connect provider on 127.0.0.1 (Authlib's server components)
+  on the test's ``clock``, whose ID tokens a test can make wrong
+  (:class:`govcred.testing.oidc_provider.OidcTestProvider`).
 - ``chromium_executable`` (session): the Chromium that Playwright drives.
 
 PostgreSQL, Redis and Chromium are skipped when absent unless their ``require`` switch
@@ -217,6 +220,21 @@ def redis_client():
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def oidc_provider(clock):
+    """A real OpenID Connect provider on 127.0.0.1, its times from ``clock``; it sends the
+    browser back to the relying party of the test settings' issuer. Point a runtime at it
+    with ``make_settings(..., identity=oidc_provider.identity_table())``."""
+    from govcred.testing.builders import TEST_ENV
+    from govcred.testing.oidc_provider import CALLBACK_PATH, OidcTestProvider
+
+    provider = OidcTestProvider(
+        now=lambda: clock.now().timestamp(), redirect_uris=[TEST_ENV["GOVCRED_ISSUER"] + CALLBACK_PATH]
+    ).start()
+    yield provider
+    provider.stop()
 
 
 @pytest.fixture(scope="session")

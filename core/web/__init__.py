@@ -25,6 +25,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
         from govcred.core.config import load_settings
 
         runtime = Runtime.create(settings or load_settings())
+    _refuse_unsafe_sign_in(runtime.settings)
     # An explicit instance path: Flask's own search walks the parent package's paths, and
     # the govcred namespace has none it can use under an editable install.
     app = Flask(__name__, instance_path=str(runtime.settings.data_dir.resolve()))
@@ -68,6 +69,17 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
     runtime.pm.hook.govcred_blueprints(register=register)
     app.register_blueprint(openapi.bp)
     return app
+
+
+def _refuse_unsafe_sign_in(settings) -> None:
+    """At start-up, production refuses the SMS-code sign-in as the residents' only sign-in
+    unless an administrator enabled it explicitly (``identity.sms_sign_in``)."""
+    from govcred.core.accounts.identity_settings import production_sign_in_problems
+    from govcred.core.exceptions import ConfigError
+
+    problems = production_sign_in_problems(settings)
+    if problems:
+        raise ConfigError("; ".join(problems), problems=problems)
 
 
 def _register_blueprints(app: Flask) -> None:
