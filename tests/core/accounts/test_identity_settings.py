@@ -94,7 +94,9 @@ def production(data_dir, sqlite_url, clock):
     built = []
 
     def runtime(**identity):
-        rt = make_runtime(make_settings(data_dir, sqlite_url, mode="production", identity=identity), clock)
+        # no plugin: their own production refusals (placeholder codes, backends) are not the subject
+        settings = make_settings(data_dir, sqlite_url, mode="production", identity=identity)
+        rt = make_runtime(settings, clock, plugins=[])
         built.append(rt)
         return rt
 
