@@ -1,8 +1,8 @@
 """Residents' real-name identities, sign-ins through an identity provider, and the identity
 each application rests on.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 
 Issue 11: an application's name and ID number come from the signed-in person's verified
@@ -14,8 +14,8 @@ identity. ``resident_identities`` keeps that identity (encrypted, with blind ind
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
