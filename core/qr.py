@@ -13,14 +13,14 @@ found, comma-separated, so a log line says at once what was wrong with a scan.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import qrcode
-import segno
 import zxingcpp
 from PIL import Image, UnidentifiedImageError, features
 
@@ -39,6 +39,8 @@ VERSION_BUDGET = 17
 #: does), the 8 fixed masks and segno's own penalty-chosen mask each decode 65-77 % of the
 #: captures (two runs), within noise of each other.
 #: So a fixed mask costs no readability; 3 was marginally ahead in the first run and is kept.
+#: Re-run with the zxing-cpp encoder (2026-12-02): its 8 masks decode 41-45 of 60 captures,
+#: mask 3 43, segno's penalty-chosen mask 41 — still within noise of each other.
 QR_MASK = 3
 #: Images above this many pixels are refused before any pixel is decoded (pixel-flood guard).
 #: Checked here rather than by lowering Pillow's process-wide ``Image.MAX_IMAGE_PIXELS``, which
@@ -132,31 +134,36 @@ def token_from_scan(text: str) -> str:
 
 @dataclass(frozen=True)
 class QrSymbol:
-    """A QR symbol for one token. ``modules`` is the side length without the quiet zone."""
+    """A QR symbol for one token. ``modules`` is the side length without the quiet zone;
+    ``pixels`` holds one byte a module, row by row (0 dark, 255 light), as zxing-cpp writes it."""
 
     version: int
     modules: int
     error: str
     mask: int
-    qr: segno.QRCode
+    pixels: bytes = field(repr=False)
+
+    @property
+    def matrix(self) -> list[list[int]]:
+        """Rows of modules, 1 dark and 0 light."""
+        side = self.modules
+        return [[int(v < 128) for v in self.pixels[r * side : (r + 1) * side]] for r in range(side)]
 
 
 def make_qr(token: str, *, error: str = "M") -> QrSymbol:
-    """Build the two-segment symbol (byte prefix + numeric digits) with the fixed mask.
+    """Build the symbol of ``token``'s QR text with the fixed mask, at exactly ``error``.
 
-    ``boost_error`` is off so the level is exactly the one asked for and the version stays
-    comparable to the size budget."""
+    zxing-cpp's writer (Zint) is used because it builds the symbol in C: about 0.3 ms where
+    segno took 4-5 ms for a permit (bench/bench_qr.py). Zint segments the text itself, optimally
+    (the byte-then-numeric split of :func:`encode_payload` or better) and does not raise the
+    error level on its own, so the version is comparable to the size budget."""
     if error not in _ERROR_LEVELS:
         raise ValueError(f"error correction level must be one of {_ERROR_LEVELS}, not {error!r}")
-    prefix, digits = encode_payload(token)
-    qr = segno.make(
-        [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
-        error=error,
-        boost_error=False,
-        mask=QR_MASK,
-        micro=False,
-    )
-    return QrSymbol(version=qr.version, modules=qr.symbol_size(scale=1, border=0)[0], error=error, mask=qr.mask, qr=qr)
+    text = payload_text(token)
+    barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=error, data_mask=QR_MASK)
+    image = memoryview(zxingcpp.write_barcode_to_image(barcode, add_quiet_zones=False))
+    side = image.shape[0]
+    return QrSymbol(version=(side - 17) // 4, modules=side, error=error, mask=QR_MASK, pixels=image.tobytes())
 
 
 def _check_geometry(scale: int, border: int) -> None:
@@ -173,24 +180,28 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def matrix_to_png(matrix, *, scale: int = 4, border: int = 4) -> bytes:
-    """Write a module matrix (rows of 0 = light, 1 = dark) as a 1-bit greyscale PNG.
+#: a module's pixel byte (0 dark, 255 light) to its PNG bit as an ASCII digit (1 is white)
+_PIXEL_BIT = bytes(ord("1") if v >= 128 else ord("0") for v in range(256))
 
-    Written by hand because the symbol is two colours: each scaled row is packed straight into
-    bits and identical rows are repeated, which takes well under a millisecond where segno's
-    and Pillow's general-purpose writers take several."""
-    _check_geometry(scale, border)
-    side = (len(matrix) + 2 * border) * scale
-    pad_bits = -side % 8
-    # In a greyscale PNG bit 1 is white, so a light module (0) becomes a run of ones.
-    light_run, dark_run = "1" * scale, "0" * scale
-    quiet = "1" * (border * scale)
-    blank_row = b"\x00" + b"\xff" * ((side + 7) // 8)
+
+def _png_of_rows(rows: list[bytes], *, scale: int, border: int) -> bytes:
+    """A 1-bit greyscale PNG of module rows (one pixel byte a module, 0 dark, 255 light).
+
+    Written by hand because the symbol is two colours: each row becomes its bits in two C-level
+    passes (translate, then widen each bit to ``scale``), is packed with one int conversion and
+    repeated ``scale`` times, which takes a fraction of a millisecond where segno's and Pillow's
+    general-purpose writers take several."""
+    side = (len(rows) + 2 * border) * scale
+    width = (side + 7) // 8
+    pad = b"1" * (-side % 8)
+    quiet = b"1" * (border * scale)
+    blank_row = b"\x00" + b"\xff" * width
     raw = [blank_row * (border * scale)]
-    for row in matrix:
-        bits = quiet + "".join(dark_run if module else light_run for module in row) + quiet
-        packed = b"\x00" + int(bits + "1" * pad_bits, 2).to_bytes((side + 7) // 8, "big")
-        raw.append(packed * scale)
+    for row in rows:
+        bits = row.translate(_PIXEL_BIT)
+        if scale > 1:  # the runs of "0" hold no "1", so widening one digit then the other is exact
+            bits = bits.replace(b"0", b"0" * scale).replace(b"1", b"1" * scale)
+        raw.append((b"\x00" + int(quiet + bits + quiet + pad, 2).to_bytes(width, "big")) * scale)
     raw.append(blank_row * (border * scale))
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1 bit, greyscale
     return (
@@ -201,21 +212,39 @@ def matrix_to_png(matrix, *, scale: int = 4, border: int = 4) -> bytes:
     )
 
 
+def matrix_to_png(matrix, *, scale: int = 4, border: int = 4) -> bytes:
+    """Write a module matrix (rows of 0 = light, 1 = dark) as a 1-bit greyscale PNG."""
+    _check_geometry(scale, border)
+    return _png_of_rows([bytes(0 if module else 255 for module in row) for row in matrix], scale=scale, border=border)
+
+
 def render_png(token: str, *, scale: int = 4, border: int = 4, error: str = "M") -> bytes:
     """The token's QR code as a black-on-white PNG, ``scale`` pixels per module."""
     _check_geometry(scale, border)
-    return matrix_to_png(make_qr(token, error=error).qr.matrix, scale=scale, border=border)
+    symbol = make_qr(token, error=error)
+    side, pixels = symbol.modules, symbol.pixels
+    rows = [pixels[r * side : (r + 1) * side] for r in range(side)]
+    return _png_of_rows(rows, scale=scale, border=border)
 
 
 def render_svg(token: str, *, scale: int = 4, border: int = 4, error: str = "M") -> str:
     """The token's QR code as a standalone SVG: one path, no scripts, styles or external
-    references, so it can be inlined into an HTML page."""
+    references, so it can be inlined into an HTML page. Drawn from the same symbol as the PNG
+    (zxing-cpp's own SVG carries a DOCTYPE, a group and a background rectangle)."""
     _check_geometry(scale, border)
-    out = io.BytesIO()
-    make_qr(token, error=error).qr.save(
-        out, kind="svg", scale=scale, border=border, xmldecl=False, svgclass=None, lineclass=None, omitsize=False
+    symbol = make_qr(token, error=error)
+    side = (symbol.modules + 2 * border) * scale
+    runs = []
+    for y, row in enumerate(symbol.matrix):
+        for dark, group in itertools.groupby(enumerate(row), key=lambda cell: cell[1]):
+            cells = list(group)
+            if dark:
+                x, width = cells[0][0], len(cells)
+                runs.append(f"M{(x + border) * scale} {(y + border) * scale}h{width * scale}v{scale}h-{width * scale}z")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{side}" height="{side}" viewBox="0 0 {side} {side}">'
+        f'<path fill="#fff" d="M0 0h{side}v{side}h-{side}z"/><path fill="#000" d="{"".join(runs)}"/></svg>'
     )
-    return out.getvalue().decode("ascii")
 
 
 def render_terminal(token: str, *, error: str = "M") -> str:

@@ -111,6 +111,7 @@ def test_approval_issues_a_verifiable_credential_that_fits_the_qr_budget(runtime
     assert claims["jti"] == cred.id and claims["iss"] == runtime.settings.issuer
     assert claims["n"] == "张*明" and claims["status"]["status_list"]["idx"] == cred.status_idx
     assert claims["exp"] <= claims["iat"] + runtime.settings.credential_max_days * 86400
+    assert "nbf" not in claims  # equal to iat it would only cost QR modules
     assert cred.permit_no.startswith("ZJ3311212026") and len(cred.permit_no) == 20
     symbol = qr.make_qr(cred.token)
     assert symbol.version <= qr.VERSION_BUDGET, f"{len(cred.token)} chars need version {symbol.version}"
