@@ -178,6 +178,10 @@ applications = sa.Table(
     ),
     sa.CheckConstraint("channel IN ('online', 'window')", name="channel"),
 )
+#: the review queue's keyset order within a state (core/services/review_queue.py)
+sa.Index(
+    "ix_applications_queue", applications.c.state, applications.c.deadline, applications.c.created_at, applications.c.id
+)
 
 attachments = sa.Table(
     "attachments",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -70,14 +71,53 @@ class ApplicationRepository:
         found = self._s.execute(sa.select(models.Application).where(applications.c.id.in_(wanted))).scalars().all()
         return {a.id: a for a in found}
 
-    def queue(self, states: Sequence[str] = (models.ACCEPTED,)) -> Sequence[models.Application]:
-        """The review queue: oldest deadline first."""
-        return (
-            self._s.execute(
-                sa.select(models.Application)
-                .where(applications.c.state.in_(states))
-                .order_by(applications.c.deadline.asc().nulls_last(), applications.c.created_at.asc())
-            )
-            .scalars()
-            .all()
+    def queue_page(
+        self,
+        states: Sequence[str],
+        *,
+        channel: str | None = None,
+        deadline_from: dt.datetime | None = None,
+        deadline_before: dt.datetime | None = None,
+        after: tuple[dt.datetime | None, dt.datetime, str] | None = None,
+        limit: int = 50,
+    ) -> Sequence[models.Application]:
+        """One page of the review queue, oldest deadline first (none last), then oldest
+        first: keyset pagination past ``after`` = the last row's (deadline, created_at, id),
+        so a page costs the same at the millionth row as at the first."""
+        c = applications.c
+        stmt = sa.select(models.Application).where(c.state.in_(states))
+        if channel is not None:
+            stmt = stmt.where(c.channel == channel)
+        if deadline_from is not None:
+            stmt = stmt.where(c.deadline >= deadline_from)
+        if deadline_before is not None:
+            stmt = stmt.where(c.deadline < deadline_before)
+        if after is not None:
+            deadline, created_at, app_id = after
+            later_same = sa.or_(c.created_at > created_at, sa.and_(c.created_at == created_at, c.id > app_id))
+            if deadline is None:
+                stmt = stmt.where(c.deadline.is_(None), later_same)
+            else:
+                stmt = stmt.where(
+                    sa.or_(c.deadline > deadline, c.deadline.is_(None), sa.and_(c.deadline == deadline, later_same))
+                )
+        stmt = stmt.order_by(c.deadline.asc().nulls_last(), c.created_at.asc(), c.id.asc()).limit(limit)
+        return self._s.execute(stmt).scalars().all()
+
+    def queue_counts(self, states: Sequence[str], now: dt.datetime, tomorrow: dt.datetime) -> dict[str, dict[str, int]]:
+        """How many applications of ``states`` there are by state, by channel and by due date
+        (overdue: deadline passed; today: due before ``tomorrow``; later; none): three
+        aggregate queries, no rows loaded."""
+        c = applications.c
+        where = c.state.in_(states)
+        due = sa.case(
+            (c.deadline.is_(None), "none"),
+            (c.deadline < now, "overdue"),
+            (c.deadline < tomorrow, "today"),
+            else_="later",
         )
+        counts = {}
+        for name, column in (("by_state", c.state), ("by_channel", c.channel), ("by_due", due)):
+            rows = self._s.execute(sa.select(column, sa.func.count()).where(where).group_by(column)).all()
+            counts[name] = {str(k): n for k, n in rows}
+        return counts

@@ -7,17 +7,15 @@ Reviewers (and admins) decide, never on an application they entered themselves (
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
 from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
-from govcred.core.clock import BEIJING
 from govcred.core.exceptions import Conflict, ErrorList, FieldError, PermissionDenied, ValidationError
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.eligibility import evaluate_in
-from govcred.core.services.intake import CHANNELS, commit_application_change
+from govcred.core.services.intake import commit_application_change
 from govcred.core.services.issuance import issue_credential
 
 DECIDING_ROLES = ("reviewer", "admin")
@@ -143,45 +141,3 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
         except IntegrityError:
             raise Conflict("该申请已有审批结果", code="ALREADY_DECIDED") from None
     return decision
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    application: models.Application
-    due_today: bool
-    overdue: bool
-
-
-def review_queue(
-    deps: Collaborators,
-    principal: Principal,
-    *,
-    states: Sequence[str] = (models.ACCEPTED,),
-    channel: str | None = None,
-    due: str | None = None,
-) -> list[QueueItem]:
-    """Applications to decide, earliest deadline first, flagged due today / overdue (Beijing)."""
-    require_role(principal, *DECIDING_ROLES)
-    errors = ErrorList()
-    for i, state in enumerate(states):
-        if state not in models.APPLICATION_STATES:
-            errors.add(f"state[{i}]", "STATE_INVALID", f"未知的状态：{state[:20]}")
-    if channel is not None and channel not in CHANNELS:
-        errors.add("channel", "CHANNEL_INVALID", "受理渠道必须是 online 或 window")
-    if due not in (None, "today", "overdue"):
-        errors.add("due", "DUE_INVALID", "due 只能是 today 或 overdue")
-    errors.raise_if_any()
-    now = deps.clock.now()
-    today = now.astimezone(BEIJING).date()
-    with deps.uow(readonly=True) as uow:
-        apps = uow.applications.queue(states)
-    items = []
-    for app in apps:
-        if channel is not None and app.channel != channel:
-            continue
-        overdue = app.deadline is not None and app.deadline < now
-        due_today = app.deadline is not None and not overdue and app.deadline.astimezone(BEIJING).date() == today
-        if (due == "today" and not due_today) or (due == "overdue" and not overdue):
-            continue
-        items.append(QueueItem(app, due_today, overdue))
-    return items

@@ -8,6 +8,7 @@ from typing import Any
 
 from PIL import Image
 
+from govcred.core import models
 from govcred.core.accounts.officers import Principal, create_officer
 from tests.plugins.zhejiang_residence.zj_fixtures import base_document, make_id
 
@@ -71,3 +72,30 @@ def document(
     for key, value in top.items():
         doc[key] = copy.deepcopy(value)
     return doc
+
+
+def queued_applications(runtime, n: int, *, deadlines, channel="online", state="accepted") -> list[str]:
+    """n applications straight into the queue (the queue's subject is paging, not intake)."""
+    now = runtime.clock.now()
+    ids = []
+    with runtime.uow() as uow:
+        for i in range(n):
+            id_number = make_id(f"19{60 + i % 40}0101", seq=f"{i % 1000:03d}")
+            app = models.Application(
+                schema="zj-residence/application@1",
+                channel=channel,
+                document=document(["a"], id_number=id_number),
+                state=state,
+                subject_index=runtime.secrets.index(id_number + channel + state, "id_number"),
+                subject_name_masked="张*明",
+                subject_id_masked=id_number[:4] + "*" * 10 + id_number[-4:],
+                county="331121",
+                created_at=now,
+                submitted_at=now,
+                accepted_at=now if state == "accepted" else None,
+                deadline=deadlines(i),
+            )
+            uow.applications.add(app)
+            ids.append(app.id)
+        uow.commit()
+    return ids

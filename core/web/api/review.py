@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from govcred.core.exceptions import Conflict, ErrorList
-from govcred.core.services import decisions, issuance
+from govcred.core.services import decisions, issuance, review_queue
 from govcred.core.web.api.applications import application_json, decision_json
 from govcred.core.web.authn import current_principal, roles_required
 from govcred.core.web.context import runtime_of
@@ -33,20 +33,23 @@ def _conflict(exc: Conflict):
 @roles_required("reviewer", "admin")
 def queue():
     states = [s for value in request.args.getlist("state") for s in value.split(",") if s] or ["accepted"]
-    items = decisions.review_queue(
+    limit = request.args.get("limit", str(review_queue.DEFAULT_PAGE))
+    page = review_queue.review_queue(
         runtime_of().collaborators,
         current_principal(),
         states=states,
         channel=request.args.get("channel") or None,
         due=request.args.get("due") or None,
+        after=request.args.get("after") or None,
+        limit=int(limit) if limit.isdecimal() and len(limit) < 6 else -1,
     )
     out = []
-    for item in items:
+    for item in page.items:
         body = application_json(item.application)
         del body["document"]  # the queue shows masked data only; open the application to review it
         body.update(due_today=item.due_today, overdue=item.overdue)
         out.append(body)
-    return jsonify({"items": out, "count": len(out)})
+    return jsonify({"items": out, "count": len(out), "next": page.next, "counts": page.counts})
 
 
 @bp.post("/applications/<app_id>/decision")
@@ -104,8 +107,26 @@ OPENAPI_PATHS = {
                 },
                 {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["online", "window"]}},
                 {"name": "due", "in": "query", "schema": {"type": "string", "enum": ["today", "overdue"]}},
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+                },
+                {
+                    "name": "after",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "the `next` of the previous page (keyset pagination)",
+                },
             ],
-            "responses": {"200": {"description": "The queue"}, "403": _PROBLEM, "422": _PROBLEM},
+            "responses": {
+                "200": {
+                    "description": "One page of the queue: items, count (on this page), next (cursor or null), "
+                    "counts by_state, by_channel and by_due (overdue, today, later, none) of the whole queue",
+                },
+                "403": _PROBLEM,
+                "422": _PROBLEM,
+            },
         }
     },
     "/api/v1/applications/{app_id}/decision": {

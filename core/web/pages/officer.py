@@ -14,7 +14,7 @@ from govcred.core import attachments, models
 from govcred.core.accounts import sessions, signin
 from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
 from govcred.core.orm import audit_log
-from govcred.core.services import decisions, eligibility, lifecycle
+from govcred.core.services import decisions, eligibility, lifecycle, review_queue
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 
 # imported by name: ``intake`` is this blueprint's window-intake view
@@ -99,14 +99,20 @@ def queue():
     due = {"due_today": "today", "overdue": "overdue"}.get(show)
     if due is None:
         show = "all"
-    items = decisions.review_queue(
-        rt.collaborators, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due
-    )
+    after = request.args.get("after") or None
+    try:
+        page = review_queue.review_queue(
+            rt.collaborators, current_principal(), states=(models.SUBMITTED, models.ACCEPTED), due=due, after=after
+        )
+    except ValidationError:  # a stale or edited page link: start again from the first page
+        return redirect(url_for("officer.queue", show=show))
     rows = [
         (item, deadline_view(rt.calendar, item.application.deadline, now, item.application.deadline_provisional))
-        for item in items
+        for item in page.items
     ]
-    return render_template("officer/queue.html", rows=rows, show=show)
+    return render_template(
+        "officer/queue.html", rows=rows, show=show, next=page.next, counts=page.counts, first=not after
+    )
 
 
 # ---- one application ------------------------------------------------------------------------

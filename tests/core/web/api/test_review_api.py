@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from govcred.core.orm import audit_log, credentials, decisions
 from govcred.core.web import create_app
 from tests.core.web.api_helpers import officer_headers, resident_headers, upload_proof, with_key
-from tests.core.workflow_helpers import PASSWORD, document, import_records
+from tests.core.workflow_helpers import PASSWORD, document, import_records, queued_applications
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
 
@@ -151,3 +151,42 @@ def test_same_idempotency_key_from_two_threads_has_one_effect(app, runtime):
         assert answers[0][1] == answers[1][1]  # the second saw the stored response
     with runtime.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(credentials)).scalar() == 1
+
+
+def test_the_queue_is_paged_by_keyset_with_counts(client, runtime, clock):
+    import datetime as dt
+
+    now = clock.now()
+    # equal deadlines (ties broken by created_at, id), one overdue, a few without a deadline
+    queued_applications(runtime, 5, deadlines=lambda i: now + dt.timedelta(days=3 if i % 2 else 1))
+    queued_applications(runtime, 1, deadlines=lambda i: now - dt.timedelta(hours=1), channel="window")
+    queued_applications(runtime, 3, deadlines=lambda i: None, state="submitted")
+    reviewer = officer_headers(client, runtime, "reviewer", "pager")
+    url = "/api/v1/review/queue?state=submitted,accepted&limit=2"
+    first = client.get(url, headers=reviewer).get_json()
+    assert first["counts"] == {
+        "by_state": {"accepted": 6, "submitted": 3},
+        "by_channel": {"online": 8, "window": 1},
+        "by_due": {"overdue": 1, "later": 5, "none": 3},
+    }
+    seen, page, pages = [], first, 1
+    while True:
+        assert page["count"] == len(page["items"]) <= 2
+        seen.extend(page["items"])
+        if page["next"] is None:
+            break
+        page = client.get(f"{url}&after={page['next']}", headers=reviewer).get_json()
+        pages += 1
+    assert pages == 5 and len({i["id"] for i in seen}) == 9  # every application once
+    keys = [(i["deadline"] is None, i["deadline"] or "", i["created_at"], i["id"]) for i in seen]
+    assert keys == sorted(keys)  # earliest deadline first, none last
+    assert seen[0]["overdue"] and seen[0]["channel"] == "window"
+    overdue = client.get("/api/v1/review/queue?due=overdue", headers=reviewer).get_json()
+    assert [i["overdue"] for i in overdue["items"]] == [True] and overdue["next"] is None
+    bad = client.get("/api/v1/review/queue?after=not-a-cursor&limit=0", headers=reviewer)
+    assert bad.status_code == 422
+    assert {e["field"]: e["code"] for e in bad.get_json()["errors"]} == {
+        "after": "CURSOR_INVALID",
+        "limit": "LIMIT_INVALID",
+    }
+    assert client.get("/api/v1/review/queue?limit=201", headers=reviewer).status_code == 422

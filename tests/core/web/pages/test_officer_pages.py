@@ -10,7 +10,7 @@ import pytest
 from govcred.core.services import intake
 from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
-from tests.core.workflow_helpers import document, import_records, resident, upload
+from tests.core.workflow_helpers import document, import_records, queued_applications, resident, upload
 
 
 @pytest.fixture
@@ -180,3 +180,19 @@ def _reviewer(rt):
 
     with rt.uow(readonly=True) as uow:
         return Principal("officer", uow.officers.by_username("rev1").id, "reviewer")
+
+
+def test_the_queue_page_shows_one_page_with_counts_and_a_next_link(client, sqlite_runtime):
+    import datetime as dt
+    import re
+
+    rt = sqlite_runtime
+    queued_applications(rt, 53, deadlines=lambda i: rt.clock.now() + dt.timedelta(days=1 + i % 3))
+    html = client.get("/officer/").get_data(as_text=True)
+    assert "全部（53）" in html and "待审批 53 件" in html and "网上 53 件" in html
+    assert html.count('class="queue-item') == 50
+    following = re.search(r'href="(/officer/\?[^"]*after=[^"]+)"', html).group(1).replace("&amp;", "&")
+    second = client.get(following).get_data(as_text=True)
+    assert second.count('class="queue-item') == 3 and "下一页" not in second and "回到第一页" in second
+    # an edited or stale cursor starts again at the first page rather than failing
+    assert client.get("/officer/?after=garbage").headers["Location"].endswith("/officer/?show=all")
