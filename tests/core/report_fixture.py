@@ -150,3 +150,43 @@ def seed(rt, clock) -> dict[str, str]:
         conn.execute(sa.update(outbox).where(outbox.c.id == third).values(attempts=2, last_error="timeout"))
     clock.set(NOW)
     return ids
+
+
+# ---- a year of a county, for the operations page and ``bench report`` ----------------------
+
+_REASONS = ("REGISTRATION_TOO_SHORT", "NO_QUALIFYING_CONDITION", "LOCAL_HUKOU", "RESIDENCE_OUTSIDE_COUNTY")
+
+
+def seed_year(rt, count: int, *, year: int = 2026, batch: int = 1000, seed_value: int = 36903) -> None:
+    """``count`` applications spread over ``year`` (Beijing), repeatable: most accepted and
+    decided within a few working days by one of three reviewers, some rejected with one or
+    two reasons, some withdrawn, the latest still open; about a third of decisions rated."""
+    import random
+
+    rng = random.Random(seed_value)
+    reviewers = [make_officer(rt, "reviewer").id for _ in range(3)]
+    calendar = rt.collaborators.calendar
+    first = dt.date(year, 1, 1)
+    days = (dt.date(year + 1, 1, 1) - first).days
+    made = 0
+    while made < count:
+        with rt.uow() as uow:
+            for _ in range(min(batch, count - made)):
+                day = first + dt.timedelta(days=rng.randrange(days))
+                submitted = dt.datetime.combine(day, dt.time(8 + rng.randrange(9), rng.randrange(60)), tzinfo=BEIJING)
+                app = _application(rt, uow, "window" if rng.random() < 0.1 else "online", submitted)
+                roll = rng.random()
+                if roll < 0.04:
+                    app.withdraw()
+                elif roll < 0.97:
+                    decided_on, _ = calendar.add_working_days(day, rng.choice((0, 1, 1, 2, 2, 2, 3)))
+                    decided = dt.datetime.combine(decided_on, dt.time(9 + rng.randrange(8)), tzinfo=BEIJING)
+                    decided = max(decided, submitted + dt.timedelta(minutes=5))
+                    approved = rng.random() < 0.75
+                    codes = () if approved else rng.sample(_REASONS, rng.choice((1, 1, 2)))
+                    _decide(uow, app, rng.choice(reviewers), approved, decided, codes)
+                    if rng.random() < 0.33:
+                        uow.flush()
+                        uow.ratings.add(app.id, rng.choice((5, 5, 4, 4, 3, 2, 1)), "", app.channel, decided)
+                made += 1
+            uow.commit()

@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     from govcred.core.claims import ID_MASKED, NAME_MASKED
     from govcred.core.web.authn import current_principal
     from govcred.core.web.context import runtime_of
-    from govcred.core.web.pages import guard, officer, resident, resident_identity, views
+    from govcred.core.web.pages import guard, officer, operations, resident, resident_identity, views
 
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(resident.bp)
     app.register_blueprint(resident_identity.bp)
     app.register_blueprint(officer.bp)
+    app.register_blueprint(operations.bp)
 
 
 def _add_plugin_templates(app: Flask, pm) -> None:
