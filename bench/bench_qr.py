@@ -135,12 +135,39 @@ def mask_decode_rates() -> dict[int | None, tuple[int, int]]:
     return rates
 
 
+def version_of_text(text: str) -> int:
+    barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M", data_mask=qr.QR_MASK)
+    return (memoryview(zxingcpp.write_barcode_to_image(barcode, add_quiet_zones=False)).shape[0] - 17) // 4
+
+
+def longest_token_at(version: int) -> int:
+    """The longest token (characters) whose GC1 payload fits ``version`` at M."""
+    length = 300
+    while version_of_text(qr.PREFIX + "11" * (length + 1)) <= version:
+        length += 1
+    return length
+
+
+def dense_framing_version(token: str) -> int:
+    """NOT shipped, for the size decision only: the token as one base-65 integer in numeric
+    mode (6.0 bits a character instead of 6.6); verifiers that read only GC1 could not read it."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+    number = 1
+    for char in token:
+        number = number * 65 + alphabet.index(char)
+    return version_of_text("GC2:/" + str(number))
+
+
 def main() -> None:
     token = typical_permit_token()
     symbol = qr.make_qr(token)
     print(
         f"qr: typical permit {len(token)} chars -> version {symbol.version} at M "
-        f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask}"
+        f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask} (target <= 16, aim 15)"
+    )
+    print(
+        f"qr:   longest token at version 16: {longest_token_at(16)} chars, at 15: {longest_token_at(15)}; "
+        f"a denser framing (not shipped) would put this permit at version {dense_framing_version(token)}"
     )
 
     ours = p50_ms(lambda: qr.render_png(token), 300)
