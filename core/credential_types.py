@@ -79,6 +79,16 @@ class CredentialType:
         """
         return []
 
+    def form_layout(self, document: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Arrange a stored document the way this type's form lays it out, to refill the
+        form from it (重新申请 starts from the rejected application's data).
+
+        :param document: a submitted document.
+        :returns: the document with list items at the positions of the form's fields;
+            what the person must provide again (uploads, the commitment) left out.
+        """
+        return {k: v for k, v in document.items() if k not in ("schema", "channel", "commitment")}
+
     def subject(self, document: Mapping[str, Any]) -> Mapping[str, str]:
         """Name the person an application is about, for indexing, masking and notifications.
 

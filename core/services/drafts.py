@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcred.core import models
 from govcred.core.accounts.officers import Principal
-from govcred.core.exceptions import PermissionDenied
+from govcred.core.exceptions import Conflict, PermissionDenied
 from govcred.core.services.collaborators import Collaborators
 
 STEPS = ("notice", "form", "confirm")
@@ -52,3 +53,15 @@ def discard_draft(deps: Collaborators, principal: Principal, schema: str) -> Non
     with deps.uow() as uow:
         uow.form_drafts.discard(owner, schema)
         uow.commit()
+
+
+def layout_of_refused(deps: Collaborators, principal: Principal, app_id: str) -> tuple[str, dict[str, Any]]:
+    """``(schema, document as its form lays it out)`` of the resident's own refused or
+    withdrawn application: 重新申请 starts from what was given then."""
+    owner = _owner(principal)
+    with deps.uow(readonly=True) as uow:
+        app = uow.applications.get_for_owner(app_id, owner)
+    if app.state not in (models.REJECTED, models.WITHDRAWN):
+        raise Conflict("只有不予批准或已撤回的申请可以重新申请", code="APPLICATION_NOT_CLOSED")
+    credential_type = deps.credential_types[app.schema]
+    return app.schema, dict(credential_type.form_layout(app.document))

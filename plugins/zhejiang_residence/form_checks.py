@@ -117,3 +117,25 @@ def form_errors(document: Mapping[str, Any], today: dt.date) -> list[FieldError]
         if _blank(waiver.get("reference")):
             out.append(FieldError("waiver.reference", "REQUIRED", "请填写县级以上人民政府认定的文件或名单编号"))
     return out
+
+
+#: The form's slot of each condition kind (its template's ``conditions[i]`` fieldsets).
+FORM_SLOTS = ("residence", "employment", "schooling")
+
+
+def form_layout(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A submitted document as the form lays it out: each condition in its kind's slot, and
+    without what must be given again (uploads, the commitment, the records)."""
+    out = {
+        k: v
+        for k, v in document.items()
+        if k not in ("schema", "channel", "commitment", "conditions", "registrations", "existing_permit")
+    }
+    slots: list[dict[str, Any]] = [{"kind": kind} for kind in FORM_SLOTS]
+    for condition in document.get("conditions") or ():
+        if isinstance(condition, Mapping) and condition.get("kind") in FORM_SLOTS:
+            slot = slots[FORM_SLOTS.index(condition["kind"])]
+            if len(slot) == 1:  # the first of a kind: the form has one slot each
+                slot.update({k: v for k, v in condition.items() if k != "attachments"})
+    out["conditions"] = slots
+    return out

@@ -51,6 +51,9 @@ class ResidencePermitType(CredentialType):
     def form_errors(self, document: Mapping[str, Any], today: dt.date) -> list[FieldError]:
         return _form_checks.form_errors(document, today)
 
+    def form_layout(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        return _form_checks.form_layout(document)
+
     def subject(self, document: Mapping[str, Any]) -> Mapping[str, str]:
         applicant = document["applicant"]
         return {

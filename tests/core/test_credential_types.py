@@ -29,12 +29,14 @@ def test_every_method_is_documented_like_a_hook():
     assert {m.__name__ for m in METHODS} == {
         "validate",
         "form_errors",
+        "form_layout",
         "subject",
         "records_from_document",
         "eligibility_findings",
         "claims",
         "benefit_check",
         "endorsement_window",
+        "residence_start",
     }
     for method in METHODS:
         doc = inspect.getdoc(method)

@@ -190,7 +190,12 @@ def notice():
     draft = _draft(schema)
     resume = url_for(f"resident.{draft.step}") if draft.step in ("form", "confirm") else None
     return render_template(
-        "resident/notice.html", errors=FormErrors(), schema=schema, slug=schema_slug(schema), resume=resume
+        "resident/notice.html",
+        errors=FormErrors(),
+        schema=schema,
+        slug=schema_slug(schema),
+        resume=resume,
+        reapplying=bool(draft.state.get("reapplying")),
     )
 
 
@@ -306,6 +311,17 @@ def confirm_post():
     return redirect(url_for("resident.status", app_id=app.id))
 
 
+@bp.post("/applications/<app_id>/reapply")
+@resident_required
+def reapply(app_id: str):
+    """重新申请: a new draft filled in from the refused application (proofs are uploaded
+    again and the commitment is given again)."""
+    schema, layout = drafts.layout_of_refused(runtime_of().collaborators, current_principal(), app_id)
+    values = {k: v for k, v in formdoc.flatten(layout).items() if not k.endswith(".kind")}
+    _save(schema, drafts.Draft("notice", {"values": values, "reapplying": app_id}))
+    return redirect(url_for("resident.notice"))
+
+
 # ---- status ---------------------------------------------------------------------------------
 
 
@@ -340,7 +356,11 @@ def _own_credential(credential_id: str) -> models.Credential:
 
 
 #: What the page says after a successful POST (``?done=``).
-DONE_ZH = {"endorsed": "签注已办理，新的电子居住证已签发。", "reminders": "提醒设置已保存。"}
+DONE_ZH = {
+    "endorsed": "签注已办理，新的电子居住证已签发。",
+    "reminders": "提醒设置已保存。",
+    "replaced": "补领/换领已办理，新的电子居住证已签发，原证件已作废。",
+}
 
 
 def _permit_page(
@@ -392,6 +412,27 @@ def endorse(credential_id: str):
         errors, findings, status = permitview.endorsement_refusal(exc)
         return _permit_page(credential, errors=errors, findings=findings, status=status)
     return redirect(url_for("resident.permit", credential_id=done.credential.id, done="endorsed"))
+
+
+@bp.post("/permits/<credential_id>/replacement")
+@resident_required
+def replace(credential_id: str):
+    """补领 (lost) or 换领 (damaged) online: a new permit, the old one replaced."""
+    credential = _own_credential(credential_id)
+    try:
+        new = lifecycle.replace_permit(
+            runtime_of().collaborators,
+            credential.permit_no,
+            current_principal(),
+            "online",
+            reason=request.form.get("reason", ""),
+        )
+    except (Conflict, ValidationError) as exc:
+        errors = FormErrors.from_exception(exc) if isinstance(exc, ValidationError) else FormErrors()
+        if isinstance(exc, Conflict):
+            errors.add("reason", exc.message, exc.code)
+        return _permit_page(credential, errors=errors, status=409 if isinstance(exc, Conflict) else 400)
+    return redirect(url_for("resident.permit", credential_id=new.id, done="replaced"))
 
 
 @bp.post("/permits/<credential_id>/reminders")

@@ -342,6 +342,9 @@ def test_rejection_shows_every_reason_with_what_to_do(stack):
     assert "租赁合同未在住建部门登记备案" in joined
     assert all("怎么办" in t for t in texts), texts  # every reason says what to do about it
     assert "六个月" in joined and "青田县" in joined
+    hints = page.locator("#hints > li")  # the per-condition findings too, each with what to do
+    assert hints.count() >= 1
+    assert all("怎么办" in hints.nth(i).inner_text() for i in range(hints.count()))
     shoot(page, "21-status-rejected", stack)
 
 
