@@ -6,7 +6,8 @@ warning is an error here) and RE-ENCODED, which drops EXIF/GPS metadata and anyt
 appended to the image (polyglots). PDFs are parsed by ``core/pdf_probe.py`` in a child
 process with address-space and CPU limits and a wall-clock timeout, and its normalised copy
 is what we keep. The stored bytes are AES-GCM encrypted with ``attachments|<id>`` as
-associated data, in ``<data dir>/uploads/<uuid>`` (never under a web root); the original
+associated data, in ``<data dir>/uploads/<uuid>`` (never under a web root), moved there only
+once the row has committed (``core/upload_files.py``); the original
 file name is kept only as sanitised metadata. Residents read only their own files (404
 otherwise); officers read any.
 
@@ -21,7 +22,6 @@ import base64
 import hashlib
 import io
 import json
-import os
 import subprocess
 import sys
 import unicodedata
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
+from govcred.core import upload_files
 from govcred.core.accounts.officers import Principal
 from govcred.core.exceptions import (
     AuthenticationRequired,
@@ -195,8 +196,6 @@ def store(deps: Collaborators, data: bytes, filename: str, *, principal: Princip
     attachment_id = new_id()
     storage_name = new_id()
     directory = Path(deps.settings.uploads_dir)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / storage_name
     now = deps.clock.now()
     info = AttachmentInfo(
         attachment_id, content_type, len(clean), hashlib.sha256(clean).hexdigest(), sanitise_name(filename)
@@ -205,9 +204,8 @@ def store(deps: Collaborators, data: bytes, filename: str, *, principal: Princip
         used = uow.attachments.count_uploaded_by(principal)
         if used >= MAX_FILES_PER_OWNER:
             raise TooManyAttachments(f"最多上传 {MAX_FILES_PER_OWNER} 个文件")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(deps.cipher.encrypt(clean, _aad(attachment_id)))
+        # aside until the row commits: a full disk or a crash leaves no file that no row names
+        upload_files.write_pending(directory, storage_name, deps.cipher.encrypt(clean, _aad(attachment_id)))
         try:
             uow.attachments.add(
                 id=attachment_id,
@@ -231,9 +229,20 @@ def store(deps: Collaborators, data: bytes, filename: str, *, principal: Princip
             )
             uow.commit()
         except BaseException:
-            path.unlink(missing_ok=True)
+            upload_files.discard(directory, storage_name)
             raise
+    upload_files.publish(directory, storage_name)
     return info
+
+
+def clean_orphan_files(deps: Collaborators, *, dry_run: bool = False) -> upload_files.OrphanReport:
+    """Finish or remove what a crash left in the uploads directory (start-up, ``govcred purge``)."""
+
+    def known(names):
+        with deps.uow(readonly=True) as uow:
+            return uow.attachments.stored_names(names)
+
+    return upload_files.clean_orphans(Path(deps.settings.uploads_dir), known, dry_run=dry_run)
 
 
 def read(deps: Collaborators, attachment_id: str, principal: Principal | None) -> tuple[AttachmentInfo, bytes]:

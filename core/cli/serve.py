@@ -39,6 +39,7 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
     if sqlite:
         lock.acquire(f"govcred serve on {host}:{port}")
     try:
+        _clean_uploads(rt)
         _banner(rt, f"http://{host}:{port}")
         if dev:
             _serve_dev(rt, host, port, relay)
@@ -49,6 +50,18 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
             _serve_gunicorn(app, f"{host}:{port}", workers, threads, relay)
     finally:
         lock.release()
+
+
+def _clean_uploads(rt) -> None:
+    """What a crash left in the uploads directory, before any worker takes a request."""
+    from govcred.core.attachments import clean_orphan_files
+
+    report = clean_orphan_files(rt.collaborators)
+    if report.count:
+        click.echo(
+            f"上传目录清理 (uploads): {len(report.published)} 个文件补完移动 (moved into place), "
+            f"{len(report.removed)} 个孤立文件已删除 (orphans removed)"
+        )
 
 
 def _default_workers(sqlite: bool) -> int:

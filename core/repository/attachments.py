@@ -60,6 +60,19 @@ class AttachmentRepository:
             .values(application_id=application_id)
         ).rowcount
 
+    def stored_names(self, names: Sequence[str]) -> set[str]:
+        """Those of the upload file names ``names`` that a row names."""
+        found: set[str] = set()
+        names = list(names)
+        for start in range(0, len(names), 500):  # bounded IN lists
+            chunk = names[start : start + 500]
+            found.update(
+                self._s.execute(sa.select(attachments.c.storage_name).where(attachments.c.storage_name.in_(chunk)))
+                .scalars()
+                .all()
+            )
+        return found
+
     def for_application(self, application_id: str) -> Sequence[Mapping[str, Any]]:
         return (
             self._s.execute(
