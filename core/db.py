@@ -9,9 +9,13 @@ Read-only units of work open a plain ``BEGIN`` so readers never queue behind wri
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from govcred.core.filemodes import tighten_sqlite
 
 READONLY = "govcred_readonly"
 
@@ -31,6 +35,8 @@ def _sqlite_engine(url: str, **kwargs) -> Engine:
     kwargs["connect_args"].setdefault("timeout", 30)
     kwargs["connect_args"].setdefault("check_same_thread", False)
     engine = sa.create_engine(url, **kwargs)
+    database = engine.url.database
+    on_disk = Path(database) if database and database != ":memory:" else None
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -42,6 +48,8 @@ def _sqlite_engine(url: str, **kwargs) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=FULL")
         cur.close()
+        if on_disk is not None:  # personal data: the owner only, also a file an older version made
+            tighten_sqlite(on_disk)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -21,6 +22,7 @@ from govcred.core.clock import Clock
 from govcred.core.config import Settings
 from govcred.core.crypto import Secrets, load_secrets
 from govcred.core.db import make_engine
+from govcred.core.filemodes import private_dir, restrict_new_files
 from govcred.core.idempotency import IdempotencyStore
 from govcred.core.keystore import KeyStore
 from govcred.core.logredact import install_log_redaction
@@ -49,6 +51,8 @@ class Runtime:
 
     def __post_init__(self) -> None:
         install_log_redaction()
+        restrict_new_files()  # data, database and secret files 0600, directories 0700
+        private_dir(Path(self.settings.data_dir))
         start_mappers()
         self.session_factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.keystore = KeyStore(self.uow, self.settings, self.clock)

@@ -122,7 +122,7 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
     if not 0 <= config.leeway <= 60:
         raise ConfigError("leeway must be between 0 and 60 seconds")
     if config.database.startswith("sqlite"):
-        Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        Path(config.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_verifier_engine(config.database)
     create_tables(engine)
 

@@ -191,7 +191,7 @@ def client_add(app: AppContext, name: str, rate_per_minute: int, database_url: s
 
     directory = _verifier_dir(app)
     if not database_url:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_verifier_engine(database_url or f"sqlite:///{(directory / 'verifier.sqlite3').resolve()}")
     create_tables(engine)
     key = add_client(engine, name, now=dt.datetime.now(dt.UTC), rate_per_minute=rate_per_minute)

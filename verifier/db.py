@@ -8,10 +8,12 @@ created on start; there is nothing to migrate yet.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import logging
+import os
 import re
 import secrets
 import threading
@@ -89,10 +91,15 @@ def make_verifier_engine(url: str) -> Engine:
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return sa.create_engine(url, pool_pre_ping=True)
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    database = engine.url.database
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
+        if database and database != ":memory:":  # the verification log: the owner's only
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.chmod(database + suffix, 0o600)
         for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
             dbapi_conn.execute(f"PRAGMA {pragma}")
 

@@ -12,6 +12,7 @@ import click
 # AppContext, pass_app, echo_json: re-exported for plugins' and tests' commands
 from govcred.core.cli.context import AppContext, data_path, echo_json, pass_app  # noqa: F401
 from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
+from govcred.core.filemodes import restrict_new_files
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +27,7 @@ from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
 @click.pass_context
 def cli(ctx: click.Context, data_dir: str | None) -> None:
     """govcred — 政务电子证照签发与核验 (government e-credential issuance and verification)."""
+    restrict_new_files()  # what any command writes in the data directory is the owner's only
     if ctx.obj is None:
         ctx.obj = AppContext(data_dir)
 

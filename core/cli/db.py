@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from govcred.core.cli.context import AppContext, pass_app
+from govcred.core.filemodes import private_dir
 
 DEMO_OFFICERS = (("clerk", "窗口受理员", "clerk"), ("reviewer", "审核员", "reviewer"), ("admin", "系统管理员", "admin"))
 
@@ -25,8 +26,8 @@ def init(app: AppContext, no_demo_accounts: bool) -> None:
 
     settings = app.settings
     data = Path(settings.data_dir)
-    data.mkdir(parents=True, exist_ok=True)
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data)
+    private_dir(settings.uploads_dir)
     rt = app.runtime
     upgrade(rt.engine, rt.pm)
     key = rt.keystore.ensure_key()
