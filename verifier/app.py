@@ -101,15 +101,9 @@ def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginM
     return pm
 
 
-def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flask:
-    if config is None:
-        config = VerifierConfig.from_env()
-    elif not isinstance(config, VerifierConfig):
-        known = {f.name for f in fields(VerifierConfig)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ConfigError(f"unknown verifier setting(s): {', '.join(unknown)}")
-        config = VerifierConfig(**config)
+def trust_sources(config: VerifierConfig) -> tuple[TrustConfig, TrustListSource | None]:
+    """The local trust and the signed list's source; ConfigError naming what is wrong (checked
+    by ``verifier serve`` before gunicorn forks, and by every worker's app)."""
     trust = config.trust or (load_trust(config.trust_file) if config.trust_file else None)
     signed_list = None
     if config.trust_list:
@@ -121,6 +115,20 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
         raise ConfigError("the verifier needs a trust file naming at least one issuer, or a signed trust list")
     if not 0 <= config.leeway <= 60:
         raise ConfigError("leeway must be between 0 and 60 seconds")
+    benefit_plugins(trust.benefit_plugins, config.extra_plugins)
+    return trust, signed_list
+
+
+def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flask:
+    if config is None:
+        config = VerifierConfig.from_env()
+    elif not isinstance(config, VerifierConfig):
+        known = {f.name for f in fields(VerifierConfig)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ConfigError(f"unknown verifier setting(s): {', '.join(unknown)}")
+        config = VerifierConfig(**config)
+    trust, signed_list = trust_sources(config)
     if config.database.startswith("sqlite"):
         Path(config.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_verifier_engine(config.database)
@@ -134,10 +142,11 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
         leeway=config.leeway,
         trust_list=signed_list,
     )
-    cache.restore()
-    cache.refresh()  # at start, once; after that only on the schedule
+    cache.restore()  # what it cannot accept any more is skipped with a warning: it always starts
     if config.background_refresh:
-        cache.start(config.refresh_seconds)
+        cache.start(config.refresh_seconds)  # the first round at once; /healthz says when it is done
+    else:
+        cache.refresh()
 
     # An explicit instance path: Flask's own search walks the parent package's paths, and
     # the govcred namespace has none it can use under an editable install.

@@ -36,6 +36,8 @@ LIST_POLICY_MAX_AGE = 24 * 3600
 KEYS_POLICY_MAX_AGE = 7 * 24 * 3600
 
 Fetch = Callable[[str], bytes]
+#: How soon a verifier that does not hold everything yet tries again.
+NOT_READY_RETRY_SECONDS = 3.0
 
 
 def fetch_source(source: str) -> bytes:
@@ -106,6 +108,9 @@ class TrustCache:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_problems: list[str] = []
+        #: True once one refresh round met no problem and holds every trusted issuer's keys and
+        #: fresh lists (and the signed trust list, when one is configured); stays True after
+        self.ready = False
 
     def now(self) -> float:
         return self.clock.now().timestamp() if self.clock is not None else time.time()
@@ -198,7 +203,22 @@ class TrustCache:
         for problem in problems:
             log.warning("refresh: %s", problem)
         self.last_problems = problems
+        if not self.ready and not problems and self._holds_everything():
+            self.ready = True
+            log.info("ready: keys and status lists of %d issuer(s) held", len(self._issuers))
         return problems
+
+    def _holds_everything(self) -> bool:
+        if self._trust_list_source is not None and self.trust_list is None:
+            return False
+        now = self.now()
+        for issuer in self.trust.issuers:
+            if issuer.iss not in self._keys:
+                return False
+        if any(now >= held.usable_until() for held in self._lists.values()):
+            return False
+        with self._lock:
+            return not self._wanted
 
     def _restore_trust_list(self, body: bytes) -> None:
         try:
@@ -252,7 +272,15 @@ class TrustCache:
             problems.append(f"{issuer.iss}: keys not refreshed ({_describe(exc)}); keeping the last good copy")
         if issuer.iss not in self._keys:
             return problems
-        sources: list[tuple[str, str | None]] = [(f, None) for f in issuer.status_list_files]
+        # Lists from files first: a list a file holds is not fetched again by its URI.
+        from_files: set[str] = set()
+        for path in issuer.status_list_files:
+            try:
+                from_files.add(
+                    self._accept_list_token(None, self._fetch(path), self.now(), persist=True, issuer=issuer)
+                )
+            except (OSError, ValueError, GovcredError) as exc:
+                problems.append(f"{path}: status list not refreshed ({_describe(exc)}); keeping the last good copy")
         uris = {u for u in self._lists if issuer.owns_list(u)}
         with self._lock:
             uris |= {u for u in self._wanted if issuer.owns_list(u)}
@@ -262,13 +290,11 @@ class TrustCache:
                 uris |= {u for u in listed if issuer.owns_list(u)}
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 problems.append(f"{issuer.iss}: list index not refreshed ({_describe(exc)})")
-        sources += [(u, u) for u in sorted(uris)]
-        for source, uri in sources:
+        for uri in sorted(uris - from_files):
             try:
-                body = self._fetch(source)
-                self._accept_list_token(uri, body, self.now(), persist=True, issuer=issuer)
+                self._accept_list_token(uri, self._fetch(uri), self.now(), persist=True, issuer=issuer)
             except (OSError, ValueError, GovcredError) as exc:
-                problems.append(f"{source}: status list not refreshed ({_describe(exc)}); keeping the last good copy")
+                problems.append(f"{uri}: status list not refreshed ({_describe(exc)}); keeping the last good copy")
         return problems
 
     def _accept_keys(self, issuer: TrustedIssuer, body: bytes, fetched_at: float) -> None:
@@ -285,7 +311,8 @@ class TrustCache:
 
     def _accept_list_token(
         self, uri: str | None, body: bytes, fetched_at: float, *, persist: bool, issuer: TrustedIssuer | None = None
-    ) -> None:
+    ) -> str:
+        """Verify and hold a list token (``uri`` None: a file, which names itself); its URI."""
         token = body.strip()
         # Unverified peeks only pick the key set and the name; parse_status_list verifies both.
         issuer = issuer or self._issuers.get(_peek(token, "iss"))
@@ -307,6 +334,7 @@ class TrustCache:
             self._wanted.discard(uri)
         if persist and self._store is not None:
             self._store.save("list:" + uri, token, fetched_at)
+        return uri
 
     # -- the background thread --------------------------------------------------------------
     def start(self, interval: float) -> None:
@@ -323,15 +351,15 @@ class TrustCache:
             self._thread = None
 
     def _run(self, interval: float) -> None:
+        # The first round runs at once (the service reports ready only after it), and until
+        # everything is held the rounds come every few seconds rather than every ``interval``.
         while not self._stop.is_set():
-            self._wake.wait(interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
             try:
                 self.refresh()
             except Exception:  # the thread must survive anything one round meets
                 log.exception("refresh round failed")
+            self._wake.wait(interval if self.ready else min(interval, NOT_READY_RETRY_SECONDS))
+            self._wake.clear()
 
 
 def _kid_index(keys: dict[str, HeldKeys]) -> dict[str, str | None]:

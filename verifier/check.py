@@ -36,6 +36,7 @@ from govcred.verifier.statuslist import INVALID, SUSPENDED, VALID
 log = logging.getLogger("govcred.verifier")
 
 KINDS = {CREDENTIAL: "credential", PRESENTATION: "presentation"}
+ASSURANCE = {"credential": "static", "presentation": "live"}
 #: A full mainland ID number; a masked one never matches (security-checklist Q-08).
 FULL_ID = re.compile(r"\d{17}[\dXx]")
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")
@@ -56,12 +57,20 @@ class Answer:
     credential_id: str | None = field(default=None, repr=False)
     detail: str = ""
 
+    @property
+    def assurance(self) -> str | None:
+        """What the answer proves about the person showing it: ``live`` for a presentation made
+        in the last minute, ``static`` for the permit's own QR (a printout or a downloaded
+        image proves the permit, not who holds it: check the ID card)."""
+        return ASSURANCE.get(self.kind)
+
     def as_json(self) -> dict[str, Any]:
         """Exactly what a verifier institution receives."""
         return {
             "valid": self.valid,
             "reasons": list(self.reasons),
             "kind": self.kind,
+            "assurance": self.assurance,
             "holder": self.holder,
             "county": self.county,
             "benefit": self.benefit,

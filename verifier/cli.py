@@ -133,6 +133,10 @@ def verifier() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8100, show_default=True)
 @click.option("--refresh-seconds", type=click.FloatRange(5, 86400), default=300, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="Threads per worker.")
+@click.option("--redis-url", envvar="GOVCRED_VERIFIER_REDIS_URL", help="Redis shared by the workers (replay, limits).")
+@click.option("--dev", is_flag=True, help="Flask's development server: one process, for debugging only.")
 @_database_option
 @pass_app
 def serve(
@@ -144,26 +148,36 @@ def serve(
     host: str,
     port: int,
     refresh_seconds: float,
+    workers: int,
+    threads: int,
+    redis_url: str | None,
+    dev: bool,
     database_url: str,
 ) -> None:
-    """Run the verifier (development server; use gunicorn 'govcred.verifier.wsgi:app' at scale)."""
-    from werkzeug.serving import run_simple
+    """Run the verifier under gunicorn (``--dev``: Flask's development server)."""
+    from govcred.verifier.app import VerifierConfig, create_app, trust_sources
 
-    from govcred.verifier.app import VerifierConfig, create_app
-
-    flask_app = create_app(
-        VerifierConfig(
-            trust_file=trust_file,
-            trust_list=trust_list,
-            trust_root=trust_root,
-            benefit_plugins=benefit_plugins,
-            data_dir=_verifier_dir(app),
-            database_url=database_url,
-            refresh_seconds=refresh_seconds,
-        )
+    config = VerifierConfig(
+        trust_file=trust_file,
+        trust_list=trust_list,
+        trust_root=trust_root,
+        benefit_plugins=benefit_plugins,
+        data_dir=_verifier_dir(app),
+        database_url=database_url,
+        refresh_seconds=refresh_seconds,
+        redis_url=redis_url or None,
     )
     click.echo(f"核验服务 (verifier) on http://{host}:{port}")
-    run_simple(host, port, flask_app, threaded=True)
+    if dev:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, create_app(config), threaded=True)
+        return
+    from govcred.verifier.server import VerifierServer
+
+    trust_sources(config)  # refuse a bad configuration before any worker starts
+    click.echo(f"  gunicorn: {workers} 个工作进程 (workers) x {threads} 线程 (threads)")
+    VerifierServer(lambda: create_app(config), bind=f"{host}:{port}", workers=workers, threads=threads).run()
 
 
 @click.group("verifier-client")

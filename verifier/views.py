@@ -15,7 +15,8 @@ import secrets
 from flask import Flask, current_app, g, jsonify, request
 
 from govcred.core.claims import CREDENTIAL_ID, LOG_AUDIENCE
-from govcred.core.exceptions import AuthenticationRequired, ErrorList, RateLimited, VerificationError
+from govcred.core.exceptions import AuthenticationRequired, ErrorList, GovcredError, RateLimited, VerificationError
+from govcred.core.qr import decode_image
 from govcred.core.tokens import PRESENTATION, peek_unverified_issuer, verify_token
 from govcred.core.web.errors import problem, register_error_handlers
 from govcred.core.web.jsonbody import json_body
@@ -89,6 +90,31 @@ def _read_input() -> tuple[object, str | None]:
     return data, benefit
 
 
+class ImageWithoutQr(GovcredError):
+    """The uploaded image holds no QR code (or is no image): the operator's to fix, not an answer."""
+
+    code = "QR_NOT_FOUND"
+    http_status = 422
+
+
+def _token_in_image(data: bytes) -> str | bytes:
+    """The QR text of an uploaded photo. A photo without a readable QR is a mistake at the
+    counter (a blurred shot, the wrong picture): 422 saying so, never a red "无效" answer."""
+    try:
+        return decode_image(data)
+    except VerificationError as exc:
+        if exc.detail in ("QR_NOT_FOUND", "IMAGE_INVALID", "IMAGE_TOO_LARGE"):
+            raise ImageWithoutQr(NO_QR_MESSAGES[exc.detail], code=exc.detail) from None
+        return data  # a QR that is there but is not ours: the verifier answers why
+
+
+NO_QR_MESSAGES = {
+    "QR_NOT_FOUND": "图片中没有找到二维码：请重新拍摄，让二维码完整、清晰地出现在画面中。",
+    "IMAGE_INVALID": "无法读取该文件：请上传 PNG 或 JPEG 格式的照片或截图。",
+    "IMAGE_TOO_LARGE": "图片尺寸过大：请裁剪到二维码附近后重新上传。",
+}
+
+
 def _recorder() -> RequestRecorder:
     return current_app.extensions["verifier_requests"]
 
@@ -103,6 +129,8 @@ def verify():
         response.headers["Retry-After"] = str(max(1, reset))
         return response
     data, benefit = _read_input()
+    if isinstance(data, bytes):
+        data = _token_in_image(data)
     answer = state.verifier.verify_text(data, benefit=benefit)
     recorder.record(
         client_id=client.id,
@@ -154,8 +182,13 @@ def verifications():
 
 
 def healthz():
+    """503 until the start-up refresh holds every trusted issuer's keys and lists, so that a
+    load balancer sends nothing that would be answered STATUS_UNAVAILABLE only for that."""
     cache = _state().cache
-    return jsonify({"issuers": len(cache.issuers), "refresh_problems": len(cache.last_problems)})
+    body = {"ready": cache.ready, "issuers": len(cache.issuers), "refresh_problems": len(cache.last_problems)}
+    response = jsonify(body)
+    response.status_code = 200 if cache.ready else 503
+    return response
 
 
 def _aware(ts: float):

@@ -52,6 +52,7 @@ def test_valid_credential_by_token_qr_text_and_image(issuer, tmp_path):
             "valid": True,
             "reasons": [],
             "kind": "credential",
+            "assurance": "static",
             "holder": {"name_masked": "张*明", "id_masked": "1101**********1237"},
             "county": "331121",
             "benefit": {"code": "compulsory_education", "qualifies": True},
@@ -253,6 +254,7 @@ def test_presentation_verifies_and_expires(issuer, tmp_path):
     token = issue_presentation(issuer.collaborators, cred)
     answer = v.verify_text(payload_text(token), benefit="public_employment")
     assert (answer.valid, answer.kind, answer.credential_id) == (True, "presentation", cred.id)
+    assert answer.as_json()["assurance"] == "live"
     assert answer.benefit == {"code": "public_employment", "qualifies": True}
     issuer.clock.advance(seconds=issuer.settings.presentation_seconds + 60)  # past exp + leeway
     assert v.verify_text(token).reasons == ["EXPIRED"]

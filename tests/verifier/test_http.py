@@ -16,7 +16,7 @@ from tests.core.credential_rows import CANARY_ADDRESS, CANARY_ID, make_credentia
 from tests.verifier.attacks import attack_tokens
 from tests.verifier.issuers import publish, trust_of
 
-ANSWER_KEYS = {"valid", "reasons", "kind", "holder", "county", "benefit", "checked_at"}
+ANSWER_KEYS = {"valid", "reasons", "kind", "assurance", "holder", "county", "benefit", "checked_at"}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
 
 
@@ -62,6 +62,35 @@ def test_image_upload_and_qr_text(service):
     )
     assert response.get_json()["valid"] is True
     assert client.post("/api/v1/verify", json={"qr": payload_text(cred.token)}, headers=auth).get_json()["valid"]
+
+
+def test_static_qr_and_live_presentation_say_what_they_prove(service):
+    from govcred.core.presentation import issue_presentation
+
+    rt, cred, app, client, auth = service
+    static = client.post("/api/v1/verify", json={"token": cred.token}, headers=auth).get_json()
+    assert (static["valid"], static["kind"], static["assurance"]) == (True, "credential", "static")
+    live = client.post("/api/v1/verify", json={"token": issue_presentation(rt.collaborators, cred)}, headers=auth)
+    assert (live.get_json()["kind"], live.get_json()["assurance"]) == ("presentation", "live")
+    garbage = client.post("/api/v1/verify", json={"token": "garbage"}, headers=auth).get_json()
+    assert (garbage["valid"], garbage["assurance"]) == (False, None)
+
+
+def test_a_photo_without_a_qr_is_the_operators_mistake_not_an_answer(service):
+    from io import BytesIO
+
+    from PIL import Image
+
+    rt, cred, app, client, auth = service
+    blank = BytesIO()
+    Image.new("RGB", (300, 200), "white").save(blank, "PNG")
+    for data, code, words in (
+        (blank.getvalue(), "QR_NOT_FOUND", "没有找到二维码"),
+        (b"\x89PNG not", "IMAGE_INVALID", "无法读取"),
+    ):
+        response = client.post("/api/v1/verify", data={"image": (BytesIO(data), "photo.png")}, headers=auth)
+        assert response.status_code == 422 and response.mimetype == "application/problem+json"
+        assert response.get_json()["code"] == code and words in response.get_json()["title"]
 
 
 def test_api_key_is_required(service):

@@ -51,17 +51,43 @@
     card.appendChild(dl);
     if (body.valid && body.holder) {
       var p = document.createElement("p");
-      p.textContent = "请与持证人的居民身份证核对姓名和号码。";
+      p.className = "assurance assurance-" + (body.assurance || "static");
+      card.setAttribute("data-assurance", body.assurance || "");
+      // a static code (printout, downloaded image) proves the permit, not who shows it
+      p.textContent = body.assurance === "live"
+        ? "这是持证人刚刚出示的动态码。请与持证人的居民身份证核对姓名和号码。"
+        : "这是静态二维码（打印件或下载的图片），只能证明证件有效，不能证明出示人就是持证人：请务必查验持证人的居民身份证，核对姓名和号码。";
       card.appendChild(p);
     }
     answer.appendChild(card);
     answer.focus();
   }
 
-  function problem(message) {
-    show({ valid: false, reasons: [], holder: null, benefit: null });
-    var dl = answer.querySelector("dl");
-    row(dl, "问题", message);
+  // An operator's mistake (no key, nothing pasted, a photo without a QR, the network): not a
+  // verdict on the permit, so never the red "无效" card.
+  function notice(message) {
+    answer.textContent = "";
+    var card = document.createElement("section");
+    card.className = "answer answer-notice";
+    card.id = "answer-card";
+    card.setAttribute("data-notice", "true");
+    var h = document.createElement("h2");
+    h.textContent = "⚠ 尚未核验";
+    var p = document.createElement("p");
+    p.className = "notice-message";
+    p.textContent = message;
+    card.appendChild(h);
+    card.appendChild(p);
+    answer.appendChild(card);
+    answer.focus();
+  }
+  var problem = notice;
+
+  function keyMissing() {
+    if (keyInput.value.trim()) { return false; }
+    notice("请先在“机构接入密钥”中输入本机构的密钥（由发证机关分配），再核验。");
+    keyInput.focus();
+    return true;
   }
 
   function verify(init) {
@@ -87,13 +113,15 @@
   document.getElementById("paste-form").addEventListener("submit", function (e) {
     e.preventDefault();
     var text = document.getElementById("qr-text").value.trim();
-    if (!text) { problem("请先粘贴二维码内容。"); return; }
+    if (keyMissing()) { return; }
+    if (!text) { notice("还没有粘贴内容：请先把二维码内容粘贴到输入框中，再点“核验粘贴的内容”。"); return; }
     verifyText(text);
   });
 
   document.getElementById("photo").addEventListener("change", function (e) {
     var file = e.target.files[0];
     if (!file) { return; }
+    if (keyMissing()) { e.target.value = ""; return; }
     if (file.size > 5 * 1024 * 1024) { problem("图片超过 5 MB，请裁剪后重试。"); return; }
     var data = new FormData();
     data.append("image", file);
@@ -135,6 +163,7 @@
   }
 
   startBtn.addEventListener("click", function () {
+    if (keyMissing()) { return; }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       status.textContent = "此浏览器不能使用摄像头，请上传照片或粘贴内容。";
       return;
