@@ -22,6 +22,7 @@ from govcred.core.exceptions import ConfigError
 from govcred.verifier.cache import TrustCache, fetch_source
 from govcred.verifier.check import Verifier
 from govcred.verifier.db import CopyStore, create_tables, make_verifier_engine
+from govcred.verifier.ratelimits import Policy, VerifierLimits, storage_for
 from govcred.verifier.replay import replay_cache_for
 from govcred.verifier.trust import TrustConfig, load_trust
 from govcred.verifier.trustlist import TrustListSource, load_root
@@ -41,6 +42,7 @@ class VerifierConfig:
     #: Redis shared by every verifier process (presentation replay cache, limits); the
     #: verifier database serves instead when unset
     redis_url: str | None = None
+    limits: Policy = field(default_factory=Policy)
     data_dir: Path = Path("./var/verifier")
     database_url: str = ""
     refresh_seconds: float = 300.0
@@ -158,6 +160,7 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
         engine=engine,
         cache=cache,
         config=config,
+        limits=VerifierLimits(storage_for(engine, config.redis_url), policy=config.limits),
         verifier=Verifier(
             cache,
             pm=benefit_plugins(trust.benefit_plugins, config.extra_plugins),
@@ -179,3 +182,4 @@ class VerifierState:
     cache: TrustCache
     verifier: Verifier
     config: VerifierConfig
+    limits: VerifierLimits

@@ -1,5 +1,5 @@
 """The verifier's OWN small database (never the issuer's): institutions and their hashed API
-keys, rate-limit windows, the verification log, and the last good copy of fetched keys and lists.
+keys, shared limit counters and used presentations, the verification log, and the last good copy of fetched keys and lists.
 
 SQLite in the verifier's data directory by default, or any SQLAlchemy URL. The tables are
 created on start; there is nothing to migrate yet.
@@ -41,14 +41,6 @@ clients = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-rate_windows = sa.Table(
-    "verifier_rate_windows",
-    metadata,
-    sa.Column("client_id", sa.String(16), primary_key=True),
-    sa.Column("window_start", sa.BigInteger, primary_key=True),
-    sa.Column("count", sa.Integer, nullable=False),
-)
-
 #: No personal data: the credential appears only as the SHA-256 of its id.
 verification_log = sa.Table(
     "verification_log",
@@ -78,9 +70,17 @@ seen_presentations = sa.Table(
     sa.Column("until", sa.Float, nullable=False, index=True),
 )
 
+#: Fixed-window counters of :mod:`govcred.verifier.ratelimits` (when no Redis is configured).
+limit_counters = sa.Table(
+    "verifier_limit_counters",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False, index=True),
+)
+
 KEY_PREFIX = "gcv"
 DEFAULT_RATE_PER_MINUTE = 600
-RATE_WINDOW_SECONDS = 60
 
 
 def make_verifier_engine(url: str) -> Engine:
@@ -152,18 +152,6 @@ def add_client(engine: Engine, name: str, *, now: dt.datetime, rate_per_minute: 
 _CLIENT_BY_ID = sa.text("SELECT id, name, key_hash, rate_per_minute, active FROM verifier_clients WHERE id = :id")
 
 
-def authenticate(conn, api_key: str | None) -> sa.Row:
-    """The client row for an API key ``gcv_<id>_<secret>`` on an SQLAlchemy connection (pages
-    that only need to know the caller); the verify path uses :class:`RequestTransaction`."""
-    parts = api_key.split("_", 2) if isinstance(api_key, str) else []
-    if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        raise AuthenticationRequired("需要有效的 API 密钥", code="API_KEY_REQUIRED")
-    row = conn.execute(_CLIENT_BY_ID, {"id": parts[1]}).first()
-    if row is None or not row.active or not hmac.compare_digest(row.key_hash, _key_hash(parts[2])):
-        raise AuthenticationRequired("API 密钥无效", code="API_KEY_INVALID")
-    return row
-
-
 def verifications_of(engine: Engine, credential_id: str) -> list[dict]:
     """Who verified a credential, newest first: institution, time, result."""
     with engine.connect() as conn:
@@ -195,20 +183,12 @@ class CopyStore:
 
 # -- the per-request path ------------------------------------------------------------------
 # A verification takes a fraction of a millisecond; a write transaction per request costs
-# more than that, and under several worker processes SQLite's lock makes them queue (measured:
-# two gunicorn workers verified FEWER requests than one). So each process keeps the rate-limit
-# counts and the log rows of the last moments in memory and a background thread writes them in
-# one transaction every ``flush_seconds`` (default 50 ms), and on exit. The fixed window is
-# shared through the database: a process sees the other processes' counts as of the last flush,
-# so an institution can exceed its limit by at most what the others admitted in that interval.
-# A log row is at most one interval old when written; a process killed outright loses those.
+# more than that, and under several worker processes SQLite's lock makes them queue. So each
+# process keeps the log rows of the last moments in memory and a background thread writes them
+# in one transaction every ``flush_seconds`` (default 50 ms), and on exit. A log row is at most
+# one interval old when written; a process killed outright loses those. Limits are NOT batched
+# (they must be exact across processes): :mod:`govcred.verifier.ratelimits`.
 
-_UPSERT_COUNT = (
-    "INSERT INTO verifier_rate_windows (client_id, window_start, count) VALUES (:client, :window, :n) "
-    "ON CONFLICT (client_id, window_start) DO UPDATE SET count = verifier_rate_windows.count + :n "
-    "RETURNING count"
-)
-_FORGET_WINDOWS = "DELETE FROM verifier_rate_windows WHERE window_start < :before"
 _INSERT_LOG = (
     "INSERT INTO verification_log (client_id, at, credential_hash, kind, valid, reasons) "
     "VALUES (:client, :at, :hash, :kind, :valid, :reasons)"
@@ -222,12 +202,6 @@ class Client:
     rate_per_minute: int
 
 
-@dataclass
-class _Window:
-    synced: int = 0  # the shared count as of the last flush (ours included)
-    pending: int = 0  # admitted here since
-
-
 class RequestRecorder:
     #: How long an institution's row is trusted from memory (a disabled key stops within this).
     CLIENT_TTL_SECONDS = 5.0
@@ -237,12 +211,11 @@ class RequestRecorder:
         self._sqlite = engine.dialect.name == "sqlite"
         named = self._sqlite or engine.dialect.paramstyle == "named"  # sqlite3 takes :name whatever SA uses
         convert = (lambda sql: sql) if named else (lambda sql: re.sub(r":(\w+)", r"%(\1)s", sql))
-        self._upsert, self._forget, self._insert = map(convert, (_UPSERT_COUNT, _FORGET_WINDOWS, _INSERT_LOG))
+        self._insert = convert(_INSERT_LOG)
         self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._clients: dict[str, tuple[float, sa.Row | None]] = {}
-        self._windows: dict[tuple[str, int], _Window] = {}
         self._rows: list[dict] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -270,16 +243,6 @@ class RequestRecorder:
         self._clients[client_id] = (now, row)
         return row
 
-    def admit(self, client: Client, now_ts: float) -> tuple[bool, int]:
-        """Count one request in the client's fixed window unless it is full: (admitted, seconds to the next window)."""
-        window = int(now_ts) // RATE_WINDOW_SECONDS * RATE_WINDOW_SECONDS
-        with self._lock:
-            state = self._windows.setdefault((client.id, window), _Window())
-            admitted = state.synced + state.pending < client.rate_per_minute
-            if admitted:
-                state.pending += 1
-        return admitted, window + RATE_WINDOW_SECONDS - int(now_ts)
-
     def record(
         self,
         *,
@@ -306,47 +269,27 @@ class RequestRecorder:
 
     # -- the writer ---------------------------------------------------------------------------
     def flush(self) -> None:
-        """Write pending counts and log rows in one transaction and learn the shared counts."""
+        """Write the pending log rows in one transaction."""
         with self._flush_lock:
             with self._lock:
                 rows, self._rows = self._rows, []
-                pending = {key: state.pending for key, state in self._windows.items()}
-                for state in self._windows.values():
-                    state.pending = 0
-            if not rows and not pending:
+            if not rows:
                 return
             try:
-                shared = self._write(rows, pending)
+                self._write(rows)
             except Exception:
-                with self._lock:  # keep everything for the next attempt
+                with self._lock:  # keep them for the next attempt
                     self._rows[:0] = rows
-                    for key, n in pending.items():
-                        self._windows.setdefault(key, _Window()).pending += n
                 raise
-            with self._lock:
-                newest = max((w for _c, w in self._windows), default=0)
-                for key, count in shared.items():
-                    if key in self._windows:
-                        self._windows[key].synced = count
-                for key in [k for k in self._windows if k[1] < newest - RATE_WINDOW_SECONDS]:
-                    del self._windows[key]
 
-    def _write(self, rows: list[dict], pending: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+    def _write(self, rows: list[dict]) -> None:
         conn = self._engine.raw_connection()
         try:
             cursor = conn.cursor()
             if self._sqlite:  # the sqlite3 connection is in autocommit mode; the transaction is ours
                 cursor.execute("BEGIN IMMEDIATE")
-            shared = {}
-            for (client_id, window), n in pending.items():
-                cursor.execute(self._upsert, {"client": client_id, "window": window, "n": n})
-                shared[(client_id, window)] = cursor.fetchone()[0]
-            if rows:
-                cursor.executemany(self._insert, rows)
-            if pending:
-                cursor.execute(self._forget, {"before": min(w for _c, w in pending) - RATE_WINDOW_SECONDS})
+            cursor.executemany(self._insert, rows)
             conn.commit()
-            return shared
         except BaseException:
             conn.rollback()
             raise

@@ -20,7 +20,7 @@ from govcred.core.exceptions import ErrorList, VerificationError
 from govcred.core.plugins import collect_benefits
 from govcred.core.qr import decode_image
 from govcred.core.web.assets import STATIC, TEMPLATES
-from govcred.verifier.db import authenticate
+from govcred.verifier.gate import DECODE, admitted_client
 
 bp = Blueprint(
     "verify_pages", __name__, template_folder=str(TEMPLATES), static_folder=str(STATIC), static_url_path="/assets"
@@ -68,9 +68,7 @@ def page():
 @bp.post("/scan/decode")
 def decode():
     """One camera frame (JPEG) to the token its QR holds; 422 when the frame holds none."""
-    key = request.headers.get("X-Api-Key")
-    with _state().engine.begin() as conn:
-        authenticate(conn, key)
+    admitted_client(request.headers.get("X-Api-Key"), endpoint=DECODE)  # ~0.5 s of CPU a large frame
     frame = request.files.get("frame")
     errors = ErrorList()
     if frame is None:

@@ -15,7 +15,7 @@ import secrets
 from flask import Flask, current_app, g, jsonify, request
 
 from govcred.core.claims import CREDENTIAL_ID, LOG_AUDIENCE
-from govcred.core.exceptions import AuthenticationRequired, ErrorList, GovcredError, RateLimited, VerificationError
+from govcred.core.exceptions import AuthenticationRequired, ErrorList, GovcredError, VerificationError
 from govcred.core.qr import decode_image
 from govcred.core.tokens import PRESENTATION, peek_unverified_issuer, verify_token
 from govcred.core.web.errors import problem, register_error_handlers
@@ -23,6 +23,7 @@ from govcred.core.web.jsonbody import json_body
 from govcred.core.web.security import apply_security_headers
 from govcred.verifier.check import BENEFIT_CODE
 from govcred.verifier.db import RequestRecorder, verifications_of
+from govcred.verifier.gate import VERIFY, LimitReached, admitted_client
 
 log = logging.getLogger("govcred.verifier.http")
 
@@ -36,6 +37,12 @@ def init_app(app: Flask) -> None:
     app.extensions["verifier_requests"] = recorder
     if app.extensions["verifier"].config.background_refresh:
         recorder.start()
+
+    @app.errorhandler(LimitReached)
+    def _limited(exc: LimitReached):
+        response = problem(429, exc.code, exc.message)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.before_request
     def _request_id() -> None:
@@ -122,12 +129,7 @@ def _recorder() -> RequestRecorder:
 def verify():
     state, recorder = _state(), _recorder()
     now = state.cache.now()
-    client = recorder.authenticate(_api_key())
-    admitted, reset = recorder.admit(client, now)
-    if not admitted:
-        response = problem(429, RateLimited.code, "请求过于频繁，请稍后再试")
-        response.headers["Retry-After"] = str(max(1, reset))
-        return response
+    client = admitted_client(_api_key(), endpoint=VERIFY)
     data, benefit = _read_input()
     if isinstance(data, bytes):
         data = _token_in_image(data)

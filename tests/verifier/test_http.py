@@ -201,26 +201,3 @@ def test_holder_sees_which_institutions_verified_the_credential(service):
         == 401
     )
     assert client.get("/api/v1/verifications", headers={"Authorization": f"Bearer {auth}"}).status_code == 401
-
-
-def test_rate_window_is_shared_through_the_database(service, tmp_path):
-    """Two verifier processes (here two apps on one database) share an institution's window."""
-    rt, cred, app, client, auth = service
-    state = app.extensions["verifier"]
-    engine = state.engine
-    tight = {"Authorization": "Bearer " + add_client(engine, "青田县职业介绍所", now=rt.clock.now(), rate_per_minute=3)}
-    other = create_app(
-        {"trust": state.cache.trust, "data_dir": tmp_path / "verifier", "clock": rt.clock, "background_refresh": False}
-    )
-    first, second = app.extensions["verifier_requests"], other.extensions["verifier_requests"]
-    assert [client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code for _ in range(2)] == [
-        200,
-        200,
-    ]
-    first.flush()
-    other_client = other.test_client()
-    assert other_client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code == 200
-    second.flush()  # learns that the window already holds 3
-    assert other_client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code == 429
-    first.flush()
-    assert client.post("/api/v1/verify", json={"token": cred.token}, headers=tight).status_code == 429

@@ -1,0 +1,110 @@
+"""Limits shared by every verifier process, exact under concurrency: per institution and per
+address for verify, failed API keys per address, camera frames per institution; counted in
+Redis or the verifier database (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+
+from govcred.core.qr import render_png
+from govcred.verifier.app import create_app
+from govcred.verifier.db import add_client
+from govcred.verifier.ratelimits import Policy, VerifierLimits, storage_for
+from tests.core.credential_rows import make_credential
+from tests.verifier.issuers import publish, trust_of
+from tests.verifier.shared_stores import BACKENDS, shared_store
+
+NOW = 1_800_000_010.0
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    with shared_store(request, tmp_path) as pair:
+        yield pair
+
+
+def test_a_limit_admits_exactly_its_figure_when_threads_of_several_processes_race(store):
+    engine, redis_url = store
+    limiters = [VerifierLimits(storage_for(engine, redis_url), prefix="race") for _ in range(3)]
+    admitted, start = [], threading.Barrier(24)
+
+    def request(limiter):
+        start.wait()
+        admitted.append(limiter.hit("verify-key", "client-1", 10, NOW) is None)
+
+    threads = [threading.Thread(target=request, args=(limiters[n % 3],)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert admitted.count(True) == 10  # not 11, not 12: no overshoot
+    assert limiters[0].hit("verify-key", "client-1", 10, NOW) == 50  # seconds to the next window
+    assert limiters[1].hit("verify-key", "client-1", 10, NOW + 50) is None  # the next window
+
+
+@pytest.fixture
+def services(store, sqlite_runtime, tmp_path):
+    """Two verifier apps (two processes' worth) on one shared store, with tight limits."""
+    engine, redis_url = store
+    rt = sqlite_runtime
+    cred = make_credential(rt)
+    config = {
+        "trust": trust_of(publish(rt, tmp_path / "trust")),
+        "data_dir": tmp_path / "verifier",
+        "database_url": engine.url.render_as_string(hide_password=False),
+        "redis_url": redis_url,
+        "clock": rt.clock,
+        "background_refresh": False,
+        "limits": Policy(verify_per_address=5, failed_keys_per_address=3, decodes_per_key=2, decodes_per_address=50),
+    }
+    apps = create_app(config), create_app(config)
+    if redis_url:
+        apps[0].extensions["verifier"].limits._storage.reset()
+    return rt, cred, [a.test_client() for a in apps], apps[0].extensions["verifier"].engine
+
+
+def _verify(client, cred, key):
+    return client.post("/api/v1/verify", json={"token": cred.token}, headers={"Authorization": f"Bearer {key}"})
+
+
+def test_institution_and_address_limits_hold_across_processes(services):
+    rt, cred, (one, two), engine = services
+    school = add_client(engine, "青田县实验小学", now=rt.clock.now(), rate_per_minute=3)
+    hospital = add_client(engine, "青田县人民医院", now=rt.clock.now())
+    codes = [_verify(c, cred, school).status_code for c in (one, two, one, two)]
+    assert codes == [200, 200, 200, 429]
+    limited = _verify(one, cred, school)
+    assert limited.status_code == 429 and limited.get_json()["code"] == "RATE_LIMITED"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    # the address (both institutions call from 127.0.0.1 here) has 5 a minute; the school's
+    # refused requests did not count towards it
+    assert [_verify(c, cred, hospital).status_code for c in (one, two, one)] == [200, 200, 429]
+    rt.clock.advance(seconds=60)
+    assert _verify(two, cred, school).status_code == 200
+
+
+def test_failed_keys_are_throttled_per_address_then_even_a_good_key_waits(services):
+    rt, cred, (one, two), engine = services
+    good = add_client(engine, "青田县职业介绍所", now=rt.clock.now())
+    for _ in range(5):  # no key at all (a page not set up yet) is not a guess
+        assert one.post("/api/v1/verify", json={"token": cred.token}).status_code == 401
+    guesses = [_verify(c, cred, good[:-2] + "xx").status_code for c in (one, two, one)]
+    assert guesses == [401, 401, 401]
+    blocked = _verify(two, cred, good)
+    assert blocked.status_code == 429 and "错误次数过多" in blocked.get_json()["title"]
+    rt.clock.advance(seconds=60)
+    assert _verify(one, cred, good).status_code == 200
+
+
+def test_camera_frames_are_limited_per_institution(services):
+    rt, cred, (one, two), engine = services
+    key = add_client(engine, "青田县人民医院", now=rt.clock.now())
+    frame = render_png(cred.token)
+
+    def decode(client):
+        return client.post("/scan/decode", headers={"X-Api-Key": key}, data={"frame": (io.BytesIO(frame), "f.jpg")})
+
+    assert [decode(c).status_code for c in (one, two, one)] == [200, 200, 429]
