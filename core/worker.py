@@ -294,6 +294,8 @@ def attempt(
         DELIVERED,
         values=dict(
             status=DELIVERED,
+            # what was encrypted for the handler (a phone, a login code) is not needed any more
+            payload=payload,
             delivered_at=now or relay.clock.now(),
             result=_json_safe(result),
             last_error=None,

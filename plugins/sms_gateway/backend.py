@@ -59,6 +59,8 @@ class SmsChannel:
         params = message.payload.get("params", {})
         if not isinstance(params, dict):
             raise PermanentDeliveryError(f"message {message.id}: params must be an object")
+        # a parameter that must not sit in the row in clear (a login code) travels as a secret
+        params = {**params, **{k: v for k, v in message.secrets.items() if k != "phone"}}
         sms = render(template, params, self.config.signature)
         kind = LOGIN if template == LOGIN_CODE else NOTICE
         phone_key = self._index(phone, "sms-throttle")

@@ -175,11 +175,18 @@ def queue_reminder(n: Notification, outbox: Outbox) -> str | None:
 def queue_login_code(n: Notification, outbox: Outbox) -> str | None:
     """A sign-in code, its own aggregate (``login_code`` / the code's id): codes need no ordering
     among themselves, and an id derived from the phone would put it in the outbox in clear or
-    linkable form. No quiet hours and no dedupe: the resident is waiting for it now."""
+    linkable form. No quiet hours and no dedupe: the resident is waiting for it now. The code
+    travels encrypted with the phone (``secret``), so it is never in the row in clear, and the
+    worker drops both once the message is delivered."""
     phone = recipient(n)
     if phone is None:
         return None
-    payload: dict[str, Any] = {"template": LOGIN_CODE, "params": {"code": n.code}}
+    payload: dict[str, Any] = {"template": LOGIN_CODE, "params": {}}
     return outbox.add(
-        CHANNEL, "login.code", payload, aggregate_type="login_code", aggregate_id=n.code_id, secret={"phone": phone}
+        CHANNEL,
+        "login.code",
+        payload,
+        aggregate_type="login_code",
+        aggregate_id=n.code_id,
+        secret={"phone": phone, "code": n.code},
     )

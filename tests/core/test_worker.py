@@ -94,7 +94,7 @@ def test_delivers_every_message_once_with_secrets_and_records_the_result(rt, gat
         r = stored[message_id]
         assert (r.status, r.attempts, r.locked_by, r.last_error) == ("delivered", 1, None, None)
         assert r.result["receipt"].startswith("r-") and r.delivered_at is not None
-        assert "_secret" in r.payload  # still encrypted at rest
+        assert "_secret" not in r.payload  # the phone was needed for the delivery only
 
 
 def test_gateway_500_then_recovery_delivers_each_message_once(rt, gateway, clock):

@@ -12,8 +12,8 @@ from tests.core.workflow_helpers import PASSWORD, officer, png_bytes
 
 
 def sms_code_sent(rt, phone: str) -> str:
-    """The code in the last login SMS queued in the outbox for ``phone`` (the phone travels
-    encrypted in the row, as the SMS worker sees it)."""
+    """The code in the last login SMS queued in the outbox for ``phone`` (the phone and the
+    code travel encrypted in the row, as the SMS worker sees them; gone once delivered)."""
     from govcred.core.outbox import reveal_secrets
 
     with rt.engine.connect() as conn:
@@ -22,7 +22,8 @@ def sms_code_sent(rt, phone: str) -> str:
             .where(outbox.c.event_type == "login.code")
             .order_by(outbox.c.created_at)
         ).all()
-    codes = [p["params"]["code"] for i, p in rows if reveal_secrets(rt.secrets.cipher, i, p)["phone"] == phone]
+    sent = [reveal_secrets(rt.secrets.cipher, i, p) for i, p in rows]
+    codes = [secret["code"] for secret in sent if secret.get("phone") == phone]
     return codes[-1]
 
 

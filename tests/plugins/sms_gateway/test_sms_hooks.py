@@ -114,7 +114,20 @@ def test_login_code_is_queued_without_the_phone_in_clear_and_delivered(runtime):
     ]
     assert rows[0]["payload"]["template"] == "login_code" and rows[0]["dedupe_key"] is None
     assert all(PHONE not in json.dumps(r["payload"]) for r in rows)
+    assert all(code not in json.dumps(r["payload"]) for r, code in zip(rows, ("042917", "555111"), strict=True))
     assert runtime.channels["sms"](as_message(runtime, rows[0]))["template"] == "login_code"
+
+
+def test_a_delivered_login_code_leaves_the_outbox_row(runtime):
+    from govcred.core.worker import run_worker
+
+    with runtime.uow() as uow:
+        runtime.notifier.login_code(uow.outbox, PHONE, "042917", code_id="code-1", now=T)
+        uow.commit()
+    run_worker(runtime.relay, drain=True)
+    (row,) = outbox_rows(runtime, "sms")
+    assert row["status"] == "delivered"
+    assert row["payload"] == {"template": "login_code", "params": {}}  # neither the code nor the phone
 
 
 def test_the_plugin_texts_what_the_notification_says_without_reading_the_document(runtime):

@@ -61,15 +61,16 @@ class Stack:
     def latest_sms_code(self) -> str:
         """What the developer reads in the dev SMS log: the code in the newest login-code message."""
         from govcred.core.orm import outbox
+        from govcred.core.outbox import reveal_secrets
 
         with self.rt.uow(readonly=True) as uow:
-            payload = uow.session.execute(
-                sa.select(outbox.c.payload)
+            message_id, payload = uow.session.execute(
+                sa.select(outbox.c.id, outbox.c.payload)
                 .where(outbox.c.event_type == "login.code")
                 .order_by(outbox.c.created_at.desc())
                 .limit(1)
-            ).scalar_one()
-        return payload["params"]["code"]
+            ).one()
+        return reveal_secrets(self.rt.secrets.cipher, message_id, payload)["code"]
 
     def warm_verifier(self, credential_id: str) -> None:
         """Let the verifier fetch the status list the credential names (as its refresh would)."""

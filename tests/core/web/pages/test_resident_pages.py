@@ -19,13 +19,16 @@ def app(sqlite_runtime):
 
 
 def latest_code(rt) -> str:
+    from govcred.core.outbox import reveal_secrets
+
     with rt.uow(readonly=True) as uow:
-        return uow.session.execute(
-            sa.select(outbox.c.payload)
+        message_id, payload = uow.session.execute(
+            sa.select(outbox.c.id, outbox.c.payload)
             .where(outbox.c.event_type == "login.code")
             .order_by(outbox.c.created_at.desc())
             .limit(1)
-        ).scalar_one()["params"]["code"]
+        ).one()
+    return reveal_secrets(rt.secrets.cipher, message_id, payload)["code"]
 
 
 def login_resident(client, rt, phone: str):
