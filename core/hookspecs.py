@@ -327,6 +327,19 @@ def govcred_cli_commands(cli: click.Group) -> None:
 
 
 @hookspec
+def govcred_periodic_jobs(register: Callable[[str, float, Callable[[], Any]], None]) -> None:
+    """Add jobs that every server process offers and exactly one runs per interval.
+
+    ``register(name, interval_seconds, run)``: ``run()`` is called with no arguments (the
+    plugin's configured object holds what it needs, ``host.unit_of_work`` included) behind
+    the job's leader lease, however many ``govcred serve`` processes there are; a failure is
+    logged and tried again at the next poll.
+
+    :param register: the registration callback; names are ``"<plugin>-<job>"``.
+    """
+
+
+@hookspec
 def govcred_blueprints(register: Callable[..., None]) -> None:
     """Add Flask blueprints to the issuer app: ``register(blueprint, url_prefix=...)``."""
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from govcred.core.clock import Clock
+from govcred.core.clock import Clock, as_utc
 from govcred.core.crypto import FieldCipher
 from govcred.core.models import new_id
 from govcred.core.orm import outbox as outbox_table
@@ -136,6 +136,32 @@ class Outbox:
             return None  # already queued by an earlier transaction
         self._seq[key] += 1
         return message_id
+
+    def messages(self, channel: str, start: dt.datetime, end: dt.datetime) -> list[OutboxMessage]:
+        """The messages of ``channel`` created in ``[start, end)``, oldest first, secrets
+        revealed -- for a plugin that accounts for what it sent (a daily reconciliation)."""
+        rows = self._session.execute(
+            sa.select(outbox_table)
+            .where(
+                outbox_table.c.channel == channel, outbox_table.c.created_at >= start, outbox_table.c.created_at < end
+            )
+            .order_by(outbox_table.c.created_at, outbox_table.c.aggregate_seq)
+        ).mappings()
+        return [
+            OutboxMessage(
+                id=r["id"],
+                channel=r["channel"],
+                event_type=r["event_type"],
+                aggregate_type=r["aggregate_type"],
+                aggregate_id=r["aggregate_id"],
+                aggregate_seq=r["aggregate_seq"],
+                payload={k: v for k, v in r["payload"].items() if k != "_secret"},
+                attempts=r["attempts"],
+                created_at=as_utc(r["created_at"]),
+                secrets=reveal_secrets(self._cipher, r["id"], r["payload"]),
+            )
+            for r in rows
+        ]
 
 
 def reveal_secrets(cipher, message_id: str, payload: dict[str, Any]) -> dict[str, str]:

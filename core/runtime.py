@@ -136,6 +136,11 @@ class Runtime:
         from govcred.core.services.sweep import run_sweep
 
         periodic = [PeriodicJob(SWEEP, DAY, lambda: run_sweep(self.collaborators))]
+
+        def register(name: str, interval_seconds: float, run) -> None:
+            periodic.append(PeriodicJob(name, float(interval_seconds), run))
+
+        self.pm.hook.govcred_periodic_jobs(register=register)
         return ServerJobs(
             self.job_place(),
             periodic,

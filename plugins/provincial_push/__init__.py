@@ -27,6 +27,13 @@ def govcred_configure(settings: Settings, host: PluginHost) -> None:
 
 
 @hookimpl
+def govcred_cli_commands(cli) -> None:
+    from govcred.plugins.provincial_push.cli import reconcile
+
+    cli.add_command(reconcile)
+
+
+@hookimpl
 def govcred_config_placeholders(settings: Settings) -> dict[str, str]:
     # module level, not on the configured object: production refuses to configure with a
     # placeholder, and ``config show`` must still be able to say which one

@@ -14,24 +14,43 @@ the handler, just before it leaves for the platform.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from govcred.core import Clock, PermanentDeliveryError, hookimpl
+from govcred.core import BEIJING, Clock, GovcredError, PermanentDeliveryError, hookimpl
 from govcred.plugins.provincial_push.config import PLUGIN_NAME, PushConfig, push_config
 from govcred.plugins.provincial_push.http import HttpPushBackend
 from govcred.plugins.provincial_push.jsonl import JsonlBackend
+from govcred.plugins.provincial_push.reconcile import (
+    PLATFORM_ID,
+    Reconciliation,
+    acknowledged_records,
+    day_bounds,
+    manifest_entries,
+    signed_manifest,
+)
 from govcred.plugins.provincial_push.record import credential_record, holder_code, with_holder_code
 
 if TYPE_CHECKING:  # pragma: no cover
-    from govcred.core import Credential, Outbox, OutboxMessage, PluginHost
+    from govcred.core import Credential, Outbox, OutboxMessage, PluginHost, UnitOfWork
 
 log = logging.getLogger(__name__)
 CHANNEL = "provincial_push"
+RECONCILE_JOB = "provincial_push-reconcile"
 #: The name the configured plugin object is registered under.
 INSTANCE_NAME = f"{PLUGIN_NAME}.push"
+
+
+class PlatformAnswerError(GovcredError):
+    """The platform answered the reconciliation with something that is not an acknowledgement."""
+
+    code = "PLATFORM_ANSWER_INVALID"
+    http_status = 502
 
 
 class PushBackend(Protocol):
@@ -39,6 +58,12 @@ class PushBackend(Protocol):
 
     def push(self, message_id: str, event: str, record: dict[str, Any]) -> dict[str, Any]:
         """Deliver one record idempotently (key: ``message_id``) or raise a delivery error."""
+
+    def acknowledge(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Hand the platform a day's signed manifest; return its acknowledgement."""
+
+    def forget_acknowledgement(self, day: str) -> None:
+        """Drop a kept acknowledgement once its differences are queued again."""
 
 
 class PushChannel:
@@ -55,7 +80,8 @@ class PushChannel:
         if not id_number:
             raise PermanentDeliveryError(f"record {message.id} has no holder ID number")
         record = with_holder_code(payload["record"], id_number)
-        result = self.backend.push(message.id, payload["event"], record)
+        # a reconciliation re-push speaks for the message the platform lost or altered
+        result = self.backend.push(payload.get("platform_id") or message.id, payload["event"], record)
         log.info(
             "pushed %s record of permit %s via %s", payload["event"], payload["record"].get("ZZBH"), self.backend.name
         )
@@ -64,22 +90,97 @@ class PushChannel:
 
 def make_backend(config: PushConfig, data_dir: Path, clock: Clock) -> PushBackend:
     if config.backend == "http":
-        return HttpPushBackend(config.url, config.secret, timeout=config.timeout)
+        return HttpPushBackend(config.url, config.secret, timeout=config.timeout, manifest_url=config.manifest_url)
     return JsonlBackend(data_dir / "push", clock)
 
 
 class ProvincialPush:
     """What ``govcred_configure`` registers: the lifecycle hooks and the channel of one runtime."""
 
-    def __init__(self, config: PushConfig, *, data_dir: Path, clock: Clock):
+    def __init__(
+        self,
+        config: PushConfig,
+        *,
+        data_dir: Path,
+        clock: Clock,
+        manifest_key: bytes = b"",
+        unit_of_work: Callable[..., Any] | None = None,
+    ):
         self.config = config
         self._data_dir = Path(data_dir)
         self._clock = clock
+        self._manifest_key = manifest_key or config.secret.encode()
+        self._uow = unit_of_work
 
     @classmethod
     def from_host(cls, host: PluginHost) -> ProvincialPush:
         """Raises :class:`ConfigError` naming every problem of the settings."""
-        return cls(push_config(host.settings), data_dir=host.settings.data_dir, clock=host.clock)
+        config = push_config(host.settings)
+        key = config.secret.encode()
+        if not key and host.secrets is not None:
+            # no shared secret (a development drop directory): a key of its own, derived
+            # from the issuer's master secret, so the manifest is still signed
+            key = hmac.new(host.secrets.session_key, b"provincial-push-manifest", hashlib.sha256).digest()
+        return cls(
+            config, data_dir=host.settings.data_dir, clock=host.clock, manifest_key=key, unit_of_work=host.unit_of_work
+        )
+
+    @hookimpl
+    def govcred_periodic_jobs(self, register: Callable[[str, float, Callable[[], Any]], None]) -> None:
+        if self._uow is not None:
+            register(RECONCILE_JOB, 24 * 3600, self.reconcile_yesterday)
+
+    def reconcile_yesterday(self) -> dict[str, Any]:
+        """The daily job: the Beijing day before today, audited like the command."""
+        day = self._clock.now().astimezone(BEIJING).date() - dt.timedelta(days=1)
+        with self._uow() as uow:
+            result = self.reconcile(uow.outbox, day)
+            audit_reconciliation(uow, result, actor="system:reconcile")
+            uow.commit()
+        if result["missing"] or result["different"]:
+            log.warning(
+                "reconciliation of %s: %d missing, %d different, %d re-pushed",
+                day,
+                len(result["missing"]),
+                len(result["different"]),
+                result["requeued"],
+            )
+        return result
+
+    @property
+    def manifest_key(self) -> bytes:
+        return self._manifest_key
+
+    def reconcile(self, outbox: Outbox, day: dt.date) -> dict[str, Any]:
+        """Reconcile one Beijing day inside the caller's transaction (which must commit the
+        re-pushes it queues); returns what ``govcred reconcile --json`` prints."""
+        start, end = day_bounds(day)
+        entries = manifest_entries(outbox.messages(CHANNEL, start, end))
+        now = self._clock.now()
+        manifest = signed_manifest(day, self.config.county_code, entries, self._manifest_key, now)
+        backend = make_backend(self.config, self._data_dir, self._clock)
+        try:
+            acknowledged = acknowledged_records(backend.acknowledge(manifest))
+        except ValueError as exc:
+            raise PlatformAnswerError(f"省平台的对账回执无法识别：{exc}") from exc
+        result = Reconciliation(day, entries, acknowledged)
+        requeued = 0
+        for entry in [*result.missing, *result.different]:
+            message = entry.message
+            payload = {"event": entry.event, "record": message.payload["record"], PLATFORM_ID: entry.platform_id}
+            added = outbox.add(
+                CHANNEL,
+                f"push.{entry.event}",
+                payload,
+                aggregate_type="credential",
+                aggregate_id=entry.permit_no,
+                dedupe_key=f"push:reconcile:{entry.platform_id}:{now.isoformat()}",
+                secret={"holder_id": message.secrets["holder_id"]},
+            )
+            requeued += added is not None
+        if requeued:
+            backend.forget_acknowledgement(day.isoformat())
+        return result.report(requeued)
 
     def channel(self) -> PushChannel:
         return PushChannel(make_backend(self.config, self._data_dir, self._clock))
@@ -131,3 +232,15 @@ def _dedupe_key(credential: Credential, event: str) -> str:
         return f"push:{credential.id}:issued"
     changed = credential.status_changed_at
     return f"push:{credential.id}:{event}:{changed.isoformat() if changed else credential.version}"
+
+
+def audit_reconciliation(uow: UnitOfWork, result: Mapping[str, Any], *, actor: str) -> None:
+    """One audit entry per run: the day and the counts (identifiers stay in the output)."""
+    uow.audit.append(
+        actor=actor,
+        role="admin",
+        action="push.reconciled",
+        object_type="push_day",
+        object_id=result["date"],
+        details={k: (len(v) if isinstance(v, list) else v) for k, v in result.items()},
+    )

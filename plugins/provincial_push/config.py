@@ -54,7 +54,7 @@ COUNTY_KEYS = {
 }
 #: environment variable -> the table key it overrides
 ENV_OVERRIDES = {"GOVCRED_PUSH_BACKEND": "backend", "GOVCRED_PUSH_URL": "url", "GOVCRED_PUSH_SECRET": "secret"}
-_KEYS = (*ENV_OVERRIDES.values(), *DEFAULTS, "connect_timeout", "read_timeout")
+_KEYS = (*ENV_OVERRIDES.values(), *DEFAULTS, "connect_timeout", "read_timeout", "manifest_url")
 # Format checks only: the GB/T 36904 check character protects the identifier as a whole,
 # and public identifiers exist whose codes are not valid USCCs (reference/domain.md §4).
 _USCC = re.compile(r"[0-9A-HJ-NP-RTUWXY]{18}")
@@ -74,6 +74,8 @@ class PushConfig:
     county_code: str
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    #: where the daily reconciliation manifest is POSTed (default: ``url`` + ``/manifests``)
+    manifest_url: str = ""
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -135,6 +137,9 @@ def push_config(settings: Settings) -> PushConfig:
         problems.append(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if url and not url.startswith(("http://", "https://")):
         problems.append(f"url must be an http(s) URL, got {url!r}")
+    manifest_url = str(own.get("manifest_url", ""))
+    if manifest_url and not manifest_url.startswith(("http://", "https://")):
+        problems.append(f"manifest_url must be an http(s) URL, got {manifest_url!r}")
     if backend == "http":
         if not url:
             problems.append("backend http needs url (GOVCRED_PUSH_URL)")
@@ -152,5 +157,6 @@ def push_config(settings: Settings) -> PushConfig:
         secret=secret,
         connect_timeout=float(timeouts["connect_timeout"]),
         read_timeout=float(timeouts["read_timeout"]),
+        manifest_url=manifest_url,
         **values,
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from govcred.core import BEIJING, Clock
+from govcred.plugins.provincial_push.reconcile import record_digest
 
 
 class _SeenIds:
@@ -83,6 +84,46 @@ class JsonlBackend:
             return self._seen.setdefault(path, _SeenIds()).refresh(fd)
         finally:
             os.close(fd)
+
+    # -- reconciliation: this directory plays the platform --------------------------------
+    def acknowledge(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Keep the manifest and answer what the drop files hold of it.
+
+        The answer is written to ``acks/<date>.json`` the first time and read back from
+        there afterwards, so an operator (or a test) can edit it to stand for a platform
+        that lost or altered records; :meth:`forget_acknowledgement` drops it once the
+        difference has been queued again, and the next run asks the drop files anew.
+        """
+        day = str(manifest["date"])
+        _write_private(self.directory / "manifests" / f"{day}.json", manifest)
+        ack_path = self.directory / "acks" / f"{day}.json"
+        if ack_path.exists():
+            return json.loads(ack_path.read_text(encoding="utf-8"))
+        wanted = {entry["id"] for entry in manifest["entries"]}
+        held: dict[str, str] = {}
+        # every file: a record re-pushed later lands in a later day's file
+        for path in sorted(self.directory.glob("*.jsonl")):
+            for entry in read_records(path):
+                if entry.get("id") in wanted and isinstance(entry.get("record"), dict):
+                    held[entry["id"]] = record_digest(entry["record"])
+        answer = {"date": day, "records": held}
+        _write_private(ack_path, answer)
+        return answer
+
+    def forget_acknowledgement(self, day: str) -> None:
+        (self.directory / "acks" / f"{day}.json").unlink(missing_ok=True)
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically, readable by the service account only."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, ensure_ascii=False, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _ids(content: bytes) -> set[str]:
