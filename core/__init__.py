@@ -8,7 +8,8 @@ every built-in plugin). Everything else in ``govcred.core.*`` may change without
 registration                 ``hookimpl``, ``PROJECT``, ``PluginHost`` (what
                              ``govcred_configure`` receives), ``Settings``
 credential types             ``CredentialType`` (subclass it, register it with
-                             ``govcred_credential_types``)
+                             ``govcred_credential_types``), ``IdentityPaths`` (where its
+                             documents name the applicant and the agent)
 models and findings          ``Application``, ``Decision``, ``Credential``, ``Finding``,
                              ``BLOCKING``, ``ADVISORY``, ``EligibilityContext``,
                              ``PersonRecords``, ``MigrationSource``, ``new_id``
@@ -58,6 +59,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "PluginHost": ("plugin_host", "PluginHost"),
     "Settings": ("config", "Settings"),
     "CredentialType": ("credential_types", "CredentialType"),
+    "IdentityPaths": ("credential_types", "IdentityPaths"),
     # models and findings
     "Application": ("models", "Application"),
     "Decision": ("models", "Decision"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from govcred.core.exceptions import ConfigError, FieldError, ValidationError
@@ -32,6 +33,25 @@ log = logging.getLogger("govcred.credential_types")
 _SHOWN = 64
 
 
+@dataclass(frozen=True)
+class IdentityPaths:
+    """Where an application document names its applicant and the agent applying for them,
+    as document paths (which are also the form's field names, core/web/pages/formdoc.py).
+
+    With a real-name identity, core fills these from the identity and refuses a document
+    whose values differ: the applicant's when the person applies for themselves, the agent's
+    when ``agent`` (the member holding the agent, absent or empty for an application in
+    person) is there.
+    """
+
+    applicant_name: str
+    applicant_id_number: str
+    agent: str
+    agent_name: str
+    agent_id_number: str
+    agent_relation: str
+
+
 class CredentialType:
     """One kind of credential: its application schema, validation, subject, rules, claims.
 
@@ -48,12 +68,18 @@ class CredentialType:
     ``benefits``
         benefit code -> Chinese label of every benefit a credential of this type can cover
         (what a verifier may ask about).
+    ``identity_paths``
+        an :class:`IdentityPaths`: where documents name the applicant and the agent, so that
+        core binds an application to the signed-in person's real-name identity; ``None``
+        (the default) and core compares the name and ID number of :meth:`subject` only, and
+        a real-name resident cannot apply as an agent.
     """
 
     name: str = ""
     application_schema: str = ""
     display_name: str = ""
     benefits: Mapping[str, str] = {}
+    identity_paths: IdentityPaths | None = None
 
     def validate(self, document: Mapping[str, Any]) -> list[FieldError]:
         """Check an application document of this type's schema: structure and types only.

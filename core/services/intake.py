@@ -33,6 +33,7 @@ from govcred.core.services.documents import (
     materials_complete,
     validate_document,
 )
+from govcred.core.services.identity_binding import application_identity
 
 log = logging.getLogger("govcred.services")
 
@@ -81,6 +82,16 @@ def submit_application(
     now = deps.clock.now()
     with deps.uow() as uow:
         errors.errors.extend(attachment_store.reference_problems(uow, refs, principal))
+        identity: dict = {}
+        if subject is not None:  # the document is valid: is it the signed-in person's?
+            identity, mismatches = application_identity(
+                principal,
+                uow.residents.identity_of(principal.id) if principal.kind == "resident" else None,
+                deps.credential_types.for_document(document),
+                document,
+                channel,
+            )
+            errors.errors.extend(mismatches)
         errors.raise_if_any()
         assert subject is not None
         id_number = subject["id_number"]
@@ -95,6 +106,7 @@ def submit_application(
             subject_index=deps.blind_index(id_number, "id_number"),
             county=str(subject.get("county", "")),
             created_at=now,
+            identity=identity,
         )
         app.submit(now)
         uow.applications.add(app)
@@ -106,7 +118,14 @@ def submit_application(
             action="application.submitted",
             object_type="application",
             object_id=app.id,
-            details={"channel": channel, "schema": app.schema, "attachments": len(refs)},
+            details={
+                "channel": channel,
+                "schema": app.schema,
+                "attachments": len(refs),
+                # which identity the application rests on: oidc (or another provider), sms_code, window
+                "identity_source": identity["source"],
+                "acting_as": identity["acting_as"],
+            },
         )
         if materials_complete(document):
             _accept(deps, uow, app, principal, now)

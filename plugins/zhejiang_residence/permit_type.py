@@ -14,6 +14,7 @@ from govcred.core import (
     EligibilityContext,
     FieldError,
     Finding,
+    IdentityPaths,
     PersonRecords,
 )
 from govcred.plugins.zhejiang_residence import claims as _claims
@@ -34,6 +35,15 @@ class ResidencePermitType(CredentialType):
 
     name = CREDENTIAL_TYPE
     application_schema = _document.SCHEMA
+    #: the real-name identity fills the applicant (in person) or the agent (a guardian or close relative)
+    identity_paths = IdentityPaths(
+        applicant_name="applicant.name",
+        applicant_id_number="applicant.id_number",
+        agent="agent",
+        agent_name="agent.name",
+        agent_id_number="agent.id_number",
+        agent_relation="agent.relation",
+    )
     display_name = "浙江省居住证"
     #: every benefit a permit can cover (what a verifier may ask); the county's own list
     #: decides which of them its permits' ``ben`` mask sets

@@ -62,7 +62,13 @@ class ApplyFlow:
     form: str
     confirm_post: str
 
-    def render_form(self, values: dict, uploads: dict, schema: str, *, errors=None, status: int = 200, notice=""):
+    def render_form(
+        self, values: dict, uploads: dict, schema: str, *, errors=None, status: int = 200, notice="", identity=None
+    ):
+        """``identity``: a :class:`~govcred.core.services.identity_binding.FormBinding` (a
+        real-name resident): its fields are shown filled and read-only."""
+        if identity is not None:
+            values = {**values, **identity.locked}
         return render_template(
             "apply/form.html",
             errors=errors if errors is not None else FormErrors(),
@@ -75,6 +81,8 @@ class ApplyFlow:
             upload_url=url_for(self.upload),
             today=runtime_of().clock.today_beijing().isoformat(),
             notice=notice,
+            identity=identity,
+            locked=dict(identity.locked) if identity is not None else {},
         ), status
 
     def render_confirm(self, uploads: dict, schema: str, doc: dict):

@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from govcred.core import models
 from govcred.core.accounts import signin
 from govcred.core.accounts.login_codes import send_login_code
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
 from govcred.core.qr import render_png
-from govcred.core.services import drafts, intake, lifecycle
+from govcred.core.services import drafts, identity_binding, intake, lifecycle
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc, guard, permitview
@@ -216,6 +217,13 @@ def notice_post():
     return redirect(url_for("resident.form"))
 
 
+def _identity(schema: str, draft: drafts.Draft):
+    """The real-name identity's part of the form (None for an SMS-code account); whether the
+    resident applies in person or as an agent is kept in the draft."""
+    mode = draft.state.get("acting_as", identity_binding.APPLICANT)
+    return identity_binding.resident_form_binding(runtime_of().collaborators, current_principal(), schema, mode)
+
+
 @bp.get("/apply/form")
 @resident_required
 def form():
@@ -223,7 +231,22 @@ def form():
     draft = _draft(schema)
     if not draft.state.get("commitment_at"):
         return redirect(url_for("resident.notice"))
-    return FLOW.render_form(draft.state.get("values", {}), draft.state.get("uploads", {}), schema)
+    return FLOW.render_form(
+        draft.state.get("values", {}), draft.state.get("uploads", {}), schema, identity=_identity(schema, draft)
+    )
+
+
+def _switch_acting_as(schema: str, draft: drafts.Draft, binding, to: str):
+    """The form's 本人申请 / 代他人申请 button: keep what was typed (without the identity's
+    values, which move to the other role's fields) and show the form again."""
+    values = formdoc.form_values(request.form.items(multi=True))
+    for path in binding.locked if binding is not None else ():
+        values.pop(path, None)
+    draft.state["values"] = values
+    draft.state["acting_as"] = to
+    draft.step = "form"
+    _save(schema, draft)
+    return redirect(url_for("resident.form"))
 
 
 @bp.post("/apply/form")
@@ -235,11 +258,18 @@ def form_post():
     draft = _draft(schema)
     if not draft.state.get("commitment_at"):
         return redirect(url_for("resident.notice"))
+    binding = _identity(schema, draft)
+    switch = request.form.get("switch_to")
+    if switch in (identity_binding.APPLICANT, identity_binding.AGENT):
+        return _switch_acting_as(schema, draft, binding, switch)
+    # the identity's fields hold the identity's values, whatever the form sent
+    sent = MultiDict(identity_binding.bind_form_pairs(list(request.form.items(multi=True)), binding))
     typed = TypedForm.from_request(
-        request.form,
+        sent,
         schema=schema,
         channel="online",
         commitment={"accepted": True, "at": draft.state["commitment_at"]},
+        skip=("switch_to",),
     )
     errors = typed.errors(rt.credential_types, rt.clock.today_beijing())
     draft.state["values"] = typed.values
@@ -248,7 +278,9 @@ def form_post():
     draft.step = "form" if errors else "confirm"
     _save(schema, draft)
     if errors:
-        return FLOW.render_form(typed.values, draft.state.get("uploads", {}), schema, errors=errors, status=400)
+        return FLOW.render_form(
+            typed.values, draft.state.get("uploads", {}), schema, errors=errors, status=400, identity=binding
+        )
     return redirect(url_for("resident.confirm"))
 
 
@@ -305,7 +337,12 @@ def confirm_post():
         draft.step = "form"
         _save(schema, draft)
         return FLOW.render_form(
-            draft.state.get("values", {}), draft.state.get("uploads", {}), schema, errors=errors, status=400
+            draft.state.get("values", {}),
+            draft.state.get("uploads", {}),
+            schema,
+            errors=errors,
+            status=400,
+            identity=_identity(schema, draft),
         )
     drafts.discard_draft(rt.collaborators, current_principal(), schema)
     return redirect(url_for("resident.status", app_id=app.id))
