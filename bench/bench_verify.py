@@ -1,7 +1,7 @@
 """In-process verification with every check (framing, header, signature, claims, trusted issuer,
 status list, benefit plugin) against raw ``cryptography`` ES256 verify in the same run.
 
-Target (DESIGN.md): <= 2.0x the raw verify time, aim <= 1.4x. Method: 40 interleaved rounds of
+Target (DESIGN.md): <= 1.5x the raw verify time (ahead of joserfc's 1.56x), aim <= 1.3x. Method: 40 interleaved rounds of
 ~50 ms of thread CPU time each (baseline, subject, baseline, ...), so time the process spends
 descheduled on a busy shared box is not counted; the median of the paired per-round ratios is
 the figure, the ratio of the fastest round of each is printed next to it. The status list is a full
@@ -133,10 +133,10 @@ def main() -> None:
                 ("QR text + benefit plugin", lambda: verifier.verify_text(qr_text, benefit="compulsory_education")),
             ):
                 base, rate, ratio, best = interleaved(raw_verify, subject)
-                verdict = "ok" if ratio <= 2.0 else "OVER TARGET"
+                verdict = "ok" if ratio <= 1.5 else "OVER TARGET"
                 print(
                     f"verify_text ({label}): {rate:,.0f}/s per CPU  ({ratio:.2f}x raw ES256 verify {base:,.0f}/s,"
-                    f" best rounds {best:.2f}x; target <= 2.0x, aim <= 1.4x: {verdict})"
+                    f" best rounds {best:.2f}x; target <= 1.5x, aim <= 1.3x: {verdict})"
                 )
     finally:
         os.sched_setaffinity(0, previous)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -69,6 +70,7 @@ _TIME_CLAIMS = ("iat", "exp", "nbf")
 # The signature segment may be empty here so that an unsigned ``alg: none`` token is refused for
 # its algorithm (ALG_NOT_ALLOWED, J-01); an empty signature then fails the 64-byte length check.
 _COMPACT_JWS = re.compile(rb"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
+_B64URL = re.compile(rb"[A-Za-z0-9_-]+")
 _UNPRINTABLE = re.compile(r"[^A-Za-z0-9_#.,+-]")
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -166,12 +168,12 @@ def verify_token(
     header_b64, payload_b64, signature_b64 = _split(token, MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES))
 
     # 2. header
-    header = _parse_json(_b64decode(header_b64), "HEADER")
+    header = _header_of(header_b64)
     kid, entry = _check_header(header, kind, keys)
 
     # 3. signature
     signature = _b64decode(signature_b64)
-    if _b64encode(signature) != signature_b64:  # unused trailing bits set: one signature, many strings
+    if not _canonical(signature, signature_b64):  # unused trailing bits set: one signature, many strings
         raise VerificationError("SIGNATURE_INVALID", "NON_CANONICAL_ENCODING")
     _verify_signature(entry.alg, entry.public_key, signature, header_b64 + b"." + payload_b64)
 
@@ -185,7 +187,40 @@ def verify_token(
     # leeway covers an issuer process that read the key just before another one retired it.
     if entry.retired_at is not None and claims["iat"] > entry.retired_at + leeway:
         raise VerificationError("SIGNATURE_INVALID", "SIGNED_AFTER_KEY_RETIRED")
-    return VerifiedToken(header, claims, kind, kid)
+    return VerifiedToken(dict(header), claims, kind, kid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _header_of(header_b64: bytes) -> dict[str, Any]:
+    """The parsed header, remembered: an issuer's tokens of one kind share one header, so the
+    parse runs once per key and kind (a pure function of the bytes; a refusal is not kept).
+    Callers only read it."""
+    return _parse_json(_b64decode(header_b64), "HEADER")
+
+
+#: 64 bytes are 86 base64url characters whose last one carries 2 bits and 4 zero bits.
+_CANONICAL_LAST_OF_64 = frozenset(b"AQgw")
+
+
+def _canonical(signature: bytes, signature_b64: bytes) -> bool:
+    if len(signature) == 64 and len(signature_b64) == 86:  # the only length that verifies: no re-encoding
+        return signature_b64[-1] in _CANONICAL_LAST_OF_64
+    return _b64encode(signature) == signature_b64
+
+
+def unverified_kid(token: str | bytes) -> str | None:
+    """The ``kid`` a token's header names, read WITHOUT verifying: only for choosing whose key
+    set to verify with (verify_token then checks everything). None when there is none."""
+    try:
+        head = token.split("." if isinstance(token, str) else b".", 1)[0]
+        if isinstance(head, str):
+            head = head.encode("ascii")
+        if len(head) > MAX_HEADER_CHARS or not _B64URL.fullmatch(head):
+            return None
+        kid = _header_of(head).get("kid")
+    except (VerificationError, UnicodeError, AttributeError):
+        return None
+    return kid if isinstance(kid, str) else None
 
 
 def peek_unverified_issuer(token: str | bytes) -> str | None:
@@ -230,10 +265,15 @@ def _split(token: Any, limit: int = MAX_TOKEN_BYTES) -> tuple[bytes, bytes, byte
     return match.groups()
 
 
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"===", b"==", b"=")
+
+
 def _b64decode(segment: bytes) -> bytes:
     # The alphabet was already checked by the regex; only the length can still be impossible.
+    # binascii directly: base64.urlsafe_b64decode's argument checks cost as much as the decoding.
     try:
-        return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
+        return binascii.a2b_base64(segment.translate(_URLSAFE_TO_STANDARD) + _PADDING[len(segment) % 4])
     except binascii.Error:
         raise VerificationError("MALFORMED", "BAD_BASE64") from None
 

@@ -65,9 +65,13 @@ class HeldList:
     status_list: StatusList
     fetched_at: float
 
-    def usable_until(self) -> float:
+    def __post_init__(self):
+        # read on every verification: computed once
         age = min(LIST_POLICY_MAX_AGE, MAX_AGE_TTL_PERIODS * self.status_list.ttl)
-        return min(self.status_list.exp, self.fetched_at + age)
+        object.__setattr__(self, "_usable_until", min(self.status_list.exp, self.fetched_at + age))
+
+    def usable_until(self) -> float:
+        return self._usable_until
 
 
 #: Where the adopted signed trust list and the highest version ever adopted are stored.

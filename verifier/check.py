@@ -29,7 +29,13 @@ from govcred.core.clock import FixedClock
 from govcred.core.exceptions import VerificationError
 from govcred.core.plugins import collect_credential_types
 from govcred.core.qr import decode_image, token_from_scan
-from govcred.core.tokens import CREDENTIAL, MAX_PRESENTATION_LEEWAY_SECONDS, PRESENTATION, verify_token
+from govcred.core.tokens import (
+    CREDENTIAL,
+    MAX_PRESENTATION_LEEWAY_SECONDS,
+    PRESENTATION,
+    unverified_kid,
+    verify_token,
+)
 from govcred.verifier.replay import MemoryReplayCache
 from govcred.verifier.statuslist import INVALID, SUSPENDED, VALID
 
@@ -93,7 +99,7 @@ class Verifier:
 
     def verify_text(self, data: Any, *, benefit: str | None = None) -> Answer:
         now = self.trust.now()
-        checked_at = dt.datetime.fromtimestamp(int(now), dt.UTC).isoformat()
+        checked_at = _checked_at(int(now))
         benefit_answer = {"code": benefit, "qualifies": False} if benefit else None
         answer = Answer(False, [], None, None, None, benefit_answer, checked_at)
         try:
@@ -190,9 +196,9 @@ class Verifier:
     def _issuer_of(self, token: str) -> str | None:
         """Which trusted issuer's keys to try: by the header's kid (cheap), else by the ``iss``
         the payload claims (so an unknown kid of an untrusted issuer says UNKNOWN_ISSUER)."""
-        found = _KID_MEMBER.search(_b64_segment(token, 0))
-        if found is not None:
-            iss = self.trust.issuer_of_kid(found[1].decode("ascii"))
+        kid = unverified_kid(token)
+        if kid is not None:
+            iss = self.trust.issuer_of_kid(kid)
             if iss is not None:
                 return iss
         return claimed_issuer(token)
@@ -233,6 +239,12 @@ class Verifier:
             return False
 
 
+@functools.lru_cache(maxsize=4)
+def _checked_at(second: int) -> str:
+    # formatting a datetime costs more than some checks; answers within a second share it
+    return dt.datetime.fromtimestamp(second, dt.UTC).isoformat()
+
+
 def token_of(data: Any) -> str:
     if isinstance(data, (bytes, bytearray, memoryview)):
         data = bytes(data)
@@ -246,7 +258,6 @@ def token_of(data: Any) -> str:
 
 
 _ISS_MEMBER = re.compile(rb'"iss"\s*:\s*"([^"\\]{1,512})"')
-_KID_MEMBER = re.compile(rb'"kid"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
 
 
 def _b64_segment(token: str, index: int) -> bytes:
