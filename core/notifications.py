@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 from govcred.core import models
 from govcred.core.clock import next_daytime
 from govcred.core.models import Finding
+from govcred.core.reference import reference_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import pluggy
@@ -82,9 +83,9 @@ KINDS = (
 
 
 def application_ref(application_id: str) -> str:
-    """The short reference a holder is told: the application id's first 8 hex digits, upper
-    case (a page that lists the holder's applications can print the same to match them)."""
-    return application_id.replace("-", "")[:8].upper()
+    """The 办件编号 a holder is told (:func:`govcred.core.reference.reference_of`): the same
+    one every page and the receipt print."""
+    return reference_of(application_id)
 
 
 @dataclass(frozen=True)

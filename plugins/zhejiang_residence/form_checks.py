@@ -69,7 +69,13 @@ def _not_future(out: list[FieldError], value: Any, path: str, what: str, today: 
     except ValueError:
         return  # the structure check names a date that does not exist
     if day is not None and day > today:
-        out.append(FieldError(path, "DATE_IN_FUTURE", f"{what}不能晚于今天（{today.isoformat()}），请核对后重新填写"))
+        out.append(
+            FieldError(
+                path,
+                "DATE_IN_FUTURE",
+                f"{what}不能晚于今天（{today.year}年{today.month}月{today.day}日），请核对后重新填写",
+            )
+        )
 
 
 def form_errors(document: Mapping[str, Any], today: dt.date) -> list[FieldError]:

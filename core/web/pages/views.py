@@ -3,6 +3,7 @@ page, HTML error pages, the error summary, and the template filters."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from govcred.core.exceptions import (
     ValidationError,
 )
 from govcred.core.outages import RETRY_AFTER_SECONDS
+from govcred.core.reference import reference_of
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.errors import outage_of
 from govcred.core.web.pages.formdoc import form_path
@@ -169,10 +171,34 @@ class FormErrors:
         return iter(self.errors)
 
 
-def beijing_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
+def beijing_time(value, fmt: str | None = None) -> str:
+    """A moment as residents and officers read it: Beijing time, in the one date style of
+    every page (``2026年12月2日 09:30``); ``fmt`` only where a table needs a compact form."""
+    if value is None or value == "":
         return ""
-    return value.astimezone(BEIJING).strftime(fmt)
+    if isinstance(value, str):  # an ISO time kept in a document (the commitment's)
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    local = value.astimezone(BEIJING)
+    if fmt is not None:
+        return local.strftime(fmt)
+    return f"{date_zh(local.date())} {local:%H:%M}"
+
+
+def date_zh(value) -> str:
+    """A date (or the Beijing date of a moment) as ``2026年12月2日``; ISO text is accepted."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value) if "T" in value else dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(BEIJING).date() if value.tzinfo else value.date()
+    return f"{value.year}年{value.month}月{value.day}日"
 
 
 def field_id(name: str) -> str:
@@ -182,6 +208,8 @@ def field_id(name: str) -> str:
 
 def install_filters(app: Flask) -> None:
     app.jinja_env.filters["beijing"] = beijing_time
+    app.jinja_env.filters["date_zh"] = date_zh
+    app.jinja_env.filters["reference"] = reference_of
     app.jinja_env.filters["field_id"] = field_id
 
 

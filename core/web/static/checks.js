@@ -31,7 +31,9 @@
 
   function pastDateProblem(raw, input) {
     var max = input.getAttribute("max");
-    return max && raw > max ? "日期不能晚于今天（" + max + "），请核对后重新填写" : "";
+    if (!max || raw <= max) { return ""; }
+    var p = max.split("-");
+    return "日期不能晚于今天（" + p[0] + "年" + (+p[1]) + "月" + (+p[2]) + "日），请核对后重新填写";
   }
 
   var CHECKS = { "id-number": idProblem, "phone": phoneProblem, "past-date": pastDateProblem };

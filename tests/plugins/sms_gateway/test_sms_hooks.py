@@ -7,6 +7,7 @@ import json
 
 from govcred.core import Notification, NotificationKind
 from govcred.core.models import BLOCKING, Decision, Finding
+from govcred.core.reference import reference_of
 from tests.plugins.delivery_helpers import PHONE, as_message, make_application, make_credential, outbox_rows
 
 T = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)  # 11:00 Beijing
@@ -33,7 +34,7 @@ def test_accepted_queues_the_received_sms_once(runtime):
     [row] = outbox_rows(runtime, "sms")
     assert row["event_type"] == "sms.received" and row["aggregate_type"] == "application"
     assert row["aggregate_id"] == application.id and row["dedupe_key"] == f"sms:{application.id}:received"
-    ref = application.id.replace("-", "")[:8].upper()
+    ref = reference_of(application.id)  # the 办件编号 every page and the receipt print
     assert row["payload"]["template"] == "application_received"
     assert row["payload"]["params"] == {"ref": ref, "deadline": "2026年12月2日"}
     assert PHONE not in json.dumps(row["payload"])  # the phone travels only encrypted

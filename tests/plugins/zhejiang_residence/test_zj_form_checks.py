@@ -70,7 +70,7 @@ def test_a_start_date_in_the_future_is_refused():
     condition = {**typed()["conditions"][0], "since": "2027-03-02"}
     errors = form_errors(typed(conditions=[condition]), TODAY)
     assert [(e.field, e.code) for e in errors] == [("conditions[0].since", "DATE_IN_FUTURE")]
-    assert "2027-03-01" in errors[0].message
+    assert "2027年3月1日" in errors[0].message
 
 
 def test_a_half_filled_condition_names_each_missing_field():

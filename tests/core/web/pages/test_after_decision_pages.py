@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from govcred.core.reference import reference_of
 from govcred.core.services import decisions, intake
 from govcred.core.web import create_app
 from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
@@ -44,6 +45,8 @@ def test_a_refusal_shows_every_finding_with_what_to_do_and_reapplying_starts_fro
     client = app.test_client()
     login_resident(client, sqlite_runtime, PHONE)
     page = client.get(f"/resident/applications/{refused.id}").get_data(as_text=True)
+    assert f'<dd id="app-reference">{reference_of(refused.id)}</dd>' in page  # the SMS quotes the same
+    assert "办件编号 " + reference_of(refused.id) in client.get("/resident/home").get_data(as_text=True)
     reasons = page.split('id="reasons"', 1)[1].split("</ol>", 1)[0]
     assert reasons.count("<li>") == reasons.count("怎么办") and "租赁合同未登记备案" in reasons
     hints = page.split('id="hints"', 1)[1].split("</ol>", 1)[0]
@@ -70,6 +73,7 @@ def test_the_officer_result_lists_rule_and_officer_reasons(app, sqlite_runtime):
     client = app.test_client()
     officer_login(client, sqlite_runtime, "rev1", seed)
     page = client.get(f"/officer/applications/{refused.id}").get_data(as_text=True)
+    assert reference_of(refused.id) in page
     listed = page.split('id="decision-reasons"', 1)[1].split("</ol>", 1)[0]
     assert "RESIDENCE_OUTSIDE_COUNTY" in listed and "租赁合同未登记备案" in listed and "审核人理由" in listed
 

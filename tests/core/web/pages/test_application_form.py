@@ -99,7 +99,7 @@ def test_the_employment_only_form_keeps_every_value_through_an_error(app, sqlite
     page = sent.get_data(as_text=True)
     assert sent.status_code == 400
     assert summary(page) == [
-        ("f-conditions-1--since", "自何日起就业：自何日起就业不能晚于今天（2026-11-30），请核对后重新填写")
+        ("f-conditions-1--since", "自何日起就业：自何日起就业不能晚于今天（2026年11月30日），请核对后重新填写")
     ]
     assert field_value(page, "conditions[1].employer") == "青田某某有限公司"
     assert field_value(page, "conditions[1].employer_uscc") == EMPLOYER_USCC

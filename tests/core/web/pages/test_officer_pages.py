@@ -33,7 +33,7 @@ def test_queue_marks_due_today_and_overdue_and_filters(client, sqlite_runtime):
     rt = sqlite_runtime
     submit(rt, "13900000021")  # accepted Monday 2026-11-30, due end of Wednesday 2026-12-02
     html = client.get("/officer/").get_data(as_text=True)
-    assert "剩余 2 个工作日" in html and "2026-12-02" in html
+    assert "剩余 2 个工作日" in html and "2026年12月2日（含）" in html
     rt.clock.advance(days=2)  # Wednesday 10:00 Beijing
     officer_login(client, rt, "rev1", None, code=_code(rt))
     html = client.get("/officer/").get_data(as_text=True)

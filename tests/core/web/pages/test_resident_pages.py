@@ -106,7 +106,7 @@ def test_status_page_shows_deadline_in_working_days(app, sqlite_runtime):
         assert uow.session.execute(sa.select(sa.func.count()).select_from(residents)).scalar_one() == 1
     html = client.get(f"/resident/applications/{own.id}").get_data(as_text=True)
     # accepted Monday 2026-11-30 10:00 Beijing: due end of Wednesday 2026-12-02, 2 working days left
-    assert "已受理，审核中" in html and "2026-12-02" in html
+    assert "已受理，审核中" in html and "2026年12月2日（含）前" in html
     assert re.search(r"还剩 2 个工作日", html)
 
 
