@@ -28,6 +28,7 @@ notifications                ``Notification`` (what ``govcred_notify`` receives)
 the clock                    ``Clock``, ``FixedClock``, ``BEIJING``, ``UTC``, ``as_utc``,
                              ``next_daytime``
 masking                      ``mask_name``, ``mask_identifier``
+retention                    ``RetentionRule`` (what ``govcred_retention_rules`` registers)
 a plugin's own tables        ``TZDateTime`` (aware UTC datetimes on SQLite and PostgreSQL),
                              ``READONLY`` (execution option of a connection that only reads),
                              ``UnitOfWork``, ``Secrets``, ``BlindIndex`` (types of the host's
@@ -105,6 +106,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # masking
     "mask_name": ("masking", "mask_name"),
     "mask_identifier": ("masking", "mask_identifier"),
+    # retention of what a plugin keeps (govcred_retention_rules)
+    "RetentionRule": ("retention", "RetentionRule"),
     # a plugin's own tables and the host's collaborators
     "TZDateTime": ("orm", "TZDateTime"),
     "READONLY": ("db", "READONLY"),

@@ -57,6 +57,8 @@ class Settings:
     #: verifier services a holder's page asks who verified their permit
     verifier_urls: tuple[str, ...] = ()
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``[retention]``: rule name -> period ("30d", "48h"); rules and defaults in core/retention.py
+    retention: Mapping[str, str] = field(default_factory=dict)
     #: The ``[identity]`` table: the residents' sign-in (``core/accounts/identity_settings.py``).
     identity: Mapping[str, Any] = field(default_factory=dict)
     #: The host's ``GOVCRED_*`` environment variables that no core setting reads, as
@@ -187,6 +189,8 @@ def _validated(s: Settings) -> Settings:
         problems.append(f"key_algorithm must be one of {', '.join(ALGORITHMS)}, got {s.key_algorithm!r}")
     if not 0 <= s.leeway_seconds <= 60:
         problems.append(f"leeway_seconds must be between 0 and 60, got {s.leeway_seconds}")
+    if not isinstance(s.retention, Mapping):
+        problems.append('[retention] must be a table of rule = period, e.g. web_sessions = "30d"')
     if not 1 <= s.idempotency_lease_seconds <= 300:
         problems.append(f"idempotency_lease_seconds must be between 1 and 300, got {s.idempotency_lease_seconds}")
     if not 30 <= s.presentation_seconds <= 60:

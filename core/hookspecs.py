@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.notifications import Notification
     from govcred.core.outbox import Outbox
     from govcred.core.plugin_host import PluginHost
+    from govcred.core.retention import RetentionRule
     from govcred.core.unit_of_work import UnitOfWork
 
 PROJECT = "govcred"
@@ -215,6 +216,19 @@ def govcred_delivery_channels(register: Callable[[str, Callable[..., Any]], None
 
     :param register: the registration callback; a duplicate channel name is an error.
     :param settings: the effective settings (backend choice, URLs, secrets).
+    """
+
+
+@hookspec
+def govcred_retention_rules(register: Callable[[RetentionRule], None], settings: Settings) -> None:
+    """Register how long what the plugin keeps outside core's tables is kept: ``register(rule)``.
+
+    A :class:`core.retention.RetentionRule` with ``files(cutoff)`` yields the plugin's files
+    past ``cutoff``; ``govcred purge`` and the daily job remove them (``--dry-run`` counts
+    them) and audit the count. Its period comes from ``[retention] <name>`` or its default.
+
+    :param register: the registration callback.
+    :param settings: the effective settings (where the plugin keeps its files).
     """
 
 

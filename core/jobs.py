@@ -42,6 +42,7 @@ T = TypeVar("T")
 DAY = 24 * 3600.0
 RELAY = "outbox-relay"
 SWEEP = "lifecycle-sweep"
+PURGE = "retention-purge"
 
 
 @dataclass(frozen=True)

@@ -130,12 +130,17 @@ class Runtime:
         return JobPlace(engine=self.engine, data_dir=self.settings.data_dir, clock=self.clock)
 
     def server_jobs(self, *, relay: bool = True):
-        """The jobs thread of one server process: the daily sweep (with its reminders) and,
+        """The jobs thread of one server process: the daily sweep (with its reminders), the daily
+        purge (retention) and,
         unless ``relay`` is False, the outbox relay; each behind its leader lease."""
-        from govcred.core.jobs import DAY, SWEEP, PeriodicJob, ServerJobs
+        from govcred.core.jobs import DAY, PURGE, SWEEP, PeriodicJob, ServerJobs
+        from govcred.core.retention import purge
         from govcred.core.services.sweep import run_sweep
 
-        periodic = [PeriodicJob(SWEEP, DAY, lambda: run_sweep(self.collaborators))]
+        periodic = [
+            PeriodicJob(SWEEP, DAY, lambda: run_sweep(self.collaborators)),
+            PeriodicJob(PURGE, DAY, lambda: purge(self.collaborators)),  # the retention periods
+        ]
 
         def register(name: str, interval_seconds: float, run) -> None:
             periodic.append(PeriodicJob(name, float(interval_seconds), run))

@@ -42,6 +42,7 @@ def _register_builtin_commands() -> None:
         eligibility,
         lifecycle,
         outbox,
+        purge,
         report,
         serve,
     )
@@ -58,7 +59,7 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle, report):
+    for module in (eligibility, outbox, credential, demo, lifecycle, report, purge):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -40,3 +40,23 @@ def govcred_config_placeholders(settings: Settings) -> dict[str, str]:
     from govcred.plugins.provincial_push.config import placeholders_in_effect
 
     return placeholders_in_effect(settings)
+
+
+@hookimpl
+def govcred_retention_rules(register, settings: Settings) -> None:
+    # the drop files carry the holder's name and ID number (GB/T 36903): kept until the
+    # platform has surely collected them, not for ever
+    from pathlib import Path
+
+    from govcred.core import RetentionRule
+    from govcred.plugins.provincial_push.jsonl import drop_files_before
+
+    directory = Path(settings.data_dir) / "push"
+    register(
+        RetentionRule(
+            "push_files",
+            "已推送省平台的每日 JSONL 文件（含持证人身份信息）",
+            "90d",
+            files=lambda cutoff: drop_files_before(directory, cutoff),
+        )
+    )

@@ -145,3 +145,20 @@ def _entries(content: bytes) -> list[dict[str, Any]]:
 def read_records(path: Path) -> list[dict[str, Any]]:
     """Every complete line of one drop file (for operators and tests)."""
     return _entries(path.read_bytes()) if path.exists() else []
+
+
+def drop_files_before(directory: Path, cutoff: dt.datetime) -> list[Path]:
+    """The day files whose whole day (Beijing time) ended before ``cutoff``: the retention rule's
+    candidates. Files not named like a day are not ours to remove."""
+    if not directory.is_dir():
+        return []
+    last_day = cutoff.astimezone(BEIJING).date() - dt.timedelta(days=1)
+    old = []
+    for path in directory.glob("*.jsonl"):
+        try:
+            day = dt.date.fromisoformat(path.stem)
+        except ValueError:
+            continue
+        if day <= last_day:
+            old.append(path)
+    return old
