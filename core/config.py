@@ -56,6 +56,16 @@ class Settings:
     disable_plugins: tuple[str, ...] = ()
     #: verifier services a holder's page asks who verified their permit
     verifier_urls: tuple[str, ...] = ()
+    #: A signed audit checkpoint at least every this many entries ...
+    audit_checkpoint_entries: int = 1000
+    #: ... or this many seconds after the oldest entry no checkpoint covers yet.
+    audit_checkpoint_seconds: int = 60
+    #: The built-in file witness's directory (one file per log); it must lie outside the data
+    #: directory, so that a copy or a restore of the data does not carry it. Empty: the
+    #: user's state directory ($XDG_STATE_HOME or ~/.local/state)/govcred/audit-witness.
+    audit_witness_dir: str = ""
+    #: HTTP witnesses: each is sent every checkpoint (POST) and asked for the latest (GET).
+    audit_witness_urls: tuple[str, ...] = ()
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: ``[retention]``: rule name -> period ("30d", "48h"); rules and defaults in core/retention.py
     retention: Mapping[str, str] = field(default_factory=dict)
@@ -73,6 +83,13 @@ class Settings:
     @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
+
+    @property
+    def witness_dir(self) -> Path:
+        if self.audit_witness_dir:
+            return Path(self.audit_witness_dir)
+        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+        return state / "govcred" / "audit-witness"
 
     @property
     def production(self) -> bool:
@@ -119,6 +136,8 @@ _ENV_FIELDS: dict[str, str] = {
     "GOVCRED_IDEMPOTENCY_LEASE_SECONDS": "idempotency_lease_seconds",
     "GOVCRED_DISABLE_PLUGINS": "disable_plugins",
     "GOVCRED_VERIFIER_URLS": "verifier_urls",
+    "GOVCRED_AUDIT_WITNESS_DIR": "audit_witness_dir",
+    "GOVCRED_AUDIT_WITNESS_URLS": "audit_witness_urls",
 }
 #: Variables that choose the settings themselves rather than hold one.
 _LOCATION_VARS = ("GOVCRED_CONFIG", "GOVCRED_DATA_DIR")
@@ -159,6 +178,9 @@ def load_settings(
     return _validated(Settings(**_coerce(values)))
 
 
+_LIST_FIELDS = ("disable_plugins", "verifier_urls", "audit_witness_urls")
+
+
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for f in fields(Settings):
@@ -172,9 +194,9 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
                 raise ConfigError(f"{f.name} must be a whole number, got {v!r}") from None
         elif f.type == "bool" and isinstance(v, str):
             out[f.name] = v.strip().lower() in ("1", "true", "yes", "on")
-        elif f.name in ("disable_plugins", "verifier_urls") and isinstance(v, str):
+        elif f.name in _LIST_FIELDS and isinstance(v, str):
             out[f.name] = tuple(p.strip() for p in v.split(",") if p.strip())
-        elif f.name in ("disable_plugins", "verifier_urls"):
+        elif f.name in _LIST_FIELDS:
             out[f.name] = tuple(v)
         elif f.name == "data_dir":
             out[f.name] = Path(v)
@@ -197,6 +219,18 @@ def _validated(s: Settings) -> Settings:
         problems.append(f"presentation_seconds must be between 30 and 60, got {s.presentation_seconds}")
     if s.job_poll_seconds < 1:
         problems.append(f"job_poll_seconds must be at least 1, got {s.job_poll_seconds}")
+    if s.audit_checkpoint_entries < 1:
+        problems.append(f"audit_checkpoint_entries must be at least 1, got {s.audit_checkpoint_entries}")
+    if s.audit_checkpoint_seconds < 1:
+        problems.append(f"audit_checkpoint_seconds must be at least 1, got {s.audit_checkpoint_seconds}")
+    if s.audit_witness_dir and Path(s.audit_witness_dir).resolve().is_relative_to(Path(s.data_dir).resolve()):
+        problems.append(
+            f"audit_witness_dir must lie outside the data directory (a copy of the data would carry it), "
+            f"got {s.audit_witness_dir}"
+        )
+    bad_witnesses = [u for u in s.audit_witness_urls if not u.startswith(("http://", "https://"))]
+    if bad_witnesses:
+        problems.append(f"audit_witness_urls must be http(s) URLs, got {', '.join(map(repr, bad_witnesses))}")
     if not s.issuer.startswith(("http://", "https://")):
         problems.append(f"issuer must be an http(s) URL, got {s.issuer!r}")
     if s.production:

@@ -23,3 +23,12 @@ def govcred_identity_providers(register, settings):
         from govcred.core.accounts.oidc import OidcProvider
 
         register(OidcProvider(config, leeway_seconds=settings.leeway_seconds))
+
+
+@hookimpl(trylast=True)
+def govcred_audit_witnesses(register, settings):
+    """The file witness, and an HTTP witness per ``audit_witness_urls``."""
+    from govcred.core.witnesses import builtin_witnesses
+
+    for witness in builtin_witnesses(settings):
+        register(witness)

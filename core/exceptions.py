@@ -195,6 +195,24 @@ class PermanentDeliveryError(DeliveryError):
     code = "DELIVERY_PERMANENT"
 
 
+class CheckpointError(GovcredError):
+    """An audit checkpoint that cannot be read, or whose signature does not verify."""
+
+    code = "AUDIT_CHECKPOINT_INVALID"
+
+
+class WitnessError(GovcredError):
+    """An audit witness that could not store or answer."""
+
+    code = "AUDIT_WITNESS_UNAVAILABLE"
+
+
+class BackupError(GovcredError):
+    """A backup or a restore that cannot proceed (the target is not empty, the source is not a backup)."""
+
+    code = "BACKUP_FAILED"
+
+
 @dataclass
 class ErrorList:
     """Collects :class:`FieldError` values so validators can report every problem at once."""

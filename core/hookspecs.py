@@ -329,6 +329,29 @@ def govcred_demo_journey(now: dt.datetime) -> Mapping[str, Any] | None:
     """
 
 
+# ---- audit witnesses ---------------------------------------------------------------
+
+
+@hookspec
+def govcred_audit_witnesses(register: Callable[[Any], None], settings: Settings) -> None:
+    """Register places outside the database that keep the audit log's signed checkpoints.
+
+    Every implementation is called. A witness is an object with ``name`` (for messages),
+    ``publish(origin, note)`` -- store one more signed checkpoint (a C2SP signed note of the
+    tree size, root hash and time), raising when it could not -- and ``checkpoints(origin)``
+    -- the notes it holds for that log, oldest first (a remote witness may answer its latest
+    only). The checkpointer publishes to every witness after the tree's transaction commits;
+    ``govcred audit verify`` reads them all, checks each note's signature and compares the
+    entries with the newest. Core registers the built-in file witness and one HTTP witness
+    per ``audit_witness_urls`` (:mod:`govcred.core.witnesses`); a plugin adds another (the
+    provincial platform, say). Network I/O is allowed here: publishing happens outside any
+    transaction.
+
+    :param register: the registration callback; it takes one witness object.
+    :param settings: the effective settings (witness directory, URLs, a plugin's own table).
+    """
+
+
 # ---- extension points of the host ----------------------------------------------------
 
 

@@ -301,10 +301,16 @@ outbox = sa.Table(
     sa.CheckConstraint("status IN ('pending', 'inflight', 'delivered', 'dead')", name="status"),
 )
 
+#: Database-assigned ``seq`` (a sequence on PostgreSQL, AUTOINCREMENT on SQLite): appending
+#: one entry is one INSERT and locks no shared row. The order of the Merkle tree is not
+#: ``seq`` order but the order in which the checkpointer integrates entries (``audit_tree``),
+#: because on PostgreSQL a transaction holding a smaller ``seq`` may commit later.
+AUDIT_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 audit_log = sa.Table(
     "audit_log",
     metadata,
-    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", AUDIT_SEQ, primary_key=True, autoincrement=True),
     sa.Column("at", TZDateTime, nullable=False),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
@@ -314,17 +320,50 @@ audit_log = sa.Table(
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
     sa.Column("request_id", sa.String(64)),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
+    sqlite_autoincrement=True,
 )
 
-#: One row: the chain's head. Locking it serialises audit appends, so ``seq`` has no gaps.
-audit_head = sa.Table(
-    "audit_head",
+#: Entries committed but not yet in the tree (Trillian's "unsequenced" queue): each append
+#: adds its own row, the checkpointer removes them as it integrates them.
+audit_pending = sa.Table(
+    "audit_pending",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+)
+
+#: The Merkle tree's leaves in order: position ``idx`` (0-based) holds entry ``seq``, whose
+#: RFC 9162 leaf hash the checkpointer computed from the entry's content, and ``mac``, an HMAC
+#: of that leaf hash under a key derived from the master secret (never stored here): whoever
+#: rewrites an entry and recomputes its leaf hash without that secret is caught at the entry.
+audit_tree = sa.Table(
+    "audit_tree",
+    metadata,
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("leaf_hash", sa.String(64), nullable=False),
+    sa.Column("mac", sa.String(64), nullable=False),
+)
+
+#: This database's copy of the signed checkpoints it published (the originals are with the
+#: witnesses, outside the database); ``frontier`` lets the next checkpoint extend the tree.
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("tree_size", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("root_hash", sa.String(64), nullable=False),
+    sa.Column("at", TZDateTime, nullable=False),
+    sa.Column("frontier", sa.JSON, nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+)
+
+#: One row: the log's identity, the origin line of its checkpoints (and the name of its
+#: witness file), made by the first checkpoint.
+audit_origin = sa.Table(
+    "audit_origin",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("log_id", sa.String(36), nullable=False),
+    sa.Column("created_at", TZDateTime, nullable=False),
 )
 
 idempotency_keys = sa.Table(

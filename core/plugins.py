@@ -143,3 +143,10 @@ def collect_delivery_channels(pm: pluggy.PluginManager, settings: Any) -> dict[s
 def collect_benefits(pm: pluggy.PluginManager) -> dict[str, str]:
     """Every benefit code the registered credential types know, with its Chinese label."""
     return collect_credential_types(pm).benefits()
+
+
+def collect_audit_witnesses(pm: pluggy.PluginManager, settings: Any) -> list[Any]:
+    """Every plugin's audit witnesses (core's built-in ones included), in call order."""
+    witnesses: list[Any] = []
+    pm.hook.govcred_audit_witnesses(register=witnesses.append, settings=settings)
+    return witnesses

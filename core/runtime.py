@@ -18,6 +18,7 @@ import pluggy
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from govcred.core.audit_checkpoints import Checkpointer
 from govcred.core.clock import Clock
 from govcred.core.config import Settings
 from govcred.core.crypto import Secrets, load_secrets
@@ -29,6 +30,7 @@ from govcred.core.logredact import install_log_redaction
 from govcred.core.orm import start_mappers
 from govcred.core.plugin_host import PluginHost
 from govcred.core.plugins import (
+    collect_audit_witnesses,
     collect_benefits,
     collect_delivery_channels,
     configure_plugins,
@@ -162,6 +164,15 @@ class Runtime:
             self.clock,
             lease=dt.timedelta(seconds=self.settings.idempotency_lease_seconds),
         )
+
+    @functools.cached_property
+    def audit_witnesses(self) -> list[Any]:
+        return collect_audit_witnesses(self.pm, self.settings)
+
+    @functools.cached_property
+    def checkpointer(self) -> Checkpointer:
+        """Integrates pending audit entries and publishes signed checkpoints to the witnesses."""
+        return Checkpointer(self.uow, self.settings, self.clock, lambda: self.audit_witnesses, self.secrets.audit_key)
 
     @functools.cached_property
     def benefits(self) -> dict[str, str]:

@@ -30,11 +30,13 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
     restrict_new_files()  # what any command writes in the data directory is the owner's only
     if ctx.obj is None:
         ctx.obj = AppContext(data_dir)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register_builtin_commands() -> None:
     from govcred.core.cli import (
         admin,
+        audit,
         calendar,
         credential,
         db,
@@ -54,7 +56,7 @@ def _register_builtin_commands() -> None:
         admin.config,
         admin.keys,
         admin.officer,
-        admin.audit,
+        audit.audit,
         serve.serve,
         calendar.calendar,
     ):

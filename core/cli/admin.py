@@ -1,9 +1,8 @@
-"""Operations commands: plugins, config, keys, officers, audit."""
+"""Operations commands: plugins, config, keys, officers."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -227,27 +226,3 @@ def officer_logout(app: AppContext, username: str) -> None:
         )
         uow.commit()
     click.echo(f"已结束 {ended} 个会话 (sessions ended) for {username}")
-
-
-@click.group()
-def audit() -> None:
-    """Audit log."""
-
-
-@audit.command("verify")
-@click.option("--json", "as_json", is_flag=True)
-@pass_app
-def audit_verify(app: AppContext, as_json: bool) -> None:
-    """Recompute the hash chain; exit 1 when an entry was edited, deleted or cut off."""
-    from govcred.core.audit import verify_chain
-
-    with app.runtime.uow(readonly=True) as uow:
-        report = verify_chain(uow.session)
-    if as_json:
-        echo_json({"ok": report.ok, "entries": report.entries, "problems": report.problems})
-    else:
-        click.echo(f"审计日志 {report.entries} 条 (entries)")
-        for p in report.problems:
-            click.echo(f"  seq {p['seq']}: {p['problem']} — {p['message']}")
-        click.echo("完整 (chain intact)" if report.ok else "已被篡改 (chain BROKEN)")
-    sys.exit(0 if report.ok else 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from pathlib import Path
 
 import click
@@ -22,6 +23,9 @@ class AppContext:
     def __init__(self, data_dir: str | None, overrides: dict | None = None):
         self.data_dir = data_dir
         self.overrides = overrides or {}
+        #: commands that examine the audit log (verify, db check, backup) turn it off: what they
+        #: report on must not change under them
+        self.checkpoint_on_close = True
 
     @functools.cached_property
     def settings(self):
@@ -32,6 +36,18 @@ class AppContext:
         from govcred.core.runtime import Runtime
 
         return Runtime.create(self.settings)
+
+    def close(self) -> None:
+        """After every command: a checkpoint of what it appended to the audit log, so entries
+        written from the console do not wait for a server's checkpointer."""
+        if "runtime" not in self.__dict__ or not self.checkpoint_on_close:
+            return
+        try:
+            checkpointer = self.runtime.checkpointer
+            if checkpointer.pending():
+                checkpointer.checkpoint()
+        except Exception as exc:  # never turn a command that worked into a failure
+            logging.getLogger("govcred.audit").warning("audit checkpoint after the command failed: %s", exc)
 
 
 pass_app = click.make_pass_decorator(AppContext)

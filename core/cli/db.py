@@ -34,11 +34,10 @@ def init(app: AppContext, no_demo_accounts: bool) -> None:
     click.echo(f"数据目录 (data directory): {data.resolve()}")
     click.echo(f"数据库 (database): {_redacted(settings)}")
     click.echo(f"签名密钥 (signing key): {key.kid} {key.alg}{' [开发密钥 development key]' if key.development else ''}")
-    if settings.production or no_demo_accounts:
-        return
-    created = _ensure_demo_officers(rt)
-    if created:
+    if not (settings.production or no_demo_accounts) and _ensure_demo_officers(rt):
         click.echo(f"已创建演示账号 (demo accounts created), see {demo_logins_path(settings)}")
+    checkpoint = rt.checkpointer.checkpoint().checkpoint  # the witnesses know the log from its first day
+    click.echo(f"审计检查点 (audit checkpoint): {checkpoint.tree_size} 条 (entries), witness {settings.witness_dir}")
 
 
 def _redacted(settings) -> str:

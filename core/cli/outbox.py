@@ -67,6 +67,9 @@ def worker(
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    from govcred.core.audit_checkpoints import BackgroundCheckpointer
+
+    checkpoints = BackgroundCheckpointer(app.runtime.checkpointer, app.settings).start()
     try:
         stats = run_worker(
             app.runtime.relay,
@@ -79,6 +82,7 @@ def worker(
             record_every=record_every,
         )
     finally:
+        checkpoints.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if as_json:

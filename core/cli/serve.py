@@ -92,10 +92,20 @@ def _serve_dev(rt, host: str, port: int, relay: bool) -> None:
     click.echo("  开发服务器 (Flask development server): 仅供调试 (not for production)")
     flask_app = create_app(runtime=rt)
     jobs = rt.server_jobs(relay=relay).start()
+    checkpoints = _checkpoints(rt)
     try:
         flask_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
     finally:
+        checkpoints.stop()
         jobs.stop()
+
+
+def _checkpoints(rt):
+    """Signed audit checkpoints every N entries or T seconds. Every process runs one: they take
+    turns in the database (a lock), and a second one at the same moment finds nothing pending."""
+    from govcred.core.audit_checkpoints import BackgroundCheckpointer
+
+    return BackgroundCheckpointer(rt.checkpointer, rt.settings).start()
 
 
 class _WorkerJobs:
@@ -104,8 +114,10 @@ class _WorkerJobs:
     def __init__(self, runtime, relay: bool):
         self._runtime = runtime
         self._jobs = runtime.server_jobs(relay=relay).start()
+        self._checkpoints = _checkpoints(runtime)
 
     def stop(self) -> None:
+        self._checkpoints.stop()
         self._jobs.stop()
         self._runtime.close()
 

@@ -46,10 +46,12 @@ def make_pm(settings=None, extra: Iterable[tuple[Any, str]] = (), *, plugins: Pl
 
 
 def make_settings(data_dir: Path, database_url: str | None = None, **overrides):
-    """Settings in ``data_dir`` with the test secrets (and ``database_url`` if given)."""
+    """Settings in ``data_dir`` with the test secrets (and ``database_url`` if given); the audit
+    file witness beside it (``<data_dir>/../audit-witness``), never in the user's home."""
     env = dict(TEST_ENV)
     if database_url:
         env["GOVCRED_DATABASE_URL"] = database_url
+    overrides.setdefault("audit_witness_dir", str(Path(data_dir).parent / "audit-witness"))
     return load_settings(data_dir, env=env, **overrides)
 
 

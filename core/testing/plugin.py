@@ -26,7 +26,9 @@ says otherwise (:mod:`govcred.testing.switches`).
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,10 @@ MARKERS = (
 def pytest_configure(config: pytest.Config) -> None:
     for line in MARKERS:  # so that --strict-markers accepts them in a plugin's own suite
         config.addinivalue_line("markers", line)
+    # The audit file witness defaults to the user's state directory: a test that builds its
+    # settings without the kit (the command line, a subprocess) writes into a throwaway one.
+    if "GOVCRED_AUDIT_WITNESS_DIR" not in os.environ:
+        os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="govcred-test-state-")
 
 
 # ---- plugins ------------------------------------------------------------------------------

@@ -107,11 +107,15 @@ def test_optimistic_version_stops_a_second_writer(runtime, clock):
 
 def test_sqlite_concurrent_read_modify_write(sqlite_runtime, clock):
     """BEGIN IMMEDIATE: 8 threads x 25 increments of one row, no 'database is locked'."""
-    from govcred.core.audit import verify_chain
+    from govcred.core.audit_verify import verify_audit
+
+    rt = sqlite_runtime
+
+    def verify():
+        return verify_audit(rt.uow, rt.settings, rt.clock, rt.audit_witnesses, rt.secrets.audit_key)
 
     errors = []
-    with sqlite_runtime.uow(readonly=True) as uow:
-        before = verify_chain(uow.session).entries
+    before = verify().entries
 
     def work():
         try:
@@ -130,6 +134,6 @@ def test_sqlite_concurrent_read_modify_write(sqlite_runtime, clock):
     for t in threads:
         t.join()
     assert errors == []
-    with sqlite_runtime.uow(readonly=True) as uow:
-        report = verify_chain(uow.session)
-    assert report.ok and report.entries == before + 200
+    rt.checkpointer.checkpoint()
+    report = verify()
+    assert report.ok and report.entries == report.tree_size == before + 200
