@@ -50,3 +50,20 @@ def current_heads(engine: sa.engine.Engine, pm) -> set[str]:
 
 def script_heads(engine: sa.engine.Engine, pm) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(engine, pm)).get_heads())
+
+
+def downgrade(engine: sa.engine.Engine, pm, revision: str) -> None:
+    """Take the schema back to ``revision`` (what each revision's ``downgrade`` keeps of the rows);
+    a revision Alembic does not know raises :class:`govcred.core.exceptions.ConfigError`."""
+    from alembic.util import CommandError
+
+    from govcred.core.exceptions import ConfigError
+
+    cfg = alembic_config(engine, pm)
+    known = [r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()]
+    if revision != "base" and revision not in known:
+        raise ConfigError(f"没有迁移版本 {revision} (unknown revision; known: {', '.join(sorted(known))}, base)")
+    try:
+        command.downgrade(cfg, revision)
+    except CommandError as exc:
+        raise ConfigError(f"不能降级到 {revision} (cannot downgrade): {exc}") from exc

@@ -94,3 +94,26 @@ def db_upgrade(app: AppContext) -> None:
     rt = app.runtime
     upgrade(rt.engine, rt.pm)
     click.echo(f"数据库已是最新 (database at): {', '.join(sorted(current_heads(rt.engine, rt.pm)))}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def db_downgrade(app: AppContext, revision: str, yes: bool) -> None:
+    """Take the schema back to REVISION (e.g. 0004; `base` drops everything). Back up first:
+    what a newer revision added is gone, and the audit log's tree and checkpoints are rebuilt
+    as a hash chain."""
+    from govcred.core.migrate import current_heads, downgrade
+
+    rt = app.runtime
+    app.checkpoint_on_close = False  # the tables may no longer be there
+    before = ", ".join(sorted(current_heads(rt.engine, rt.pm)))
+    if not yes:
+        click.confirm(
+            f"将数据库从 {before} 降级到 {revision}？(downgrade the database from {before} to {revision}?)", abort=True
+        )
+    downgrade(rt.engine, rt.pm, revision)
+    after = ", ".join(sorted(current_heads(rt.engine, rt.pm))) or "base"
+    click.echo(f"数据库已降级 (database downgraded): {before} -> {after}")
+
