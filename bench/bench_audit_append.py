@@ -45,7 +45,9 @@ def _chain_append(session, now) -> None:
         sa.text("INSERT INTO bench_chain_log VALUES (:s, :at, 'bench', 'x', :p, :h)"),
         {"s": seq + 1, "at": now, "p": prev, "h": digest},
     )
-    session.execute(sa.text("UPDATE bench_chain_head SET seq = :s, hash = :h WHERE id = 1"), {"s": seq + 1, "h": digest})
+    session.execute(
+        sa.text("UPDATE bench_chain_head SET seq = :s, hash = :h WHERE id = 1"), {"s": seq + 1, "h": digest}
+    )
 
 
 def _rate(threads: int, transaction) -> float:
