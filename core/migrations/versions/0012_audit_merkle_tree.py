@@ -73,6 +73,20 @@ def _drop_append_only(table: str) -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
 
 
+def _indexes(table: str) -> list[str]:
+    """The CREATE INDEX statements of ``table``'s own indexes (not its primary key), to make
+    them again on the table that replaces it (later revisions add some: 0007's reports)."""
+    bind = op.get_bind()
+    if _sqlite():
+        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+    else:
+        sql = (
+            "SELECT indexdef FROM pg_indexes WHERE tablename = :t AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = CAST(:t AS regclass))"
+        )
+    return list(bind.execute(sa.text(sql), {"t": table}).scalars())
+
+
 def upgrade() -> None:
     if _sqlite():
         # SQLite cannot add AUTOINCREMENT to a column: copy into a new table.
@@ -86,8 +100,11 @@ def upgrade() -> None:
         )
         columns = ", ".join(("seq", *ENTRY_COLUMNS))
         op.execute(f"INSERT INTO audit_log_v2 ({columns}) SELECT {columns} FROM audit_log ORDER BY seq")
+        indexes = _indexes("audit_log")
         op.drop_table("audit_log")
         op.rename_table("audit_log_v2", "audit_log")
+        for statement in indexes:
+            op.execute(statement)
         _append_only("audit_log")
     else:
         op.drop_column("audit_log", "prev_hash")
@@ -159,6 +176,7 @@ def downgrade() -> None:
     entries = sa.table("audit_log", sa.column("seq"), *(sa.column(c, typed.get(c)) for c in ENTRY_COLUMNS))
     rows = [dict(r) for r in bind.execute(sa.select(entries).order_by(entries.c.seq)).mappings()]
     chained = _chain(rows)
+    indexes = _indexes("audit_log")
     _drop_append_only("audit_log")
     if not _sqlite():
         op.execute("ALTER TABLE audit_log ALTER COLUMN seq DROP DEFAULT")
@@ -174,6 +192,8 @@ def downgrade() -> None:
     )
     if chained:
         op.bulk_insert(old, chained)
+    for statement in indexes:
+        op.execute(statement)
     head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), nullable=False),
