@@ -78,6 +78,8 @@ def start_identity_sign_in(
     browser_token = secrets.token_urlsafe(24)
     id_hash, now = _hash(browser_token), deps.clock.now()
     with deps.uow() as uow:
+        # sign-ins past their lifetime are worth nothing: each new one clears them (indexed)
+        uow.session.execute(sa.delete(identity_logins).where(identity_logins.c.expires_at <= now))
         uow.session.execute(
             sa.insert(identity_logins).values(
                 id_hash=id_hash,

@@ -68,6 +68,8 @@ def application_json(app, decision=None) -> dict:
         "decided_at": _iso(app.decided_at),
         "permit_no": app.permit_no,
         "document": app.document,
+        # what the application rests on: source (oidc, sms_code, window), acting_as, relation
+        "identity": app.identity,
         "decision": decision_json(decision),
     }
 

@@ -205,3 +205,32 @@ def test_an_unreachable_provider_is_a_clear_page_not_a_500(oidc_provider, data_d
 def test_an_unknown_provider_is_404(client):
     page = client.get("/resident/identity/nosuch/start")
     assert page.status_code == 404 and "没有这个实名认证方式" in page.get_data(as_text=True)
+
+
+def test_sign_ins_past_their_lifetime_are_cleared_by_the_next_one(client, rt, clock):
+    from govcred.core.orm import identity_logins
+
+    start(client)
+    start(client)
+    clock.advance(minutes=10)
+    start(client)
+    with rt.uow(readonly=True) as uow:
+        assert uow.session.execute(sa.select(sa.func.count()).select_from(identity_logins)).scalar() == 1
+
+
+def test_the_sign_in_and_its_single_use_on_sqlite_and_postgresql(oidc_provider, data_dir, database_url, clock):
+    oidc_provider.person.id_number = APPLICANT_ID
+    rt = make_runtime(make_settings(data_dir, database_url, identity=oidc_provider.identity_table()), clock)
+    try:
+        client = create_app(runtime=rt).test_client()
+        location = start(client)
+        kept = login_cookie(client)
+        path, params = callback_of(oidc_provider.authorize(location))
+        assert come_back(client, path, params).status_code == 302
+        assert sign_in(client, oidc_provider).status_code == 302  # the same person, the same account
+        client.set_cookie("__Secure-identity-login", kept, path="/resident/identity/")
+        refused(come_back(client, path, params), "IDENTITY_LOGIN_USED", "已经使用过", rt)
+        with rt.uow(readonly=True) as uow:
+            assert uow.session.execute(sa.select(sa.func.count()).select_from(resident_identities)).scalar() == 1
+    finally:
+        rt.close()

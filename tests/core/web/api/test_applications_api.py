@@ -33,6 +33,8 @@ def test_resident_journey_to_a_verifiable_credential(client, runtime):
     assert r.status_code == 201, r.get_json()
     app = r.get_json()
     assert app["state"] == "accepted" and app["channel"] == "online" and app["deadline"]
+    # an SMS-code account proves a phone, not a person: the application says so
+    assert app["identity"] == {"acting_as": "applicant", "source": "sms_code", "verified": False}
     reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
     d = client.post(
         f"/api/v1/applications/{app['id']}/decision",
