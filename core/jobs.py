@@ -43,6 +43,7 @@ DAY = 24 * 3600.0
 RELAY = "outbox-relay"
 SWEEP = "lifecycle-sweep"
 PURGE = "retention-purge"
+ALERTS = "officer-alerts"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ replacement: see ``application_kind``)
                                                ``window`` (``None`` for ``after_suspension``),
                                                ``not_before``
 ``login_code``                                 ``code``, ``code_id`` (no application)
+``officer_digest`` (each working morning, to   ``officer_id``, ``due_today`` and ``overdue``
+reviewers and administrators)                  (application references, earliest deadline first)
+``deadline_passed`` (to administrators, once   ``officer_id``, ``deadline`` and the application
+per application)                               fields
 =============================================  ==================================================
+
+The two officer kinds carry the officer's phone, not a holder's.
 
 ``occurred_at`` is when the event happened (the acceptance, the decision, the status change);
 a plugin may hold a notice caused at night until the morning. ``not_before`` is core's own
@@ -60,6 +66,7 @@ class Kind:
     SUSPENDED, REINSTATED, REVOKED = "suspended", "reinstated", "revoked"
     REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
     REMINDER, LOGIN_CODE = "reminder", "login_code"
+    OFFICER_DIGEST, DEADLINE_PASSED = "officer_digest", "deadline_passed"
 
 
 #: The kinds of a credential's status change, by the status it moved to.
@@ -79,6 +86,8 @@ KINDS = (
     *STATUS_KINDS.values(),
     Kind.REMINDER,
     Kind.LOGIN_CODE,
+    Kind.OFFICER_DIGEST,
+    Kind.DEADLINE_PASSED,
 )
 
 
@@ -113,6 +122,10 @@ class Notification:
     not_before: dt.datetime | None = None
     code: str | None = None
     code_id: str | None = None
+    #: the officer told (the two officer kinds)
+    officer_id: str | None = None
+    due_today: tuple[str, ...] = ()
+    overdue: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -459,6 +459,16 @@ sa.Index("ix_decisions_decided_at", decisions.c.decided_at)
 sa.Index("ix_audit_log_action_at", audit_log.c.action, audit_log.c.at)
 sa.Index("ix_outbox_created_at", outbox.c.created_at)
 
+#: Where an officer is told what is due (the morning alert, escalations): the mobile number,
+#: encrypted like every other phone, with the officer's id as associated data.
+officer_contacts = sa.Table(
+    "officer_contacts",
+    metadata,
+    sa.Column("officer_id", ID, sa.ForeignKey("officers.id"), primary_key=True),
+    sa.Column("phone_enc", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", TZDateTime, nullable=False),
+)
+
 _mapped = False
 
 

@@ -25,6 +25,7 @@ from govcred.core.repository import (
     CredentialRepository,
     DecisionRepository,
     FormDraftRepository,
+    OfficerContactRepository,
     OfficerRepository,
     RatingRepository,
     ReminderChoiceRepository,
@@ -79,6 +80,7 @@ class UnitOfWork:
         self.attachments = AttachmentRepository(self.session)
         self.form_drafts = FormDraftRepository(self.session, self._secrets)
         self.ratings = RatingRepository(self.session, self._secrets)
+        self.officer_contacts = OfficerContactRepository(self.session, self._secrets)
         self.reports = ReportQueries(self.session)
         return self
 

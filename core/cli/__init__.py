@@ -36,6 +36,7 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 def _register_builtin_commands() -> None:
     from govcred.core.cli import (
         admin,
+        alerts,
         audit,
         calendar,
         credential,
@@ -61,7 +62,7 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle, report, purge):
+    for module in (eligibility, outbox, credential, demo, lifecycle, report, purge, alerts):
         for command in module.COMMANDS:
             cli.add_command(command)
 

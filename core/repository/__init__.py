@@ -10,6 +10,7 @@ from govcred.core.repository.attachments import AttachmentRepository
 from govcred.core.repository.credentials import CredentialRepository
 from govcred.core.repository.decisions import DecisionRepository
 from govcred.core.repository.form_drafts import FormDraftRepository
+from govcred.core.repository.officer_contacts import OfficerContactRepository
 from govcred.core.repository.ratings import RatingRepository
 from govcred.core.repository.reminder_choices import ReminderChoiceRepository
 from govcred.core.repository.reports import ReportQueries
@@ -23,6 +24,7 @@ __all__ = [
     "CredentialRepository",
     "DecisionRepository",
     "FormDraftRepository",
+    "OfficerContactRepository",
     "OfficerRepository",
     "RatingRepository",
     "ReminderChoiceRepository",

@@ -118,6 +118,16 @@ class ReportQueries:
         )
         return [(i, d) for i, d in self._s.execute(self._channel(query, channel))]
 
+    def open_due_by(self, states: Sequence[str], until: dt.datetime) -> list[tuple[str, dt.datetime]]:
+        """``(id, deadline)`` of every open application whose deadline is before ``until``,
+        earliest first (the morning alert: overdue and due today)."""
+        query = (
+            sa.select(applications.c.id, applications.c.deadline)
+            .where(applications.c.state.in_(list(states)), applications.c.deadline < until)
+            .order_by(applications.c.deadline, applications.c.id)
+        )
+        return [(i, d) for i, d in self._s.execute(query)]
+
     def ratings(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> tuple[int, float | None]:
         query = sa.select(sa.func.count(), sa.func.avg(service_ratings.c.score)).where(
             service_ratings.c.created_at >= start, service_ratings.c.created_at < end

@@ -103,6 +103,8 @@ def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
         return queue_login_code(n, outbox)
     if n.kind == Kind.REMINDER:
         return queue_reminder(n, outbox)
+    if n.kind in (Kind.OFFICER_DIGEST, Kind.DEADLINE_PASSED):
+        return queue_officer_alert(n, outbox)
     at = daytime(n.occurred_at)
     if n.kind == Kind.ACCEPTED:
         if n.deadline is None:
@@ -152,6 +154,50 @@ def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
             not_before=at,
         )
     return None
+
+
+def refs_text(refs: tuple[str, ...]) -> str:
+    """``（A、B、C等）``: as many references as the template variable holds, overdue first."""
+    if not refs:
+        return ""
+    shown: list[str] = []
+    for ref in refs:
+        if len("（" + "、".join([*shown, ref]) + "等）") > MAX_VARIABLE:
+            break
+        shown.append(ref)
+    return "（" + "、".join(shown) + ("等）" if len(shown) < len(refs) else "）")
+
+
+def queue_officer_alert(n: Notification, outbox: Outbox) -> str | None:
+    """The morning digest (one per officer and day) or an escalation (one per application
+    and administrator), to the officer's phone; aggregate ``officer`` / the officer's id."""
+    phone = recipient(n)
+    if phone is None or not n.officer_id or n.occurred_at is None:
+        return None
+    if n.kind == Kind.OFFICER_DIGEST:
+        template, event = "officer_digest", "officer_digest"
+        params = {
+            "due": str(len(n.due_today)),
+            "overdue": str(len(n.overdue)),
+            "refs": refs_text(n.overdue + n.due_today),
+        }
+        dedupe = f"sms:digest:{n.officer_id}:{beijing_date(n.occurred_at).isoformat()}"
+    else:
+        if n.deadline is None:
+            return None
+        template, event = "deadline_passed", "deadline_passed"
+        params = {"ref": n.application_ref, "deadline": short_date(beijing_date(n.deadline))}
+        dedupe = f"sms:escalation:{n.application_id}:{n.officer_id}"
+    return outbox.add(
+        CHANNEL,
+        f"sms.{event}",
+        {"template": template, "params": params},
+        aggregate_type="officer",
+        aggregate_id=n.officer_id,
+        dedupe_key=dedupe,
+        not_before=daytime(n.occurred_at),
+        secret={"phone": phone},
+    )
 
 
 def queue_reminder(n: Notification, outbox: Outbox) -> str | None:
