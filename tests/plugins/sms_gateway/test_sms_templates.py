@@ -129,6 +129,9 @@ def test_typical_messages_fit_one_segment():
         "start": "2027年11月1日",
         "end": "2027年11月30日",
         "code": "042917",
+        "due": "12",
+        "overdue": "3",
+        "refs": "（BR4X-RFYC-VDC8、KE8S-CHF7-SN28等）",
     }
     for name in TEMPLATES:
         sms = render(name, {k: typical[k] for k in template_variables(name)}, SIGNATURE)
