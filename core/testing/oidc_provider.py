@@ -167,6 +167,12 @@ class OidcTestProvider:
         ``shift`` seconds, sign it with the ``unknown`` key or not at all (``none``)."""
         self._tamper = Tamper(claims=claims, shift=shift, sign_with=sign_with)
 
+    def rotate_key(self) -> None:
+        """Sign from now on with a new key, published in place of the old one (key rotation)."""
+        self.key = RSAKey.generate_key(
+            2048, parameters={"kid": f"provider-key-{secrets.token_hex(4)}", "use": "sig", "alg": "RS256"}
+        )
+
     def authorize(self, authorization_url: str) -> str:
         """What a browser does at the authorization endpoint: the URL it is sent back to."""
         import requests

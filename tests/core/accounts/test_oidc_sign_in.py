@@ -124,6 +124,16 @@ def test_an_unknown_key_makes_one_early_refetch_of_the_keys(client, rt, oidc_pro
     assert oidc_provider.hits["/jwks"] == 2
 
 
+def test_a_rotated_provider_key_is_picked_up_without_a_restart(client, rt, oidc_provider, monkeypatch):
+    from govcred.core.accounts import oidc
+
+    monkeypatch.setattr(oidc, "REFETCH_AT_MOST_EVERY", 0.0)
+    assert sign_in(client, oidc_provider).status_code == 302
+    oidc_provider.rotate_key()
+    assert sign_in(client, oidc_provider).status_code == 302  # the new kid made one early refetch
+    assert oidc_provider.hits["/jwks"] == 2
+
+
 def test_a_wrong_state_is_refused_before_the_provider_is_asked(client, rt, oidc_provider):
     path, params = callback_of(oidc_provider.authorize(start(client)))
     params["state"] = "state-of-a-forged-link"
