@@ -1,9 +1,10 @@
 """The verifier under gunicorn (2 sync workers) against a Flask endpoint returning a constant,
 served by the same gunicorn settings, loaded from 127.0.0.1 in the same run.
 
-Target (DESIGN.md): >= 50 % of the constant endpoint's requests/s, aim >= 70 %. Every verify
-request is a full one: API key, rate-limit window and verification-log row in the verifier's
-SQLite database, and every check of the token including the status list.
+Target (DESIGN.md, issue 12): >= 70 % of the constant endpoint's requests/s, aim >= 85 %. Every
+verify request is a full one: API key, the shared limits counted exactly (per institution, per
+address, failed keys) in the verifier's SQLite database (or Redis: GOVCRED_BENCH_REDIS_URL), the
+verification-log row, and every check of the token including the status list.
 
 Load generator: ``wrk`` when installed (apt-get install wrk), otherwise a multi-process Python
 client (``GOVCRED_BENCH_LOAD=python`` forces it); the output says which. Loopback only; each
@@ -83,7 +84,29 @@ def _setup(directory: Path) -> tuple[dict, str, str]:
         "GOVCRED_VERIFIER_DATA_DIR": str(data),
         "PYTHONPATH": str(ROOT),
     }
+    redis_url = _redis_url()
+    if redis_url:
+        env["GOVCRED_VERIFIER_REDIS_URL"] = redis_url
     return env, api_key, json.dumps({"token": token, "benefit": "compulsory_education"})
+
+
+def _redis_url() -> str | None:
+    """Redis for the shared limits and replay cache when GOVCRED_BENCH_REDIS_URL names one
+    that answers (e.g. redis://127.0.0.1:6379/14); else the verifier database (SQLite) keeps
+    them, which on a loaded box is the cheaper of the two (a Redis round trip is a context
+    switch to another process)."""
+    url = os.environ.get("GOVCRED_BENCH_REDIS_URL", "")
+    if not url:
+        return None
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        client.ping()
+        client.close()
+    except Exception:
+        return None
+    return url
 
 
 class Gunicorn:
@@ -211,9 +234,10 @@ def main() -> None:
             if use_wrk
             else f"Python client, {CONNECTIONS} processes ({'forced' if shutil.which('wrk') else 'wrk not installed: apt-get install wrk'})"
         )
+        shared = env.get("GOVCRED_VERIFIER_REDIS_URL") or "the verifier database (no Redis answered)"
         print(
             f"verify over HTTP: gunicorn {WORKERS} sync workers on 127.0.0.1, {SECONDS} s per run, "
-            f"load: {generator}; constant, verifier, constant, verifier"
+            f"load: {generator}; limits and replay cache in {shared}; constant, verifier, constant, verifier"
         )
         rates: dict[str, list[float]] = {"constant": [], "verifier": []}
         for _ in range(2):
@@ -234,10 +258,10 @@ def main() -> None:
                 print(f"  {name}: {rate:,.0f} req/s")
         constant, verifier = max(rates["constant"]), max(rates["verifier"])
         share = verifier / constant
-        verdict = "ok" if share >= 0.5 else "BELOW TARGET"
+        verdict = "ok" if share >= 0.7 else "BELOW TARGET"
         print(
             f"verifier {verifier:,.0f} req/s = {share:.0%} of the constant Flask endpoint {constant:,.0f} req/s "
-            f"(best of 2 each; target >= 50 %, aim >= 70 %: {verdict})"
+            f"(best of 2 each; target >= 70 %, aim >= 85 %: {verdict})"
         )
 
 

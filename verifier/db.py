@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import hmac
 import logging
@@ -103,11 +104,69 @@ def make_verifier_engine(url: str) -> Engine:
         for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
             dbapi_conn.execute(f"PRAGMA {pragma}")
 
+    lock = _WRITE_LOCKS[id(engine)] = WriteLock(f"{database}.lock" if database and database != ":memory:" else None)
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        lock.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            lock.release()
+            raise
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _on_end(_conn):
+        lock.release()
 
     return engine
+
+
+class WriteLock:
+    """One writer at a time on a SQLite verifier database, across threads and processes.
+
+    Why: SQLite makes a second writer poll with sleeps of a millisecond and more (its busy
+    handler), which under several gunicorn workers costs more than the request itself; an
+    ``flock`` wakes the next writer the moment the lock is free. Re-entrant in a thread."""
+
+    def __init__(self, path: str | None):
+        self._path = path
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self) -> None:
+        self._thread.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._path is not None:
+            if self._pid != os.getpid():  # opened after the fork: a descriptor is per process
+                self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._depth == 0:  # a rollback with no transaction of ours open
+            return
+        self._depth -= 1
+        if self._depth == 0 and self._path is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def __enter__(self) -> WriteLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+_WRITE_LOCKS: dict[int, WriteLock] = {}
+
+
+def write_lock(engine: Engine):
+    """The engine's :class:`WriteLock` (SQLite), or nothing to hold (PostgreSQL waits well)."""
+    return _WRITE_LOCKS.get(id(engine)) or contextlib.nullcontext()
 
 
 def create_tables(engine: Engine) -> None:
@@ -283,6 +342,10 @@ class RequestRecorder:
                 raise
 
     def _write(self, rows: list[dict]) -> None:
+        with write_lock(self._engine):
+            self._write_locked(rows)
+
+    def _write_locked(self, rows: list[dict]) -> None:
         conn = self._engine.raw_connection()
         try:
             cursor = conn.cursor()

@@ -29,27 +29,32 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
     limits, policy = state.limits, state.limits.policy
     recorder = current_app.extensions["verifier_requests"]
     address, now = request.remote_addr or "-", state.cache.now()
-    retry = limits.exhausted("failed-key", address, policy.failed_keys_per_address, now)
-    if retry is not None:
-        raise LimitReached(retry, "该地址的接入密钥错误次数过多，请稍后再试")
+    guard = ("failed-key", address, policy.failed_keys_per_address)
     try:
-        client = recorder.authenticate(api_key)
+        client = recorder.authenticate(api_key)  # from memory: no round trip
     except AuthenticationRequired:
+        retry = limits.exhausted(*guard, now)
+        if retry is not None:  # guessing from this address: not even told the key is wrong
+            raise LimitReached(retry, FAILED_KEYS_MESSAGE) from None
         if api_key:  # a key that was tried and failed: what guessing looks like
-            limits.hit("failed-key", address, policy.failed_keys_per_address, now)
+            limits.hit(*guard, now)
         raise
     if endpoint == VERIFY:
-        counted = (
+        counted = [
             ("verify-key", client.id, client.rate_per_minute),
             ("verify-address", address, policy.verify_per_address),
-        )
+        ]
     else:
-        counted = (
+        counted = [
             ("decode-key", client.id, policy.decodes_per_key),
             ("decode-address", address, policy.decodes_per_address),
-        )
-    for name, who, per_minute in counted:
-        retry = limits.hit(name, who, per_minute, now)
-        if retry is not None:
-            raise LimitReached(retry)
+        ]
+    retry = limits.admit(guard, counted, now)  # also refused while the address is guessing keys
+    if retry is not None:
+        if limits.exhausted(*guard, now) is not None:
+            raise LimitReached(retry, FAILED_KEYS_MESSAGE)
+        raise LimitReached(retry)
     return client
+
+
+FAILED_KEYS_MESSAGE = "该地址的接入密钥错误次数过多，请稍后再试"

@@ -17,6 +17,8 @@ costly path) per institution and per address.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from dataclasses import dataclass
 
@@ -26,7 +28,7 @@ from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.engine import Engine
 
-from govcred.verifier.db import limit_counters
+from govcred.verifier.db import limit_counters, write_lock
 
 WINDOW_SECONDS = 60
 
@@ -39,46 +41,104 @@ class Policy:
     decodes_per_address: int = 240
 
 
+_INCR = (
+    "INSERT INTO verifier_limit_counters (key, count, expires_at) VALUES (:key, :n, :expires) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "count = CASE WHEN verifier_limit_counters.expires_at <= :now THEN :n ELSE verifier_limit_counters.count + :n END, "
+    "expires_at = CASE WHEN verifier_limit_counters.expires_at <= :now THEN :expires "
+    "ELSE verifier_limit_counters.expires_at END "
+    "RETURNING count"
+)
+_GET = "SELECT count FROM verifier_limit_counters WHERE key = :key AND expires_at > :now"
+_FORGET = "DELETE FROM verifier_limit_counters WHERE expires_at < :now"
+
+
 class VerifierDatabaseStorage(Storage):
-    """Counters in the verifier database's ``verifier_limit_counters`` table."""
+    """Counters in the verifier database's ``verifier_limit_counters`` table.
+
+    On the DB-API connection with the SQL written once: a hit is on every request's path, and
+    SQLAlchemy's statement layer cost several times the statement itself."""
 
     STORAGE_SCHEME = ["govcred-verifier-db"]
 
     def __init__(self, engine: Engine):
         super().__init__()
         self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        named = self._sqlite or engine.dialect.paramstyle == "named"  # sqlite3 takes :name whatever SA uses
+        convert = (lambda sql: sql) if named else (lambda sql: re.sub(r":(\w+)", r"%(\1)s", sql))
+        self._incr, self._get, self._forget = map(convert, (_INCR, _GET, _FORGET))
         self._hits = 0
 
     @property
     def base_exceptions(self):
         return sa.exc.SQLAlchemyError
 
+    def _run(self, sql: str, params: dict, *, write: bool):
+        with write_lock(self._engine) if write else contextlib.nullcontext():
+            return self._run_locked(sql, params, write=write)
+
+    def _run_locked(self, sql: str, params: dict, *, write: bool):
+        conn = self._engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            if write and self._sqlite:  # an autocommit connection: the write transaction is ours
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+            if write:
+                self._hits += 1
+                if self._hits % 512 == 0:  # forget lapsed windows now and then, not per request
+                    cursor.execute(self._forget, {"now": params["now"]})
+            conn.commit()
+            return row
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        table = limit_counters
-        insert = _insert_for(self._engine)(table).values(key=key, count=amount, expires_at=now + expiry)
-        lapsed = table.c.expires_at <= now
-        statement = insert.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "count": sa.case((lapsed, amount), else_=table.c.count + amount),
-                "expires_at": sa.case((lapsed, now + expiry), else_=table.c.expires_at),
-            },
-        ).returning(table.c.count)
-        self._hits += 1
-        with self._engine.begin() as conn:
-            if self._hits % 512 == 0:  # forget lapsed windows now and then, not per request
-                conn.execute(sa.delete(table).where(table.c.expires_at < now))
-            return conn.execute(statement).scalar_one()
+        return self._run(self._incr, {"key": key, "n": amount, "expires": now + expiry, "now": now}, write=True)[0]
 
     def get(self, key: str) -> int:
-        with self._engine.connect() as conn:
-            row = conn.execute(
-                sa.select(limit_counters.c.count).where(
-                    limit_counters.c.key == key, limit_counters.c.expires_at > time.time()
-                )
-            ).first()
+        row = self._run(self._get, {"key": key, "now": time.time()}, write=False)
         return row[0] if row else 0
+
+    def admit(self, guard: tuple[str, int], counted: list[tuple[str, int, int]]) -> bool:
+        """One transaction for a request's limits: refused (nothing counted) when ``guard``
+        (key, limit) is already at its limit; else each (key, expiry, limit) counted, and
+        admitted when every one is within its limit."""
+        with write_lock(self._engine):
+            return self._admit_locked(guard, counted)
+
+    def _admit_locked(self, guard: tuple[str, int], counted: list[tuple[str, int, int]]) -> bool:
+        now = time.time()
+        conn = self._engine.raw_connection()
+        try:
+            cursor = conn.cursor()
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(self._get, {"key": guard[0], "now": now})
+            row = cursor.fetchone()
+            if row is not None and row[0] >= guard[1]:
+                conn.rollback()
+                return False
+            admitted = True
+            for key, expiry, limit in counted:
+                cursor.execute(self._incr, {"key": key, "n": 1, "expires": now + expiry, "now": now})
+                admitted = cursor.fetchone()[0] <= limit and admitted
+            self._hits += 1
+            if self._hits % 512 == 0:
+                cursor.execute(self._forget, {"now": now})
+            conn.commit()
+            return admitted
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
 
     def get_expiry(self, key: str) -> float:
         with self._engine.connect() as conn:
@@ -100,14 +160,6 @@ class VerifierDatabaseStorage(Storage):
     def clear(self, key: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(sa.delete(limit_counters).where(limit_counters.c.key == key))
-
-
-def _insert_for(engine: Engine):
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def storage_for(engine: Engine, redis_url: str | None) -> Storage:
@@ -138,6 +190,39 @@ class VerifierLimits:
         if self._limiter.test(item, self._prefix, what, who, str(window)):
             return None
         return self.retry_after(now)
+
+    def admit(self, guard: tuple[str, str, int], counted: list[tuple[str, str, int]], now: float) -> int | None:
+        """A request's limits in one round trip to the store: None when ``guard`` (what, who,
+        limit) is not yet at its limit and every ``counted`` one admits one more; else the
+        seconds until the next window. The same counters as :meth:`hit` and :meth:`exhausted`.
+
+        Why not three calls to the ``limits`` strategy: on every request each is a round trip
+        (a Redis call, a database transaction), and together they cost more than verifying."""
+        window = str(int(now) // WINDOW_SECONDS)
+        guard_item = RateLimitItemPerMinute(guard[2])
+        guard_key = guard_item.key_for(self._prefix, guard[0], guard[1], window)
+        items = [(RateLimitItemPerMinute(n), what, who) for what, who, n in counted]
+        keys = [
+            (item.key_for(self._prefix, what, who, window), item.get_expiry(), item.amount) for item, what, who in items
+        ]
+        storage = self._storage
+        if isinstance(storage, VerifierDatabaseStorage):
+            admitted = storage.admit((guard_key, guard_item.amount), keys)
+        elif hasattr(storage, "lua_incr_expire"):  # limits' RedisStorage: one pipeline
+            pipe = storage.get_connection().pipeline(transaction=False)
+            pipe.get(storage.prefixed_key(guard_key))
+            for key, expiry, _limit in keys:
+                storage.lua_incr_expire([storage.prefixed_key(key)], [expiry, 1], client=pipe)
+            guard_count, *counts = pipe.execute()
+            admitted = int(guard_count or 0) < guard_item.amount and all(
+                int(count) <= limit for count, (_k, _e, limit) in zip(counts, keys)
+            )
+        else:
+            if self.exhausted(*guard, now) is not None:
+                return self.retry_after(now)
+            results = [self.hit(what, who, n, now) is None for what, who, n in counted]  # count every one
+            admitted = all(results)
+        return None if admitted else self.retry_after(now)
 
     @staticmethod
     def retry_after(now: float) -> int:
