@@ -180,6 +180,28 @@ def serve(
     VerifierServer(lambda: create_app(config), bind=f"{host}:{port}", workers=workers, threads=threads).run()
 
 
+@verifier.command("purge")
+@click.option(
+    "--days", type=click.IntRange(1, 3650), default=None, help="Keep this many days of the log (default: 180)."
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@_database_option
+@pass_app
+def purge(app: AppContext, days: int | None, dry_run: bool, database_url: str) -> None:
+    """Remove verification-log rows past their retention (the service does it daily)."""
+    import datetime as dt
+
+    from govcred.verifier.db import LOG_RETENTION, create_tables, make_verifier_engine, purge_log
+
+    directory = _verifier_dir(app)
+    engine = make_verifier_engine(database_url or f"sqlite:///{(directory / 'verifier.sqlite3').resolve()}")
+    create_tables(engine)
+    keep = dt.timedelta(days=days) if days else LOG_RETENTION
+    count = purge_log(engine, dt.datetime.now(dt.UTC) - keep, dry_run=dry_run)
+    verb = "将删除 (would remove)" if dry_run else "已删除 (removed)"
+    click.echo(f"verification_log  {keep.days}d  {verb} {count}  核验记录")
+
+
 @click.group("verifier-client")
 def verifier_client() -> None:
     """Institutions allowed to call the verifier (API keys)."""

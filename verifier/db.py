@@ -261,6 +261,22 @@ class Client:
     rate_per_minute: int
 
 
+#: How long a verification stays in the log (the holder's "who verified my permit" list and
+#: the institutions' usage): half a year, then it goes (``govcred verifier purge``; the
+#: service itself once a day).
+LOG_RETENTION = dt.timedelta(days=180)
+
+
+def purge_log(engine: Engine, before: dt.datetime, *, dry_run: bool = False) -> int:
+    """Remove (or count) the log rows older than ``before``; how many."""
+    old = verification_log.c.at < before.astimezone(dt.UTC)
+    if dry_run:
+        with engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(verification_log).where(old)).scalar() or 0
+    with write_lock(engine), engine.begin() as conn:
+        return conn.execute(sa.delete(verification_log).where(old)).rowcount or 0
+
+
 class RequestRecorder:
     #: How long an institution's row is trusted from memory (a disabled key stops within this).
     CLIENT_TTL_SECONDS = 5.0
@@ -373,8 +389,12 @@ class RequestRecorder:
         self.flush()
 
     def _run(self) -> None:
+        next_purge = 0.0
         while not self._stop.wait(self._flush_seconds):
             try:
                 self.flush()
+                if time.monotonic() >= next_purge:  # the log's retention, once a day
+                    purge_log(self._engine, dt.datetime.now(dt.UTC) - LOG_RETENTION)
+                    next_purge = time.monotonic() + 24 * 3600
             except Exception:  # the database may be busy or gone for a moment; retry next round
                 log.exception("could not write the verification log; retrying")

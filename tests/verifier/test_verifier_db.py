@@ -50,3 +50,33 @@ def test_keys_and_log(verifier_db):
     ]
     assert verifications_of(engine, "cred-2") == []
     engine.dispose()
+
+
+def test_the_log_is_purged_past_its_retention(verifier_db, tmp_path):
+    from click.testing import CliRunner
+
+    from govcred.core.cli import AppContext, build_cli
+    from govcred.verifier.db import purge_log
+
+    engine = make_verifier_engine(verifier_db)
+    create_tables(engine)
+    key = add_client(engine, "青田县实验小学", now=NOW)
+    recorder = RequestRecorder(engine)
+    client = recorder.authenticate(key)
+    for days in (200, 10):
+        at = NOW - dt.timedelta(days=days)
+        recorder.record(client_id=client.id, at=at, credential_id=f"c{days}", kind="credential", valid=True, reasons=[])
+    recorder.flush()
+    before = NOW - dt.timedelta(days=180)
+    assert purge_log(engine, before, dry_run=True) == 1
+    assert purge_log(engine, before) == 1
+    assert verifications_of(engine, "c200") == [] and len(verifications_of(engine, "c10")) == 1
+    data = tmp_path / "var"
+    result = CliRunner().invoke(
+        build_cli(),
+        ["--data-dir", str(data), "verifier", "purge", "--days", "1", "--dry-run", "--database-url", verifier_db],
+        obj=AppContext(str(data)),
+    )
+    assert result.exit_code == 0, result.output
+    assert "将删除 (would remove) 1" in result.output
+    engine.dispose()
