@@ -4,8 +4,6 @@ red "✘ 无效" card; a static permit QR is green and tells them to check the I
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from PIL import Image
 
