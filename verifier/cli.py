@@ -167,6 +167,7 @@ def serve(
         refresh_seconds=refresh_seconds,
         redis_url=redis_url or None,
     )
+    trust_sources(config)  # refuse a bad configuration before anything starts
     click.echo(f"核验服务 (verifier) on http://{host}:{port}")
     if dev:
         from werkzeug.serving import run_simple
@@ -175,7 +176,6 @@ def serve(
         return
     from govcred.verifier.server import VerifierServer
 
-    trust_sources(config)  # refuse a bad configuration before any worker starts
     click.echo(f"  gunicorn: {workers} 个工作进程 (workers) x {threads} 线程 (threads)")
     VerifierServer(lambda: create_app(config), bind=f"{host}:{port}", workers=workers, threads=threads).run()
 

@@ -4,10 +4,21 @@ keys from that address. Views call :func:`admitted_client` first; nothing else d
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, request
 
-from govcred.core.exceptions import AuthenticationRequired, RateLimited
+from govcred.core.exceptions import AuthenticationRequired, GovcredError, RateLimited
 from govcred.verifier.db import Client
+
+log = logging.getLogger("govcred.verifier.gate")
+
+
+class LimitsUnavailable(GovcredError):
+    """The shared limit counters (Redis, or the verifier database) cannot be reached."""
+
+    code = "LIMITS_UNAVAILABLE"
+    http_status = 503
 
 
 class LimitReached(RateLimited):
@@ -49,7 +60,11 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
             ("decode-key", client.id, policy.decodes_per_key),
             ("decode-address", address, policy.decodes_per_address),
         ]
-    retry = limits.admit(guard, counted, now)  # also refused while the address is guessing keys
+    try:
+        retry = limits.admit(guard, counted, now)  # also refused while the address is guessing keys
+    except Exception:  # without the shared counters nothing is admitted unlimited
+        log.exception("shared limits unavailable")
+        raise LimitsUnavailable("核验服务暂时不可用，请稍后再试") from None
     if retry is not None:
         if limits.exhausted(*guard, now) is not None:
             raise LimitReached(retry, FAILED_KEYS_MESSAGE)

@@ -108,3 +108,20 @@ def test_camera_frames_are_limited_per_institution(services):
         return client.post("/scan/decode", headers={"X-Api-Key": key}, data={"frame": (io.BytesIO(frame), "f.jpg")})
 
     assert [decode(c).status_code for c in (one, two, one)] == [200, 200, 429]
+
+
+def test_without_the_shared_counters_nothing_is_admitted(sqlite_runtime, tmp_path):
+    rt = sqlite_runtime
+    cred = make_credential(rt)
+    app = create_app(
+        {
+            "trust": trust_of(publish(rt, tmp_path / "trust")),
+            "data_dir": tmp_path / "verifier",
+            "redis_url": "redis://127.0.0.1:9/0",  # nothing listens there
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
+    key = add_client(app.extensions["verifier"].engine, "青田县人民医院", now=rt.clock.now())
+    response = _verify(app.test_client(), cred, key)
+    assert response.status_code == 503 and response.get_json()["code"] == "LIMITS_UNAVAILABLE"
