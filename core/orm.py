@@ -409,6 +409,16 @@ lifecycle_sweeps = sa.Table(
     sa.Column("last_credential_id", ID),
 )
 
+#: Blocks of numbers a process has reserved (core/allocation.py): status-list indices
+#: (space ``status:<list id>``) and permit numbers (``permit:<prefix>``).
+reserved_blocks = sa.Table(
+    "reserved_blocks",
+    metadata,
+    sa.Column("space", sa.String(64), primary_key=True),
+    sa.Column("block", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reserved_at", TZDateTime, nullable=False),
+)
+
 #: One row per job that runs once across processes (core/jobs.py): when it last started and
 #: finished, who ran it, and how many times it ran. Its schedule is read from here, so a
 #: job runs once per interval however many server processes there are.

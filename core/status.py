@@ -2,14 +2,13 @@
 
 Values: 0 valid, 1 invalid (revoked, replaced, cancelled), 2 suspended. Each credential gets
 an index chosen at random within its list (herd privacy; the draft and W3C BSL recommend
-random, non-sequential allocation) and never reused: credentials are never deleted and
-``(status_list_id, status_idx)`` is unique.
+random, non-sequential allocation; :mod:`core.allocation` draws them) and never reused:
+credentials are never deleted and ``(status_list_id, status_idx)`` is unique.
 """
 
 from __future__ import annotations
 
 import base64
-import secrets
 import threading
 import zlib
 from dataclasses import dataclass
@@ -28,40 +27,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.unit_of_work import UnitOfWork
 
 BITS = 2
-#: Stop filling a list at this share: random probing would get slow, and a list that is
-#: never full keeps decoys for herd privacy.
-FILL_LIMIT = 0.75
-
-
-class StatusListFull(GovcredError):
-    """No status list has room for another credential."""
-
-    code = "STATUS_LIST_FULL"
 
 
 def status_list_uri(issuer: str, list_id: str) -> str:
     return f"{issuer.rstrip('/')}/status/{list_id}"
-
-
-#: The operating system's CSPRNG: a status-list index must not be guessable from its neighbours.
-OS_RANDOM = secrets.SystemRandom()
-
-
-def allocate_index(lists: StatusListRepository, *, size: int, now, rng=OS_RANDOM) -> tuple[str, int]:
-    """Pick a free index at random in the open list (opening a new list when it is full)."""
-    for _ in range(3):
-        # ``allocated`` counts the list's taken indices (a COUNT over credentials would grow
-        # with every permit ever issued); the caller stores the credential in this transaction.
-        list_id, list_size, allocated = lists.open_list(size=size, bits=BITS, now=now)
-        if allocated >= list_size * FILL_LIMIT:
-            lists.mark_full(list_id)
-            continue
-        for _attempt in range(64):
-            idx = rng.randrange(list_size)
-            if not lists.index_taken(list_id, idx):
-                lists.count_allocation(list_id)
-                return list_id, idx
-    raise StatusListFull("状态列表已满，请联系管理员")
 
 
 # -- issuer side: the signed list ------------------------------------------------------------

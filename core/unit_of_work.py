@@ -30,6 +30,7 @@ from govcred.core.repository import (
     RatingRepository,
     ReminderChoiceRepository,
     ReportQueries,
+    ReservedBlockRepository,
     ResidentRepository,
     SigningKeyRepository,
     StatusListRepository,
@@ -76,6 +77,7 @@ class UnitOfWork:
         self.status_lists = StatusListRepository(self.session)
         self.signing_keys = SigningKeyRepository(self.session)
         self.sweep_runs = SweepRunRepository(self.session)
+        self.reserved_blocks = ReservedBlockRepository(self.session)
         self.reminder_choices = ReminderChoiceRepository(self.session)
         self.attachments = AttachmentRepository(self.session)
         self.form_drafts = FormDraftRepository(self.session, self._secrets)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from govcred.core.repository.accounts import OfficerRepository, ResidentRepository
 from govcred.core.repository.applications import ApplicationRepository
 from govcred.core.repository.attachments import AttachmentRepository
+from govcred.core.repository.blocks import ReservedBlockRepository
 from govcred.core.repository.credentials import CredentialRepository
 from govcred.core.repository.decisions import DecisionRepository
 from govcred.core.repository.form_drafts import FormDraftRepository
@@ -28,6 +29,7 @@ __all__ = [
     "OfficerRepository",
     "RatingRepository",
     "ReminderChoiceRepository",
+    "ReservedBlockRepository",
     "ReportQueries",
     "ResidentRepository",
     "SigningKeyRepository",

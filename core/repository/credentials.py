@@ -66,10 +66,10 @@ class CredentialRepository:
             .all()
         )
 
-    def permit_no_taken(self, permit_no: str) -> bool:
-        return (
-            self._s.execute(sa.select(credentials.c.id).where(credentials.c.permit_no == permit_no).limit(1)).first()
-            is not None
+    def permit_nos_taken(self, numbers: list[str]) -> set[str]:
+        """Which of ``numbers`` a credential already has (one query for a whole block)."""
+        return set(
+            self._s.execute(sa.select(credentials.c.permit_no).where(credentials.c.permit_no.in_(numbers))).scalars()
         )
 
     def count_live_signed_by(self, kid: str, now: dt.datetime) -> int:

@@ -11,16 +11,6 @@ from sqlalchemy.orm import Session
 
 from govcred.core.orm import credentials, status_lists
 
-# Prepared once: the allocator probes these up to 64 times for one credential.
-_INDEX_TAKEN = sa.select(credentials.c.id).where(
-    credentials.c.status_list_id == sa.bindparam("list_id"), credentials.c.status_idx == sa.bindparam("idx")
-)
-_COUNT_ALLOCATION = (
-    sa.update(status_lists)
-    .where(status_lists.c.id == sa.bindparam("list_id"))
-    .values(allocated=status_lists.c.allocated + 1)
-)
-
 
 class StatusListRepository:
     def __init__(self, session: Session):
@@ -28,7 +18,8 @@ class StatusListRepository:
 
     def open_list(self, *, size: int, bits: int, now: dt.datetime) -> tuple[str, int, int]:
         """The list new credentials go to, locked for this transaction (a new one of ``size``
-        when none has room): ``(id, size, allocated)``."""
+        when none has room): ``(id, size, allocated)``. The allocator calls it once per block
+        of indices, in a transaction of its own on PostgreSQL (core/allocation.py)."""
         row = self._s.execute(
             sa.select(status_lists.c.id, status_lists.c.size, status_lists.c.allocated)
             .where(status_lists.c.full.is_(False))
@@ -50,12 +41,11 @@ class StatusListRepository:
     def mark_full(self, list_id: str) -> None:
         self._s.execute(sa.update(status_lists).where(status_lists.c.id == list_id).values(full=True))
 
-    def index_taken(self, list_id: str, idx: int) -> bool:
-        return self._s.execute(_INDEX_TAKEN, {"list_id": list_id, "idx": idx}).first() is not None
-
-    def count_allocation(self, list_id: str) -> None:
-        """One more index of the list is taken (``allocated`` saves a COUNT over credentials)."""
-        self._s.execute(_COUNT_ALLOCATION, {"list_id": list_id})
+    def count_allocation(self, list_id: str, n: int = 1) -> None:
+        """``n`` more indices of the list are reserved (``allocated`` saves a COUNT over credentials)."""
+        self._s.execute(
+            sa.update(status_lists).where(status_lists.c.id == list_id).values(allocated=status_lists.c.allocated + n)
+        )
 
     def revision(self, list_id: str) -> int | None:
         return self._s.execute(sa.select(status_lists.c.revision).where(status_lists.c.id == list_id)).scalar()

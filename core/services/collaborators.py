@@ -16,6 +16,7 @@ from typing import Any
 
 import pluggy
 
+from govcred.core.allocation import NumberAllocator
 from govcred.core.clock import Clock
 from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialTypes, collect_credential_types
@@ -54,6 +55,11 @@ class Collaborators:
         from govcred.core.accounts.identity import collect_identity_providers
 
         return collect_identity_providers(self.pm, self.settings)
+
+    @functools.cached_property
+    def allocator(self) -> NumberAllocator:
+        """Status-list indices and permit numbers, a reserved block at a time (one per runtime)."""
+        return NumberAllocator(self.uow)
 
     @functools.cached_property
     def notifier(self) -> Notifier:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -13,9 +12,9 @@ from typing import Any
 from govcred.core import models
 from govcred.core.claims import RESERVED_CLAIMS
 from govcred.core.clock import BEIJING
-from govcred.core.exceptions import ConfigError, Conflict
+from govcred.core.exceptions import ConfigError
 from govcred.core.services.collaborators import Collaborators
-from govcred.core.status import allocate_index, status_list_uri
+from govcred.core.status import status_list_uri
 from govcred.core.tokens import CREDENTIAL, issue_token
 
 
@@ -49,14 +48,9 @@ def merge_claims(parts: Sequence[Mapping[str, Any] | None]) -> tuple[dict[str, A
     return merged, lapse
 
 
-def _permit_no(uow, credential_type: str, county: str, now: dt.datetime) -> str:
-    """E.g. ZJ331121 2026 12345678: region tag of the credential type, county, year, 8 random digits."""
-    prefix = credential_type.split("-", 1)[0].upper() + county + str(now.astimezone(BEIJING).year)
-    for _ in range(10):
-        number = prefix + f"{secrets.randbelow(10**8):08d}"
-        if not uow.credentials.permit_no_taken(number):
-            return number
-    raise Conflict("无法分配证件号码，请重试", code="PERMIT_NUMBER_EXHAUSTED")
+def permit_prefix(credential_type: str, county: str, now: dt.datetime) -> str:
+    """E.g. ZJ3311212026: region tag of the credential type, county, year; 8 digits follow."""
+    return credential_type.split("-", 1)[0].upper() + county + str(now.astimezone(BEIJING).year)
 
 
 def issue_credential(
@@ -85,7 +79,7 @@ def issue_credential(
     cap = now + dt.timedelta(days=settings.credential_max_days)
     expires = min(lapse, cap) if lapse is not None else cap
     credential_id = compact_id()
-    list_id, idx = allocate_index(uow.status_lists, size=settings.status_list_size, now=now)
+    list_id, idx = deps.allocator.status_index(uow, size=settings.status_list_size, now=now)
     issued = int(now.timestamp())
     claims = {
         "iss": settings.issuer,
@@ -98,7 +92,7 @@ def issue_credential(
         "status": {"status_list": {"idx": idx, "uri": status_list_uri(settings.issuer, list_id)}},
     }
     token = issue_token(CREDENTIAL, claims, key, clock=deps.clock)
-    permit_no = permit_no or _permit_no(uow, credential_type.name, app.county, now)
+    permit_no = permit_no or deps.allocator.permit_no(uow, permit_prefix(credential_type.name, app.county, now), now)
     credential = models.Credential(
         version=version,
         application_id=app.id,

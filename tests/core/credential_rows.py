@@ -7,7 +7,7 @@ import datetime as dt
 import itertools
 
 from govcred.core import models
-from govcred.core.status import allocate_index, status_claim
+from govcred.core.status import status_claim
 from govcred.core.tokens import CREDENTIAL, issue_token
 from govcred.plugins.zhejiang_residence.benefits import benefit_mask
 
@@ -44,7 +44,7 @@ def make_credential(
         )
         uow.applications.add(app)
         uow.flush()
-        list_id, idx = allocate_index(uow.status_lists, size=rt.settings.status_list_size, now=now)
+        list_id, idx = rt.collaborators.allocator.status_index(uow, size=rt.settings.status_list_size, now=now)
         credential_id = models.new_id()
         expires = now + dt.timedelta(days=days)
         claims = {

@@ -10,10 +10,11 @@ import pytest
 
 from govcred.core import models
 from govcred.core.accounts.officers import Principal
+from govcred.core.allocation import NumberAllocator, status_block_size
 from govcred.core.clock import as_utc
 from govcred.core.keys import KeySet
 from govcred.core.services.credential_status import change_status
-from govcred.core.status import BITS, allocate_index, encode_lst, pack_statuses
+from govcred.core.status import BITS, encode_lst, pack_statuses
 from govcred.core.tokens import STATUS_LIST, verify_token
 from govcred.verifier.statuslist import inflate_bounded, parse_status_list
 from tests.core.credential_rows import make_credential
@@ -123,13 +124,15 @@ def test_unchanged_list_is_resigned_before_it_nears_expiry(runtime):
 
 
 def _allocate(rt, n: int, size: int, rng) -> list[int]:
-    """``n`` allocations through allocate_index, each index recorded as taken (as issuing does)."""
+    """``n`` allocations through a runtime's allocator drawing from ``rng``, each index recorded
+    as taken (as issuing does), all in one transaction (as a batch of decisions)."""
     import sqlalchemy as sa
 
     from govcred.core.orm import credentials
 
     now = rt.clock.now()
     indices = []
+    allocator = NumberAllocator(rt.uow, rng=rng)
     with rt.uow() as uow:
         s = uow.session
         app = models.Application(
@@ -144,7 +147,7 @@ def _allocate(rt, n: int, size: int, rng) -> list[int]:
         uow.applications.add(app)
         uow.flush()
         for i in range(n):
-            list_id, idx = allocate_index(uow.status_lists, size=size, now=now, rng=rng)
+            list_id, idx = allocator.status_index(uow, size=size, now=now)
             s.execute(
                 sa.insert(credentials).values(
                     id=f"c{i}",
@@ -174,29 +177,35 @@ def test_allocator_draws_from_the_os_csprng():
     import inspect
     import secrets
 
-    assert isinstance(inspect.signature(allocate_index).parameters["rng"].default, secrets.SystemRandom)
+    assert isinstance(inspect.signature(NumberAllocator).parameters["rng"].default, secrets.SystemRandom)
 
 
-def test_allocator_gives_distinct_non_monotonic_uniform_indices(sqlite_runtime):
-    """10,000 allocations on a seeded generator: the statistics are those of one fixed sequence,
-    so the test cannot fail by chance; they show the allocator passes the generator's uniform
-    draws over the whole list through unchanged (no bias, no order, no repeat)."""
+def test_allocator_gives_distinct_non_monotonic_indices_in_random_blocks(sqlite_runtime):
+    """10,000 allocations on a seeded generator (fixed statistics, the test cannot fail by
+    chance): every index once, in no order within a block, the blocks of 256 spread over the
+    whole list with no bias, each handed out whole before the next is reserved."""
     size = 131072
+    block = status_block_size(size)
     indices = _allocate(sqlite_runtime, 10_000, size, random.Random(20261130))
-    assert len(set(indices)) == 10_000
+    assert block == 256 and len(set(indices)) == 10_000
     assert indices != sorted(indices) and indices != sorted(indices, reverse=True)
     ascending_steps = sum(b > a for a, b in zip(indices, indices[1:]))
     assert 4_500 < ascending_steps < 5_500  # a random sequence rises about half the time
-    # chi-square over 16 equal buckets, 15 degrees of freedom: 37.7 is the 0.1 % critical value
-    buckets = [0] * 16
-    for idx in indices:
-        buckets[idx * 16 // size] += 1
-    expected = len(indices) / 16
-    assert sum((b - expected) ** 2 / expected for b in buckets) < 37.7
+    blocks = list(dict.fromkeys(idx // block for idx in indices))
+    assert len(blocks) == -(-10_000 // block)  # 40: each block used up before the next
+    assert blocks != sorted(blocks)
+    first = indices[:block]
+    assert sorted(first) == list(range(blocks[0] * block, (blocks[0] + 1) * block))
+    # chi-square over 8 equal ranges of the list, 7 degrees of freedom: 24.3 is the 0.1 % value
+    buckets = [0] * 8
+    for b in blocks:
+        buckets[b * 8 // (size // block)] += 1
+    expected = len(blocks) / 8
+    assert sum((n - expected) ** 2 / expected for n in buckets) < 24.3
 
 
-def test_a_taken_index_is_drawn_again(sqlite_runtime):
-    """A generator that repeats itself: the allocator skips what is taken instead of reusing it."""
+def test_a_taken_block_is_drawn_again(sqlite_runtime):
+    """A generator that repeats itself: the allocator skips a block already reserved."""
 
     class Repeating(random.Random):
         def __init__(self, draws):
@@ -206,7 +215,9 @@ def test_a_taken_index_is_drawn_again(sqlite_runtime):
         def randrange(self, stop):
             return self.draws.pop(0)
 
-    assert _allocate(sqlite_runtime, 3, 1024, Repeating([7, 7, 7, 9, 9, 3])) == [7, 9, 3]
+    indices = _allocate(sqlite_runtime, 48, 1024, Repeating([7, 7, 9, 3]))  # blocks of 16
+    assert list(dict.fromkeys(idx // 16 for idx in indices)) == [7, 9, 3]
+    assert len(set(indices)) == 48
 
 
 def test_status_endpoint_serves_the_signed_list_publicly(runtime):
