@@ -16,24 +16,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from govcred.core.clock import BEIJING
 from govcred.core.orm import applications, audit_log, decisions, outbox, service_ratings
 
 
 @dataclass(frozen=True)
-class DecidedRow:
-    """One decision of the period with what its figures need (no personal data)."""
-
-    application_id: str
-    approved: bool
-    channel: str
-    submitted_at: dt.datetime | None
-    accepted_at: dt.datetime | None
-    deadline: dt.datetime | None
-    decided_at: dt.datetime
-    reviewer_id: str | None
-    findings: Sequence[dict[str, Any]]
-    officer_reasons: Sequence[str]
+class DecisionCounts:
+    approved: int
+    rejected: int
+    on_time: int
+    late: int
 
 
 class ReportQueries:
@@ -53,16 +44,13 @@ class ReportQueries:
         return dict(self._s.execute(self._channel(query, channel)).all())
 
     def submitted_by_day(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> dict[dt.date, int]:
-        """Submissions per Beijing day. Bucketed here, not in SQL: the two databases spell
-        "the date in UTC+8" differently, and a year of a county is ~50,000 timestamps."""
-        query = sa.select(applications.c.submitted_at).where(
-            applications.c.submitted_at >= start, applications.c.submitted_at < end
+        day = self._day(applications.c.submitted_at)
+        query = (
+            sa.select(day, sa.func.count())
+            .where(applications.c.submitted_at >= start, applications.c.submitted_at < end)
+            .group_by(day)
         )
-        days: dict[dt.date, int] = {}
-        for (at,) in self._s.execute(self._channel(query, channel)):
-            day = at.astimezone(BEIJING).date()
-            days[day] = days.get(day, 0) + 1
-        return days
+        return {self._as_date(d): n for d, n in self._s.execute(self._channel(query, channel))}
 
     def accepted(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> int:
         query = sa.select(sa.func.count()).where(applications.c.accepted_at >= start, applications.c.accepted_at < end)
@@ -86,26 +74,79 @@ class ReportQueries:
         found = dict(self._s.execute(self._channel(query, channel)).all())
         return {name: found.get(name, 0) for name in names}
 
-    def decided(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> Iterator[DecidedRow]:
+    def _day(self, column):
+        """The Beijing calendar day of a UTC instant column, in SQL. Each database spells it
+        its own way (SQLite stores naive UTC text); the one place that knows both."""
+        if self._s.get_bind().dialect.name == "postgresql":
+            return sa.cast(sa.func.timezone("Asia/Shanghai", column), sa.Date)
+        return sa.func.date(column, "+8 hours")
+
+    @staticmethod
+    def _as_date(value) -> dt.date:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+    def _decided(self, start: dt.datetime, end: dt.datetime, channel: str | None, *columns):
         query = (
-            sa.select(
-                decisions.c.application_id,
-                decisions.c.approved,
-                applications.c.channel,
-                applications.c.submitted_at,
-                applications.c.accepted_at,
-                applications.c.deadline,
-                decisions.c.decided_at,
-                decisions.c.reviewer_id,
-                decisions.c.findings,
-                decisions.c.officer_reasons,
-            )
+            sa.select(*columns)
             .select_from(decisions.join(applications, applications.c.id == decisions.c.application_id))
             .where(decisions.c.decided_at >= start, decisions.c.decided_at < end)
-            .order_by(decisions.c.decided_at)
         )
-        for row in self._s.execute(self._channel(query, channel)):
-            yield DecidedRow(*row)
+        return self._channel(query, channel)
+
+    @staticmethod
+    def _on_time_counts():
+        late = sa.and_(applications.c.deadline.is_not(None), decisions.c.decided_at > applications.c.deadline)
+        on_time = sa.and_(applications.c.deadline.is_not(None), decisions.c.decided_at <= applications.c.deadline)
+        return (
+            sa.func.count(),
+            sa.func.count().filter(decisions.c.approved.is_(True)),
+            sa.func.count().filter(on_time),
+            sa.func.count().filter(late),
+        )
+
+    def decision_counts(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> DecisionCounts:
+        decided, approved, on_time, late = self._s.execute(
+            self._decided(start, end, channel, *self._on_time_counts())
+        ).one()
+        return DecisionCounts(approved=approved, rejected=decided - approved, on_time=on_time, late=late)
+
+    def reviewer_counts(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> dict[str | None, DecisionCounts]:
+        query = self._decided(start, end, channel, decisions.c.reviewer_id, *self._on_time_counts()).group_by(
+            decisions.c.reviewer_id
+        )
+        return {
+            reviewer: DecisionCounts(approved=approved, rejected=n - approved, on_time=on_time, late=late)
+            for reviewer, n, approved, on_time, late in self._s.execute(query)
+        }
+
+    def submission_decision_days(
+        self, start: dt.datetime, end: dt.datetime, channel: str | None
+    ) -> list[tuple[dt.date, dt.date, int]]:
+        """``(day submitted, day decided, decisions)`` over the period's decisions: the few
+        hundred distinct pairs a year has, for working days to decision."""
+        submitted, decided = self._day(applications.c.submitted_at), self._day(decisions.c.decided_at)
+        query = (
+            self._decided(start, end, channel, submitted, decided, sa.func.count())
+            .where(applications.c.submitted_at.is_not(None))
+            .group_by(submitted, decided)
+        )
+        return [(self._as_date(a), self._as_date(b), n) for a, b, n in self._s.execute(query)]
+
+    def decided_by_day(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> dict[dt.date, int]:
+        day = self._day(decisions.c.decided_at)
+        query = self._decided(start, end, channel, day, sa.func.count()).group_by(day)
+        return {self._as_date(d): n for d, n in self._s.execute(query)}
+
+    def rejection_findings(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> Iterator[tuple[Any, bool]]:
+        """``(findings, whether the officer added reasons)`` of each rejection of the period."""
+        query = self._decided(
+            start,
+            end,
+            channel,
+            decisions.c.findings,
+            sa.cast(decisions.c.officer_reasons, sa.Text) != "[]",
+        ).where(decisions.c.approved.is_(False))
+        yield from self._s.execute(query)
 
     def open_deadlines(
         self, states: Sequence[str], start: dt.datetime, end: dt.datetime, channel: str | None

@@ -27,7 +27,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from govcred.core import models
@@ -102,40 +102,27 @@ def nearest_rank(values: Sequence[int], share: float) -> int | None:
     return ordered[max(1, math.ceil(share * len(ordered))) - 1]
 
 
-@dataclass
-class _Tally:
-    """What one pass over the period's decisions counts."""
+def weighted_nearest_rank(counted: Sequence[tuple[int, int]], share: float) -> int | None:
+    """:func:`nearest_rank` of values given as ``(value, how many times)``."""
+    total = sum(n for _v, n in counted)
+    if not total:
+        return None
+    rank, seen = max(1, math.ceil(share * total)), 0
+    for value, n in sorted(counted):
+        seen += n
+        if seen >= rank:
+            return value
+    return None  # pragma: no cover - the loop always reaches the rank
 
-    approved: int = 0
-    rejected: int = 0
-    on_time: int = 0
-    late: int = 0
-    reasons: Counter = field(default_factory=Counter)
-    working_days: list[int] = field(default_factory=list)
-    per_reviewer: dict[str | None, Counter] = field(default_factory=dict)
-    decided_by_day: Counter = field(default_factory=Counter)
 
-    def count(self, row, calendar) -> None:
-        decided_day = row.decided_at.astimezone(BEIJING).date()
-        self.decided_by_day[decided_day] += 1
-        reviewer = self.per_reviewer.setdefault(row.reviewer_id, Counter())
-        reviewer["decided"] += 1
-        if row.approved:
-            self.approved += 1
-        else:
-            self.rejected += 1
-            for code in sorted({f["code"] for f in row.findings if f.get("severity") == models.BLOCKING}):
-                self.reasons[code] += 1
-            if row.officer_reasons:
-                self.reasons[OFFICER_REASON] += 1
-        if row.deadline is not None:
-            late = row.decided_at > row.deadline
-            self.late += late
-            self.on_time += not late
-            reviewer["late" if late else "on_time"] += 1
-        if row.submitted_at is not None:
-            submitted_day = row.submitted_at.astimezone(BEIJING).date()
-            self.working_days.append(calendar.working_days_between(submitted_day, decided_day))
+def _reasons(rows) -> Counter:
+    reasons: Counter = Counter()
+    for findings, officer_added in rows:
+        for code in sorted({f["code"] for f in findings if f.get("severity") == models.BLOCKING}):
+            reasons[code] += 1
+        if officer_added:
+            reasons[OFFICER_REASON] += 1
+    return reasons
 
 
 @dataclass(frozen=True)
@@ -177,49 +164,51 @@ class OperationsReport:
     deliveries_by_channel: dict[str, dict[str, int]]
 
 
-def _compute(deps: Collaborators, period: ReportPeriod) -> tuple[dict[str, Any], _Tally, dict, dict[str, int]]:
+def _compute(deps: Collaborators, period: ReportPeriod) -> tuple[dict[str, Any], dict[str, int]]:
     now = deps.clock.now()
     calendar = deps.calendar
     start, end, channel = period.start, period.end, period.channel
-    tally = _Tally()
     with deps.uow(readonly=True) as uow:
         q = uow.reports
         by_channel = q.submitted_by_channel(start, end, channel)
         accepted = q.accepted(start, end, channel)
         actions = q.actions((RETURNED_ACTION, WITHDRAWN_ACTION), start, end, channel)
-        for row in q.decided(start, end, channel):
-            tally.count(row, calendar)
+        decided = q.decision_counts(start, end, channel)
+        working_days = [
+            (calendar.working_days_between(submitted, decided_on), n)
+            for submitted, decided_on, n in q.submission_decision_days(start, end, channel)
+        ]
+        reasons = _reasons(q.rejection_findings(start, end, channel))
         open_counts = _open_counts((d for _i, d in q.open_deadlines(OPEN_STATES, start, end, channel)), now)
         rating_count, rating_mean = q.ratings(start, end, channel)
         deliveries = q.deliveries(start, end)
-        submitted_by_day = q.submitted_by_day(start, end, channel)
     verifications = _verifications(deps, period)
     summary = {
         "applications": {
             "submitted": sum(by_channel.values()),
             "accepted": accepted,
             "returned": actions[RETURNED_ACTION],
-            "approved": tally.approved,
-            "rejected": tally.rejected,
+            "approved": decided.approved,
+            "rejected": decided.rejected,
             "withdrawn": actions[WITHDRAWN_ACTION],
         },
         "deadlines": {
-            "decided_on_time": tally.on_time,
-            "decided_late": tally.late,
+            "decided_on_time": decided.on_time,
+            "decided_late": decided.late,
             "open_overdue": open_counts.overdue,
             "open_due_today": open_counts.due_today,
         },
-        "rejection_reasons": dict(sorted(tally.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "rejection_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "channels": {name: by_channel.get(name, 0) for name in CHANNELS if channel in (None, name)},
         "working_days_to_decision": {
-            "median": nearest_rank(tally.working_days, 0.5),
-            "p90": nearest_rank(tally.working_days, 0.9),
+            "median": weighted_nearest_rank(working_days, 0.5),
+            "p90": weighted_nearest_rank(working_days, 0.9),
         },
         "ratings": {"count": rating_count, "mean": round(rating_mean, 2) if rating_mean is not None else None},
         "verifications": sum(verifications.values()),
         "deliveries": deliveries,
     }
-    return summary, tally, submitted_by_day, verifications
+    return summary, verifications
 
 
 def summary(deps: Collaborators, principal: Principal | None, period: ReportPeriod) -> dict[str, Any]:
@@ -231,22 +220,26 @@ def summary(deps: Collaborators, principal: Principal | None, period: ReportPeri
 def operations(deps: Collaborators, principal: Principal | None, period: ReportPeriod) -> OperationsReport:
     """Everything the operations page shows; its summary is :func:`summary`'s."""
     require_role(principal, "admin")
-    figures, tally, submitted_by_day, verifications = _compute(deps, period)
+    figures, verifications = _compute(deps, period)
     labels = deps.credential_types.rule_labels()
     labels[OFFICER_REASON] = OFFICER_REASON_LABEL
+    start, end, channel = period.start, period.end, period.channel
     with deps.uow(readonly=True) as uow:
-        names = uow.officers.display_names([r for r in tally.per_reviewer if r])
-        deliveries_by_channel = uow.reports.deliveries_by_channel(period.start, period.end)
+        per_reviewer = uow.reports.reviewer_counts(start, end, channel)
+        names = uow.officers.display_names([r for r in per_reviewer if r])
+        deliveries_by_channel = uow.reports.deliveries_by_channel(start, end)
+        submitted_by_day = uow.reports.submitted_by_day(start, end, channel)
+        decided_by_day = uow.reports.decided_by_day(start, end, channel)
     reviewers = [
         {
             "reviewer": names.get(reviewer_id, "（系统）") if reviewer_id else "（系统）",
-            "decided": counts["decided"],
-            "on_time": counts["on_time"],
-            "late": counts["late"],
+            "decided": counts.approved + counts.rejected,
+            "on_time": counts.on_time,
+            "late": counts.late,
         }
-        for reviewer_id, counts in sorted(tally.per_reviewer.items(), key=lambda kv: -kv[1]["decided"])
+        for reviewer_id, counts in sorted(per_reviewer.items(), key=lambda kv: -(kv[1].approved + kv[1].rejected))
     ]
-    daily = [(day, submitted_by_day.get(day, 0), tally.decided_by_day.get(day, 0)) for day in period.days()]
+    daily = [(day, submitted_by_day.get(day, 0), decided_by_day.get(day, 0)) for day in period.days()]
     return OperationsReport(
         period=period,
         summary=figures,
