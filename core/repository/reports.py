@@ -110,7 +110,9 @@ class ReportQueries:
         ).one()
         return DecisionCounts(approved=approved, rejected=decided - approved, on_time=on_time, late=late)
 
-    def reviewer_counts(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> dict[str | None, DecisionCounts]:
+    def reviewer_counts(
+        self, start: dt.datetime, end: dt.datetime, channel: str | None
+    ) -> dict[str | None, DecisionCounts]:
         query = self._decided(start, end, channel, decisions.c.reviewer_id, *self._on_time_counts()).group_by(
             decisions.c.reviewer_id
         )
@@ -137,7 +139,9 @@ class ReportQueries:
         query = self._decided(start, end, channel, day, sa.func.count()).group_by(day)
         return {self._as_date(d): n for d, n in self._s.execute(query)}
 
-    def rejection_findings(self, start: dt.datetime, end: dt.datetime, channel: str | None) -> Iterator[tuple[Any, bool]]:
+    def rejection_findings(
+        self, start: dt.datetime, end: dt.datetime, channel: str | None
+    ) -> Iterator[tuple[Any, bool]]:
         """``(findings, whether the officer added reasons)`` of each rejection of the period."""
         query = self._decided(
             start,

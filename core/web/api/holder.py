@@ -22,6 +22,7 @@ from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text
 from govcred.core.web.authn import current_principal
 from govcred.core.web.context import runtime_of
+from govcred.core.web.jsonbody import json_body
 
 bp = Blueprint("holder", __name__, url_prefix="/api/v1/holder")
 
@@ -189,3 +190,49 @@ def verifications(resident_id: str, credential_id: str):
             unavailable.append(base)
     found.sort(key=lambda v: v.get("at", ""), reverse=True)
     return jsonify({"verifications": found, "unavailable": unavailable})
+
+
+@bp.post("/applications/<app_id>/rating")
+@resident_required
+def rate(resident_id: str, app_id: str):
+    """好差评 of a decided application by its applicant."""
+    from govcred.core.services.ratings import rate_service
+
+    body = json_body()
+    rating = rate_service(
+        runtime_of().collaborators, current_principal(), app_id, body.get("score"), body.get("comment")
+    )
+    return jsonify(
+        {"application_id": rating.application_id, "score": rating.score, "created_at": rating.created_at.isoformat()}
+    ), 201
+
+
+OPENAPI_PATHS["/api/v1/holder/applications/{app_id}/rating"] = {
+    "post": {
+        "summary": "Rate the service of a decided application (好差评), once, 1-5 with an optional comment",
+        "parameters": [{"name": "app_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["score"],
+                        "properties": {
+                            "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                            "comment": {"type": "string", "maxLength": 500},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "201": {"description": "The rating"},
+            "401": _PROBLEM,
+            "403": _PROBLEM,
+            "404": _PROBLEM,
+            "409": _PROBLEM,
+            "422": _PROBLEM,
+        },
+    }
+}

@@ -364,7 +364,9 @@ def reapply(app_id: str):
 
 @bp.get("/applications/<app_id>")
 @resident_required
-def status(app_id: str):
+def status(
+    app_id: str, *, rating_errors: FormErrors | None = None, rating_form: dict | None = None, status_code: int = 200
+):
     rt = runtime_of()
     app, decision = intake.get_application(rt.collaborators, app_id, current_principal())
     deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
@@ -372,6 +374,8 @@ def status(app_id: str):
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:
             credential = uow.credentials.get(decision.credential_id)
+    with rt.uow(readonly=True) as uow:
+        rating = uow.ratings.for_application(app.id)
     return render_template(
         "resident/status.html",
         app=app,
@@ -380,7 +384,24 @@ def status(app_id: str):
         state_zh=STATE_ZH,
         slug=schema_slug(app.schema),
         credential=credential,
-    )
+        rating=rating,
+        rating_errors=rating_errors or FormErrors(),
+        rating_form=rating_form or {},
+    ), status_code
+
+
+@bp.post("/applications/<app_id>/rating")
+@resident_required
+def rate(app_id: str):
+    """好差评: the applicant rates the service once the application is decided."""
+    from govcred.core.services.ratings import rate_service
+
+    form = {"score": request.form.get("score", ""), "comment": request.form.get("comment", "")}
+    try:
+        rate_service(runtime_of().collaborators, current_principal(), app_id, form["score"], form["comment"])
+    except ValidationError as exc:
+        return status(app_id, rating_errors=FormErrors(exc.errors), rating_form=form, status_code=400)
+    return redirect(url_for("resident.status", app_id=app_id, rated=1) + "#rating")
 
 
 # ---- e-permit -------------------------------------------------------------------------------
