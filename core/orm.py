@@ -211,6 +211,23 @@ decisions = sa.Table(
     sa.Column("credential_id", ID),
 )
 
+#: What a decision was judged on, so that it can be replayed: the rule set's identity
+#: (core/ruleset.py), digests of the document and of the records snapshot, and the snapshot
+#: itself (``records_enc``: it holds the person's registrations and permits, so it is encrypted
+#: like the document, with the decision id as associated data), with the day and the
+#: already-holds flag the rules were given.
+decision_bases = sa.Table(
+    "decision_bases",
+    metadata,
+    sa.Column("decision_id", ID, sa.ForeignKey("decisions.id"), primary_key=True),
+    sa.Column("ruleset", sa.String(1000), nullable=False),
+    sa.Column("input_digest", sa.String(71), nullable=False),
+    sa.Column("records_digest", sa.String(71), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("already_holds", sa.Boolean, nullable=False),
+    sa.Column("records_enc", sa.LargeBinary, nullable=False),
+)
+
 status_lists = sa.Table(
     "status_lists",
     metadata,

@@ -23,6 +23,7 @@ from govcred.core.repository import (
     ApplicationRepository,
     AttachmentRepository,
     CredentialRepository,
+    DecisionBasisRepository,
     DecisionRepository,
     FormDraftRepository,
     OfficerContactRepository,
@@ -71,6 +72,7 @@ class UnitOfWork:
         self.audit = AuditLog(self.session, self._clock)
         self.applications = ApplicationRepository(self.session, self._secrets)
         self.decisions = DecisionRepository(self.session)
+        self.decision_bases = DecisionBasisRepository(self.session, self._secrets)
         self.credentials = CredentialRepository(self.session)
         self.officers = OfficerRepository(self.session)
         self.residents = ResidentRepository(self.session, self._secrets)

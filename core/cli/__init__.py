@@ -41,6 +41,7 @@ def _register_builtin_commands() -> None:
         calendar,
         credential,
         db,
+        decision,
         demo,
         eligibility,
         lifecycle,
@@ -62,7 +63,7 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle, report, purge, alerts):
+    for module in (eligibility, outbox, credential, demo, lifecycle, report, purge, alerts, decision):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -9,6 +9,7 @@ from govcred.core.repository.applications import ApplicationRepository
 from govcred.core.repository.attachments import AttachmentRepository
 from govcred.core.repository.blocks import ReservedBlockRepository
 from govcred.core.repository.credentials import CredentialRepository
+from govcred.core.repository.decision_bases import DecisionBasis, DecisionBasisRepository
 from govcred.core.repository.decisions import DecisionRepository
 from govcred.core.repository.form_drafts import FormDraftRepository
 from govcred.core.repository.officer_contacts import OfficerContactRepository
@@ -23,6 +24,8 @@ __all__ = [
     "ApplicationRepository",
     "AttachmentRepository",
     "CredentialRepository",
+    "DecisionBasis",
+    "DecisionBasisRepository",
     "DecisionRepository",
     "FormDraftRepository",
     "OfficerContactRepository",

@@ -17,6 +17,7 @@ from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.eligibility import evaluate_in
 from govcred.core.services.intake import commit_application_change
 from govcred.core.services.issuance import issue_credential
+from govcred.core.services.replay import record_basis
 
 DECIDING_ROLES = ("reviewer", "admin")
 MAX_OFFICER_REASONS = 20
@@ -106,6 +107,7 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
             decided_at=now,
         )
         uow.decisions.add(decision)
+        record_basis(deps, uow, decision, app, context)
         actor, role = principal.audit_actor, principal.role
         for i, reason in enumerate(reasons):
             uow.audit.append(

@@ -40,6 +40,7 @@ from govcred.core.services.intake import check_channel
 from govcred.core.services.issuance import issue_credential
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT, endorsement_window
 from govcred.core.services.reminders import check_choice, date_zh, preferences
+from govcred.core.services.replay import record_basis
 from govcred.core.services.status_change import apply_status_change
 
 ENDORSEMENT, REPLACEMENT = "endorsement", "replacement"
@@ -230,6 +231,7 @@ def request_endorsement(
             decided_at=now,
         )
         uow.decisions.add(decision)
+        record_basis(deps, uow, decision, app, context)
         actor, role = principal.audit_actor, principal.role or principal.kind
         if blocking:
             uow.audit.append(

@@ -1,0 +1,56 @@
+"""What a decision was judged by: the rule set's identity, and digests of what it judged.
+
+A decision is replayable only if it says which rules spoke (every plugin's distribution and
+version, and a digest of each credential type's rule catalogue -- its codes and labels) and
+pins its inputs (a digest of the document, a digest of the records snapshot). Digests are
+SHA-256 over canonical JSON (sorted keys, no whitespace), so equal content gives an equal
+digest whatever the dict order or the process that computed it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import json
+import types
+from typing import Any
+
+import pluggy
+
+from govcred.core.credential_types import CredentialTypes
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def digest(value: Any) -> str:
+    """``sha256:<hex>`` of ``value``'s canonical JSON."""
+    return "sha256:" + hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _package_distributions() -> dict[str, list[str]]:
+    # scanning every installed distribution's metadata is slow: once per process is enough
+    return importlib.metadata.packages_distributions()
+
+
+def _distribution_of(plugin: Any) -> str:
+    module = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+    names = _package_distributions().get(module.split(".")[0]) or []
+    if not names:  # a plugin registered from code that no distribution installed (a test's)
+        return f"{module}@unpackaged"
+    name = sorted(names)[0]
+    return f"{name}=={importlib.metadata.version(name)}"
+
+
+def ruleset_identity(pm: pluggy.PluginManager, credential_types: CredentialTypes) -> str:
+    """``dist==version[ dist==version...] rules=sha256:<16 hex>``: the plugins that were
+    registered and the rule catalogue of every credential type."""
+    distributions = sorted({_distribution_of(plugin) for plugin in pm.get_plugins()})
+    catalogue = {
+        schema: {"type": credential_types[schema].name, "rules": dict(credential_types[schema].rule_labels())}
+        for schema in credential_types
+    }
+    return " ".join([*distributions, "rules=" + digest(catalogue)[: len("sha256:") + 16]])
