@@ -92,6 +92,7 @@ class Outbox:
         dedupe_key: str | None = None,
         not_before: dt.datetime | None = None,
         secret: dict[str, str] | None = None,
+        keep_secret: bool = False,
     ) -> str | None:
         """Queue one message; returns its id, or ``None`` when ``dedupe_key`` was already queued.
 
@@ -104,7 +105,10 @@ class Outbox:
         :param not_before: do not deliver before this time (daytime-only reminders).
         :param secret: personal data the handler needs (a phone number): stored encrypted
             in the payload under ``_secret``, bound to the row id, and handed to the
-            handler as ``message.secrets``.
+            handler as ``message.secrets``. The worker drops it once the message is delivered
+            (a phone, a login code are not needed any more) ...
+        :param keep_secret: ... unless this is set: the secret is read again after delivery
+            (the provincial push's daily reconciliation); it goes with the row (retention).
         """
         s = self._session
         key = (aggregate_type, aggregate_id, channel)
@@ -116,6 +120,8 @@ class Outbox:
         if secret:
             blob = self._cipher.encrypt(json.dumps(secret).encode(), f"outbox|secret|{message_id}".encode())
             payload = {**payload, "_secret": base64.b64encode(blob).decode()}
+            if keep_secret:
+                payload[KEEP_SECRET] = True
         row = {
             "id": message_id,
             "channel": channel,
@@ -162,6 +168,10 @@ class Outbox:
             )
             for r in rows
         ]
+
+
+#: payload marker: the encrypted secret stays after delivery (see :meth:`Outbox.add`)
+KEEP_SECRET = "_keep_secret"
 
 
 def reveal_secrets(cipher, message_id: str, payload: dict[str, Any]) -> dict[str, str]:

@@ -54,7 +54,7 @@ from govcred.core.db import is_sqlite
 from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from govcred.core.orm import outbox as outbox_table
 from govcred.core.outages import database_unavailable
-from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, PENDING, OutboxMessage, reveal_secrets
+from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, KEEP_SECRET, PENDING, OutboxMessage, reveal_secrets
 
 log = logging.getLogger("govcred.worker")
 
@@ -294,8 +294,9 @@ def attempt(
         DELIVERED,
         values=dict(
             status=DELIVERED,
-            # what was encrypted for the handler (a phone, a login code) is not needed any more
-            payload=payload,
+            # what was encrypted for the handler (a phone, a login code) is not needed any more,
+            # unless its channel reads it again later (Outbox.add(keep_secret=True))
+            payload=message.payload if message.payload.get(KEEP_SECRET) else payload,
             delivered_at=now or relay.clock.now(),
             result=_json_safe(result),
             last_error=None,

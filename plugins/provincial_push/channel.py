@@ -176,6 +176,7 @@ class ProvincialPush:
                 aggregate_id=entry.permit_no,
                 dedupe_key=f"push:reconcile:{entry.platform_id}:{now.isoformat()}",
                 secret={"holder_id": message.secrets["holder_id"]},
+                keep_secret=True,
             )
             requeued += added is not None
         if requeued:
@@ -222,6 +223,7 @@ def queue_record(
         aggregate_id=credential.permit_no,
         dedupe_key=_dedupe_key(credential, event),
         secret={"holder_id": holder_code(subject)},
+        keep_secret=True,  # the daily reconciliation digests the record with it, after delivery
     )
 
 

@@ -200,3 +200,14 @@ def test_every_server_offers_the_daily_reconciliation_of_yesterday(runtime, cloc
     clock.advance(days=1)  # the next Beijing day: yesterday is the day of the pushes
     assert run_if_due(runtime.job_place(), job) and not run_if_due(runtime.job_place(), job)  # once a day
     assert (runtime.settings.data_dir / "push" / "manifests" / f"{DAY}.json").exists()
+
+
+def test_records_delivered_by_the_worker_are_still_reconciled(runtime, govcred_cli):
+    """The worker drops a delivered message's encrypted part, but not the holder's ID number of
+    a push record: the reconciliation digests the record with it afterwards."""
+    from govcred.core.worker import run_worker
+
+    _issue_five(runtime)
+    assert run_worker(runtime.relay, drain=True).delivered == 5
+    code, report = _reconcile(govcred_cli)
+    assert code == 0 and (report["local"], report["acknowledged"], report["missing"]) == (5, 5, [])
