@@ -122,6 +122,28 @@ def import_command(ctx: click.Context, file: Path) -> None:
     makeup = "、".join(d.isoformat() for d in table.makeup_workdays) or "无"
     click.echo(f"  调休上班日：{makeup}")
     click.echo(f"  放假日合计 {days_off} 天；已写入 {data_dir / 'calendar' / f'cn-{table.year}.json'}")
+    _recompute_deadlines(ctx.find_root().obj)
+
+
+def _recompute_deadlines(obj) -> None:
+    """Make the stored provisional deadlines final on the calendar just imported."""
+    if not hasattr(type(obj), "runtime"):  # a context without a database: nothing is stored
+        return
+    import sqlalchemy as sa
+
+    from govcred.core.cli.context import console_admin
+    from govcred.core.exceptions import GovcredError
+    from govcred.core.services.deadlines import recompute_provisional_deadlines
+
+    try:
+        result = recompute_provisional_deadlines(obj.runtime.collaborators, console_admin())
+    except (GovcredError, sa.exc.SQLAlchemyError) as exc:
+        # the notice is imported either way; the deadlines are counted again at the next import
+        click.echo(f"未能重新计算已受理申请的暂定办结期限（{exc}），请在数据库可用后再次导入该通知。", err=True)
+        return
+    click.echo(
+        f"已重新计算 {result.checked} 件暂定办结期限：{result.moved} 件期限变动，{result.still_provisional} 件仍为暂定"
+    )
 
 
 @calendar.command("show")

@@ -121,3 +121,17 @@ class ApplicationRepository:
             rows = self._s.execute(sa.select(column, sa.func.count()).where(where).group_by(column)).all()
             counts[name] = {str(k): n for k, n in rows}
         return counts
+
+    def with_provisional_deadline(self) -> Sequence[models.Application]:
+        """Accepted applications whose deadline was computed before their year's holiday
+        notice was imported, locked for the recomputation."""
+        return (
+            self._s.execute(
+                sa.select(models.Application)
+                .where(applications.c.state == models.ACCEPTED, applications.c.deadline_provisional.is_(True))
+                .order_by(applications.c.accepted_at, applications.c.id)
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
