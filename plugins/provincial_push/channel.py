@@ -34,7 +34,12 @@ from govcred.plugins.provincial_push.reconcile import (
     manifest_entries,
     signed_manifest,
 )
-from govcred.plugins.provincial_push.record import credential_record, holder_code, with_holder_code
+from govcred.plugins.provincial_push.record import (
+    credential_record,
+    holder_code,
+    with_holder_code,
+    without_holder_name,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core import Credential, Outbox, OutboxMessage, PluginHost, UnitOfWork
@@ -79,7 +84,7 @@ class PushChannel:
         id_number = message.secrets.get("holder_id", "")
         if not id_number:
             raise PermanentDeliveryError(f"record {message.id} has no holder ID number")
-        record = with_holder_code(payload["record"], id_number)
+        record = with_holder_code(payload["record"], id_number, message.secrets.get("holder_name"))
         # a reconciliation re-push speaks for the message the platform lost or altered
         result = self.backend.push(payload.get("platform_id") or message.id, payload["event"], record)
         log.info(
@@ -175,7 +180,7 @@ class ProvincialPush:
                 aggregate_type="credential",
                 aggregate_id=entry.permit_no,
                 dedupe_key=f"push:reconcile:{entry.platform_id}:{now.isoformat()}",
-                secret={"holder_id": message.secrets["holder_id"]},
+                secret=dict(message.secrets),
                 keep_secret=True,
             )
             requeued += added is not None
@@ -210,8 +215,11 @@ def queue_record(
     issuance must not roll back): an unbuildable record is queued as an error the handler
     turns into a dead letter the administrator sees."""
     payload: dict[str, Any] = {"event": event}
+    secret = {"holder_id": holder_code(subject)}
     try:
-        payload["record"] = credential_record(credential, subject, config, status)
+        payload["record"], secret["holder_name"] = without_holder_name(
+            credential_record(credential, subject, config, status)
+        )
     except ValueError as exc:
         log.error("permit %s: GB/T 36903 record not built: %s", credential.permit_no, exc)
         payload["error"] = str(exc)
@@ -222,7 +230,7 @@ def queue_record(
         aggregate_type="credential",
         aggregate_id=credential.permit_no,
         dedupe_key=_dedupe_key(credential, event),
-        secret={"holder_id": holder_code(subject)},
+        secret=secret,
         keep_secret=True,  # the daily reconciliation digests the record with it, after delivery
     )
 

@@ -75,7 +75,7 @@ def manifest_entries(messages: Iterable[OutboxMessage]) -> list[ManifestEntry]:
             identifier=str(record.get("ZZBS", "")),
             permit_no=message.aggregate_id,
             event=str(payload["event"]),
-            digest=record_digest(with_holder_code(record, holder)),
+            digest=record_digest(with_holder_code(record, holder, message.secrets.get("holder_name"))),
             message=message,
         )
     return list(entries.values())

@@ -3,7 +3,8 @@
 Field names are the pinyin abbreviations implementations of 36903 use. The holder's ID
 number (持证主体代码 ``CZZTDM``) is not part of the record built here: it travels in the
 outbox row's encrypted ``secret`` and is put back by the channel handler just before
-sending (:func:`with_holder_code`), so the plain payload never holds it.
+sending (:func:`with_holder_code`), so the plain payload never holds it; so does the
+holder's name (``CZZT``), blank in the waiting record.
 
 Status (``ZZZT``): no national code list was found (reference/domain.md §4), so the record
 carries govcred's own values (valid, suspended, revoked, replaced, cancelled, superseded)
@@ -80,11 +81,17 @@ def holder_code(subject: Mapping[str, str]) -> str:
     return str(subject.get("id_number", "")).strip().upper()
 
 
-def with_holder_code(record: dict[str, Any], id_number: str) -> dict[str, Any]:
-    """The full record for the platform: ``CZZTDM`` placed after ``CZZT``."""
+def with_holder_code(record: dict[str, Any], id_number: str, name: str | None = None) -> dict[str, Any]:
+    """The full record for the platform: ``CZZTDM`` placed after ``CZZT``; the holder's name
+    put back into ``CZZT`` when it travelled encrypted too (rows queued before it did carry it)."""
     out: dict[str, Any] = {}
     for key, value in record.items():
-        out[key] = value
+        out[key] = name if key == "CZZT" and name else value
         if key == "CZZT":
             out["CZZTDM"] = id_number
     return out
+
+
+def without_holder_name(record: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The record as it waits in the outbox (``CZZT`` blank) and the name, for the secret."""
+    return {**record, "CZZT": ""}, str(record.get("CZZT", ""))

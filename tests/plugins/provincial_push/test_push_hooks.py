@@ -39,7 +39,8 @@ def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
     assert [r["aggregate_seq"] for r in rows] == [1, 2, 3]
     assert [r["payload"]["record"]["ZZZT"] for r in rows] == ["valid", "suspended", "valid"]
     assert all(ID_NUMBER not in json.dumps(r["payload"]) for r in rows)  # only in the encrypted secret
-    assert as_message(runtime, rows[0]).secrets == {"holder_id": ID_NUMBER}
+    assert all(r["payload"]["record"]["CZZT"] == "" for r in rows)  # so is the holder's name
+    assert as_message(runtime, rows[0]).secrets == {"holder_id": ID_NUMBER, "holder_name": "张三明"}
 
     channel = runtime.channels["provincial_push"]
     for row in rows + rows:  # each delivered twice: the drop file still has one line per message
@@ -48,6 +49,7 @@ def test_issue_and_status_changes_queue_records_in_permit_order(runtime):
     entries = read_records(path)
     assert [e["id"] for e in entries] == [r["id"] for r in rows]
     assert entries[0]["record"]["CZZTDM"] == ID_NUMBER and entries[1]["event"] == "suspended"
+    assert entries[0]["record"]["CZZT"] == "张三明"  # back in the record the platform receives
 
 
 def test_a_record_that_cannot_be_built_does_not_fail_the_issuance(runtime):
