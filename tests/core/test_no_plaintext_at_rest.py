@@ -1,18 +1,19 @@
 """No personal data in plaintext at rest (SQLite and PostgreSQL).
 
-A whole journey runs with canary ID numbers and phone numbers: a resident applies online
+A whole journey runs with canary ID numbers, phone numbers and names: a resident applies online
 (SMS sign-in, a proof upload), a clerk enters a window application, a reviewer approves
 both, the worker sends the SMS and the provincial push, and a verifier checks the permit.
 Then every column of every table and every file of the data directory (the SQLite file
 itself, raw, included) is searched for the canaries -- as text, in base64 at each
 alignment, in hex and in UTF-16. Only the provincial push drop files may carry them (GB/T
-36903 requires the holder's identifier there); masked forms (3301**********7777) are fine.
+36903 requires the holder's identifier there); masked forms (3301**********7777, 欧**) are fine.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,7 +27,8 @@ from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
 ONLINE_ID, ONLINE_PHONE = make_id("19880808", seq="777"), "13987654321"
 WINDOW_ID, WINDOW_PHONE = make_id("19790101", seq="555"), "13712340987"
-CANARIES = (ONLINE_ID, ONLINE_PHONE, WINDOW_ID, WINDOW_PHONE)
+ONLINE_NAME, WINDOW_NAME = "欧阳澈明", "司马青禾"
+CANARIES = (ONLINE_ID, ONLINE_PHONE, WINDOW_ID, WINDOW_PHONE, ONLINE_NAME, WINDOW_NAME)
 
 
 def encodings(canary: str) -> dict[str, bytes]:
@@ -36,6 +38,7 @@ def encodings(canary: str) -> dict[str, bytes]:
         "hex": binascii.hexlify(raw),
         "HEX": binascii.hexlify(raw).upper(),
         "utf-16": canary.encode("utf-16-le"),
+        "json-escaped": json.dumps(canary).strip('"').encode(),  # \uXXXX for a Chinese name
     }
     for shift in range(3):  # base64 of the canary inside a longer value, at each alignment
         encoded = base64.b64encode(b"\0" * shift + raw)
@@ -81,14 +84,14 @@ def _journey(runtime, tmp_path) -> None:
     resident = resident_headers(client, runtime, ONLINE_PHONE)
     proof = upload_proof(client, resident).get_json()["id"]
     online_doc = document([proof], id_number=ONLINE_ID)
-    online_doc["applicant"]["phone"] = ONLINE_PHONE
+    online_doc["applicant"].update(phone=ONLINE_PHONE, name=ONLINE_NAME)
     online = client.post("/api/v1/applications", json=online_doc, headers=with_key(resident))
     assert online.status_code == 201, online.get_json()
     # at the window, by a clerk
     clerk = officer_headers(client, runtime, "clerk", "clerk-canary")
     proof = upload_proof(client, clerk).get_json()["id"]
     window_doc = document([proof], channel="window", id_number=WINDOW_ID)
-    window_doc["applicant"]["phone"] = WINDOW_PHONE
+    window_doc["applicant"].update(phone=WINDOW_PHONE, name=WINDOW_NAME)
     window = client.post("/api/v1/applications", json=window_doc, headers=with_key(clerk))
     assert window.status_code == 201, window.get_json()
     # approval, then the SMS and the push through the outbox
