@@ -111,16 +111,20 @@ DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN = (
     "rejected",
     "withdrawn",
 )
-APPLICATION_STATES = (DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN)
+#: 补正: returned to the applicant for more materials; resubmitting accepts it again and the
+#: deadline restarts from that acceptance
+RETURNED = "returned"
+APPLICATION_STATES = (DRAFT, SUBMITTED, ACCEPTED, APPROVED, REJECTED, WITHDRAWN, RETURNED)
 _TRANSITIONS = {
     DRAFT: {SUBMITTED, WITHDRAWN},
-    SUBMITTED: {ACCEPTED, WITHDRAWN, REJECTED},
-    ACCEPTED: {APPROVED, REJECTED, WITHDRAWN},
+    SUBMITTED: {ACCEPTED, WITHDRAWN, REJECTED, RETURNED},
+    ACCEPTED: {APPROVED, REJECTED, WITHDRAWN, RETURNED},
+    RETURNED: {ACCEPTED, WITHDRAWN},
     APPROVED: set(),
     REJECTED: set(),
     WITHDRAWN: set(),
 }
-IN_PROGRESS = (DRAFT, SUBMITTED, ACCEPTED)
+IN_PROGRESS = (DRAFT, SUBMITTED, ACCEPTED, RETURNED)
 
 
 @dataclass(eq=False)
@@ -172,6 +176,12 @@ class Application:
 
     def withdraw(self) -> None:
         self._move(WITHDRAWN)
+
+    def return_for_materials(self) -> None:
+        """补正: back to the applicant; no deadline runs until it is accepted again."""
+        self._move(RETURNED)
+        self.deadline = None
+        self.deadline_provisional = False
 
     @property
     def in_progress(self) -> bool:

@@ -16,6 +16,9 @@ kind                                           fields
 ``accepted`` (受理; the deadline runs)          ``deadline``
 ``approved``                                   (``permit_no`` once the credential is issued)
 ``rejected``                                   ``findings`` (every blocking one), ``officer_reasons``
+``returned`` (补正: more materials needed)      ``items`` (every item listed, Chinese text)
+``resubmitted`` (accepted again after 补正;     ``deadline``
+the deadline restarts)
 ``issued`` (first issue, endorsement or        ``credential_id``, ``permit_no``, ``version``
 replacement: see ``application_kind``)
 ``suspended``, ``reinstated``, ``revoked``,    ``credential_id``, ``permit_no``, ``version``,
@@ -67,6 +70,7 @@ class Kind:
     REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
     REMINDER, LOGIN_CODE = "reminder", "login_code"
     OFFICER_DIGEST, DEADLINE_PASSED = "officer_digest", "deadline_passed"
+    RETURNED, RESUBMITTED = "returned", "resubmitted"
 
 
 #: The kinds of a credential's status change, by the status it moved to.
@@ -82,6 +86,8 @@ KINDS = (
     Kind.ACCEPTED,
     Kind.APPROVED,
     Kind.REJECTED,
+    Kind.RETURNED,
+    Kind.RESUBMITTED,
     Kind.ISSUED,
     *STATUS_KINDS.values(),
     Kind.REMINDER,
@@ -126,6 +132,8 @@ class Notification:
     officer_id: str | None = None
     due_today: tuple[str, ...] = ()
     overdue: tuple[str, ...] = ()
+    #: 补正: what the applicant is asked to bring (Chinese, may name an address)
+    items: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -189,6 +197,28 @@ class Notifier:
                 occurred_at=decision.decided_at,
                 findings=tuple(decision.blocking_findings),
                 officer_reasons=tuple(decision.officer_reasons),
+                **self._about(application),
+            ),
+        )
+
+    def returned(self, outbox: Outbox, application: Application, items, at: dt.datetime) -> bool:
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.RETURNED,
+                occurred_at=at,
+                items=tuple(str(i["text"]) for i in items),
+                **self._about(application),
+            ),
+        )
+
+    def resubmitted(self, outbox: Outbox, application: Application) -> bool:
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.RESUBMITTED,
+                occurred_at=application.accepted_at,
+                deadline=application.deadline,
                 **self._about(application),
             ),
         )

@@ -174,7 +174,7 @@ applications = sa.Table(
     #: verified name and ID number are the document's own, checked equal at submission)
     sa.Column("identity", sa.JSON),
     sa.CheckConstraint(
-        "state IN ('draft', 'submitted', 'accepted', 'approved', 'rejected', 'withdrawn')", name="state"
+        "state IN ('draft', 'submitted', 'accepted', 'approved', 'rejected', 'withdrawn', 'returned')", name="state"
     ),
     sa.CheckConstraint("channel IN ('online', 'window')", name="channel"),
 )
@@ -494,6 +494,20 @@ officer_contacts = sa.Table(
     sa.Column("officer_id", ID, sa.ForeignKey("officers.id"), primary_key=True),
     sa.Column("phone_enc", sa.LargeBinary, nullable=False),
     sa.Column("updated_at", TZDateTime, nullable=False),
+)
+
+#: Each 补正 round of an application: every item the reviewer listed at once (rule findings
+#: by code and free text) and when the applicant or a clerk brought the materials.
+application_returns = sa.Table(
+    "application_returns",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("returned_by", ID, sa.ForeignKey("officers.id"), nullable=False),
+    sa.Column("returned_at", TZDateTime, nullable=False),
+    sa.Column("resubmitted_at", TZDateTime),
+    sa.Column("resubmitted_by", sa.String(64)),
 )
 
 _mapped = False

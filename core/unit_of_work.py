@@ -21,6 +21,7 @@ from govcred.core.idempotency import bound_claim
 from govcred.core.outbox import Outbox
 from govcred.core.repository import (
     ApplicationRepository,
+    ApplicationReturnRepository,
     AttachmentRepository,
     CredentialRepository,
     DecisionBasisRepository,
@@ -83,6 +84,7 @@ class UnitOfWork:
         self.reminder_choices = ReminderChoiceRepository(self.session)
         self.attachments = AttachmentRepository(self.session)
         self.form_drafts = FormDraftRepository(self.session, self._secrets)
+        self.application_returns = ApplicationReturnRepository(self.session)
         self.ratings = RatingRepository(self.session, self._secrets)
         self.officer_contacts = OfficerContactRepository(self.session, self._secrets)
         self.reports = ReportQueries(self.session)

@@ -5,6 +5,7 @@ module an aggregate. Applicant-facing queries are scoped in the query itself
 from __future__ import annotations
 
 from govcred.core.repository.accounts import OfficerRepository, ResidentRepository
+from govcred.core.repository.application_returns import ApplicationReturnRepository
 from govcred.core.repository.applications import ApplicationRepository
 from govcred.core.repository.attachments import AttachmentRepository
 from govcred.core.repository.blocks import ReservedBlockRepository
@@ -22,6 +23,7 @@ from govcred.core.repository.sweep_runs import SweepRunRepository
 
 __all__ = [
     "ApplicationRepository",
+    "ApplicationReturnRepository",
     "AttachmentRepository",
     "CredentialRepository",
     "DecisionBasis",

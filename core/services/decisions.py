@@ -24,7 +24,7 @@ MAX_OFFICER_REASONS = 20
 MAX_REASON_CHARS = 500
 
 
-def _checked_reasons(reasons: Sequence[str]) -> list[str]:
+def checked_reasons(reasons: Sequence[str]) -> list[str]:
     errors = ErrorList()
     if isinstance(reasons, str) or len(reasons) > MAX_OFFICER_REASONS:
         errors.add("reasons", "REASONS_INVALID", f"理由应为最多 {MAX_OFFICER_REASONS} 条文字的列表")
@@ -55,7 +55,7 @@ def decide(
     attempt leaves a failure entry in the audit log.
     """
     require_role(principal, *DECIDING_ROLES)
-    reasons = _checked_reasons(officer_reasons)
+    reasons = checked_reasons(officer_reasons)
     key = deps.keys.active_key() if approve else None  # decrypted outside the write transaction
     try:
         return _decide(deps, app_id, approve, principal, reasons, expected_version, key)

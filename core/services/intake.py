@@ -128,12 +128,16 @@ def submit_application(
             },
         )
         if materials_complete(document):
-            _accept(deps, uow, app, principal, now)
+            accept_in(deps, uow, app, principal, now)
         uow.commit()
     return app
 
 
-def _accept(deps: Collaborators, uow, app: models.Application, principal: Principal, now: dt.datetime) -> None:
+def accept_in(
+    deps: Collaborators, uow, app: models.Application, principal: Principal, now: dt.datetime, *, resubmitted=False
+) -> None:
+    """Accept ``app`` inside the caller's unit of work: the deadline runs from ``now`` (also
+    after 补正, when ``resubmitted``: the deadline restarts from the new acceptance)."""
     deadline = deps.calendar.deadline(now, working_days=WORKING_DAYS_TO_DECIDE)
     app.accept(now, deadline.at, deadline.provisional)
     if deadline.provisional:
@@ -145,8 +149,15 @@ def _accept(deps: Collaborators, uow, app: models.Application, principal: Princi
         action="application.accepted",
         object_type="application",
         object_id=app.id,
-        details={"deadline": deadline.at.isoformat(), "provisional": deadline.provisional},
+        details={
+            "deadline": deadline.at.isoformat(),
+            "provisional": deadline.provisional,
+            **({"after_return": True} if resubmitted else {}),
+        },
     )
+    if resubmitted:  # the platform already has the application; the holder hears of the new deadline
+        deps.notifier.resubmitted(uow.outbox, app)
+        return
     deps.pm.hook.govcred_application_accepted(application=app, outbox=uow.outbox)
     deps.notifier.accepted(uow.outbox, app)
 
@@ -164,7 +175,7 @@ def accept_application(deps: Collaborators, app_id: str, principal: Principal) -
     now = deps.clock.now()
     with deps.uow() as uow:
         app = uow.applications.get(app_id, for_update=True)
-        _accept(deps, uow, app, principal, now)
+        accept_in(deps, uow, app, principal, now)
         commit_application_change(uow)
     return app
 

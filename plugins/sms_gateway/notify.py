@@ -141,6 +141,26 @@ def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
             dedupe=f"sms:{n.application_id}:rejected",
             not_before=at,
         )
+    if n.kind == Kind.RETURNED:  # each 补正 round is told once
+        return _queue(
+            outbox,
+            n,
+            "returned",
+            "application_returned",
+            {"ref": n.application_ref, "count": str(len(n.items))},
+            dedupe=f"sms:{n.application_id}:returned:{n.occurred_at.isoformat() if n.occurred_at else ''}",
+            not_before=at,
+        )
+    if n.kind == Kind.RESUBMITTED and n.deadline is not None:
+        return _queue(
+            outbox,
+            n,
+            "resubmitted",
+            "application_resubmitted",
+            {"ref": n.application_ref, "deadline": short_date(beijing_date(n.deadline))},
+            dedupe=f"sms:{n.application_id}:resubmitted:{n.occurred_at.isoformat() if n.occurred_at else ''}",
+            not_before=at,
+        )
     if n.kind in STATUS_TEMPLATES:
         # a permit suspended, reinstated and suspended again gets a message each time
         when = n.occurred_at.isoformat() if n.occurred_at else n.version

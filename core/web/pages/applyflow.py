@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template, url_for
+from flask import render_template, request, url_for
 
-from govcred.core.services import documents
+from govcred.core.exceptions import Conflict, ValidationError
+from govcred.core.services import documents, returns
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc
 from govcred.core.web.pages.views import FormErrors
@@ -96,3 +97,26 @@ class ApplyFlow:
             confirm_action=url_for(self.confirm_post),
             back_url=url_for(self.form),
         )
+
+
+def resubmit_from_form(principal, app_id: str) -> tuple[FormErrors | None, int]:
+    """补正: resubmit the attachments the form added, by the part they belong to (fields
+    named ``<path>.attachments``, filled by the upload script); ``(errors, status)`` when refused."""
+    try:
+        resubmitted_from_form(principal, app_id)
+    except ValidationError as exc:
+        return FormErrors.from_exception(exc), 400
+    except Conflict as exc:
+        errors = FormErrors()
+        errors.add("attachments", exc.message, exc.code)
+        return errors, exc.http_status
+    return None, 200
+
+
+def resubmitted_from_form(principal, app_id: str):
+    """The resubmission itself (see :func:`resubmit_from_form`)."""
+    added: dict[str, list[str]] = {}
+    for name, value in request.form.items(multi=True):
+        if name.endswith(".attachments") and value.strip():
+            added.setdefault(name.removesuffix(".attachments"), []).append(value.strip())
+    return returns.resubmit_materials(runtime_of().collaborators, app_id, principal, added)

@@ -12,9 +12,16 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 
 from govcred.core import attachments, models
 from govcred.core.accounts import sessions, signin
-from govcred.core.exceptions import AuthenticationRequired, Conflict, PermissionDenied, RateLimited, ValidationError
+from govcred.core.exceptions import (
+    AuthenticationRequired,
+    Conflict,
+    FieldError,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
 from govcred.core.orm import audit_log
-from govcred.core.services import decisions, eligibility, lifecycle, review_queue
+from govcred.core.services import decisions, eligibility, lifecycle, returns, review_queue
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 
 # imported by name: ``intake`` is this blueprint's window-intake view
@@ -22,7 +29,7 @@ from govcred.core.services.intake import INTAKE_ROLES, get_application, submit_a
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import guard, permitview
-from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, TypedForm, schema_slug
+from govcred.core.web.pages.applyflow import DRAFT_KEYS, ApplyFlow, TypedForm, resubmit_from_form, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.resident import CREDENTIAL_STATUS_ZH, STATE_ZH
 from govcred.core.web.pages.views import FormErrors, install_error_pages, officer_required, safe_next, store_upload
@@ -125,6 +132,8 @@ ACTION_ZH = {
     "application.approved": "批准",
     "application.rejected": "不予批准",
     "application.withdrawn": "撤回",
+    "application.returned": "退回补正（一次性告知补正清单）",
+    "application.resubmitted": "补正材料后重新提交",
     "application.decide": "审批未成功",
     "decision.officer_reason": "填写审核理由",
     "attachment.uploaded": "上传材料",
@@ -192,6 +201,9 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
         and app.created_by != principal.id,
         can_change_status=principal.role in STATUS_ROLES,
         reasons_text=reasons_text,
+        rounds=returns.rounds_of(rt.collaborators, app.id),
+        holders=returns.attachment_holders(app.document),
+        can_bring_materials=principal.role in INTAKE_ROLES and app.state == models.RETURNED,
         state_zh=STATE_ZH,
         status_zh=CREDENTIAL_STATUS_ZH,
         action_zh=ACTION_ZH,
@@ -251,6 +263,45 @@ def decide(app_id: str):
     except (Conflict, PermissionDenied) as exc:
         errors.add("action", exc.message, exc.code)
         return _application_page(app_id, errors=errors, status=exc.http_status, reasons_text=reasons_text)
+    return redirect(url_for("officer.application", app_id=app_id))
+
+
+@bp.post("/applications/<app_id>/return")
+@officer_required(*REVIEW_ROLES)
+def return_for_materials(app_id: str):
+    """退回补正: every item at once, the rule findings ticked and the reviewer's own lines."""
+    form = request.form
+    notes_text = form.get("items", "")
+    try:
+        version = int(form.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        returns.return_for_materials(
+            runtime_of().collaborators,
+            app_id,
+            current_principal(),
+            finding_codes=form.getlist("findings"),
+            notes=[line.strip() for line in notes_text.splitlines() if line.strip()],
+            expected_version=version,
+        )
+    except ValidationError as exc:
+        errors = FormErrors([FieldError("items", e.code, e.message) for e in exc.errors])
+        return _application_page(app_id, errors=errors, status=400)
+    except (Conflict, PermissionDenied) as exc:
+        errors = FormErrors()
+        errors.add("items", exc.message, exc.code)
+        return _application_page(app_id, errors=errors, status=exc.http_status)
+    return redirect(url_for("officer.application", app_id=app_id))
+
+
+@bp.post("/applications/<app_id>/materials")
+@officer_required(*INTAKE_ROLES)
+def officer_materials(app_id: str):
+    """A clerk brings the 补正 materials for the applicant (scans uploaded at the window)."""
+    errors, status = resubmit_from_form(current_principal(), app_id)
+    if errors is not None:
+        return _application_page(app_id, errors=errors, status=status)
     return redirect(url_for("officer.application", app_id=app_id))
 
 

@@ -18,11 +18,11 @@ from govcred.core.accounts import signin
 from govcred.core.accounts.login_codes import send_login_code
 from govcred.core.exceptions import AuthenticationRequired, Conflict, RateLimited, ValidationError
 from govcred.core.qr import render_png
-from govcred.core.services import drafts, identity_binding, intake, lifecycle
+from govcred.core.services import drafts, identity_binding, intake, lifecycle, returns
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import formdoc, guard, permitview
-from govcred.core.web.pages.applyflow import ApplyFlow, TypedForm, schema_slug
+from govcred.core.web.pages.applyflow import ApplyFlow, TypedForm, resubmit_from_form, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
 from govcred.core.web.pages.views import FormErrors, install_error_pages, resident_required, safe_next, store_upload
 
@@ -44,6 +44,7 @@ STATE_ZH = {
     models.APPROVED: "已批准",
     models.REJECTED: "不予批准",
     models.WITHDRAWN: "已撤回",
+    models.RETURNED: "待补正材料",
 }
 CREDENTIAL_STATUS_ZH = permitview.STATUS_ZH
 
@@ -359,13 +360,32 @@ def reapply(app_id: str):
     return redirect(url_for("resident.notice"))
 
 
+@bp.post("/applications/<app_id>/materials")
+@resident_required
+def materials(app_id: str):
+    """补正: the resident uploads what the return listed and resubmits."""
+    errors, status = resubmit_from_form(current_principal(), app_id)
+    if errors is not None:
+        return _status_page(app_id, errors=errors, status=status)
+    return redirect(url_for("resident.status", app_id=app_id))
+
+
 # ---- status ---------------------------------------------------------------------------------
 
 
 @bp.get("/applications/<app_id>")
 @resident_required
-def status(
-    app_id: str, *, rating_errors: FormErrors | None = None, rating_form: dict | None = None, status_code: int = 200
+def status(app_id: str):
+    return _status_page(app_id)
+
+
+def _status_page(
+    app_id: str,
+    *,
+    errors: FormErrors | None = None,
+    status: int = 200,
+    rating_errors: FormErrors | None = None,
+    rating_form: dict | None = None,
 ):
     rt = runtime_of()
     app, decision = intake.get_application(rt.collaborators, app_id, current_principal())
@@ -376,6 +396,7 @@ def status(
             credential = uow.credentials.get(decision.credential_id)
     with rt.uow(readonly=True) as uow:
         rating = uow.ratings.for_application(app.id)
+    rounds = returns.rounds_of(rt.collaborators, app.id)
     return render_template(
         "resident/status.html",
         app=app,
@@ -387,7 +408,11 @@ def status(
         rating=rating,
         rating_errors=rating_errors or FormErrors(),
         rating_form=rating_form or {},
-    ), status_code
+        rounds=rounds,
+        restart_basis=returns.RESTART_BASIS,
+        errors=errors or FormErrors(),
+        holders=returns.attachment_holders(app.document),
+    ), status
 
 
 @bp.post("/applications/<app_id>/rating")
@@ -400,7 +425,7 @@ def rate(app_id: str):
     try:
         rate_service(runtime_of().collaborators, current_principal(), app_id, form["score"], form["comment"])
     except ValidationError as exc:
-        return status(app_id, rating_errors=FormErrors(exc.errors), rating_form=form, status_code=400)
+        return _status_page(app_id, rating_errors=FormErrors(exc.errors), rating_form=form, status=400)
     return redirect(url_for("resident.status", app_id=app_id, rated=1) + "#rating")
 
 

@@ -122,7 +122,8 @@ def test_reminder_templates_take_the_params_the_lifecycle_sweep_sends():
 
 def test_typical_messages_fit_one_segment():
     typical = {
-        "ref": "1A2B3C4D",
+        "ref": "7K3M-9QX2-TADD",  # a 办件编号 (core/reference.py)
+        "count": "3",
         "deadline": "2026年12月2日",
         "reasons": "本县户籍、未作承诺",
         "permit_no": "QT-2026-000123",

@@ -1,0 +1,101 @@
+"""补正: return for more materials with every item at once, resubmit, the deadline restarts
+from the new acceptance, an SMS at each step, the audit log holds it all."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from govcred.core import models
+from govcred.core.exceptions import Conflict, ValidationError
+from govcred.core.orm import audit_log, outbox
+from govcred.core.services import decisions, intake, returns
+from tests.core.workflow_helpers import document, import_records, officer, resident, upload
+
+PHONE = "13900000051"
+
+
+def accepted_app(rt):
+    import_records(rt, declared="2026-09-01")  # under six months: a blocking finding
+    holder = resident(rt, PHONE)
+    app = intake.submit_application(
+        rt.collaborators, document([upload(rt, holder)]), principal=holder, channel="online"
+    )
+    return holder, app
+
+
+def sms_templates(rt, app_id):
+    with rt.uow(readonly=True) as uow:
+        return [
+            r["payload"]["template"]
+            for r in uow.session.execute(
+                sa.select(outbox.c.payload)
+                .where(outbox.c.channel == "sms", outbox.c.aggregate_id == app_id)
+                .order_by(outbox.c.created_at)
+            ).mappings()
+        ]
+
+
+def test_a_return_round_trip_restarts_the_deadline_and_ends_in_an_approval(runtime, clock):
+    rt = runtime
+    holder, app = accepted_app(rt)
+    first_deadline = app.deadline
+    reviewer = officer(rt, "reviewer", "rv1")
+    returned = returns.return_for_materials(
+        rt.collaborators,
+        app.id,
+        reviewer,
+        finding_codes=["REGISTRATION_TOO_SHORT"],
+        notes=["请补交租赁合同的登记备案证明"],
+    )
+    assert returned.state == models.RETURNED and returned.deadline is None
+    (round_,) = returns.rounds_of(rt.collaborators, app.id)
+    assert [i["code"] for i in round_.items] == ["REGISTRATION_TOO_SHORT", None]
+    assert round_.resubmitted_at is None
+
+    clock.advance(days=3)
+    with pytest.raises(ValidationError):  # nothing added: refused, still returned
+        returns.resubmit_materials(rt.collaborators, app.id, holder, {})
+    import_records(rt, declared="2026-01-01")  # meanwhile the records show the longer registration
+    extra = upload(rt, holder, name="备案证明.png")
+    again = returns.resubmit_materials(rt.collaborators, app.id, holder, {"conditions[0]": [extra]})
+    assert again.state == models.ACCEPTED
+    assert again.deadline > first_deadline and again.accepted_at == rt.clock.now()
+    assert extra in again.document["conditions"][0]["attachments"]
+    assert returns.rounds_of(rt.collaborators, app.id)[0].resubmitted_at is not None
+
+    decision = decisions.decide(rt.collaborators, app.id, approve=True, principal=reviewer)
+    assert decision.approved
+    assert sms_templates(rt, app.id) == [
+        "application_received",
+        "application_returned",
+        "application_resubmitted",
+        "application_approved",
+    ]
+    with rt.uow(readonly=True) as uow:
+        actions = (
+            uow.session.execute(
+                sa.select(audit_log.c.action).where(audit_log.c.object_id == app.id).order_by(audit_log.c.seq)
+            )
+            .scalars()
+            .all()
+        )
+    assert actions[actions.index("application.returned") :][:3] == [
+        "application.returned",
+        "application.resubmitted",
+        "application.accepted",
+    ]
+
+
+def test_a_return_names_at_least_one_item_and_only_this_applications_findings(runtime):
+    _holder, app = accepted_app(runtime)
+    reviewer = officer(runtime, "reviewer", "rv2")
+    with pytest.raises(ValidationError) as nothing:
+        returns.return_for_materials(runtime.collaborators, app.id, reviewer)
+    assert [e.code for e in nothing.value.errors] == ["ITEMS_REQUIRED"]
+    with pytest.raises(ValidationError) as unknown:
+        returns.return_for_materials(runtime.collaborators, app.id, reviewer, finding_codes=["LOCAL_HUKOU"])
+    assert [e.code for e in unknown.value.errors] == ["FINDING_UNKNOWN"]
+    returns.return_for_materials(runtime.collaborators, app.id, reviewer, notes=["照片不清晰"])
+    with pytest.raises(Conflict):  # a returned application is not decided before it comes back
+        decisions.decide(runtime.collaborators, app.id, approve=True, principal=reviewer)
