@@ -176,3 +176,97 @@ def test_records_are_read_inside_the_callers_transaction(runtime):
         )
         is None
     )
+
+
+# ---- real extracts: encodings, extra columns, duplicates, oversized input (issue 13) ----------
+
+HEADER = "kind,id_number,name,division,declared,ended,number,issuer_division,issued,status,地址\n"
+
+
+def _extract(*rows: str) -> str:
+    return HEADER + "".join(row + "\n" for row in rows)
+
+
+def test_a_gbk_file_with_errors_lists_each_with_its_line_and_the_fixed_file_imports(run, runtime, tmp_path):
+    f = tmp_path / "records.csv"
+    broken = _extract(
+        f"registration,{PERSON},张三,331121,2026-01-01,,,,,,青田县鹤城街道某路1号",
+        f"registration,{BAD_ID},李四,331121,2026-01-01,,,,,,青田县",
+        f"registration,{PERSON},张三,331121,2026-01-01,,,,,,青田县鹤城街道某路1号",
+        f"permit,{OTHER},王五,,,,ZJ3301002024000009,330100,2024-05-01,valid,杭州",
+        f"permit,{OTHER},王五,,,,ZJ3301002024000009,330100,2024-05-01,revoked,杭州",
+    )
+    f.write_bytes(broken.encode("gbk"))
+    result = run("import", str(f))
+    assert result.exit_code == 2
+    for expected in (
+        "第3行：身份号码无效",
+        "第4行：与第2行完全相同",
+        "第6行：居住证 ZJ3301002024000009 的状态为 revoked，与第5行的 valid 矛盾",
+    ):
+        assert expected in result.output, result.output
+    assert "Traceback" not in result.output
+    assert configured(runtime.pm).count_rows() == {"registrations": 0, "permits": 0}
+
+    fixed = _extract(
+        f"registration,{PERSON},张三,331121,2026-01-01,,,,,,青田县鹤城街道某路1号",
+        f"permit,{OTHER},王五,,,,ZJ3301002024000009,330100,2024-05-01,valid,杭州",
+    )
+    f.write_bytes(fixed.encode("gbk"))
+    result = run("import", str(f))
+    assert result.exit_code == 0, result.output
+    assert configured(runtime.pm).count_rows() == {"registrations": 1, "permits": 1}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16", "utf-16-le"])
+def test_each_common_encoding_is_read(run, runtime, tmp_path, encoding):
+    f = tmp_path / "records.csv"
+    f.write_bytes(_extract(f"registration,{PERSON},张三,331121,2026-01-01,,,,,,青田县某路").encode(encoding))
+    result = run("import", str(f))
+    assert result.exit_code == 0, result.output
+    assert _hook(runtime, PERSON).registrations[0].division == "331121"
+
+
+def test_oversized_fields_and_deep_json_are_line_errors_not_tracebacks(run, runtime, tmp_path):
+    big = tmp_path / "records.csv"
+    big.write_text(
+        _extract(
+            f"registration,{PERSON},{'张' * 140_000},331121,2026-01-01,,,,,,x",
+            f"registration,{PERSON},x,331121,2026-02-01,,,,,,y",
+        ),
+        encoding="utf-8",
+    )
+    result = run("import", str(big))
+    assert result.exit_code == 2 and "第2行：内容过长" in result.output and "Traceback" not in result.output
+    deep = tmp_path / "records.jsonl"
+    deep.write_text(
+        json.dumps({"kind": "registration", "id_number": PERSON, "division": "331121", "declared": "2026-01-01"})
+        + "\n"
+        + "[" * 5000
+        + "]" * 5000
+        + "\n",
+        encoding="utf-8",
+    )
+    result = run("import", str(deep))
+    assert result.exit_code == 2 and "第2行：JSON" in result.output and "Traceback" not in result.output
+    assert configured(runtime.pm).count_rows() == {"registrations": 0, "permits": 0}
+
+
+def test_undecodable_bytes_are_named_not_a_traceback(run, tmp_path):
+    f = tmp_path / "records.csv"
+    f.write_bytes(HEADER.encode() + b"\x81\x20\xff\xfe\x80\x80\n")
+    result = run("import", str(f))
+    assert result.exit_code == 2 and "无法识别文件编码" in result.output
+
+
+def test_a_large_file_shows_a_progress_bar(runtime, tmp_path):
+    f = tmp_path / "records.csv"
+    rows = [
+        f"registration,{make_id('19900307', seq=f'{i % 1000:03d}')},某人,331121,2026-01-{1 + i // 1000:02d},,,,,,青田县某路{i}号"
+        for i in range(12_000)
+    ]
+    f.write_text(_extract(*rows), encoding="utf-8")
+    assert f.stat().st_size > 1_000_000
+    result = CliRunner().invoke(records, ["import", str(f)], obj=_App(runtime), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "检查记录" in result.output and "已导入 1000 人" in result.output
