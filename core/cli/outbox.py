@@ -111,6 +111,7 @@ def outbox_list(app: AppContext, dead_only: bool, channel: str | None, limit: in
     from govcred.core.outbox_admin import list_messages
 
     rows = list_messages(app.runtime.collaborators, dead_only=dead_only, channel=channel, limit=limit)
+    now = app.runtime.clock.now()
     if as_json:
         echo_json(rows)
         return
@@ -122,9 +123,29 @@ def outbox_list(app: AppContext, dead_only: bool, channel: str | None, limit: in
             f"{r['id']}  {r['channel']:<16} {r['event_type']:<28} {r['aggregate_type']}:{r['aggregate_id']}"
             f"#{r['aggregate_seq']}  {_STATUS_ZH.get(r['status'], r['status'])}  尝试 {r['attempts']} 次"
         )
+        wait = _waiting(r, now)
+        if wait:
+            line += f"  {wait}"
         if r["last_error"] and r["status"] != "delivered":
             line += f"  — {r['last_error'][:80]}"
         click.echo(line)
+
+
+def _waiting(row: dict, now) -> str:
+    """Why a pending message has not gone yet: a night-time SMS waits for the morning (it is
+    held until 08:00 Beijing, not stuck), a failed one for its next retry."""
+    from govcred.core.clock import BEIJING, DAYTIME_HOURS
+
+    due = row.get("next_attempt_at")
+    if row["status"] != "pending" or due is None or due <= now:
+        return ""
+    local = due.astimezone(BEIJING)
+    when = f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（北京时间）"
+    if row["attempts"]:
+        return f"将于{when}重试 (next retry)"
+    if (local.hour, local.minute, local.second) == (DAYTIME_HOURS[0], 0, 0):
+        return f"夜间不发送，{when}起投递 (waits for daytime)"
+    return f"定于{when}起投递 (not before)"
 
 
 @outbox.command("show")

@@ -41,6 +41,7 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
     try:
         _clean_uploads(rt)
         _banner(rt, f"http://{host}:{port}")
+        _warn_about_issuer(settings.issuer, host, port)
         if dev:
             _serve_dev(rt, host, port, relay)
         else:
@@ -50,6 +51,14 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
             _serve_gunicorn(app, f"{host}:{port}", workers, threads, relay)
     finally:
         lock.release()
+
+
+def _warn_about_issuer(issuer: str, host: str, port: int) -> None:
+    from govcred.core.web.issuer_address import issuer_mismatch
+
+    warning = issuer_mismatch(issuer, host, port)
+    if warning:
+        click.echo(warning, err=True)
 
 
 def _clean_uploads(rt) -> None:

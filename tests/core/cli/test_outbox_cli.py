@@ -145,3 +145,27 @@ def test_retry_with_unknown_ids_names_all_of_them_and_changes_nothing(run, rt, g
     with rt.engine.connect() as conn:
         assert conn.execute(sa.select(outbox_table.c.status)).scalar_one() == "dead"
         assert conn.execute(sa.text("SELECT count(*) FROM audit_log WHERE action = 'outbox.retry'")).scalar() == 0
+
+
+def test_list_says_a_night_time_sms_waits_for_the_morning(run, rt, clock):
+    import datetime as dt
+
+    from govcred.core.clock import BEIJING, next_daytime
+
+    clock.set(dt.datetime(2026, 12, 1, 22, 30, tzinfo=BEIJING))
+    with rt.uow() as uow:
+        night = uow.outbox.add(
+            "test_http",
+            "application.accepted",
+            {"deadline": "2026-12-03"},
+            aggregate_type="application",
+            aggregate_id="night",
+            not_before=next_daytime(clock.now()),
+        )
+        uow.commit()
+    [line] = [line for line in run(outbox, "list").output.splitlines() if night in line]
+    assert "待投递" in line and "夜间不发送，2026年12月2日 08:00（北京时间）起投递" in line
+
+    clock.set(dt.datetime(2026, 12, 2, 8, 0, tzinfo=BEIJING))
+    [line] = [line for line in run(outbox, "list").output.splitlines() if night in line]
+    assert "夜间不发送" not in line  # due now: the worker's next pass sends it

@@ -168,3 +168,21 @@ def _every_worker_polled_a_few_times(server: Server) -> None:
 
     time.sleep(4)
     assert server.alive()
+
+
+def test_serve_warns_when_the_issuer_url_is_not_where_it_listens(sqlite_env, tmp_path):
+    default_issuer = dict(sqlite_env, GOVCRED_ISSUER="http://127.0.0.1:8000")
+    server = Server(default_issuer, tmp_path / "serve.log", "--dev")  # on a free port, not 8000
+    try:
+        server.wait_ready()
+        assert f"本服务监听 http://127.0.0.1:{server.port}" in server.output()
+        assert f"请设置 GOVCRED_ISSUER=http://127.0.0.1:{server.port}" in server.output()
+    finally:
+        server.stop()
+    matching = dict(sqlite_env, GOVCRED_ISSUER=f"http://127.0.0.1:{server.port}")
+    again = Server(matching, tmp_path / "serve2.log", "--dev", port=server.port)
+    try:
+        again.wait_ready()
+        assert "GOVCRED_ISSUER" not in again.output()
+    finally:
+        again.stop()
