@@ -115,16 +115,6 @@ def weighted_nearest_rank(counted: Sequence[tuple[int, int]], share: float) -> i
     return None  # pragma: no cover - the loop always reaches the rank
 
 
-def _reasons(rows) -> Counter:
-    reasons: Counter = Counter()
-    for findings, officer_added in rows:
-        for code in sorted({f["code"] for f in findings if f.get("severity") == models.BLOCKING}):
-            reasons[code] += 1
-        if officer_added:
-            reasons[OFFICER_REASON] += 1
-    return reasons
-
-
 @dataclass(frozen=True)
 class OpenCounts:
     overdue: int
@@ -178,7 +168,10 @@ def _compute(deps: Collaborators, period: ReportPeriod) -> tuple[dict[str, Any],
             (calendar.working_days_between(submitted, decided_on), n)
             for submitted, decided_on, n in q.submission_decision_days(start, end, channel)
         ]
-        reasons = _reasons(q.rejection_findings(start, end, channel))
+        reasons = Counter(q.rejection_reasons(start, end, channel))
+        officer_added = q.rejections_with_officer_reasons(start, end, channel)
+        if officer_added:
+            reasons[OFFICER_REASON] = officer_added
         open_counts = _open_counts((d for _i, d in q.open_deadlines(OPEN_STATES, start, end, channel)), now)
         rating_count, rating_mean = q.ratings(start, end, channel)
         deliveries = q.deliveries(start, end)
