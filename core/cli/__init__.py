@@ -48,6 +48,7 @@ def _register_builtin_commands() -> None:
         outbox,
         purge,
         report,
+        review,
         serve,
     )
 
@@ -63,7 +64,7 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle, report, purge, alerts, decision):
+    for module in (eligibility, outbox, credential, demo, lifecycle, review, report, purge, alerts, decision):
         for command in module.COMMANDS:
             cli.add_command(command)
 

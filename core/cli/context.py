@@ -69,3 +69,16 @@ def console_admin():
 
 def data_path(ctx_obj: AppContext) -> Path:
     return Path(ctx_obj.settings.data_dir)
+
+
+def officer_principal(app: AppContext, username: str):
+    """The stored, active officer a command acts as (``--as USERNAME``), so that the audit log
+    names who did it and the same role checks apply as on the web."""
+    from govcred.core.accounts.officers import Principal
+    from govcred.core.exceptions import AuthenticationRequired
+
+    with app.runtime.uow(readonly=True) as uow:
+        officer = uow.officers.by_username(username)
+        if officer is None or not officer.active:
+            raise AuthenticationRequired(f"没有名为 {username} 的在用工作人员账号", code="OFFICER_UNKNOWN")
+        return Principal("officer", officer.id, officer.role, officer.display_name)

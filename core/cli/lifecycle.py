@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli.context import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, echo_json, officer_principal, pass_app
 from govcred.core.clock import BEIJING
 from govcred.core.models import CREDENTIAL_STATUS_ZH
 
@@ -29,14 +29,7 @@ def _as_of(value: str | None) -> dt.datetime | None:
 
 
 def _officer(app: AppContext, username: str):
-    from govcred.core.accounts.officers import Principal
-    from govcred.core.exceptions import AuthenticationRequired
-
-    with app.runtime.uow(readonly=True) as uow:
-        officer = uow.officers.by_username(username)
-        if officer is None or not officer.active:
-            raise AuthenticationRequired(f"没有名为 {username} 的在用工作人员账号", code="OFFICER_UNKNOWN")
-        return Principal("officer", officer.id, officer.role, officer.display_name)
+    return officer_principal(app, username)
 
 
 def _print_permit(view: dict) -> None:

@@ -97,49 +97,59 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
             raise ValidationError(
                 [FieldError("reasons", "REASON_REQUIRED", "未发现不符合条件的情形，不予批准须写明理由")]
             )
-        app.decide(approve, now)
-        decision = models.Decision(
-            application_id=app.id,
-            approved=approve,
-            findings=[f.as_dict() for f in findings],
-            officer_reasons=reasons,
-            reviewer_id=principal.id,
-            decided_at=now,
-        )
-        uow.decisions.add(decision)
-        record_basis(deps, uow, decision, app, context)
-        actor, role = principal.audit_actor, principal.role
-        for i, reason in enumerate(reasons):
-            uow.audit.append(
-                actor=actor,
-                role=role,
-                action="decision.officer_reason",
-                object_type="application",
-                object_id=app.id,
-                details={"index": i, "chars": len(reason)},
-            )
-        credential = issue_credential(deps, uow, app, decision, context, key, now) if approve else None
-        uow.audit.append(
-            actor=actor,
-            role=role,
-            action="application.approved" if approve else "application.rejected",
-            object_type="application",
-            object_id=app.id,
-            details={
-                "codes": [f.code for f in blocking],
-                "officer_reasons": len(reasons),
-                "credential": credential.id if credential else None,
-            },
-        )
-        deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
-        deps.notifier.decided(uow.outbox, app, decision)
-        if credential is not None:
-            deps.pm.hook.govcred_credential_issued(
-                credential=credential, application=app, subject=deps.credential_types.subject_of(app), outbox=uow.outbox
-            )
-            deps.notifier.issued(uow.outbox, credential, app)
+        decision = record_decision(deps, uow, app, findings, context, approve, principal, reasons, key, now)
         try:
             commit_application_change(uow)
         except IntegrityError:
             raise Conflict("该申请已有审批结果", code="ALREADY_DECIDED") from None
+    return decision
+
+
+def record_decision(
+    deps: Collaborators, uow, app, findings, context, approve: bool, principal: Principal, reasons, key, now
+) -> models.Decision:
+    """The decision row, the credential on approval, their audit entries and outbox rows, in
+    the caller's transaction (one decision at a time, or a batch: core/services/batch_decisions.py)."""
+    blocking = [f for f in findings if f.blocking]
+    app.decide(approve, now)
+    decision = models.Decision(
+        application_id=app.id,
+        approved=approve,
+        findings=[f.as_dict() for f in findings],
+        officer_reasons=reasons,
+        reviewer_id=principal.id,
+        decided_at=now,
+    )
+    uow.decisions.add(decision)
+    record_basis(deps, uow, decision, app, context)
+    actor, role = principal.audit_actor, principal.role
+    for i, reason in enumerate(reasons):
+        uow.audit.append(
+            actor=actor,
+            role=role,
+            action="decision.officer_reason",
+            object_type="application",
+            object_id=app.id,
+            details={"index": i, "chars": len(reason)},
+        )
+    credential = issue_credential(deps, uow, app, decision, context, key, now) if approve else None
+    uow.audit.append(
+        actor=actor,
+        role=role,
+        action="application.approved" if approve else "application.rejected",
+        object_type="application",
+        object_id=app.id,
+        details={
+            "codes": [f.code for f in blocking],
+            "officer_reasons": len(reasons),
+            "credential": credential.id if credential else None,
+        },
+    )
+    deps.pm.hook.govcred_application_decided(application=app, decision=decision, outbox=uow.outbox)
+    deps.notifier.decided(uow.outbox, app, decision)
+    if credential is not None:
+        deps.pm.hook.govcred_credential_issued(
+            credential=credential, application=app, subject=deps.credential_types.subject_of(app), outbox=uow.outbox
+        )
+        deps.notifier.issued(uow.outbox, credential, app)
     return decision

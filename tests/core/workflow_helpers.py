@@ -99,3 +99,42 @@ def queued_applications(runtime, n: int, *, deadlines, channel="online", state="
             ids.append(app.id)
         uow.commit()
     return ids
+
+
+def rule_clean_applications(rt, n: int, *, first: int = 0) -> list[str]:
+    """n accepted applications of n different people, each with a qualifying registration
+    (what a launch-day conversion queues): every rule passes. Returns their ids."""
+    import datetime as dt
+
+    from govcred.plugins.zhejiang_residence.configured import configured
+
+    births = [f"{1960 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}" for i in range(first, first + n)]
+    ids = [make_id(birth, "330102", f"{(first + i) % 1000:03d}") for i, birth in enumerate(births)]
+    since = dt.date(2026, 1, 1)
+    configured(rt.pm).import_people(
+        {i: {"registrations": [{"division": "331121", "declared": since, "ended": None}], "permits": []} for i in ids},
+        rt.clock.now(),
+    )
+    now = rt.clock.now()
+    deadline = rt.calendar.deadline(now).at
+    app_ids = []
+    with rt.uow() as uow:
+        for id_number in ids:
+            app = models.Application(
+                schema="zj-residence/application@1",
+                channel="online",
+                document=document(["a"], id_number=id_number),
+                state=models.ACCEPTED,
+                subject_index=rt.secrets.index(id_number, "id_number"),
+                subject_name_masked="张*明",
+                subject_id_masked=id_number[:4] + "*" * 10 + id_number[-4:],
+                county="331121",
+                created_at=now,
+                submitted_at=now,
+                accepted_at=now,
+                deadline=deadline,
+            )
+            uow.applications.add(app)
+            app_ids.append(app.id)
+        uow.commit()
+    return app_ids

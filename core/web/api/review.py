@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 
 from govcred.core.exceptions import Conflict, ErrorList
-from govcred.core.services import decisions, issuance, review_queue
+from govcred.core.services import batch_decisions, decisions, issuance, review_queue
 from govcred.core.web.api.applications import application_json, decision_json
 from govcred.core.web.authn import current_principal, roles_required
 from govcred.core.web.context import runtime_of
@@ -50,6 +50,33 @@ def queue():
         body.update(due_today=item.due_today, overdue=item.overdue)
         out.append(body)
     return jsonify({"items": out, "count": len(out), "next": page.next, "counts": page.counts})
+
+
+@bp.post("/review/batch-approve")
+@roles_required("reviewer", "admin")
+def batch_approve():
+    """No Idempotency-Key: the TOTP code confirming the batch is consumed, so a repeated
+    request is refused (TOTP_REPLAYED) instead of approving twice."""
+    body = json_body()
+    errors = ErrorList()
+    totp = body.get("totp")
+    if not isinstance(totp, str):
+        errors.add("totp", "REQUIRED", "totp 必须是当前的 6 位动态验证码")
+    for name in ("channel", "due"):
+        if body.get(name) is not None and not isinstance(body.get(name), str):
+            errors.add(name, f"{name.upper()}_INVALID", f"{name} 必须是文字")
+    for name in sorted(set(body) - {"totp", "channel", "due", "limit"}):
+        errors.add(name, "UNKNOWN_FIELD", f"不允许的字段：{name[:40]}")
+    errors.raise_if_any()
+    report = batch_decisions.approve_batch(
+        runtime_of().collaborators,
+        current_principal(),
+        totp_code=totp,
+        channel=body.get("channel"),
+        due=body.get("due"),
+        limit=body.get("limit", 1000),
+    )
+    return jsonify(report.as_dict())
 
 
 @bp.post("/applications/<app_id>/decision")
@@ -124,6 +151,36 @@ OPENAPI_PATHS = {
                     "description": "One page of the queue: items, count (on this page), next (cursor or null), "
                     "counts by_state, by_channel and by_due (overdue, today, later, none) of the whole queue",
                 },
+                "403": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        }
+    },
+    "/api/v1/review/batch-approve": {
+        "post": {
+            "summary": "Approve every rule-clean accepted application of the filtered queue (bulk work), "
+            "confirmed by the reviewer's current TOTP code; each gets its own decision, credential, "
+            "audit entries and messages, the rest stay in the queue and are listed",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["totp"],
+                            "properties": {
+                                "totp": {"type": "string", "description": "the reviewer's current 6-digit code"},
+                                "channel": {"type": "string", "enum": ["online", "window"]},
+                                "due": {"type": "string", "enum": ["today", "overdue"]},
+                                "limit": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1000},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "approved (count), skipped (application, codes), transactions, credentials"},
+                "401": _PROBLEM,
                 "403": _PROBLEM,
                 "422": _PROBLEM,
             },

@@ -1,0 +1,145 @@
+"""Batched approval for bulk work: the launch-day conversion of existing Zhejiang permits
+(现有证件互认) and 签注 re-issues.
+
+A reviewer confirms once (a current TOTP code, consumed like a sign-in's) and approves every
+rule-clean application of a filtered queue (state accepted; channel; due today / overdue).
+Each application still gets its own decision, credential, audit entries and outbox rows,
+exactly as :func:`core.services.decisions.decide` writes them; only the transaction is shared,
+``chunk`` applications at a time, so that one commit (one fsync on SQLite) serves many
+issuances. Every rule runs again for each application; one with a blocking finding, entered by
+the same officer (four eyes) or changed meanwhile is left in the queue and reported, never
+approved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from govcred.core import models
+from govcred.core.accounts.officers import Principal, require_role
+from govcred.core.accounts.totp import check_code
+from govcred.core.exceptions import AuthenticationRequired, ErrorList
+from govcred.core.services.collaborators import Collaborators
+from govcred.core.services.decisions import DECIDING_ROLES, record_decision
+from govcred.core.services.eligibility import evaluate_in
+from govcred.core.services.intake import commit_application_change
+from govcred.core.services.review_queue import MAX_PAGE, review_queue
+
+MAX_BATCH = 100_000
+DEFAULT_CHUNK = 200
+
+
+@dataclass
+class BatchReport:
+    approved: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+    transactions: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "approved": len(self.approved),
+            "skipped": self.skipped,
+            "transactions": self.transactions,
+            "credentials": self.approved,
+        }
+
+
+def confirm_with_totp(deps: Collaborators, principal: Principal, code: str) -> None:
+    """The one confirmed action of a batch: the reviewer's current TOTP code, consumed (a code
+    cannot confirm two batches), audited."""
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        officer = uow.officers.get(principal.id)
+        if officer is None:
+            raise AuthenticationRequired("请先登录")
+        check_code(uow, officer, code, now, deps.cipher)
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role,
+            action="decision.batch_confirmed",
+            object_type="officer",
+            object_id=principal.id,
+            details={},
+        )
+        uow.commit()
+
+
+def approve_batch(
+    deps: Collaborators,
+    principal: Principal,
+    *,
+    totp_code: str,
+    channel: str | None = None,
+    due: str | None = None,
+    limit: int = 1000,
+    chunk: int = DEFAULT_CHUNK,
+) -> BatchReport:
+    """Approve up to ``limit`` rule-clean accepted applications of the filtered queue."""
+    require_role(principal, *DECIDING_ROLES)
+    errors = ErrorList()
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BATCH:
+        errors.add("limit", "LIMIT_INVALID", f"limit 须为 1 至 {MAX_BATCH} 的整数")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or not 1 <= chunk <= MAX_PAGE:
+        errors.add("chunk", "CHUNK_INVALID", f"chunk 须为 1 至 {MAX_PAGE} 的整数")
+    errors.raise_if_any()
+    review_queue(deps, principal, channel=channel, due=due, limit=1)  # the filters, checked before the code is spent
+    confirm_with_totp(deps, principal, totp_code)
+    key = deps.keys.active_key()  # decrypted once, outside the write transactions
+    report = BatchReport()
+    after = None
+    while len(report.approved) < limit:
+        page = review_queue(
+            deps, principal, channel=channel, due=due, after=after, limit=min(chunk, limit - len(report.approved))
+        )
+        if not page.items:
+            break
+        _approve_chunk(deps, principal, [item.application.id for item in page.items], key, report)
+        if page.next is None:
+            break
+        after = page.next
+    with deps.uow() as uow:
+        uow.audit.append(
+            actor=principal.audit_actor,
+            role=principal.role,
+            action="decision.batch_done",
+            object_type="officer",
+            object_id=principal.id,
+            details={
+                "approved": len(report.approved),
+                "skipped": len(report.skipped),
+                "channel": channel,
+                "due": due,
+            },
+        )
+        uow.commit()
+    return report
+
+
+def _approve_chunk(deps: Collaborators, principal: Principal, app_ids: list[str], key, report: BatchReport) -> None:
+    now = deps.clock.now()
+    approved = []
+    with deps.uow() as uow:
+        for app_id in app_ids:
+            app = uow.applications.get(app_id, for_update=True)
+            reason = None
+            findings = context = None
+            if app.state != models.ACCEPTED:
+                reason = ["INVALID_STATE"]
+            elif app.created_by is not None and app.created_by == principal.id:
+                reason = ["FOUR_EYES"]
+            else:
+                findings, context = evaluate_in(deps, uow, app, None)
+                blocking = [f.code for f in findings if f.blocking]
+                if blocking:
+                    reason = blocking
+            if reason is not None:
+                report.skipped.append({"application": app_id, "codes": reason})
+                continue
+            decision = record_decision(deps, uow, app, findings, context, True, principal, [], key, now)
+            approved.append((app, decision))
+        commit_application_change(uow)
+    report.transactions += 1
+    for app, decision in approved:
+        report.approved.append(
+            {"application": app.id, "credential": decision.credential_id, "permit_no": app.permit_no}
+        )
