@@ -37,6 +37,7 @@ def _register_builtin_commands() -> None:
     from govcred.core.cli import (
         admin,
         alerts,
+        application,
         audit,
         calendar,
         credential,
@@ -64,7 +65,7 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle, review, report, purge, alerts, decision):
+    for module in (eligibility, outbox, credential, demo, lifecycle, review, report, purge, alerts, decision, application):
         for command in module.COMMANDS:
             cli.add_command(command)
 

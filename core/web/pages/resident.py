@@ -360,6 +360,19 @@ def reapply(app_id: str):
     return redirect(url_for("resident.notice"))
 
 
+@bp.get("/applications/<app_id>/receipt.pdf")
+@resident_required
+def receipt(app_id: str):
+    """受理回执 as an A4 PDF (to download, or to print at the window)."""
+    from govcred.core.services.receipts import receipt_pdf
+
+    data = receipt_pdf(runtime_of().collaborators, app_id, current_principal())
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="receipt-{app_id[:8]}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/applications/<app_id>/materials")
 @resident_required
 def materials(app_id: str):

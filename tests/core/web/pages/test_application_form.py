@@ -114,6 +114,10 @@ def test_the_employment_only_form_keeps_every_value_through_an_error(app, sqlite
     assert "青田某某有限公司" in confirm and "合同.png" in confirm
     done = client.post("/resident/apply/confirm", data={"csrf_token": csrf_of(confirm)})
     assert done.status_code == 302 and "/resident/applications/" in done.headers["Location"]
+    status = client.get(done.headers["Location"]).get_data(as_text=True)
+    receipt = client.get(done.headers["Location"] + "/receipt.pdf")  # linked from the status page
+    assert 'id="receipt-link"' in status and receipt.status_code == 200
+    assert receipt.mimetype == "application/pdf" and receipt.data.startswith(b"%PDF")
     with sqlite_runtime.uow(readonly=True) as uow:  # submitted: the draft is gone
         assert uow.session.execute(sa.select(sa.func.count()).select_from(form_drafts)).scalar() == 0
 

@@ -1,0 +1,48 @@
+"""``govcred application``: one application for the window and for checks -- its receipt as
+a PDF, and what it is (state, 办件编号, deadline, findings) as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from govcred.core.cli.context import AppContext, console_admin, echo_json, pass_app
+
+
+@click.group()
+def application() -> None:
+    """Applications (申请): receipt, details."""
+
+
+@application.command("receipt")
+@click.argument("app_id")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF 文件")
+@pass_app
+def receipt(app: AppContext, app_id: str, out: Path) -> None:
+    """Write the 受理回执 (A4 PDF) of an accepted application."""
+    from govcred.core.services.receipts import receipt_pdf
+
+    data = receipt_pdf(app.runtime.collaborators, app_id, console_admin())
+    out.write_bytes(data)
+    click.echo(f"受理回执已写入 {out}（{len(data)} 字节）")
+
+
+@application.command("show")
+@click.argument("app_id")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def show(app: AppContext, app_id: str, as_json: bool) -> None:
+    """State, 办件编号, deadline and findings of one application (masked)."""
+    from govcred.core.services.application_view import application_view
+
+    view = application_view(app.runtime.collaborators, app_id, console_admin())
+    if as_json:
+        echo_json(view)
+        return
+    click.echo(f"{view['reference']}  {view['state']}  期限 {view['deadline'] or '-'}")
+    for finding in view["findings"]:
+        click.echo(f"  [{finding['severity']}] {finding['code']}: {finding['message_zh']}")
+
+
+COMMANDS = (application,)
