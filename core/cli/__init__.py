@@ -65,7 +65,19 @@ def _register_builtin_commands() -> None:
         calendar.calendar,
     ):
         cli.add_command(command)
-    for module in (eligibility, outbox, credential, demo, lifecycle, review, report, purge, alerts, decision, application):
+    for module in (
+        eligibility,
+        outbox,
+        credential,
+        demo,
+        lifecycle,
+        review,
+        report,
+        purge,
+        alerts,
+        decision,
+        application,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 
