@@ -28,6 +28,7 @@ notifications                ``Notification`` (what ``govcred_notify`` receives)
 the clock                    ``Clock``, ``FixedClock``, ``BEIJING``, ``UTC``, ``as_utc``,
                              ``next_daytime``
 masking                      ``mask_name``, ``mask_identifier``
+printed forms                ``A4Page`` (an A4 PDF with the CJK font embedded: rows, sign boxes)
 retention                    ``RetentionRule`` (what ``govcred_retention_rules`` registers)
 a plugin's own tables        ``TZDateTime`` (aware UTC datetimes on SQLite and PostgreSQL),
                              ``READONLY`` (execution option of a connection that only reads),
@@ -106,6 +107,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # masking
     "mask_name": ("masking", "mask_name"),
     "mask_identifier": ("masking", "mask_identifier"),
+    # printed forms (a credential type's paper form)
+    "A4Page": ("pdf.page", "A4"),
     # retention of what a plugin keeps (govcred_retention_rules)
     "RetentionRule": ("retention", "RetentionRule"),
     # a plugin's own tables and the host's collaborators

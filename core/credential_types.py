@@ -174,6 +174,17 @@ class CredentialType:
         """
         return None
 
+    def paper_form(self, document: Mapping[str, Any] | None, facts: Mapping[str, str]) -> bytes | None:
+        """The printed application form (A4 PDF) window applicants sign: blank, or
+        prefilled from a document.
+
+        :param document: the application's document, or ``None`` for a blank form.
+        :param facts: what core knows of the application (``reference``, ``id_masked``,
+            ``deadline``; empty for a blank form).
+        :returns: the PDF, or ``None`` when this type has no paper form.
+        """
+        return None
+
     def rule_labels(self) -> Mapping[str, str]:
         """Short Chinese labels of this type's rule codes, for reports and charts.
 

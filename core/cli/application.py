@@ -28,6 +28,19 @@ def receipt(app: AppContext, app_id: str, out: Path) -> None:
     click.echo(f"受理回执已写入 {out}（{len(data)} 字节）")
 
 
+@application.command("form")
+@click.argument("app_id", required=False)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF 文件")
+@pass_app
+def form(app: AppContext, app_id: str | None, out: Path) -> None:
+    """Write the printed application form: blank without APP_ID, else prefilled."""
+    from govcred.core.services.paper_forms import form_pdf
+
+    data = form_pdf(app.runtime.collaborators, app_id, console_admin())
+    out.write_bytes(data)
+    click.echo(f"{'申请表' if app_id else '空白申请表'}已写入 {out}（{len(data)} 字节）")
+
+
 @application.command("show")
 @click.argument("app_id")
 @click.option("--json", "as_json", is_flag=True)

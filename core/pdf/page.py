@@ -38,12 +38,12 @@ class A4(FPDF):
         self.set_font(FONT, size=11)
         y = self.get_y()
         self.multi_cell(label_width, 8, label, border=1, new_x="RIGHT", new_y="TOP")
-        self.multi_cell(0, 8, value or " ", border=1, new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 8, value or " ", border=1, align="L", new_x="LMARGIN", new_y="NEXT")
         self.set_y(max(self.get_y(), y + 8))
 
     def text_block(self, text: str, size: int = 10) -> None:
         self.set_font(FONT, size=size)
-        self.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 6, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def sign_boxes(self, *labels: str) -> None:
         """Boxes for a signature and its date, side by side."""

@@ -19,13 +19,13 @@ from govcred.core.services.returns import RESTART_BASIS, rounds_of
 CHANNEL_ZH = {"online": "网上申请", "window": "窗口受理"}
 
 
-def _date_zh(moment) -> str:
+def date_zh(moment) -> str:
     day = moment.astimezone(BEIJING)
     return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _time_zh(moment) -> str:
-    return f"{_date_zh(moment)} {moment.astimezone(BEIJING):%H:%M}"
+    return f"{date_zh(moment)} {moment.astimezone(BEIJING):%H:%M}"
 
 
 def progress_url(deps: Collaborators, application_id: str) -> str:
@@ -61,7 +61,7 @@ def receipt_pdf(deps: Collaborators, app_id: str, principal: Principal | None) -
     page.heading("办结期限")
     due = ""
     if app.deadline is not None:
-        due = f"{_date_zh(app.deadline)}（含）前"
+        due = f"{date_zh(app.deadline)}（含）前"
         if app.deadline_provisional:
             due += "（暂定：该年度节假日安排尚未公布）"
     page.row("办结期限", f"自受理之日起 {WORKING_DAYS_TO_DECIDE} 个工作日内作出决定（受理当日不计入），即 {due}")

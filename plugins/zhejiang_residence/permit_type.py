@@ -21,6 +21,7 @@ from govcred.plugins.zhejiang_residence import claims as _claims
 from govcred.plugins.zhejiang_residence import document as _document
 from govcred.plugins.zhejiang_residence import endorsement as _endorsement
 from govcred.plugins.zhejiang_residence import form_checks as _form_checks
+from govcred.plugins.zhejiang_residence import paper_form as _paper_form
 from govcred.plugins.zhejiang_residence import rules as _rules
 from govcred.plugins.zhejiang_residence.benefits import benefit_labels
 from govcred.plugins.zhejiang_residence.county import CountyConfig
@@ -63,6 +64,9 @@ class ResidencePermitType(CredentialType):
 
     def form_layout(self, document: Mapping[str, Any]) -> dict[str, Any]:
         return _form_checks.form_layout(document)
+
+    def paper_form(self, document: Mapping[str, Any] | None, facts: Mapping[str, str]) -> bytes:
+        return _paper_form.paper_form(document, facts, self.config.county_name)
 
     def subject(self, document: Mapping[str, Any]) -> Mapping[str, str]:
         applicant = document["applicant"]

@@ -38,6 +38,7 @@ def test_every_method_is_documented_like_a_hook():
         "endorsement_window",
         "residence_start",
         "rule_labels",
+        "paper_form",
     }
     for method in METHODS:
         doc = inspect.getdoc(method)

@@ -308,6 +308,17 @@ def receipt(app_id: str):
     return response
 
 
+@bp.get("/applications/<app_id>/form.pdf")
+@officer_required(*ALL_ROLES)
+def paper_form(app_id: str):
+    """The application form prefilled, for a window applicant to check and sign."""
+    from govcred.core.services.paper_forms import form_pdf
+
+    response = Response(form_pdf(runtime_of().collaborators, app_id, current_principal()), mimetype="application/pdf")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.post("/applications/<app_id>/materials")
 @officer_required(*INTAKE_ROLES)
 def officer_materials(app_id: str):

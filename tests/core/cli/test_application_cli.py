@@ -74,3 +74,24 @@ def test_no_receipt_before_acceptance_and_unknown_ids_are_named(runtime, govcred
     pending = intake.submit_application(runtime.collaborators, document([]), principal=holder, channel="online")
     result = govcred_cli("application", "receipt", pending.id, "--out", tmp_path / "r.pdf")
     assert result.exit_code != 0 and "尚未受理" in str(result.exception)
+
+
+def test_the_form_blank_and_prefilled_with_signature_boxes(runtime, govcred_cli, tmp_path):
+    blank = tmp_path / "blank.pdf"
+    result = govcred_cli("application", "form", "--out", blank)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(blank)
+    assert "互认转换申请表" in text and "申请人（代办人）签名" in text and "日期" in text
+    app = accepted(runtime)
+    filled = tmp_path / "filled.pdf"
+    result = govcred_cli("application", "form", app.id, "--out", filled)
+    assert result.exit_code == 0, result.output
+    text = pdf_text(filled)
+    assert reference_of(app.id) in text and app.subject_id_masked in text and APPLICANT_ID not in text
+    assert "2026年12月2日（含）前" in text and app.document["applicant"]["name"] in text
+    if shutil.which("pdftoppm"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for name, path in (("61-form-prefilled", filled), ("62-form-blank", blank)):
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "80", "-singlefile", str(path), str(SCREENSHOTS / name)], check=True
+            )

@@ -93,3 +93,15 @@ def test_a_holder_is_offered_endorsement_and_replacement_not_a_new_application(a
     done = client.post(permit_url + "/replacement", data={"csrf_token": csrf_of(permit), "reason": "lost"})
     assert done.status_code == 302 and "done=replaced" in done.headers["Location"]
     assert "补领/换领已办理" in client.get(done.headers["Location"]).get_data(as_text=True)
+
+
+def test_the_officer_prints_the_receipt_and_the_prefilled_form(app, sqlite_runtime):
+    done = decided(sqlite_runtime, approve=True)
+    add_officer(sqlite_runtime, "clerk1", "clerk")
+    client = app.test_client()
+    officer_login(client, sqlite_runtime, "clerk1", None)
+    page = client.get(f"/officer/applications/{done.id}").get_data(as_text=True)
+    assert 'id="receipt-link"' in page and 'id="form-link"' in page
+    for url in (f"/officer/applications/{done.id}/receipt.pdf", f"/officer/applications/{done.id}/form.pdf"):
+        pdf = client.get(url)
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF"), url
