@@ -132,11 +132,12 @@ def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
         )
     if n.kind == Kind.REJECTED:
         reasons = reasons_text(n.findings, officer_reasons=bool(n.officer_reasons))
+        refused_endorsement = n.application_kind == "endorsement"
         return _queue(
             outbox,
             n,
             "rejected",
-            "application_rejected",
+            "endorsement_refused" if refused_endorsement else "application_rejected",
             {"ref": n.application_ref, "reasons": reasons},
             dedupe=f"sms:{n.application_id}:rejected",
             not_before=at,

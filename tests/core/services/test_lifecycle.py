@@ -233,8 +233,9 @@ def test_endorsement_refused_with_every_reason_when_no_condition_holds(runtime, 
     assert _versions(rt, permit.permit_no) == ["valid"]
     with rt.uow(readonly=True) as uow:
         refusal = uow.session.execute(sa.select(decisions).where(decisions.c.approved.is_(False))).mappings().one()
-        sms = uow.session.execute(sa.select(outbox.c.event_type).where(outbox.c.event_type == "sms.rejected")).all()
+        sms = uow.session.execute(sa.select(outbox.c.payload).where(outbox.c.event_type == "sms.rejected")).all()
     assert refusal["credential_id"] is None and len(sms) == 1
+    assert sms[0].payload["template"] == "endorsement_refused"  # its own text: the permit still exists
 
 
 def test_endorsement_bad_conditions_are_named_all_at_once(runtime, clock, clerk):
