@@ -55,3 +55,27 @@ def test_the_file_cannot_set_the_environment(tmp_path):
     (tmp_path / "govcred.toml").write_text('[environ]\nGOVCRED_EXAMPLE_URL = "x"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="environ"):
         load_settings(tmp_path, env={})
+
+
+def test_audit_witness_settings_are_checked_together(tmp_path):
+    env = {
+        "GOVCRED_AUDIT_WITNESS_DIR": str(tmp_path / "var" / "witness"),
+        "GOVCRED_AUDIT_WITNESS_URLS": "https://witness.example.gov.cn/cp, ftp://old",
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "var", env=env, audit_checkpoint_entries=0)
+    assert caught.value.details["problems"] == [
+        "audit_checkpoint_entries must be at least 1, got 0",
+        f"audit_witness_dir must lie outside the data directory (a copy of the data would carry it), "
+        f"got {tmp_path / 'var' / 'witness'}",
+        "audit_witness_urls must be http(s) URLs, got 'ftp://old'",
+    ]
+
+
+def test_the_file_witness_defaults_to_the_users_state_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    settings = load_settings(tmp_path / "var", env={})
+    assert settings.witness_dir == tmp_path / "state" / "govcred" / "audit-witness"
+    assert (
+        load_settings(tmp_path / "var", env={"GOVCRED_AUDIT_WITNESS_DIR": "/srv/w"}).witness_dir.as_posix() == "/srv/w"
+    )
