@@ -24,7 +24,7 @@ from govcred.core.services.collaborators import Collaborators
 DIGEST_ROLES = ("reviewer", "admin")
 ESCALATION_ROLES = ("admin",)
 #: an application not yet decided
-OPEN_STATES = (models.SUBMITTED, models.ACCEPTED, "returned")
+OPEN_STATES = (models.SUBMITTED, models.ACCEPTED, models.RETURNED)
 MORNING_HOUR = 8
 
 

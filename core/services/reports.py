@@ -37,11 +37,11 @@ from govcred.core.exceptions import ErrorList
 from govcred.core.services.collaborators import Collaborators
 
 CHANNELS = ("online", "window")
-#: audited actions the report counts per application (补正 comes with the casework issue)
+#: audited actions the report counts per application (core/services/returns.py writes 补正s)
 RETURNED_ACTION = "application.returned"
 WITHDRAWN_ACTION = "application.withdrawn"
-#: an application not yet decided (``returned`` waits for the resident's materials)
-OPEN_STATES = (models.SUBMITTED, models.ACCEPTED, "returned")
+#: an application not yet decided (a returned one waits for the resident's materials)
+OPEN_STATES = (models.SUBMITTED, models.ACCEPTED, models.RETURNED)
 #: officer reasons have no rule code; they are counted under this one
 OFFICER_REASON = "OFFICER_REASON"
 OFFICER_REASON_LABEL = "审核人员补充理由"
