@@ -51,7 +51,14 @@ _CONDITION_COMMON = ("kind", "proof", "division", "since", "until", "attachments
 _CONDITION_EXTRA = {"residence": (), "employment": ("employer", "employer_uscc"), "schooling": ("school",)}
 _PERMIT = ("number", "issuer_division", "issued", "status")
 _REGISTRATION = ("division", "declared", "ended")
-_AGENT = ("name", "id_number", "relation", "reason")
+#: ``attachments``: the proof of the relation (户口簿, 出生医学证明, 监护证明) the reviewer checks
+_AGENT = {
+    "name": _REQUIRED,
+    "id_number": _REQUIRED,
+    "relation": _REQUIRED,
+    "reason": _REQUIRED,
+    "attachments": _OPTIONAL,
+}
 _WAIVER = ("basis", "reference")
 _COMMITMENT = ("accepted", "at")
 _NULLABLE = frozenset({"until", "ended", "at"})
@@ -192,7 +199,9 @@ def _applicant(c: _Checker, value: Any) -> None:
         c.text(a["hukou_address"], "applicant.hukou_address", "户籍地址")
 
 
-def _person(c: _Checker, value: Any, path: str, keys: tuple[str, ...], who: str) -> Mapping[str, Any] | None:
+def _person(
+    c: _Checker, value: Any, path: str, keys: tuple[str, ...] | dict[str, object], who: str
+) -> Mapping[str, Any] | None:
     p = c.obj(value, path, keys)
     if p is None:
         return None
@@ -206,7 +215,15 @@ def _person(c: _Checker, value: Any, path: str, keys: tuple[str, ...], who: str)
         c.enum(p["relation"], f"{path}.relation", AGENT_RELATIONS, "代办人与申请人的关系")
     if "reason" in p:
         c.enum(p["reason"], f"{path}.reason", AGENT_REASONS, "代办原因")
+    if p.get("attachments") is not None:
+        _attachment_ids(c, p["attachments"], f"{path}.attachments")
     return p
+
+
+def _attachment_ids(c: _Checker, value: Any, path: str) -> None:
+    for j, att in enumerate(c.items(value, path, "附件")):
+        if not isinstance(att, str) or not att.strip():
+            c.add(f"{path}[{j}]", "TYPE", "附件应为上传后得到的附件编号")
 
 
 def _condition(c: _Checker, value: Any, path: str) -> None:
@@ -224,9 +241,7 @@ def _condition(c: _Checker, value: Any, path: str) -> None:
         c.division(cond["division"], f"{path}.division", "该条件所在地的行政区划代码")
     c.period(cond, path, ("since", "开始日期"), ("until", "结束日期"))
     if "attachments" in cond:
-        for j, att in enumerate(c.items(cond["attachments"], f"{path}.attachments", "附件")):
-            if not isinstance(att, str) or not att.strip():
-                c.add(f"{path}.attachments[{j}]", "TYPE", "附件应为上传后得到的附件编号")
+        _attachment_ids(c, cond["attachments"], f"{path}.attachments")
     if "employer" in cond:
         c.text(cond["employer"], f"{path}.employer", "用人单位名称")
     if "employer_uscc" in cond:

@@ -87,7 +87,9 @@ def test_an_agent_switches_the_form_and_applies_for_a_child(client, rt, app):
     assert field_value(page, "applicant.phone") == "13900000031"  # what was typed stays
 
     data = employment_only(token, proof(client, token), **{"applicant.name": "张小明", "applicant.id_number": CHILD_ID})
+    relation_proof = proof(client, token)
     data.update({"agent.relation": "guardian", "agent.reason": "minor", "agent.name": "冒名"})
+    data["agent.attachments"] = relation_proof  # the 户口簿 page the reviewer checks the relation against
     assert client.post("/resident/apply/form", data=data).headers["Location"] == "/resident/apply/confirm"
     confirm = client.get("/resident/apply/confirm").get_data(as_text=True)
     done = client.post("/resident/apply/confirm", data={"csrf_token": csrf_of(confirm)})
@@ -95,6 +97,7 @@ def test_an_agent_switches_the_form_and_applies_for_a_child(client, rt, app):
     with rt.uow(readonly=True) as uow:
         stored = uow.applications.get(app_id)
     assert stored.document["agent"]["name"] == "张三明" and stored.identity["relation"] == "guardian"
+    assert stored.document["agent"]["attachments"] == [relation_proof]
 
     reviewer = app.test_client()
     seed = add_officer(rt, "rev1", "reviewer")
@@ -103,6 +106,7 @@ def test_an_agent_switches_the_form_and_applies_for_a_child(client, rt, app):
     assert "实名认证（oidc，认证等级 3）" in shown
     assert "代办：监护人或近亲属代为申请" in shown and "张*明" in shown and "已实名核验" in shown
     assert "监护人" in shown and "请对照上传的关系证明材料核实" in shown
+    assert f"/officer/attachments/{relation_proof}" in shown  # the proof is on the reviewer's page
 
 
 def test_applying_for_oneself_as_one_s_own_agent_is_refused_with_the_reason(client, rt):
