@@ -44,6 +44,7 @@ RELAY = "outbox-relay"
 SWEEP = "lifecycle-sweep"
 PURGE = "retention-purge"
 ALERTS = "officer-alerts"
+OPTIMIZE = "database-optimize"
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,8 @@ class Runtime:
         """The jobs thread of one server process: the daily sweep (with its reminders), the daily
         purge (retention) and,
         unless ``relay`` is False, the outbox relay; each behind its leader lease."""
-        from govcred.core.jobs import ALERTS, DAY, PURGE, SWEEP, PeriodicJob, ServerJobs
+        from govcred.core.db import optimize
+        from govcred.core.jobs import ALERTS, DAY, OPTIMIZE, PURGE, SWEEP, PeriodicJob, ServerJobs
         from govcred.core.retention import purge
         from govcred.core.services.alerts import send_alerts
         from govcred.core.services.sweep import run_sweep
@@ -145,6 +146,7 @@ class Runtime:
             PeriodicJob(PURGE, DAY, lambda: purge(self.collaborators)),  # the retention periods
             # hourly: the digest goes out at the first run after 08:00 of a working day
             PeriodicJob(ALERTS, 3600.0, lambda: send_alerts(self.collaborators)),
+            PeriodicJob(OPTIMIZE, DAY, lambda: optimize(self.engine)),  # query-planner statistics
         ]
 
         def register(name: str, interval_seconds: float, run) -> None:
