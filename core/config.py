@@ -66,6 +66,13 @@ class Settings:
     audit_witness_dir: str = ""
     #: HTTP witnesses: each is sent every checkpoint (POST) and asked for the latest (GET).
     audit_witness_urls: tuple[str, ...] = ()
+    #: an officer's API bearer token ends after this long unused, and this long after sign-in
+    officer_token_idle_minutes: int = 15
+    officer_token_hours: int = 8
+    #: residents' sign-in codes sent (rates as the ``limits`` library reads them: "5/hour", "3 per minute")
+    login_codes_per_number: str = "5/hour"
+    login_codes_per_address: str = "10/hour"
+    login_codes_total: str = "60/minute"
     plugins: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: ``[retention]``: rule name -> period ("30d", "48h"); rules and defaults in core/retention.py
     retention: Mapping[str, str] = field(default_factory=dict)
@@ -203,6 +210,15 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _is_rate(value: Any) -> bool:
+    from limits import parse
+
+    try:
+        return isinstance(value, str) and parse(value).amount > 0
+    except ValueError:
+        return False
+
+
 def _validated(s: Settings) -> Settings:
     problems = []
     if s.mode not in MODES:
@@ -233,6 +249,13 @@ def _validated(s: Settings) -> Settings:
         problems.append(f"audit_witness_urls must be http(s) URLs, got {', '.join(map(repr, bad_witnesses))}")
     if not s.issuer.startswith(("http://", "https://")):
         problems.append(f"issuer must be an http(s) URL, got {s.issuer!r}")
+    if not 1 <= s.officer_token_idle_minutes <= 60:
+        problems.append(f"officer_token_idle_minutes must be between 1 and 60, got {s.officer_token_idle_minutes}")
+    if not 1 <= s.officer_token_hours <= 12:
+        problems.append(f"officer_token_hours must be between 1 and 12, got {s.officer_token_hours}")
+    for name in ("login_codes_per_number", "login_codes_per_address", "login_codes_total"):
+        if not _is_rate(getattr(s, name)):
+            problems.append(f"{name} must be a rate such as '5/hour' or '60 per minute', got {getattr(s, name)!r}")
     if s.production:
         if not s.key_passphrase:
             problems.append("production mode needs GOVCRED_KEY_PASSPHRASE")

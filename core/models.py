@@ -263,6 +263,8 @@ class Officer:
     totp_last_step: int = 0
     active: bool = True
     created_at: dt.datetime | None = None
+    totp_exempt: bool = False
+    demo: bool = False
 
 
 @dataclass(eq=False)

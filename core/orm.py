@@ -72,6 +72,10 @@ officers = sa.Table(
     sa.Column("totp_last_step", sa.BigInteger, nullable=False, default=0),
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", TZDateTime, nullable=False),
+    # an administrator let this clerk sign in without TOTP (audited; migration 0005)
+    sa.Column("totp_exempt", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    # made by `govcred init` or `govcred demo`: production mode refuses to start while one is active
+    sa.Column("demo", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.CheckConstraint("role IN ('clerk', 'reviewer', 'admin')", name="role"),
 )
 
@@ -86,6 +90,18 @@ api_tokens = sa.Table(
     sa.Column("expires_at", TZDateTime, nullable=False),
     sa.Column("revoked_at", TZDateTime),
     sa.Column("resident_id", ID, sa.ForeignKey("residents.id"), nullable=True, index=True),
+    # idle timeout, and when the officer last gave every sign-in factor (migration 0005)
+    sa.Column("last_used_at", TZDateTime),
+    sa.Column("factor_at", TZDateTime),
+)
+
+#: Fixed-window counters shared by every process (the rate limits of govcred.core.ratelimit).
+rate_limit_counters = sa.Table(
+    "rate_limit_counters",
+    metadata,
+    sa.Column("key", sa.String(160), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("expires_at", TZDateTime, nullable=False, index=True),
 )
 
 #: A resident's real-name identity as the provider last verified it (one row per resident

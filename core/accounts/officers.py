@@ -1,7 +1,10 @@
 """Officer accounts, passwords and API bearer tokens; role checks deny by default.
 
 Passwords are hashed with argon2id. Bearer tokens are random 256-bit strings; only their
-SHA-256 is stored, so a database dump does not reveal usable tokens.
+SHA-256 is stored, so a database dump does not reveal usable tokens. An officer's token ends
+at its absolute lifetime, after an idle spell (both in the settings), when revoked (log-out,
+``govcred officer logout|disable``) or when the account is disabled; it remembers when the
+officer last gave every sign-in factor (``factor_at``), which the deciding use cases check.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ _REFUSED = {
 }
 
 TOKEN_LIFETIME = dt.timedelta(hours=8)
+#: ``last_used_at`` is written at most this often, so API calls do not write on every request.
+TOUCH_EVERY = dt.timedelta(seconds=30)
 
 
 def check_password_policy(password: str, username: str = "") -> list[str]:
@@ -101,25 +106,31 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _insert_token(uow, now: dt.datetime, **owner: str) -> tuple[str, dt.datetime]:
+def _insert_token(uow, now: dt.datetime, lifetime: dt.timedelta, **values) -> tuple[str, dt.datetime]:
     token = secrets.token_urlsafe(32)
-    expires = now + TOKEN_LIFETIME
+    expires = now + lifetime
     uow.session.execute(
-        sa.insert(api_tokens).values(token_hash=_token_hash(token), created_at=now, expires_at=expires, **owner)
+        sa.insert(api_tokens).values(
+            token_hash=_token_hash(token), created_at=now, last_used_at=now, expires_at=expires, **values
+        )
     )
     return token, expires
 
 
-def issue_api_token(uow, officer: models.Officer, now: dt.datetime) -> tuple[str, dt.datetime]:
-    return _insert_token(uow, now, officer_id=officer.id)
+def issue_api_token(
+    uow, officer: models.Officer, now: dt.datetime, *, lifetime: dt.timedelta = TOKEN_LIFETIME
+) -> tuple[str, dt.datetime]:
+    """A bearer token for an officer who has just given every factor their account needs."""
+    return _insert_token(uow, now, lifetime, officer_id=officer.id, factor_at=now)
 
 
 def issue_resident_token(uow, resident: models.Resident, now: dt.datetime) -> tuple[str, dt.datetime]:
     """A bearer token for a resident who proved their phone number with an SMS code."""
-    return _insert_token(uow, now, resident_id=resident.id)
+    return _insert_token(uow, now, TOKEN_LIFETIME, resident_id=resident.id)
 
 
-def _live_token(uow, token: str, now: dt.datetime):
+def _live_token(uow, token: str, now: dt.datetime, idle: dt.timedelta | None = None):
+    """The token's row; ``idle`` ends an officer's token unused for longer. Reads only."""
     row = (
         uow.session.execute(sa.select(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)))
         .mappings()
@@ -127,7 +138,23 @@ def _live_token(uow, token: str, now: dt.datetime):
     )
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
         raise AuthenticationRequired("令牌无效或已过期", code="TOKEN_INVALID")
+    last_used = row["last_used_at"] or row["created_at"]
+    if idle is not None and row["officer_id"] is not None and now - last_used > idle:
+        raise AuthenticationRequired("令牌因长时间未使用已失效，请重新登录", code="TOKEN_IDLE")
     return row
+
+
+def _due_a_touch(row, now: dt.datetime) -> bool:
+    return now - (row["last_used_at"] or row["created_at"]) >= TOUCH_EVERY
+
+
+def touch_token(uow, token: str, now: dt.datetime) -> None:
+    """Record that the token was used (its idle timeout starts again)."""
+    uow.session.execute(
+        sa.update(api_tokens)
+        .where(api_tokens.c.token_hash == _token_hash(token), api_tokens.c.last_used_at < now)
+        .values(last_used_at=now)
+    )
 
 
 def _active_officer(uow, officer_id: str | None) -> models.Officer:
@@ -137,23 +164,48 @@ def _active_officer(uow, officer_id: str | None) -> models.Officer:
     return officer
 
 
-def officer_for_token(uow, token: str, now: dt.datetime) -> models.Officer:
-    return _active_officer(uow, _live_token(uow, token, now)["officer_id"])
+def officer_for_token(uow, token: str, now: dt.datetime, idle: dt.timedelta | None = None) -> models.Officer:
+    return _active_officer(uow, _live_token(uow, token, now, idle)["officer_id"])
 
 
-def principal_for_token(uow, token: str, now: dt.datetime) -> Principal:
-    """The officer or resident a bearer token belongs to."""
-    row = _live_token(uow, token, now)
+def principal_for_token(uow, token: str, now: dt.datetime, idle: dt.timedelta | None = None) -> tuple[Principal, bool]:
+    """The officer or resident a bearer token belongs to, and whether the token is due a
+    :func:`touch_token` (written at most every :data:`TOUCH_EVERY`, so reads stay reads)."""
+    row = _live_token(uow, token, now, idle)
     if row["resident_id"] is not None:
-        return Principal("resident", row["resident_id"], "", "")
+        return Principal("resident", row["resident_id"], "", ""), _due_a_touch(row, now)
     officer = _active_officer(uow, row["officer_id"])
-    return Principal("officer", officer.id, officer.role, officer.display_name)
+    principal = Principal("officer", officer.id, officer.role, officer.display_name, factor_at=row["factor_at"])
+    return principal, _due_a_touch(row, now)
+
+
+def token_expiry(uow, token: str) -> dt.datetime:
+    return uow.session.execute(
+        sa.select(api_tokens.c.expires_at).where(api_tokens.c.token_hash == _token_hash(token))
+    ).scalar_one()
+
+
+def record_token_factor(uow, token: str, now: dt.datetime) -> None:
+    """The officer holding ``token`` has just given their factor again (re-authentication)."""
+    uow.session.execute(
+        sa.update(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)).values(factor_at=now)
+    )
 
 
 def revoke_api_token(uow, token: str, now: dt.datetime) -> None:
     uow.session.execute(
         sa.update(api_tokens).where(api_tokens.c.token_hash == _token_hash(token)).values(revoked_at=now)
     )
+
+
+def revoke_officer_tokens(uow, officer_id: str, now: dt.datetime) -> int:
+    """End every live bearer token of one officer (``govcred officer logout|disable``)."""
+    result = uow.session.execute(
+        sa.update(api_tokens)
+        .where(api_tokens.c.officer_id == officer_id, api_tokens.c.revoked_at.is_(None), api_tokens.c.expires_at > now)
+        .values(revoked_at=now)
+    )
+    return result.rowcount
 
 
 @dataclass(frozen=True)
@@ -164,6 +216,9 @@ class Principal:
     id: str
     role: str = ""
     name: str = ""
+    #: when this officer last gave every sign-in factor their account needs (None: unknown,
+    #: which the deciding use cases refuse; see :mod:`govcred.core.accounts.factors`)
+    factor_at: dt.datetime | None = None
 
     @property
     def audit_actor(self) -> str:

@@ -20,12 +20,12 @@ MAX_FAILURES = 10
 MAX_FAILURES_PER_IP = 30
 
 
-def recent_failures(uow, *, action: str, object_id: str, now: dt.datetime) -> int:
+def recent_failures(uow, *, actions: tuple[str, ...], object_id: str, now: dt.datetime) -> int:
     return uow.session.execute(
         sa.select(sa.func.count())
         .select_from(audit_log)
         .where(
-            audit_log.c.action == action,
+            audit_log.c.action.in_(actions),
             audit_log.c.object_id == object_id,
             audit_log.c.outcome == "failure",
             audit_log.c.at > now - WINDOW,
@@ -33,12 +33,12 @@ def recent_failures(uow, *, action: str, object_id: str, now: dt.datetime) -> in
     ).scalar_one()
 
 
-def recent_failures_from(uow, *, action: str, ip: str, now: dt.datetime) -> int:
+def recent_failures_from(uow, *, actions: tuple[str, ...], ip: str, now: dt.datetime) -> int:
     return uow.session.execute(
         sa.select(sa.func.count())
         .select_from(audit_log)
         .where(
-            audit_log.c.action == action,
+            audit_log.c.action.in_(actions),
             audit_log.c.outcome == "failure",
             audit_log.c.at > now - WINDOW,
             audit_log.c.details["ip"].as_string() == ip,
@@ -46,11 +46,17 @@ def recent_failures_from(uow, *, action: str, ip: str, now: dt.datetime) -> int:
     ).scalar_one()
 
 
-def check(uow, *, action: str, object_id: str, ip: str, now: dt.datetime) -> None:
+def check(uow, *, actions: tuple[str, ...], object_id: str, ip: str, now: dt.datetime) -> None:
     """Refuse while the account, or the address it is tried from, has too many recent failures
-    (the failures must be audited with ``details["ip"]``)."""
+    of any of ``actions`` (the failures must be audited with ``details["ip"]``).
+
+    ``Retry-After`` is the whole window: the oldest failure counted may be younger than that,
+    but saying less would invite a retry that is refused again.
+    """
     if (
-        recent_failures(uow, action=action, object_id=object_id, now=now) >= MAX_FAILURES
-        or recent_failures_from(uow, action=action, ip=ip, now=now) >= MAX_FAILURES_PER_IP
+        recent_failures(uow, actions=actions, object_id=object_id, now=now) >= MAX_FAILURES
+        or recent_failures_from(uow, actions=actions, ip=ip, now=now) >= MAX_FAILURES_PER_IP
     ):
-        raise RateLimited("尝试次数过多，请 15 分钟后再试", code="LOGIN_THROTTLED")
+        raise RateLimited(
+            "尝试次数过多，请 15 分钟后再试", code="LOGIN_THROTTLED", retry_after=int(WINDOW.total_seconds())
+        )

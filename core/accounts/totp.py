@@ -16,7 +16,7 @@ import pyotp
 import sqlalchemy as sa
 
 from govcred.core import models
-from govcred.core.exceptions import AuthenticationRequired
+from govcred.core.exceptions import AuthenticationRequired, ErrorList
 from govcred.core.orm import officers
 
 #: Steps either side of now that are accepted (clock drift of one 30-second step).
@@ -33,6 +33,7 @@ def enrol(uow, officer: models.Officer, cipher, *, actor: str = "cli") -> str:
     seed = pyotp.random_base32()
     officer.totp_secret_enc = cipher.encrypt_text(seed, _aad(officer.id))
     officer.totp_last_step = 0
+    officer.totp_exempt = False  # an enrolled clerk signs in with the code from now on
     uow.audit.append(
         actor=actor, role="admin", action="officer.totp_enrolled", object_type="officer", object_id=officer.id
     )
@@ -44,8 +45,28 @@ def seed_of(officer: models.Officer, cipher) -> str:
 
 
 def requires_totp(officer: models.Officer) -> bool:
-    """Reviewers and admins must use TOTP; a clerk must once a seed has been enrolled."""
-    return officer.role in ("reviewer", "admin") or officer.totp_secret_enc is not None
+    """Every officer signs in with TOTP, except a clerk an administrator exempted by name
+    (:func:`exempt`); reviewers and admins decide or administer and are never exempt."""
+    return not (officer.role == "clerk" and officer.totp_exempt)
+
+
+def exempt(uow, officer: models.Officer, *, reason: str, actor: str = "cli") -> None:
+    """Let a clerk sign in with the password alone (say why: it is in the audit log)."""
+    errors = ErrorList()
+    if officer.role != "clerk":
+        errors.add("username", "TOTP_EXEMPTION_NOT_ALLOWED", "只有窗口受理员可以免用动态验证码；审核员和管理员不能免除")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
+        errors.add("reason", "REASON_REQUIRED", "请写明免用动态验证码的原因（最多 200 字）")
+    errors.raise_if_any()
+    officer.totp_exempt = True
+    uow.audit.append(
+        actor=actor,
+        role="admin",
+        action="officer.totp_exempted",
+        object_type="officer",
+        object_id=officer.id,
+        details={"reason": reason.strip()},
+    )
 
 
 def accepted_step(seed: str, code: str, now: dt.datetime, last_step: int) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli.context import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, console_admin, echo_json, pass_app
 from govcred.core.plugins import get_plugin_manager
 
 
@@ -99,7 +99,10 @@ def keys_list(app: AppContext, as_json: bool) -> None:
 @pass_app
 def keys_rotate(app: AppContext) -> None:
     """Create a new signing key; the old one is retired but stays published."""
-    info = app.runtime.keystore.rotate(actor="cli")
+    from govcred.core.services.signing_keys import rotate_signing_key
+
+    principal = console_admin(app)  # with the console's factor (see console_factor)
+    info = rotate_signing_key(app.runtime.collaborators, principal)
     click.echo(f"新签名密钥 (new signing key): {info.kid} {info.alg}")
 
 
@@ -191,15 +194,26 @@ def _officer_named(uow, username: str):
 
 @officer.command("totp")
 @click.argument("username")
+@click.option(
+    "--exempt",
+    is_flag=True,
+    help="Let this clerk sign in without TOTP (audited, with --reason); enrolling again ends the exemption.",
+)
+@click.option("--reason", default="", help="Why the clerk is exempt (required with --exempt; kept in the audit log).")
 @pass_app
-def officer_totp(app: AppContext, username: str) -> None:
+def officer_totp(app: AppContext, username: str, exempt: bool, reason: str) -> None:
     """Enrol (or replace) the officer's TOTP seed and print the otpauth:// URI once."""
-    from govcred.core.accounts.totp import enrol
+    from govcred.core.accounts import totp
 
     rt = app.runtime
     with rt.uow() as uow:
         found = _officer_named(uow, username)
-        uri = enrol(uow, found, rt.secrets.cipher, actor="cli")
+        if exempt:
+            totp.exempt(uow, found, reason=reason, actor="cli")
+            uow.commit()
+            click.echo(f"{username} 可只用密码登录（已记入审计日志）(exempt from TOTP, audited)")
+            return
+        uri = totp.enrol(uow, found, rt.secrets.cipher, actor="cli")
         uow.commit()
     click.echo("请用身份验证器扫描或输入以下地址；它只显示这一次 (shown once, add it to an authenticator app now):")
     click.echo(uri)
@@ -209,20 +223,25 @@ def officer_totp(app: AppContext, username: str) -> None:
 @click.argument("username")
 @pass_app
 def officer_logout(app: AppContext, username: str) -> None:
-    """End every page session of the officer at once (a lost device, a suspected theft)."""
-    from govcred.core.accounts.sessions import revoke_all
+    """End every page session AND bearer token of the officer at once (a lost device, a suspected theft)."""
+    from govcred.core.accounts.signin import sign_out_everywhere
 
     rt = app.runtime
-    with rt.uow() as uow:
-        found = _officer_named(uow, username)
-        ended = revoke_all(uow, "officer", found.id, rt.clock.now())
-        uow.audit.append(
-            actor="cli",
-            role="admin",
-            action="officer.sessions_revoked",
-            object_type="officer",
-            object_id=found.id,
-            details={"sessions": ended},
-        )
-        uow.commit()
-    click.echo(f"已结束 {ended} 个会话 (sessions ended) for {username}")
+    with rt.uow(readonly=True) as uow:
+        _officer_named(uow, username)
+    sessions, tokens = sign_out_everywhere(rt.collaborators, username, actor="cli")
+    click.echo(f"已结束 {sessions} 个会话、{tokens} 个令牌 (sessions and tokens ended) for {username}")
+
+
+@officer.command("disable")
+@click.argument("username")
+@pass_app
+def officer_disable(app: AppContext, username: str) -> None:
+    """Disable the account: it never signs in again, and its sessions and tokens end now."""
+    from govcred.core.accounts.signin import disable_officer
+
+    rt = app.runtime
+    with rt.uow(readonly=True) as uow:
+        _officer_named(uow, username)
+    sessions, tokens = disable_officer(rt.collaborators, username, actor="cli")
+    click.echo(f"已停用 {username}，结束 {sessions} 个会话、{tokens} 个令牌 (disabled; sessions and tokens ended)")

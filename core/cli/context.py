@@ -57,14 +57,26 @@ def echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def console_admin():
+def console_admin(app: AppContext | None = None):
     """The administrator at the server's console, as a principal; the OS user names who it
-    was in the audit log."""
+    was in the audit log. Given ``app``, with the sign-in factor of :func:`console_factor`."""
     import getpass
 
     from govcred.core.accounts.officers import Principal
 
-    return Principal("officer", f"cli:{getpass.getuser()}"[:36], "admin", "命令行管理员")
+    factor_at = console_factor(app) if app is not None else None
+    return Principal("officer", f"cli:{getpass.getuser()}"[:36], "admin", "命令行管理员", factor_at=factor_at)
+
+
+def console_factor(app: AppContext):
+    """The sign-in factor of whoever runs a command: now.
+
+    The deciding use cases want a factor from the last 10 minutes
+    (:mod:`govcred.core.accounts.factors`). A command runs on the server, as an operator
+    signed in to it, who can read the data directory's secrets anyway; a TOTP asked here
+    would guard nothing the shell does not already give away.
+    """
+    return app.runtime.clock.now()
 
 
 def data_path(ctx_obj: AppContext) -> Path:
@@ -81,4 +93,4 @@ def officer_principal(app: AppContext, username: str):
         officer = uow.officers.by_username(username)
         if officer is None or not officer.active:
             raise AuthenticationRequired(f"没有名为 {username} 的在用工作人员账号", code="OFFICER_UNKNOWN")
-        return Principal("officer", officer.id, officer.role, officer.display_name)
+        return Principal("officer", officer.id, officer.role, officer.display_name, factor_at=console_factor(app))

@@ -29,7 +29,7 @@ def _status_command(action: str) -> click.Command:
             credential_id,
             STATUS_OF_ACTION[action],
             reason=reason,
-            principal=console_admin(),
+            principal=console_admin(app),
         )
         click.echo(f"证件 {changed.id} 状态已变更为 {changed.status} (status is now {changed.status})")
 

@@ -68,8 +68,9 @@ def _ensure_demo_officers(rt) -> bool:
                 now=rt.clock.now(),
                 actor="system",
             )
+            officer.demo = True  # production mode refuses to start while it is active
             line = f"{role}\t{username}\t{password}"
-            if requires_totp(officer):  # reviewers and admins log in with a TOTP code as well
+            if requires_totp(officer):  # every officer logs in with a TOTP code as well
                 uri = enrol(uow, officer, rt.secrets.cipher, actor="system")
                 line += f"\ttotp-seed={parse_qs(urlsplit(uri).query)['secret'][0]}\t{uri}"
             lines.append(line)

@@ -58,8 +58,10 @@ def _officer(rt, role: str):
                 now=rt.clock.now(),
                 actor="demo",
             )
+            found.demo = True  # production mode refuses to start while it is active
             uow.commit()
-        return Principal("officer", found.id, found.role, found.display_name)
+        # the journey runs in-process, at once: its officers' factor is now
+        return Principal("officer", found.id, found.role, found.display_name, factor_at=rt.clock.now())
 
 
 def _proof_png() -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from govcred.core import models
+from govcred.core.accounts.factors import require_recent_factor
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.claims import COUNTY, ID_MASKED, NAME_MASKED
 from govcred.core.exceptions import Conflict, ErrorList
@@ -50,6 +51,7 @@ def change_status(
     """Move a credential to ``new_status``; the list revision, audit entry and outbox rows
     (from ``govcred_credential_status_changed`` and ``govcred_notify``) commit together or not at all."""
     require_role(principal, *STATUS_ROLES)
+    require_recent_factor(principal, deps.clock.now())
     reason = _check_request(new_status, reason)
     now = deps.clock.now()
     with deps.uow() as uow:

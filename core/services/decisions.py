@@ -1,7 +1,8 @@
 """Decisions: the reviewers' queue, and a reviewer approving (issuing the credential) or
 rejecting an application.
 
-Reviewers (and admins) decide, never on an application they entered themselves (four eyes).
+Reviewers (and admins) decide, never on an application they entered themselves (four eyes),
+and only with a sign-in factor from the last 10 minutes (checked here, whatever the channel).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 
 from govcred.core import models
+from govcred.core.accounts.factors import require_recent_factor
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.exceptions import Conflict, ErrorList, FieldError, PermissionDenied, ValidationError
 from govcred.core.services.collaborators import Collaborators
@@ -55,6 +57,7 @@ def decide(
     attempt leaves a failure entry in the audit log.
     """
     require_role(principal, *DECIDING_ROLES)
+    require_recent_factor(principal, deps.clock.now())
     reasons = checked_reasons(officer_reasons)
     key = deps.keys.active_key() if approve else None  # decrypted outside the write transaction
     try:

@@ -18,8 +18,9 @@ cancellation (注销: the holder obtained local hukou or left the county) marks 
 ``cancelled``. Both also invalidate superseded versions whose tokens have not expired yet.
 
 Who may do what: residents act online on their own permits; clerks (and admins) act at the
-window; cancellation is a reviewer's or admin's decision. Endorsement is free and needs no
-new photo (暂行条例 art. 21).
+window; cancellation is a reviewer's or admin's decision. An officer who endorses, replaces
+or cancels needs a sign-in factor from the last 10 minutes (:mod:`govcred.core.accounts.factors`).
+Endorsement is free and needs no new photo (暂行条例 art. 21).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from govcred.core import models
+from govcred.core.accounts.factors import require_recent_factor
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList, NotFound
@@ -206,6 +208,7 @@ def request_endorsement(
         itself is recorded and the holder notified), or a status that cannot be endorsed.
     """
     principal = check_channel(principal, channel)
+    require_recent_factor(principal, deps.clock.now())  # an officer's; residents are not asked
     key = deps.keys.active_key()  # decrypted outside the write transaction
     now = deps.clock.now()
     with deps.uow() as uow:
@@ -305,6 +308,7 @@ def replace_permit(
     """换领 (``damaged``) or 补领 (``lost``): a new credential under a new permit number and the
     old one ``replaced``, in one transaction. Only a permit in use can be replaced."""
     principal = check_channel(principal, channel)
+    require_recent_factor(principal, deps.clock.now())
     if reason not in REPLACEMENT_REASONS:
         errors = ErrorList()
         errors.add("reason", "REASON_INVALID", "换领/补领原因须为 damaged（损坏）或 lost（丢失）")
@@ -366,6 +370,7 @@ def cancel_permit(
 ) -> models.Credential:
     """注销: the holder obtained local hukou (``local_hukou``) or left the county (``left_county``)."""
     require_role(principal, *CANCEL_ROLES)
+    require_recent_factor(principal, deps.clock.now())
     errors = ErrorList()
     if reason not in CANCEL_REASONS:
         errors.add("reason", "REASON_INVALID", "注销原因须为 local_hukou（已取得本地户口）或 left_county（已离开本县）")

@@ -7,7 +7,7 @@ installed. The helpers below are for code outside fixtures (helper modules, benc
     from govcred.testing import make_runtime, make_settings, PostgresServer
 """
 
-from govcred.testing.builders import T0, TEST_ENV, builtin_plugins, make_pm, make_runtime, make_settings
+from govcred.testing.builders import T0, TEST_ENV, builtin_plugins, make_pm, make_runtime, make_settings, signed_in
 from govcred.testing.components import chromium_path, connect_redis, redis_url, require_chromium
 from govcred.testing.databases import PostgresServer, migrate, migrated_sqlite
 from govcred.testing.outbox import OutboxInspector
@@ -33,4 +33,5 @@ __all__ = [
     "redis_url",
     "require_chromium",
     "required",
+    "signed_in",
 ]

@@ -8,6 +8,7 @@ the govcred distribution itself; a plugin author adds their own.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.metadata
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,13 @@ TEST_ENV = {
 }
 
 Plugins = Sequence[tuple[Any, str]]
+
+
+def signed_in(principal, clock):
+    """``principal`` as if the officer had just given every sign-in factor of their account:
+    what deciding, changing a status, cancelling and rotating keys ask for (a factor from the
+    last 10 minutes, :mod:`govcred.core.accounts.factors`)."""
+    return dataclasses.replace(principal, factor_at=clock.now())
 
 
 def builtin_plugins() -> list[tuple[Any, str]]:

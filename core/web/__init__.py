@@ -85,10 +85,10 @@ def _refuse_unsafe_sign_in(settings) -> None:
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per concern, each in its own module under core/web."""
     from govcred.core.web import pages
-    from govcred.core.web.api import applications, credentials, holder, lifecycle, reports, review
+    from govcred.core.web.api import applications, credentials, holder, lifecycle, reports, review, signing_keys
     from govcred.core.web.api import status_lists as status
 
     applications.init_app(app)
     pages.init_app(app)
-    for module in (review, credentials, status, holder, lifecycle, reports):
+    for module in (review, credentials, status, holder, lifecycle, reports, signing_keys):
         app.register_blueprint(module.bp)

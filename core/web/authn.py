@@ -6,7 +6,8 @@ import functools
 
 from flask import g, request
 
-from govcred.core.accounts.officers import Principal, principal_for_token, require_role
+from govcred.core.accounts.officers import Principal, require_role
+from govcred.core.accounts.signin import principal_for_bearer
 from govcred.core.exceptions import AuthenticationRequired
 from govcred.core.web.context import runtime_of
 
@@ -21,9 +22,7 @@ def bearer_principal() -> Principal | None:
     token = bearer_token()
     if token is None:
         return None
-    rt = runtime_of()
-    with rt.uow(readonly=True) as uow:
-        return principal_for_token(uow, token, rt.clock.now())
+    return principal_for_bearer(runtime_of().collaborators, token)
 
 
 def current_principal() -> Principal | None:

@@ -36,6 +36,14 @@ def problem(status: int, code: str, title: str, **extra):
     return response
 
 
+def with_retry_after(response, exc: GovcredError):
+    """A refusal that says when to come back (a rate limit) carries ``Retry-After`` in seconds."""
+    retry_after = exc.details.get("retry_after")
+    if isinstance(retry_after, int) and retry_after >= 0:
+        response.headers["Retry-After"] = str(max(1, retry_after))
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError):
@@ -51,7 +59,7 @@ def register_error_handlers(app: Flask) -> None:
             return outage_problem(exc)
         if exc.http_status >= 500:
             log.error("request %s failed: %s", g.get("request_id", ""), exc.code)
-        return problem(exc.http_status, exc.code, exc.message)
+        return with_retry_after(problem(exc.http_status, exc.code, exc.message), exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -31,7 +31,7 @@ def make_officer(rt, role: str) -> Principal:
             now=rt.clock.now(),
         )
         uow.commit()
-    return Principal("officer", officer.id, role, role)
+    return Principal("officer", officer.id, role, role, factor_at=rt.clock.now())
 
 
 def beijing(y, m, d, hh=10, mm=0) -> dt.datetime:

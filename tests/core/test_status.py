@@ -16,6 +16,7 @@ from govcred.core.keys import KeySet
 from govcred.core.services.credential_status import change_status
 from govcred.core.status import BITS, encode_lst, pack_statuses
 from govcred.core.tokens import STATUS_LIST, verify_token
+from govcred.testing import signed_in
 from govcred.verifier.statuslist import inflate_bounded, parse_status_list
 from tests.core.credential_rows import make_credential
 
@@ -61,9 +62,19 @@ def _keyset(rt) -> KeySet:
 
 def test_signed_list_carries_revoked_and_suspended_credentials(runtime):
     valid, revoked, suspended = (make_credential(runtime) for _ in range(3))
-    change_status(runtime.collaborators, revoked.id, models.REVOKED, reason="伪造材料骗领", principal=REVIEWER)
     change_status(
-        runtime.collaborators, suspended.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER
+        runtime.collaborators,
+        revoked.id,
+        models.REVOKED,
+        reason="伪造材料骗领",
+        principal=signed_in(REVIEWER, runtime.clock),
+    )
+    change_status(
+        runtime.collaborators,
+        suspended.id,
+        models.SUSPENDED,
+        reason="居住地址变更待核实",
+        principal=signed_in(REVIEWER, runtime.clock),
     )
     signed = runtime.status_list_publisher.current(valid.status_list_id)
     verified = verify_token(signed.token, STATUS_LIST, _keyset(runtime), clock=runtime.clock)
@@ -88,7 +99,13 @@ def test_a_status_change_is_dated_and_moves_its_list_to_a_new_revision(runtime):
     cred = make_credential(runtime)
     before = runtime.status_list_publisher.current(cred.status_list_id).revision
     runtime.clock.advance(hours=3)
-    change_status(runtime.collaborators, cred.id, models.SUSPENDED, reason="居住地址变更待核实", principal=REVIEWER)
+    change_status(
+        runtime.collaborators,
+        cred.id,
+        models.SUSPENDED,
+        reason="居住地址变更待核实",
+        principal=signed_in(REVIEWER, runtime.clock),
+    )
     with runtime.engine.connect() as conn:
         changed_at = conn.execute(
             sa.select(credentials.c.status_changed_at).where(credentials.c.id == cred.id)
@@ -109,7 +126,9 @@ def test_token_is_reused_until_the_revision_changes(runtime):
     first = publisher.current(cred.status_list_id)
     runtime.clock.advance(seconds=30)
     assert publisher.current(cred.status_list_id) is first
-    change_status(runtime.collaborators, cred.id, models.SUSPENDED, reason="核查中", principal=REVIEWER)
+    change_status(
+        runtime.collaborators, cred.id, models.SUSPENDED, reason="核查中", principal=signed_in(REVIEWER, runtime.clock)
+    )
     second = publisher.current(cred.status_list_id)
     assert second.revision == first.revision + 1 and second.token != first.token
 

@@ -17,12 +17,13 @@ APPLICANT_ID = make_id("19900307")
 
 
 def officer(rt, role: str, username: str) -> Principal:
+    """A new officer as the use cases see them just after signing in (a fresh factor)."""
     with rt.uow() as uow:
         o = create_officer(
             uow, username=username, display_name=username, role=role, password=PASSWORD, now=rt.clock.now()
         )
         uow.commit()
-    return Principal("officer", o.id, role, username)
+    return Principal("officer", o.id, role, username, factor_at=rt.clock.now())
 
 
 def resident(rt, phone: str) -> Principal:

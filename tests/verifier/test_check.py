@@ -16,7 +16,7 @@ from govcred.core.credential_types import CredentialType
 from govcred.core.presentation import issue_presentation
 from govcred.core.qr import payload_text, render_png
 from govcred.core.services.credential_status import change_status
-from govcred.testing import make_pm
+from govcred.testing import make_pm, signed_in
 from govcred.verifier.cache import TrustCache
 from govcred.verifier.check import Verifier
 from govcred.verifier.statuslist import MAX_LIST_BYTES
@@ -63,15 +63,19 @@ def test_valid_credential_by_token_qr_text_and_image(issuer, tmp_path):
 @pytest.mark.parametrize("status, reason", [("revoked", "REVOKED"), ("suspended", "SUSPENDED")])
 def test_revoked_and_suspended_are_not_valid(issuer, tmp_path, status, reason):
     cred = make_credential(issuer)
-    change_status(issuer.collaborators, cred.id, status, reason="核查", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, status, reason="核查", principal=signed_in(REVIEWER, issuer.clock))
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
     assert (answer.valid, answer.reasons) == (False, [reason])
 
 
 def test_reinstated_credential_is_valid_again(issuer, tmp_path):
     cred = make_credential(issuer)
-    change_status(issuer.collaborators, cred.id, "suspended", reason="核查", principal=REVIEWER)
-    change_status(issuer.collaborators, cred.id, "valid", reason="核查完毕", principal=REVIEWER)
+    change_status(
+        issuer.collaborators, cred.id, "suspended", reason="核查", principal=signed_in(REVIEWER, issuer.clock)
+    )
+    change_status(
+        issuer.collaborators, cred.id, "valid", reason="核查完毕", principal=signed_in(REVIEWER, issuer.clock)
+    )
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
     assert answer.valid and answer.reasons == []
 
@@ -210,7 +214,7 @@ def test_list_served_at_one_uri_naming_another_is_refused(issuer, tmp_path):
         # an all-valid list, signed by the issuer, but it is list 99, not the credential's
         uri: _signed_list(issuer, _lst(bytes(1 << 16)), issuer.settings.issuer + "/status/99").encode(),
     }
-    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=signed_in(REVIEWER, issuer.clock))
     trust = trust_of(entry.__class__(entry.iss, entry.name, entry.jwks, index, ()))
     cache = TrustCache(trust, clock=issuer.clock, fetch=served.__getitem__)
     problems = cache.refresh()
@@ -242,7 +246,13 @@ def test_credential_signed_by_another_key_under_a_trusted_iss(issuer, tmp_path, 
 def test_permits_of_two_trusted_counties_both_verify(issuer, tmp_path, sqlite_template):
     other = issuer_runtime(tmp_path, sqlite_template, issuer.clock, LISHUI)
     here, there = make_credential(issuer), make_credential(other)
-    change_status(other.collaborators, make_credential(other).id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(
+        other.collaborators,
+        make_credential(other).id,
+        "revoked",
+        reason="吊销",
+        principal=signed_in(REVIEWER, other.clock),
+    )
     v = verifier_for(trust_of(publish(issuer, tmp_path / "qt"), publish(other, tmp_path / "ls")), issuer.clock)
     assert v.verify_text(here.token).valid and v.verify_text(there.token).valid
     other.close()
@@ -263,7 +273,7 @@ def test_presentation_verifies_and_expires(issuer, tmp_path):
 def test_presentation_of_a_revoked_credential_is_revoked(issuer, tmp_path):
     cred = make_credential(issuer)
     token = issue_presentation(issuer.collaborators, cred)
-    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=signed_in(REVIEWER, issuer.clock))
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(token)
     assert answer.reasons == ["REVOKED"]
 
@@ -291,7 +301,7 @@ def test_benefit_not_covered_and_unknown_benefit(issuer, tmp_path):
 
 def test_benefit_plugin_cannot_widen_a_revoked_credential(issuer, tmp_path):
     cred = make_credential(issuer)
-    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=signed_in(REVIEWER, issuer.clock))
     generous = benefit_pm([(_type_plugin(lambda claims, benefit: True), "generous")])
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock, pm=generous)
     answer = v.verify_text(cred.token, benefit="compulsory_education")
@@ -322,7 +332,13 @@ def test_lapsed_credential_says_why_it_lapsed(issuer, tmp_path):
     """Past its anniversary a suspended permit answers SUSPENDED (未按期签注) before EXPIRED;
     an expired permit whose entry is still valid answers EXPIRED alone."""
     suspended, plain = make_credential(issuer), make_credential(issuer)
-    change_status(issuer.collaborators, suspended.id, "suspended", reason="未按期签注", principal=REVIEWER)
+    change_status(
+        issuer.collaborators,
+        suspended.id,
+        "suspended",
+        reason="未按期签注",
+        principal=signed_in(REVIEWER, issuer.clock),
+    )
     issuer.clock.set(max(suspended.expires_at, plain.expires_at) + dt.timedelta(days=2))
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
     assert v.verify_text(suspended.token).reasons == ["SUSPENDED", "EXPIRED"]
@@ -436,7 +452,7 @@ def test_benefit_without_plugins_or_with_a_bad_code_or_a_broken_plugin_is_not_co
 
 def test_a_lapsed_revoked_permit_says_revoked(issuer, tmp_path):
     cred = make_credential(issuer)
-    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+    change_status(issuer.collaborators, cred.id, "revoked", reason="吊销", principal=signed_in(REVIEWER, issuer.clock))
     issuer.clock.set(cred.expires_at + dt.timedelta(days=2))
     answer = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock).verify_text(cred.token)
     assert (answer.valid, answer.reasons) == (False, ["REVOKED", "EXPIRED"])

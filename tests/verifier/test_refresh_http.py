@@ -71,7 +71,11 @@ def test_refresh_over_http_outage_and_recovery(sqlite_runtime, monkeypatch):
     assert (answer.valid, answer.reasons) == (False, ["STATUS_UNAVAILABLE"])
 
     change_status(
-        rt.collaborators, cred.id, "suspended", reason="核查", principal=Principal("officer", "r", "reviewer")
+        rt.collaborators,
+        cred.id,
+        "suspended",
+        reason="核查",
+        principal=Principal("officer", "r", "reviewer", factor_at=rt.clock.now()),
     )
     served = Served(issuer_app)  # back, on a new port
     urls["base"] = f"http://127.0.0.1:{served.port}"

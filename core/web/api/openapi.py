@@ -30,48 +30,6 @@ PROBLEM_SCHEMA = {
 }
 
 OPENAPI_PATHS = {
-    "/api/v1/auth/token": {
-        "post": {
-            "summary": "Exchange an officer's username and password for a bearer token",
-            "security": [],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["username", "password"],
-                            "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-                        }
-                    }
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "A bearer token",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "access_token": {"type": "string"},
-                                    "token_type": {"type": "string"},
-                                    "expires_at": {"type": "string", "format": "date-time"},
-                                    "role": {"type": "string"},
-                                },
-                            }
-                        }
-                    },
-                },
-                "401": {"$ref": "#/components/responses/Problem"},
-                "422": {"$ref": "#/components/responses/Problem"},
-            },
-        },
-        "delete": {
-            "summary": "Revoke the bearer token used for this request",
-            "responses": {"204": {"description": "Revoked"}, "401": {"$ref": "#/components/responses/Problem"}},
-        },
-    },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}},
     },

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
 from govcred.core import attachments, models
-from govcred.core.accounts import sessions, signin
+from govcred.core.accounts import signin
+from govcred.core.accounts.factors import RECENT_FACTOR_REQUIRED
 from govcred.core.exceptions import (
     AuthenticationRequired,
     Conflict,
@@ -218,15 +219,20 @@ def application(app_id: str):
 
 
 def recent_login_required(view):
-    """Only with a log-in more recent than :data:`sessions.REAUTH_WITHIN`; else the re-login page."""
+    """The use case refuses an officer whose log-in is older than ten minutes
+    (``RECENT_FACTOR_REQUIRED``, :mod:`govcred.core.accounts.factors`); the page then asks
+    for a new log-in that comes back here. The rule itself is the use case's."""
 
     @functools.wraps(view)
     def inner(*args, **kwargs):
-        if not sessions.signed_in_recently(guard.page_session(), runtime_of().clock.now()):
+        try:
+            return view(*args, **kwargs)
+        except AuthenticationRequired as exc:
+            if exc.code != RECENT_FACTOR_REQUIRED:
+                raise
             # (no Referer under our policy: the form says which page it came from)
             target = safe_next(request.form.get("back"), url_for("officer.queue"))
             return render_template("officer/reauth.html", next=target), 403
-        return view(*args, **kwargs)
 
     inner.govcred_roles = getattr(view, "govcred_roles", None)
     return inner

@@ -58,7 +58,13 @@ def test_offline_verify_exit_codes(cli_env, tmp_path):
     assert json.loads(out.output)["benefit"] == {"code": "compulsory_education", "qualifies": True}
     no_list = runner.invoke(cli, [*base, "verify", cred.token, "--jwks", str(jwks), "--json"])
     assert no_list.exit_code == 1 and json.loads(no_list.output)["reasons"] == ["STATUS_UNAVAILABLE"]
-    change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=Principal("officer", "r", "reviewer"))
+    change_status(
+        rt.collaborators,
+        cred.id,
+        "revoked",
+        reason="吊销",
+        principal=Principal("officer", "r", "reviewer", factor_at=rt.clock.now()),
+    )
     lst.write_text(rt.status_list_publisher.current(cred.status_list_id).token)
     revoked = runner.invoke(cli, [*base, *args])
     assert revoked.exit_code == 1 and json.loads(revoked.output)["reasons"] == ["REVOKED"]

@@ -11,6 +11,7 @@ from govcred.core.exceptions import Conflict, PermissionDenied, ValidationError
 from govcred.core.hookspecs import hookimpl
 from govcred.core.orm import audit_log, outbox, status_lists
 from govcred.core.services.credential_status import change_status
+from govcred.testing import signed_in
 from tests.core.credential_rows import make_credential
 
 REVIEWER = Principal("officer", "reviewer-1", "reviewer", "审核员")
@@ -55,9 +56,15 @@ def test_suspend_reinstate_revoke_with_audit_outbox_and_hook(observed):
     rt, plugin = observed
     cred = make_credential(rt)
     before = _revision(rt, cred.status_list_id)
-    change_status(rt.collaborators, cred.id, "suspended", reason="居住地址变更，待核实", principal=REVIEWER)
-    change_status(rt.collaborators, cred.id, "valid", reason="核实无误，恢复使用", principal=REVIEWER)
-    changed = change_status(rt.collaborators, cred.id, "revoked", reason="以欺骗手段取得", principal=REVIEWER)
+    change_status(
+        rt.collaborators, cred.id, "suspended", reason="居住地址变更，待核实", principal=signed_in(REVIEWER, rt.clock)
+    )
+    change_status(
+        rt.collaborators, cred.id, "valid", reason="核实无误，恢复使用", principal=signed_in(REVIEWER, rt.clock)
+    )
+    changed = change_status(
+        rt.collaborators, cred.id, "revoked", reason="以欺骗手段取得", principal=signed_in(REVIEWER, rt.clock)
+    )
     assert changed.status == "revoked" and changed.status_reason == "以欺骗手段取得"
     assert _revision(rt, cred.status_list_id) == before + 3
     assert [c[2:4] for c in plugin.calls] == [("valid", "suspended"), ("suspended", "valid"), ("valid", "revoked")]
@@ -90,12 +97,14 @@ def test_forbidden_moves_change_nothing(sqlite_runtime, start, target):
     cred = make_credential(rt)
     if start != "valid":
         if start == "revoked":
-            change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+            change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=signed_in(REVIEWER, rt.clock))
         else:
-            change_status(rt.collaborators, cred.id, "suspended", reason="中止", principal=REVIEWER)
+            change_status(
+                rt.collaborators, cred.id, "suspended", reason="中止", principal=signed_in(REVIEWER, rt.clock)
+            )
     revision = _revision(rt, cred.status_list_id)
     with pytest.raises(Conflict) as exc:
-        change_status(rt.collaborators, cred.id, target, reason="再次变更", principal=REVIEWER)
+        change_status(rt.collaborators, cred.id, target, reason="再次变更", principal=signed_in(REVIEWER, rt.clock))
     assert exc.value.code == "STATUS_TRANSITION_INVALID"
     assert _revision(rt, cred.status_list_id) == revision
 
@@ -113,7 +122,7 @@ def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
     cred = make_credential(rt)
     revision = _revision(rt, cred.status_list_id)
     with pytest.raises(RuntimeError):
-        change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=REVIEWER)
+        change_status(rt.collaborators, cred.id, "revoked", reason="吊销", principal=signed_in(REVIEWER, rt.clock))
     with rt.uow(readonly=True) as uow:
         assert uow.credentials.get(cred.id).status == "valid"
         assert (
@@ -129,25 +138,49 @@ def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
 def test_reason_and_status_errors_are_reported_together(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(ValidationError) as exc:
-        change_status(sqlite_runtime.collaborators, cred.id, "deleted", reason="  ", principal=REVIEWER)
+        change_status(
+            sqlite_runtime.collaborators,
+            cred.id,
+            "deleted",
+            reason="  ",
+            principal=signed_in(REVIEWER, sqlite_runtime.clock),
+        )
     assert {e.field for e in exc.value.errors} == {"status", "reason"}
 
 
 def test_reason_must_be_chinese_for_the_holder(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(ValidationError) as exc:
-        change_status(sqlite_runtime.collaborators, cred.id, "suspended", reason="address check", principal=REVIEWER)
+        change_status(
+            sqlite_runtime.collaborators,
+            cred.id,
+            "suspended",
+            reason="address check",
+            principal=signed_in(REVIEWER, sqlite_runtime.clock),
+        )
     assert [e.code for e in exc.value.errors] == ["NOT_CHINESE"]
 
 
 def test_clerks_may_not_change_status(sqlite_runtime):
     cred = make_credential(sqlite_runtime)
     with pytest.raises(PermissionDenied):
-        change_status(sqlite_runtime.collaborators, cred.id, "revoked", reason="吊销", principal=CLERK)
+        change_status(
+            sqlite_runtime.collaborators,
+            cred.id,
+            "revoked",
+            reason="吊销",
+            principal=signed_in(CLERK, sqlite_runtime.clock),
+        )
 
 
 def test_unknown_credential_is_not_found(sqlite_runtime):
     from govcred.core.exceptions import NotFound
 
     with pytest.raises(NotFound):
-        change_status(sqlite_runtime.collaborators, models.new_id(), "revoked", reason="吊销", principal=REVIEWER)
+        change_status(
+            sqlite_runtime.collaborators,
+            models.new_id(),
+            "revoked",
+            reason="吊销",
+            principal=signed_in(REVIEWER, sqlite_runtime.clock),
+        )

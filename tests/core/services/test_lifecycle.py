@@ -14,6 +14,7 @@ from govcred.core.hookspecs import hookimpl
 from govcred.core.orm import audit_log, credentials, decisions, outbox
 from govcred.core.services.lifecycle import cancel_permit, permit_view, replace_permit, request_endorsement
 from govcred.core.services.sweep import run_sweep
+from govcred.testing import signed_in
 from tests.core.permits import beijing, issue_permit, list_status, make_officer, token_claims
 
 SUSPENDED_BITS, VALID_BITS, INVALID_BITS = 2, 0, 1
@@ -109,7 +110,7 @@ def test_issue_endorse_miss_suspend_late_endorse(runtime, clock, clerk, tmp_path
 
     # late endorsement: version 3, valid, residence years restart on the endorsement day
     clock.set(beijing(2028, 3, 10))
-    late = request_endorsement(rt.collaborators, first.permit_no, clerk, "window")
+    late = request_endorsement(rt.collaborators, first.permit_no, signed_in(clerk, rt.clock), "window")
     third = late.credential
     assert late.late and third.version == 3 and third.status == "valid"
     assert third.residence_start == dt.date(2028, 3, 10)
@@ -226,7 +227,7 @@ def test_endorsement_refused_with_every_reason_when_no_condition_holds(runtime, 
         },
     ]
     with pytest.raises(Conflict) as refused:
-        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window", conditions=ended)
+        request_endorsement(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window", conditions=ended)
     assert refused.value.code == "ENDORSEMENT_REFUSED"
     codes = [f["code"] for f in refused.value.details["findings"]]
     assert {"NO_QUALIFYING_CONDITION", "CONDITION_NOT_CURRENT", "CONDITION_OUTSIDE_COUNTY"} <= set(codes)
@@ -247,7 +248,7 @@ def test_endorsement_bad_conditions_are_named_all_at_once(runtime, clock, clerk)
         request_endorsement(
             rt.collaborators,
             permit.permit_no,
-            clerk,
+            signed_in(clerk, rt.clock),
             "window",
             conditions=[{"kind": "employment", "proof": "labor_contract"}],
         )
@@ -264,7 +265,12 @@ def test_who_may_endorse(runtime, clock, reviewer):
     with pytest.raises(PermissionDenied):
         request_endorsement(rt.collaborators, permit.permit_no, reviewer, "online")
     with pytest.raises(PermissionDenied):
-        request_endorsement(rt.collaborators, permit.permit_no, Principal("officer", "r", "reviewer"), "window")
+        request_endorsement(
+            rt.collaborators,
+            permit.permit_no,
+            Principal("officer", "r", "reviewer", factor_at=rt.clock.now()),
+            "window",
+        )
 
 
 def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, clerk, reviewer):
@@ -274,13 +280,15 @@ def test_officer_suspension_is_not_lifted_by_an_endorsement(runtime, clock, cler
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
-    change_status(rt.collaborators, permit.id, "suspended", reason="居住地址待核实", principal=reviewer)
+    change_status(
+        rt.collaborators, permit.id, "suspended", reason="居住地址待核实", principal=signed_in(reviewer, rt.clock)
+    )
     with pytest.raises(Conflict) as refused:
-        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window")
+        request_endorsement(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window")
     assert refused.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
     clock.set(beijing(2027, 3, 5))  # lapsed meanwhile: still the officer's to lift
     with pytest.raises(Conflict) as still:
-        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window")
+        request_endorsement(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window")
     assert still.value.code == "PERMIT_SUSPENDED_BY_OFFICER"
     assert run_sweep(rt.collaborators).suspended == 0  # and the sweep leaves it alone
 
@@ -303,7 +311,9 @@ def test_replacement_is_atomic(runtime, settings, clock, clerk):
         permit = issue_permit(rt)
         clock.set(beijing(2026, 6, 1))
         with pytest.raises(RuntimeError):
-            replace_permit(failing.collaborators, permit.permit_no, clerk, "window", reason="lost")
+            replace_permit(
+                failing.collaborators, permit.permit_no, signed_in(clerk, failing.clock), "window", reason="lost"
+            )
         assert _versions(rt, permit.permit_no) == ["valid"]
         with rt.uow(readonly=True) as uow:
             assert uow.session.execute(sa.select(sa.func.count()).select_from(credentials)).scalar() == 1
@@ -315,7 +325,7 @@ def test_replacement_is_atomic(runtime, settings, clock, clerk):
         assert _versions(rt, permit.permit_no) == ["replaced"]
         assert list_status(rt, permit) == INVALID_BITS and list_status(rt, new) == VALID_BITS
         with pytest.raises(Conflict):
-            replace_permit(rt.collaborators, permit.permit_no, clerk, "window", reason="damaged")
+            replace_permit(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window", reason="damaged")
     finally:
         failing.close()
 
@@ -324,7 +334,9 @@ def test_replacement_reason_is_checked(runtime, clock, clerk):
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(runtime)
     with pytest.raises(ValidationError) as invalid:
-        replace_permit(runtime.collaborators, permit.permit_no, clerk, "window", reason="stolen")
+        replace_permit(
+            runtime.collaborators, permit.permit_no, signed_in(clerk, runtime.clock), "window", reason="stolen"
+        )
     assert invalid.value.errors[0].field == "reason"
 
 
@@ -333,22 +345,26 @@ def test_cancellation_invalidates_every_live_version(runtime, clock, clerk, revi
     clock.set(beijing(2026, 3, 1))
     permit = issue_permit(rt)
     clock.set(beijing(2027, 2, 10))
-    second = request_endorsement(rt.collaborators, permit.permit_no, clerk, "window").credential
+    second = request_endorsement(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window").credential
     assert list_status(rt, permit) == VALID_BITS
     with pytest.raises(ValidationError) as invalid:
-        cancel_permit(rt.collaborators, permit.permit_no, reviewer, reason="moved", note="x" * 300)
+        cancel_permit(rt.collaborators, permit.permit_no, signed_in(reviewer, rt.clock), reason="moved", note="x" * 300)
     assert [e.field for e in invalid.value.errors] == ["reason", "note"]
     with pytest.raises(PermissionDenied):
         cancel_permit(rt.collaborators, permit.permit_no, clerk, reason="local_hukou")
     cancelled = cancel_permit(
-        rt.collaborators, permit.permit_no, reviewer, reason="local_hukou", note="2027年2月落户青田"
+        rt.collaborators,
+        permit.permit_no,
+        signed_in(reviewer, rt.clock),
+        reason="local_hukou",
+        note="2027年2月落户青田",
     )
     assert cancelled.id == second.id and cancelled.status == "cancelled"
     assert "本地常住户口" in cancelled.status_reason
     assert _versions(rt, permit.permit_no) == ["cancelled", "cancelled"]
     assert list_status(rt, permit) == INVALID_BITS and list_status(rt, second) == INVALID_BITS
     with pytest.raises(Conflict):
-        request_endorsement(rt.collaborators, permit.permit_no, clerk, "window")
+        request_endorsement(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window")
 
 
 class FailsOnThirdSuspension:

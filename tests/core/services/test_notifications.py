@@ -14,6 +14,7 @@ from govcred.core.services import decisions, intake
 from govcred.core.services.credential_status import change_status
 from govcred.core.services.lifecycle import cancel_permit, replace_permit, request_endorsement, set_reminders
 from govcred.core.services.sweep import run_sweep
+from govcred.testing import signed_in
 from tests.core.permits import beijing, issue_permit, make_officer
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 
@@ -63,7 +64,7 @@ def test_intake_and_decisions(heard):
     assert accepted.deadline == app.deadline and accepted.occurred_at == app.accepted_at
     assert accepted.application_kind == "first_issue"
 
-    decisions.decide(deps, app.id, approve=True, principal=reviewer)
+    decisions.decide(deps, app.id, approve=True, principal=signed_in(reviewer, rt.clock))
     approved, issued = plugin.take()
     assert approved.kind == "approved" and approved.permit_no and approved.phone == PHONE
     assert issued.kind == "issued" and (issued.permit_no, issued.version) == (approved.permit_no, 1)
@@ -73,7 +74,9 @@ def test_intake_and_decisions(heard):
         deps, document([upload(rt, bob)], id_number="330102199001011237"), principal=bob, channel="online"
     )
     plugin.take()
-    decisions.decide(deps, other.id, approve=False, principal=reviewer, officer_reasons=["材料照片模糊"])
+    decisions.decide(
+        deps, other.id, approve=False, principal=signed_in(reviewer, rt.clock), officer_reasons=["材料照片模糊"]
+    )
     [rejected] = plugin.take()
     assert rejected.kind == "rejected" and rejected.officer_reasons == ("材料照片模糊",)
     assert all(f.blocking for f in rejected.findings)
@@ -86,7 +89,7 @@ def test_status_changes_endorsement_replacement_and_cancellation(heard, clock):
     permit = issue_permit(rt)
     plugin.take()
     for status, reason in (("suspended", "居住地址变更，待核实"), ("valid", "核实无误，恢复使用")):
-        change_status(rt.collaborators, permit.id, status, reason=reason, principal=reviewer)
+        change_status(rt.collaborators, permit.id, status, reason=reason, principal=signed_in(reviewer, rt.clock))
     suspended, reinstated = plugin.take()
     assert (suspended.kind, suspended.old_status, suspended.reason) == ("suspended", "valid", "居住地址变更，待核实")
     assert (reinstated.kind, reinstated.permit_no, reinstated.credential_id) == (
@@ -97,19 +100,19 @@ def test_status_changes_endorsement_replacement_and_cancellation(heard, clock):
     assert suspended.phone == PHONE and suspended.application_id == permit.application_id
 
     clock.set(beijing(2027, 2, 10))
-    endorsed = request_endorsement(rt.collaborators, permit.permit_no, clerk, "window").credential
+    endorsed = request_endorsement(rt.collaborators, permit.permit_no, signed_in(clerk, rt.clock), "window").credential
     assert [(n.kind, n.application_kind) for n in plugin.take()] == [
         ("superseded", "first_issue"),
         ("approved", "endorsement"),
         ("issued", "endorsement"),
     ]
 
-    new = replace_permit(rt.collaborators, endorsed.permit_no, clerk, "window", reason="lost")
+    new = replace_permit(rt.collaborators, endorsed.permit_no, signed_in(clerk, rt.clock), "window", reason="lost")
     kinds = plugin.take()
     assert [n.kind for n in kinds] == ["replaced", "replaced", "approved", "issued"]  # both live versions
     assert kinds[-1].permit_no == new.permit_no != permit.permit_no
 
-    cancel_permit(rt.collaborators, new.permit_no, reviewer, reason="local_hukou")
+    cancel_permit(rt.collaborators, new.permit_no, signed_in(reviewer, rt.clock), reason="local_hukou")
     [cancelled] = plugin.take()
     assert cancelled.kind == "cancelled" and cancelled.permit_no == new.permit_no
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 
+import pyotp
 import sqlalchemy as sa
 
+from govcred.core.accounts.totp import enrol
 from govcred.core.orm import outbox
 from tests.core.workflow_helpers import PASSWORD, officer, png_bytes
 
@@ -35,10 +38,25 @@ def resident_headers(client, rt, phone: str) -> dict[str, str]:
 
 
 def officer_headers(client, rt, role: str, username: str) -> dict[str, str]:
+    """A new officer (with a TOTP seed) signed in through the API: password and TOTP code."""
     officer(rt, role, username)
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200
+    return officer_sign_in(client, rt, username)
+
+
+def officer_sign_in(client, rt, username: str) -> dict[str, str]:
+    """The officer (given a new TOTP seed) signs in through the API: password and TOTP code."""
+    with rt.uow() as uow:
+        uri = enrol(uow, uow.officers.by_username(username), rt.secrets.cipher)
+        uow.commit()
+    seed = re.search(r"secret=([A-Z2-7]+)", uri).group(1)
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD, "totp": totp_now(seed, rt)})
+    assert r.status_code == 200, r.get_json()
     return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
+
+
+def totp_now(seed: str, rt) -> str:
+    totp = pyotp.TOTP(seed)
+    return totp.generate_otp(totp.timecode(rt.clock.now()))
 
 
 def with_key(headers: dict[str, str], key: str | None = None) -> dict[str, str]:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from govcred.core.accounts.officers import create_officer
 from govcred.core.keys import KeySet
 from govcred.core.web import create_app
-
-PASSWORD = "a long enough passphrase 42"
+from tests.core.web.pages.pagekit import PASSWORD, add_officer, totp_code
 
 
 @pytest.fixture
-def app(runtime):
-    with runtime.uow() as uow:
-        create_officer(
-            uow,
-            username="reviewer1",
-            display_name="审核员",
-            role="reviewer",
-            password=PASSWORD,
-            now=runtime.clock.now(),
-        )
-        uow.commit()
+def seed(runtime):
+    return add_officer(runtime, "reviewer1", "reviewer")
+
+
+@pytest.fixture
+def app(runtime, seed):
     return create_app(runtime=runtime)
 
 
@@ -41,8 +34,10 @@ def test_jwks_serves_the_es256_key(client, runtime):
     assert key["kid"] in KeySet.from_jwks(body, runtime.settings.issuer, thumbprint_kids=True)
 
 
-def test_token_for_good_credentials_and_problem_for_bad(client):
-    ok = client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": PASSWORD})
+def test_token_for_good_credentials_and_problem_for_bad(client, runtime, seed):
+    ok = client.post(
+        "/api/v1/auth/token", json={"username": "reviewer1", "password": PASSWORD, "totp": totp_code(seed, runtime)}
+    )
     assert ok.status_code == 200 and ok.get_json()["role"] == "reviewer"
     bad = client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": "wrong password"})
     assert bad.status_code == 401
@@ -54,8 +49,9 @@ def test_token_for_good_credentials_and_problem_for_bad(client):
     assert wrong_type.status_code == 415
 
 
-def test_revoked_token_stops_working(client):
-    token = client.post("/api/v1/auth/token", json={"username": "reviewer1", "password": PASSWORD}).get_json()
+def test_revoked_token_stops_working(client, runtime, seed):
+    body = {"username": "reviewer1", "password": PASSWORD, "totp": totp_code(seed, runtime)}
+    token = client.post("/api/v1/auth/token", json=body).get_json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert client.delete("/api/v1/auth/token", headers=headers).status_code == 204
     again = client.delete("/api/v1/auth/token", headers=headers)

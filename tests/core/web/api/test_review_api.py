@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from govcred.core.orm import audit_log, credentials, decisions
 from govcred.core.web import create_app
-from tests.core.web.api_helpers import officer_headers, resident_headers, upload_proof, with_key
-from tests.core.workflow_helpers import PASSWORD, document, import_records, queued_applications
+from tests.core.web.api_helpers import officer_headers, officer_sign_in, resident_headers, upload_proof, with_key
+from tests.core.workflow_helpers import document, import_records, queued_applications
 from tests.plugins.zhejiang_residence.zj_fixtures import make_id
 
 
@@ -32,9 +32,9 @@ def _submit(client, headers, **kw):
     return r.get_json()
 
 
-def _sign_in(client, username: str) -> dict[str, str]:
-    token = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+def _sign_in(client, runtime, username: str) -> dict[str, str]:
+    """Sign in again through the API (the officer re-enrols a seed: the test kit keeps none)."""
+    return officer_sign_in(client, runtime, username)
 
 
 def test_queue_by_deadline_with_beijing_flags_and_filters(client, runtime, clock):
@@ -51,7 +51,7 @@ def test_queue_by_deadline_with_beijing_flags_and_filters(client, runtime, clock
     assert items[0]["due_today"] and not items[0]["overdue"] and not items[1]["due_today"]
     assert "document" not in items[0] and items[0]["subject"]["name"] == "张*明"
     clock.advance(days=1)  # Thursday 3 Dec
-    reviewer, clerk = (_sign_in(client, name) for name in ("reviewer1", "clerk1"))
+    reviewer, clerk = (_sign_in(client, runtime, name) for name in ("reviewer1", "clerk1"))
     overdue = client.get("/api/v1/review/queue?due=overdue", headers=reviewer).get_json()["items"]
     assert [i["id"] for i in overdue] == [first["id"]]
     today = client.get("/api/v1/review/queue?due=today", headers=reviewer).get_json()["items"]

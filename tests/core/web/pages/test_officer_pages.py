@@ -179,7 +179,7 @@ def _reviewer(rt):
     from govcred.core.accounts.officers import Principal
 
     with rt.uow(readonly=True) as uow:
-        return Principal("officer", uow.officers.by_username("rev1").id, "reviewer")
+        return Principal("officer", uow.officers.by_username("rev1").id, "reviewer", factor_at=rt.clock.now())
 
 
 def test_the_queue_page_shows_one_page_with_counts_and_a_next_link(client, sqlite_runtime):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from govcred.core.orm import audit_log, officers, web_sessions
 from govcred.core.web import create_app
-from tests.core.web.pages.pagekit import add_officer, csrf_of, https_client, officer_login, totp_code
+from tests.core.web.pages.pagekit import PASSWORD, add_officer, csrf_of, https_client, officer_login, totp_code
 
 
 @pytest.fixture
@@ -258,8 +258,8 @@ def test_officer_totp_cli_enrols_and_prints_uri_once(tmp_path):
     assert run("init").exit_code == 0
     logins = (data / "secrets" / "demo-logins.txt").read_text(encoding="utf-8").splitlines()
     by_role = {line.split("\t")[0]: line.split("\t") for line in logins}
-    assert by_role["reviewer"][3].startswith("totp-seed=") and by_role["admin"][3].startswith("totp-seed=")
-    assert len(by_role["clerk"]) == 3
+    # every demo officer signs in with TOTP, the clerk too
+    assert all(by_role[role][3].startswith("totp-seed=") for role in ("clerk", "reviewer", "admin"))
     result = run("officer", "totp", "clerk")
     assert result.exit_code == 0, result.output
     assert result.output.count("otpauth://totp/") == 1 and "issuer=" in result.output
@@ -276,10 +276,63 @@ def test_admin_ends_every_session_of_an_officer(app, db_runtime, reviewer_seed):
     officer_login(laptop, db_runtime, "rev1", reviewer_seed)
     db_runtime.clock.advance(seconds=30)
     officer_login(phone, db_runtime, "rev1", reviewer_seed)
+    db_runtime.clock.advance(seconds=30)
+    api = app.test_client()
+    body = {"username": "rev1", "password": PASSWORD, "totp": totp_code(reviewer_seed, db_runtime)}
+    bearer = {"Authorization": "Bearer " + api.post("/api/v1/auth/token", json=body).get_json()["access_token"]}
     assert laptop.get("/officer/").status_code == 200 and phone.get("/officer/").status_code == 200
+    assert api.get("/api/v1/review/queue", headers=bearer).status_code == 200
     context = AppContext(str(db_runtime.settings.data_dir))
     context.__dict__["runtime"] = db_runtime  # the CLI acts on this very database
     result = CliRunner().invoke(build_cli(), ["officer", "logout", "rev1"], obj=context)
     assert result.exit_code == 0, result.output
-    assert "已结束 2 个会话" in result.output
+    assert "已结束 2 个会话、1 个令牌" in result.output
+    # the page sessions AND the bearer token end at once
     assert laptop.get("/officer/").status_code == 302 and phone.get("/officer/").status_code == 302
+    assert api.get("/api/v1/review/queue", headers=bearer).get_json()["code"] == "TOKEN_INVALID"
+
+
+def test_admin_disables_an_officer_everywhere(app, db_runtime, reviewer_seed):
+    from click.testing import CliRunner
+
+    from govcred.core.cli import AppContext, build_cli
+
+    laptop = https_client(app)
+    officer_login(laptop, db_runtime, "rev1", reviewer_seed)
+    db_runtime.clock.advance(seconds=30)
+    api = app.test_client()
+    body = {"username": "rev1", "password": PASSWORD, "totp": totp_code(reviewer_seed, db_runtime)}
+    bearer = {"Authorization": "Bearer " + api.post("/api/v1/auth/token", json=body).get_json()["access_token"]}
+    context = AppContext(str(db_runtime.settings.data_dir))
+    context.__dict__["runtime"] = db_runtime
+    result = CliRunner().invoke(build_cli(), ["officer", "disable", "rev1"], obj=context)
+    assert result.exit_code == 0, result.output
+    assert "已停用 rev1，结束 1 个会话、1 个令牌" in result.output
+    assert laptop.get("/officer/").status_code == 302
+    assert api.get("/api/v1/review/queue", headers=bearer).status_code == 401
+    db_runtime.clock.advance(seconds=30)
+    assert officer_login(https_client(app), db_runtime, "rev1", reviewer_seed).status_code == 401
+    body["totp"] = totp_code(reviewer_seed, db_runtime)
+    assert api.post("/api/v1/auth/token", json=body).status_code == 401
+    missing = CliRunner().invoke(build_cli(), ["officer", "disable", "nobody"], obj=context)
+    assert missing.exit_code != 0 and "nobody" in missing.output
+
+
+def test_an_administrator_exempts_a_named_clerk_from_totp(app, db_runtime):
+    from click.testing import CliRunner
+
+    from govcred.core.cli import AppContext, build_cli
+
+    add_officer(db_runtime, "clerk9", "clerk", with_totp=True)
+    add_officer(db_runtime, "rev9", "reviewer")
+    assert officer_login(https_client(app), db_runtime, "clerk9", None).status_code == 401  # TOTP needed
+    context = AppContext(str(db_runtime.settings.data_dir))
+    context.__dict__["runtime"] = db_runtime
+    cli = build_cli()
+    no_reason = CliRunner().invoke(cli, ["officer", "totp", "clerk9", "--exempt"], obj=context)
+    assert no_reason.exit_code != 0
+    reviewer = CliRunner().invoke(cli, ["officer", "totp", "rev9", "--exempt", "--reason", "无手机"], obj=context)
+    assert reviewer.exit_code != 0
+    done = CliRunner().invoke(cli, ["officer", "totp", "clerk9", "--exempt", "--reason", "窗口无手机"], obj=context)
+    assert done.exit_code == 0, done.output
+    assert officer_login(https_client(app), db_runtime, "clerk9", None).status_code == 302
