@@ -510,6 +510,7 @@ sa.Index(
     applications.c.deadline,
 )
 sa.Index("ix_applications_submitted_channel", applications.c.submitted_at, applications.c.channel)
+sa.Index("ix_applications_accepted_channel", applications.c.accepted_at, applications.c.channel)
 sa.Index(
     "ix_decisions_report",
     decisions.c.decided_at,

@@ -90,6 +90,9 @@ class ReportQueries:
             sa.select(*columns)
             .select_from(decisions.join(applications, applications.c.id == decisions.c.application_id))
             .where(decisions.c.decided_at >= start, decisions.c.decided_at < end)
+            # SQLite would look each application up by its primary key and read the wide row
+            # (the encrypted document) for its deadline; the covering index has it all
+            .with_hint(applications, "INDEXED BY ix_applications_report", "sqlite")
         )
         return self._channel(query, channel)
 

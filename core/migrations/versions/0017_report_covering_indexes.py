@@ -17,6 +17,7 @@ depends_on = None
 INDEXES = (
     ("ix_applications_report", "applications", ["id", "channel", "submitted_at", "deadline"]),
     ("ix_applications_submitted_channel", "applications", ["submitted_at", "channel"]),
+    ("ix_applications_accepted_channel", "applications", ["accepted_at", "channel"]),
     ("ix_decisions_report", "decisions", ["decided_at", "application_id", "approved", "reviewer_id"]),
 )
 
