@@ -322,20 +322,20 @@ def _end_everything(deps: Collaborators, username: str, action: str, *, actor: s
 
 
 def sign_in_resident_page(
-    deps: Collaborators, phone: str, code: str, *, replaces: str | None = None
+    deps: Collaborators, phone: str, code: str, *, code_id: str, replaces: str | None = None
 ) -> sessions.PageSession:
-    """Redeem the SMS code (the resident is created on first use); a new page session."""
+    """Redeem the SMS code ``code_id`` (the resident is created on first use); a new page session."""
     with deps.uow() as uow:
-        resident = redeem_login_code(uow, deps, phone, code, action=PAGE_LOGIN)
+        resident = redeem_login_code(uow, deps, phone, code, code_id=code_id, action=PAGE_LOGIN)
         session = sessions.start(uow, "resident", resident.id, deps.clock.now(), replaces=replaces)
         uow.commit()
     return session
 
 
-def sign_in_resident_token(deps: Collaborators, phone, code) -> IssuedToken:
-    """Redeem the SMS code for a resident bearer token."""
+def sign_in_resident_token(deps: Collaborators, phone, code, *, code_id) -> IssuedToken:
+    """Redeem the SMS code ``code_id`` for a resident bearer token."""
     with deps.uow() as uow:
-        resident = redeem_login_code(uow, deps, phone, code, action=RESIDENT_TOKEN)
+        resident = redeem_login_code(uow, deps, phone, code, code_id=code_id, action=RESIDENT_TOKEN)
         token, expires = issue_resident_token(uow, resident, deps.clock.now())
         uow.commit()
     return IssuedToken(token, expires)

@@ -7,7 +7,7 @@ the resident pages.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from govcred.core.accounts import signin
 from govcred.core.accounts.login_codes import send_login_code
@@ -21,8 +21,9 @@ bp = Blueprint("resident_login", __name__, url_prefix="/api/v1/auth")
 @bp.post("/sms-code")
 @public
 def sms_code():
-    lifetime = send_login_code(runtime_of().collaborators, json_body().get("phone"))
-    response = jsonify({"sent": True, "expires_in": lifetime})
+    sent = send_login_code(runtime_of().collaborators, json_body().get("phone"), ip=request.remote_addr or "-")
+    # the code_id goes back with the code: a code someone else asks for never replaces this one
+    response = jsonify({"sent": True, "expires_in": sent.expires_in, "code_id": sent.code_id})
     response.status_code = 202
     return response
 
@@ -31,7 +32,9 @@ def sms_code():
 @public
 def resident_token():
     body = json_body()
-    issued = signin.sign_in_resident_token(runtime_of().collaborators, body.get("phone"), body.get("code"))
+    issued = signin.sign_in_resident_token(
+        runtime_of().collaborators, body.get("phone"), body.get("code"), code_id=body.get("code_id")
+    )
     return jsonify({"access_token": issued.token, "token_type": "Bearer", "expires_at": issued.expires_at.isoformat()})
 
 
@@ -41,7 +44,11 @@ _PHONE = {"type": "string", "pattern": "^1[3-9][0-9]{9}$"}
 OPENAPI_PATHS = {
     "/api/v1/auth/sms-code": {
         "post": {
-            "summary": "Send a 6-digit sign-in code to a mobile number (at most 5 per number per hour)",
+            "summary": "Send a 6-digit sign-in code to a mobile number; the answer's code_id goes back with the code",
+            "description": (
+                "Limited per number, per source address and in total (settings login_codes_per_number, "
+                "login_codes_per_address, login_codes_total): 429 with Retry-After."
+            ),
             "security": [],
             "requestBody": {
                 "required": True,
@@ -64,8 +71,15 @@ OPENAPI_PATHS = {
                     "application/json": {
                         "schema": {
                             "type": "object",
-                            "required": ["phone", "code"],
-                            "properties": {"phone": _PHONE, "code": {"type": "string", "pattern": "^[0-9]{6}$"}},
+                            "required": ["phone", "code", "code_id"],
+                            "properties": {
+                                "phone": _PHONE,
+                                "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                                "code_id": {
+                                    "type": "string",
+                                    "description": "What POST /api/v1/auth/sms-code answered",
+                                },
+                            },
                         }
                     }
                 },

@@ -89,7 +89,7 @@ def send_code():
     phone = request.form.get("phone", "").strip()
     next_url = request.form.get("next", "")
     try:
-        send_login_code(runtime_of().collaborators, phone)
+        sent = send_login_code(runtime_of().collaborators, phone, ip=request.remote_addr or "-")
     except ValidationError as exc:
         return render_template(
             "resident/login.html", errors=FormErrors.from_exception(exc), phone=phone, code_sent=False, next=next_url
@@ -97,22 +97,32 @@ def send_code():
     except RateLimited as exc:
         errors = FormErrors()
         errors.add("phone", exc.message, exc.code)
-        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=False, next=next_url), 429
-    return render_template("resident/login.html", errors=FormErrors(), phone=phone, code_sent=True, next=next_url)
+        page = render_template("resident/login.html", errors=errors, phone=phone, code_sent=False, next=next_url)
+        return page, 429, {"Retry-After": str(exc.details.get("retry_after", 60))}
+    return render_template(
+        "resident/login.html", errors=FormErrors(), phone=phone, code_sent=True, next=next_url, code_id=sent.code_id
+    )
 
 
 @bp.post("/login")
 @public
 def login_post():
     phone, code = request.form.get("phone", "").strip(), request.form.get("code", "").strip()
-    next_url = request.form.get("next", "")
+    next_url, code_id = request.form.get("next", ""), request.form.get("code_id", "")
 
     def refused(errors: FormErrors, status: int):
-        return render_template("resident/login.html", errors=errors, phone=phone, code_sent=True, next=next_url), status
+        page = render_template(
+            "resident/login.html", errors=errors, phone=phone, code_sent=True, next=next_url, code_id=code_id
+        )
+        return page, status
 
     try:
         session = signin.sign_in_resident_page(
-            runtime_of().collaborators, phone, code, replaces=request.cookies.get(guard.session_cookie_name())
+            runtime_of().collaborators,
+            phone,
+            code,
+            code_id=code_id,
+            replaces=request.cookies.get(guard.session_cookie_name()),
         )
     except ValidationError as exc:
         return refused(FormErrors.from_exception(exc), 400)

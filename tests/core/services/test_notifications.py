@@ -147,7 +147,7 @@ def test_the_sweep_suspends_and_reminds(heard, clock):
 
 def test_a_login_code(heard):
     rt, plugin = heard
-    send_login_code(rt.collaborators, PHONE)
+    send_login_code(rt.collaborators, PHONE, ip="192.0.2.1")
     [code] = plugin.take()
     assert code.kind == "login_code" and code.phone == PHONE and len(code.code) == 6 and code.code_id
     assert code.application_id is None

@@ -31,8 +31,10 @@ def sms_code_sent(rt, phone: str) -> str:
 
 
 def resident_headers(client, rt, phone: str) -> dict[str, str]:
-    assert client.post("/api/v1/auth/sms-code", json={"phone": phone}).status_code == 202
-    r = client.post("/api/v1/auth/resident-token", json={"phone": phone, "code": sms_code_sent(rt, phone)})
+    sent = client.post("/api/v1/auth/sms-code", json={"phone": phone})
+    assert sent.status_code == 202, sent.get_json()
+    body = {"phone": phone, "code": sms_code_sent(rt, phone), "code_id": sent.get_json()["code_id"]}
+    r = client.post("/api/v1/auth/resident-token", json=body)
     assert r.status_code == 200, r.get_json()
     return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
 

@@ -175,12 +175,18 @@ def test_sms_codes_are_rate_limited_per_phone(client, runtime):
 def test_wrong_code_is_refused_and_a_code_works_once(client, runtime):
     from tests.core.web.api_helpers import sms_code_sent
 
-    client.post("/api/v1/auth/sms-code", json={"phone": "13800138000"})
+    code_id = client.post("/api/v1/auth/sms-code", json={"phone": "13800138000"}).get_json()["code_id"]
     code = sms_code_sent(runtime, "13800138000")
     wrong = "000000" if code != "000000" else "111111"
-    assert client.post("/api/v1/auth/resident-token", json={"phone": "13800138000", "code": wrong}).status_code == 401
-    assert client.post("/api/v1/auth/resident-token", json={"phone": "13800138000", "code": code}).status_code == 200
-    assert client.post("/api/v1/auth/resident-token", json={"phone": "13800138000", "code": code}).status_code == 401
+
+    def redeem(code, code_id=code_id):
+        body = {"phone": "13800138000", "code": code, "code_id": code_id}
+        return client.post("/api/v1/auth/resident-token", json=body).status_code
+
+    assert redeem(wrong) == 401
+    assert redeem(code, "not-the-one") == 401
+    assert redeem(code) == 200
+    assert redeem(code) == 401
 
 
 def test_idempotency_key_cases(client, runtime):

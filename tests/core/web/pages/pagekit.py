@@ -39,6 +39,14 @@ def csrf_of(html: bytes | str) -> str:
     return match.group(1)
 
 
+def code_id_of(html: bytes | str) -> str:
+    """The sign-in code's id the resident log-in page keeps in its form (sent back with the code)."""
+    text = html.decode() if isinstance(html, bytes) else html
+    match = re.search(r'name="code_id" value="([^"]+)"', text)
+    assert match, "no code_id in the page"
+    return match.group(1)
+
+
 def totp_code(seed: str, rt, offset_steps: int = 0) -> str:
     totp = pyotp.TOTP(seed)
     return totp.generate_otp(totp.timecode(rt.clock.now()) + offset_steps)

@@ -187,6 +187,7 @@ def test_a_form_sent_after_the_session_lapsed_is_kept_and_resumes_after_sign_in(
     code_page = client.post(
         "/resident/login/code", data={"csrf_token": token, "phone": PHONE, "next": "/resident/apply/form"}
     )
+    from tests.core.web.pages.pagekit import code_id_of
     from tests.core.web.pages.test_resident_pages import latest_code
 
     done = client.post(
@@ -195,6 +196,7 @@ def test_a_form_sent_after_the_session_lapsed_is_kept_and_resumes_after_sign_in(
             "csrf_token": csrf_of(code_page.data),
             "phone": PHONE,
             "code": latest_code(sqlite_runtime),
+            "code_id": code_id_of(code_page.data),
             "next": "/resident/apply/form",
         },
     )

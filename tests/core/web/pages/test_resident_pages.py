@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from govcred.core.orm import outbox
+from govcred.core.orm import login_codes, outbox
 from govcred.core.services import decisions, intake
 from govcred.core.web import create_app
-from tests.core.web.pages.pagekit import add_officer, csrf_of, officer_login
+from tests.core.web.pages.pagekit import add_officer, code_id_of, csrf_of, officer_login
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 
 
@@ -36,7 +36,13 @@ def login_resident(client, rt, phone: str):
     sent = client.post("/resident/login/code", data={"csrf_token": token, "phone": phone})
     assert sent.status_code == 200 and "验证码已发送" in sent.get_data(as_text=True)
     done = client.post(
-        "/resident/login", data={"csrf_token": csrf_of(sent.data), "phone": phone, "code": latest_code(rt)}
+        "/resident/login",
+        data={
+            "csrf_token": csrf_of(sent.data),
+            "phone": phone,
+            "code": latest_code(rt),
+            "code_id": code_id_of(sent.data),
+        },
     )
     assert done.status_code == 302 and done.headers["Location"] == "/resident/home"
     return done
@@ -58,9 +64,10 @@ def test_sms_login_code_goes_through_the_outbox_and_is_single_use(app, sqlite_ru
     assert row["channel"] == "sms" and "13900000011" not in str(row["payload"])  # the phone is encrypted
     other = app.test_client()
     token = csrf_of(other.get("/resident/login").data)
-    reuse = other.post(
-        "/resident/login", data={"csrf_token": token, "phone": "13900000011", "code": latest_code(sqlite_runtime)}
-    )
+    with sqlite_runtime.uow(readonly=True) as uow:
+        used = uow.session.execute(sa.select(login_codes.c.id)).scalar_one()
+    data = {"csrf_token": token, "phone": "13900000011", "code": latest_code(sqlite_runtime), "code_id": used}
+    reuse = other.post("/resident/login", data=data)
     assert reuse.status_code == 401 and "验证码错误或已过期" in reuse.get_data(as_text=True)
 
 
@@ -81,7 +88,8 @@ def test_sixth_code_in_an_hour_is_refused(app):
         )
     token = csrf_of(client.get("/resident/login").data)
     sixth = client.post("/resident/login/code", data={"csrf_token": token, "phone": "13900000012"})
-    assert sixth.status_code == 429 and "一小时后" in sixth.get_data(as_text=True)
+    assert sixth.status_code == 429 and "过于频繁" in sixth.get_data(as_text=True)
+    assert sixth.headers["Retry-After"] == "3600"  # the number's hour began with the first code
 
 
 def test_another_residents_application_and_permit_are_404(app, sqlite_runtime):
