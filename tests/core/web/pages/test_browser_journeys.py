@@ -326,7 +326,7 @@ def test_rejection_shows_every_reason_with_what_to_do(stack):
     findings = officer_page.inner_text("#findings")
     assert "不符合" in findings
     assert officer_page.locator("button:has-text('批准并签发')").count() == 0  # blocking findings: approval not offered
-    blocking = officer_page.locator("form fieldset input[type=checkbox]:checked").count()
+    blocking = officer_page.locator("#decision-form fieldset input[type=checkbox]:checked").count()
     assert blocking >= 2
     officer_page.fill(field("reasons"), "租赁合同未在住建部门登记备案")
     shoot(officer_page, "20-review-blocking-findings", stack)
