@@ -137,7 +137,7 @@ def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
             outbox,
             n,
             "rejected",
-            "endorsement_refused" if refused_endorsement else "application_rejected",
+            "endorsement_not_granted" if refused_endorsement else "application_rejected",
             {"ref": n.application_ref, "reasons": reasons},
             dedupe=f"sms:{n.application_id}:rejected",
             not_before=at,

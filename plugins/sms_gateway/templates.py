@@ -28,7 +28,7 @@ TEMPLATES: dict[str, str] = {
     "application_approved": "您的居住证申请（编号${ref}）已办结，可在浙里办或本系统「我的居住证」出示二维码使用电子居住证。",
     "application_rejected": "您的居住证申请（编号${ref}）未获批准，原因：${reasons}。完整原因及依据请在本系统「我的申请」查看。",
     # a refused 签注 is not a refused application: the permit exists and what to do differs
-    "endorsement_refused": "您的居住证签注（编号${ref}）未获通过，原因：${reasons}。办理方法请在本系统「我的居住证」查看。",
+    "endorsement_not_granted": "您的居住证签注（编号${ref}）未获通过，原因：${reasons}。办理方法请在本系统「我的居住证」查看。",
     "application_returned": "您的居住证申请（编号${ref}）需补正${count}项材料，补正清单请在本系统「我的申请」查看。",
     "application_resubmitted": "您的居住证申请（编号${ref}）补正材料已受理，将于${deadline}（含）前办结。",
     "endorsement_due": "您的居住证（证号${permit_no}）请于${start}至${end}办理签注，逾期将中止使用。",

@@ -236,7 +236,7 @@ def test_endorsement_refused_with_every_reason_when_no_condition_holds(runtime, 
         refusal = uow.session.execute(sa.select(decisions).where(decisions.c.approved.is_(False))).mappings().one()
         sms = uow.session.execute(sa.select(outbox.c.payload).where(outbox.c.event_type == "sms.rejected")).all()
     assert refusal["credential_id"] is None and len(sms) == 1
-    assert sms[0].payload["template"] == "endorsement_refused"  # its own text: the permit still exists
+    assert sms[0].payload["template"] == "endorsement_not_granted"  # its own text: the permit still exists
 
 
 def test_endorsement_bad_conditions_are_named_all_at_once(runtime, clock, clerk):
