@@ -40,19 +40,21 @@ def _count(runtime, table) -> int:
 
 
 def test_the_change_and_its_answer_commit_together(runtime):
+    # long enough that a random ciphertext never holds it by chance (a 2-character id did)
+    MARKER = "answer-marker-7f3c9e1d"
     store = _store(runtime)
     claim = store.claim(SCOPE, "fp")
     with bound(claim):
         _add_application(runtime)
     assert _count(runtime, applications) == 0  # the change waits for its answer
-    store.complete(claim, StoredAnswer(201, {"id": "a1", "name": "张三明"}, {"Location": "/x"}))
+    store.complete(claim, StoredAnswer(201, {"id": MARKER, "name": "张三明"}, {"Location": "/x"}))
     assert _count(runtime, applications) == 1
     again = store.claim(SCOPE, "fp")
-    assert again == StoredAnswer(201, {"id": "a1", "name": "张三明"}, {"Location": "/x"})
+    assert again == StoredAnswer(201, {"id": MARKER, "name": "张三明"}, {"Location": "/x"})
     with runtime.engine.connect() as conn:
         row = conn.execute(sa.select(idempotency_keys)).mappings().one()
     assert row["state"] == "done" and row["lease_token"] is None
-    assert "张三明" not in str(row["response"]) and "a1" not in str(row["response"])  # sealed at rest
+    assert "张三明" not in str(row["response"]) and MARKER not in str(row["response"])  # sealed at rest
 
 
 def test_a_failed_answer_leaves_nothing_and_frees_the_key(runtime):
