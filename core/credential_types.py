@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from govcred.core.exceptions import ConfigError, FieldError, ValidationError
+from govcred.core.exceptions import ConfigError, FieldError, MalformedInput, ValidationError
 from govcred.core.models import PersonRecords
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -255,8 +255,10 @@ class CredentialTypes(Mapping[str, CredentialType]):
         if not isinstance(document, Mapping):
             raise ValidationError([FieldError("", "NOT_AN_OBJECT", "申请材料必须是 JSON 对象")])
         schema = document.get("schema")
-        if not isinstance(schema, str):
+        if schema is None:
             raise ValidationError([FieldError("schema", "SCHEMA_INVALID", "申请表类型（schema）必须是文字")])
+        if not isinstance(schema, str):  # a list, an object, a number: not a schema name at all
+            raise MalformedInput([FieldError("schema", "SCHEMA_INVALID", "申请表类型（schema）必须是文字")])
         found = self._by_schema.get(schema)
         if found is None:
             raise ValidationError([FieldError("schema", "SCHEMA_UNKNOWN", f"不支持的申请表类型：{schema[:_SHOWN]}")])

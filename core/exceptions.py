@@ -53,6 +53,17 @@ class ValidationError(GovcredError):
         self.errors = list(errors)
 
 
+class MalformedInput(ValidationError):
+    """A field is not even of the right kind (a list where text belongs, control characters
+    in a path): the request is malformed, 400, with every such field named."""
+
+    code = "BAD_REQUEST"
+    http_status = 400
+
+    def __init__(self, errors: list[FieldError], message: str = "请求格式错误"):
+        super().__init__(errors, message)
+
+
 class NotFound(GovcredError):
     """The object does not exist or is not visible to the caller."""
 

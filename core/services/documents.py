@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from govcred.core.credential_types import CredentialTypes
-from govcred.core.exceptions import ConfigError, FieldError, ValidationError
+from govcred.core.exceptions import ConfigError, FieldError, MalformedInput, ValidationError
 
 
 def attachment_references(document: Any) -> list[tuple[str, str]]:
@@ -84,6 +84,8 @@ def form_errors(credential_types: CredentialTypes, document: Any, today: dt.date
     missing object (``applicant``) is left out when the form checks named its fields."""
     try:
         credential_type = credential_types.for_document(document)
+    except MalformedInput:
+        raise
     except ValidationError as exc:
         return exc.errors
     checked = list(credential_type.form_errors(document, today))

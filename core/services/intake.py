@@ -22,6 +22,7 @@ from govcred.core.exceptions import (
     Conflict,
     ErrorList,
     FieldError,
+    MalformedInput,
     PermissionDenied,
     ValidationError,
 )
@@ -76,6 +77,8 @@ def submit_application(
     else:
         try:
             subject = validate_document(deps.credential_types, document)
+        except MalformedInput:
+            raise  # not an application at all (a list for its schema): 400 on its own
         except ValidationError as exc:
             errors.errors[:0] = exc.errors
     refs = attachment_references(document)

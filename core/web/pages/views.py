@@ -16,6 +16,7 @@ from govcred.core.exceptions import (
     AuthenticationRequired,
     FieldError,
     GovcredError,
+    MalformedInput,
     ServiceUnavailable,
     StorageFull,
     ValidationError,
@@ -41,6 +42,8 @@ def safe_next(target: str | None, default: str) -> str:
     """Only same-site paths are followed after log-in (no open redirect)."""
     if not target:
         return default
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # CR/LF would split the Location header
+        raise MalformedInput([FieldError("next", "NEXT_INVALID", "跳转地址含有控制字符")])
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default

@@ -10,6 +10,7 @@ from govcred.core import models
 from govcred.core.exceptions import Conflict, ValidationError
 from govcred.core.orm import audit_log, outbox
 from govcred.core.services import decisions, intake, returns
+from govcred.testing import signed_in
 from tests.core.workflow_helpers import document, import_records, officer, resident, upload
 
 PHONE = "13900000051"
@@ -64,7 +65,8 @@ def test_a_return_round_trip_restarts_the_deadline_and_ends_in_an_approval(runti
     assert extra in again.document["conditions"][0]["attachments"]
     assert returns.rounds_of(rt.collaborators, app.id)[0].resubmitted_at is not None
 
-    decision = decisions.decide(rt.collaborators, app.id, approve=True, principal=reviewer)
+    # three days on, the reviewer gives a fresh factor before deciding (as the pages ask)
+    decision = decisions.decide(rt.collaborators, app.id, approve=True, principal=signed_in(reviewer, clock))
     assert decision.approved
     assert sms_templates(rt, app.id) == [
         "application_received",

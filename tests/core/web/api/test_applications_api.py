@@ -259,12 +259,17 @@ def test_upload_limits_over_http(client, runtime):
     assert missing.status_code == 422
 
 
-@pytest.mark.parametrize("schema", [["zj-residence/application@1"], {"id": "zj-residence/application@1"}, 1, None])
-def test_a_schema_that_is_not_a_string_is_a_field_error(client, runtime, schema):
+@pytest.mark.parametrize(
+    "schema, status",
+    [(["zj-residence/application@1"], 400), ({"id": "zj-residence/application@1"}, 400), (1, 400), (None, 422)],
+)
+def test_a_schema_that_is_not_a_string_is_a_field_error(client, runtime, schema, status):
+    """A list or an object is a malformed request (400); a missing schema is an incomplete one (422)."""
     alice = resident_headers(client, runtime, "13800138000")
     doc = document([])
     doc["schema"] = schema
     r = _submit(client, alice, doc)
-    assert r.status_code == 422, r.get_data(as_text=True)
+    assert r.status_code == status, r.get_data(as_text=True)
+    assert r.mimetype == "application/problem+json"
     fields = {(e["field"], e["code"]) for e in r.get_json()["errors"]}
     assert ("schema", "SCHEMA_INVALID") in fields

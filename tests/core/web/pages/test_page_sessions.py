@@ -336,3 +336,33 @@ def test_an_administrator_exempts_a_named_clerk_from_totp(app, db_runtime):
     done = CliRunner().invoke(cli, ["officer", "totp", "clerk9", "--exempt", "--reason", "窗口无手机"], obj=context)
     assert done.exit_code == 0, done.output
     assert officer_login(https_client(app), db_runtime, "clerk9", None).status_code == 302
+
+
+def test_a_next_with_cr_lf_is_a_400_naming_the_field(app, runtime):
+    from tests.core.web.pages.pagekit import PASSWORD, add_officer, csrf_of, totp_code
+
+    seed = add_officer(runtime, "crlf-reviewer", "reviewer")
+    client = app.test_client()
+    page = client.get("/officer/login")
+    bad = client.post(
+        "/officer/login",
+        data={
+            "csrf_token": csrf_of(page.data),
+            "username": "crlf-reviewer",
+            "password": PASSWORD,
+            "totp": totp_code(seed, runtime),
+            "next": "/officer/\r\nSet-Cookie: evil=1",
+        },
+    )
+    assert bad.status_code == 400
+    assert "evil" not in bad.headers.get("Set-Cookie", "") and "Location" not in bad.headers
+
+
+def test_safe_next_names_the_field():
+    from govcred.core.exceptions import MalformedInput
+    from govcred.core.web.pages.views import safe_next
+
+    with pytest.raises(MalformedInput) as refused:
+        safe_next("/a\nb", "/home")
+    assert refused.value.http_status == 400 and [e.field for e in refused.value.errors] == ["next"]
+    assert safe_next("//evil.example", "/home") == "/home" and safe_next("/ok?x=1", "/home") == "/ok?x=1"
