@@ -72,6 +72,12 @@ def test_serve_and_worker_ride_out_twenty_seconds_of_cut_connections(postgres, g
         env = env_for(
             tmp_path / "var", url, GOVCRED_SMS_BACKEND="http", GOVCRED_SMS_URL=gateway.url, GOVCRED_JOB_POLL_SECONDS="1"
         )
+        # every code here comes from one address: lift the per-address and total sign-in-code
+        # limits, which would otherwise answer 429 long before the outage is over
+        (tmp_path / "var").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "var" / "govcred.toml").write_text(
+            'login_codes_per_address = "100000/hour"\nlogin_codes_total = "100000/minute"\n', encoding="utf-8"
+        )
         assert govcred(env, "init", "--no-demo-accounts").returncode == 0
         # the relay thread is off: every message is the standalone worker's to deliver
         server = Server(env, tmp_path / "serve.log", "--workers", "2", "--no-worker")

@@ -190,7 +190,10 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path, chromium_ex
     )
     assert "不是 JPG、PNG 或 PDF" in page.inner_text("[data-upload-field='conditions[0].attachments'] .upload-error")
     upload_proof(page)
-    assert "已上传：rental-contract.png" in page.inner_text(".upload-list")
+    # the condition's own list: the form has other upload fields now (the agent's proof of relation)
+    assert "已上传：rental-contract.png" in page.inner_text(
+        "[data-upload-field='conditions[0].attachments'] .upload-list"
+    )
     shoot(page, "05-form-filled", stack)
     page.click("button:has-text('下一步')")
     page.wait_for_url("**/resident/apply/confirm")
