@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 
+import pyotp
 from qingtian_extra_rule.rules import CODE, first_endorsement_opens
 
 from govcred.core import Application, EligibilityContext, PersonRecords
@@ -119,9 +121,13 @@ def test_it_adds_one_finding_and_changes_none_of_the_built_in_ones(plugin_manage
 
 
 def test_a_reviewer_sees_the_finding_and_may_still_approve(runtime, client, govcred_cli, tmp_path):
+    seeds = {}
     for username, role in (("clerk1", "clerk"), ("reviewer1", "reviewer")):
         added = govcred_cli("officer", "add", username, "--role", role, "--password", PASSWORD)
         assert added.exit_code == 0, added.output
+        enrolled = govcred_cli("officer", "totp", username)  # every officer signs in with a TOTP code
+        assert enrolled.exit_code == 0, enrolled.output
+        seeds[username] = re.search(r"secret=([A-Z2-7]+)", enrolled.output).group(1)
     records = tmp_path / "records.csv"
     records.write_text(
         "kind,id_number,division,declared,ended,number,issuer_division,issued,status\n"
@@ -131,7 +137,7 @@ def test_a_reviewer_sees_the_finding_and_may_still_approve(runtime, client, govc
     imported = govcred_cli("records", "import", records)
     assert imported.exit_code == 0, imported.output
 
-    clerk, reviewer = (_sign_in(client, name) for name in ("clerk1", "reviewer1"))
+    clerk, reviewer = (_sign_in(client, runtime, name, seeds[name]) for name in ("clerk1", "reviewer1"))
     upload = client.post(
         "/api/v1/attachments",
         headers=clerk,
@@ -152,8 +158,9 @@ def test_a_reviewer_sees_the_finding_and_may_still_approve(runtime, client, govc
     assert body["decision"]["approved"] and body["credential"]["token"]
 
 
-def _sign_in(client, username):
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+def _sign_in(client, runtime, username, seed):
+    code = pyotp.TOTP(seed).at(runtime.clock.now())  # the runtime's (fixed) clock is what checks it
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD, "totp": code})
     assert r.status_code == 200, r.get_json()
     return {"Authorization": f"Bearer {r.get_json()['access_token']}"}
 
