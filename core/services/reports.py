@@ -35,8 +35,8 @@ from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import ErrorList
 from govcred.core.services.collaborators import Collaborators
+from govcred.core.services.intake import CHANNELS  # the intake channels a report filters by
 
-CHANNELS = ("online", "window")
 #: audited actions the report counts per application (core/services/returns.py writes 补正s)
 RETURNED_ACTION = "application.returned"
 WITHDRAWN_ACTION = "application.withdrawn"
