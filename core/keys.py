@@ -67,6 +67,19 @@ def b64url_decode(text: str) -> bytes:
 
 
 def generate_private_key(alg: str) -> PrivateKey:
+    """A new private key for ``alg`` whose published kid does not begin with ``-``.
+
+    Why draw again: a kid is base64url, so one key in 64 would get a kid like ``-jX…``, which a
+    command line reads as an option (``govcred keys revoke -jX…`` → "No such option '-j'"). An
+    administrator revoking a compromised key must be able to type its kid as it is listed.
+    """
+    while True:
+        key = _new_private_key(alg)
+        if not public_jwk(key)["kid"].startswith("-"):
+            return key
+
+
+def _new_private_key(alg: str) -> PrivateKey:
     if alg == "ES256":
         return ec.generate_private_key(ec.SECP256R1())
     if alg == "EdDSA":

@@ -58,6 +58,14 @@ def test_generate_private_key_per_algorithm():
     assert isinstance(generate_private_key("EdDSA"), ed25519.Ed25519PrivateKey)
 
 
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+def test_no_generated_kid_reads_as_a_command_line_option(alg):
+    # One base64url kid in 64 would begin with "-"; among 640 keys, about ten would without the
+    # redraw (the chance of none is 4 in 100,000), and `govcred keys revoke -x…` would fail.
+    kids = [public_jwk(generate_private_key(alg))["kid"] for _ in range(640)]
+    assert not [kid for kid in kids if kid.startswith("-")]
+
+
 @pytest.mark.parametrize("alg", ["RS256", "HS256", "none", "es256", "Ed25519", ""])
 def test_generate_private_key_refuses_other_algorithms(alg):
     with pytest.raises(ConfigError):
