@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from govcred.core.exceptions import Conflict
+from govcred.core.reference import reference_of
 
 if TYPE_CHECKING:  # pragma: no cover
     import sqlalchemy as sa
@@ -154,6 +155,15 @@ class Application:
     #: the identity it rests on (source, acting as applicant or agent, assurance); None
     #: for applications stored before identities were recorded
     identity: dict[str, Any] | None = None
+    #: the 办件编号 people are told (:func:`govcred.core.reference.reference_of` of the id),
+    #: kept in its own column so that an officer can search by it
+    reference: str = ""
+    #: blind index of the applicant's phone, for the officers' search (None: not yet filled)
+    phone_index: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.reference:
+            self.reference = reference_of(self.id)
 
     def _move(self, new: str) -> None:
         if new not in _TRANSITIONS[self.state]:

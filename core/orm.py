@@ -177,7 +177,7 @@ applications = sa.Table(
     sa.Column("county", sa.String(12), nullable=False),
     sa.Column("owner_id", ID, sa.ForeignKey("residents.id"), index=True),
     sa.Column("created_by", ID, sa.ForeignKey("officers.id")),
-    sa.Column("permit_no", sa.String(64)),
+    sa.Column("permit_no", sa.String(64), index=True),
     sa.Column("created_at", TZDateTime, nullable=False),
     sa.Column("submitted_at", TZDateTime),
     sa.Column("accepted_at", TZDateTime),
@@ -189,6 +189,10 @@ applications = sa.Table(
     #: "acting_as": "applicant" | "agent", "assurance": ...}`` -- no personal data (the
     #: verified name and ID number are the document's own, checked equal at submission)
     sa.Column("identity", sa.JSON),
+    #: the 办件编号 (derived from the id, stored to be searched: core/reference.py)
+    sa.Column("reference", sa.String(14), index=True),
+    #: blind index of the applicant's phone (officer search); NULL until filled after 0019
+    sa.Column("phone_index", sa.String(64), index=True),
     sa.CheckConstraint(
         "state IN ('draft', 'submitted', 'accepted', 'approved', 'rejected', 'withdrawn', 'returned')", name="state"
     ),

@@ -22,14 +22,12 @@ def demo_logins_path(settings) -> Path:
 @pass_app
 def init(app: AppContext, no_demo_accounts: bool) -> None:
     """Create or migrate the data directory: database, signing key, (development) demo accounts."""
-    from govcred.core.migrate import upgrade
-
     settings = app.settings
     data = Path(settings.data_dir)
     private_dir(data)
     private_dir(settings.uploads_dir)
     rt = app.runtime
-    upgrade(rt.engine, rt.pm)
+    migrate(rt)
     key = rt.keystore.ensure_key()
     click.echo(f"数据目录 (data directory): {data.resolve()}")
     click.echo(f"数据库 (database): {_redacted(settings)}")
@@ -38,6 +36,18 @@ def init(app: AppContext, no_demo_accounts: bool) -> None:
         click.echo(f"已创建演示账号 (demo accounts created), see {demo_logins_path(settings)}")
     checkpoint = rt.checkpointer.checkpoint().checkpoint  # the witnesses know the log from its first day
     click.echo(f"审计检查点 (audit checkpoint): {checkpoint.tree_size} 条 (entries), witness {settings.witness_dir}")
+
+
+def migrate(rt) -> None:
+    """Every pending migration, then the search indexes a migration cannot fill itself (it
+    has neither the blind-index key nor the credential types: core/services/search_indexes.py)."""
+    from govcred.core.migrate import upgrade
+    from govcred.core.services.search_indexes import fill_phone_indexes
+
+    upgrade(rt.engine, rt.pm)
+    filled = fill_phone_indexes(rt.collaborators)
+    if filled:
+        click.echo(f"已为 {filled} 件申请建立手机号检索索引 (phone search index filled)")
 
 
 def _redacted(settings) -> str:
@@ -90,10 +100,10 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: AppContext) -> None:
     """Apply every pending migration (core and plugins)."""
-    from govcred.core.migrate import current_heads, upgrade
+    from govcred.core.migrate import current_heads
 
     rt = app.runtime
-    upgrade(rt.engine, rt.pm)
+    migrate(rt)
     click.echo(f"数据库已是最新 (database at): {', '.join(sorted(current_heads(rt.engine, rt.pm)))}")
 
 
@@ -147,13 +157,13 @@ def db_restore(app: AppContext, src: str) -> None:
     """Restore the backup SRC into this data directory, which must be empty (and, on PostgreSQL,
     into the empty database GOVCRED_DATABASE_URL names); then migrate it to this version."""
     from govcred.core.backup import restore
-    from govcred.core.migrate import current_heads, upgrade
+    from govcred.core.migrate import current_heads
 
     # the runtime is built only afterwards: building it would create files in the directory
     manifest = restore(app.settings, Path(src))
     app.checkpoint_on_close = False
     rt = app.runtime
-    upgrade(rt.engine, rt.pm)
+    migrate(rt)
     click.echo(f"已恢复 (restored) {src} ({manifest.created_at}) -> {Path(app.settings.data_dir).resolve()}")
     click.echo(f"  数据库 (database) at {', '.join(sorted(current_heads(rt.engine, rt.pm)))}")
     click.echo("  请运行 govcred db check (then run govcred db check)")

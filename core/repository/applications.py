@@ -11,10 +11,20 @@ from sqlalchemy.orm import Session
 
 from govcred.core import models
 from govcred.core.exceptions import NotFound
-from govcred.core.orm import applications, encrypt_document
+from govcred.core.orm import applications, credentials, encrypt_document
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.crypto import Secrets
+
+
+def _matches(column: str, value: str) -> sa.ColumnElement[bool]:
+    c = applications.c
+    if column == "permit_no":
+        versions = sa.select(credentials.c.application_id).where(credentials.c.permit_no == value)
+        return sa.or_(c.permit_no == value, c.id.in_(versions))
+    if column not in ("subject_index", "phone_index", "reference"):
+        raise ValueError(f"not a search column: {column}")
+    return c[column] == value
 
 
 class ApplicationRepository:
@@ -80,12 +90,19 @@ class ApplicationRepository:
         deadline_before: dt.datetime | None = None,
         after: tuple[dt.datetime | None, dt.datetime, str] | None = None,
         limit: int = 50,
+        matching: tuple[str, str] | None = None,
     ) -> Sequence[models.Application]:
         """One page of the review queue, oldest deadline first (none last), then oldest
         first: keyset pagination past ``after`` = the last row's (deadline, created_at, id),
-        so a page costs the same at the millionth row as at the first."""
+        so a page costs the same at the millionth row as at the first.
+
+        ``matching`` = (column, value) narrows it to an officer's search: ``subject_index``,
+        ``phone_index``, ``reference`` or ``permit_no`` (the permit's applications include
+        those of every credential version, e.g. its 签注 and 补领)."""
         c = applications.c
         stmt = sa.select(models.Application).where(c.state.in_(states))
+        if matching is not None:
+            stmt = stmt.where(_matches(*matching))
         if channel is not None:
             stmt = stmt.where(c.channel == channel)
         if deadline_from is not None:
@@ -121,6 +138,23 @@ class ApplicationRepository:
             rows = self._s.execute(sa.select(column, sa.func.count()).where(where).group_by(column)).all()
             counts[name] = {str(k): n for k, n in rows}
         return counts
+
+    def without_phone_index(self, limit: int) -> Sequence[models.Application]:
+        """Up to ``limit`` applications stored before their phone was indexed (migration 0019)."""
+        c = applications.c
+        stmt = sa.select(models.Application).where(c.phone_index.is_(None)).order_by(c.id).limit(limit)
+        return self._s.execute(stmt).scalars().all()
+
+    def set_phone_indexes(self, indexes: dict[str, str]) -> None:
+        """Store phone indexes by application id, as a bulk UPDATE: filling an index is not an
+        edit of the application, so its ``version`` (what a reviewer's decision names) stays."""
+        if indexes:
+            self._s.execute(
+                sa.update(applications)
+                .where(applications.c.id == sa.bindparam("app_id"))
+                .values(phone_index=sa.bindparam("index")),
+                [{"app_id": app_id, "index": index} for app_id, index in indexes.items()],
+            )
 
     def with_provisional_deadline(self) -> Sequence[models.Application]:
         """Accepted applications whose deadline was computed before their year's holiday

@@ -35,6 +35,7 @@ from govcred.core.services.documents import (
     validate_document,
 )
 from govcred.core.services.identity_binding import application_identity
+from govcred.core.services.search_indexes import phone_index
 
 log = logging.getLogger("govcred.services")
 
@@ -107,6 +108,7 @@ def submit_application(
             subject_name_masked=mask_name(subject["name"]),
             subject_id_masked=mask_identifier(id_number),
             subject_index=deps.blind_index(id_number, "id_number"),
+            phone_index=phone_index(deps, subject.get("phone")),
             county=str(subject.get("county", "")),
             created_at=now,
             identity=identity,

@@ -141,6 +141,7 @@ def _follow_up_application(
         subject_name_masked=original.subject_name_masked,
         subject_id_masked=original.subject_id_masked,
         subject_index=original.subject_index,
+        phone_index=original.phone_index,
         county=original.county,
         created_at=now,
     )

@@ -62,6 +62,17 @@ def decode_cursor(text: str) -> tuple[dt.datetime | None, dt.datetime, str] | No
     return parsed
 
 
+def check_paging(errors: ErrorList, after: str | None, limit: object) -> tuple | None:
+    """The cursor ``after`` names (None on the first page); a bad ``limit`` or cursor is added to
+    ``errors``, with the other problems of the request."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        errors.add("limit", "LIMIT_INVALID", f"limit 须为 1 至 {MAX_PAGE} 的整数")
+    cursor = decode_cursor(after) if after else None
+    if after and cursor is None:
+        errors.add("after", "CURSOR_INVALID", "after 不是有效的翻页位置，请从第一页重新开始")
+    return cursor
+
+
 def review_queue(
     deps: Collaborators,
     principal: Principal,
@@ -82,11 +93,7 @@ def review_queue(
         errors.add("channel", "CHANNEL_INVALID", "受理渠道必须是 online 或 window")
     if due not in (None, *DUE_FILTERS):
         errors.add("due", "DUE_INVALID", "due 只能是 today 或 overdue")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
-        errors.add("limit", "LIMIT_INVALID", f"limit 须为 1 至 {MAX_PAGE} 的整数")
-    cursor = decode_cursor(after) if after else None
-    if after and cursor is None:
-        errors.add("after", "CURSOR_INVALID", "after 不是有效的翻页位置，请从第一页重新开始")
+    cursor = check_paging(errors, after, limit)
     errors.raise_if_any()
     now = deps.clock.now()
     today = now.astimezone(BEIJING).date()

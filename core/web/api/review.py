@@ -1,4 +1,5 @@
-"""Review API: the reviewers' queue (earliest deadline first) and decisions.
+"""Review API: the reviewers' queue (earliest deadline first), the officers' search and
+decisions.
 
 A decision names the application ``version`` the reviewer looked at; if another officer
 changed or decided the application meanwhile the answer is 409, never a silent overwrite.
@@ -7,10 +8,10 @@ Approval returns the new credential (id, token, a link to its QR code).
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 
 from govcred.core.exceptions import Conflict, ErrorList
-from govcred.core.services import batch_decisions, decisions, issuance, review_queue
+from govcred.core.services import batch_decisions, decisions, issuance, officer_search, review_queue
 from govcred.core.web.api.applications import application_json, decision_json
 from govcred.core.web.authn import current_principal, roles_required
 from govcred.core.web.context import runtime_of
@@ -33,7 +34,6 @@ def _conflict(exc: Conflict):
 @roles_required("reviewer", "admin")
 def queue():
     states = [s for value in request.args.getlist("state") for s in value.split(",") if s] or ["accepted"]
-    limit = request.args.get("limit", str(review_queue.DEFAULT_PAGE))
     page = review_queue.review_queue(
         runtime_of().collaborators,
         current_principal(),
@@ -41,15 +41,51 @@ def queue():
         channel=request.args.get("channel") or None,
         due=request.args.get("due") or None,
         after=request.args.get("after") or None,
-        limit=int(limit) if limit.isdecimal() and len(limit) < 6 else -1,
+        limit=_limit_arg(),
     )
     out = []
     for item in page.items:
-        body = application_json(item.application)
-        del body["document"]  # the queue shows masked data only; open the application to review it
+        body = _listed(item.application)
         body.update(due_today=item.due_today, overdue=item.overdue)
         out.append(body)
     return jsonify({"items": out, "count": len(out), "next": page.next, "counts": page.counts})
+
+
+def _listed(app) -> dict:
+    """An application as a list shows it: masked data only (open it to review it)."""
+    body = application_json(app)
+    del body["document"]
+    body["reference"] = app.reference
+    return body
+
+
+def _limit_arg() -> int:
+    """``limit`` as given, or -1 (refused by the service, with the range) when it is no number."""
+    limit = request.args.get("limit", str(review_queue.DEFAULT_PAGE))
+    return int(limit) if limit.isdecimal() and len(limit) < 6 else -1
+
+
+@bp.get("/applications")
+@roles_required("clerk", "reviewer", "admin")
+def search():
+    """Officer search by ID number, 办件编号, permit number or phone (``q``, kind detected)."""
+    page = officer_search.search_applications(
+        runtime_of().collaborators,
+        current_principal(),
+        request.args.get("q", ""),
+        after=request.args.get("after") or None,
+        limit=_limit_arg(),
+        request_id=g.get("request_id"),
+    )
+    items = [_listed(app) for app in page.items]
+    return jsonify(
+        {
+            "query": {"kind": page.query.kind, "kind_zh": page.query.kind_zh},
+            "items": items,
+            "count": len(items),
+            "next": page.next,
+        }
+    )
 
 
 @bp.post("/review/batch-approve")
@@ -120,6 +156,16 @@ def decide(app_id: str):
 
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
+#: the keyset paging of the queue and the search
+_PAGING = (
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    {
+        "name": "after",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "the `next` of the previous page (keyset pagination)",
+    },
+)
 
 OPENAPI_PATHS = {
     "/api/v1/review/queue": {
@@ -134,23 +180,40 @@ OPENAPI_PATHS = {
                 },
                 {"name": "channel", "in": "query", "schema": {"type": "string", "enum": ["online", "window"]}},
                 {"name": "due", "in": "query", "schema": {"type": "string", "enum": ["today", "overdue"]}},
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-                },
-                {
-                    "name": "after",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "the `next` of the previous page (keyset pagination)",
-                },
+                *_PAGING,
             ],
             "responses": {
                 "200": {
                     "description": "One page of the queue: items, count (on this page), next (cursor or null), "
                     "counts by_state, by_channel and by_due (overdue, today, later, none) of the whole queue",
                 },
+                "403": _PROBLEM,
+                "422": _PROBLEM,
+            },
+        }
+    },
+    "/api/v1/applications": {
+        "get": {
+            "summary": "Officer search: the applications of an ID number (through its blind index), "
+            "a 办件编号, a permit number or a phone, detected from q; paged in the queue's order; audited "
+            "(the kind searched, never the query)",
+            "parameters": [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 64},
+                    "description": "18-character ID number, reference (any case, with or without hyphens), "
+                    "permit number, or 11-digit mobile number",
+                },
+                *_PAGING,
+            ],
+            "responses": {
+                "200": {
+                    "description": "query (kind: id_number | reference | permit_no | phone, kind_zh), items "
+                    "(masked, with reference), count (on this page), next (cursor or null)",
+                },
+                "401": _PROBLEM,
                 "403": _PROBLEM,
                 "422": _PROBLEM,
             },

@@ -1,5 +1,5 @@
 """Officer pages: log-in (password, plus TOTP for reviewers and admins), the review queue,
-an application with its findings, proofs and history, the decision, window intake, and
+the search by ID number, 办件编号, permit number or phone, an application with its findings, proofs and history, the decision, window intake, and
 credential status changes. Business rules stay in the services; these views only translate
 between forms and service calls."""
 
@@ -22,7 +22,7 @@ from govcred.core.exceptions import (
     ValidationError,
 )
 from govcred.core.orm import audit_log
-from govcred.core.services import decisions, eligibility, lifecycle, returns, review_queue
+from govcred.core.services import decisions, eligibility, lifecycle, officer_search, returns, review_queue
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 
 # imported by name: ``intake`` is this blueprint's window-intake view
@@ -119,7 +119,35 @@ def queue():
         for item in page.items
     ]
     return render_template(
-        "officer/queue.html", rows=rows, show=show, next=page.next, counts=page.counts, first=not after
+        "officer/queue.html",
+        rows=rows,
+        show=show,
+        next=page.next,
+        counts=page.counts,
+        first=not after,
+        search_errors=FormErrors(),
+    )
+
+
+@bp.get("/search")
+@officer_required(*officer_search.SEARCH_ROLES)
+def search():
+    """The search box's answer: what was searched for (in words) and one page of matches."""
+    rt = runtime_of()
+    q = request.args.get("q", "")
+    if "q" not in request.args:  # opened from the menu: the box only
+        return render_template("officer/search.html", q="", page=None, errors=FormErrors())
+    after = request.args.get("after") or None
+    try:
+        page = officer_search.search_applications(
+            rt.collaborators, current_principal(), q, after=after, request_id=_request_id()
+        )
+    except ValidationError as exc:
+        return render_template("officer/search.html", q=q, page=None, errors=FormErrors(exc.errors)), 422
+    now = rt.clock.now()
+    rows = [(app, deadline_view(rt.calendar, app.deadline, now, app.deadline_provisional)) for app in page.items]
+    return render_template(
+        "officer/search.html", q=q, page=page, rows=rows, first=not after, errors=FormErrors(), state_zh=STATE_ZH
     )
 
 
