@@ -21,6 +21,7 @@ from govcred.core.qr import render_png
 from govcred.core.services import drafts, identity_binding, intake, lifecycle, returns
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
+from govcred.core.web.flowchart import flowchart_svg, flowchart_text
 from govcred.core.web.pages import formdoc, guard, permitview
 from govcred.core.web.pages.applyflow import ApplyFlow, TypedForm, resubmit_from_form, schema_slug
 from govcred.core.web.pages.deadlines import deadline_view
@@ -195,6 +196,15 @@ def keeps_draft_when_lapsed(view):
     return inner
 
 
+@bp.get("/flowchart.svg")
+@public
+def flowchart():
+    """The process flowchart the notice page shows (public: it holds no personal data)."""
+    response = Response(flowchart_svg(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
 @bp.get("/apply")
 @resident_required
 def notice():
@@ -208,6 +218,7 @@ def notice():
         slug=schema_slug(schema),
         resume=resume,
         reapplying=bool(draft.state.get("reapplying")),
+        flow=flowchart_text(),
     )
 
 
@@ -219,7 +230,12 @@ def notice_post():
         errors = FormErrors()
         errors.add("accept", "请阅读告知承诺书，勾选“我已阅读并承诺”后继续")
         return render_template(
-            "resident/notice.html", errors=errors, schema=schema, slug=schema_slug(schema), resume=None
+            "resident/notice.html",
+            errors=errors,
+            schema=schema,
+            slug=schema_slug(schema),
+            resume=None,
+            flow=flowchart_text(),
         ), 400
     draft = _draft(schema)
     draft.state["commitment_at"] = runtime_of().clock.now().isoformat(timespec="seconds")
