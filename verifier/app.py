@@ -62,7 +62,8 @@ class VerifierConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> VerifierConfig:
         """For gunicorn: GOVCRED_VERIFIER_TRUST (a trust file) and/or _TRUST_LIST with _TRUST_ROOT,
-        _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REDIS_URL, _REFRESH_SECONDS, _AUDIENCE."""
+        _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REDIS_URL, _REFRESH_SECONDS, _AUDIENCE,
+        and the per-minute limits as _LIMIT_VERIFY_PER_ADDRESS etc. (one for each :class:`Policy` field)."""
         trust, trust_list = env.get("GOVCRED_VERIFIER_TRUST"), env.get("GOVCRED_VERIFIER_TRUST_LIST")
         if not trust and not trust_list:
             raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file (or _TRUST_LIST the signed list)")
@@ -77,7 +78,25 @@ class VerifierConfig:
             refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
             audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
             redis_url=env.get("GOVCRED_VERIFIER_REDIS_URL") or None,
+            limits=_policy_from_env(env),
         )
+
+
+def _policy_from_env(env: Mapping[str, str]) -> Policy:
+    """The limits a deployment sets (e.g. a kiosk network behind one address needs more than
+    the default per address); every bad figure named at once."""
+    given, bad = {}, []
+    for name in (f.name for f in fields(Policy)):
+        variable = f"GOVCRED_VERIFIER_LIMIT_{name.upper()}"
+        if variable in env:
+            value = env[variable].strip()
+            if value.isdigit() and 1 <= int(value) <= 10_000_000:
+                given[name] = int(value)
+            else:
+                bad.append(variable)
+    if bad:
+        raise ConfigError(f"{', '.join(bad)}: a limit is a whole number of requests a minute, 1 to 10,000,000")
+    return Policy(**given)
 
 
 def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginManager:

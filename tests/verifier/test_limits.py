@@ -11,7 +11,7 @@ import pytest
 
 from govcred.core.qr import render_png
 from govcred.verifier.app import create_app
-from govcred.verifier.db import add_client
+from govcred.verifier.db import add_client, create_tables, make_verifier_engine
 from govcred.verifier.ratelimits import Policy, VerifierLimits, storage_for
 from tests.core.credential_rows import make_credential
 from tests.verifier.issuers import publish, trust_of
@@ -125,3 +125,29 @@ def test_without_the_shared_counters_nothing_is_admitted(sqlite_runtime, tmp_pat
     key = add_client(app.extensions["verifier"].engine, "青田县人民医院", now=rt.clock.now())
     response = _verify(app.test_client(), cred, key)
     assert response.status_code == 503 and response.get_json()["code"] == "LIMITS_UNAVAILABLE"
+
+
+def test_a_deployment_sets_its_limits_in_the_environment_and_a_bad_figure_is_named():
+    from govcred.core.exceptions import ConfigError
+    from govcred.verifier.app import VerifierConfig
+
+    env = {"GOVCRED_VERIFIER_TRUST": "trust.toml", "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS": "20000"}
+    assert VerifierConfig.from_env(env).limits == Policy(verify_per_address=20000)
+    assert VerifierConfig.from_env({"GOVCRED_VERIFIER_TRUST": "trust.toml"}).limits == Policy()
+    bad = {**env, "GOVCRED_VERIFIER_LIMIT_DECODES_PER_KEY": "lots", "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS": "0"}
+    with pytest.raises(ConfigError) as excinfo:
+        VerifierConfig.from_env(bad)
+    assert "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS" in str(excinfo.value)
+    assert "GOVCRED_VERIFIER_LIMIT_DECODES_PER_KEY" in str(excinfo.value)
+
+
+def test_a_kept_connection_that_broke_is_replaced_and_the_hit_still_counts(tmp_path):
+    engine = make_verifier_engine(f"sqlite:///{tmp_path / 'verifier.sqlite3'}")
+    create_tables(engine)
+    limits = VerifierLimits(storage_for(engine, None), prefix="broken")
+    assert limits.hit("verify-key", "client-1", 2, NOW) is None
+    for conn in list(limits._storage._idle):  # the storage's kept connection goes away under it
+        conn.close()
+    assert limits.hit("verify-key", "client-1", 2, NOW) is None
+    assert limits.hit("verify-key", "client-1", 2, NOW) == 50  # both counted: the third is refused
+    engine.dispose()
