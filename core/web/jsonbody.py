@@ -28,6 +28,10 @@ class JsonTooDeep(GovcredError):
     http_status = 400
 
 
+def _too_deep() -> JsonTooDeep:
+    return JsonTooDeep(f"JSON 嵌套层数过多：最多 {MAX_JSON_DEPTH} 层")
+
+
 def _no_duplicates(pairs):
     seen = {}
     for k, v in pairs:
@@ -45,19 +49,22 @@ def _deeper_than(value: Any, allowed: int) -> bool:
     return allowed == 0 or any(_deeper_than(child, allowed - 1) for child in children)
 
 
+#: Built once: ``json.loads`` with a hook builds a new decoder on every call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+
+
 def json_body() -> dict:
     """The request's JSON object; 415 for another media type, 400 when nested too deep, 422 for bad JSON."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("请求体必须是 application/json")
-    too_deep = JsonTooDeep(f"JSON 嵌套层数过多：最多 {MAX_JSON_DEPTH} 层")
     try:
-        data = json.loads(request.get_data(as_text=True) or "null", object_pairs_hook=_no_duplicates)
+        data = _DECODER.decode(request.get_data(as_text=True) or "null")
     except RecursionError:  # the C parser's own guard, far deeper than our bound
-        raise too_deep from None
+        raise _too_deep() from None
     except ValueError as exc:
         raise ValidationError([FieldError("", "JSON_INVALID", f"JSON 格式错误: {exc}")]) from None
     if _deeper_than(data, MAX_JSON_DEPTH):
-        raise too_deep
+        raise _too_deep()
     if not isinstance(data, dict):
         raise ValidationError([FieldError("", "JSON_NOT_OBJECT", "请求体必须是 JSON 对象")])
     return data
