@@ -50,7 +50,7 @@ def qrcode_default_png(token: str) -> bytes:
 
 
 def segno_auto_mask_matrix(token: str):
-    prefix, digits = qr.encode_payload(token)
+    prefix, digits = qr.qr_segments(token)
     return segno.make(
         [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
         error="M",
@@ -61,7 +61,7 @@ def segno_auto_mask_matrix(token: str):
 
 def segno_fixed_mask_png(token: str) -> bytes:
     """The previous encoder: segno with the same segments and mask, through the same PNG writer."""
-    prefix, digits = qr.encode_payload(token)
+    prefix, digits = qr.qr_segments(token)
     symbol = segno.make(
         [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
         error="M",
@@ -116,7 +116,7 @@ def mask_decode_rates() -> dict[int | None, tuple[int, int]]:
     for mask in [*range(8), None]:
         decoded = attempts = 0
         for token in tokens:
-            prefix, digits = qr.encode_payload(token)
+            prefix, digits = qr.qr_segments(token)
             if mask is None:
                 symbol = segno.make(
                     [(prefix, segno.consts.MODE_BYTE), (digits, segno.consts.MODE_NUMERIC)],
@@ -148,26 +148,19 @@ def longest_token_at(version: int) -> int:
     return length
 
 
-def dense_framing_version(token: str) -> int:
-    """NOT shipped, for the size decision only: the token as one base-65 integer in numeric
-    mode (6.0 bits a character instead of 6.6); verifiers that read only GC1 could not read it."""
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
-    number = 1
-    for char in token:
-        number = number * 65 + alphabet.index(char)
-    return version_of_text("GC2:/" + str(number))
-
-
 def main() -> None:
     token = typical_permit_token()
     symbol = qr.make_qr(token)
+    framing = qr.payload_text(token)[:5]
+    verdict = "ok" if symbol.version <= 16 else "OVER TARGET"
     print(
-        f"qr: typical permit {len(token)} chars -> version {symbol.version} at M "
-        f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask} (target <= 16, aim 15)"
+        f"qr: typical permit {len(token)} chars -> version {symbol.version} at M in {framing} "
+        f"({symbol.modules}x{symbol.modules} modules), mask {symbol.mask} (target <= 16, aim 15: {verdict})"
     )
     print(
-        f"qr:   longest token at version 16: {longest_token_at(16)} chars, at 15: {longest_token_at(15)}; "
-        f"a denser framing (not shipped) would put this permit at version {dense_framing_version(token)}"
+        f"qr:   the same permit in GC1 (each character as 2 digits, before 2026-12): version "
+        f"{version_of_text(''.join(qr.encode_payload(token)))}; longest token GC1 fits at version 16: "
+        f"{longest_token_at(16)} chars, at 15: {longest_token_at(15)}"
     )
 
     ours = p50_ms(lambda: qr.render_png(token), 300)

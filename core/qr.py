@@ -1,9 +1,17 @@
 """QR framing, rendering and decoding of govcred tokens.
 
-A credential travels in a QR code as ``GC1:/`` (a byte segment) followed by the compact JWS in a
-NUMERIC segment, every base64url character written as two digits ``ord(c) - 45`` — the SMART
-Health Cards encoding. Numeric mode packs 3.33 bits per digit, so a 600-character token needs
-two QR versions fewer than in byte mode (shared/reference/perf-baseline.md §4).
+A credential travels in a QR code as a short prefix (a byte segment) followed by a NUMERIC
+segment (3.33 bits a digit; perf-baseline.md §4). Two framings, both read everywhere (docs/qr.md):
+
+- ``GC2:/`` (written since 2026-12): the token's three segments decoded to bytes, the header
+  and payload JSON raw-DEFLATEd together (``header NUL payload``; JSON text never holds a NUL),
+  behind the signature (``len(sig) sig deflated``), the whole read as one big-endian integer
+  after a 0x01 byte and written in decimal. The verifier re-encodes the exact compact JWS and
+  verifies that: nothing about the signature changes. A typical permit: version 13 at M
+  instead of 17.
+- ``GC1:/``: every base64url character of the compact JWS as two digits ``ord(c) - 45`` —
+  the SMART Health Cards encoding. Permits issued before GC2 carry it, and the issuer falls
+  back to it for a token GC2 cannot reproduce exactly (non-canonical base64url).
 
 Pure functions only: no crypto (verifying the token is the verifier's job), no web framework.
 Every rejection is ``VerificationError("MALFORMED", detail)``; ``detail`` lists every problem
@@ -12,6 +20,8 @@ found, comma-separated, so a log line says at once what was wrong with a scan.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import itertools
 import re
@@ -26,12 +36,16 @@ from PIL import Image, UnidentifiedImageError, features
 
 from govcred.core.exceptions import VerificationError
 
-#: Fixed ASCII prefix with a format version (security-checklist Q-07). Case-sensitive.
+#: Fixed ASCII prefixes with a format version (security-checklist Q-07). Case-sensitive.
 PREFIX = "GC1:/"
+COMPACT_PREFIX = "GC2:/"
+#: Python reads at most this many digits as one int (sys.int_info.default_max_str_digits); a
+#: GC2 text of 4,300 digits holds about 1,780 bytes, far more than any QR a phone can read.
+MAX_COMPACT_DIGITS = 4300
 #: Longest token accepted from a scan or encoded into a QR; a permit is about 600 characters.
 MAX_TOKEN_CHARS = 4096
 #: The issuer keeps a typical permit at or below this version at level M (DESIGN, size budget).
-VERSION_BUDGET = 17
+VERSION_BUDGET = 16
 #: Mask pattern used for every symbol. Letting segno score all 8 masks is most of its 30-40 ms
 #: render time (perf-baseline §5); any mask is valid QR. Evaluated once (bench/bench_qr.py, mask
 #: table): on random 600-character tokens at M, blurred and JPEG'd at q=40, and shrunk to the
@@ -75,23 +89,68 @@ def _jws_problems(text: str) -> list[str]:
 
 
 def encode_payload(token: str) -> tuple[str, str]:
-    """Split the QR content for ``token`` into its byte-mode prefix and numeric-mode digits."""
+    """The GC1 framing of ``token``: its byte-mode prefix and numeric-mode digits."""
     problems = _jws_problems(token)
     if problems:
         raise _malformed(problems)
     return PREFIX, "".join(f"{ord(c) - 45:02d}" for c in token)
 
 
+def qr_segments(token: str) -> tuple[str, str]:
+    """The prefix and digits a QR of ``token`` carries: GC2 when it reproduces the token
+    exactly and is shorter, else GC1."""
+    prefix, digits = encode_payload(token)
+    compact = _compact_digits(token)
+    if compact is not None and len(compact) < len(digits):
+        return COMPACT_PREFIX, compact
+    return prefix, digits
+
+
 def payload_text(token: str) -> str:
     """The full text a QR scanner reads for ``token``."""
-    prefix, digits = encode_payload(token)
+    prefix, digits = qr_segments(token)
     return prefix + digits
 
 
+_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64url(data: bytes) -> str:
+    # binascii directly: base64.urlsafe_b64encode's checks cost as much as the encoding, and
+    # a GC2 scan encodes three segments on the verifier's hot path
+    return binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URLSAFE).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _compact_digits(token: str) -> str | None:
+    """GC2 digits of a well-formed token, or None when they would not give back exactly
+    ``token`` (a segment in non-canonical base64url, a NUL in the header) or are too long."""
+    segments = token.split(".")
+    try:
+        header, payload, signature = (_b64url_decode(segment) for segment in segments)
+    except (ValueError, binascii.Error):
+        return None
+    if [_b64url(header), _b64url(payload), _b64url(signature)] != segments:
+        return None
+    if b"\x00" in header or len(signature) > 255:
+        return None
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    body = bytes([1, len(signature)]) + signature + deflater.compress(header + b"\x00" + payload) + deflater.flush()
+    digits = str(int.from_bytes(body, "big"))
+    return digits if len(digits) <= MAX_COMPACT_DIGITS else None
+
+
 def decode_payload(text: str) -> str:
-    """Turn scanned ``GC1:/`` text back into the compact JWS, rejecting anything not exactly
-    what :func:`payload_text` produces."""
-    if not isinstance(text, str) or not text.startswith(PREFIX):
+    """Turn scanned ``GC1:/`` or ``GC2:/`` text back into the compact JWS, rejecting anything
+    not exactly what :func:`payload_text` produces."""
+    if not isinstance(text, str):
+        raise _malformed(["BAD_PREFIX"])
+    if text.startswith(COMPACT_PREFIX):
+        return _decode_compact(text[len(COMPACT_PREFIX) :])
+    if not text.startswith(PREFIX):
         raise _malformed(["BAD_PREFIX"])
     digits = text[len(PREFIX) :]
     # Checked first and alone: an oversized scan is rejected before it is walked.
@@ -107,21 +166,52 @@ def decode_payload(text: str) -> str:
     # Pairs to characters entirely in C (this sits on the verifier's hot path): read the
     # decimal pairs as hex bytes (pair "ab" -> 16a+b) and translate each to chr(10a+b+45).
     token = bytes.fromhex(digits).translate(_PAIR_TABLE).decode("latin-1")
+    if _JWS_RE.fullmatch(token) and len(token) <= MAX_TOKEN_CHARS:  # the usual case: one pass
+        return token
     if not _TOKEN_CHARS_RE.fullmatch(token):
         raise _malformed(["BAD_PAIR"])
-    problems = _jws_problems(token)
-    if problems:
-        raise _malformed(problems)
+    raise _malformed(_jws_problems(token))
+
+
+def _decode_compact(digits: str) -> str:
+    if len(digits) > MAX_COMPACT_DIGITS:
+        raise _malformed(["TOO_LONG"])
+    if not _DIGITS_RE.fullmatch(digits) or not digits or digits[0] == "0":
+        raise _malformed(["NON_DIGIT" if not _DIGITS_RE.fullmatch(digits) else "BAD_NUMBER"])
+    number = int(digits)
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    if len(body) < 3 or body[0] != 1 or len(body) < 2 + body[1]:
+        raise _malformed(["BAD_FRAME"])
+    signature, deflated = body[2 : 2 + body[1]], body[2 + body[1] :]
+    # Bounded: a deflate stream that would inflate past the longest token is refused without
+    # inflating it further (a decompression bomb in a QR code).
+    inflater = zlib.decompressobj(-15)
+    try:
+        signed = inflater.decompress(deflated, MAX_TOKEN_CHARS)
+    except zlib.error:
+        raise _malformed(["BAD_DEFLATE"]) from None
+    if inflater.unconsumed_tail:
+        raise _malformed(["TOO_LONG"])
+    if not inflater.eof or inflater.unused_data:
+        raise _malformed(["BAD_DEFLATE"])
+    header, separator, payload = signed.partition(b"\x00")
+    if not separator:
+        raise _malformed(["BAD_FRAME"])
+    if not (header and payload and signature):  # base64url of bytes is always in the alphabet
+        raise _malformed(["NOT_JWS"])
+    token = f"{_b64url(header)}.{_b64url(payload)}.{_b64url(signature)}"
+    if len(token) > MAX_TOKEN_CHARS:
+        raise _malformed(["TOO_LONG"])
     return token
 
 
 def token_from_scan(text: str) -> str:
-    """The compact JWS in scanned or pasted text: a ``GC1:/`` payload, or a bare JWS as other
-    apps' QR codes and copy-paste deliver it. Surrounding whitespace is ignored."""
+    """The compact JWS in scanned or pasted text: a ``GC2:/`` or ``GC1:/`` payload, or a bare
+    JWS as other apps' QR codes and copy-paste deliver it. Surrounding whitespace is ignored."""
     if not isinstance(text, str):
         raise _malformed(["NOT_TEXT"])
     text = text.strip()
-    if text.startswith(PREFIX):
+    if text.startswith(PREFIX) or text.startswith(COMPACT_PREFIX):
         return decode_payload(text)
     problems = _jws_problems(text)
     if problems:
@@ -257,7 +347,7 @@ def render_terminal(token: str, *, error: str = "M") -> str:
     }
     if error not in levels:
         raise ValueError(f"error correction level must be one of {_ERROR_LEVELS}, not {error!r}")
-    prefix, digits = encode_payload(token)
+    prefix, digits = qr_segments(token)
     qr = qrcode.QRCode(error_correction=levels[error], border=2, mask_pattern=QR_MASK)
     qr.add_data(qrcode.util.QRData(prefix.encode("ascii"), mode=qrcode.util.MODE_8BIT_BYTE))
     qr.add_data(qrcode.util.QRData(digits, mode=qrcode.util.MODE_NUMBER))

@@ -42,8 +42,57 @@ def test_payload_maps_each_character_to_two_digits(token):
     assert prefix == "GC1:/"
     assert len(digits) == 2 * len(token)
     assert digits[:4] == f"{ord(token[0]) - 45:02d}{ord(token[1]) - 45:02d}"
-    assert qr.payload_text(token) == prefix + digits
-    assert qr.decode_payload(prefix + digits) == token
+    assert qr.decode_payload(prefix + digits) == token  # permits issued before GC2 still read
+
+
+def test_a_permit_is_written_in_the_compact_framing_and_reads_back_exactly(token):
+    text = qr.payload_text(token)
+    assert text.startswith("GC2:/") and text[5:].isdigit()
+    assert len(text) < len(qr.PREFIX) + 2 * len(token)
+    assert qr.decode_payload(text) == token
+    assert qr.token_from_scan(" " + text + "\n") == token
+    (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.render_png(token))))
+    assert found.text == text and qr.decode_image(qr.render_png(token)) == token
+
+
+def test_a_token_the_compact_framing_cannot_reproduce_keeps_gc1():
+    # "s" as the last of 86 characters sets bits a canonical encoding leaves zero: re-encoding
+    # the decoded signature would give another string, so GC2 could not carry this token
+    token = "eyJhIjoxfQ.eyJiIjoyfQ." + "s" * 86
+    assert qr.payload_text(token) == "".join(qr.encode_payload(token))
+    assert qr.decode_payload(qr.payload_text(token)) == token
+
+
+def _gc2(body: bytes) -> str:
+    return "GC2:/" + str(int.from_bytes(body, "big"))
+
+
+def _deflated(data: bytes) -> bytes:
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return deflater.compress(data) + deflater.flush()
+
+
+@pytest.mark.parametrize(
+    "text, detail",
+    [
+        ("GC2:/", "BAD_NUMBER"),
+        ("GC2:/0123", "BAD_NUMBER"),  # one number, one text: no leading zeros
+        ("GC2:/12a4", "NON_DIGIT"),
+        ("GC2:/12 34", "NON_DIGIT"),
+        ("GC2:/" + "1" * (qr.MAX_COMPACT_DIGITS + 1), "TOO_LONG"),
+        (_gc2(b"\x02\x01s" + _deflated(b"{}\x00{}")), "BAD_FRAME"),  # no 0x01 lead byte
+        (_gc2(b"\x01\x40" + b"s" * 10), "BAD_FRAME"),  # a 64-byte signature announced, 10 given
+        (_gc2(b"\x01\x01s" + b"not deflate"), "BAD_DEFLATE"),
+        (_gc2(b"\x01\x01s" + _deflated(b"{}\x00{}")[:-2]), "BAD_DEFLATE"),  # cut short
+        (_gc2(b"\x01\x01s" + _deflated(b"{}{}")), "BAD_FRAME"),  # no NUL between header and payload
+        (_gc2(b"\x01\x01s" + _deflated(b"\x00" * 100_000)), "TOO_LONG"),  # a deflate bomb
+        (_gc2(b"\x01\x01s" + _deflated(b"{}\x00")), "NOT_JWS"),  # an empty payload segment
+    ],
+)
+def test_compact_payload_rejects(text, detail):
+    with pytest.raises(VerificationError) as excinfo:
+        qr.token_from_scan(text)
+    assert _detail(excinfo) == detail
 
 
 def test_extreme_alphabet_characters_round_trip():
@@ -56,7 +105,7 @@ def test_extreme_alphabet_characters_round_trip():
     "text, detail",
     [
         ("gc1:/0101", "BAD_PREFIX"),
-        ("GC2:/0101", "BAD_PREFIX"),
+        ("GC3:/0101", "BAD_PREFIX"),
         ("HC1:0101", "BAD_PREFIX"),
         (" GC1:/0101", "BAD_PREFIX"),
         ("GC1:/123", "ODD_LENGTH"),
@@ -81,7 +130,7 @@ def test_decode_payload_rejects(text, detail):
 
 
 def test_decode_payload_rejects_trailing_digits_after_a_valid_token(token):
-    text = qr.payload_text(token)
+    text = "".join(qr.encode_payload(token))
     with pytest.raises(VerificationError) as excinfo:
         qr.decode_payload(text + "01")  # a trailing "." makes a fourth, empty segment
     assert _detail(excinfo) == "NOT_JWS"

@@ -86,7 +86,7 @@ def test_holder_lists_own_credentials_and_gets_presentations(issuer):
     assert [c["id"] for c in listed] == [mine.id]
     response = client.post(f"/api/v1/holder/credentials/{mine.id}/presentation", headers=me)
     body = response.get_json()
-    assert body["qr"].startswith("GC1:/") and body["expires_in"] == rt.settings.presentation_seconds
+    assert body["qr"].startswith("GC2:/") and body["expires_in"] == rt.settings.presentation_seconds
     claims = verify_token(
         body["token"], PRESENTATION, KeySet.from_jwks(rt.keystore.jwks(), rt.settings.issuer), clock=rt.clock
     ).claims
