@@ -76,6 +76,20 @@ class ApplicationRepository:
             stmt = stmt.where(applications.c.id != exclude_id)
         return self._s.execute(stmt.limit(1)).first() is not None
 
+    def by_reference(self, reference: str) -> models.Application | None:
+        """The application whose 办件编号 is ``reference`` (printed form), or None. Two
+        applications could share one (55 bits); the latest is the one its holder is asking about."""
+        return (
+            self._s.execute(
+                sa.select(models.Application)
+                .where(applications.c.reference == reference)
+                .order_by(applications.c.created_at.desc())
+                .limit(1)
+            )
+            .scalars()
+            .first()
+        )
+
     def by_ids(self, ids: Iterable[str]) -> dict[str, models.Application]:
         wanted = list(set(ids))
         found = self._s.execute(sa.select(models.Application).where(applications.c.id.in_(wanted))).scalars().all()
