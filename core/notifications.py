@@ -28,6 +28,8 @@ replacement: see ``application_kind``)
                                                ``window`` (``None`` for ``after_suspension``),
                                                ``not_before``
 ``login_code``                                 ``code``, ``code_id`` (no application)
+``progress_code`` (the public progress         ``code``, ``code_id``, ``application_ref`` (the
+look-up, to the phone on file)                 application's other fields are not set)
 ``officer_digest`` (each working morning, to   ``officer_id``, ``due_today`` and ``overdue``
 reviewers and administrators)                  (application references, earliest deadline first)
 ``deadline_passed`` (to administrators, once   ``officer_id``, ``deadline`` and the application
@@ -68,7 +70,7 @@ class Kind:
     ACCEPTED, APPROVED, REJECTED, ISSUED = "accepted", "approved", "rejected", "issued"
     SUSPENDED, REINSTATED, REVOKED = "suspended", "reinstated", "revoked"
     REPLACED, CANCELLED, SUPERSEDED = "replaced", "cancelled", "superseded"
-    REMINDER, LOGIN_CODE = "reminder", "login_code"
+    REMINDER, LOGIN_CODE, PROGRESS_CODE = "reminder", "login_code", "progress_code"
     OFFICER_DIGEST, DEADLINE_PASSED = "officer_digest", "deadline_passed"
     RETURNED, RESUBMITTED = "returned", "resubmitted"
 
@@ -92,6 +94,7 @@ KINDS = (
     *STATUS_KINDS.values(),
     Kind.REMINDER,
     Kind.LOGIN_CODE,
+    Kind.PROGRESS_CODE,
     Kind.OFFICER_DIGEST,
     Kind.DEADLINE_PASSED,
 )
@@ -158,6 +161,9 @@ class Notifier:
             "application_ref": application_ref(application.id),
             "application_kind": application.kind,
         }
+
+    def phone_of(self, application: Application) -> str:
+        return self._phone(application)
 
     def _phone(self, application: Application) -> str:
         """The applicant's phone as the credential type reads it from the document; ``""`` when
@@ -281,4 +287,20 @@ class Notifier:
     def login_code(self, outbox: Outbox, phone: str, code: str, *, code_id: str, now: dt.datetime) -> bool:
         return self.emit(
             outbox, Notification(Kind.LOGIN_CODE, phone=phone, occurred_at=now, code=code, code_id=code_id)
+        )
+
+    def progress_code(
+        self, outbox: Outbox, phone: str, code: str, *, code_id: str, application_id: str, now: dt.datetime
+    ) -> bool:
+        """The code of a public progress look-up, to the phone the application names."""
+        return self.emit(
+            outbox,
+            Notification(
+                Kind.PROGRESS_CODE,
+                phone=phone,
+                occurred_at=now,
+                application_ref=application_ref(application_id),
+                code=code,
+                code_id=code_id,
+            ),
         )

@@ -16,6 +16,10 @@ thirty guesses racing on SQLite or PostgreSQL leave the code unusable after five
 Each code is bound to the request that asked for it: the requester gets its ``code_id`` and
 gives it back with the code. A code someone else asks for the same number is another row, so
 it never replaces (nor do guesses against it use up) the holder's live code.
+
+:func:`issue_code` and :func:`consume_code` are that machinery without the phone: the public
+progress look-up (:mod:`govcred.core.services.progress`) binds its codes to a 办件编号's keyed
+index instead, with the same guesses, lifetime and limits.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import datetime as dt
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -75,19 +81,13 @@ def _code_hash(deps: Collaborators, code_id: str, code: str) -> str:
     return deps.blind_index(code, f"login-code|{code_id}")
 
 
-def _send_limits(deps: Collaborators, phone_index: str, ip: str) -> list[tuple[Limit, str]]:
-    """Per number first: a request refused for its number uses up nothing else."""
+def code_limits(deps: Collaborators, first: tuple[Limit, str], ip: str) -> list[tuple[Limit, str]]:
+    """The limits a code request is counted against: ``first`` (what the code is for: a number,
+    a 办件编号), then its source address and the total, shared by every kind of code. The
+    first one first: a request refused for its number uses up nothing else."""
     settings = deps.settings
     return [
-        (
-            Limit(
-                settings.login_codes_per_number,
-                "sms-number",
-                "SMS_RATE_LIMITED",
-                "该号码获取验证码过于频繁，请稍后再试",
-            ),
-            phone_index,
-        ),
+        first,
         (
             Limit(
                 settings.login_codes_per_address,
@@ -108,24 +108,54 @@ def send_login_code(deps: Collaborators, phone: str, *, ip: str) -> SentCode:
     phone = check_phone(phone, errors)
     errors.raise_if_any()
     phone_index = deps.blind_index(phone, "phone")
+
+    def deliver(uow, code_id: str, code: str, now: dt.datetime) -> None:
+        deps.notifier.login_code(uow.outbox, phone, code, code_id=code_id, now=now)
+
+    per_number = Limit(
+        deps.settings.login_codes_per_number, "sms-number", "SMS_RATE_LIMITED", "该号码获取验证码过于频繁，请稍后再试"
+    )
+    limits = code_limits(deps, (per_number, phone_index), ip)
+    return issue_code(deps, phone_index, limits, deliver=deliver, action="auth.sms_code")
+
+
+def issue_code(
+    deps: Collaborators,
+    subject_index: str,
+    limits: list[tuple[Limit, str]],
+    *,
+    deliver: Callable[[Any, str, str, dt.datetime], None] | None,
+    action: str,
+    details: dict | None = None,
+) -> SentCode:
+    """Count ``limits`` (RateLimited, 429), then store a new code bound to ``subject_index``
+    (what it may be redeemed for: a phone's, a 办件编号's keyed index) and hand it to
+    ``deliver(uow, code_id, code, now)`` in the same transaction. With ``deliver`` None the
+    code is stored and sent nowhere: asking for one for something unknown looks the same."""
     # counted before the transaction below, each in its own: on SQLite one write at a time
-    hit_all(DatabaseStorage(deps.uow, deps.clock), deps.clock, _send_limits(deps, phone_index, ip))
+    hit_all(DatabaseStorage(deps.uow, deps.clock), deps.clock, limits)
     now = deps.clock.now()
     with deps.uow() as uow:
         code_id, code = new_id(), f"{secrets.randbelow(10**6):06d}"
         uow.session.execute(
             sa.insert(login_codes).values(
                 id=code_id,
-                phone_index=phone_index,
+                phone_index=subject_index,
                 code_hash=_code_hash(deps, code_id, code),
                 created_at=now,
                 expires_at=now + CODE_LIFETIME,
                 attempts=0,
             )
         )
-        deps.notifier.login_code(uow.outbox, phone, code, code_id=code_id, now=now)
+        if deliver is not None:
+            deliver(uow, code_id, code, now)
         uow.audit.append(
-            actor="anonymous", role="resident", action="auth.sms_code", object_type="login_code", object_id=code_id
+            actor="anonymous",
+            role="resident",
+            action=action,
+            object_type="login_code",
+            object_id=code_id,
+            details=details or {},
         )
         uow.commit()
     return SentCode(code_id, int(CODE_LIFETIME.total_seconds()))
@@ -140,11 +170,25 @@ def redeem_login_code(uow, deps: Collaborators, phone: str, code: str, *, code_i
     code = check_code(code, errors)
     code_id = check_code_id(code_id, errors)
     errors.raise_if_any()
+    consume_code(uow, deps, deps.blind_index(phone, "phone"), code, code_id=code_id, action=action)
+    now = deps.clock.now()
+    resident = uow.residents.get_or_create(phone, now)
+    uow.flush()
+    uow.audit.append(
+        actor=f"resident:{resident.id}", role="resident", action=action, object_type="resident", object_id=resident.id
+    )
+    return resident
+
+
+def consume_code(uow, deps: Collaborators, subject_index: str, code: str, *, code_id: str, action: str) -> None:
+    """Use up the live code ``code_id`` bound to ``subject_index`` inside ``uow`` (``code`` and
+    ``code_id`` already checked for form), or AuthenticationRequired ("验证码错误或已过期")
+    after the failure is audited (``action``, outcome ``failure``) and committed."""
     now = deps.clock.now()
     c = login_codes.c
     live = sa.and_(
         c.id == code_id,
-        c.phone_index == deps.blind_index(phone, "phone"),
+        c.phone_index == subject_index,
         c.used_at.is_(None),
         c.expires_at > now,
     )
@@ -169,9 +213,3 @@ def redeem_login_code(uow, deps: Collaborators, phone: str, code: str, *, code_i
         )
         uow.commit()
         raise AuthenticationRequired("验证码错误或已过期", code="LOGIN_FAILED")
-    resident = uow.residents.get_or_create(phone, now)
-    uow.flush()
-    uow.audit.append(
-        actor=f"resident:{resident.id}", role="resident", action=action, object_type="resident", object_id=resident.id
-    )
-    return resident

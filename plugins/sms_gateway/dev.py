@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from govcred.core import READONLY, Clock
 from govcred.plugins.sms_gateway.phone import mask_phone
 from govcred.plugins.sms_gateway.tables import sms_messages
-from govcred.plugins.sms_gateway.templates import LOGIN_CODE, RenderedSms, render
+from govcred.plugins.sms_gateway.templates import CODE_TEMPLATES, RenderedSms, render
 
 #: What a login code becomes in the stored text outside development mode.
 HIDDEN_CODE = "******"
@@ -30,9 +30,9 @@ class DevBackend:
 
     def send(self, message_id: str, phone: str, sms: RenderedSms, params: Mapping[str, str]) -> str:
         text = sms.text
-        if sms.template == LOGIN_CODE and not self._development:
-            # a production database must not hold usable login codes
-            text = render(LOGIN_CODE, {**params, "code": HIDDEN_CODE}, self._signature).text
+        if sms.template in CODE_TEMPLATES and not self._development:
+            # a production database must not hold usable one-time codes
+            text = render(sms.template, {**params, "code": HIDDEN_CODE}, self._signature).text
         with self._engine.begin() as conn:
             exists = conn.execute(sa.select(sms_messages.c.id).where(sms_messages.c.id == message_id)).first()
             if exists is None:

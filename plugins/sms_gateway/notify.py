@@ -23,7 +23,7 @@ from govcred.core import NotificationKind as Kind
 from govcred.plugins.sms_gateway.backend import CHANNEL
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
 from govcred.plugins.sms_gateway.reasons import reasons_text
-from govcred.plugins.sms_gateway.templates import LOGIN_CODE, MAX_VARIABLE
+from govcred.plugins.sms_gateway.templates import LOGIN_CODE, MAX_VARIABLE, PROGRESS_CODE
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core import Notification, Outbox
@@ -99,7 +99,7 @@ def _queue(
 def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
     """Queue the SMS of ``notification``, if its kind is texted; the row id or ``None``."""
     n = notification
-    if n.kind == Kind.LOGIN_CODE:
+    if n.kind in (Kind.LOGIN_CODE, Kind.PROGRESS_CODE):
         return queue_login_code(n, outbox)
     if n.kind == Kind.REMINDER:
         return queue_reminder(n, outbox)
@@ -244,14 +244,18 @@ def queue_login_code(n: Notification, outbox: Outbox) -> str | None:
     among themselves, and an id derived from the phone would put it in the outbox in clear or
     linkable form. No quiet hours and no dedupe: the resident is waiting for it now. The code
     travels encrypted with the phone (``secret``), so it is never in the row in clear, and the
-    worker drops both once the message is delivered."""
+    worker drops both once the message is delivered. A progress look-up's code names the
+    办件编号 it opens (so a code someone else asked for is recognised as such)."""
     phone = recipient(n)
     if phone is None:
         return None
-    payload: dict[str, Any] = {"template": LOGIN_CODE, "params": {}}
+    if n.kind == Kind.PROGRESS_CODE:
+        payload: dict[str, Any] = {"template": PROGRESS_CODE, "params": {"ref": n.application_ref}}
+    else:
+        payload = {"template": LOGIN_CODE, "params": {}}
     return outbox.add(
         CHANNEL,
-        "login.code",
+        "progress.code" if n.kind == Kind.PROGRESS_CODE else "login.code",
         payload,
         aggregate_type="login_code",
         aggregate_id=n.code_id,

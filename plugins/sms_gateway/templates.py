@@ -22,6 +22,9 @@ LONG_SEGMENT = 67
 MAX_VARIABLE = 35
 
 LOGIN_CODE = "login_code"
+PROGRESS_CODE = "progress_code"
+#: The templates that carry a one-time code: sent at once, throttled as codes, never deduped.
+CODE_TEMPLATES = frozenset({LOGIN_CODE, PROGRESS_CODE})
 
 TEMPLATES: dict[str, str] = {
     "application_received": "您的居住证申请（编号${ref}）已受理，将于${deadline}前办结，结果将短信通知。",
@@ -35,6 +38,7 @@ TEMPLATES: dict[str, str] = {
     "permit_suspended": "您的居住证（证号${permit_no}）已中止使用，原因及恢复办法请在本系统「我的居住证」查看。",
     "permit_revoked": "您的居住证（证号${permit_no}）已收回作废，详情请在本系统「我的居住证」查看或到受理窗口咨询。",
     LOGIN_CODE: "您的登录验证码为${code}，5分钟内有效，请勿告诉他人。",
+    PROGRESS_CODE: "您查询办件${ref}进度的验证码为${code}，5分钟内有效，请勿告诉他人。",
     "officer_digest": "居住证审核：今日到期${due}件、已超期${overdue}件${refs}，请及时办理。",
     "deadline_passed": "居住证申请${ref}已超过办结期限${deadline}，请督促办理。",
 }
