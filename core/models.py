@@ -128,6 +128,18 @@ _TRANSITIONS = {
 IN_PROGRESS = (DRAFT, SUBMITTED, ACCEPTED, RETURNED)
 
 
+#: What residents and officers read for each application state (pages, look-up, API).
+APPLICATION_STATE_ZH = {
+    DRAFT: "草稿",
+    SUBMITTED: "已提交，待受理",
+    ACCEPTED: "已受理，审核中",
+    APPROVED: "已批准",
+    REJECTED: "不予批准",
+    WITHDRAWN: "已撤回",
+    RETURNED: "待补正材料",
+}
+
+
 @dataclass(eq=False)
 class Application:
     schema: str

@@ -34,6 +34,24 @@ def reference_of(application_id: str) -> str:
     return f"{code[:4]}-{code[4:8]}-{code[8:]}"
 
 
+def reference_problem(text: object) -> str | None:
+    """Why a typed reference cannot be one, in Chinese for the person typing it (None when
+    :func:`parse_reference` accepts it): the length, the symbols outside the alphabet, or the
+    check symbol, so that a mistyped reference is named as such at once."""
+    if not isinstance(text, str) or not text.strip():
+        return "请填写办件编号（受理回执和短信上的 12 位编号，如 7K3M-9QX2-TADD）"
+    code = "".join(c for c in text.upper() if c not in " -").translate(_READ_AS)
+    wrong = sorted({c for c in code if c not in ALPHABET})
+    if wrong:
+        shown = "、".join(f"“{c}”" for c in wrong[:5])
+        return f"办件编号只含数字和字母（不含 U），不能含有 {shown}"
+    if len(code) != _BODY + 1:
+        return f"办件编号应为 12 位（已填 {len(code)} 位），请对照受理回执或短信核对"
+    if not luhn.is_valid(code, alphabet=ALPHABET):
+        return "办件编号的校验位不符，可能有字符输错或顺序颠倒，请对照受理回执或短信核对"
+    return None
+
+
 def parse_reference(text: object) -> str | None:
     """A typed reference in its printed form (case, blanks, hyphens and O/I/L forgiven), or
     None when it cannot be one: wrong length, a symbol outside the alphabet, a bad check."""

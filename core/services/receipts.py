@@ -29,8 +29,10 @@ def _time_zh(moment) -> str:
 
 
 def progress_url(deps: Collaborators, application_id: str) -> str:
-    """Where the receipt's QR code leads: the application's progress page."""
-    return f"{deps.settings.issuer.rstrip('/')}/resident/applications/{application_id}"
+    """Where the receipt's QR code leads: the public progress look-up (no account needed),
+    its 办件编号 filled in; absolute, from the issuer URL, since it is scanned off paper."""
+    reference = reference_of(application_id).replace("-", "")
+    return f"{deps.settings.issuer.rstrip('/')}/progress?ref={reference}"
 
 
 def receipt_pdf(deps: Collaborators, app_id: str, principal: Principal | None) -> bytes:
@@ -68,10 +70,12 @@ def receipt_pdf(deps: Collaborators, app_id: str, principal: Principal | None) -
     if rounds_of(deps, app.id):
         page.row("依据", RESTART_BASIS)
     page.ln(4)
+    page.text_block("请妥善保管本回执。审批结果将以短信通知申请时登记的手机号码；不予批准的，将一次性告知全部理由。")
     page.text_block(
-        "请妥善保管本回执。可凭办件编号查询办理进度；审批结果将以短信通知申请时登记的手机号码。"
-        "不予批准的，将一次性告知全部理由。"
+        "查询办理进度：用手机扫描下方二维码（已填好办件编号），或在本系统首页点「办件进度查询」输入办件编号，"
+        "再输入发送到申请时登记手机号码的短信验证码即可查看，无需登录。"
     )
+    page.text_block(f"查询网址：{progress_url(deps, app.id)}", size=9)
     page.qr(progress_url(deps, app.id), "扫码查询办理进度", size=34)
     page.ln(2)
     page.sign_boxes("受理人（签章）", "日期")

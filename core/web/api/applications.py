@@ -27,10 +27,11 @@ bp = Blueprint("applications", __name__, url_prefix="/api/v1")
 
 
 def init_app(app: Flask) -> None:
-    from govcred.core.web.api import resident_login
+    from govcred.core.web.api import progress, resident_login
 
     app.register_blueprint(bp)
     app.register_blueprint(resident_login.bp)
+    app.register_blueprint(progress.bp)
 
 
 def _iso(value):

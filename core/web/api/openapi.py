@@ -29,6 +29,13 @@ PROBLEM_SCHEMA = {
     },
 }
 
+
+def json_request(properties: dict, required: list[str]) -> dict:
+    """An operation's ``requestBody``: a required JSON object with ``properties``."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
 OPENAPI_PATHS = {
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}},

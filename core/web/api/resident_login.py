@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, request
 
 from govcred.core.accounts import signin
 from govcred.core.accounts.login_codes import send_login_code
+from govcred.core.web.api.openapi import json_request
 from govcred.core.web.authn import public
 from govcred.core.web.context import runtime_of
 from govcred.core.web.jsonbody import json_body
@@ -50,14 +51,7 @@ OPENAPI_PATHS = {
                 "login_codes_per_address, login_codes_total): 429 with Retry-After."
             ),
             "security": [],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"type": "object", "required": ["phone"], "properties": {"phone": _PHONE}}
-                    }
-                },
-            },
+            "requestBody": json_request({"phone": _PHONE}, ["phone"]),
             "responses": {"202": {"description": "Queued for delivery"}, "422": _PROBLEM, "429": _PROBLEM},
         }
     },
@@ -65,25 +59,14 @@ OPENAPI_PATHS = {
         "post": {
             "summary": "Exchange the SMS code for a resident bearer token",
             "security": [],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["phone", "code", "code_id"],
-                            "properties": {
-                                "phone": _PHONE,
-                                "code": {"type": "string", "pattern": "^[0-9]{6}$"},
-                                "code_id": {
-                                    "type": "string",
-                                    "description": "What POST /api/v1/auth/sms-code answered",
-                                },
-                            },
-                        }
-                    }
+            "requestBody": json_request(
+                {
+                    "phone": _PHONE,
+                    "code": {"type": "string", "pattern": "^[0-9]{6}$"},
+                    "code_id": {"type": "string", "description": "What POST /api/v1/auth/sms-code answered"},
                 },
-            },
+                ["phone", "code", "code_id"],
+            ),
             "responses": {"200": {"description": "A bearer token"}, "401": _PROBLEM, "422": _PROBLEM},
         }
     },

@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     from govcred.core.claims import ID_MASKED, NAME_MASKED
     from govcred.core.web.authn import current_principal
     from govcred.core.web.context import runtime_of
-    from govcred.core.web.pages import guard, officer, operations, resident, resident_identity, views
+    from govcred.core.web.pages import guard, officer, operations, progress, resident, resident_identity, views
 
     app.before_request(guard.before_request)
     app.after_request(guard.after_request)
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     views.install_filters(app)
     app.register_blueprint(views.home_bp)
     app.register_blueprint(resident.bp)
+    app.register_blueprint(progress.bp)
     app.register_blueprint(resident_identity.bp)
     app.register_blueprint(officer.bp)
     app.register_blueprint(operations.bp)

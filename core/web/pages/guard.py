@@ -142,6 +142,20 @@ def set_session_cookie(response, session_id: str | None) -> None:
         response.set_cookie(name, session_id, path="/", secure=secure, httponly=True, samesite="Lax")
 
 
+def set_short_cookie(response, name: str, value: str, *, path: str, lifetime) -> None:
+    """A cookie for one short step (a sign-in under way, a progress look-up): HttpOnly,
+    SameSite=Lax, Secure on https, limited to ``path`` and gone after ``lifetime``."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=int(lifetime.total_seconds()),
+        path=path,
+        secure=secure_cookies(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
 def after_request(response):
     """Give an anonymous browser its CSRF binding cookie the first time a form is shown."""
     if "anon_csrf" in g and request.cookies.get(anon_cookie_name()) != g.anon_csrf:

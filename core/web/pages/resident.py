@@ -38,15 +38,7 @@ FLOW = ApplyFlow(
 )
 install_error_pages(bp, "resident.login")
 
-STATE_ZH = {
-    models.DRAFT: "草稿",
-    models.SUBMITTED: "已提交，待受理",
-    models.ACCEPTED: "已受理，审核中",
-    models.APPROVED: "已批准",
-    models.REJECTED: "不予批准",
-    models.WITHDRAWN: "已撤回",
-    models.RETURNED: "待补正材料",
-}
+STATE_ZH = models.APPLICATION_STATE_ZH
 CREDENTIAL_STATUS_ZH = permitview.STATUS_ZH
 
 

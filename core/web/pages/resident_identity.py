@@ -78,14 +78,8 @@ def start(provider: str):
     except IdentityRefused as exc:  # the provider cannot be reached
         return _refusal_page(exc, provider)
     response = make_response(redirect(started.redirect_url, code=303))
-    response.set_cookie(
-        _cookie_name(),
-        started.browser_token,
-        max_age=int(resident_signin.LOGIN_LIFETIME.total_seconds()),
-        path=COOKIE_PATH,
-        secure=guard.secure_cookies(),
-        httponly=True,
-        samesite="Lax",
+    guard.set_short_cookie(
+        response, _cookie_name(), started.browser_token, path=COOKIE_PATH, lifetime=resident_signin.LOGIN_LIFETIME
     )
     return response
 

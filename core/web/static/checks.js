@@ -36,7 +36,32 @@
     return "日期不能晚于今天（" + p[0] + "年" + (+p[1]) + "月" + (+p[2]) + "日），请核对后重新填写";
   }
 
-  var CHECKS = { "id-number": idProblem, "phone": phoneProblem, "past-date": pastDateProblem };
+  // 办件编号: the server's govcred.core.reference (Crockford base 32, Luhn mod 32 check symbol)
+  var REF_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+  function referenceProblem(raw) {
+    var v = raw.toUpperCase().replace(/[ -]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
+    var wrong = [];
+    for (var i = 0; i < v.length; i++) {
+      var c = v.charAt(i);
+      if (REF_ALPHABET.indexOf(c) < 0 && wrong.indexOf(c) < 0) { wrong.push(c); }
+    }
+    if (wrong.length) {
+      return "办件编号只含数字和字母（不含 U），不能含有 " + wrong.sort().slice(0, 5).map(function (c) { return "“" + c + "”"; }).join("、");
+    }
+    if (v.length !== 12) { return "办件编号应为 12 位（已填 " + v.length + " 位），请对照受理回执或短信核对"; }
+    var sum = 0;
+    for (var j = 0; j < 12; j++) {
+      var value = REF_ALPHABET.indexOf(v.charAt(11 - j));
+      if (j % 2 === 1) { value *= 2; value = Math.floor(value / 32) + (value % 32); }
+      sum += value;
+    }
+    return sum % 32 === 0 ? "" : "办件编号的校验位不符，可能有字符输错或顺序颠倒，请对照受理回执或短信核对";
+  }
+
+  var CHECKS = {
+    "id-number": idProblem, "phone": phoneProblem, "past-date": pastDateProblem, "reference": referenceProblem
+  };
 
   function check(input) {
     var fn = CHECKS[input.getAttribute("data-check")];

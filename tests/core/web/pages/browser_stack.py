@@ -58,15 +58,16 @@ class Stack:
     verifier_key: str = ""
     shots: list[Path] = field(default_factory=list)
 
-    def latest_sms_code(self) -> str:
-        """What the developer reads in the dev SMS log: the code in the newest login-code message."""
+    def latest_sms_code(self, event_type: str = "login.code") -> str:
+        """What the developer reads in the dev SMS log: the code in the newest login-code
+        message (``progress.code``: the newest progress look-up code)."""
         from govcred.core.orm import outbox
         from govcred.core.outbox import reveal_secrets
 
         with self.rt.uow(readonly=True) as uow:
             message_id, payload = uow.session.execute(
                 sa.select(outbox.c.id, outbox.c.payload)
-                .where(outbox.c.event_type == "login.code")
+                .where(outbox.c.event_type == event_type)
                 .order_by(outbox.c.created_at.desc())
                 .limit(1)
             ).one()
