@@ -33,7 +33,8 @@ TEMPLATES: dict[str, str] = {
     # a refused 签注 is not a refused application: the permit exists and what to do differs
     "endorsement_not_granted": "您的居住证签注（编号${ref}）未获通过，原因：${reasons}。办理方法请在本系统「我的居住证」查看。",
     "application_returned": "您的居住证申请（编号${ref}）需补正${count}项材料，补正清单请在本系统「我的申请」查看。",
-    "application_resubmitted": "您的居住证申请（编号${ref}）补正材料已受理，将于${deadline}（含）前办结。",
+    # the restarted deadline with its basis, in one segment with the default signature and the longest date
+    "application_resubmitted": "您的居住证申请（编号${ref}）补正后重新受理，期限自受理日起重新计算，${deadline}（含）前办结。",
     "endorsement_due": "您的居住证（证号${permit_no}）请于${start}至${end}办理签注，逾期将中止使用。",
     "permit_suspended": "您的居住证（证号${permit_no}）已中止使用，原因及恢复办法请在本系统「我的居住证」查看。",
     "permit_revoked": "您的居住证（证号${permit_no}）已收回作废，详情请在本系统「我的居住证」查看或到受理窗口咨询。",

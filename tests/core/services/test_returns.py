@@ -101,3 +101,39 @@ def test_a_return_names_at_least_one_item_and_only_this_applications_findings(ru
     returns.return_for_materials(runtime.collaborators, app.id, reviewer, notes=["照片不清晰"])
     with pytest.raises(Conflict):  # a returned application is not decided before it comes back
         decisions.decide(runtime.collaborators, app.id, approve=True, principal=reviewer)
+
+
+def test_the_deadline_restarts_from_the_re_acceptance_and_the_notices_state_it_with_its_basis(runtime, clock):
+    """Accepted Monday 30 Nov (due Wed 2 Dec), returned, resubmitted Friday 4 Dec 10:00 Beijing
+    time: two working days from then, the day itself not counted, is Tuesday 8 Dec."""
+    import io
+
+    import pypdf
+
+    from govcred.core.clock import BEIJING
+    from govcred.core.services.receipts import receipt_pdf
+    from govcred.core.testing.outbox import OutboxInspector
+    from govcred.plugins.sms_gateway.templates import render
+
+    holder, app = accepted_app(runtime)
+    assert app.deadline.astimezone(BEIJING).date().isoformat() == "2026-12-02"
+    returns.return_for_materials(
+        runtime.collaborators, app.id, officer(runtime, "reviewer", "rv9"), notes=["照片不清晰"]
+    )
+    clock.advance(days=4)
+    again = returns.resubmit_materials(
+        runtime.collaborators, app.id, holder, {"conditions[0]": [upload(runtime, holder)]}
+    )
+    assert again.accepted_at == clock.now()
+    assert again.deadline.astimezone(BEIJING).date().isoformat() == "2026-12-08"
+    with runtime.uow(readonly=True) as uow:
+        assert uow.applications.get(app.id).deadline == again.deadline  # stored, not only returned
+
+    (message,) = OutboxInspector(runtime).messages(event_type="sms.resubmitted")
+    assert message.payload["params"]["deadline"] == "2026年12月8日"
+    sms = render(message.payload["template"], message.payload["params"], "【青田公安】")
+    assert "补正后重新受理，期限自受理日起重新计算，2026年12月8日（含）前办结" in sms.text and sms.segments == 1
+
+    text = pypdf.PdfReader(io.BytesIO(receipt_pdf(runtime.collaborators, app.id, holder))).pages[0].extract_text()
+    flat = text.replace(" ", "").replace("\n", "")
+    assert "2026年12月8日（含）前" in flat and returns.RESTART_BASIS.replace(" ", "") in flat
