@@ -162,3 +162,13 @@ def test_the_timeline_shows_a_return_with_its_items_the_restart_and_the_refusal_
     view = progress.progress_of(runtime.collaborators, lookup)
     assert view["state_zh"] == "不予批准" and view["timeline"][-1]["label"] == "不予批准"
     assert view["outcome"]["officer_reasons"] == ["居住证明与申报地址不一致"] and view["deadline"] is None
+
+
+def test_an_approved_application_shows_its_permit_and_the_permit_status(runtime, clock):
+    app = submitted(runtime)
+    decisions.decide(runtime.collaborators, app.id, approve=True, principal=officer(runtime, "reviewer", "rev-ok"))
+    lookup = progress.ProgressLookup(app.id, "code", clock.now() + progress.LOOKUP_LIFETIME)
+    view = progress.progress_of(runtime.collaborators, lookup)
+    assert view["state_zh"] == "已批准" and view["deadline"] is None and view["outcome"]["approved"]
+    assert view["permit"]["status_zh"] == "有效" and view["permit"]["permit_no"]
+    assert [s["label"] for s in view["timeline"]] == ["提交申请", "受理", "批准"]
