@@ -168,8 +168,10 @@ def verify_token(
     header_b64, payload_b64, signature_b64 = _split(token, MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES))
 
     # 2. header
-    header = _header_of(header_b64)
-    kid, entry = _check_header(header, kind, keys)
+    header, alg, kid = _checked_header(header_b64, kind)
+    entry = keys.get(kid)
+    if entry.alg != alg:
+        raise VerificationError("SIGNATURE_INVALID", "ALG_KEY_MISMATCH")
 
     # 3. signature
     signature = _b64decode(signature_b64)
@@ -337,7 +339,15 @@ def _typ_matches(typ: Any, kind: str) -> bool:
     return typ == kind
 
 
-def _check_header(header: dict[str, Any], kind: str, keys: KeySet):
+@functools.lru_cache(maxsize=1024)
+def _checked_header(header_b64: bytes, kind: str) -> tuple[dict[str, Any], str, str]:
+    """(header, alg, kid) once the header passed every check that depends on it alone;
+    remembered like :func:`_header_of` (a refusal raises and is not kept)."""
+    header = _header_of(header_b64)
+    return header, *_check_header(header, kind)
+
+
+def _check_header(header: dict[str, Any], kind: str) -> tuple[str, str]:
     alg = header.get("alg")
     if type(alg) is not str or alg not in ALLOWED_ALGORITHMS:
         raise VerificationError("SIGNATURE_INVALID", "ALG_NOT_ALLOWED")
@@ -354,10 +364,7 @@ def _check_header(header: dict[str, Any], kind: str, keys: KeySet):
     kid = header.get("kid")
     if not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
         raise VerificationError("MALFORMED", "BAD_KID" if "kid" in header else "KID_MISSING")
-    entry = keys.get(kid)
-    if entry.alg != alg:
-        raise VerificationError("SIGNATURE_INVALID", "ALG_KEY_MISMATCH")
-    return kid, entry
+    return alg, kid
 
 
 def _verify_signature(alg: str, public_key: Any, signature: bytes, signing_input: bytes) -> None:
