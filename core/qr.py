@@ -176,9 +176,19 @@ def decode_payload(text: str) -> str:
 def _decode_compact(digits: str) -> str:
     if len(digits) > MAX_COMPACT_DIGITS:
         raise _malformed(["TOO_LONG"])
-    if not _DIGITS_RE.fullmatch(digits) or not digits or digits[0] == "0":
-        raise _malformed(["NON_DIGIT" if not _DIGITS_RE.fullmatch(digits) else "BAD_NUMBER"])
-    number = int(digits)
+    # int() reads the digits in C and refuses anything else, except what it also accepts: a
+    # sign, surrounding spaces, "_" between digits and non-ASCII digits -- ruled out first, in
+    # O(1) or one memchr each (a regex over ~800 digits costs as much as the int() itself).
+    if not digits.isascii() or "_" in digits or not digits[-1:].isdigit():
+        raise _malformed(["NON_DIGIT" if digits else "BAD_NUMBER"])
+    if not digits[0].isdigit():
+        raise _malformed(["NON_DIGIT"])
+    if digits[0] == "0":
+        raise _malformed(["BAD_NUMBER"])
+    try:
+        number = int(digits)
+    except ValueError:
+        raise _malformed(["NON_DIGIT"]) from None
     body = number.to_bytes((number.bit_length() + 7) // 8, "big")
     if len(body) < 3 or body[0] != 1 or len(body) < 2 + body[1]:
         raise _malformed(["BAD_FRAME"])

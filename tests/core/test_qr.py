@@ -79,6 +79,9 @@ def _deflated(data: bytes) -> bytes:
         ("GC2:/0123", "BAD_NUMBER"),  # one number, one text: no leading zeros
         ("GC2:/12a4", "NON_DIGIT"),
         ("GC2:/12 34", "NON_DIGIT"),
+        ("GC2:/1_234", "NON_DIGIT"),  # int() would read these three
+        ("GC2:/+1234", "NON_DIGIT"),
+        ("GC2:/12\u0663\u0664", "NON_DIGIT"),
         ("GC2:/" + "1" * (qr.MAX_COMPACT_DIGITS + 1), "TOO_LONG"),
         (_gc2(b"\x02\x01s" + _deflated(b"{}\x00{}")), "BAD_FRAME"),  # no 0x01 lead byte
         (_gc2(b"\x01\x40" + b"s" * 10), "BAD_FRAME"),  # a 64-byte signature announced, 10 given
