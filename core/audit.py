@@ -47,12 +47,33 @@ def leaf_mac(key: bytes, leaf: bytes) -> str:
     return hmac.new(key, leaf, hashlib.sha256).hexdigest()
 
 
+#: built once (no statement construction per entry); with a list of rows SQLAlchemy runs it as
+#: multi-row INSERT ... RETURNING batches, seqs in the rows' order
+_INSERT_RETURNING_SEQ = sa.insert(audit_log).returning(audit_log.c.seq, sort_by_parameter_order=True)
+
+
 class AuditLog:
     """Audit entries for one unit of work."""
 
     def __init__(self, session: Session, clock: Clock):
         self._session = session
         self._clock = clock
+        #: entries appended while held (:meth:`hold`), written together by :meth:`release`
+        self._held: list[dict[str, Any]] | None = None
+
+    def hold(self) -> None:
+        """Collect the entries appended from now on; :meth:`release` writes them with one
+        executemany into each table. For set-based work (a batch of decisions): an entry's
+        ``seq`` is assigned by the database at release, so :meth:`append` returns ``None`` while
+        held. Nothing else changes: the checkpointer integrates them like any other entries."""
+        self._held = []
+
+    def release(self) -> None:
+        rows, self._held = self._held or [], None
+        if not rows:
+            return
+        seqs = self._session.execute(_INSERT_RETURNING_SEQ, rows).scalars().all()
+        self._session.execute(sa.insert(audit_pending), [{"seq": seq} for seq in seqs])
 
     def append(
         self,
@@ -65,22 +86,23 @@ class AuditLog:
         outcome: str = "success",
         details: dict[str, Any] | None = None,
         request_id: str | None = None,
-    ) -> int:
-        """Add one entry; returns its ``seq``. Never put raw personal data in details."""
-        seq = self._session.execute(
-            sa.insert(audit_log)
-            .values(
-                at=self._clock.now(),
-                actor=actor,
-                role=role,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                outcome=outcome,
-                details=dict(details or {}),
-                request_id=request_id,
-            )
-            .returning(audit_log.c.seq)
-        ).scalar_one()
+    ) -> int | None:
+        """Add one entry; returns its ``seq`` (``None`` while held). Never put raw personal
+        data in details."""
+        row = {
+            "at": self._clock.now(),
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "outcome": outcome,
+            "details": dict(details or {}),
+            "request_id": request_id,
+        }
+        if self._held is not None:
+            self._held.append(row)
+            return None
+        seq = self._session.execute(_INSERT_RETURNING_SEQ, row).scalar_one()
         self._session.execute(sa.insert(audit_pending).values(seq=seq))
         return seq

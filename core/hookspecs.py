@@ -13,7 +13,7 @@ delivery happens later, in the worker, through the channel a plugin registers wi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -126,6 +126,25 @@ def govcred_person_records(
     :param uow: the caller's unit of work: a source that reads the issuer's database reads
         through ``uow.session``, inside the decision's own transaction. ``None`` when the
         caller has no database.
+    """
+
+
+@hookspec
+def govcred_person_records_many(
+    id_numbers: Sequence[str], as_of: dt.date, settings: Settings, uow: UnitOfWork | None
+) -> Mapping[str, PersonRecords] | None:
+    """:func:`govcred_person_records` for many people at once (a batch of decisions): the
+    records of those of ``id_numbers`` this source knows, keyed by ID number.
+
+    Optional, and only used when every plugin that implements :func:`govcred_person_records`
+    implements this one too (otherwise core asks person by person, so a live source that
+    answers one at a time still comes first). Core takes, for each person, the first
+    implementation's answer in the same order as :func:`govcred_person_records`.
+
+    :param id_numbers: the 18-character resident ID numbers of the batch.
+    :param as_of: the date the records must describe.
+    :param settings: the effective settings of the calling runtime.
+    :param uow: the caller's unit of work (the batch's transaction), or ``None``.
     """
 
 

@@ -45,6 +45,32 @@ _INSERT_UNLESS_DUPLICATE = {
 }
 
 
+_MAX_SEQS = (
+    sa.select(
+        outbox_table.c.aggregate_type,
+        outbox_table.c.aggregate_id,
+        outbox_table.c.channel,
+        sa.func.max(outbox_table.c.aggregate_seq),
+    )
+    .where(
+        outbox_table.c.aggregate_type == sa.bindparam("t"),
+        outbox_table.c.aggregate_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .group_by(outbox_table.c.aggregate_type, outbox_table.c.aggregate_id, outbox_table.c.channel)
+)
+_QUEUED_KEYS = sa.select(outbox_table.c.dedupe_key).where(
+    outbox_table.c.dedupe_key.in_(sa.bindparam("keys", expanding=True))
+)
+_INSERT_MANY_UNLESS_DUPLICATE = {
+    "sqlite": sqlite_insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+    "postgresql": pg_insert(outbox_table).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+}
+
+
+def _insert_unless_duplicate_many(session: Session):
+    return _INSERT_MANY_UNLESS_DUPLICATE[session.get_bind().dialect.name]
+
+
 def _insert_unless_duplicate(session: Session):
     """INSERT … ON CONFLICT (dedupe_key) DO NOTHING: the check and the insert in one statement,
     and race-free where a SELECT-then-INSERT is not."""
@@ -80,6 +106,48 @@ class Outbox:
         self._clock = clock
         self._cipher = cipher
         self._seq: dict[tuple[str, str, str], int] = {}
+        #: rows added while held (:meth:`hold`), written together by :meth:`release`
+        self._held: list[dict[str, Any]] | None = None
+
+    def hold(self) -> None:
+        """Collect the rows added from now on instead of writing each at once; :meth:`release`
+        writes them with one executemany. For set-based work (a batch of decisions), where one
+        INSERT and one MAX(aggregate_seq) probe per row cost more than the rest of a row's work.
+        While held, :meth:`add` returns the id the row will have; a ``dedupe_key`` already
+        queued is found at release and that row is dropped (its seq stays a gap, which the
+        worker's ordering allows: it only asks that no *earlier* seq is undelivered)."""
+        self._held = []
+        self._held_counts: dict[tuple[str, str, str], int] = {}
+
+    def release(self) -> None:
+        """Write the held rows: one query for the aggregates' current seqs, one for dedupe keys
+        already queued, one executemany INSERT; then stop holding."""
+        rows, self._held = self._held or [], None
+        counts, self._held_counts = self._held_counts, {}
+        if not rows:
+            return
+        s = self._session
+        base = dict.fromkeys(counts, 0)
+        for aggregate_type in {k[0] for k in counts}:
+            ids = sorted({k[1] for k in counts if k[0] == aggregate_type})
+            for t, a, c, top in s.execute(_MAX_SEQS, {"t": aggregate_type, "ids": ids}):
+                if (t, a, c) in base:
+                    base[(t, a, c)] = top or 0
+        keys = [r["dedupe_key"] for r in rows if r["dedupe_key"] is not None]
+        queued = set(s.execute(_QUEUED_KEYS, {"keys": keys}).scalars()) if keys else set()
+        fresh = []
+        for r in rows:
+            if r.pop("_relative"):
+                r["aggregate_seq"] += base[(r["aggregate_type"], r["aggregate_id"], r["channel"])]
+            if r["dedupe_key"] is not None:
+                if r["dedupe_key"] in queued:
+                    continue
+                queued.add(r["dedupe_key"])
+            fresh.append(r)
+        for key, count in counts.items():
+            self._seq[key] = base[key] + count
+        if fresh:
+            s.execute(_insert_unless_duplicate_many(s), fresh)
 
     def add(
         self,
@@ -112,9 +180,14 @@ class Outbox:
         """
         s = self._session
         key = (aggregate_type, aggregate_id, channel)
-        if key not in self._seq:
+        if self._held is not None and key not in self._seq:
+            self._held_counts[key] = self._held_counts.get(key, 0) + 1
+            seq = self._held_counts[key]  # relative: release() adds what is stored
+        elif key not in self._seq:
             current = s.execute(_MAX_SEQ, {"t": aggregate_type, "a": aggregate_id, "c": channel}).scalar()
             self._seq[key] = current or 0
+        if key in self._seq:
+            seq = self._seq[key] + 1
         now = self._clock.now()
         message_id = new_id()
         if secret:
@@ -128,7 +201,7 @@ class Outbox:
             "event_type": event_type,
             "aggregate_type": aggregate_type,
             "aggregate_id": aggregate_id,
-            "aggregate_seq": self._seq[key] + 1,
+            "aggregate_seq": seq,
             "payload": payload,
             "dedupe_key": dedupe_key,
             "status": PENDING,
@@ -136,11 +209,14 @@ class Outbox:
             "next_attempt_at": max(now, not_before) if not_before else now,
             "created_at": now,
         }
-        if dedupe_key is None:
+        if self._held is not None:
+            self._held.append({**row, "_relative": key in self._held_counts})
+        elif dedupe_key is None:
             s.execute(_INSERT, row)
         elif s.execute(_insert_unless_duplicate(s), row).first() is None:
             return None  # already queued by an earlier transaction
-        self._seq[key] += 1
+        if key in self._seq:
+            self._seq[key] += 1
         return message_id
 
     def messages(self, channel: str, start: dt.datetime, end: dt.datetime) -> list[OutboxMessage]:

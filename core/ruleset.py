@@ -14,6 +14,7 @@ import hashlib
 import importlib.metadata
 import json
 import types
+import weakref
 from typing import Any
 
 import pluggy
@@ -52,9 +53,25 @@ def _distribution_of(plugin: Any) -> str:
     return f"{name}=={_version(name)}"
 
 
+#: the last identity of each plugin manager, with the plugins and types it was computed for:
+#: every decision records it, and computing it (a digest of the catalogue, a version look-up
+#: per plugin) cost more than the rest of a decision in a batch
+_IDENTITIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def ruleset_identity(pm: pluggy.PluginManager, credential_types: CredentialTypes) -> str:
     """``dist==version[ dist==version...] rules=sha256:<16 hex>``: the plugins that were
     registered and the rule catalogue of every credential type."""
+    plugins = frozenset(pm.get_plugins())
+    cached = _IDENTITIES.get(pm)
+    if cached is not None and cached[0] == plugins and cached[1] is credential_types:
+        return cached[2]
+    identity = _computed_identity(pm, credential_types)
+    _IDENTITIES[pm] = (plugins, credential_types, identity)
+    return identity
+
+
+def _computed_identity(pm: pluggy.PluginManager, credential_types: CredentialTypes) -> str:
     distributions = sorted({_distribution_of(plugin) for plugin in pm.get_plugins()})
     catalogue = {
         schema: {"type": credential_types[schema].name, "rules": dict(credential_types[schema].rule_labels())}

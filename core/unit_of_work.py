@@ -11,6 +11,8 @@ request join it, and the key's stored answer commits with the change.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,3 +133,17 @@ class UnitOfWork:
 
     def flush(self) -> None:
         self.session.flush()
+
+    @contextmanager
+    def held_writes(self) -> Iterator[None]:
+        """Set-based writing for a batch of decisions: audit entries, outbox rows, decision
+        bases and key extensions are collected inside the block and written at its end with
+        one executemany each, after the ORM rows they refer to are flushed. Leaving by an
+        exception writes nothing (the unit of work rolls back anyway)."""
+        held = (self.decision_bases, self.signing_keys, self.audit, self.outbox)
+        for part in held:
+            part.hold()
+        yield
+        self.session.flush()
+        for part in held:
+            part.release()

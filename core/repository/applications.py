@@ -90,10 +90,25 @@ class ApplicationRepository:
             .first()
         )
 
-    def by_ids(self, ids: Iterable[str]) -> dict[str, models.Application]:
-        wanted = list(set(ids))
-        found = self._s.execute(sa.select(models.Application).where(applications.c.id.in_(wanted))).scalars().all()
-        return {a.id: a for a in found}
+    def in_progress_by_subject(self, subject_indexes: Iterable[str]) -> dict[str, set[str]]:
+        """The ids of the applications in progress of each of ``subject_indexes`` (one query
+        for a batch of decisions)."""
+        c = applications.c
+        found: dict[str, set[str]] = {}
+        for subject, app_id in self._s.execute(
+            sa.select(c.subject_index, c.id).where(
+                c.subject_index.in_(list(subject_indexes)), c.state.in_(models.IN_PROGRESS)
+            )
+        ):
+            found.setdefault(subject, set()).add(app_id)
+        return found
+
+    def by_ids(self, ids: Iterable[str], *, for_update: bool = False) -> dict[str, models.Application]:
+        wanted = sorted(set(ids))  # sorted: writers locking overlapping sets lock in one order
+        stmt = sa.select(models.Application).where(applications.c.id.in_(wanted))
+        if for_update:
+            stmt = stmt.order_by(applications.c.id).with_for_update()
+        return {a.id: a for a in self._s.execute(stmt).scalars().all()}
 
     def queue_page(
         self,

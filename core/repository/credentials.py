@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -161,6 +161,18 @@ class CredentialRepository:
             .order_by(credentials.c.issued_at.desc())
             .limit(1)
         ).scalar_one_or_none()
+
+    def subjects_holding(self, subject_indexes: Iterable[str]) -> set[str]:
+        """Those of ``subject_indexes`` that hold a valid or suspended credential (one query
+        for a batch of decisions)."""
+        c = credentials.c
+        return set(
+            self._s.execute(
+                sa.select(c.subject_index)
+                .where(c.subject_index.in_(list(subject_indexes)), c.status.in_((models.VALID, models.SUSPENDED)))
+                .distinct()
+            ).scalars()
+        )
 
     def for_owner(self, owner_id: str) -> Sequence[models.Credential]:
         return (

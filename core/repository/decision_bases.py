@@ -28,6 +28,9 @@ class DecisionBasis:
     records: dict[str, Any]
 
 
+_INSERT = sa.insert(decision_bases)
+
+
 def _aad(decision_id: str) -> bytes:
     return f"decision_bases|records|{decision_id}".encode()
 
@@ -36,20 +39,34 @@ class DecisionBasisRepository:
     def __init__(self, session: Session, secrets: Secrets):
         self._s = session
         self._cipher = secrets.cipher
+        self._held: list[dict[str, Any]] | None = None
+
+    def hold(self) -> None:
+        """Collect the bases added from now on; :meth:`release` inserts them with one
+        executemany (after the decisions they refer to are flushed)."""
+        self._held = []
+
+    def release(self) -> None:
+        rows, self._held = self._held or [], None
+        if rows:
+            self._s.execute(_INSERT, rows)
 
     def add(self, basis: DecisionBasis) -> None:
         plain = json.dumps(basis.records, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-        self._s.execute(
-            sa.insert(decision_bases).values(
-                decision_id=basis.decision_id,
-                ruleset=basis.ruleset,
-                input_digest=basis.input_digest,
-                records_digest=basis.records_digest,
-                as_of=basis.as_of,
-                already_holds=basis.already_holds,
-                records_enc=self._cipher.encrypt(plain, _aad(basis.decision_id)),
-            )
-        )
+        row = {
+            "decision_id": basis.decision_id,
+            "ruleset": basis.ruleset,
+            "input_digest": basis.input_digest,
+            "records_digest": basis.records_digest,
+            "as_of": basis.as_of,
+            "already_holds": basis.already_holds,
+            "records_enc": self._cipher.encrypt(plain, _aad(basis.decision_id)),
+        }
+        if self._held is not None:
+            self._held.append(row)
+        else:
+            self._s.flush()  # the decision row first: the basis refers to it
+            self._s.execute(_INSERT, row)
 
     def get(self, decision_id: str) -> DecisionBasis | None:
         row = self._s.execute(sa.select(decision_bases).where(decision_bases.c.decision_id == decision_id)).first()

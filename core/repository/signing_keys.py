@@ -15,6 +15,7 @@ from govcred.core.orm import signing_keys
 class SigningKeyRepository:
     def __init__(self, session: Session):
         self._s = session
+        self._held: dict[str, dt.datetime] | None = None
 
     def all(self) -> Sequence[Mapping[str, Any]]:
         return self._s.execute(sa.select(signing_keys).order_by(signing_keys.c.created_at)).mappings().all()
@@ -92,8 +93,21 @@ class SigningKeyRepository:
             sa.update(signing_keys).where(signing_keys.c.kid == kid).values(retired_at=now, verify_until=verify_until)
         )
 
+    def hold(self) -> None:
+        """Keep only the latest expiry per key from now on; :meth:`release` extends each key
+        once (a batch of credentials signed with one key is one UPDATE, not one each)."""
+        self._held = {}
+
+    def release(self) -> None:
+        held, self._held = self._held or {}, None
+        for kid, expires_at in held.items():
+            self.extend_verify_until(kid, expires_at)
+
     def extend_verify_until(self, kid: str, expires_at: dt.datetime) -> None:
         """A credential was signed with a (possibly retired) key: keep it published long enough."""
+        if self._held is not None:
+            self._held[kid] = max(expires_at, self._held.get(kid, expires_at))
+            return
         self._s.execute(
             sa.update(signing_keys)
             .where(

@@ -21,7 +21,7 @@ from govcred.core.accounts.totp import check_code
 from govcred.core.exceptions import AuthenticationRequired, ErrorList
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.decisions import DECIDING_ROLES, record_decision
-from govcred.core.services.eligibility import evaluate_in
+from govcred.core.services.eligibility import evaluate_many
 from govcred.core.services.intake import commit_application_change
 from govcred.core.services.review_queue import MAX_PAGE, review_queue
 
@@ -116,27 +116,33 @@ def approve_batch(
 
 
 def _approve_chunk(deps: Collaborators, principal: Principal, app_ids: list[str], key, report: BatchReport) -> None:
+    """One transaction, set-based: the chunk's applications in one query (locked), the records
+    and already-holds look-ups for all of them at once, every rule per application in memory,
+    then each decision written exactly as :func:`record_decision` writes it, with the audit
+    entries, outbox rows and decision bases held and inserted together at the end."""
     now = deps.clock.now()
     approved = []
     with deps.uow() as uow:
+        apps = uow.applications.by_ids(app_ids, for_update=True)
+        judging = []
         for app_id in app_ids:
-            app = uow.applications.get(app_id, for_update=True)
-            reason = None
-            findings = context = None
-            if app.state != models.ACCEPTED:
-                reason = ["INVALID_STATE"]
+            app = apps.get(app_id)
+            if app is None or app.state != models.ACCEPTED:
+                report.skipped.append({"application": app_id, "codes": ["INVALID_STATE"]})
             elif app.created_by is not None and app.created_by == principal.id:
-                reason = ["FOUR_EYES"]
+                report.skipped.append({"application": app_id, "codes": ["FOUR_EYES"]})
             else:
-                findings, context = evaluate_in(deps, uow, app, None)
+                judging.append(app)
+        judged = evaluate_many(deps, uow, judging, None)
+        with uow.held_writes():
+            for app in judging:
+                findings, context = judged[app.id]
                 blocking = [f.code for f in findings if f.blocking]
                 if blocking:
-                    reason = blocking
-            if reason is not None:
-                report.skipped.append({"application": app_id, "codes": reason})
-                continue
-            decision = record_decision(deps, uow, app, findings, context, True, principal, [], key, now)
-            approved.append((app, decision))
+                    report.skipped.append({"application": app.id, "codes": blocking})
+                    continue
+                decision = record_decision(deps, uow, app, findings, context, True, principal, [], key, now)
+                approved.append((app, decision))
         commit_application_change(uow)
     report.transactions += 1
     for app, decision in approved:

@@ -38,7 +38,6 @@ def record_basis(
         already_holds=bool(context.already_holds),
         records=snapshot,
     )
-    uow.flush()  # the decision row first: the basis refers to it
     uow.decision_bases.add(basis)
     return basis
 

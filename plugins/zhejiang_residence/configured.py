@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from govcred.core import ConfigError, PersonRecords, PluginHost, hookimpl
@@ -54,6 +54,14 @@ class ZhejiangResidence:
         if uow is None:  # a caller without a database: the local tables cannot know the person
             return None
         return self.records.lookup(uow.session, id_number)
+
+    @hookimpl(trylast=True)
+    def govcred_person_records_many(
+        self, id_numbers: Sequence[str], uow: UnitOfWork | None
+    ) -> Mapping[str, PersonRecords] | None:
+        if uow is None:
+            return None
+        return self.records.lookup_many(uow.session, id_numbers)
 
     def import_people(self, people: Mapping[str, Mapping[str, list[dict[str, Any]]]], now: dt.datetime) -> int:
         """Replace the rows of every person in ``people`` in one transaction of the host's."""

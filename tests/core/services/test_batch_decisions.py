@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from govcred.core.accounts.officers import Principal
+from govcred.core.audit_verify import verify_audit
 from govcred.core.exceptions import AuthenticationRequired, ValidationError
 from govcred.core.orm import audit_log, credentials, decisions, outbox
 from govcred.core.services.batch_decisions import approve_batch
@@ -87,3 +88,70 @@ def test_approve_batch_command_and_api(runtime, govcred_cli):
     rule_clean_applications(rt, 1, first=50)
     ok = client.post("/api/v1/review/batch-approve", json={"totp": totp_code(seed, rt)}, headers=headers)
     assert ok.status_code == 200 and ok.get_json()["approved"] == 1
+
+
+def test_a_batch_writes_what_one_decision_at_a_time_writes(runtime):
+    """The set-based writing (one executemany per table) keeps each application's message order
+    after what was queued before, never queues a message twice, and leaves an audit log that
+    verifies."""
+    rt = runtime
+    first, second, third = rule_clean_applications(rt, 3, first=200)
+    with rt.uow() as uow:  # what intake queued earlier for two of them
+        uow.outbox.add(
+            "sms", "sms.received", {}, aggregate_type="application", aggregate_id=first, dedupe_key=f"x:{first}"
+        )
+        uow.outbox.add(
+            "sms",
+            "sms.approved",
+            {},
+            aggregate_type="application",
+            aggregate_id=second,
+            dedupe_key=f"sms:{second}:approved",
+        )
+        uow.commit()
+    principal, seed = _reviewer(rt)
+    report = approve_batch(rt.collaborators, principal, totp_code=totp_code(seed, rt))
+    assert len(report.approved) == 3
+    with rt.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(outbox.c.aggregate_id, outbox.c.event_type, outbox.c.aggregate_seq)
+            .where(outbox.c.channel == "sms")
+            .order_by(outbox.c.aggregate_id, outbox.c.aggregate_seq)
+        ).all()
+        entries = conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar()
+    sms = {
+        app: [(r.event_type, r.aggregate_seq) for r in rows if r.aggregate_id == app] for app in (first, second, third)
+    }
+    assert sms[first] == [("sms.received", 1), ("sms.approved", 2)]
+    assert sms[second] == [("sms.approved", 1)]  # already queued: not a second text
+    assert sms[third] == [("sms.approved", 1)]
+    rt.checkpointer.checkpoint()
+    report = verify_audit(rt.uow, rt.settings, rt.clock, rt.audit_witnesses, rt.secrets.audit_key)
+    assert report.ok, report.problems
+    assert entries >= 3 * 2 + 2  # an approval and an issue each, the confirmation, the summary
+
+
+def test_a_records_source_that_answers_one_person_at_a_time_is_asked_so(runtime):
+    """A live source implementing only govcred_person_records still comes first in a batch."""
+    from govcred.core import PersonRecords, hookimpl
+
+    rt = runtime
+    (app_id,) = rule_clean_applications(rt, 1, first=300)
+
+    class NoSuchPerson:
+        asked: list[str] = []
+
+        @hookimpl(tryfirst=True)
+        def govcred_person_records(self, id_number):
+            self.asked.append(id_number)
+            return PersonRecords(source="live", data={"registrations": [], "permits": []})
+
+    source = NoSuchPerson()
+    rt.pm.register(source, name="live-records")
+    try:
+        principal, seed = _reviewer(rt)
+        report = approve_batch(rt.collaborators, principal, totp_code=totp_code(seed, rt))
+    finally:
+        rt.pm.unregister(source)
+    assert len(source.asked) == 1
+    assert report.approved == [] and [s["application"] for s in report.skipped] == [app_id]
