@@ -122,7 +122,7 @@ def _process(url: str, data_dir: str, principal: tuple, app_ids: list[str], star
 
 def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tuple[int, float]:
     reviewer = officer(rt, "reviewer", f"bench-{uuid.uuid4().hex[:8]}")
-    principal = (reviewer.kind, reviewer.id, reviewer.role, reviewer.name)
+    principal = (reviewer.kind, reviewer.id, reviewer.role, reviewer.name, reviewer.factor_at)  # a fresh factor
     shares = [rule_clean_applications(rt, per_process, first=1000 + i * per_process) for i in range(count)]
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
