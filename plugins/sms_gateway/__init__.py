@@ -3,7 +3,8 @@
 Core emits notification kinds (``govcred_notify``); this plugin maps them to its approved
 templates (:mod:`.notify`) and delivers them on its ``sms`` channel. It owns every SMS
 setting, in ``[plugins.sms_gateway]``: ``backend``, ``url``, ``secret``, ``signature``
-(default ``【青田公安】``), the Aliyun keys and template codes, the per-number limits and the
+(default ``【青田公安】``), ``contact`` (how residents reach the service, quoted in each
+notice; default the 浙里办 entry), the Aliyun keys and template codes, the per-number limits and the
 timeouts (:mod:`.config`). The host's ``GOVCRED_SMS_BACKEND``, ``GOVCRED_SMS_URL``,
 ``GOVCRED_SMS_SECRET`` and ``GOVCRED_SMS_SIGNATURE`` override the table; the plugin reads them
 itself from ``host.environ``.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from govcred.core import PermanentDeliveryError
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone, normalise_phone
-from govcred.plugins.sms_gateway.templates import CODE_TEMPLATES, RenderedSms, render
+from govcred.plugins.sms_gateway.templates import CODE_TEMPLATES, RenderedSms, render, with_contact
 from govcred.plugins.sms_gateway.throttle import LOGIN, NOTICE, Limit, Throttle
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,6 +61,7 @@ class SmsChannel:
             raise PermanentDeliveryError(f"message {message.id}: params must be an object")
         # a parameter that must not sit in the row in clear (a login code) travels as a secret
         params = {**params, **{k: v for k, v in message.secrets.items() if k != "phone"}}
+        params = with_contact(template, params, self.config.contact)
         sms = render(template, params, self.config.signature)
         kind = LOGIN if template in CODE_TEMPLATES else NOTICE
         phone_key = self._index(phone, "sms-throttle")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from govcred.core import ConfigError
-from govcred.plugins.sms_gateway.templates import TEMPLATES
+from govcred.plugins.sms_gateway.templates import MAX_CONTACT, TEMPLATES
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core import Settings
@@ -34,6 +34,9 @@ class SmsConfig:
     url: str = ""
     #: Qingtian's signature until a county configures its own
     signature: str = "【青田公安】"
+    #: how a resident reaches the service, quoted in every notice (咨询…): the 浙里办 entry
+    #: until a county configures its consultation phone (``0578-6812345``)
+    contact: str = "浙里办“居住证”"
     http_secret: str = ""
     access_key_id: str = ""
     access_key_secret: str = ""
@@ -72,6 +75,7 @@ _TABLE_KEYS = (
     "access_key_id",
     "access_key_secret",
     "template_codes",
+    "contact",
     "login_codes_per_hour",
     "notifications_per_day",
     "connect_timeout",
@@ -99,6 +103,12 @@ def sms_config(settings: Settings) -> SmsConfig:
     signature = table.get("signature", SmsConfig.signature)
     if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
         problems.append(f"signature must be 2-12 characters inside 【】, got {signature!r}")
+    contact = table.get("contact", SmsConfig.contact)
+    if not isinstance(contact, str) or not 2 <= len(contact) <= MAX_CONTACT or any(c in contact for c in "【】${}"):
+        problems.append(
+            f"contact must be 2-{MAX_CONTACT} characters without 【】 or ${{}} (a phone number such as "
+            f"0578-6812345, or the 浙里办 entry), got {contact!r}"
+        )
     for key in ("login_codes_per_hour", "notifications_per_day"):
         value = table.get(key, getattr(SmsConfig, key))
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
@@ -135,6 +145,7 @@ def sms_config(settings: Settings) -> SmsConfig:
         backend=backend,
         url=url,
         signature=signature,
+        contact=contact,
         http_secret=shared_secret if backend == "http" else "",
         access_key_id=str(table.get("access_key_id", "")),
         access_key_secret=secret,

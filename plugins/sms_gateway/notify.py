@@ -227,7 +227,8 @@ def queue_reminder(n: Notification, outbox: Outbox) -> str | None:
     if n.reminder != "after_suspension":
         if n.window is None:
             return None
-        params.update(start=short_date(n.window[0]), end=short_date(n.window[1]))
+        # the last day of the window, 日（含）前: the reminder goes out once the window is open
+        params["end"] = short_date(n.window[1])
     return _queue(
         outbox,
         n,

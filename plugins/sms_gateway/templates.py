@@ -26,22 +26,36 @@ PROGRESS_CODE = "progress_code"
 #: The templates that carry a one-time code: sent at once, throttled as codes, never deduped.
 CODE_TEMPLATES = frozenset({LOGIN_CODE, PROGRESS_CODE})
 
+#: Filled from the configuration (``contact``), not by the event: where a resident asks (a
+#: phone number, or the 浙里办 entry), so that a message says how to reach the service.
+CONTACT = "contact"
+#: The longest ``contact`` the templates are measured with: a landline ``0578-6812345``.
+MAX_CONTACT = 12
+
+# Every notice a resident gets names the service (the provider puts the configured
+# 【signature】 in front; the text says 居住证) and how to reach it (咨询${contact}), states a
+# deadline as 日（含）前 (the day itself included), and fits one 70-character segment with
+# the signature and the longest realistic values (tests/plugins/sms_gateway/
+# test_sms_lengths.py) -- except the two that carry reasons, a 35-character variable that
+# cannot fit beside the rest. 签注 refused has its own text: the permit still exists.
+# The code templates name no contact: a verification template is kept to its code (provider
+# rule), and the person is on the page waiting for it. Officer messages go to staff.
 TEMPLATES: dict[str, str] = {
-    "application_received": "您的居住证申请（编号${ref}）已受理，将于${deadline}前办结，结果将短信通知。",
-    "application_approved": "您的居住证申请（编号${ref}）已办结，可在浙里办或本系统「我的居住证」出示二维码使用电子居住证。",
-    "application_rejected": "您的居住证申请（编号${ref}）未获批准，原因：${reasons}。完整原因及依据请在本系统「我的申请」查看。",
+    "application_received": "您的居住证申请（编号${ref}）已受理，将于${deadline}（含）前办结。咨询${contact}",
+    "application_approved": "您的居住证申请（编号${ref}）已办结，可在浙里办「我的居住证」出示二维码。咨询${contact}",
+    "application_rejected": "您的居住证申请（编号${ref}）未获批准，原因：${reasons}。完整原因及依据请在本系统「我的申请」查看。咨询${contact}",
     # a refused 签注 is not a refused application: the permit exists and what to do differs
-    "endorsement_not_granted": "您的居住证签注（编号${ref}）未获通过，原因：${reasons}。办理方法请在本系统「我的居住证」查看。",
-    "application_returned": "您的居住证申请（编号${ref}）需补正${count}项材料，补正清单请在本系统「我的申请」查看。",
-    # the restarted deadline with its basis, in one segment with the default signature and the longest date
-    "application_resubmitted": "您的居住证申请（编号${ref}）补正后重新受理，期限自受理日起重新计算，${deadline}（含）前办结。",
-    "endorsement_due": "您的居住证（证号${permit_no}）请于${start}至${end}办理签注，逾期将中止使用。",
-    "permit_suspended": "您的居住证（证号${permit_no}）已中止使用，原因及恢复办法请在本系统「我的居住证」查看。",
-    "permit_revoked": "您的居住证（证号${permit_no}）已收回作废，详情请在本系统「我的居住证」查看或到受理窗口咨询。",
+    "endorsement_not_granted": "您的居住证签注（编号${ref}）未获通过，原因：${reasons}。办理方法请在本系统「我的居住证」查看。咨询${contact}",
+    "application_returned": "您的居住证申请（编号${ref}）需补正${count}项材料，清单请在本系统「我的申请」查看。咨询${contact}",
+    # the restarted deadline with its basis (受理 after 补正, counted again), still one segment
+    "application_resubmitted": "居住证申请${ref}补正后受理，期限重新计算，${deadline}（含）前办结。咨询${contact}",
+    "endorsement_due": "居住证${permit_no}请于${end}（含）前签注，逾期中止使用。咨询${contact}",
+    "permit_suspended": "您的居住证${permit_no}已中止使用，恢复办法请在本系统「我的居住证」查看。咨询${contact}",
+    "permit_revoked": "您的居住证${permit_no}已收回作废，详情请在本系统「我的居住证」查看。咨询${contact}",
     LOGIN_CODE: "您的登录验证码为${code}，5分钟内有效，请勿告诉他人。",
     PROGRESS_CODE: "您查询办件${ref}进度的验证码为${code}，5分钟内有效，请勿告诉他人。",
     "officer_digest": "居住证审核：今日到期${due}件、已超期${overdue}件${refs}，请及时办理。",
-    "deadline_passed": "居住证申请${ref}已超过办结期限${deadline}，请督促办理。",
+    "deadline_passed": "居住证申请（编号${ref}）办结期限${deadline}（含）已过，请督促办理。",
 }
 
 _VARIABLE = re.compile(r"\$\{([a-z_]+)\}")
@@ -69,6 +83,12 @@ def segment_count(text: str) -> int:
 
 def template_variables(template: str) -> list[str]:
     return _VARIABLE.findall(TEMPLATES[template])
+
+
+def with_contact(template: str, params: Mapping[str, str], contact: str) -> dict[str, str]:
+    """``params`` plus the configured contact, when ``template`` names one (an unknown
+    template is left to :func:`render` to refuse)."""
+    return {**params, CONTACT: contact} if "${" + CONTACT + "}" in TEMPLATES.get(template, "") else dict(params)
 
 
 def render(template: str, params: Mapping[str, str], signature: str) -> RenderedSms:

@@ -60,7 +60,7 @@ def test_chosen_reminders_are_queued_once_and_only_for_the_daytime(runtime, cloc
     [due] = _reminders(rt)
     assert due["channel"] == "sms" and due["event_type"] == "sms.reminder.endorsement_due"
     assert due["payload"]["template"] == "endorsement_due"
-    assert due["payload"]["params"] == {"permit_no": permit.permit_no, "start": "2027年2月1日", "end": "2027年2月28日"}
+    assert due["payload"]["params"] == {"permit_no": permit.permit_no, "end": "2027年2月28日"}
     assert "13800138000" not in str(due["payload"])
     assert due["next_attempt_at"].astimezone(BEIJING) == beijing(2027, 2, 2, 8, 0)
     assert run_sweep(rt.collaborators).reminders == 0  # deduplicated per permit version

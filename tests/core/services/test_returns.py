@@ -113,7 +113,7 @@ def test_the_deadline_restarts_from_the_re_acceptance_and_the_notices_state_it_w
     from govcred.core.clock import BEIJING
     from govcred.core.services.receipts import receipt_pdf
     from govcred.core.testing.outbox import OutboxInspector
-    from govcred.plugins.sms_gateway.templates import render
+    from govcred.plugins.sms_gateway.templates import render, with_contact
 
     holder, app = accepted_app(runtime)
     assert app.deadline.astimezone(BEIJING).date().isoformat() == "2026-12-02"
@@ -131,8 +131,9 @@ def test_the_deadline_restarts_from_the_re_acceptance_and_the_notices_state_it_w
 
     (message,) = OutboxInspector(runtime).messages(event_type="sms.resubmitted")
     assert message.payload["params"]["deadline"] == "2026年12月8日"
-    sms = render(message.payload["template"], message.payload["params"], "【青田公安】")
-    assert "补正后重新受理，期限自受理日起重新计算，2026年12月8日（含）前办结" in sms.text and sms.segments == 1
+    template = message.payload["template"]
+    sms = render(template, with_contact(template, message.payload["params"], "0578-6812345"), "【青田公安】")
+    assert "补正后受理，期限重新计算，2026年12月8日（含）前办结" in sms.text and sms.segments == 1
 
     text = pypdf.PdfReader(io.BytesIO(receipt_pdf(runtime.collaborators, app.id, holder))).pages[0].extract_text()
     flat = text.replace(" ", "").replace("\n", "")

