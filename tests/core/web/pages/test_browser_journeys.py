@@ -177,7 +177,8 @@ def test_apply_approve_show_and_verify_a_screenshot(stack, tmp_path, chromium_ex
     assert summary.count() >= 4  # every problem at once: name, ID, phone, hukou, address ...
     listed = page.inner_text(".error-summary")
     assert "手机号码：" in listed and "姓名：" in listed and "公民身份号码：" in listed  # each names its field
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    # forms.js (deferred) moves the focus once the page has loaded; wait for it, as a reader would
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'", timeout=10_000)
     page.click(".error-summary a[href='#f-applicant-phone']")
     assert page.evaluate("document.activeElement.id") == "f-applicant-phone"
     shoot(page, "04-form-errors", stack)
