@@ -205,6 +205,21 @@ def govcred_config_placeholders(settings: Settings) -> Mapping[str, str] | None:
 
 
 @hookspec
+def govcred_production_refusals(settings: Settings) -> Iterable[str] | None:
+    """Name what a plugin's effective settings leave unsafe for production.
+
+    Called at a production start-up (``govcred serve``, the WSGI app, ``govcred worker``) only,
+    with core's own refusals (demo officers, a development signing key in the JWKS, the residents'
+    sign-in): every problem of every plugin is listed together, so an operator fixes them in
+    one go (:mod:`govcred.core.production_checks`). Unlike :func:`govcred_config_placeholders`,
+    what is returned here stops the start-up.
+
+    :param settings: the effective settings (``settings.production`` is true).
+    :returns: one sentence per problem, naming the setting and how to fix it, or ``None``.
+    """
+
+
+@hookspec
 def govcred_report_verifications(settings: Settings, start: dt.datetime, end: dt.datetime) -> Mapping[str, int] | None:
     """Count the verifications a verification service recorded in ``[start, end)``.
 

@@ -241,6 +241,13 @@ class KeyStore:
             log.info("signing key changed from %s to %s (rotated or revoked elsewhere)", held.kid, row["kid"])
         return self._active
 
+    def published_development_keys(self) -> list[tuple[str, bool]]:
+        """``(kid, active)`` of every development key the JWKS still publishes: verifiers would
+        accept what anyone holding the data directory's plain-text passphrase signs with it."""
+        with self._uow(readonly=True) as uow:
+            published = uow.signing_keys.published(self._clock.now())
+        return [(row["kid"], row["retired_at"] is None) for row in published if row["development"]]
+
     def jwks(self) -> dict:
         """Published keys: active ones and retired ones still needed to verify live credentials
         (with ``retired_at``), and the ``revoked_keys`` when there are any."""

@@ -52,8 +52,10 @@ def worker(
     as_json: bool,
 ) -> None:
     """Deliver outbox messages (SIGTERM/SIGINT: finish the message in hand, then stop)."""
+    from govcred.core.production_checks import refuse_unsafe_production
     from govcred.core.worker import DEFAULT_LEASE_SECONDS, run_worker
 
+    refuse_unsafe_production(app.runtime)  # a worker would deliver through the same backends
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

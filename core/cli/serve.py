@@ -29,10 +29,12 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
     in whichever worker holds their lease. HUP reloads gracefully, TERM stops."""
     from govcred.core.db import is_sqlite
     from govcred.core.leases import ServerLock
+    from govcred.core.production_checks import refuse_unsafe_production
 
     settings = app.settings
     rt = app.runtime
-    rt.keystore.active_key()  # refuse to start without a usable key (and a dev key in production)
+    refuse_unsafe_production(rt)  # in the master, before any worker: every refusal listed once
+    rt.keystore.active_key()  # refuse to start without a usable key
     sqlite = is_sqlite(rt.engine)
     relay = settings.worker_in_serve and not no_worker
     lock = ServerLock(settings.data_dir)

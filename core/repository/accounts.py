@@ -31,6 +31,16 @@ class OfficerRepository:
     def get(self, officer_id: str) -> models.Officer | None:
         return self._s.get(models.Officer, officer_id)
 
+    def active_demo_usernames(self) -> list[str]:
+        """Usernames of the demo officers (``govcred init``/``demo``) still able to sign in."""
+        return list(
+            self._s.execute(
+                sa.select(models.Officer.username)
+                .where(models.Officer.demo.is_(True), models.Officer.active.is_(True))
+                .order_by(models.Officer.username)
+            ).scalars()
+        )
+
     def display_names(self, officer_ids: Iterable[str]) -> dict[str, str]:
         """``{id: display name}`` of the officers named (reports show who decided)."""
         ids = list(officer_ids)

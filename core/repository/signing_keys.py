@@ -49,11 +49,16 @@ class SigningKeyRepository:
         )
 
     def published(self, now: dt.datetime) -> Sequence[Mapping[str, Any]]:
-        """``public_jwk`` and ``retired_at`` of the active keys and of retired ones still needed to
-        verify live credentials; never a revoked key."""
+        """``kid``, ``public_jwk``, ``retired_at`` and ``development`` of the active keys and of
+        retired ones still needed to verify live credentials; never a revoked key."""
         return (
             self._s.execute(
-                sa.select(signing_keys.c.public_jwk, signing_keys.c.retired_at)
+                sa.select(
+                    signing_keys.c.kid,
+                    signing_keys.c.public_jwk,
+                    signing_keys.c.retired_at,
+                    signing_keys.c.development,
+                )
                 .where(
                     signing_keys.c.revoked_at.is_(None),
                     sa.or_(

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
+from govcred.core.production_checks import refuse_unsafe_production
 from govcred.core.web.context import EXTENSION, runtime_of  # noqa: F401  (runtime_of: re-exported)
 from govcred.core.web.errors import register_error_handlers
 from govcred.core.web.security import apply_security_headers
@@ -25,7 +26,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
         from govcred.core.config import load_settings
 
         runtime = Runtime.create(settings or load_settings())
-    _refuse_unsafe_sign_in(runtime.settings)
+    refuse_unsafe_production(runtime)  # every refusal at once, before a request is taken
     # An explicit instance path: Flask's own search walks the parent package's paths, and
     # the govcred namespace has none it can use under an editable install.
     app = Flask(__name__, instance_path=str(runtime.settings.data_dir.resolve()))
@@ -69,17 +70,6 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
     runtime.pm.hook.govcred_blueprints(register=register)
     app.register_blueprint(openapi.bp)
     return app
-
-
-def _refuse_unsafe_sign_in(settings) -> None:
-    """At start-up, production refuses the SMS-code sign-in as the residents' only sign-in
-    unless an administrator enabled it explicitly (``identity.sms_sign_in``)."""
-    from govcred.core.accounts.identity_settings import production_sign_in_problems
-    from govcred.core.exceptions import ConfigError
-
-    problems = production_sign_in_problems(settings)
-    if problems:
-        raise ConfigError("; ".join(problems), problems=problems)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -8,6 +8,18 @@ the jobs thread in every worker. Load it in each worker (no ``--preload``): a da
 connection must not cross a fork.
 """
 
+import sys
+
+from govcred.core.exceptions import ConfigError
 from govcred.core.web import create_app
 
-app = create_app()
+#: gunicorn's own status for "the application could not be loaded": its master then stops
+#: with "App failed to load" instead of booting worker after worker into the same refusal
+APP_LOAD_ERROR = 4
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    # the operator reads what to fix, not a traceback ending in it
+    print(f"配置错误 (configuration error): {exc.message}", file=sys.stderr, flush=True)
+    raise SystemExit(APP_LOAD_ERROR) from None

@@ -16,7 +16,6 @@ implementations live here.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from govcred.core import hookimpl
@@ -28,21 +27,28 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from govcred.core import MigrationSource, Notification, Outbox, PluginHost, Settings
 
-log = logging.getLogger(__name__)
-
 
 @hookimpl
 def govcred_configure(settings: Settings, host: PluginHost) -> None:
     from govcred.plugins.sms_gateway.channel import GATEWAY_NAME, SmsGateway
 
     gateway = SmsGateway.from_host(host)  # raises ConfigError listing every problem
-    if settings.production and gateway.config.backend == "dev":
-        log.warning(
-            "生产模式下短信仍使用开发记录后端，居民收不到短信 -- production mode with the development "
-            "backend ([plugins.sms_gateway] backend = dev): messages are only recorded in sms_messages, "
-            "nobody receives them"
-        )
     host.register(gateway, GATEWAY_NAME)
+
+
+@hookimpl
+def govcred_production_refusals(settings: Settings) -> list[str]:
+    # the development backend only records messages: in production nobody would receive a
+    # sign-in code or a notice, and the residents would not know why
+    from govcred.plugins.sms_gateway.config import DEV_BACKEND, PLUGIN_NAME, effective_table
+
+    if effective_table(settings).get("backend", DEV_BACKEND) != DEV_BACKEND:
+        return []
+    return [
+        f"production mode refuses the development SMS backend ([plugins.{PLUGIN_NAME}] backend = dev "
+        'only records messages, nobody receives them): set backend = "aliyun" or "http" '
+        "(or GOVCRED_SMS_BACKEND) with its url and secret"
+    ]
 
 
 @hookimpl

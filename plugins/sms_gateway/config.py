@@ -23,14 +23,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core import Settings
 
 PLUGIN_NAME = "sms_gateway"
-BACKENDS = ("dev", "http", "aliyun")
+#: the embedded backend that only records messages (development)
+DEV_BACKEND = "dev"
+BACKENDS = (DEV_BACKEND, "http", "aliyun")
 ALIYUN_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 _SIGNATURE = re.compile(r"【[^【】]{2,12}】")
 
 
 @dataclass(frozen=True)
 class SmsConfig:
-    backend: str = "dev"
+    backend: str = DEV_BACKEND
     url: str = ""
     #: Qingtian's signature until a county configures its own
     signature: str = "【青田公安】"

@@ -99,6 +99,11 @@ def test_configure_hook_rejects_a_bad_config(data_dir):
         make_pm(_sms(data_dir, notifications_per_day=-1))
 
 
-def test_production_with_the_development_backend_is_warned_about(data_dir, caplog):
-    make_pm(make_settings(data_dir, mode="production", plugins=PRODUCTION_PLUGIN_SETTINGS))
-    assert "production mode with the development backend" in caplog.text
+def test_production_refuses_the_development_backend_and_not_a_real_one(data_dir):
+    """Named to the start-up check (tests/core/test_production_checks.py runs it end to end)."""
+    settings = make_settings(data_dir, mode="production", plugins=PRODUCTION_PLUGIN_SETTINGS)
+    (refused,) = [p for found in make_pm(settings).hook.govcred_production_refusals(settings=settings) for p in found]
+    assert "production mode refuses the development SMS backend" in refused
+    real = {**PRODUCTION_PLUGIN_SETTINGS, "sms_gateway": {"backend": "http", "url": "https://sms.example.gov.cn"}}
+    settings = make_settings(data_dir, mode="production", plugins=real)
+    assert not [p for found in make_pm(settings).hook.govcred_production_refusals(settings=settings) for p in found]
