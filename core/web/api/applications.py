@@ -17,8 +17,9 @@ from govcred.core import attachments
 from govcred.core.exceptions import FieldError, NotFound, ValidationError
 from govcred.core.qr import render_png
 from govcred.core.services import intake, issuance
+from govcred.core.services.personal_data_reads import read_application, read_attachment
 from govcred.core.web.authn import current_principal, login_required, roles_required
-from govcred.core.web.context import runtime_of
+from govcred.core.web.context import request_id, runtime_of
 from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from govcred.core.web.idempotency import idempotent
 from govcred.core.web.jsonbody import json_body
@@ -95,7 +96,7 @@ def submit():
 @bp.get("/applications/<app_id>")
 @login_required
 def show(app_id: str):
-    app, decision = intake.get_application(runtime_of().collaborators, app_id, current_principal())
+    app, decision = read_application(runtime_of().collaborators, app_id, current_principal(), request_id=request_id())
     return jsonify(application_json(app, decision))
 
 
@@ -151,7 +152,9 @@ def upload():
 @bp.get("/attachments/<attachment_id>")
 @login_required
 def download(attachment_id: str):
-    info, data = attachments.read(runtime_of().collaborators, attachment_id, current_principal())
+    info, data = read_attachment(
+        runtime_of().collaborators, attachment_id, current_principal(), request_id=request_id()
+    )
     return send_file(
         io.BytesIO(data), mimetype=info.content_type, as_attachment=True, download_name=info.original_name, max_age=0
     )

@@ -13,8 +13,9 @@ from flask import Blueprint, jsonify, request
 
 from govcred.core.exceptions import Conflict
 from govcred.core.services import lifecycle
+from govcred.core.services.personal_data_reads import read_permit
 from govcred.core.web.authn import current_principal, login_required, roles_required
-from govcred.core.web.context import runtime_of
+from govcred.core.web.context import request_id, runtime_of
 from govcred.core.web.errors import problem
 from govcred.core.web.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from govcred.core.web.idempotency import idempotent
@@ -46,7 +47,7 @@ def queue():
 @bp.get("/permits/<permit_no>")
 @login_required
 def show(permit_no: str):
-    return _permit(permit_no)
+    return jsonify(read_permit(runtime_of().collaborators, permit_no, current_principal(), request_id=request_id()))
 
 
 @bp.post("/permits/<permit_no>/endorsement")

@@ -26,7 +26,8 @@ from govcred.core.services import decisions, eligibility, lifecycle, officer_sea
 from govcred.core.services.credential_status import STATUS_ROLES, change_status
 
 # imported by name: ``intake`` is this blueprint's window-intake view
-from govcred.core.services.intake import INTAKE_ROLES, get_application, submit_application
+from govcred.core.services.intake import INTAKE_ROLES, submit_application
+from govcred.core.services.personal_data_reads import read_application, read_attachment, read_permit
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
 from govcred.core.web.pages import guard, permitview
@@ -190,7 +191,7 @@ def _history(uow, app_id: str, attachment_ids: list[str]) -> list:
 def _application_page(app_id: str, *, errors: FormErrors | None = None, status: int = 200, reasons_text: str = ""):
     rt = runtime_of()
     principal = current_principal()
-    app, decision = get_application(rt.collaborators, app_id, principal)
+    app, decision = read_application(rt.collaborators, app_id, principal, request_id=_request_id())  # audited
     if decision is None:
         findings = [f.as_dict() for f in eligibility.evaluate(rt.collaborators, app)]
     else:
@@ -199,18 +200,8 @@ def _application_page(app_id: str, *, errors: FormErrors | None = None, status: 
     if decision is not None and decision.credential_id:
         with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
             credential = uow.credentials.get(decision.credential_id)
-    with rt.uow() as uow:
+    with rt.uow(readonly=True) as uow:
         files = attachments.for_application(uow, app.id)
-        # W-12: every officer read of personal data and documents is audited
-        uow.audit.append(
-            actor=principal.audit_actor,
-            role=principal.role,
-            action="application.viewed",
-            object_type="application",
-            object_id=app.id,
-            request_id=_request_id(),
-        )
-        uow.commit()
         history = _history(uow, app.id, [f.id for f in files])
     deadline = deadline_view(rt.calendar, app.deadline, rt.clock.now(), app.deadline_provisional)
     return render_template(
@@ -369,17 +360,7 @@ def attachment(attachment_id: str):
     """A proof, inline: images sandboxed, PDFs framed by the application page only."""
     rt = runtime_of()
     principal = current_principal()
-    info, data = attachments.read(rt.collaborators, attachment_id, principal)
-    with rt.uow() as uow:
-        uow.audit.append(
-            actor=principal.audit_actor,
-            role=principal.role,
-            action="attachment.viewed",
-            object_type="attachment",
-            object_id=info.id,
-            request_id=_request_id(),
-        )
-        uow.commit()
+    info, data = read_attachment(rt.collaborators, attachment_id, principal, request_id=_request_id())  # audited
     response = Response(data, mimetype=info.content_type)
     ext = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}.get(info.content_type, "bin")
     response.headers["Content-Disposition"] = f'inline; filename="proof-{info.id[:8]}.{ext}"'
@@ -454,20 +435,10 @@ def permits():
 def _permit_page(permit_no: str, *, errors: FormErrors | None = None, findings: list | None = None, status: int = 200):
     rt = runtime_of()
     principal = current_principal()
-    permit = permitview.permit_page(lifecycle.permit_view(rt.collaborators, permit_no, principal))
+    view = read_permit(rt.collaborators, permit_no, principal, request_id=_request_id())  # audited
+    permit = permitview.permit_page(view)
     with rt.uow(readonly=True) as uow:  # read-only: the page reads it after this unit of work
         credential = uow.credentials.get(permit.current_id)
-    with rt.uow() as uow:
-        # W-12: every officer read of personal data is audited
-        uow.audit.append(
-            actor=principal.audit_actor,
-            role=principal.role,
-            action="permit.viewed",
-            object_type="credential",
-            object_id=credential.id,
-            request_id=_request_id(),
-        )
-        uow.commit()
     return render_template(
         "officer/permit.html",
         permit=permit,
