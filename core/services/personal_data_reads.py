@@ -10,11 +10,10 @@ their data, and their reads are not what the bureau must answer for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from govcred.core import models
 from govcred.core.accounts.officers import Principal
-from govcred.core.attachments import AttachmentInfo
 from govcred.core.attachments import read as read_attachment_file
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.intake import get_application
@@ -38,32 +37,23 @@ def _audit_read(
         uow.commit()
 
 
-def read_application(
-    deps: Collaborators, app_id: str, principal: Principal | None, *, request_id: str | None = None
-) -> tuple[models.Application, models.Decision | None]:
-    """One application with its decision (:func:`get_application`), an officer's read audited."""
-    app, decision = get_application(deps, app_id, principal)
-    assert principal is not None  # get_application refused anonymous reads
-    _audit_read(deps, principal, "application.viewed", "application", app.id, request_id)
-    return app, decision
+def _audited(read: Callable[..., Any], action: str, object_type: str, object_id: Callable[[Any], str]):
+    """``read`` (a use case taking ``(deps, key, principal)``), writing the ``action`` entry on
+    ``object_id(result)`` when an officer's read succeeds (a refused read read nothing)."""
+
+    def audited(deps: Collaborators, key: str, principal: Principal | None, *, request_id: str | None = None) -> Any:
+        result = read(deps, key, principal)
+        assert principal is not None  # every read refuses an anonymous caller
+        _audit_read(deps, principal, action, object_type, object_id(result), request_id)
+        return result
+
+    audited.__doc__ = f"{read.__name__}, an officer's read audited as {action}."
+    return audited
 
 
-def read_attachment(
-    deps: Collaborators, attachment_id: str, principal: Principal | None, *, request_id: str | None = None
-) -> tuple[AttachmentInfo, bytes]:
-    """An uploaded file, decrypted (:func:`govcred.core.attachments.read`), an officer's read audited."""
-    info, data = read_attachment_file(deps, attachment_id, principal)
-    assert principal is not None  # read refused anonymous reads
-    _audit_read(deps, principal, "attachment.viewed", "attachment", info.id, request_id)
-    return info, data
-
-
-def read_permit(
-    deps: Collaborators, permit_no: str, principal: Principal | None, *, request_id: str | None = None
-) -> dict[str, Any]:
-    """A permit's status and history (:func:`permit_view`), an officer's read audited against
-    its current version."""
-    view = permit_view(deps, permit_no, principal)
-    assert principal is not None  # permit_view refused anonymous reads
-    _audit_read(deps, principal, "permit.viewed", "credential", view["history"][0]["id"], request_id)
-    return view
+#: ``(application, decision)`` of :func:`get_application`
+read_application = _audited(get_application, "application.viewed", "application", lambda found: found[0].id)
+#: ``(info, data)`` of :func:`govcred.core.attachments.read`, the file decrypted
+read_attachment = _audited(read_attachment_file, "attachment.viewed", "attachment", lambda found: found[0].id)
+#: :func:`permit_view`, audited against the permit's current version
+read_permit = _audited(permit_view, "permit.viewed", "credential", lambda view: view["history"][0]["id"])

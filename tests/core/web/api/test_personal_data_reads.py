@@ -23,23 +23,11 @@ def client(runtime):
 
 
 def _reads(rt) -> list[tuple]:
+    """(actor, role, action, object type, object id, at, request id) of each read entry."""
+    keys = ("actor", "role", "action", "object_type", "object_id", "at", "request_id")
+    query = sa.select(audit_log).where(audit_log.c.action.in_(READS)).order_by(audit_log.c.seq)
     with rt.engine.connect() as conn:
-        return [
-            tuple(row)
-            for row in conn.execute(
-                sa.select(
-                    audit_log.c.actor,
-                    audit_log.c.role,
-                    audit_log.c.action,
-                    audit_log.c.object_type,
-                    audit_log.c.object_id,
-                    audit_log.c.at,
-                    audit_log.c.request_id,
-                )
-                .where(audit_log.c.action.in_(READS))
-                .order_by(audit_log.c.seq)
-            )
-        ]
+        return [tuple(row[k] for k in keys) for row in conn.execute(query).mappings()]
 
 
 def _officer_id(rt, username: str) -> str:
