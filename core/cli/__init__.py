@@ -113,7 +113,13 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"  - {err.field}: {err.message} [{err.code}]", err=True)
         sys.exit(2)
     except ConfigError as exc:
-        click.echo(f"配置错误 (configuration error): {exc.message}", err=True)
+        problems = exc.details.get("problems") or []
+        if len(problems) > 1 and "\n" not in exc.message:  # one line each, to be fixed in one go
+            click.echo("配置错误 (configuration error):", err=True)
+            for problem in problems:
+                click.echo(f"  - {problem}", err=True)
+        else:
+            click.echo(f"配置错误 (configuration error): {exc.message}", err=True)
         sys.exit(2)
     except GovcredError as exc:
         click.echo(f"错误 [{exc.code}]: {exc.message}", err=True)

@@ -10,6 +10,7 @@ and each goes away through the fix its message names, until the server starts an
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -192,3 +193,30 @@ def test_development_starts_with_all_of_it(issuer):
         assert create_app(runtime=rt).test_client().get("/healthz").status_code == 200
     finally:
         rt.close()
+
+
+def test_the_refusals_are_what_the_readme_says(issuer):
+    """README's "What production mode refuses" quotes each refusal's opening as the code prints it."""
+    (kid,) = issuer.development_kids()
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text(encoding="utf-8")
+    section = readme.split("### What production mode refuses", 1)[1].split("\n## ", 1)[0]
+    problems = issuer.app_factory_refusals()
+    assert len(problems) == 4
+    for problem in problems:
+        opening = re.split(r" \(|:", problem.replace(kid, "KID"))[0]
+        assert opening in section, opening
+
+
+def test_the_settings_refusals_come_first_one_a_line(tmp_path):
+    """Before any database is opened: every problem of the settings, each on its own line."""
+    env = _env(tmp_path, GOVCRED_MODE="production", GOVCRED_ISSUER="http://qt.example.gov.cn")
+    del env["GOVCRED_KEY_PASSPHRASE"], env["GOVCRED_SECRET_KEY"]
+    done = subprocess.run(
+        [GOVCRED, "--data-dir", str(tmp_path / "var"), "serve"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("- ")] == [
+        "- production mode needs GOVCRED_KEY_PASSPHRASE",
+        "- production mode needs GOVCRED_SECRET_KEY",
+        "- production mode needs an https:// issuer",
+    ]
