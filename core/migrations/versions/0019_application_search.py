@@ -31,11 +31,18 @@ def upgrade() -> None:
     op.add_column("applications", sa.Column("phone_index", sa.String(length=64), nullable=True))
     conn = op.get_bind()
     table = sa.table("applications", sa.column("id", sa.String), sa.column("reference", sa.String))
-    while ids := conn.execute(sa.select(table.c.id).where(table.c.reference.is_(None)).limit(_BATCH)).scalars().all():
+    # by primary-key order, past the last batch: each batch is an index range, not a rescan
+    last = ""
+    while (
+        ids := conn.execute(sa.select(table.c.id).where(table.c.id > last).order_by(table.c.id).limit(_BATCH))
+        .scalars()
+        .all()
+    ):
         conn.execute(
             sa.update(table).where(table.c.id == sa.bindparam("app_id")).values(reference=sa.bindparam("ref")),
             [{"app_id": app_id, "ref": reference_of(app_id)} for app_id in ids],
         )
+        last = ids[-1]
     op.create_index(op.f("ix_applications_reference"), "applications", ["reference"], unique=False)
     op.create_index(op.f("ix_applications_phone_index"), "applications", ["phone_index"], unique=False)
     op.create_index(op.f("ix_applications_permit_no"), "applications", ["permit_no"], unique=False)
