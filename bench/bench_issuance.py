@@ -27,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -74,6 +75,45 @@ def fsync_seconds(directory: Path, n: int = 200) -> float:
         path.unlink()
 
 
+def scheduled(pid: int | str = "self") -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds ready but waiting for one) of a task, from the kernel's
+    schedstat; None where it cannot be read. The second one tells a process that waits for the
+    database from one that waits for its turn on a busy machine."""
+    try:
+        on_cpu, waiting, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def backends_scheduled(rt) -> tuple[float, float] | None:
+    """:func:`scheduled` summed over the PostgreSQL backends of ``rt``'s database (the server
+    runs on this machine)."""
+    with rt.engine.connect() as conn:
+        pids = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend'"  # this one too: the pool hands it to the decisions
+            )
+        ).scalars()
+        found = [t for t in map(scheduled, pids) if t is not None]  # one may have ended meanwhile
+    if not found:
+        return None
+    return sum(f[0] for f in found), sum(f[1] for f in found)
+
+
+def _minus(after, before):
+    return None if after is None or before is None else tuple(a - b for a, b in zip(after, before, strict=True))
+
+
+def where_time_goes(rt, app_ids: list[str], principal: Principal) -> tuple[int, float, tuple | None, tuple | None]:
+    """One process deciding one application a transaction: (issued, wall time, this process's
+    (CPU, run-queue wait), its backends' (CPU, run-queue wait)); None where unreadable."""
+    own, server = scheduled(), backends_scheduled(rt)
+    issued, elapsed = one_per_transaction(rt, app_ids, principal)
+    return issued, elapsed, _minus(scheduled(), own), _minus(backends_scheduled(rt), server)
+
+
 def _runtime(data_dir: Path, url: str):
     rt = make_runtime(make_settings(data_dir, url), FixedClock(T0))
     upgrade(rt.engine, rt.pm)
@@ -94,7 +134,8 @@ def one_per_transaction(rt, app_ids: list[str], principal: Principal, seconds: f
     return issued, time.perf_counter() - start
 
 
-def batched(rt, n: int) -> tuple[int, float]:
+def batched(rt, n: int) -> tuple[int, float, float]:
+    """Approve ``n`` rule-clean applications in one batch: (approved, wall time, CPU seconds)."""
     name = f"batch-{uuid.uuid4().hex[:6]}"
     seed = add_officer(rt, name, "reviewer")
     with rt.uow(readonly=True) as uow:
@@ -102,9 +143,9 @@ def batched(rt, n: int) -> tuple[int, float]:
     principal = Principal("officer", found.id, "reviewer", found.display_name)
     rule_clean_applications(rt, n, first=1000)
     rt.keystore.active_key()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = approve_batch(rt.collaborators, principal, totp_code=totp_code(seed, rt), limit=n, chunk=200)
-    return len(report.approved), time.perf_counter() - start
+    return len(report.approved), time.perf_counter() - start, time.process_time() - cpu
 
 
 def _process(url: str, data_dir: str, principal: tuple, app_ids: list[str], start_at: float, out) -> None:
@@ -114,13 +155,15 @@ def _process(url: str, data_dir: str, principal: tuple, app_ids: list[str], star
         rt.keystore.active_key()
         while time.time() < start_at:  # every process starts deciding at the same moment
             time.sleep(0.005)
+        cpu = time.process_time()
         issued, elapsed = one_per_transaction(rt, app_ids, Principal(*principal))
-        out.put((issued, elapsed))
+        out.put((issued, elapsed, time.process_time() - cpu))
     finally:
         rt.close()
 
 
-def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tuple[int, float]:
+def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tuple[int, float, float]:
+    """``count`` processes deciding side by side: (issued, wall time, their CPU seconds together)."""
     reviewer = officer(rt, "reviewer", f"bench-{uuid.uuid4().hex[:8]}")
     principal = (reviewer.kind, reviewer.id, reviewer.role, reviewer.name, reviewer.factor_at)  # a fresh factor
     shares = [rule_clean_applications(rt, per_process, first=1000 + i * per_process) for i in range(count)]
@@ -136,7 +179,7 @@ def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tup
     for w in workers:
         w.join(60)
     issued = sum(r[0] for r in results)
-    return issued, max(r[1] for r in results)
+    return issued, max(r[1] for r in results), sum(r[2] for r in results)
 
 
 def _line(label: str, issued: int, elapsed: float, baseline: float, extra: str = "") -> float:
@@ -147,6 +190,31 @@ def _line(label: str, issued: int, elapsed: float, baseline: float, extra: str =
         flush=True,
     )
     return rate
+
+
+def _breakdown(issued: int, elapsed: float, own: tuple | None, server: tuple | None) -> None:
+    """Where one process's time goes, and what that allows on this machine: a process busy on
+    a CPU for a share s of the time it is not queued for one cannot, however many run side by
+    side, go past cpu_count / s times one (nor past the CPUs the database itself needs)."""
+    if own is None:
+        print(f"{'':<46} {'':>10}    (no schedstat here: where the time goes is not measured)")
+        return
+    per = 1000 / issued
+    cpu, queued = own
+    server_cpu, server_queued = server or (0.0, 0.0)
+    rest = max(0.0, elapsed - cpu - queued - server_cpu - server_queued)
+    print(
+        f"{'':<46} {'':>10}    (per issuance {elapsed * per:.2f} ms = {cpu * per:.2f} ms on a CPU in this process"
+        f" + {queued * per:.2f} ms queued for a CPU (other load) + {server_cpu * per:.2f} ms PostgreSQL backend CPU"
+        f" + {server_queued * per:.2f} ms backend queued + {rest * per:.2f} ms waiting (commit fsync, round trips))"
+    )
+    # on an idle machine nothing queues: the process and its backend take turns, and only the
+    # waits for the disk and the network remain
+    share = (cpu + server_cpu) / (cpu + server_cpu + rest)
+    print(
+        f"{'':<46} {'':>10}    (so one process keeps {share:.2f} CPUs busy on an idle machine: on "
+        f"{os.cpu_count()} CPUs, any number of such processes reach at most {os.cpu_count() / share:.2f}x one)"
+    )
 
 
 def main() -> None:
@@ -167,10 +235,14 @@ def main() -> None:
             issued, elapsed = one_per_transaction(rt, rule_clean_applications(rt, APPLICATIONS), reviewer)
             rate = _line("SQLite: one decision per transaction", issued, elapsed, baseline)
             print(f"{'':<46} {'':>10}    ({rate * fsync:.2f} of each second waits on fsync at one commit a decision)")
-            issued, elapsed = batched(rt, BATCHED)
+            issued, elapsed, cpu = batched(rt, BATCHED)
             rate = issued / elapsed
             verdict = "meets" if rate >= BATCH_TARGET else "BELOW"
             _line("SQLite: batched, 200 decisions a transaction", issued, elapsed, baseline, f"; {verdict} ≥ 3,000/s")
+            print(
+                f"{'':<46} {'':>10}    ({cpu / issued * 1e6:.0f} µs of CPU each: {issued / cpu:,.0f}/s "
+                f"when this process has a core to itself)"
+            )
         finally:
             rt.close()
     pg = PostgresServer()
@@ -184,13 +256,17 @@ def main() -> None:
             try:
                 if count == 1:
                     reviewer = officer(rt, "reviewer", "bench-pg")
-                    issued, elapsed = one_per_transaction(rt, rule_clean_applications(rt, APPLICATIONS), reviewer)
+                    issued, elapsed, own, server = where_time_goes(
+                        rt, rule_clean_applications(rt, APPLICATIONS), reviewer
+                    )
                     _line("PostgreSQL: one process, in this one", issued, elapsed, baseline)
-                issued, elapsed = processes(url, Path(tmp), rt, count, APPLICATIONS // count * 2)
+                    _breakdown(issued, elapsed, own, server)
+                issued, elapsed, cpu = processes(url, Path(tmp), rt, count, APPLICATIONS // count * 2)
             finally:
                 rt.close()
         rates[count] = issued / elapsed
         scale = f"; {rates[count] / rates[1]:.2f}x one process" if count > 1 else ""
+        scale += f"; the deciding processes used {cpu / elapsed:.2f} CPUs"
         _line(f"PostgreSQL: {count} process{'es' if count > 1 else ''} side by side", issued, elapsed, baseline, scale)
     verdict = "meets" if rates[4] >= SCALING_TARGET * rates[1] else "BELOW"
     print(f"PostgreSQL: 4 processes = {rates[4] / rates[1]:.2f}x one ({verdict} the ≥ {SCALING_TARGET}x aim)")

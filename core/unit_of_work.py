@@ -136,11 +136,12 @@ class UnitOfWork:
 
     @contextmanager
     def held_writes(self) -> Iterator[None]:
-        """Set-based writing for a batch of decisions: audit entries, outbox rows, decision
-        bases and key extensions are collected inside the block and written at its end with
+        """Set-based writing for a batch of decisions: credentials, decisions, audit entries,
+        outbox rows, decision bases and key extensions are collected inside the block and written at its end with
         one executemany each, after the ORM rows they refer to are flushed. Leaving by an
         exception writes nothing (the unit of work rolls back anyway)."""
-        held = (self.decision_bases, self.signing_keys, self.audit, self.outbox)
+        # in the order of their references: a basis names its decision, a decision its credential
+        held = (self.credentials, self.decisions, self.decision_bases, self.signing_keys, self.audit, self.outbox)
         for part in held:
             part.hold()
         yield

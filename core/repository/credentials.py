@@ -11,14 +11,26 @@ from sqlalchemy.orm import Session, aliased
 from govcred.core import models
 from govcred.core.exceptions import NotFound
 from govcred.core.orm import credentials
+from govcred.core.repository.held import HeldInserts
 
 
 class CredentialRepository:
     def __init__(self, session: Session):
         self._s = session
+        self._held = HeldInserts(session, credentials)
+
+    def hold(self) -> None:
+        """Credentials added from now on are inserted together at :meth:`release`."""
+        self._held.hold()
+
+    def release(self) -> None:
+        self._held.release()
 
     def add(self, credential: models.Credential) -> None:
-        self._s.add(credential)
+        if self._held.holding:
+            self._held.add(credential)
+        else:
+            self._s.add(credential)
 
     def get(self, credential_id: str, *, for_update: bool = False) -> models.Credential:
         stmt = sa.select(models.Credential).where(credentials.c.id == credential_id)
