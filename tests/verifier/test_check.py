@@ -14,7 +14,7 @@ from govcred.core.accounts.officers import Principal
 from govcred.core.config import Settings
 from govcred.core.credential_types import CredentialType
 from govcred.core.presentation import issue_presentation
-from govcred.core.qr import payload_text, render_png
+from govcred.core.qr import encode_payload, payload_text, render_png
 from govcred.core.services.credential_status import change_status
 from govcred.testing import make_pm, signed_in
 from govcred.verifier.cache import TrustCache
@@ -46,7 +46,9 @@ def issuer(sqlite_runtime):
 def test_valid_credential_by_token_qr_text_and_image(issuer, tmp_path):
     cred = make_credential(issuer)
     v = verifier_for(trust_of(publish(issuer, tmp_path)), issuer.clock)
-    for data in (cred.token, payload_text(cred.token), render_png(cred.token), cred.token.encode()):
+    gc1 = "".join(encode_payload(cred.token))  # the framing of permits issued before GC2
+    assert payload_text(cred.token).startswith("GC2:/") and gc1.startswith("GC1:/")
+    for data in (cred.token, payload_text(cred.token), gc1, render_png(cred.token), cred.token.encode()):
         answer = v.verify_text(data, benefit="compulsory_education")
         assert answer.as_json() == {
             "valid": True,
