@@ -125,7 +125,8 @@ def main() -> None:
             qr_text = payload_text(token)
             print(
                 f"verify: {ROUNDS} interleaved rounds of thread CPU time, median paired ratio, CPU {max(previous)}; "
-                f"token {len(token)} chars, status list {LIST_SIZE} entries / {len(status_token)} chars"
+                f"token {len(token)} chars, status list {LIST_SIZE} entries / {len(status_token)} chars; "
+                f"load average {os.getloadavg()[0]:.1f} (other processes' cache pressure raises the ratio)"
             )
             for label, subject in (
                 ("token, all checks incl. status list", lambda: verifier.verify_text(token)),
