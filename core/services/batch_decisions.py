@@ -26,7 +26,7 @@ from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.decisions import DECIDING_ROLES, record_decision
 from govcred.core.services.eligibility import evaluate_many
 from govcred.core.services.intake import commit_application_change
-from govcred.core.services.review_queue import MAX_PAGE, review_queue
+from govcred.core.services.review_queue import MAX_PAGE, due_window, review_queue
 
 MAX_BATCH = 100_000
 DEFAULT_CHUNK = 200
@@ -89,18 +89,24 @@ def approve_batch(
     confirm_with_totp(deps, principal, totp_code)
     key = deps.keys.active_key()  # decrypted once, outside the write transactions
     report = BatchReport()
+    deadline_from, deadline_before = due_window(deps.clock.now(), due)
     after = None
     while len(report.approved) < limit:
-        page = review_queue(
-            deps, principal, channel=channel, due=due, after=after, limit=min(chunk, limit - len(report.approved))
-        )
-        if not page.items:
+        # the queue's own order and filters, keys only: the chunk loads its applications once
+        with deps.uow(readonly=True) as uow:
+            keys = uow.applications.queue_keys(
+                (models.ACCEPTED,),
+                channel=channel,
+                deadline_from=deadline_from,
+                deadline_before=deadline_before,
+                after=after,
+                limit=min(chunk, limit - len(report.approved)),
+            )
+        if not keys:
             break
         with collection_paused():
-            _approve_chunk(deps, principal, [item.application.id for item in page.items], key, report)
-        if page.next is None:
-            break
-        after = page.next
+            _approve_chunk(deps, principal, [app_id for *_, app_id in keys], key, report)
+        after = keys[-1]
     with deps.uow() as uow:
         uow.audit.append(
             actor=principal.audit_actor,

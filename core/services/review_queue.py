@@ -73,6 +73,16 @@ def check_paging(errors: ErrorList, after: str | None, limit: object) -> tuple |
     return cursor
 
 
+def start_of_tomorrow(now: dt.datetime) -> dt.datetime:
+    """Midnight after ``now``, Beijing time: what is due before it is due today."""
+    return dt.datetime.combine(now.astimezone(BEIJING).date() + dt.timedelta(days=1), dt.time(), BEIJING)
+
+
+def due_window(now: dt.datetime, due: str | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The deadlines (from, before) that the ``due`` filter (``today``, ``overdue``, None) keeps."""
+    return {"today": (now, start_of_tomorrow(now)), "overdue": (None, now)}.get(due or "", (None, None))
+
+
 def review_queue(
     deps: Collaborators,
     principal: Principal,
@@ -96,9 +106,8 @@ def review_queue(
     cursor = check_paging(errors, after, limit)
     errors.raise_if_any()
     now = deps.clock.now()
-    today = now.astimezone(BEIJING).date()
-    tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), BEIJING)
-    window = {"today": (now, tomorrow), "overdue": (None, now)}.get(due or "", (None, None))
+    tomorrow = start_of_tomorrow(now)
+    window = due_window(now, due)
     with deps.uow(readonly=True) as uow:
         apps = uow.applications.queue_page(
             states,
