@@ -237,7 +237,7 @@ CREDENTIAL_STATUS_ZH = {
     REVOKED: "已吊销",
     REPLACED: "已换领",
     CANCELLED: "已注销",
-    SUPERSEDED: "已签注更新",
+    SUPERSEDED: "已由新版本替代",  # endorsed, or signed again with a new key
 }
 #: Token Status List values (2 bits): what each credential status publishes.
 STATUS_LIST_VALUE = {VALID: 0, REVOKED: 1, SUSPENDED: 2, REPLACED: 1, CANCELLED: 1, SUPERSEDED: 0}

@@ -21,6 +21,9 @@ kind                                           fields
 the deadline restarts)
 ``issued`` (first issue, endorsement or        ``credential_id``, ``permit_no``, ``version``
 replacement: see ``application_kind``)
+``reissued`` (signed again because the key     ``credential_id``, ``permit_no``, ``version``
+that signed it was revoked: same permit,
+nothing for the holder to do)
 ``suspended``, ``reinstated``, ``revoked``,    ``credential_id``, ``permit_no``, ``version``,
 ``replaced``, ``cancelled``, ``superseded``    ``old_status``, ``reason`` (Chinese, for the holder)
 ``reminder`` (the holder chose it)             ``reminder`` (:data:`govcred.core.services.reminders.REMINDERS`),
@@ -73,6 +76,7 @@ class Kind:
     REMINDER, LOGIN_CODE, PROGRESS_CODE = "reminder", "login_code", "progress_code"
     OFFICER_DIGEST, DEADLINE_PASSED = "officer_digest", "deadline_passed"
     RETURNED, RESUBMITTED = "returned", "resubmitted"
+    REISSUED = "reissued"
 
 
 #: The kinds of a credential's status change, by the status it moved to.
@@ -91,6 +95,7 @@ KINDS = (
     Kind.RETURNED,
     Kind.RESUBMITTED,
     Kind.ISSUED,
+    Kind.REISSUED,
     *STATUS_KINDS.values(),
     Kind.REMINDER,
     Kind.LOGIN_CODE,
@@ -230,13 +235,17 @@ class Notifier:
         )
 
     def issued(self, outbox: Outbox, credential: Credential, application: Application) -> bool:
+        return self._signed(Kind.ISSUED, outbox, credential, application)
+
+    def reissued(self, outbox: Outbox, credential: Credential, application: Application) -> bool:
+        """The permit was signed again (its key was revoked): the holder re-opens it, nothing more."""
+        return self._signed(Kind.REISSUED, outbox, credential, application)
+
+    def _signed(self, kind: str, outbox: Outbox, credential: Credential, application: Application) -> bool:
         return self.emit(
             outbox,
             Notification(
-                Kind.ISSUED,
-                occurred_at=credential.issued_at,
-                **self._credential(credential),
-                **self._about(application),
+                kind, occurred_at=credential.issued_at, **self._credential(credential), **self._about(application)
             ),
         )
 

@@ -114,11 +114,22 @@ def keys_rotate(app: AppContext) -> None:
     help="Required: the key is (or may be) known to someone else. Its tokens are refused from now on.",
 )
 @click.option("--reason", required=True, help="Why (kept in the key table and the audit log, not published).")
+@click.option(
+    "--no-reissue",
+    "no_reissue",
+    is_flag=True,
+    help="Only revoke; re-issue the key's credentials later with `govcred credential reissue --signed-by KID`.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
-def keys_revoke(app: AppContext, kid: str, compromised: bool, reason: str, as_json: bool) -> None:
+def keys_revoke(app: AppContext, kid: str, compromised: bool, reason: str, no_reissue: bool, as_json: bool) -> None:
     """Revoke a compromised signing key: out of the JWKS, listed as revoked; verifiers refuse
-    every token it signed (KEY_REVOKED) from their next refresh."""
+    every token it signed (KEY_REVOKED) from their next refresh. Then the permits in use it
+    signed are signed again with the active key (unless --no-reissue), so holders keep a
+    permit that verifies."""
+    from govcred.core.cli.credential import print_reissue, reissue_credentials
+    from govcred.core.services.key_reissue import follow_up_command
+
     if not compromised:
         # Revocation makes every credential the key signed unusable; an ordinary change of key
         # is `keys rotate`, which keeps them valid. Saying --compromised is the confirmation.
@@ -126,6 +137,20 @@ def keys_revoke(app: AppContext, kid: str, compromised: bool, reason: str, as_js
             "keys revoke 仅用于已泄露的密钥，须加 --compromised 确认；平常更换密钥请用 govcred keys rotate",
         )
     done = app.runtime.keystore.revoke(kid, reason=reason, actor="cli")
+    follow_up = follow_up_command(done.kid) if done.credentials_affected else None
+    if not as_json:
+        click.echo(f"已吊销签名密钥 (revoked) {done.kid}：{done.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+        if done.replaced_by:
+            click.echo(f"新签名密钥 (new signing key): {done.replaced_by}")
+        click.echo(f"该密钥签发的 {done.credentials_affected} 张有效证件将被核验方拒绝 (KEY_REVOKED)。")
+    # the revocation is committed first: verifiers refuse the key from their next refresh
+    # whatever happens to the re-issue, which can be run again to finish
+    report = None
+    if follow_up and not no_reissue:
+        if not as_json:
+            click.echo(f"正在重新签发；如中断，可再次运行（已完成的不会重复）：{follow_up}")
+        report = reissue_credentials(app, done.kid)
+        follow_up = None
     if as_json:
         echo_json(
             {
@@ -134,13 +159,15 @@ def keys_revoke(app: AppContext, kid: str, compromised: bool, reason: str, as_js
                 "reason": done.reason,
                 "replaced_by": done.replaced_by,
                 "credentials_affected": done.credentials_affected,
+                "reissued": report.as_dict() if report else None,
+                "follow_up": follow_up,
             }
         )
         return
-    click.echo(f"已吊销签名密钥 (revoked) {done.kid}：{done.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
-    if done.replaced_by:
-        click.echo(f"新签名密钥 (new signing key): {done.replaced_by}")
-    click.echo(f"该密钥签发的 {done.credentials_affected} 张有效证件将被核验方拒绝 (KEY_REVOKED)，需为持证人重新签发。")
+    if report is not None:
+        print_reissue(report)
+    elif follow_up:
+        click.echo(f"尚未为持证人重新签发，请运行 (to re-issue them): {follow_up}")
 
 
 @keys.command("export-jwks")

@@ -1,4 +1,5 @@
-"""``govcred credential``: show a credential, write its QR, revoke / suspend / reinstate it."""
+"""``govcred credential``: show a credential, write its QR, revoke / suspend / reinstate it, and
+re-issue what a revoked signing key signed."""
 
 from __future__ import annotations
 
@@ -76,6 +77,35 @@ def qr(app: AppContext, credential_id: str, out: str, scale: int) -> None:
     _, found = _load(app, credential_id)
     Path(out).write_bytes(render_png(found.token, scale=scale))
     click.echo(f"已写入 (written) {out}: QR version {make_qr(found.token).version}")
+
+
+@credential.command("reissue")
+@click.option("--signed-by", "kid", required=True, help="The revoked signing key (see govcred keys list).")
+@click.option("--chunk", type=click.IntRange(1, 1000), default=200, show_default=True, help="Permits per transaction.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_app
+def reissue(app: AppContext, kid: str, chunk: int, as_json: bool) -> None:
+    """Sign again, with the active key, every permit in use that a revoked key signed: same
+    permit number, claims and validity, a new version; the holder is told by SMS and the
+    provincial platform gets the new record. Safe to run again: what is done is not redone."""
+    report = reissue_credentials(app, kid, chunk)
+    if as_json:
+        echo_json(report.as_dict())
+        return
+    print_reissue(report)
+
+
+def reissue_credentials(app: AppContext, kid: str, chunk: int = 200):
+    from govcred.core.services.key_reissue import reissue_signed_by
+
+    return reissue_signed_by(app.runtime.collaborators, console_admin(app), kid, chunk=chunk)
+
+
+def print_reissue(report) -> None:
+    click.echo(
+        f"已用签名密钥 {report.signed_with} 重新签发 {len(report.reissued)} 张证件（原密钥 {report.kid}），"
+        f"{report.transactions} 个事务 (re-issued {len(report.reissued)} credentials)"
+    )
 
 
 COMMANDS = [credential]

@@ -97,6 +97,22 @@ class CredentialRepository:
             )
         ).scalar_one()
 
+    def live_newest_signed_by(
+        self, kid: str, now: dt.datetime, *, after: str | None, limit: int
+    ) -> Sequence[models.Credential]:
+        """The permits in use whose newest version ``kid`` signed (valid or suspended, within
+        their ``exp``: what :meth:`count_live_signed_by` counts), by id past ``after``, locked."""
+        c = credentials.c
+        stmt = sa.select(models.Credential).where(
+            c.kid == kid,
+            c.status.in_((models.VALID, models.SUSPENDED)),
+            c.expires_at > now,
+            _no_newer_version(),
+        )
+        if after is not None:
+            stmt = stmt.where(c.id > after)
+        return self._s.execute(stmt.order_by(c.id).limit(limit).with_for_update()).scalars().all()
+
     def last_expiry_signed_by(self, kid: str) -> dt.datetime | None:
         last = self._s.execute(
             sa.select(sa.func.max(credentials.c.expires_at)).where(credentials.c.kid == kid)

@@ -32,7 +32,7 @@ STATUS_LABELS = {
     "revoked": "收缴作废",
     "replaced": "已换领",
     "cancelled": "注销",
-    "superseded": "已签注更新",
+    "superseded": "已由新版本替代",
 }
 
 

@@ -162,6 +162,16 @@ def queue_notice(notification: Notification, outbox: Outbox) -> str | None:
             dedupe=f"sms:{n.application_id}:resubmitted:{n.occurred_at.isoformat() if n.occurred_at else ''}",
             not_before=at,
         )
+    if n.kind == Kind.REISSUED:  # once per new version
+        return _queue(
+            outbox,
+            n,
+            "reissued",
+            "permit_reissued",
+            {"permit_no": n.permit_no[:MAX_VARIABLE]},
+            dedupe=f"sms:{n.application_id}:reissued:{n.credential_id}",
+            not_before=at,
+        )
     if n.kind in STATUS_TEMPLATES:
         # a permit suspended, reinstated and suspended again gets a message each time
         when = n.occurred_at.isoformat() if n.occurred_at else n.version

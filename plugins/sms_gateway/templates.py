@@ -51,6 +51,8 @@ TEMPLATES: dict[str, str] = {
     "application_resubmitted": "居住证申请${ref}补正后受理，期限重新计算，${deadline}（含）前办结。咨询${contact}",
     "endorsement_due": "居住证${permit_no}请于${end}（含）前签注，逾期中止使用。咨询${contact}",
     "permit_suspended": "您的居住证${permit_no}已中止使用，恢复办法请在本系统「我的居住证」查看。咨询${contact}",
+    # the key that signed it was revoked and the permit signed again: same permit, nothing to do
+    "permit_reissued": "您的电子居住证${permit_no}因安全原因已更新，无需办理，请重新打开出示。咨询${contact}",
     "permit_revoked": "您的居住证${permit_no}已收回作废，详情请在本系统「我的居住证」查看。咨询${contact}",
     LOGIN_CODE: "您的登录验证码为${code}，5分钟内有效，请勿告诉他人。",
     PROGRESS_CODE: "您查询办件${ref}进度的验证码为${code}，5分钟内有效，请勿告诉他人。",

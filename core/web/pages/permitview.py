@@ -16,6 +16,7 @@ from typing import Any
 from govcred.core import models
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import Conflict, ValidationError
+from govcred.core.services.key_reissue import SUPERSEDED_REASON as REISSUED
 from govcred.core.services.permit_cycle import MISSED_ENDORSEMENT
 from govcred.core.services.reminders import REMINDER_LABELS, REMINDERS, date_zh
 from govcred.core.web.pages.views import FormErrors
@@ -113,6 +114,8 @@ def _history(versions: list[dict[str, Any]]) -> list[Event]:
         previous = oldest_first[i - 1] if i else None
         if previous is None:
             what = "首次签发"
+        elif previous["status_reason"] == REISSUED:
+            what = f"因安全原因重新签发，内容和有效期不变（第 {v['version']} 版）"
         elif issued > _when(previous["expires_at"]):
             what = f"补办签注，恢复使用（第 {v['version']} 版）"
         else:

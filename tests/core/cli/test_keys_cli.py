@@ -73,3 +73,33 @@ def test_revoke_refusals_are_messages_not_tracebacks(run, capsys):
     capsys.readouterr()
     code, err = refused(kid, "--compromised", "--reason", "泄露")
     assert code == 1 and "[KEY_ALREADY_REVOKED]" in err
+
+
+def test_revoke_reissues_the_holders_permits_or_names_the_command_that_does(run, tmp_path):
+    assert run("init", "--no-demo-accounts").exit_code == 0
+    demo = run("demo", "--out", str(tmp_path / "demo"), "--json")  # one issued permit
+    assert demo.exit_code == 0, demo.output
+    (first,) = _kids(run)
+
+    # --no-reissue: the revocation alone, and the exact follow-up
+    out = json.loads(run("keys", "revoke", first, "--compromised", "--reason", "泄露", "--no-reissue", "--json").output)
+    assert out["credentials_affected"] == 1 and out["reissued"] is None
+    assert out["follow_up"] == f"govcred credential reissue --signed-by {first}"
+    done = json.loads(run("credential", "reissue", "--signed-by", first, "--json").output)
+    second = out["replaced_by"]
+    assert (done["reissued"], done["signed_by"], done["signed_with"]) == (1, first, second)
+    assert json.loads(run("credential", "reissue", "--signed-by", first, "--json").output)["reissued"] == 0
+
+    # by default the revocation re-issues at once, and says so
+    text = run("keys", "revoke", second, "--compromised", "--reason", "入侵")
+    assert text.exit_code == 0, text.output
+    assert "1 张有效证件将被核验方拒绝 (KEY_REVOKED)" in text.output
+    assert f"govcred credential reissue --signed-by {second}" in text.output  # should it be interrupted
+    assert "重新签发 1 张证件" in text.output
+    refused = run("credential", "reissue", "--signed-by", _active_kid(run))
+    assert refused.exit_code != 0
+
+
+def _active_kid(run) -> str:
+    (kid,) = [k for k, info in _kids(run).items() if info["active"]]
+    return kid
