@@ -25,7 +25,7 @@ from govcred.verifier.db import CopyStore, create_tables, make_verifier_engine
 from govcred.verifier.ratelimits import Policy, VerifierLimits, storage_for
 from govcred.verifier.replay import replay_cache_for
 from govcred.verifier.trust import TrustConfig, load_trust
-from govcred.verifier.trustlist import TrustListSource, load_root
+from govcred.verifier.trustlist import TrustListRefused, TrustListSource, load_root
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -130,7 +130,10 @@ def trust_sources(config: VerifierConfig) -> tuple[TrustConfig, TrustListSource 
     if config.trust_list:
         if not config.trust_root:
             raise ConfigError("a signed trust list needs the pinned provincial root key (trust_root)")
-        signed_list = TrustListSource(config.trust_list, load_root(config.trust_root))
+        try:
+            signed_list = TrustListSource(config.trust_list, load_root(config.trust_root))
+        except TrustListRefused as exc:  # the pinned root itself is revoked: nothing can be adopted
+            raise ConfigError(f"{exc.reason}: {exc.message}") from None
         trust = TrustConfig((), config.benefit_plugins or (trust.benefit_plugins if trust else ()))
     if trust is None:
         raise ConfigError("the verifier needs a trust file naming at least one issuer, or a signed trust list")

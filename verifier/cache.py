@@ -230,7 +230,7 @@ class TrustCache:
                 body, self._trust_list_source.root, held_version=self._trust_version, clock=self.clock
             )
         except TrustListRefused as exc:
-            log.warning("restore: stored trust list skipped (%s)", exc.message)
+            log.warning("restore: stored trust list skipped (%s: %s)", exc.reason, exc.message)
             return
         self._adopt(signed, persist=False)
 
@@ -246,7 +246,7 @@ class TrustCache:
                 clock=self.clock,
             )
         except (OSError, TrustListRefused) as exc:
-            reason = exc.message if isinstance(exc, TrustListRefused) else _describe(exc)
+            reason = f"{exc.reason}: {exc.message}" if isinstance(exc, TrustListRefused) else _describe(exc)
             return [f"trust list {source.source} not adopted ({reason}); keeping the one held"]
         if held is None or signed.token != held.token:
             self._adopt(signed, persist=True)

@@ -11,7 +11,12 @@ verifier pins (a file it is given, never something the list or a token names)::
 
 A list is refused when it is not signed by the pinned root, has expired, or is older than the
 one held (rollback: ``version`` lower than the held version, or the same version with other
-content). Every issuer entry must state its scope and publish its keys at a URL.
+content). Every issuer entry must state its scope and publish its keys at a URL. Each refusal
+has its own reason, so an administrator knows what to fix: ``MALFORMED`` (not a signed list at
+all: cut short, an error page, another kind of token), ``NOT_SIGNED_BY_ROOT`` (a well-formed
+signature the pinned root did not make), ``ROOT_REVOKED`` (the pinned root's file lists the key
+as revoked: pin the province's new root), ``INVALID`` (signed by the root, but its version or
+entries are not acceptable), ``EXPIRED`` and ``ROLLBACK``.
 
 The pinned root is a JSON file ``{"iss": <the list's issuer>, "keys": [<public JWK>, ...]}``,
 written by ``govcred trust sign --root-out``.
@@ -25,12 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from govcred.core.exceptions import ConfigError, GovcredError, KeyStoreError, VerificationError
-from govcred.core.keys import KeySet, SigningKey, jwks_document
+from govcred.core.keys import REVOKED_KEYS_MEMBER, KeySet, SigningKey, jwks_document
 from govcred.core.tokens import TRUST_LIST, issue_token, verify_token
 from govcred.verifier.trust import TrustedIssuer, parse_issuers
 
 #: Why a list is refused (the ``reason`` of :class:`TrustListRefused`).
 NOT_SIGNED_BY_ROOT, ROLLBACK, EXPIRED, INVALID = "NOT_SIGNED_BY_ROOT", "ROLLBACK", "EXPIRED", "INVALID"
+MALFORMED, ROOT_REVOKED = "MALFORMED", "ROOT_REVOKED"
+#: Signature refusals that say the signature segment is not one at all (a file cut short, bytes
+#: changed in transit), not that someone else signed: the list is malformed.
+MALFORMED_SIGNATURES = frozenset({"BAD_SIGNATURE_LENGTH", "NON_CANONICAL_ENCODING", "SCALAR_OUT_OF_RANGE"})
 
 
 class TrustListRefused(GovcredError):
@@ -120,10 +129,20 @@ def load_root(path: str | Path) -> KeySet:
         raise ConfigError(f"cannot read the trust-list root {path}: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("iss"), str):
         raise ConfigError(f"trust-list root {path} must be an object with iss and keys")
+    if not document.get("keys") and document.get(REVOKED_KEYS_MEMBER):
+        raise root_revoked(", ".join(str(r.get("kid")) for r in document[REVOKED_KEYS_MEMBER] if isinstance(r, dict)))
     try:
         return KeySet.from_jwks(document, document["iss"])
     except KeyStoreError as exc:
         raise ConfigError(f"trust-list root {path}: {exc.message}") from None
+
+
+def root_revoked(kid: str) -> TrustListRefused:
+    return TrustListRefused(
+        ROOT_REVOKED,
+        f"固定的省级根密钥 {kid} 已被列为吊销，不能再信任其签名的信任列表，请改为固定省里公布的新根密钥 "
+        f"(the pinned provincial root {kid} is listed as revoked: pin the province's new root)",
+    )
 
 
 def read_trust_list(
@@ -138,18 +157,26 @@ def read_trust_list(
     except VerificationError as exc:
         if exc.reason == "EXPIRED":
             raise TrustListRefused(EXPIRED, "信任列表已过期 (the trust list has expired)") from None
-        if exc.reason in ("SIGNATURE_INVALID", "UNKNOWN_KID", "UNKNOWN_ISSUER"):
+        if exc.reason == "KEY_REVOKED":
+            raise root_revoked(_kid_of(token)) from None
+        if (
+            exc.reason in ("SIGNATURE_INVALID", "UNKNOWN_KID", "UNKNOWN_ISSUER")
+            and exc.detail not in MALFORMED_SIGNATURES
+        ):
             raise TrustListRefused(
                 NOT_SIGNED_BY_ROOT,
                 f"信任列表不是由固定的省级根密钥签名的 (not signed by the pinned root: {exc.detail})",
             ) from None
-        raise TrustListRefused(INVALID, f"信任列表格式错误 (malformed trust list: {exc.reason} {exc.detail})") from None
+        raise TrustListRefused(
+            MALFORMED,
+            f"信任列表格式错误，文件可能不完整或不是信任列表 (malformed trust list: {exc.reason} {exc.detail})",
+        ) from None
     version = claims["version"]
     if type(version) is not int or version < 1:
-        raise TrustListRefused(INVALID, "信任列表版本号无效 (version must be a whole number from 1)")
+        raise TrustListRefused(INVALID, "信任列表版本号无效 (invalid list: version must be a whole number from 1)")
     issuers, problems = issuer_entries(claims["issuers"])
     if problems:
-        raise TrustListRefused(INVALID, "信任列表条目无效 (invalid entries): " + "; ".join(problems))
+        raise TrustListRefused(INVALID, "信任列表条目无效 (invalid list entries): " + "; ".join(problems))
     if version < held_version:
         raise TrustListRefused(
             ROLLBACK, f"信任列表版本 {version} 低于已持有的版本 {held_version} (older than the one held: refused)"
@@ -157,3 +184,14 @@ def read_trust_list(
     if held_token is not None and version == held_version and token != held_token:
         raise TrustListRefused(ROLLBACK, f"信任列表版本 {version} 已持有但内容不同 (same version, other content)")
     return SignedTrustList(root.issuer, version, int(claims["iat"]), int(claims["exp"]), issuers, token)
+
+
+def _kid_of(token: str) -> str:
+    """The ``kid`` a list's header names (already parsed once by the refusal that asks)."""
+    import base64
+
+    try:
+        header = token.split(".", 1)[0]
+        return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4))).get("kid", "?"))
+    except (ValueError, AttributeError):
+        return "?"
