@@ -53,7 +53,7 @@ def development_key_problems(runtime: Runtime) -> list[str]:
             problems.append(
                 f"production mode refuses the development signing key {kid}, retired but still published in "
                 "the JWKS for the credentials it signed: run `govcred keys revoke "
-                f"{kid} --compromised --reason ...` (verifiers then refuse those credentials; issue them again)"
+                f"{kid} --compromised --reason ...` (verifiers then refuse those credentials; it signs the permits in use again)"
             )
     return problems
 
