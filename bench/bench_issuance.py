@@ -155,15 +155,16 @@ def _process(url: str, data_dir: str, principal: tuple, app_ids: list[str], star
         rt.keystore.active_key()
         while time.time() < start_at:  # every process starts deciding at the same moment
             time.sleep(0.005)
-        cpu = time.process_time()
+        before = scheduled()
         issued, elapsed = one_per_transaction(rt, app_ids, Principal(*principal))
-        out.put((issued, elapsed, time.process_time() - cpu))
+        out.put((issued, elapsed, _minus(scheduled(), before) or (0.0, 0.0)))
     finally:
         rt.close()
 
 
-def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tuple[int, float, float]:
-    """``count`` processes deciding side by side: (issued, wall time, their CPU seconds together)."""
+def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tuple[int, float, tuple]:
+    """``count`` processes deciding side by side: (issued, wall time, their (seconds on a CPU,
+    seconds queued for one) together)."""
     reviewer = officer(rt, "reviewer", f"bench-{uuid.uuid4().hex[:8]}")
     principal = (reviewer.kind, reviewer.id, reviewer.role, reviewer.name, reviewer.factor_at)  # a fresh factor
     shares = [rule_clean_applications(rt, per_process, first=1000 + i * per_process) for i in range(count)]
@@ -179,7 +180,7 @@ def processes(url: str, data_dir: Path, rt, count: int, per_process: int) -> tup
     for w in workers:
         w.join(60)
     issued = sum(r[0] for r in results)
-    return issued, max(r[1] for r in results), sum(r[2] for r in results)
+    return issued, max(r[1] for r in results), tuple(sum(r[2][i] for r in results) for i in (0, 1))
 
 
 def _line(label: str, issued: int, elapsed: float, baseline: float, extra: str = "") -> float:
@@ -261,12 +262,12 @@ def main() -> None:
                     )
                     _line("PostgreSQL: one process, in this one", issued, elapsed, baseline)
                     _breakdown(issued, elapsed, own, server)
-                issued, elapsed, cpu = processes(url, Path(tmp), rt, count, APPLICATIONS // count * 2)
+                issued, elapsed, (cpu, queued) = processes(url, Path(tmp), rt, count, APPLICATIONS // count * 2)
             finally:
                 rt.close()
         rates[count] = issued / elapsed
         scale = f"; {rates[count] / rates[1]:.2f}x one process" if count > 1 else ""
-        scale += f"; the deciding processes used {cpu / elapsed:.2f} CPUs"
+        scale += f"; the deciding processes used {cpu / elapsed:.2f} CPUs and queued {queued / elapsed:.2f} s a second for one"
         _line(f"PostgreSQL: {count} process{'es' if count > 1 else ''} side by side", issued, elapsed, baseline, scale)
     verdict = "meets" if rates[4] >= SCALING_TARGET * rates[1] else "BELOW"
     print(f"PostgreSQL: 4 processes = {rates[4] / rates[1]:.2f}x one ({verdict} the ≥ {SCALING_TARGET}x aim)")
