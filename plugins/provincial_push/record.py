@@ -67,7 +67,9 @@ def credential_record(
         "ZZBFRQ": _date(credential.issued_at),
         "CZZT": str(subject.get("name", "")).strip(),
         "CZZTDMLXDM": HOLDER_CODE_TYPE_ID_NUMBER,
-        "ZZYXQQSRQ": _date(credential.issued_at),
+        # validity starts when the credential does: the issue day, except for a permit signed
+        # again after its key was revoked, whose validity did not change
+        "ZZYXQQSRQ": _date(credential.not_before),
         "ZZYXQJZRQ": _date(credential.expires_at),
         "ZZZT": status,
         "ZZZTMC": STATUS_LABELS.get(status, status),

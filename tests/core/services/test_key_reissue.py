@@ -80,6 +80,7 @@ def test_reissue_after_revocation_gives_holders_permits_that_verify(runtime, per
     assert revocation.credentials_affected == 2
     assert _verify(rt, tmp_path, valid.token) == (False, ["KEY_REVOKED"])  # the holder's permit fails
 
+    rt.clock.advance(seconds=2 * 86400)  # re-issued two days later: the validity does not move
     report = reissue_signed_by(rt.collaborators, _admin(rt), old_kid)
     new_kid = revocation.replaced_by
     assert report.signed_with == new_kid and len(report.reissued) == 2 and report.transactions == 1
@@ -113,11 +114,12 @@ def test_reissue_after_revocation_gives_holders_permits_that_verify(runtime, per
     assert len(texts) == 2 and {r["payload"]["template"] for r in texts} == {"permit_reissued"}
     assert {r["payload"]["params"]["permit_no"] for r in texts} == {valid.permit_no, suspended.permit_no}
     pushed = [
-        (m.payload["event"], m.payload["record"]["ZZBS"], m.payload["record"]["ZZZT"])
+        (m.payload["event"], m.payload["record"]["ZZBS"], m.payload["record"]["ZZZT"], m.payload["record"]["ZZYXQQSRQ"])
         for m in outbox_inspector.messages("provincial_push")
         if m.payload["record"]["ZZBH"] == valid.permit_no
     ]
-    (old_event, old_id, old_status), (new_event, new_id, new_status) = pushed[-2:]
+    (old_event, old_id, old_status, old_from), (new_event, new_id, new_status, new_from) = pushed[-2:]
+    assert old_from == new_from == "2026-11-30"  # the validity the platform holds did not move
     assert (old_event, old_status, new_event, new_status) == ("superseded", "superseded", "issued", "valid")
     assert old_id != new_id  # the GB/T 36904 identifier names the version
 
