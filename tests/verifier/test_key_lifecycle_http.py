@@ -129,3 +129,21 @@ def test_rotation_then_compromise_reach_the_verifier_within_one_refresh(sqlite_r
     # the list the compromised key had signed was dropped and fetched again, signed by the new key
     assert verifier.trust.held_list(uri).status_list.kid == newest
     assert answer(verifier, issue_presentation(rt.collaborators, third)) == "valid"
+
+
+def test_revoking_reissues_the_holders_permits_and_the_served_issuer_publishes_them(sqlite_runtime, admin, verifier):
+    """`keys revoke --compromised` (another process) signs the permits in use again: after one
+    refresh the verifier refuses the old token by name and accepts the new version's."""
+    rt = sqlite_runtime
+    held = make_credential(rt)
+    assert verifier.trust.refresh() == [] and answer(verifier, held.token) == "valid"
+    rt.clock.advance(seconds=60)
+    out = json.loads(admin("keys", "revoke", held.kid, "--compromised", "--reason", "签名服务器被入侵", "--json"))
+    assert out["credentials_affected"] == 1 and out["reissued"]["reissued"] == 1 and out["follow_up"] is None
+    with rt.uow(readonly=True) as uow:
+        newest = uow.credentials.versions(held.permit_no)[0]
+    assert (newest.version, newest.kid) == (2, out["replaced_by"])
+    assert verifier.trust.refresh() == []
+    assert answer(verifier, held.token) == ("KEY_REVOKED", "KEY_COMPROMISED")
+    assert answer(verifier, newest.token) == "valid"
+    assert answer(verifier, issue_presentation(rt.collaborators, newest)) == "valid"
