@@ -87,3 +87,5 @@ def test_every_reason_a_verifier_answers_has_its_chinese_message():
 
     assert set(REASONS_ZH) == set(VERIFY_REASONS)
     assert "密钥" in REASONS_ZH["KEY_REVOKED"] and "不能视为有效" in REASONS_ZH["KEY_REVOKED"]
+    # the issuer re-issues what a revoked key signed: the holder shows the new QR
+    assert "重新打开电子居住证" in REASONS_ZH["KEY_REVOKED"]
