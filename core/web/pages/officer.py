@@ -133,12 +133,19 @@ def queue():
 @bp.get("/search")
 @officer_required(*officer_search.SEARCH_ROLES)
 def search():
-    """The search box's answer: what was searched for (in words) and one page of matches."""
+    """The bare search box (from the menu). A query in the address is not searched: searches are
+    posted, so that an ID number or a phone never lands in a URL (history, proxy logs, Referer)."""
+    return render_template("officer/search.html", q="", page=None, errors=FormErrors())
+
+
+@bp.post("/search")
+@officer_required(*officer_search.SEARCH_ROLES)
+def search_post():
+    """The search box's answer: what was searched for (in words) and one page of matches. The
+    pager posts the query again with the keyset cursor in a hidden field (no script needed)."""
     rt = runtime_of()
-    q = request.args.get("q", "")
-    if "q" not in request.args:  # opened from the menu: the box only
-        return render_template("officer/search.html", q="", page=None, errors=FormErrors())
-    after = request.args.get("after") or None
+    q = request.form.get("q", "")
+    after = request.form.get("after") or None
     try:
         page = officer_search.search_applications(
             rt.collaborators, current_principal(), q, after=after, request_id=_request_id()
