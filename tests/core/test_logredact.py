@@ -19,6 +19,17 @@ def test_redact_masks_ids_and_phones_but_not_other_numbers():
     assert redact("no digits here") == "no digits here"
 
 
+def test_query_strings_are_masked_however_the_number_was_encoded():
+    line = '"GET /officer/search?q={} HTTP/1.1" 200 -'
+    for typed in ("138+1234+5678", "138%201234%205678", "138-1234-5678", "%2B86%20138%201234%205678", "8613812345678"):
+        assert redact(line.format(typed)) == line.format("138****5678"), typed
+    encoded_id = "".join(f"%{ord(c):02X}" for c in CANARY_ID)  # every character escaped
+    assert redact(line.format(encoded_id)) == line.format("1101**********1237")
+    assert redact(line.format("1101+0119+9001+0112+37")) == line.format("1101**********1237")
+    other = "GET /api/v1/applications?q=7K3M9QX2TADD&limit=50&after=MjAyNi0xMi0wMg HTTP/1.1"
+    assert redact(other) == other  # a reference, a limit and a cursor are left as they were
+
+
 def test_every_record_is_redacted_whoever_logs_it(runtime, caplog):
     install_log_redaction()
     caplog.set_level(logging.INFO)
