@@ -67,8 +67,8 @@ def check_paging(errors: ErrorList, after: str | None, limit: object) -> tuple |
     ``errors``, with the other problems of the request."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         errors.add("limit", "LIMIT_INVALID", f"limit 须为 1 至 {MAX_PAGE} 的整数")
-    cursor = decode_cursor(after) if after else None
-    if after and cursor is None:
+    cursor = decode_cursor(after) if isinstance(after, str) and after else None
+    if after not in (None, "") and cursor is None:  # a JSON body may hold any type
         errors.add("after", "CURSOR_INVALID", "after 不是有效的翻页位置，请从第一页重新开始")
     return cursor
 

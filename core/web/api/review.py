@@ -65,16 +65,30 @@ def _limit_arg() -> int:
     return int(limit) if limit.isdecimal() and len(limit) < 6 else -1
 
 
+@bp.post("/applications/search")
+@roles_required("clerk", "reviewer", "admin")
+def search_post():
+    """Officer search with the query in a JSON body ``{"q", "limit", "after"}``: the form to use,
+    as a query string ends up in access logs (the server's, a proxy's) and a body does not."""
+    body = json_body()
+    return _search(body.get("q", ""), body.get("after"), body.get("limit", review_queue.DEFAULT_PAGE))
+
+
 @bp.get("/applications")
 @roles_required("clerk", "reviewer", "admin")
 def search():
+    """``GET ?q=``: kept for the clients written before the POST form; same answer."""
+    return _search(request.args.get("q", ""), request.args.get("after") or None, _limit_arg())
+
+
+def _search(q: object, after: object, limit: object):
     """Officer search by ID number, 办件编号, permit number or phone (``q``, kind detected)."""
     page = officer_search.search_applications(
         runtime_of().collaborators,
         current_principal(),
-        request.args.get("q", ""),
-        after=request.args.get("after") or None,
-        limit=_limit_arg(),
+        q,
+        after=after,
+        limit=limit,
         request_id=g.get("request_id"),
     )
     items = [_listed(app) for app in page.items]
@@ -167,6 +181,32 @@ _PAGING = (
     },
 )
 
+#: what the search's ``q`` takes
+_QUERY = {
+    "type": "string",
+    "maxLength": 64,
+    "description": "18-character ID number, reference (any case, with or without hyphens), permit number, "
+    "or 11-digit mobile number",
+}
+_SEARCH_BODY = {
+    "type": "object",
+    "required": ["q"],
+    "properties": {
+        "q": _QUERY,
+        "limit": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
+        "after": {"type": ["string", "null"], "description": "the `next` of the previous page (keyset pagination)"},
+    },
+}
+_SEARCH_RESPONSES = {
+    "200": {
+        "description": "query (kind: id_number | reference | permit_no | phone, kind_zh), items "
+        "(masked, with reference), count (on this page), next (cursor or null)",
+    },
+    "401": _PROBLEM,
+    "403": _PROBLEM,
+    "422": _PROBLEM,
+}
+
 OPENAPI_PATHS = {
     "/api/v1/review/queue": {
         "get": {
@@ -192,31 +232,30 @@ OPENAPI_PATHS = {
             },
         }
     },
+    "/api/v1/applications/search": {
+        "post": {
+            "summary": "Officer search (the form to use): the applications of an ID number (through its blind "
+            "index), a 办件编号, a permit number or a phone, detected from q; paged in the queue's order; "
+            "audited (the kind searched, never the query). The query travels in the body, so it stays "
+            "out of the access logs of the server and of any proxy",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _SEARCH_BODY}},
+            },
+            "responses": _SEARCH_RESPONSES,
+        }
+    },
     "/api/v1/applications": {
         "get": {
-            "summary": "Officer search: the applications of an ID number (through its blind index), "
-            "a 办件编号, a permit number or a phone, detected from q; paged in the queue's order; audited "
-            "(the kind searched, never the query)",
+            "deprecated": True,
+            "summary": "Officer search with the query in the address, kept for older clients: use "
+            "POST /api/v1/applications/search instead, as a query string (an ID number, a phone) lands in "
+            "access logs. Same answer",
             "parameters": [
-                {
-                    "name": "q",
-                    "in": "query",
-                    "required": True,
-                    "schema": {"type": "string", "maxLength": 64},
-                    "description": "18-character ID number, reference (any case, with or without hyphens), "
-                    "permit number, or 11-digit mobile number",
-                },
+                {"name": "q", "in": "query", "required": True, "schema": _QUERY},
                 *_PAGING,
             ],
-            "responses": {
-                "200": {
-                    "description": "query (kind: id_number | reference | permit_no | phone, kind_zh), items "
-                    "(masked, with reference), count (on this page), next (cursor or null)",
-                },
-                "401": _PROBLEM,
-                "403": _PROBLEM,
-                "422": _PROBLEM,
-            },
+            "responses": _SEARCH_RESPONSES,
         }
     },
     "/api/v1/review/batch-approve": {

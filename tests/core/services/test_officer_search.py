@@ -94,6 +94,13 @@ def test_what_is_not_an_identifier_is_refused_saying_why(runtime):
     with pytest.raises(ValidationError) as caught:  # every problem at once
         officer_search.search_applications(rt.collaborators, reviewer, "张三", after="not-a-cursor", limit=0)
     assert sorted(e.code for e in caught.value.errors) == ["CURSOR_INVALID", "LIMIT_INVALID", "QUERY_UNRECOGNISED"]
+    with pytest.raises(ValidationError) as caught:  # what a JSON body (the POST search) may hold
+        officer_search.search_applications(rt.collaborators, reviewer, ["x"], after=7, limit="50")
+    assert sorted((e.field, e.code) for e in caught.value.errors) == [
+        ("after", "CURSOR_INVALID"),
+        ("limit", "LIMIT_INVALID"),
+        ("q", "REQUIRED"),
+    ]
 
 
 def test_residents_cannot_search(runtime):
