@@ -77,6 +77,11 @@ class VerifierDatabaseStorage(Storage):
         #: idle connections, one per thread that ran a transaction at the same time as another
         self._idle: collections.deque = collections.deque()
         self._pid = os.getpid()
+        # The kept connections are not the pool's, so the engine's dispose would not close them:
+        # a verifier shut down (or a test done with it) would keep its database open until the
+        # garbage collector found them -- on SQLite the -wal and -shm files then vanish at a
+        # moment nobody chose.
+        sa.event.listen(engine, "engine_disposed", self._close_kept)
 
     @property
     def base_exceptions(self):
@@ -107,6 +112,14 @@ class VerifierDatabaseStorage(Storage):
                 raise
             self._idle.append(conn)
             return result
+
+    def _close_kept(self, _engine: Engine) -> None:
+        kept, self._idle = self._idle, collections.deque()
+        if self._pid != os.getpid():  # a forked child's copies: the parent's to close, not ours
+            return
+        for conn in kept:
+            with contextlib.suppress(Exception):  # one already broken is closed as well as it can be
+                conn.close()
 
     def _checkout(self):
         if self._pid != os.getpid():  # a forked child never shares its parent's connections

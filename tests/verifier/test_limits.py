@@ -151,3 +151,17 @@ def test_a_kept_connection_that_broke_is_replaced_and_the_hit_still_counts(tmp_p
     assert limits.hit("verify-key", "client-1", 2, NOW) is None
     assert limits.hit("verify-key", "client-1", 2, NOW) == 50  # both counted: the third is refused
     engine.dispose()
+
+
+def test_disposing_the_engine_closes_the_kept_connections_and_the_limits_count_on(tmp_path):
+    database = tmp_path / "verifier.sqlite3"
+    engine = make_verifier_engine(f"sqlite:///{database}")
+    create_tables(engine)
+    limits = VerifierLimits(storage_for(engine, None), prefix="dispose")
+    assert limits.hit("verify-key", "client-1", 2, NOW) is None
+    engine.dispose()
+    # every connection closed: SQLite checkpointed its write-ahead log and removed it
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(database.name + "-")) == []
+    assert limits.hit("verify-key", "client-1", 2, NOW) is None  # on a new connection
+    assert limits.hit("verify-key", "client-1", 2, NOW) == 50  # both earlier hits counted
+    engine.dispose()
