@@ -29,6 +29,8 @@ nothing for the holder to do)
 ``reminder`` (the holder chose it)             ``reminder`` (:data:`govcred.core.services.reminders.REMINDERS`),
                                                ``credential_id``, ``permit_no``, ``version``,
                                                ``window`` (``None`` for ``after_suspension``),
+                                               ``lapses_on`` (the Beijing date the permit's
+                                               use lapses: what the reminder warns of),
                                                ``not_before``
 ``login_code``                                 ``code``, ``code_id`` (no application)
 ``progress_code`` (the public progress         ``code``, ``code_id``, ``application_ref`` (the
@@ -54,7 +56,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from govcred.core import models
-from govcred.core.clock import next_daytime
+from govcred.core.clock import BEIJING, next_daytime
 from govcred.core.models import Finding
 from govcred.core.reference import reference_of
 
@@ -133,6 +135,9 @@ class Notification:
     reason: str | None = None
     reminder: str | None = None
     window: tuple[dt.date, dt.date] | None = None
+    #: the Beijing date the permit's use lapses (reminders): a re-signed version keeps it, an
+    #: endorsement moves it, so a plugin counts a reminder as sent per (permit, this date)
+    lapses_on: dt.date | None = None
     not_before: dt.datetime | None = None
     code: str | None = None
     code_id: str | None = None
@@ -287,6 +292,7 @@ class Notifier:
                 occurred_at=now,
                 reminder=reminder,
                 window=window,
+                lapses_on=credential.expires_at.astimezone(BEIJING).date(),
                 not_before=next_daytime(now),
                 **self._credential(credential),
                 **self._about(application),

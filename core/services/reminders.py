@@ -9,7 +9,8 @@ endorsement (``after_suspension``). A permit without a stored choice gets
 
 The sweep emits each due reminder as a ``reminder`` notification (:mod:`govcred.core.notifications`)
 with a ``not_before`` inside 08:00-20:00 Beijing time; the plugins that notify holders decide how
-it travels, and queue it at most once per permit version (a sweep run again emits it again).
+it travels, and queue it at most once per permit and lapse date (a sweep run again emits it
+again; a re-signed version keeps the date, an endorsement moves it).
 """
 
 from __future__ import annotations

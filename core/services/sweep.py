@@ -10,8 +10,9 @@ tamper-evident), the plugins' outbox rows (from ``govcred_credential_status_chan
 longer matches, so a crashed sweep simply resumes and a second sweep finds nothing.
 
 Phase 2 queues the reminders holders chose (:mod:`core.reminders`): the window opened, a week
-before the lapse, the day after a suspension for a missed endorsement. Each is deduplicated
-per (permit, version, reminder), so running the sweep again queues nothing new.
+before the lapse, the day after a suspension for a missed endorsement. The notifying plugins
+queue each once per (permit, lapse date, reminder), so running the sweep again, or after the
+permit was signed again with the same lapse date, queues nothing new.
 
 A sweep that changes nothing writes nothing, not even its checkpoint row.
 """

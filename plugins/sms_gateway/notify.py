@@ -231,8 +231,19 @@ def queue_officer_alert(n: Notification, outbox: Outbox) -> str | None:
     )
 
 
+def reminder_key(permit_no: str, lapses_on: dt.date, reminder: str) -> str:
+    """The dedupe key of a reminder (sms_0002 rewrote the older per-version keys to this form)."""
+    return f"reminder:{permit_no}:{lapses_on.isoformat()}:{reminder}"
+
+
 def queue_reminder(n: Notification, outbox: Outbox) -> str | None:
-    """One reminder per (permit, version, reminder); delivered no earlier than core's ``not_before``."""
+    """One reminder per (permit, lapse date, reminder); delivered no earlier than core's ``not_before``.
+
+    Keyed by what the reminder is about, not by the credential version: a version signed again
+    (``credential reissue``, ``keys revoke --compromised``) keeps the lapse date and must not
+    text the holder a second time, while an endorsement moves it and starts a new cycle."""
+    if n.lapses_on is None:
+        return None
     params = {"permit_no": n.permit_no[:MAX_VARIABLE]}
     if n.reminder != "after_suspension":
         if n.window is None:
@@ -245,7 +256,7 @@ def queue_reminder(n: Notification, outbox: Outbox) -> str | None:
         f"reminder.{n.reminder}",
         REMINDER_TEMPLATES[n.reminder],
         params,
-        dedupe=f"reminder:{n.permit_no}:{n.version}:{n.reminder}",
+        dedupe=reminder_key(n.permit_no, n.lapses_on, n.reminder),
         not_before=n.not_before,
     )
 
