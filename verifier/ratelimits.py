@@ -87,16 +87,17 @@ class VerifierDatabaseStorage(Storage):
     def base_exceptions(self):
         return (sa.exc.SQLAlchemyError, self._engine.dialect.loaded_dbapi.Error)
 
-    def _transaction(self, body):
-        """``body(cursor)`` in one transaction on a held connection (SQLite: under the engine's
-        write lock, BEGIN IMMEDIATE). A connection that fails is closed, not kept; when a kept
-        one fails (the server restarted since), the transaction runs once more on a new one."""
+    def _transaction(self, body, *, write: bool = True):
+        """``body(cursor)`` in one transaction on a held connection (a write on SQLite: under the
+        engine's write lock, BEGIN IMMEDIATE; a read takes neither). A connection that fails is
+        closed, not kept; when a kept one fails (the server restarted since), the transaction runs
+        once more on a new one."""
         for attempt in (1, 2):
             conn, kept = self._checkout()
             try:
-                with write_lock(self._engine):
+                with write_lock(self._engine) if write else contextlib.nullcontext():
                     cursor = conn.cursor()
-                    if self._sqlite:  # an autocommit connection: the write transaction is ours
+                    if write and self._sqlite:  # an autocommit connection: the write transaction is ours
                         cursor.execute("BEGIN IMMEDIATE")
                     try:
                         result = body(cursor)
@@ -142,7 +143,7 @@ class VerifierDatabaseStorage(Storage):
                 self._forget_now_and_then(cursor, params["now"])
             return row
 
-        return self._transaction(body)
+        return self._transaction(body, write=write)
 
     def _forget_now_and_then(self, cursor, now: float) -> None:
         self._hits += 1
