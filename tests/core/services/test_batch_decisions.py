@@ -4,6 +4,7 @@ others left in the queue and named. Service, command line and API."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -155,3 +156,113 @@ def test_a_records_source_that_answers_one_person_at_a_time_is_asked_so(runtime)
         rt.pm.unregister(source)
     assert len(source.asked) == 1
     assert report.approved == [] and [s["application"] for s in report.skipped] == [app_id]
+
+
+def _footprint(rt, app_id: str, reviewer_id: str) -> dict:
+    """Every row one approval wrote, with what differs between two applications by nature (ids,
+    the person, random numbers, signatures, ciphertexts) replaced by placeholders: what is
+    left must be the same whichever path approved it."""
+    from govcred.core.orm import applications, audit_pending, decision_bases
+    from govcred.core.outbox import reveal_secrets
+    from govcred.core.repository.decision_bases import _aad
+    from govcred.core.ruleset import digest
+
+    cipher = rt.secrets.cipher
+    with rt.engine.connect() as conn:
+        app = conn.execute(sa.select(applications).where(applications.c.id == app_id)).mappings().one()
+        decision = conn.execute(sa.select(decisions).where(decisions.c.application_id == app_id)).mappings().one()
+        basis = (
+            conn.execute(sa.select(decision_bases).where(decision_bases.c.decision_id == decision["id"]))
+            .mappings()
+            .one()
+        )
+        credential = conn.execute(sa.select(credentials).where(credentials.c.application_id == app_id)).mappings().one()
+        entries = (
+            conn.execute(
+                sa.select(audit_log, audit_pending.c.seq.label("pending"))
+                .outerjoin(audit_pending, audit_pending.c.seq == audit_log.c.seq)
+                .where(audit_log.c.object_id.in_([app_id, credential["id"]]))
+                .order_by(audit_log.c.seq)
+            )
+            .mappings()
+            .all()
+        )
+        messages = (
+            conn.execute(
+                sa.select(outbox)
+                .where(outbox.c.aggregate_id.in_([app_id, credential["permit_no"]]))
+                .order_by(outbox.c.channel, outbox.c.aggregate_seq)
+            )
+            .mappings()
+            .all()
+        )
+    with rt.uow(readonly=True) as uow:
+        document = uow.applications.get(app_id).document
+    subject = rt.credential_types[app["schema"]].subject(document)
+    records = json.loads(cipher.decrypt(basis["records_enc"], _aad(decision["id"])))
+    assert basis["input_digest"] == digest(document) and basis["records_digest"] == digest(records)
+    header, claims = (
+        json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        for part in credential["token"].split(".")[:2]
+    )
+    assert claims == credential["claims"] and claims["status"]["status_list"]["idx"] == credential["status_idx"]
+    names = {
+        app_id: "<app>",
+        decision["id"]: "<decision>",
+        credential["id"]: "<credential>",
+        credential["permit_no"]: "<permit>",
+        reviewer_id: "<reviewer>",
+        subject["id_number"]: "<id_number>",
+        app["subject_index"]: "<subject_index>",
+        app["subject_id_masked"]: "<id_masked>",
+        app["reference"]: "<reference>",
+    }
+    random = {"token", "document_enc", "records_enc", "input_digest", "records_digest", "status_idx", "idx", "seq"}
+    random |= {"pending", "id", "_secret", "ZZBS", "application_ref"}
+
+    def plain(value, key=None):
+        if key in random:
+            return f"<{key}:{type(value).__name__}>"
+        if isinstance(value, dict):
+            return {k: plain(v, k) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if isinstance(value, str):
+            for name in sorted(names, key=len, reverse=True):
+                value = value.replace(name, names[name])
+        return value
+
+    return plain(
+        {
+            # the version only has to have moved on (the single path flushes twice: a stale
+            # reader is refused either way)
+            "application": {**app, "document_enc": None, "version": app["version"] > 1},
+            "decision": dict(decision),
+            "basis": {**basis, "records": records},
+            "credential": {**credential, "header": header},
+            "audit": [dict(e) for e in entries],
+            "outbox": [{**m, "secrets": reveal_secrets(cipher, m["id"], m["payload"])} for m in messages],
+            "pending_entries": sum(e["pending"] is not None for e in entries),
+        }
+    )
+
+
+def test_a_batch_approval_writes_exactly_what_a_single_decision_writes(runtime):
+    """Row for row and column for column: the decision, its basis, the credential (token
+    claims included), the application's new state, the audit entries and the outbox rows."""
+    from govcred.core.services.decisions import decide
+    from tests.core.workflow_helpers import officer
+
+    rt = runtime
+    (alone,) = rule_clean_applications(rt, 1, first=400)
+    single = officer(rt, "reviewer", "one-at-a-time")
+    decide(rt.collaborators, alone, approve=True, principal=single)
+    (batched,) = rule_clean_applications(rt, 1, first=401)
+    principal, seed = _reviewer(rt)
+    report = approve_batch(rt.collaborators, principal, totp_code=totp_code(seed, rt))
+    assert [a["application"] for a in report.approved] == [batched]
+    expected = _footprint(rt, alone, single.id)
+    assert expected["audit"] and expected["outbox"] and expected["pending_entries"] == len(expected["audit"])
+    got = _footprint(rt, batched, principal.id)
+    for part in expected:
+        assert got[part] == expected[part], part
