@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import event
@@ -84,6 +84,16 @@ class NumberAllocator:
         """A permit number ``prefix`` + 8 digits no credential has."""
         return self._take(uow, f"permit:{prefix}", lambda r: self._reserve_permits(r, prefix, now))
 
+    def reserve_ahead(self, uow, *, size: int, now: dt.datetime, status: int, permits: Mapping[str, int]) -> None:
+        """Reserve blocks now until the pools hold ``status`` status indices and, for each
+        prefix, ``permits[prefix]`` permit numbers: a batch of decisions takes its whole
+        chunk's numbers before its loop, so that the loop makes no query (each one would first
+        flush every application decided so far, one UPDATE each) and no reservation is
+        interleaved with the issuances."""
+        self._fill(uow, "status", status, lambda r: self._reserve_status(r, size, now))
+        for prefix, count in permits.items():
+            self._fill(uow, f"permit:{prefix}", count, lambda r, p=prefix: self._reserve_permits(r, p, now))
+
     # -- pools ----------------------------------------------------------------------------
     def _take(self, uow, space: str, reserve: Callable):
         pending = uow.session.info.setdefault(_PENDING, {})
@@ -92,8 +102,25 @@ class NumberAllocator:
         with self._lock:
             if self._free.get(space):
                 return self._free[space].pop()
+        numbers, in_transaction = self._reserve_block(uow, space, reserve)
+        first = numbers.pop()
+        self._pool(uow, space, numbers, in_transaction)
+        return first
+
+    def _fill(self, uow, space: str, count: int, reserve: Callable) -> None:
+        while self._pooled_count(uow, space) < count:
+            self._pool(uow, space, *self._reserve_block(uow, space, reserve))
+
+    def _pooled_count(self, uow, space: str) -> int:
+        pending = uow.session.info.get(_PENDING, {})
+        with self._lock:
+            return len(pending.get(space, ())) + len(self._free.get(space, ()))
+
+    def _reserve_block(self, uow, space: str, reserve: Callable) -> tuple[list, bool]:
+        """A newly reserved block's numbers, and whether they were reserved in the caller's
+        transaction (then they serve only it until it commits)."""
         if is_sqlite(uow.session.get_bind()):
-            return self._reserve_in(uow, space, reserve)
+            return reserve(uow), True
         try:
             # PostgreSQL: a short transaction of its own, never the request's (an idempotent
             # request's units of work join its transaction; a reservation must not roll back
@@ -107,23 +134,21 @@ class NumberAllocator:
         except sa_exc.DBAPIError as exc:
             if not (lock_not_available(exc) or isinstance(exc, sa_exc.IntegrityError)):
                 raise
-            return self._reserve_in(uow, space, reserve)  # a new list created beside us, or a held row
-        first = numbers.pop()
-        with self._lock:
-            self._free.setdefault(space, []).extend(numbers)
-        return first
+            return reserve(uow), True  # a new list created beside us, or a held row
+        return numbers, False
 
-    def _reserve_in(self, uow, space: str, reserve: Callable):
-        """Reserve in the caller's transaction; the rest of the block serves that transaction
-        and joins the pool only if it commits."""
+    def _pool(self, uow, space: str, numbers: list, in_transaction: bool) -> None:
+        """Numbers reserved in the caller's transaction serve that transaction and join the
+        process's pool only if it commits; those of a committed reservation join it at once."""
+        if not in_transaction:
+            with self._lock:
+                self._free.setdefault(space, []).extend(numbers)
+            return
         pending = uow.session.info.setdefault(_PENDING, {})
-        numbers = reserve(uow)
-        first = numbers.pop()
         if not any(pending.values()) and not uow.session.info.get(_ADOPTING):
             uow.session.info[_ADOPTING] = True
             event.listen(uow.session, "after_commit", self._adopt, once=True)
         pending[space] = pending.get(space, []) + numbers
-        return first
 
     def _adopt(self, session) -> None:
         session.info.pop(_ADOPTING, None)

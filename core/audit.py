@@ -50,6 +50,10 @@ def leaf_mac(key: bytes, leaf: bytes) -> str:
 #: built once (no statement construction per entry); with a list of rows SQLAlchemy runs it as
 #: multi-row INSERT ... RETURNING batches, seqs in the rows' order
 _INSERT_RETURNING_SEQ = sa.insert(audit_log).returning(audit_log.c.seq, sort_by_parameter_order=True)
+#: for many entries whose seqs are only put into ``audit_pending``, where their order does not
+#: matter: without sort_by_parameter_order SQLAlchemy sends multi-row INSERTs; with it, having
+#: no sentinel column to match the rows, it sends one statement per entry
+_INSERT_MANY_RETURNING_SEQS = sa.insert(audit_log).returning(audit_log.c.seq)
 
 
 class AuditLog:
@@ -72,7 +76,7 @@ class AuditLog:
         rows, self._held = self._held or [], None
         if not rows:
             return
-        seqs = self._session.execute(_INSERT_RETURNING_SEQ, rows).scalars().all()
+        seqs = self._session.execute(_INSERT_MANY_RETURNING_SEQS, rows).scalars().all()
         self._session.execute(sa.insert(audit_pending), [{"seq": seq} for seq in seqs])
 
     def append(

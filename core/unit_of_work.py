@@ -136,15 +136,17 @@ class UnitOfWork:
 
     @contextmanager
     def held_writes(self) -> Iterator[None]:
-        """Set-based writing for a batch of decisions: credentials, decisions, audit entries,
-        outbox rows, decision bases and key extensions are collected inside the block and written at its end with
-        one executemany each, after the ORM rows they refer to are flushed. Leaving by an
-        exception writes nothing (the unit of work rolls back anyway)."""
+        """Set-based writing for a batch of decisions: the decided applications' new state,
+        credentials, decisions, audit entries, outbox rows, decision bases and key extensions are
+        collected inside the block and written at its end with one executemany each, after the
+        ORM rows they refer to are flushed. Leaving by an exception writes nothing (the unit of
+        work rolls back anyway)."""
         # in the order of their references: a basis names its decision, a decision its credential
         held = (self.credentials, self.decisions, self.decision_bases, self.signing_keys, self.audit, self.outbox)
-        for part in held:
+        for part in (self.applications, *held):
             part.hold()
         yield
+        self.applications.release()  # before the flush, which would write each application itself
         self.session.flush()
         for part in held:
             part.release()

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from govcred.core import models
 from govcred.core.exceptions import NotFound
@@ -27,10 +29,69 @@ def _matches(column: str, value: str) -> sa.ColumnElement[bool]:
     return c[column] == value
 
 
+#: What a decision changes on its application (``Application.decide`` and the permit number).
+DECISION_COLUMNS = ("state", "decided_at", "permit_no")
+#: The version check the ORM makes (``version_id_col``), for many applications in one executemany.
+_WRITE_DECIDED = (
+    sa.update(applications)
+    .where(applications.c.id == sa.bindparam("b_id"), applications.c.version == sa.bindparam("b_version"))
+    .values({**{name: sa.bindparam(f"b_{name}") for name in DECISION_COLUMNS}, "version": sa.bindparam("b_next")})
+)
+
+
 class ApplicationRepository:
     def __init__(self, session: Session, secrets: Secrets):
         self._s = session
         self._secrets = secrets
+        #: applications decided while held (:meth:`hold`), by id, written by :meth:`release`
+        self._held: dict[str, models.Application] | None = None
+
+    def hold(self) -> None:
+        """Write the decisions' changes (:meth:`decided`) from now on with one executemany at
+        :meth:`release` instead of the ORM's flush, which updates each application with a
+        statement of its own (a tenth of a batched issuance's time)."""
+        self._held = {}
+
+    def decided(self, app: models.Application) -> None:
+        """``app`` was decided (:data:`DECISION_COLUMNS` changed): written at :meth:`release`
+        while held, by the ORM's flush otherwise."""
+        if self._held is not None:
+            self._held[app.id] = app
+
+    def release(self) -> None:
+        """Write the held applications' decision columns, each ``WHERE id AND version`` and
+        with the next version, as the ORM would; a row not matched (changed by another
+        transaction since it was read) raises :class:`StaleDataError` like the ORM's flush.
+        Then they take the written values as their rows' own and leave the session (what is
+        loaded stays readable; a later change to one would not be flushed). One with other
+        changes besides is left to the ORM's flush."""
+        held, self._held = self._held or {}, None
+        apps = [a for a in held.values() if instance_state(a).committed_state.keys() <= set(DECISION_COLUMNS)]
+        if not apps:
+            return
+        rows = [
+            {"b_id": a.id, "b_version": a.version, "b_next": a.version + 1}
+            | {f"b_{name}": getattr(a, name) for name in DECISION_COLUMNS}
+            for a in apps
+        ]
+        # no autoflush: it would write these very applications first, one statement each
+        with self._s.no_autoflush:
+            if self._s.get_bind().dialect.supports_sane_multi_rowcount:
+                matched = self._s.execute(_WRITE_DECIDED, rows).rowcount
+            else:
+                matched = sum(self._s.execute(_WRITE_DECIDED, row).rowcount for row in rows)
+        if matched != len(rows):
+            raise StaleDataError(
+                f"UPDATE statement on table 'applications' expected to update {len(rows)} row(s); "
+                f"{matched} were matched."
+            )
+        for app, row in zip(apps, rows, strict=True):
+            for name in DECISION_COLUMNS:
+                set_committed_value(app, name, getattr(app, name))
+            set_committed_value(app, "version", row["b_next"])
+            # still flagged modified (no public way to clear it): out of the session, or its
+            # flush would compare every column of every one of them again to find nothing
+            self._s.expunge(app)
 
     def add(self, app: models.Application) -> None:
         self._s.add(app)

@@ -14,18 +14,22 @@ approved.
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from govcred.core import models
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.accounts.totp import check_code
-from govcred.core.exceptions import AuthenticationRequired, ErrorList
+from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.decisions import DECIDING_ROLES, record_decision
 from govcred.core.services.eligibility import evaluate_many
 from govcred.core.services.intake import commit_application_change
+from govcred.core.services.issuance import permit_prefix
 from govcred.core.services.review_queue import MAX_PAGE, due_window, review_queue
 
 MAX_BATCH = 100_000
@@ -159,18 +163,32 @@ def _approve_chunk(deps: Collaborators, principal: Principal, app_ids: list[str]
             else:
                 judging.append(app)
         judged = evaluate_many(deps, uow, judging, None)
-        with uow.held_writes():
-            for app in judging:
-                findings, context = judged[app.id]
-                blocking = [f.code for f in findings if f.blocking]
-                if blocking:
-                    report.skipped.append({"application": app.id, "codes": blocking})
-                    continue
-                decision = record_decision(deps, uow, app, findings, context, True, principal, [], key, now)
-                approved.append((app, decision))
+        clean = []
+        for app in judging:
+            blocking = [f.code for f in judged[app.id][0] if f.blocking]
+            if blocking:
+                report.skipped.append({"application": app.id, "codes": blocking})
+            else:
+                clean.append(app)
+        _reserve_numbers(deps, uow, clean, now)
+        try:
+            with uow.held_writes():
+                for app in clean:
+                    findings, context = judged[app.id]
+                    decision = record_decision(deps, uow, app, findings, context, True, principal, [], key, now)
+                    approved.append((app, decision))
+        except StaleDataError:  # the held UPDATE's version check, as decide() answers it
+            raise Conflict("该申请已被其他工作人员修改，请刷新后重试", code="APPLICATION_CHANGED") from None
         commit_application_change(uow)
     report.transactions += 1
     for app, decision in approved:
         report.approved.append(
             {"application": app.id, "credential": decision.credential_id, "permit_no": app.permit_no}
         )
+
+
+def _reserve_numbers(deps: Collaborators, uow, apps: list, now) -> None:
+    """Every status index and permit number the chunk will take, reserved before its loop (a
+    few blocks at once, instead of a reservation in the middle of the issuances)."""
+    prefixes = Counter(permit_prefix(deps.credential_types[app.schema].name, app.county, now) for app in apps)
+    deps.allocator.reserve_ahead(uow, size=deps.settings.status_list_size, now=now, status=len(apps), permits=prefixes)

@@ -16,6 +16,7 @@ from govcred.core import models
 from govcred.core.accounts.factors import require_recent_factor
 from govcred.core.accounts.officers import Principal, require_role
 from govcred.core.exceptions import Conflict, ErrorList, FieldError, PermissionDenied, ValidationError
+from govcred.core.repository.held import transient
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.eligibility import evaluate_in
 from govcred.core.services.intake import commit_application_change
@@ -121,13 +122,19 @@ def record_decision(
     the caller's transaction (one decision at a time, or a batch: core/services/batch_decisions.py)."""
     blocking = [f for f in findings if f.blocking]
     app.decide(approve, now)
-    decision = models.Decision(
-        application_id=app.id,
-        approved=approve,
-        findings=[f.as_dict() for f in findings],
-        officer_reasons=reasons,
-        reviewer_id=principal.id,
-        decided_at=now,
+    uow.applications.decided(app)
+    decision = transient(
+        models.Decision,
+        {
+            "application_id": app.id,
+            "approved": approve,
+            "findings": [f.as_dict() for f in findings],
+            "officer_reasons": reasons,
+            "reviewer_id": principal.id,
+            "decided_at": now,
+            "id": models.new_id(),
+            "credential_id": None,
+        },
     )
     uow.decisions.add(decision)
     record_basis(deps, uow, decision, app, context)

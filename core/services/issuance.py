@@ -13,6 +13,7 @@ from govcred.core import models
 from govcred.core.claims import RESERVED_CLAIMS
 from govcred.core.clock import BEIJING
 from govcred.core.exceptions import ConfigError
+from govcred.core.repository.held import transient
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.status import status_list_uri
 from govcred.core.tokens import CREDENTIAL, issue_token
@@ -93,24 +94,30 @@ def issue_credential(
     }
     token = issue_token(CREDENTIAL, claims, key, clock=deps.clock)
     permit_no = permit_no or deps.allocator.permit_no(uow, permit_prefix(credential_type.name, app.county, now), now)
-    credential = models.Credential(
-        version=version,
-        application_id=app.id,
-        permit_no=permit_no,
-        credential_type=credential_type.name,
-        subject_index=app.subject_index,
-        issued_at=now,
-        not_before=now,
-        expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
-        kid=key.kid,
-        token=token,
-        claims=claims,
-        status_list_id=list_id,
-        status_idx=idx,
-        id=credential_id,
-        owner_id=app.owner_id,
-        # a re-issue keeps (or restarts) the cycle's start; a first issue takes the type's answer
-        residence_start=context.extra.get("residence_start") or credential_type.residence_start(claims),
+    credential = transient(
+        models.Credential,
+        {
+            "version": version,
+            "application_id": app.id,
+            "permit_no": permit_no,
+            "credential_type": credential_type.name,
+            "subject_index": app.subject_index,
+            "issued_at": now,
+            "not_before": now,
+            "expires_at": dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
+            "kid": key.kid,
+            "token": token,
+            "claims": claims,
+            "status_list_id": list_id,
+            "status_idx": idx,
+            "id": credential_id,
+            "owner_id": app.owner_id,
+            # a re-issue keeps (or restarts) the cycle's start; a first issue takes the type's answer
+            "residence_start": context.extra.get("residence_start") or credential_type.residence_start(claims),
+            "status": models.VALID,
+            "status_reason": "",
+            "status_changed_at": None,
+        },
     )
     uow.credentials.add(credential)
     uow.signing_keys.extend_verify_until(key.kid, credential.expires_at)

@@ -266,3 +266,31 @@ def test_a_batch_approval_writes_exactly_what_a_single_decision_writes(runtime):
     got = _footprint(rt, batched, principal.id)
     for part in expected:
         assert got[part] == expected[part], part
+
+
+def test_the_held_update_refuses_an_application_changed_since_it_was_read(runtime):
+    """The decided applications are written with one executemany ``WHERE id AND version``: a
+    row another writer changed meanwhile is not matched, and the whole write is refused as the
+    ORM's own version check refuses it (StaleDataError: a Conflict for decide and the batch)."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from govcred.core import models
+    from govcred.core.orm import applications
+
+    rt = runtime
+    first, second = rule_clean_applications(rt, 2, first=500)
+    with rt.uow() as uow:
+        apps = uow.applications.by_ids([first, second], for_update=True)
+        uow.applications.hold()
+        for app in apps.values():
+            app.decide(True, rt.clock.now())
+            uow.applications.decided(app)
+        # what another transaction would have committed in between (no autoflush: nothing of
+        # the decisions is written before release)
+        with uow.session.no_autoflush:
+            uow.session.execute(
+                sa.update(applications).where(applications.c.id == second).values(version=applications.c.version + 1)
+            )
+        with pytest.raises(StaleDataError):
+            uow.applications.release()
+    assert _count(rt, applications, applications.c.state == models.APPROVED) == 0
