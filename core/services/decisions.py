@@ -132,8 +132,6 @@ def record_decision(
             "officer_reasons": reasons,
             "reviewer_id": principal.id,
             "decided_at": now,
-            "id": models.new_id(),
-            "credential_id": None,
         },
     )
     uow.decisions.add(decision)

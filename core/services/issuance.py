@@ -114,9 +114,6 @@ def issue_credential(
             "owner_id": app.owner_id,
             # a re-issue keeps (or restarts) the cycle's start; a first issue takes the type's answer
             "residence_start": context.extra.get("residence_start") or credential_type.residence_start(claims),
-            "status": models.VALID,
-            "status_reason": "",
-            "status_changed_at": None,
         },
     )
     uow.credentials.add(credential)
