@@ -31,6 +31,7 @@ def _matches(column: str, value: str) -> sa.ColumnElement[bool]:
 
 #: What a decision changes on its application (``Application.decide`` and the permit number).
 DECISION_COLUMNS = ("state", "decided_at", "permit_no")
+_ONLY_DECIDED = frozenset(DECISION_COLUMNS)
 #: The version check the ORM makes (``version_id_col``), for many applications in one executemany.
 _WRITE_DECIDED = (
     sa.update(applications)
@@ -66,7 +67,7 @@ class ApplicationRepository:
         loaded stays readable; a later change to one would not be flushed). One with other
         changes besides is left to the ORM's flush."""
         held, self._held = self._held or {}, None
-        apps = [a for a in held.values() if instance_state(a).committed_state.keys() <= set(DECISION_COLUMNS)]
+        apps = [a for a in held.values() if instance_state(a).committed_state.keys() <= _ONLY_DECIDED]
         if not apps:
             return
         rows = [
