@@ -200,6 +200,26 @@ class VerifierDatabaseStorage(Storage):
             conn.execute(sa.delete(limit_counters).where(limit_counters.c.key == key))
 
 
+#: :meth:`VerifierLimits.admit` on Redis, as the verifier database does it: nothing counted
+#: while the guard (KEYS[1]) is at its limit (ARGV[1]); else each further key counted as limits'
+#: own incr_expire script counts (INCRBY; the first hit of a window sets its expiry), the counts
+#: returned in order. One script: atomic on the server, one round trip.
+_REDIS_ADMIT = """
+if tonumber(redis.call("get", KEYS[1]) or "0") >= tonumber(ARGV[1]) then
+    return {}
+end
+local counts = {}
+for i = 2, #KEYS do
+    local current = redis.call("incrby", KEYS[i], 1)
+    if current == 1 then
+        redis.call("expire", KEYS[i], ARGV[i])
+    end
+    counts[i - 1] = current
+end
+return counts
+"""
+
+
 def storage_for(engine: Engine, redis_url: str | None) -> Storage:
     if redis_url:
         from limits.storage import RedisStorage
@@ -222,6 +242,7 @@ class VerifierLimits:
         self._storage = storage
         self.policy = policy
         self._prefix = prefix
+        self._redis_admit = None  # the admission script, registered on first use
 
     def hit(self, what: str, who: str, per_minute: int, now: float) -> int | None:
         """Count one; None when admitted, else the seconds until the next window opens."""
@@ -250,15 +271,14 @@ class VerifierLimits:
         storage = self._storage
         if isinstance(storage, VerifierDatabaseStorage):
             admitted = storage.admit((guard_key, guard_limit), keys)
-        elif hasattr(storage, "lua_incr_expire"):  # limits' RedisStorage: one pipeline
-            pipe = storage.get_connection().pipeline(transaction=False)
-            pipe.get(storage.prefixed_key(guard_key))
-            for key, expiry, _limit in keys:
-                storage.lua_incr_expire([storage.prefixed_key(key)], [expiry, 1], client=pipe)
-            guard_count, *counts = pipe.execute()
-            admitted = int(guard_count or 0) < guard_limit and all(
-                int(count) <= limit for count, (_k, _e, limit) in zip(counts, keys)
+        elif hasattr(storage, "lua_incr_expire"):  # limits' RedisStorage: one script, atomic on the server
+            if self._redis_admit is None:
+                self._redis_admit = storage.get_connection().register_script(_REDIS_ADMIT)
+            counts = self._redis_admit(
+                keys=[storage.prefixed_key(guard_key)] + [storage.prefixed_key(key) for key, _e, _l in keys],
+                args=[guard_limit] + [expiry for _k, expiry, _l in keys],
             )
+            admitted = bool(counts) and all(int(count) <= limit for count, (_k, _e, limit) in zip(counts, keys))
         else:
             if self.exhausted(*guard, now) is not None:
                 return self.retry_after(now)

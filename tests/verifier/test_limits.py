@@ -8,6 +8,7 @@ import io
 import threading
 
 import pytest
+from limits import RateLimitItemPerMinute
 
 from govcred.core.qr import render_png
 from govcred.verifier.app import create_app
@@ -43,6 +44,43 @@ def test_a_limit_admits_exactly_its_figure_when_threads_of_several_processes_rac
     assert admitted.count(True) == 10  # not 11, not 12: no overshoot
     assert limiters[0].hit("verify-key", "client-1", 10, NOW) == 50  # seconds to the next window
     assert limiters[1].hit("verify-key", "client-1", 10, NOW + 50) is None  # the next window
+
+
+def test_a_request_admission_counts_exactly_when_threads_of_several_processes_race(store):
+    # admit() is what every verify request runs: the guard read and both counters in one go
+    engine, redis_url = store
+    limiters = [VerifierLimits(storage_for(engine, redis_url), prefix="admit-race") for _ in range(3)]
+    guard, counted = ("failed-key", "10.0.0.1", 3), [("verify-key", "client-1", 10), ("verify-address", "10.0.0.1", 50)]
+    answers, start = [], threading.Barrier(24)
+
+    def request(limiter):
+        start.wait()
+        answers.append(limiter.admit(guard, counted, NOW))
+
+    threads = [threading.Thread(target=request, args=(limiters[n % 3],)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers.count(None) == 10 and answers.count(50) == 14  # refused ones wait 50 s
+    limiter = limiters[0]
+
+    def count(what, who, per_minute, now=NOW):  # the shared counter itself, as limits keys it
+        key = RateLimitItemPerMinute(per_minute).key_for("admit-race", what, who, str(int(now) // 60))
+        return storage_for(engine, redis_url).get(key)
+
+    assert count("verify-key", "client-1", 10) == 24  # every request counted, refused ones too
+    assert count("verify-address", "10.0.0.1", 50) == 24
+
+    for _ in range(3):  # the address now guesses keys: refused before anything is counted
+        limiter.hit("failed-key", "10.0.0.1", 3, NOW)
+    assert limiter.admit(guard, [("verify-key", "client-2", 10), ("verify-address", "10.0.0.1", 50)], NOW) == 50
+    assert count("verify-key", "client-2", 10) == 0
+    assert count("verify-address", "10.0.0.1", 50) == 24
+
+    later = NOW + 60  # the next window: every counter starts again, the guard too
+    assert limiter.admit(guard, counted, later) is None
+    assert count("verify-key", "client-1", 10, later) == 1
 
 
 @pytest.fixture
