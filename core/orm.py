@@ -36,9 +36,10 @@ class TZDateTime(sa.types.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a TZDateTime column")
-        value = value.astimezone(dt.UTC)
+        if value.tzinfo is not dt.UTC:  # the clock's own times are UTC already: nothing to convert
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to a TZDateTime column")
+            value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
