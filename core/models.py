@@ -7,7 +7,7 @@ demo) moves applications through the same legal transitions.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +22,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.config import Settings
 
 
+def random_uuid_bytes() -> bytes:
+    """The 16 bytes of a random (version 4) UUID, the same bits ``uuid.uuid4()`` sets, without
+    building the UUID object: a third of the time, and a batched issuance makes four ids."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return bytes(raw)
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID in its canonical text form (``str(uuid.uuid4())``)."""
+    h = random_uuid_bytes().hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 # ---- eligibility ----------------------------------------------------------------------

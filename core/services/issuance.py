@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from govcred.core.tokens import CREDENTIAL, issue_token
 
 def compact_id() -> str:
     """A credential id (``jti``): the 16 bytes of a random UUID as 22 base64url characters."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    return base64.urlsafe_b64encode(models.random_uuid_bytes()).rstrip(b"=").decode()
 
 
 def merge_claims(parts: Sequence[Mapping[str, Any] | None]) -> tuple[dict[str, Any], dt.datetime | None]:

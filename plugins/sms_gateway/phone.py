@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 _MOBILE = re.compile(r"1[3-9]\d{9}")
+_SEPARATORS = re.compile(r"[\s-]")
 
 
 def normalise_phone(value: str) -> str:
     """Digits only, without a leading +86 / 0086."""
-    digits = re.sub(r"[\s-]", "", value or "")
+    digits = _SEPARATORS.sub("", value or "")
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]

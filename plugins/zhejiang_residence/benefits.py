@@ -9,6 +9,7 @@ changes; new benefits take new bits (append only).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -46,6 +47,7 @@ def compact_codes(codes: tuple[str, ...]) -> list[str]:
     return [BENEFITS[c].compact for c in codes]
 
 
+@functools.lru_cache(maxsize=64)  # a county's benefits: the same mask for each of its credentials
 def benefit_mask(codes: tuple[str, ...]) -> int:
     """The ``ben`` claim: one bit per covered benefit."""
     mask = 0

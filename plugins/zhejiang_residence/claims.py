@@ -19,6 +19,7 @@ use lapses when it is not endorsed by then (暂行条例 art. 10; 浙江条例 a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,7 @@ def endorsement_anniversary(issued: dt.date) -> dt.date:
         return dt.date(issued.year + 1, 2, 28)
 
 
+@functools.lru_cache(maxsize=16)  # the decision time: one for all the issuances of a batch's chunk
 def use_lapses_at(issued_at: dt.datetime) -> dt.datetime:
     """End of the anniversary day, Beijing time, of the Beijing date of issue."""
     day = endorsement_anniversary(issued_at.astimezone(BEIJING).date())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from operator import mul
 
 from govcred.core import mask_identifier, mask_name  # noqa: F401  (mask_name is re-exported)
 
@@ -81,7 +82,7 @@ def normalise_id(value: str) -> str:
 
 def id_check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(map(mul, map(int, first17), _ID_WEIGHTS)) % 11]
 
 
 def parse_resident_id(value: str, today: dt.date | None = None) -> ResidentId | IdProblem:
