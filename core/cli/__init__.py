@@ -5,6 +5,7 @@ under ``core/cli`` and share :mod:`govcred.core.cli.context`; plugins, and the v
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -124,5 +125,28 @@ def main(argv: list[str] | None = None) -> None:
     except GovcredError as exc:
         click.echo(f"错误 [{exc.code}]: {exc.message}", err=True)
         sys.exit(1)
+    except OSError as exc:
+        # A path the operator gave (an export file, a backup directory) that cannot be written
+        # or read: theirs to fix, so say which path and why instead of a traceback.
+        click.echo(f"错误 [FILE_ERROR]: {_file_problem(exc)}", err=True)
+        sys.exit(1)
     if isinstance(status, int) and status:
         sys.exit(status)
+
+
+_FILE_PROBLEMS = {
+    errno.ENOENT: "文件或目录不存在 (no such file or directory)",
+    errno.EACCES: "没有权限 (permission denied)",
+    errno.EPERM: "没有权限 (operation not permitted)",
+    errno.EROFS: "文件系统只读 (read-only file system)",
+    errno.ENOSPC: "磁盘空间不足 (no space left on device)",
+    errno.EISDIR: "这是一个目录 (is a directory)",
+    errno.ENOTDIR: "路径中有一项不是目录 (not a directory)",
+    errno.EEXIST: "已存在 (already exists)",
+}
+
+
+def _file_problem(exc: OSError) -> str:
+    what = _FILE_PROBLEMS.get(exc.errno, exc.strerror or str(exc))
+    path = exc.filename if exc.filename is not None else ""
+    return f"无法访问 {path}: {what}" if path else f"文件操作失败: {what}"

@@ -61,3 +61,27 @@ def test_bad_options_are_named_at_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "from: from 不是有效日期" in err and "to: to 不是有效日期" in err and "channel:" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--from", "2026-10-01", "--to", "2026-10-31", "--xlsx", "{blocked}/report.xlsx"],
+        ["report", "--from", "2026-10-01", "--to", "2026-10-31", "--csv", "{blocked}/report.csv"],
+        ["db", "backup", "{blocked}/backup"],
+    ],
+)
+def test_a_path_that_cannot_be_written_is_named_without_a_traceback(tmp_path, capsys, argv):
+    from govcred.core.cli import main
+
+    data_dir = str(tmp_path / "data")
+    main(["--data-dir", data_dir, "init"])
+    blocked = tmp_path / "a-file"  # a file where the operator meant a directory
+    blocked.write_text("")
+    with pytest.raises(SystemExit) as exited:
+        main(["--data-dir", data_dir, *(a.format(blocked=blocked) for a in argv)])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert f"错误 [FILE_ERROR]: 无法访问 {blocked}/" in err and "不是目录" in err
+    assert "Traceback" not in err
+    assert blocked.read_text() == ""
