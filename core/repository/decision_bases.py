@@ -29,6 +29,8 @@ class DecisionBasis:
 
 
 _INSERT = sa.insert(decision_bases)
+#: built once (json.dumps with arguments builds an encoder for each call; one a decision)
+_RECORDS_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _aad(decision_id: str) -> bytes:
@@ -52,7 +54,7 @@ class DecisionBasisRepository:
             self._s.execute(_INSERT, rows)
 
     def add(self, basis: DecisionBasis) -> None:
-        plain = json.dumps(basis.records, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        plain = _RECORDS_JSON.encode(basis.records).encode()
         row = {
             "decision_id": basis.decision_id,
             "ruleset": basis.ruleset,
