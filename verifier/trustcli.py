@@ -52,7 +52,7 @@ def sign(source, key_file, province, version, expires, days, out_file, root_out)
     from govcred.core.exceptions import ConfigError, GovcredError
     from govcred.core.keys import SigningKey, decrypt_private_key
     from govcred.verifier.trust import read_trust_data
-    from govcred.verifier.trustlist import root_document, sign_trust_list
+    from govcred.verifier.trustlist import checked_trust_list_source, root_document, sign_trust_list
 
     if (expires is None) == (days is None):
         raise click.UsageError("give exactly one of --expires and --days")
@@ -63,14 +63,18 @@ def sign(source, key_file, province, version, expires, days, out_file, root_out)
         expires_at = now + dt.timedelta(days=days)
     if expires_at <= now:
         raise click.UsageError("the expiry must lie in the future")
-    passphrase = os.environ.get("GOVCRED_TRUST_ROOT_PASSPHRASE") or click.prompt(
-        "根密钥口令 (root key passphrase)", hide_input=True
-    )
-    try:
+    try:  # the source first: a mistake in it is named before anyone types the passphrase
         data = read_trust_data(Path(source))
         extra = sorted(set(data) - {"issuer"})
         if extra:
             raise ConfigError(f"a signed list holds only [[issuer]] tables; remove {', '.join(extra)}")
+        checked_trust_list_source(data.get("issuer"), province=province, version=version)
+    except GovcredError as exc:
+        raise click.ClickException(exc.message) from None
+    passphrase = os.environ.get("GOVCRED_TRUST_ROOT_PASSPHRASE") or click.prompt(
+        "根密钥口令 (root key passphrase)", hide_input=True
+    )
+    try:
         key = SigningKey.from_private_key(decrypt_private_key(Path(key_file).read_bytes(), passphrase), created_at=now)
         token = sign_trust_list(
             data.get("issuer"), key, province=province, version=version, expires_at=int(expires_at.timestamp())

@@ -102,8 +102,9 @@ def issuer_entries(entries: Any) -> tuple[tuple[TrustedIssuer, ...], list[str]]:
     return tuple(issuers), problems
 
 
-def sign_trust_list(entries: list, key: SigningKey, *, province: str, version: int, expires_at: int, clock=None) -> str:
-    """The signed list of ``entries`` (trust-file issuer tables); ConfigError naming every problem."""
+def checked_trust_list_source(entries: list, *, province: str, version: int) -> list:
+    """The issuers ``entries`` (trust-file issuer tables) describe; ConfigError naming every
+    problem. Asked before the root key is unlocked, so a bad source costs no passphrase."""
     issuers, problems = issuer_entries(entries)
     if type(version) is not int or version < 1:
         problems.append("version must be a whole number from 1")
@@ -111,6 +112,12 @@ def sign_trust_list(entries: list, key: SigningKey, *, province: str, version: i
         problems.append("the list's issuer must be an http(s) URL")
     if problems:
         raise ConfigError("trust list not signed: " + "; ".join(problems), problems=problems)
+    return issuers
+
+
+def sign_trust_list(entries: list, key: SigningKey, *, province: str, version: int, expires_at: int, clock=None) -> str:
+    """The signed list of ``entries`` (trust-file issuer tables); ConfigError naming every problem."""
+    issuers = checked_trust_list_source(entries, province=province, version=version)
     summary = SignedTrustList(province, version, 0, expires_at, issuers, "").summary()
     claims = {"iss": province, "exp": expires_at, "version": version, "issuers": summary["issuers"]}
     return issue_token(TRUST_LIST, claims, key, clock=clock)

@@ -95,6 +95,19 @@ def test_sign_names_every_problem_of_the_source(admin, tmp_path):
     assert wrong.exit_code == 2 and "exactly one of --expires and --days" in wrong.output
 
 
+def test_a_bad_source_is_named_before_the_passphrase_is_asked(admin, tmp_path, monkeypatch):
+    root_key, _run = admin
+    monkeypatch.delenv("GOVCRED_TRUST_ROOT_PASSPHRASE")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[issuer]]\niss = "https://qt.example.gov.cn"\njwks = "keys/qt.json"\n')
+    args = ["trust", "sign", bad, "--key", root_key(), "--issuer", PROVINCE, "--version", 1, "--days", 1]
+    result = CliRunner().invoke(build_cli(), [*map(str, args), "--out", str(tmp_path / "list.jwt")], input="")
+    assert result.exit_code == 1
+    assert "divisions and credential_types are required" in result.output
+    assert "根密钥口令" not in result.output  # nobody was asked for the passphrase of a list that cannot be signed
+    assert not (tmp_path / "list.jwt").exists()
+
+
 def test_a_verifier_adopts_only_its_roots_lists_and_never_a_lower_version(admin, sqlite_runtime, tmp_path):
     root_key, run = admin
     rt = sqlite_runtime
