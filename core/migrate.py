@@ -52,6 +52,16 @@ def script_heads(engine: sa.engine.Engine, pm) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(engine, pm)).get_heads())
 
 
+def check_revision(engine: sa.engine.Engine, pm, revision: str) -> None:
+    """:class:`govcred.core.exceptions.ConfigError` naming the known revisions unless ``revision``
+    is one of them (or ``base``): asked before anyone is asked to confirm a downgrade."""
+    from govcred.core.exceptions import ConfigError
+
+    known = [r.revision for r in ScriptDirectory.from_config(alembic_config(engine, pm)).walk_revisions()]
+    if revision != "base" and revision not in known:
+        raise ConfigError(f"没有迁移版本 {revision} (unknown revision; known: {', '.join(sorted(known))}, base)")
+
+
 def downgrade(engine: sa.engine.Engine, pm, revision: str) -> None:
     """Take the schema back to ``revision`` (what each revision's ``downgrade`` keeps of the rows);
     a revision Alembic does not know raises :class:`govcred.core.exceptions.ConfigError`."""
@@ -60,9 +70,7 @@ def downgrade(engine: sa.engine.Engine, pm, revision: str) -> None:
     from govcred.core.exceptions import ConfigError
 
     cfg = alembic_config(engine, pm)
-    known = [r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()]
-    if revision != "base" and revision not in known:
-        raise ConfigError(f"没有迁移版本 {revision} (unknown revision; known: {', '.join(sorted(known))}, base)")
+    check_revision(engine, pm, revision)
     try:
         command.downgrade(cfg, revision)
     except CommandError as exc:

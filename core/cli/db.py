@@ -115,11 +115,12 @@ def db_downgrade(app: AppContext, revision: str, yes: bool) -> None:
     """Take the schema back to REVISION (e.g. 0004; `base` drops everything). Back up first:
     what a newer revision added is gone, and the audit log's tree and checkpoints are rebuilt
     as a hash chain."""
-    from govcred.core.migrate import current_heads, downgrade
+    from govcred.core.migrate import check_revision, current_heads, downgrade
 
     rt = app.runtime
     app.checkpoint_on_close = False  # the tables may no longer be there
     before = ", ".join(sorted(current_heads(rt.engine, rt.pm)))
+    check_revision(rt.engine, rt.pm, revision)  # a typo is named before the question
     if not yes:
         click.confirm(
             f"将数据库从 {before} 降级到 {revision}？(downgrade the database from {before} to {revision}?)", abort=True

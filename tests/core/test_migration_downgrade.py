@@ -80,3 +80,10 @@ def test_downgrade_names_an_unknown_revision(govcred_cli):
     result = govcred_cli("db", "downgrade", "0042", "--yes")
     assert result.exit_code != 0
     assert "没有迁移版本 0042" in str(result.exception) and "0003" in str(result.exception)
+
+
+def test_an_unknown_revision_is_named_before_the_confirmation_is_asked(govcred_cli):
+    result = govcred_cli("db", "downgrade", "0042", input="")
+    assert result.exit_code != 0
+    assert "没有迁移版本 0042" in str(result.exception)
+    assert "降级到 0042？" not in result.output  # no question about a downgrade that cannot happen
