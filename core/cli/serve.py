@@ -13,7 +13,7 @@ from govcred.core.cli.context import AppContext, pass_app
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, type=int, show_default=True)
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), show_default=True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1, max=64),

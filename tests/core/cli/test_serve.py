@@ -186,3 +186,10 @@ def test_serve_warns_when_the_issuer_url_is_not_where_it_listens(sqlite_env, tmp
         assert "GOVCRED_ISSUER" not in again.output()
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize("option", [("--port", "99999"), ("--port", "0"), ("--workers", "0")])
+def test_an_impossible_port_or_worker_count_is_named_before_anything_starts(sqlite_env, option):
+    done = govcred(sqlite_env, "serve", *option)
+    assert done.returncode == 2
+    assert f"Invalid value for '{option[0]}'" in done.stderr and "Traceback" not in done.stderr
