@@ -193,3 +193,16 @@ def test_an_impossible_port_or_worker_count_is_named_before_anything_starts(sqli
     done = govcred(sqlite_env, "serve", *option)
     assert done.returncode == 2
     assert f"Invalid value for '{option[0]}'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_port_in_use_is_named_before_the_banner(sqlite_env):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = govcred(sqlite_env, "serve", "--port", str(port))
+    assert done.returncode == 2
+    assert f"无法监听 127.0.0.1:{port}：端口已被占用" in done.stderr
+    assert "正在运行" not in done.stdout and "Traceback" not in done.stderr
