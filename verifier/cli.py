@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from govcred.core.cli.context import AppContext, echo_json, pass_app
+from govcred.core.cli.context import AppContext, check_listen_address, echo_json, pass_app
 from govcred.core.hookspecs import hookimpl
 
 # the report hook lives with the verifier's database code; pluggy finds it in this module
@@ -168,6 +168,7 @@ def serve(
         redis_url=redis_url or None,
     )
     trust_sources(config)  # refuse a bad configuration before anything starts
+    check_listen_address(host, port)
     click.echo(f"核验服务 (verifier) on http://{host}:{port}")
     if dev:
         from werkzeug.serving import run_simple

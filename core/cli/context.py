@@ -94,3 +94,29 @@ def officer_principal(app: AppContext, username: str):
         if officer is None or not officer.active:
             raise AuthenticationRequired(f"没有名为 {username} 的在用工作人员账号", code="OFFICER_UNKNOWN")
         return Principal("officer", officer.id, officer.role, officer.display_name, factor_at=console_factor(app))
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """ConfigError unless ``host:port`` can be listened on: `serve` and `verifier serve` ask it
+    before their banner says the service runs (gunicorn would retry for five seconds, log in
+    English and exit)."""
+    import errno
+    import socket
+
+    from govcred.core.exceptions import ConfigError
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror:
+        raise ConfigError(f"无法监听 {host}:{port}：主机名无法解析 (unknown host)") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = {
+                errno.EADDRINUSE: "端口已被占用 (address already in use)",
+                errno.EADDRNOTAVAIL: "本机没有这个地址 (address not available)",
+                errno.EACCES: "没有权限使用该端口 (permission denied)",
+            }.get(exc.errno, exc.strerror)
+            raise ConfigError(f"无法监听 {host}:{port}：{reason}") from None

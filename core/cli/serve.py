@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 from pathlib import Path
 
 import click
 
-from govcred.core.cli.context import AppContext, pass_app
+from govcred.core.cli.context import AppContext, check_listen_address, pass_app
 
 
 @click.command()
@@ -38,7 +37,7 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
     rt.keystore.active_key()  # refuse to start without a usable key
     sqlite = is_sqlite(rt.engine)
     relay = settings.worker_in_serve and not no_worker
-    _check_address(host, port)
+    check_listen_address(host, port)
     lock = ServerLock(settings.data_dir)
     if sqlite:
         lock.acquire(f"govcred serve on {host}:{port}")
@@ -55,30 +54,6 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
             _serve_gunicorn(app, f"{host}:{port}", workers, threads, relay)
     finally:
         lock.release()
-
-
-def _check_address(host: str, port: int) -> None:
-    """ConfigError unless ``host:port`` can be listened on. Asked before the banner says the
-    service runs: gunicorn would otherwise retry for five seconds, log in English and exit."""
-    import socket
-
-    from govcred.core.exceptions import ConfigError
-
-    try:
-        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror:
-        raise ConfigError(f"无法监听 {host}:{port}：主机名无法解析 (unknown host)") from None
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            reason = {
-                errno.EADDRINUSE: "端口已被占用 (address already in use)",
-                errno.EADDRNOTAVAIL: "本机没有这个地址 (address not available)",
-                errno.EACCES: "没有权限使用该端口 (permission denied)",
-            }.get(exc.errno, exc.strerror)
-            raise ConfigError(f"无法监听 {host}:{port}：{reason}") from None
 
 
 def _warn_about_issuer(issuer: str, host: str, port: int) -> None:

@@ -71,3 +71,22 @@ def test_client_add_prints_the_key_once_and_serve_accepts_it(sqlite_runtime, tmp
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_serve_names_a_port_in_use_before_it_starts(tmp_path):
+    trust = tmp_path / "trust.toml"
+    trust.write_text('[[issuer]]\niss = "https://qt.example.gov.cn"\njwks = "keys/qt.json"\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("govcred")), "--data-dir", str(tmp_path / "var")]
+            + ["verifier", "serve", "--trust", str(trust), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert f"无法监听 127.0.0.1:{port}：端口已被占用" in done.stderr and "Traceback" not in done.stderr
+    assert "核验服务 (verifier) on" not in done.stdout
