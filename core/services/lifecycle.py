@@ -310,7 +310,7 @@ def replace_permit(
     old one ``replaced``, in one transaction. Only a permit in use can be replaced."""
     principal = check_channel(principal, channel)
     require_recent_factor(principal, deps.clock.now())
-    if reason not in REPLACEMENT_REASONS:
+    if not isinstance(reason, str) or reason not in REPLACEMENT_REASONS:  # a list from JSON is unhashable
         errors = ErrorList()
         errors.add("reason", "REASON_INVALID", "换领/补领原因须为 damaged（损坏）或 lost（丢失）")
         errors.raise_if_any()
@@ -373,7 +373,7 @@ def cancel_permit(
     require_role(principal, *CANCEL_ROLES)
     require_recent_factor(principal, deps.clock.now())
     errors = ErrorList()
-    if reason not in CANCEL_REASONS:
+    if not isinstance(reason, str) or reason not in CANCEL_REASONS:  # a list from JSON is unhashable
         errors.add("reason", "REASON_INVALID", "注销原因须为 local_hukou（已取得本地户口）或 left_county（已离开本县）")
     note = note.strip() if isinstance(note, str) else ""
     if len(note) > MAX_NOTE_CHARS:

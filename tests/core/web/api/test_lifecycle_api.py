@@ -106,6 +106,18 @@ def test_replacement_and_cancellation(client, runtime, clock):
     assert cancelled.get_json()["endorsement_window"] is None
 
 
+@pytest.mark.parametrize("reason", [[], {}, ["damaged"]])
+def test_a_reason_that_is_not_text_is_a_422_naming_it(client, runtime, clock, reason):
+    clock.set(beijing(2026, 3, 1))
+    permit = issue_permit(runtime, owner_phone=PHONE)
+    clerk = officer_headers(client, runtime, "clerk", "clerk1")
+    reviewer = officer_headers(client, runtime, "reviewer", "reviewer1")
+    for action, who in (("replacement", clerk), ("cancellation", reviewer)):
+        r = client.post(f"/api/v1/permits/{permit.permit_no}/{action}", json={"reason": reason}, headers=with_key(who))
+        assert r.status_code == 422, (action, r.get_json())
+        assert [(e["field"], e["code"]) for e in r.get_json()["errors"]] == [("reason", "REASON_INVALID")]
+
+
 def test_openapi_describes_the_permit_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {
