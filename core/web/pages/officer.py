@@ -506,7 +506,7 @@ def _intake_schema(session) -> str:
 
 
 @bp.get("/intake")
-@officer_required(*INTAKE_ROLES)
+@officer_required(*INTAKE_ROLES, page_session=True)
 def intake():
     session = guard.page_session()
     schema = _intake_schema(session)
@@ -514,7 +514,7 @@ def intake():
 
 
 @bp.post("/intake")
-@officer_required(*INTAKE_ROLES)
+@officer_required(*INTAKE_ROLES, page_session=True)
 def intake_post():
     rt = runtime_of()
     session = guard.page_session()
@@ -527,13 +527,17 @@ def intake_post():
         commitment={"accepted": signed, "at": rt.clock.now().isoformat(timespec="seconds") if signed else None},
         skip=("commitment_signed",),
     )
-    session.data["draft"] = {k: v for k, v in typed.document.items() if k not in ("schema", "channel")}
     session.data["values"] = dict(typed.values, commitment_signed=signed)
     session.data["moves"] = typed.moves
-    guard.save_session_data(session)
     errors = typed.errors(rt.credential_types, rt.clock.today_beijing())
     if not signed:
         errors.add("commitment_signed", "请确认申请人已在纸质告知承诺书上签字")
+    # Only a form without errors becomes the draft the confirmation page shows and submits.
+    if errors:
+        session.data.pop("draft", None)
+    else:
+        session.data["draft"] = {k: v for k, v in typed.document.items() if k not in ("schema", "channel")}
+    guard.save_session_data(session)
     if errors:
         return INTAKE.render_form(
             session.data["values"], session.data.get("uploads", {}), schema, errors=errors, status=400
@@ -549,7 +553,7 @@ def upload():
 
 
 @bp.get("/intake/confirm")
-@officer_required(*INTAKE_ROLES)
+@officer_required(*INTAKE_ROLES, page_session=True)
 def intake_confirm():
     session = guard.page_session()
     if not session.data.get("draft"):
@@ -560,7 +564,7 @@ def intake_confirm():
 
 
 @bp.post("/intake/confirm")
-@officer_required(*INTAKE_ROLES)
+@officer_required(*INTAKE_ROLES, page_session=True)
 def intake_submit():
     rt = runtime_of()
     session = guard.page_session()

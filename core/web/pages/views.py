@@ -69,16 +69,22 @@ def resident_required(view):
     return inner
 
 
-def officer_required(*roles: str):
-    """Only officers with one of ``roles`` (deny by default); others go to the officer log-in."""
+def officer_required(*roles: str, page_session: bool = False):
+    """Only officers with one of ``roles`` (deny by default); others go to the officer log-in.
+    ``page_session``: the view keeps its state (a form's draft) in the browser's session, so an
+    officer calling with an API token and no session is sent to log in as well."""
     if not roles:
         raise ValueError("officer_required needs at least one role")
 
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
+            from govcred.core.web.pages import guard
+
             principal = current_principal()
             if principal is None or principal.kind != "officer":
+                return _login_redirect("officer.login")
+            if page_session and guard.page_session() is None:
                 return _login_redirect("officer.login")
             if principal.role not in roles:
                 return render_error(403, "当前角色无权访问此页面")

@@ -196,3 +196,32 @@ def test_the_queue_page_shows_one_page_with_counts_and_a_next_link(client, sqlit
     assert second.count('class="queue-item') == 3 and "下一页" not in second and "回到第一页" in second
     # an edited or stale cursor starts again at the first page rather than failing
     assert client.get("/officer/?after=garbage").headers["Location"].endswith("/officer/?show=all")
+
+
+@pytest.mark.parametrize("path", ["/officer/intake", "/officer/intake/confirm"])
+def test_the_intake_pages_send_an_api_token_without_a_session_to_log_in(sqlite_runtime, path):
+    # The intake keeps its draft in the browser's session; an officer's API token has none.
+    from govcred.core.accounts.officers import create_officer, issue_api_token
+
+    rt = sqlite_runtime
+    with rt.uow() as uow:
+        clerk = create_officer(
+            uow, username="clerk-api", display_name="窗口", role="clerk", password="a long enough passphrase 42",
+            now=rt.clock.now(),
+        )  # fmt: skip
+        token, _ = issue_api_token(uow, clerk, rt.clock.now())
+        uow.commit()
+    answer = create_app(runtime=rt).test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 302 and "/officer/login" in answer.headers["Location"]
+
+
+def test_a_form_with_errors_leaves_no_draft_for_the_confirmation_page(sqlite_runtime):
+    rt = sqlite_runtime
+    seed = add_officer(rt, "clerk1", "clerk")
+    client = create_app(runtime=rt).test_client()
+    officer_login(client, rt, "clerk1", seed)
+    token = csrf_of(client.get("/officer/intake").data)
+    refused = client.post("/officer/intake", data={"csrf_token": token, "applicant.name": ["x", "y"], "junk": "1"})
+    assert refused.status_code == 400
+    confirm = client.get("/officer/intake/confirm")  # nothing to confirm: back to the form, not a 500
+    assert confirm.status_code == 302 and confirm.headers["Location"].endswith("/officer/intake")
