@@ -37,11 +37,13 @@ def serve(app: AppContext, host: str, port: int, workers: int | None, threads: i
     rt.keystore.active_key()  # refuse to start without a usable key
     sqlite = is_sqlite(rt.engine)
     relay = settings.worker_in_serve and not no_worker
-    check_listen_address(host, port)
     lock = ServerLock(settings.data_dir)
     if sqlite:
         lock.acquire(f"govcred serve on {host}:{port}")
     try:
+        # after the data-directory lock: a second serve of the same directory, on the same port
+        # too, is told which process holds the directory, not only that the port is taken
+        check_listen_address(host, port)
         _clean_uploads(rt)
         _banner(rt, f"http://{host}:{port}")
         _warn_about_issuer(settings.issuer, host, port)
