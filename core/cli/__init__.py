@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         # A path the operator gave (an export file, a backup directory) that cannot be written
         # or read: theirs to fix, so say which path and why instead of a traceback.
-        click.echo(f"错误 [FILE_ERROR]: {_file_problem(exc)}", err=True)
+        click.echo(_os_problem(exc), err=True)
         sys.exit(1)
     if isinstance(status, int) and status:
         sys.exit(status)
@@ -146,7 +146,8 @@ _FILE_PROBLEMS = {
 }
 
 
-def _file_problem(exc: OSError) -> str:
+def _os_problem(exc: OSError) -> str:
     what = _FILE_PROBLEMS.get(exc.errno, exc.strerror or str(exc))
-    path = exc.filename if exc.filename is not None else ""
-    return f"无法访问 {path}: {what}" if path else f"文件操作失败: {what}"
+    if exc.filename is None:  # no path: a socket or another system call, not a file to fix
+        return f"错误 [OS_ERROR]: 操作失败: {what}"
+    return f"错误 [FILE_ERROR]: 无法访问 {exc.filename}: {what}"
