@@ -65,9 +65,11 @@ def test_a_request_admission_counts_exactly_when_threads_of_several_processes_ra
     assert answers.count(None) == 10 and answers.count(50) == 14  # refused ones wait 50 s
     limiter = limiters[0]
 
+    reader = storage_for(engine, redis_url)
+
     def count(what, who, per_minute, now=NOW):  # the shared counter itself, as limits keys it
         key = RateLimitItemPerMinute(per_minute).key_for("admit-race", what, who, str(int(now) // 60))
-        return storage_for(engine, redis_url).get(key)
+        return reader.get(key)
 
     assert count("verify-key", "client-1", 10) == 24  # every request counted, refused ones too
     assert count("verify-address", "10.0.0.1", 50) == 24
