@@ -12,6 +12,7 @@ import click
 
 # AppContext, pass_app, echo_json: re-exported for plugins' and tests' commands
 from govcred.core.cli.context import AppContext, data_path, echo_json, pass_app  # noqa: F401
+from govcred.core.cli.usage import show_click_error
 from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
 from govcred.core.filemodes import restrict_new_files
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        show_click_error(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("已取消 (aborted)", err=True)
