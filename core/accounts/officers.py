@@ -70,19 +70,32 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
+def _check_username(errors: ErrorList, username: str) -> None:
+    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum() or len(username) > 64:
+        errors.add("username", "USERNAME_INVALID", "用户名只能包含字母、数字、点、下划线和连字符，最多 64 个字符")
+
+
+def check_new_username(uow, username: str) -> None:
+    """ValidationError for a malformed username, Conflict for a taken one: what a console asks
+    before it prompts for the new account's password."""
+    errors = ErrorList()
+    _check_username(errors, username)
+    errors.raise_if_any()
+    if uow.officers.by_username(username) is not None:
+        raise Conflict(f"用户名 {username} 已存在", code="USERNAME_TAKEN")
+
+
 def create_officer(
     uow, *, username: str, display_name: str, role: str, password: str, now: dt.datetime, actor: str = "admin"
 ) -> models.Officer:
     errors = ErrorList()
     if role not in models.ROLES:
         errors.add("role", "ROLE_INVALID", f"角色必须是 {', '.join(models.ROLES)} 之一")
-    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum() or len(username) > 64:
-        errors.add("username", "USERNAME_INVALID", "用户名只能包含字母、数字、点、下划线和连字符，最多 64 个字符")
+    _check_username(errors, username)
     for problem in check_password_policy(password, username):
         errors.add("password", "PASSWORD_WEAK", problem)
     errors.raise_if_any()
-    if uow.officers.by_username(username) is not None:
-        raise Conflict(f"用户名 {username} 已存在", code="USERNAME_TAKEN")
+    check_new_username(uow, username)
     officer = models.Officer(
         username=username,
         display_name=display_name or username,

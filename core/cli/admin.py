@@ -191,13 +191,19 @@ def officer() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(["clerk", "reviewer", "admin"]), required=True)
 @click.option("--name", "display_name", default="", help="Display name (Chinese).")
-@click.password_option(help="At least 12 characters.")
+@click.option("--password", default=None, help="At least 12 characters (asked for, twice, when not given).")
 @pass_app
-def officer_add(app: AppContext, username: str, role: str, display_name: str, password: str) -> None:
+def officer_add(app: AppContext, username: str, role: str, display_name: str, password: str | None) -> None:
     """Create an officer account."""
-    from govcred.core.accounts.officers import create_officer
+    from govcred.core.accounts.officers import check_new_username, create_officer
 
     rt = app.runtime
+    if password is None:  # a malformed or taken username is named before anyone types a password
+        with rt.uow() as uow:
+            check_new_username(uow, username)
+        password = click.prompt(
+            "密码 (password)", hide_input=True, confirmation_prompt="再次输入密码 (repeat for confirmation)"
+        )
     with rt.uow() as uow:
         create_officer(
             uow,

@@ -102,6 +102,23 @@ def test_officer_add_enforces_the_password_policy(run):
     assert dup.exit_code != 0
 
 
+def test_officer_add_names_a_bad_or_taken_username_before_asking_for_the_password(run):
+    from govcred.core.exceptions import Conflict, ValidationError
+
+    run("init", "--no-demo-accounts")
+    for username, refused in (("", ValidationError), ("wang li/1", ValidationError)):
+        result = run("officer", "add", username, "--role", "reviewer", input="correct horse battery staple\n" * 2)
+        assert isinstance(result.exception, refused), result.output
+        assert result.exception.errors[0].code == "USERNAME_INVALID"
+        assert "密码" not in result.output  # nothing was asked
+    asked = run("officer", "add", "wang", "--role", "reviewer", input="correct horse battery staple\n" * 2)
+    assert asked.exit_code == 0, asked.output
+    assert "密码 (password)" in asked.output and "再次输入密码 (repeat for confirmation)" in asked.output
+    taken = run("officer", "add", "wang", "--role", "clerk", input="another long passphrase\n" * 2)
+    assert isinstance(taken.exception, Conflict) and taken.exception.code == "USERNAME_TAKEN"
+    assert "密码" not in taken.output
+
+
 def test_audit_log_refuses_update_and_delete(runtime):
     with runtime.uow() as uow:
         uow.audit.append(actor="t", role="admin", action="x", object_type="t", object_id="1")
