@@ -55,14 +55,14 @@ def sign(source, key_file, province, version, expires, days, out_file, root_out)
     from govcred.verifier.trustlist import checked_trust_list_source, root_document, sign_trust_list
 
     if (expires is None) == (days is None):
-        raise click.UsageError("give exactly one of --expires and --days")
+        raise click.UsageError("请给出 --expires 或 --days 之一，且只给一个 (give exactly one of --expires and --days)")
     now = dt.datetime.now(dt.UTC)
     if expires is not None:
         expires_at = expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
     else:
         expires_at = now + dt.timedelta(days=days)
     if expires_at <= now:
-        raise click.UsageError("the expiry must lie in the future")
+        raise click.UsageError("到期时间必须晚于现在 (the expiry must lie in the future)")
     try:  # the source first: a mistake in it is named before anyone types the passphrase
         data = read_trust_data(Path(source))
         extra = sorted(set(data) - {"issuer"})

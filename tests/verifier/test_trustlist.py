@@ -92,7 +92,7 @@ def test_sign_names_every_problem_of_the_source(admin, tmp_path):
         "sign", source_file(tmp_path, "https://qt.example.gov.cn"), "--key", root_key(), "--issuer", PROVINCE,
         "--version", 1, "--out", "x",
     )  # fmt: skip
-    assert wrong.exit_code == 2 and "exactly one of --expires and --days" in wrong.output
+    assert wrong.exit_code == 2 and "请给出 --expires 或 --days 之一" in wrong.output
 
 
 def test_a_bad_source_is_named_before_the_passphrase_is_asked(admin, tmp_path, monkeypatch):
