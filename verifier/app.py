@@ -65,8 +65,16 @@ class VerifierConfig:
         _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REDIS_URL, _REFRESH_SECONDS, _AUDIENCE,
         and the per-minute limits as _LIMIT_VERIFY_PER_ADDRESS etc. (one for each :class:`Policy` field)."""
         trust, trust_list = env.get("GOVCRED_VERIFIER_TRUST"), env.get("GOVCRED_VERIFIER_TRUST_LIST")
+        problems = []
         if not trust and not trust_list:
-            raise ConfigError("GOVCRED_VERIFIER_TRUST must name the trust file (or _TRUST_LIST the signed list)")
+            problems.append("GOVCRED_VERIFIER_TRUST must name the trust file (or _TRUST_LIST the signed list)")
+        refresh = _refresh_seconds_from_env(env, problems)
+        try:
+            limits = _policy_from_env(env)
+        except ConfigError as exc:
+            problems.append(exc.message)
+        if problems:  # every one named at once, one line each
+            raise ConfigError("; ".join(problems), problems=problems)
         plugins = env.get("GOVCRED_VERIFIER_BENEFIT_PLUGINS", "")
         return cls(
             trust_file=trust or None,
@@ -75,11 +83,24 @@ class VerifierConfig:
             benefit_plugins=tuple(p.strip() for p in plugins.split(",") if p.strip()),
             data_dir=Path(env.get("GOVCRED_VERIFIER_DATA_DIR", "./var/verifier")),
             database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
-            refresh_seconds=float(env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300")),
+            refresh_seconds=refresh,
             audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
             redis_url=env.get("GOVCRED_VERIFIER_REDIS_URL") or None,
-            limits=_policy_from_env(env),
+            limits=limits,
         )
+
+
+def _refresh_seconds_from_env(env: Mapping[str, str], problems: list[str]) -> float:
+    """GOVCRED_VERIFIER_REFRESH_SECONDS, in the range ``verifier serve --refresh-seconds`` takes."""
+    value = env.get("GOVCRED_VERIFIER_REFRESH_SECONDS", "300").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 5 <= seconds <= 86_400:  # NaN included
+        problems.append(f"GOVCRED_VERIFIER_REFRESH_SECONDS must be a number of seconds from 5 to 86400, not {value!r}")
+        return 300.0
+    return seconds
 
 
 def _policy_from_env(env: Mapping[str, str]) -> Policy:
