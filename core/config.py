@@ -161,6 +161,9 @@ def load_settings(
     values: dict[str, Any] = {"data_dir": root}
 
     config_path = Path(env["GOVCRED_CONFIG"]) if env.get("GOVCRED_CONFIG") else root / "govcred.toml"
+    if env.get("GOVCRED_CONFIG") and not config_path.is_file():
+        # a file the operator named on purpose: running on the defaults instead would hide it
+        raise ConfigError(f"GOVCRED_CONFIG names {config_path}, which is not a file")
     if config_path.exists():
         try:
             file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
@@ -219,8 +222,22 @@ def _is_rate(value: Any) -> bool:
         return False
 
 
+def _database_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a database URL SQLAlchemy can use (unknown scheme, malformed), or None."""
+    import sqlalchemy.engine
+    import sqlalchemy.exc
+
+    try:
+        sqlalchemy.engine.make_url(url).get_dialect()
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as exc:
+        return f"database_url is not a usable database URL ({redact_url(url)}): {exc}"
+    return None
+
+
 def _validated(s: Settings) -> Settings:
     problems = []
+    if s.database_url and (problem := _database_url_problem(s.database_url)):
+        problems.append(problem)
     if s.mode not in MODES:
         problems.append(f"mode must be one of {', '.join(MODES)}, got {s.mode!r}")
     if s.key_algorithm not in ALGORITHMS:

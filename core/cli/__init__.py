@@ -126,13 +126,33 @@ def main(argv: list[str] | None = None) -> None:
     except GovcredError as exc:
         click.echo(f"错误 [{exc.code}]: {exc.message}", err=True)
         sys.exit(1)
-    except OSError as exc:
-        # A path the operator gave (an export file, a backup directory) that cannot be written
-        # or read: theirs to fix, so say which path and why instead of a traceback.
-        click.echo(_os_problem(exc), err=True)
+    except Exception as exc:
+        # The database down or unreachable, or the disk full: the operator's to fix or wait
+        # for, named in one line; anything else is a bug and keeps its traceback.
+        outage = _outage_problem(exc)
+        if outage is None:
+            raise
+        click.echo(outage, err=True)
         sys.exit(1)
     if isinstance(status, int) and status:
         sys.exit(status)
+
+
+def _outage_problem(exc: Exception) -> str | None:
+    from govcred.core.outages import database_unavailable, storage_full
+
+    if isinstance(exc, OSError):
+        # A path the operator gave (an export file, a backup directory) that cannot be written
+        # or read: theirs to fix, so say which path and why instead of a traceback.
+        return _os_problem(exc)
+    if storage_full(exc):
+        return "错误 [STORAGE_FULL]: 存储空间已满，未保存任何内容 (storage full: nothing was written)"
+    if database_unavailable(exc):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return (
+            f"错误 [SERVICE_UNAVAILABLE]: 无法连接数据库，请检查数据库是否运行后重试 (database unavailable: {reason})"
+        )
+    return None
 
 
 _FILE_PROBLEMS = {

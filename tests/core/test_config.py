@@ -42,9 +42,10 @@ def test_plugins_find_the_variables_no_core_setting_reads(tmp_path):
         "GOVCRED_EXAMPLE_SECRET": "s3cret",
         "GOVCRED_EXAMPLE_EMPTY": "",
         "GOVCRED_ISSUER": "https://qt.example.gov.cn",
-        "GOVCRED_CONFIG": str(tmp_path / "none.toml"),
+        "GOVCRED_CONFIG": str(tmp_path / "elsewhere.toml"),
         "HOME": "/root",
     }
+    (tmp_path / "elsewhere.toml").write_text("", encoding="utf-8")
     settings = load_settings(tmp_path, env=env)
     assert settings.environ == {"GOVCRED_EXAMPLE_URL": "https://gw", "GOVCRED_EXAMPLE_SECRET": "s3cret"}
     shown = settings.redacted()["environ"]
@@ -79,3 +80,23 @@ def test_the_file_witness_defaults_to_the_users_state_directory(tmp_path, monkey
     assert (
         load_settings(tmp_path / "var", env={"GOVCRED_AUDIT_WITNESS_DIR": "/srv/w"}).witness_dir.as_posix() == "/srv/w"
     )
+
+
+def test_a_config_file_named_by_govcred_config_must_exist(tmp_path):
+    """An operator who names a config file means it: running on the defaults would hide a typo."""
+    with pytest.raises(ConfigError, match=r"GOVCRED_CONFIG names .*missing\.toml, which is not a file"):
+        load_settings(tmp_path, env={"GOVCRED_CONFIG": str(tmp_path / "missing.toml")})
+    with pytest.raises(ConfigError, match="which is not a file"):
+        load_settings(tmp_path, env={"GOVCRED_CONFIG": str(tmp_path)})  # a directory
+
+
+def test_an_unusable_database_url_is_named_with_the_other_problems(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "postgress://u:pw@db/govcred", "GOVCRED_MODE": "prod"})
+    problems = caught.value.details["problems"]
+    assert problems[0].startswith("database_url is not a usable database URL (postgress://u:********@db/govcred)")
+    assert "pw" not in problems[0]
+    assert problems[1] == "mode must be one of development, production, got 'prod'"
+    with pytest.raises(ConfigError, match="database_url is not a usable database URL"):
+        load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "not a url"})
+    assert load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "postgresql://u:pw@db/govcred"}).database_url
