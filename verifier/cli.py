@@ -14,6 +14,7 @@ The verifier's modules are imported inside the commands: loading this plugin (wh
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import click
@@ -24,14 +25,23 @@ from govcred.core.hookspecs import hookimpl
 # the report hook lives with the verifier's database code; pluggy finds it in this module
 from govcred.verifier.report import govcred_report_verifications  # noqa: F401
 
+#: what names a file rather than being token or QR text: a JWS is base64url (no "/" and no
+#: file suffix) and a QR text's only "/" follows its prefix (GC1:/, GC2:/)
+_QR_PREFIX = re.compile(r"[A-Z0-9]+:/")
+_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".jwt", ".txt")
+
 
 def read_input(value: str) -> bytes | str:
-    """A file (token text or a QR image) when ``value`` names one, else the token/QR text itself."""
+    """A file (token text or a QR image) when ``value`` names one, else the token/QR text itself;
+    BadParameter for a path that names no file (it would otherwise be judged as token text)."""
     try:
         if Path(value).is_file():
             return Path(value).read_bytes()
     except OSError:  # e.g. a token longer than a file name may be
         pass
+    if ("/" in value and not _QR_PREFIX.match(value)) or value.lower().endswith(_FILE_SUFFIXES):
+        what = "是目录，应为文件" if Path(value).is_dir() else "不存在"
+        raise click.BadParameter(f"文件 {value} {what} (not a file)", param_hint="INPUT")
     return value
 
 

@@ -90,3 +90,24 @@ def test_serve_names_a_port_in_use_before_it_starts(tmp_path):
     assert done.returncode == 2
     assert f"无法监听 127.0.0.1:{port}：端口已被占用" in done.stderr and "Traceback" not in done.stderr
     assert "核验服务 (verifier) on" not in done.stdout
+
+
+def test_verify_names_a_path_that_is_no_file_instead_of_judging_it_as_a_token(tmp_path):
+    """``govcred verify /wrong/credential.png`` said 无效 (not valid): MALFORMED, as if the
+    path were the token; a staff member would think the permit forged."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}', encoding="utf-8")
+    cli = build_cli()
+    for given, problem in (
+        (str(tmp_path / "missing" / "credential.png"), "不存在"),
+        ("credential.png", "不存在"),
+        (str(tmp_path), "是目录，应为文件"),
+    ):
+        out = CliRunner().invoke(cli, ["verify", given, "--jwks", str(jwks)])
+        assert out.exit_code == 2, out.output
+        assert f"文件 {given} {problem}" in out.output
+        assert "MALFORMED" not in out.output
+    # token or QR text is still judged as such (here: refused by the verifier, not as a path)
+    for text in ("GC2:/1234567", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"):
+        out = CliRunner().invoke(cli, ["verify", text, "--jwks", str(jwks)])
+        assert out.exit_code == 1 and "不存在" not in out.output, out.output
