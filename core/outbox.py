@@ -53,7 +53,9 @@ _MAX_SEQS = (
         sa.func.max(outbox_table.c.aggregate_seq),
     )
     .where(
-        outbox_table.c.aggregate_type == sa.bindparam("t"),
+        # every aggregate type at once (a decision holds an application's and a credential's
+        # rows): a pair that was not asked for is ignored by the caller
+        outbox_table.c.aggregate_type.in_(sa.bindparam("types", expanding=True)),
         outbox_table.c.aggregate_id.in_(sa.bindparam("ids", expanding=True)),
     )
     .group_by(outbox_table.c.aggregate_type, outbox_table.c.aggregate_id, outbox_table.c.channel)
@@ -128,11 +130,10 @@ class Outbox:
             return
         s = self._session
         base = dict.fromkeys(counts, 0)
-        for aggregate_type in {k[0] for k in counts}:
-            ids = sorted({k[1] for k in counts if k[0] == aggregate_type})
-            for t, a, c, top in s.execute(_MAX_SEQS, {"t": aggregate_type, "ids": ids}):
-                if (t, a, c) in base:
-                    base[(t, a, c)] = top or 0
+        wanted = {"types": sorted({k[0] for k in counts}), "ids": sorted({k[1] for k in counts})}
+        for t, a, c, top in s.execute(_MAX_SEQS, wanted):
+            if (t, a, c) in base:
+                base[(t, a, c)] = top or 0
         keys = [r["dedupe_key"] for r in rows if r["dedupe_key"] is not None]
         queued = set(s.execute(_QUEUED_KEYS, {"keys": keys}).scalars()) if keys else set()
         fresh = []

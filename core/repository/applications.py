@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,30 @@ _WRITE_DECIDED = (
     sa.update(applications)
     .where(applications.c.id == sa.bindparam("b_id"), applications.c.version == sa.bindparam("b_version"))
     .values({**{name: sa.bindparam(f"b_{name}") for name in DECISION_COLUMNS}, "version": sa.bindparam("b_next")})
+)
+
+
+@functools.cache
+def _get(for_update: bool) -> sa.Select:
+    """The statement of :meth:`ApplicationRepository.get`, built once (on first use: the class
+    is mapped after this module is imported)."""
+    stmt = sa.select(models.Application).where(applications.c.id == sa.bindparam("app_id"))
+    return stmt.with_for_update() if for_update else stmt
+
+
+_SUBJECT = sa.bindparam("subject")
+_ALREADY_HOLDS = sa.select(
+    sa.or_(
+        sa.exists().where(
+            credentials.c.subject_index == _SUBJECT,
+            credentials.c.status.in_((models.VALID, models.SUSPENDED)),
+        ),
+        sa.exists().where(
+            applications.c.subject_index == _SUBJECT,
+            applications.c.state.in_(models.IN_PROGRESS),
+            applications.c.id != sa.bindparam("exclude"),
+        ),
+    )
 )
 
 
@@ -102,10 +127,7 @@ class ApplicationRepository:
         encrypt_document(self._secrets.cipher, app)
 
     def get(self, app_id: str, *, for_update: bool = False) -> models.Application:
-        stmt = sa.select(models.Application).where(applications.c.id == app_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        app = self._s.execute(stmt).scalar_one_or_none()
+        app = self._s.execute(_get(for_update), {"app_id": app_id}).scalar_one_or_none()
         if app is None:
             raise NotFound("未找到该申请", code="APPLICATION_NOT_FOUND")
         return app
@@ -129,14 +151,12 @@ class ApplicationRepository:
             .all()
         )
 
-    def in_progress_for_subject(self, subject_index: str, exclude_id: str | None = None) -> bool:
-        stmt = sa.select(applications.c.id).where(
-            applications.c.subject_index == subject_index,
-            applications.c.state.in_(models.IN_PROGRESS),
-        )
-        if exclude_id:
-            stmt = stmt.where(applications.c.id != exclude_id)
-        return self._s.execute(stmt.limit(1)).first() is not None
+    def already_holds(self, subject_index: str, exclude_id: str | None = None) -> bool:
+        """Whether the subject holds a valid or suspended credential, or has an application in
+        progress other than ``exclude_id``: one statement (two EXISTS) for a decision's rules."""
+        # "" for none: no application has an empty id
+        params = {"subject": subject_index, "exclude": exclude_id or ""}
+        return bool(self._s.execute(_ALREADY_HOLDS, params).scalar())
 
     def by_reference(self, reference: str) -> models.Application | None:
         """The application whose 办件编号 is ``reference`` (printed form), or None. Two

@@ -179,17 +179,6 @@ class CredentialRepository:
             .all()
         )
 
-    def valid_for_subject(self, subject_index: str) -> models.Credential | None:
-        return self._s.execute(
-            sa.select(models.Credential)
-            .where(
-                credentials.c.subject_index == subject_index,
-                credentials.c.status.in_((models.VALID, models.SUSPENDED)),
-            )
-            .order_by(credentials.c.issued_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-
     def subjects_holding(self, subject_indexes: Iterable[str]) -> set[str]:
         """Those of ``subject_indexes`` that hold a valid or suspended credential (one query
         for a batch of decisions)."""

@@ -23,9 +23,7 @@ def evaluate_in(
     records = deps.pm.hook.govcred_person_records(
         id_number=subject["id_number"], as_of=as_of, settings=deps.settings, uow=uow
     )
-    already_holds = uow.credentials.valid_for_subject(
-        app.subject_index
-    ) is not None or uow.applications.in_progress_for_subject(app.subject_index, exclude_id=app.id)
+    already_holds = uow.applications.already_holds(app.subject_index, exclude_id=app.id)
     context = models.EligibilityContext(
         as_of=as_of,
         records=records or models.PersonRecords(source="none"),
