@@ -11,6 +11,25 @@ from sqlalchemy.orm import Session
 
 from govcred.core.orm import signing_keys
 
+#: built once: read before every signature, its construction cost more than its execution
+_NEWEST_ACTIVE_KID = (
+    sa.select(signing_keys.c.kid)
+    .where(signing_keys.c.retired_at.is_(None))
+    .order_by(signing_keys.c.created_at.desc())
+    .limit(1)
+)
+
+#: a retired key's ``verify_until`` moved to ``until`` if that is later (once per decision)
+_EXTEND_VERIFY_UNTIL = (
+    sa.update(signing_keys)
+    .where(
+        signing_keys.c.kid == sa.bindparam("k"),
+        signing_keys.c.retired_at.is_not(None),
+        sa.or_(signing_keys.c.verify_until.is_(None), signing_keys.c.verify_until < sa.bindparam("until")),
+    )
+    .values(verify_until=sa.bindparam("until"))
+)
+
 
 class SigningKeyRepository:
     def __init__(self, session: Session):
@@ -26,12 +45,7 @@ class SigningKeyRepository:
     def newest_active_kid(self) -> str | None:
         """The kid new tokens are signed with: a read of a table of a handful of rows, cheap enough
         to make before every signature."""
-        return self._s.execute(
-            sa.select(signing_keys.c.kid)
-            .where(signing_keys.c.retired_at.is_(None))
-            .order_by(signing_keys.c.created_at.desc())
-            .limit(1)
-        ).scalar()
+        return self._s.execute(_NEWEST_ACTIVE_KID).scalar()
 
     def active_kids(self) -> Sequence[str]:
         return self._s.execute(sa.select(signing_keys.c.kid).where(signing_keys.c.retired_at.is_(None))).scalars().all()
@@ -113,12 +127,4 @@ class SigningKeyRepository:
         if self._held is not None:
             self._held[kid] = max(expires_at, self._held.get(kid, expires_at))
             return
-        self._s.execute(
-            sa.update(signing_keys)
-            .where(
-                signing_keys.c.kid == kid,
-                signing_keys.c.retired_at.is_not(None),
-                sa.or_(signing_keys.c.verify_until.is_(None), signing_keys.c.verify_until < expires_at),
-            )
-            .values(verify_until=expires_at)
-        )
+        self._s.execute(_EXTEND_VERIFY_UNTIL, {"k": kid, "until": expires_at})

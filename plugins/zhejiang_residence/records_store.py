@@ -64,6 +64,20 @@ permits = sa.Table(
 )
 
 
+# built once: :meth:`RecordsStore.lookup` runs for every decision, and making the statements
+# cost more than running them
+_PERSON_REGISTRATIONS = (
+    sa.select(registrations.c.division, registrations.c.declared, registrations.c.ended)
+    .where(registrations.c.person_key == sa.bindparam("key"))
+    .order_by(registrations.c.declared, registrations.c.id)
+)
+_PERSON_PERMITS = (
+    sa.select(permits.c.number, permits.c.issuer_division, permits.c.issued, permits.c.status)
+    .where(permits.c.person_key == sa.bindparam("key"))
+    .order_by(permits.c.issued, permits.c.id)
+)
+
+
 class RecordsStore:
     """The local records tables, read and written on the caller's session."""
 
@@ -78,25 +92,9 @@ class RecordsStore:
 
     def lookup(self, session: Session, id_number: str) -> PersonRecords | None:
         """The person's rows as a records snapshot, or ``None`` when the tables know nothing."""
-        key = self.person_key(id_number)
-        regs = (
-            session.execute(
-                sa.select(registrations.c.division, registrations.c.declared, registrations.c.ended)
-                .where(registrations.c.person_key == key)
-                .order_by(registrations.c.declared, registrations.c.id)
-            )
-            .mappings()
-            .all()
-        )
-        held = (
-            session.execute(
-                sa.select(permits.c.number, permits.c.issuer_division, permits.c.issued, permits.c.status)
-                .where(permits.c.person_key == key)
-                .order_by(permits.c.issued, permits.c.id)
-            )
-            .mappings()
-            .all()
-        )
+        params = {"key": self.person_key(id_number)}
+        regs = session.execute(_PERSON_REGISTRATIONS, params).mappings().all()
+        held = session.execute(_PERSON_PERMITS, params).mappings().all()
         if not regs and not held:
             return None
         return snapshot(regs, held, source=SOURCE)
