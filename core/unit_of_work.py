@@ -11,9 +11,10 @@ request join it, and the key's stored answer commits with the change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,22 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.crypto import Secrets
 
 
-class _made_on_first_use:
-    """A unit of work's part, made by ``make(uow)`` the first time it is read, then kept."""
-
-    def __init__(self, make: Callable[[UnitOfWork], Any]):
-        self._make = make
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    def __get__(self, uow: UnitOfWork | None, owner: type | None = None) -> Any:
-        if uow is None:
-            return self
-        part = uow.__dict__[self._name] = self._make(uow)  # found in the instance from now on
-        return part
-
-
 class UnitOfWork:
     session: Session
 
@@ -72,6 +57,8 @@ class UnitOfWork:
         self._readonly = readonly
 
     def __enter__(self) -> UnitOfWork:
+        for name in _PARTS:  # parts made in an earlier entry belong to that entry's session
+            self.__dict__.pop(name, None)
         claim = bound_claim()
         self._joined = claim is not None and claim.session is not None
         self._savepoint = None
@@ -92,31 +79,27 @@ class UnitOfWork:
     # The repositories, the outbox and the audit log are made on first use: a unit of work
     # touches a few of them, and building all twenty on every entry cost a tenth of a
     # decision's own Python time (a decision enters two units of work).
-    outbox: Outbox = _made_on_first_use(lambda u: Outbox(u.session, u._clock, u._secrets.cipher))
-    audit: AuditLog = _made_on_first_use(lambda u: AuditLog(u.session, u._clock))
-    applications: ApplicationRepository = _made_on_first_use(lambda u: ApplicationRepository(u.session, u._secrets))
-    decisions: DecisionRepository = _made_on_first_use(lambda u: DecisionRepository(u.session))
-    decision_bases: DecisionBasisRepository = _made_on_first_use(
-        lambda u: DecisionBasisRepository(u.session, u._secrets)
-    )
-    credentials: CredentialRepository = _made_on_first_use(lambda u: CredentialRepository(u.session))
-    officers: OfficerRepository = _made_on_first_use(lambda u: OfficerRepository(u.session))
-    residents: ResidentRepository = _made_on_first_use(lambda u: ResidentRepository(u.session, u._secrets))
-    status_lists: StatusListRepository = _made_on_first_use(lambda u: StatusListRepository(u.session))
-    signing_keys: SigningKeyRepository = _made_on_first_use(lambda u: SigningKeyRepository(u.session))
-    sweep_runs: SweepRunRepository = _made_on_first_use(lambda u: SweepRunRepository(u.session))
-    reserved_blocks: ReservedBlockRepository = _made_on_first_use(lambda u: ReservedBlockRepository(u.session))
-    reminder_choices: ReminderChoiceRepository = _made_on_first_use(lambda u: ReminderChoiceRepository(u.session))
-    attachments: AttachmentRepository = _made_on_first_use(lambda u: AttachmentRepository(u.session))
-    form_drafts: FormDraftRepository = _made_on_first_use(lambda u: FormDraftRepository(u.session, u._secrets))
-    application_returns: ApplicationReturnRepository = _made_on_first_use(
-        lambda u: ApplicationReturnRepository(u.session)
-    )
-    ratings: RatingRepository = _made_on_first_use(lambda u: RatingRepository(u.session, u._secrets))
-    officer_contacts: OfficerContactRepository = _made_on_first_use(
+    outbox: Outbox = cached_property(lambda u: Outbox(u.session, u._clock, u._secrets.cipher))
+    audit: AuditLog = cached_property(lambda u: AuditLog(u.session, u._clock))
+    applications: ApplicationRepository = cached_property(lambda u: ApplicationRepository(u.session, u._secrets))
+    decisions: DecisionRepository = cached_property(lambda u: DecisionRepository(u.session))
+    decision_bases: DecisionBasisRepository = cached_property(lambda u: DecisionBasisRepository(u.session, u._secrets))
+    credentials: CredentialRepository = cached_property(lambda u: CredentialRepository(u.session))
+    officers: OfficerRepository = cached_property(lambda u: OfficerRepository(u.session))
+    residents: ResidentRepository = cached_property(lambda u: ResidentRepository(u.session, u._secrets))
+    status_lists: StatusListRepository = cached_property(lambda u: StatusListRepository(u.session))
+    signing_keys: SigningKeyRepository = cached_property(lambda u: SigningKeyRepository(u.session))
+    sweep_runs: SweepRunRepository = cached_property(lambda u: SweepRunRepository(u.session))
+    reserved_blocks: ReservedBlockRepository = cached_property(lambda u: ReservedBlockRepository(u.session))
+    reminder_choices: ReminderChoiceRepository = cached_property(lambda u: ReminderChoiceRepository(u.session))
+    attachments: AttachmentRepository = cached_property(lambda u: AttachmentRepository(u.session))
+    form_drafts: FormDraftRepository = cached_property(lambda u: FormDraftRepository(u.session, u._secrets))
+    application_returns: ApplicationReturnRepository = cached_property(lambda u: ApplicationReturnRepository(u.session))
+    ratings: RatingRepository = cached_property(lambda u: RatingRepository(u.session, u._secrets))
+    officer_contacts: OfficerContactRepository = cached_property(
         lambda u: OfficerContactRepository(u.session, u._secrets)
     )
-    reports: ReportQueries = _made_on_first_use(lambda u: ReportQueries(u.session))
+    reports: ReportQueries = cached_property(lambda u: ReportQueries(u.session))
 
     def __exit__(self, exc_type, *exc) -> None:
         claim = bound_claim()
@@ -176,3 +159,7 @@ class UnitOfWork:
         self.session.flush()
         for part in held:
             part.release()
+
+
+#: the parts made on first use (the cached properties above)
+_PARTS = tuple(name for name, value in vars(UnitOfWork).items() if isinstance(value, cached_property))
