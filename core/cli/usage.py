@@ -66,12 +66,11 @@ def _param_hint(exc: click.BadParameter | click.MissingParameter) -> str | None:
 def chinese_message(exc: click.ClickException) -> str:
     """What went wrong, in Chinese (with click's English when click wrote it)."""
     original = exc.format_message()
-    if isinstance(exc, click.NoSuchOption):
-        text = f"没有选项 {exc.option_name}"
-        if exc.possibilities:
-            text += f"，是否想用 {', '.join(sorted(exc.possibilities))}？"
-    elif isinstance(exc, click.NoSuchCommand):
-        text = f"没有命令 {exc.command_name}"
+    if isinstance(exc, (click.NoSuchOption, click.NoSuchCommand)):
+        if isinstance(exc, click.NoSuchOption):
+            text = f"没有选项 {exc.option_name}"
+        else:
+            text = f"没有命令 {exc.command_name}"
         if exc.possibilities:
             text += f"，是否想用 {', '.join(sorted(exc.possibilities))}？"
     elif isinstance(exc, click.MissingParameter):
