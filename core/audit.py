@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from govcred.core.clock import Clock, as_utc
 from govcred.core.merkle import leaf_hash
 from govcred.core.orm import audit_log, audit_pending
+from govcred.core.repository.held import insert_rows
 
 #: The columns an entry's leaf commits to, in the canonical JSON.
 HASHED = ("seq", "at", "actor", "role", "action", "object_type", "object_id", "outcome", "details", "request_id")
@@ -54,6 +55,12 @@ _INSERT_RETURNING_SEQ = sa.insert(audit_log).returning(audit_log.c.seq, sort_by_
 #: matter: without sort_by_parameter_order SQLAlchemy sends multi-row INSERTs; with it, having
 #: no sentinel column to match the rows, it sends one statement per entry
 _INSERT_MANY_RETURNING_SEQS = sa.insert(audit_log).returning(audit_log.c.seq)
+_INSERT_MANY = sa.insert(audit_log)
+_LAST_SEQ = sa.select(sa.func.coalesce(sa.func.max(audit_log.c.seq), 0))
+#: every entry past a seq into the pending queue, in one statement
+_PENDING_AFTER = sa.insert(audit_pending).from_select(
+    ["seq"], sa.select(audit_log.c.seq).where(audit_log.c.seq > sa.bindparam("after"))
+)
 
 
 class AuditLog:
@@ -76,8 +83,19 @@ class AuditLog:
         rows, self._held = self._held or [], None
         if not rows:
             return
-        seqs = self._session.execute(_INSERT_MANY_RETURNING_SEQS, rows).scalars().all()
-        self._session.execute(sa.insert(audit_pending), [{"seq": seq} for seq in seqs])
+        s = self._session
+        if s.get_bind().dialect.name == "sqlite":
+            # one writer at a time (BEGIN IMMEDIATE), and AUTOINCREMENT seqs only grow: every
+            # entry past the last seq read here is one of these. So the entries go in as one
+            # plain executemany (core.repository.held.insert_rows) and into the pending queue
+            # with one INSERT ... SELECT, instead of multi-row INSERT ... RETURNING batches
+            # whose seqs are then sent back one row each
+            after = s.execute(_LAST_SEQ).scalar_one()
+            insert_rows(s, _INSERT_MANY, rows)
+            s.execute(_PENDING_AFTER, {"after": after})
+            return
+        seqs = s.execute(_INSERT_MANY_RETURNING_SEQS, rows).scalars().all()
+        s.execute(sa.insert(audit_pending), [{"seq": seq} for seq in seqs])
 
     def append(
         self,

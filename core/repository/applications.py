@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from govcred.core import models
 from govcred.core.exceptions import NotFound
 from govcred.core.orm import applications, credentials, encrypt_document
+from govcred.core.repository.held import execute_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.crypto import Secrets
@@ -103,7 +104,7 @@ class ApplicationRepository:
         # no autoflush: it would write these very applications first, one statement each
         with self._s.no_autoflush:
             if self._s.get_bind().dialect.supports_sane_multi_rowcount:
-                matched = self._s.execute(_WRITE_DECIDED, rows).rowcount
+                matched = execute_rows(self._s, _WRITE_DECIDED, rows)
             else:
                 matched = sum(self._s.execute(_WRITE_DECIDED, row).rowcount for row in rows)
         if matched != len(rows):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from govcred.core.orm import decision_bases
+from govcred.core.repository.held import insert_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.crypto import Secrets
@@ -50,8 +51,7 @@ class DecisionBasisRepository:
 
     def release(self) -> None:
         rows, self._held = self._held or [], None
-        if rows:
-            self._s.execute(_INSERT, rows)
+        insert_rows(self._s, _INSERT, rows)
 
     def add(self, basis: DecisionBasis) -> None:
         plain = _RECORDS_JSON.encode(basis.records).encode()
