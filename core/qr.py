@@ -35,6 +35,7 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError, features
 
 from govcred.core.exceptions import VerificationError
+from govcred.core.tokens import DecodedJws
 
 #: Fixed ASCII prefixes with a format version (security-checklist Q-07). Case-sensitive.
 PREFIX = "GC1:/"
@@ -209,7 +210,8 @@ def _decode_compact(digits: str) -> str:
         raise _malformed(["BAD_FRAME"])
     if not (header and payload and signature):  # base64url of bytes is always in the alphabet
         raise _malformed(["NOT_JWS"])
-    token = f"{_b64url(header)}.{_b64url(payload)}.{_b64url(signature)}"
+    # the text, holding the bytes too: verify_token then need not decode what was just encoded
+    token = DecodedJws(header, payload, signature)
     if len(token) > MAX_TOKEN_CHARS:
         raise _malformed(["TOO_LONG"])
     return token

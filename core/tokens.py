@@ -84,6 +84,29 @@ class VerifiedToken:
     kid: str
 
 
+class DecodedJws(str):
+    """A compact JWS (the text, as any ``str``) that also holds its segments decoded.
+
+    Why: a GC2 QR carries the header, payload and signature as bytes; the text is made from
+    them, and :func:`verify_token` would only decode it back (the alphabet regex, two base64
+    decodes, the canonical-encoding check). Given one of these it uses the bytes it was made of:
+    the signing input is still the encoded header and payload, so nothing verified changes."""
+
+    def __new__(cls, header: bytes, payload: bytes, signature: bytes) -> DecodedJws:
+        segments = (_b64url(header), _b64url(payload), _b64url(signature))
+        text = super().__new__(cls, b".".join(segments).decode("ascii"))
+        text.segments, text.payload, text.signature = segments, payload, signature
+        return text
+
+
+_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64url(data: bytes) -> bytes:
+    # binascii directly: base64.urlsafe_b64encode's checks cost as much as the encoding
+    return binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URLSAFE).rstrip(b"=")
+
+
 # -- issuing --------------------------------------------------------------------------------
 
 
@@ -175,7 +198,16 @@ def verify_token(
         raise ValueError(f"leeway must be between 0 and {MAX_LEEWAY_SECONDS} seconds, got {leeway}")
     if kind == PRESENTATION:
         leeway = min(leeway, MAX_PRESENTATION_LEEWAY_SECONDS)
-    header_b64, payload_b64, signature_b64 = _split(token, MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES))
+    limit = MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES)
+    if type(token) is DecodedJws:  # segments encoded from these very bytes: canonical, in the alphabet
+        if len(token) > limit:
+            raise VerificationError("MALFORMED", "TOO_LARGE")
+        (header_b64, payload_b64, _), signature, payload = token.segments, token.signature, token.payload
+        if len(header_b64) > MAX_HEADER_CHARS:
+            raise VerificationError("MALFORMED", "HEADER_TOO_LARGE")
+    else:
+        header_b64, payload_b64, signature_b64 = _split(token, limit)
+        signature, payload = None, None
 
     # 2. header
     header, alg, kid = _checked_header(header_b64, kind)
@@ -184,13 +216,14 @@ def verify_token(
         raise VerificationError("SIGNATURE_INVALID", "ALG_KEY_MISMATCH")
 
     # 3. signature
-    signature = _b64decode(signature_b64)
-    if not _canonical(signature, signature_b64):  # unused trailing bits set: one signature, many strings
-        raise VerificationError("SIGNATURE_INVALID", "NON_CANONICAL_ENCODING")
+    if signature is None:
+        signature = _b64decode(signature_b64)
+        if not _canonical(signature, signature_b64):  # unused trailing bits set: one signature, many strings
+            raise VerificationError("SIGNATURE_INVALID", "NON_CANONICAL_ENCODING")
     _verify_signature(entry.alg, entry.public_key, signature, header_b64 + b"." + payload_b64)
 
     # 4. payload
-    claims = _parse_json(_b64decode(payload_b64), "PAYLOAD")
+    claims = _parse_json(_b64decode(payload_b64) if payload is None else payload, "PAYLOAD")
     now = time.time() if clock is None else clock.now().timestamp()
     _check_claims(claims, kind, keys, issuers, now, leeway, audience)
     if entry.verify_until is not None and now > entry.verify_until:
@@ -224,7 +257,10 @@ def unverified_kid(token: str | bytes) -> str | None:
     """The ``kid`` a token's header names, read WITHOUT verifying: only for choosing whose key
     set to verify with (verify_token then checks everything). None when there is none."""
     try:
-        head = token.split("." if isinstance(token, str) else b".", 1)[0]
+        if type(token) is DecodedJws:
+            head = token.segments[0]
+        else:
+            head = token.split("." if isinstance(token, str) else b".", 1)[0]
         if isinstance(head, str):
             head = head.encode("ascii")
         if len(head) > MAX_HEADER_CHARS or not _B64URL.fullmatch(head):

@@ -21,6 +21,7 @@ from govcred.core.tokens import (
     PRESENTATION,
     STATUS_LIST,
     TRUST_LIST,
+    DecodedJws,
     VerifiedToken,
     issue_token,
     peek_unverified_issuer,
@@ -611,3 +612,23 @@ def test_every_missing_claim_is_named_in_the_detail():
     key, keys = key_and_set("ES256")
     token = forge(header_for(key, CREDENTIAL), credential_claims(exp=None, jti=None), key)
     assert reason_of(token, keys=keys) == ("MALFORMED", "MISSING_CLAIM:exp,jti")
+
+
+@pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
+def test_a_token_given_as_its_decoded_segments_verifies_as_its_text_and_is_refused_as_it(alg):
+    # a GC2 scan hands verify_token the bytes it decoded; the answer must be the text's own
+    key, keys = key_and_set(alg)
+    token = issue_token(CREDENTIAL, credential_claims(), key, clock=clock())
+    decoded = DecodedJws(*segments(token))
+    assert decoded == token
+    assert verify_token(decoded, CREDENTIAL, keys, clock=clock()) == verify_token(
+        token, CREDENTIAL, keys, clock=clock()
+    )
+    header, payload, signature = segments(token)
+    forged = DecodedJws(header, payload.replace(b"cred-0001", b"cred-0002"), signature)
+    with pytest.raises(VerificationError) as refused:
+        verify_token(forged, CREDENTIAL, keys, clock=clock())
+    assert (refused.value.reason, refused.value.detail) == ("SIGNATURE_INVALID", "BAD_SIGNATURE")
+    with pytest.raises(VerificationError) as wrong_kind:
+        verify_token(decoded, PRESENTATION, keys, clock=clock())
+    assert wrong_kind.value.reason == "WRONG_TYPE"
