@@ -79,7 +79,9 @@ def execute_rows(session: Session, statement: Insert | Update, rows: Sequence[di
     return connection.exec_driver_sql(sql, [values_of(row, memo) for row in rows]).rowcount
 
 
-@functools.cache
+# bounded: keyed on statement objects, which are built once per table (see _insert_into), but
+# a caller that built one per call must not make this grow without end
+@functools.lru_cache(maxsize=256)
 def _positional(
     statement: Insert | Update, keys: tuple[str, ...], dialect: Dialect
 ) -> tuple[str, Callable[[dict[str, Any], dict], tuple]]:
@@ -134,13 +136,21 @@ def _is_datetime(kind: sa.types.TypeEngine) -> bool:
     return isinstance(kind.impl if isinstance(kind, sa.types.TypeDecorator) else kind, sa.DateTime)
 
 
+@functools.cache
+def _insert_into(table: sa.Table) -> Insert:
+    """One INSERT statement per table for every unit of work: :func:`_positional` keeps what it
+    compiled per statement object, so a statement made per unit of work would be compiled again
+    (and kept) each time."""
+    return sa.insert(table)
+
+
 class HeldInserts:
     """Objects of one mapped class, inserted into ``table`` together."""
 
     def __init__(self, session: Session, table: sa.Table):
         self._s = session
         self._table = table
-        self._insert = sa.insert(table)
+        self._insert = _insert_into(table)
         self._held: list[Any] | None = None
 
     @property
