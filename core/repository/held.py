@@ -171,4 +171,5 @@ class HeldInserts:
             names = [c.key for c in self._table.columns]
             # read off the instance's __dict__: these objects are new, so every attribute is
             # there (a set attribute included), and the instrumented getattr costs 10x more
-            insert_rows(self._s, self._insert, [{n: vars(obj)[n] for n in names} for obj in held])
+            rows = [vars(obj) for obj in held]
+            insert_rows(self._s, self._insert, [{n: row[n] for n in names} for row in rows])
