@@ -241,6 +241,18 @@ class KeyStore:
             log.info("signing key changed from %s to %s (rotated or revoked elsewhere)", held.kid, row["kid"])
         return self._active
 
+    def held_key(self) -> rawkeys.SigningKey:
+        """The key :meth:`active_key` last returned (reading it when there is none), not checked
+        against the database: for a caller that checks it in its own write transaction
+        (:meth:`still_active`), which costs a statement there instead of a transaction here."""
+        return self._active or self.active_key()
+
+    @staticmethod
+    def still_active(uow: UnitOfWork, key: rawkeys.SigningKey) -> bool:
+        """Whether ``key`` is still the one new tokens are signed with, read in ``uow`` (another
+        process may have rotated or revoked it since)."""
+        return uow.signing_keys.newest_active_kid() == key.kid
+
     def published_development_keys(self) -> list[tuple[str, bool]]:
         """``(kid, active)`` of every development key the JWKS still publishes: verifiers would
         accept what anyone holding the data directory's plain-text passphrase signs with it."""

@@ -15,7 +15,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from govcred.core import models
 from govcred.core.accounts.factors import require_recent_factor
 from govcred.core.accounts.officers import Principal, require_role
-from govcred.core.exceptions import Conflict, ErrorList, FieldError, PermissionDenied, ValidationError
+from govcred.core.exceptions import (
+    Conflict,
+    ErrorList,
+    FieldError,
+    KeyStoreError,
+    PermissionDenied,
+    ValidationError,
+)
 from govcred.core.repository.held import transient
 from govcred.core.services.collaborators import Collaborators
 from govcred.core.services.eligibility import evaluate_in
@@ -61,9 +68,17 @@ def decide(
     require_role(principal, *DECIDING_ROLES)
     require_recent_factor(principal, deps.clock.now())
     reasons = checked_reasons(officer_reasons)
-    key = deps.keys.active_key() if approve else None  # decrypted outside the write transaction
+    # the key last used, checked inside the decision's transaction rather than in one of its own
+    # (a second session, connection check and round trips a decision); a changed one is read
+    # and decrypted outside the write transaction, and the decision made again
+    key = deps.keys.held_key() if approve else None
     try:
-        return _decide(deps, app_id, approve, principal, reasons, expected_version, key)
+        for _ in range(_KEY_CHANGES):
+            try:
+                return _decide(deps, app_id, approve, principal, reasons, expected_version, key)
+            except _KeyChanged:
+                key = deps.keys.active_key()
+        raise KeyStoreError("签名密钥正在频繁更换，请稍后重试", code="SIGNING_KEY_CHANGING")
     except (Conflict, PermissionDenied) as exc:
         with deps.uow() as uow:
             uow.audit.append(
@@ -79,10 +94,20 @@ def decide(
         raise
 
 
+#: times a decision is tried with a newly read key before it gives up (a rotation is rare)
+_KEY_CHANGES = 3
+
+
+class _KeyChanged(Exception):
+    """The key held for signing is no longer the active one (rotated or revoked elsewhere)."""
+
+
 def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_version, key) -> models.Decision:
     now = deps.clock.now()
     with deps.uow() as uow:
         app = uow.applications.get(app_id, for_update=True)
+        if key is not None and not deps.keys.still_active(uow, key):
+            raise _KeyChanged
         if app.created_by is not None and app.created_by == principal.id:
             raise PermissionDenied("录入该申请的工作人员不能审批同一申请（双人复核）", code="FOUR_EYES")
         if expected_version is not None and expected_version != app.version:

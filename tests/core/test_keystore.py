@@ -14,9 +14,11 @@ from govcred.core.exceptions import Conflict, NotFound, ValidationError, Verific
 from govcred.core.keys import KeySet
 from govcred.core.orm import audit_log
 from govcred.core.presentation import issue_presentation
+from govcred.core.services.decisions import decide
 from govcred.core.tokens import CREDENTIAL, PRESENTATION, STATUS_LIST, verify_token
 from govcred.testing import make_runtime
 from tests.core.credential_rows import make_credential
+from tests.core.workflow_helpers import officer, rule_clean_applications
 
 
 def kid_of(token: str) -> str:
@@ -53,6 +55,32 @@ def test_a_rotation_elsewhere_reaches_credentials_presentations_and_status_lists
     for token, kind in ((first.token, CREDENTIAL), (second.token, CREDENTIAL), (presentation, PRESENTATION)):
         assert verify_token(token, kind, keys, clock=runtime.clock).kid in (old_kid, new_kid)
     verify_token(status_list, STATUS_LIST, keys, clock=runtime.clock)
+
+
+def test_a_decision_signs_with_the_key_another_process_rotated_in_or_revoked_out(runtime, other):
+    # the deciding runtime holds its key from an earlier decision and checks it inside the
+    # decision's own transaction: a change made elsewhere is seen there, and the decision signs
+    # with the new key (nothing of the attempt with the old one is written)
+    reviewer = officer(runtime, "reviewer", "rotation-reviewer")
+    first, second, third = rule_clean_applications(runtime, 3, first=700)
+    old_kid = runtime.collaborators.keys.active_key().kid
+    assert _credential_of(runtime, first, reviewer).kid == old_kid
+
+    runtime.clock.advance(seconds=60)
+    rotated = other.keystore.rotate(actor="test").kid
+    assert _credential_of(runtime, second, reviewer).kid == rotated
+
+    runtime.clock.advance(seconds=60)
+    replaced_by = other.keystore.revoke(rotated, reason="私钥文件在备份盘丢失", actor="cli").replaced_by
+    assert _credential_of(runtime, third, reviewer).kid == replaced_by
+
+
+def _credential_of(rt, app_id, reviewer):
+    credential_id = decide(rt.collaborators, app_id, approve=True, principal=reviewer).credential_id
+    with rt.uow(readonly=True) as uow:
+        credential = uow.credentials.get(credential_id)
+    assert kid_of(credential.token) == credential.kid
+    return credential
 
 
 def test_the_retired_key_is_published_with_the_time_it_stopped_signing(runtime, other):
