@@ -27,7 +27,13 @@ def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    # Rows inserted together (a decision's audit entries and messages, a batch's rows) go as
+    # one multi-row INSERT, as SQLAlchemy already does for psycopg2 and for INSERT ... RETURNING,
+    # instead of psycopg's pipelined executemany: one statement for the server to run and no
+    # pipeline to enter and leave cost both sides less (a quarter less CPU for two rows).
+    engine.dialect.use_insertmanyvalues_wo_returning = True
+    return engine
 
 
 def _sqlite_engine(url: str, **kwargs) -> Engine:
