@@ -18,6 +18,7 @@ from typing import Any
 
 from govcred.core.accounts.identity_settings import identity_problems
 from govcred.core.exceptions import ConfigError
+from govcred.core.file_problems import unreadable
 from govcred.core.redaction import mask, redact_mapping, redact_url, redact_value
 
 MODES = ("development", "production")
@@ -163,16 +164,16 @@ def load_settings(
     config_path = Path(env["GOVCRED_CONFIG"]) if env.get("GOVCRED_CONFIG") else root / "govcred.toml"
     if env.get("GOVCRED_CONFIG") and not config_path.is_file():
         # a file the operator named on purpose: running on the defaults instead would hide it
-        raise ConfigError(f"GOVCRED_CONFIG names {config_path}, which is not a file")
+        raise ConfigError(f"GOVCRED_CONFIG 指定的配置文件 {config_path} 不存在或不是文件")
     if config_path.exists():
         try:
             file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{config_path}: {exc}") from exc
+            raise ConfigError(f"无法读取配置文件 {config_path}：{unreadable(exc)}") from exc
         known = {f.name for f in fields(Settings)} - {"environ"}
         unknown = sorted(set(file_values) - known - {"data_dir"})
         if unknown:
-            raise ConfigError(f"{config_path}: unknown setting(s): {', '.join(unknown)}")
+            raise ConfigError(f"配置文件 {config_path} 中有未知的设置：{'、'.join(unknown)}")
         file_values.pop("data_dir", None)
         values.update(file_values)
 
@@ -201,7 +202,7 @@ def _coerce(values: dict[str, Any]) -> dict[str, Any]:
             try:
                 out[f.name] = int(v)
             except ValueError:
-                raise ConfigError(f"{f.name} must be a whole number, got {v!r}") from None
+                raise ConfigError(f"{f.name} 应为整数，现为 {v!r}") from None
         elif f.type == "bool" and isinstance(v, str):
             out[f.name] = v.strip().lower() in ("1", "true", "yes", "on")
         elif f.name in _LIST_FIELDS and isinstance(v, str):
@@ -230,7 +231,7 @@ def _database_url_problem(url: str) -> str | None:
     try:
         sqlalchemy.engine.make_url(url).get_dialect()
     except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError, ValueError) as exc:
-        return f"database_url is not a usable database URL ({redact_url(url)}): {exc}"
+        return f"database_url 不是可用的数据库地址 ({redact_url(url)})：{exc}"
     return None
 
 
@@ -239,40 +240,39 @@ def _validated(s: Settings) -> Settings:
     if s.database_url and (problem := _database_url_problem(s.database_url)):
         problems.append(problem)
     if s.mode not in MODES:
-        problems.append(f"mode must be one of {', '.join(MODES)}, got {s.mode!r}")
+        problems.append(f"mode 应为 {'、'.join(MODES)} 之一，现为 {s.mode!r}")
     if s.key_algorithm not in ALGORITHMS:
-        problems.append(f"key_algorithm must be one of {', '.join(ALGORITHMS)}, got {s.key_algorithm!r}")
+        problems.append(f"key_algorithm 应为 {'、'.join(ALGORITHMS)} 之一，现为 {s.key_algorithm!r}")
     if not 0 <= s.leeway_seconds <= 60:
-        problems.append(f"leeway_seconds must be between 0 and 60, got {s.leeway_seconds}")
+        problems.append(f"leeway_seconds 应在 0 到 60 之间，现为 {s.leeway_seconds}")
     if not isinstance(s.retention, Mapping):
-        problems.append('[retention] must be a table of rule = period, e.g. web_sessions = "30d"')
+        problems.append('[retention] 应为“规则 = 期限”的表，例如 web_sessions = "30d"')
     if not 1 <= s.idempotency_lease_seconds <= 300:
-        problems.append(f"idempotency_lease_seconds must be between 1 and 300, got {s.idempotency_lease_seconds}")
+        problems.append(f"idempotency_lease_seconds 应在 1 到 300 之间，现为 {s.idempotency_lease_seconds}")
     if not 30 <= s.presentation_seconds <= 60:
-        problems.append(f"presentation_seconds must be between 30 and 60, got {s.presentation_seconds}")
+        problems.append(f"presentation_seconds 应在 30 到 60 之间，现为 {s.presentation_seconds}")
     if s.job_poll_seconds < 1:
-        problems.append(f"job_poll_seconds must be at least 1, got {s.job_poll_seconds}")
+        problems.append(f"job_poll_seconds 至少为 1，现为 {s.job_poll_seconds}")
     if s.audit_checkpoint_entries < 1:
-        problems.append(f"audit_checkpoint_entries must be at least 1, got {s.audit_checkpoint_entries}")
+        problems.append(f"audit_checkpoint_entries 至少为 1，现为 {s.audit_checkpoint_entries}")
     if s.audit_checkpoint_seconds < 1:
-        problems.append(f"audit_checkpoint_seconds must be at least 1, got {s.audit_checkpoint_seconds}")
+        problems.append(f"audit_checkpoint_seconds 至少为 1，现为 {s.audit_checkpoint_seconds}")
     if s.audit_witness_dir and Path(s.audit_witness_dir).resolve().is_relative_to(Path(s.data_dir).resolve()):
         problems.append(
-            f"audit_witness_dir must lie outside the data directory (a copy of the data would carry it), "
-            f"got {s.audit_witness_dir}"
+            f"audit_witness_dir 应在数据目录之外（否则复制或恢复数据时会一并带走见证文件），现为 {s.audit_witness_dir}"
         )
     bad_witnesses = [u for u in s.audit_witness_urls if not u.startswith(("http://", "https://"))]
     if bad_witnesses:
-        problems.append(f"audit_witness_urls must be http(s) URLs, got {', '.join(map(repr, bad_witnesses))}")
+        problems.append(f"audit_witness_urls 应为 http(s) 网址，现为 {'、'.join(map(repr, bad_witnesses))}")
     if not s.issuer.startswith(("http://", "https://")):
-        problems.append(f"issuer must be an http(s) URL, got {s.issuer!r}")
+        problems.append(f"issuer 应为 http(s) 网址，现为 {s.issuer!r}")
     if not 1 <= s.officer_token_idle_minutes <= 60:
-        problems.append(f"officer_token_idle_minutes must be between 1 and 60, got {s.officer_token_idle_minutes}")
+        problems.append(f"officer_token_idle_minutes 应在 1 到 60 之间，现为 {s.officer_token_idle_minutes}")
     if not 1 <= s.officer_token_hours <= 12:
-        problems.append(f"officer_token_hours must be between 1 and 12, got {s.officer_token_hours}")
+        problems.append(f"officer_token_hours 应在 1 到 12 之间，现为 {s.officer_token_hours}")
     for name in ("login_codes_per_number", "login_codes_per_address", "login_codes_total"):
         if not _is_rate(getattr(s, name)):
-            problems.append(f"{name} must be a rate such as '5/hour' or '60 per minute', got {getattr(s, name)!r}")
+            problems.append(f"{name} 应为频率，例如 '5/hour' 或 '60 per minute'，现为 {getattr(s, name)!r}")
     if s.production:
         if not s.key_passphrase:
             problems.append("production mode needs GOVCRED_KEY_PASSPHRASE")
@@ -282,5 +282,5 @@ def _validated(s: Settings) -> Settings:
             problems.append("production mode needs an https:// issuer")
     problems.extend(identity_problems(s.identity, s.production, s.environ))
     if problems:
-        raise ConfigError("; ".join(problems), problems=problems)
+        raise ConfigError("；".join(problems), problems=problems)
     return s

@@ -22,6 +22,7 @@ VERIFIER_MAY_IMPORT = {
     "govcred.core.qr": "reading QR images and scanner input",
     "govcred.core.claims": "the claim names a credential carries",
     "govcred.core.clock": "the clock, which tests pin",
+    "govcred.core.file_problems": "why a file (trust file, JWKS, root key) could not be read, in Chinese",
     "govcred.core.hookspecs": "the hook specifications and hookimpl (benefit plugins, CLI commands)",
     "govcred.core.plugins": "the benefit codes plugins declare",
     "govcred.core.web.assets": "the templates and CSS the verifier page shares with the issuer's pages",

@@ -67,14 +67,14 @@ class VerifierConfig:
         trust, trust_list = env.get("GOVCRED_VERIFIER_TRUST"), env.get("GOVCRED_VERIFIER_TRUST_LIST")
         problems = []
         if not trust and not trust_list:
-            problems.append("GOVCRED_VERIFIER_TRUST must name the trust file (or _TRUST_LIST the signed list)")
+            problems.append("须设置 GOVCRED_VERIFIER_TRUST（信任文件）或 GOVCRED_VERIFIER_TRUST_LIST（签名的信任列表）")
         refresh = _refresh_seconds_from_env(env, problems)
         try:
             limits = _policy_from_env(env)
         except ConfigError as exc:
             problems.append(exc.message)
         if problems:  # every one named at once, one line each
-            raise ConfigError("; ".join(problems), problems=problems)
+            raise ConfigError("；".join(problems), problems=problems)
         plugins = env.get("GOVCRED_VERIFIER_BENEFIT_PLUGINS", "")
         return cls(
             trust_file=trust or None,
@@ -98,7 +98,7 @@ def _refresh_seconds_from_env(env: Mapping[str, str], problems: list[str]) -> fl
     except ValueError:
         seconds = float("nan")
     if not 5 <= seconds <= 86_400:  # NaN included
-        problems.append(f"GOVCRED_VERIFIER_REFRESH_SECONDS must be a number of seconds from 5 to 86400, not {value!r}")
+        problems.append(f"GOVCRED_VERIFIER_REFRESH_SECONDS 应为 5 到 86400 之间的秒数，现为 {value!r}")
         return 300.0
     return seconds
 
@@ -116,7 +116,7 @@ def _policy_from_env(env: Mapping[str, str]) -> Policy:
             else:
                 bad.append(variable)
     if bad:
-        raise ConfigError(f"{', '.join(bad)}: a limit is a whole number of requests a minute, 1 to 10,000,000")
+        raise ConfigError(f"{'、'.join(bad)}：限额应为每分钟请求数，1 到 10,000,000 之间的整数")
     return Policy(**given)
 
 
@@ -131,7 +131,7 @@ def benefit_plugins(names: tuple[str, ...], extra: tuple = ()) -> pluggy.PluginM
     found = {ep.name: ep for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT)}
     missing = [n for n in names if n not in found]
     if missing:
-        raise ConfigError(f"benefit plugin(s) not installed: {', '.join(missing)}")
+        raise ConfigError(f"未安装福利插件 (benefit_plugins)：{'、'.join(missing)}")
     for name in names:
         pm.register(found[name].load(), name=name)
     for plugin, name in extra:
@@ -150,16 +150,16 @@ def trust_sources(config: VerifierConfig) -> tuple[TrustConfig, TrustListSource 
     signed_list = None
     if config.trust_list:
         if not config.trust_root:
-            raise ConfigError("a signed trust list needs the pinned provincial root key (trust_root)")
+            raise ConfigError("签名的信任列表须同时指定固定的省级根密钥 (--trust-root / trust_root)")
         try:
             signed_list = TrustListSource(config.trust_list, load_root(config.trust_root))
         except TrustListRefused as exc:  # the pinned root itself is revoked: nothing can be adopted
             raise ConfigError(f"{exc.reason}: {exc.message}") from None
         trust = TrustConfig((), config.benefit_plugins or (trust.benefit_plugins if trust else ()))
     if trust is None:
-        raise ConfigError("the verifier needs a trust file naming at least one issuer, or a signed trust list")
+        raise ConfigError("核验服务须有列出至少一个签发机关的信任文件，或签名的信任列表")
     if not 0 <= config.leeway <= 60:
-        raise ConfigError("leeway must be between 0 and 60 seconds")
+        raise ConfigError("leeway 应在 0 到 60 秒之间")
     benefit_plugins(trust.benefit_plugins, config.extra_plugins)
     return trust, signed_list
 
@@ -171,7 +171,7 @@ def create_app(config: VerifierConfig | Mapping[str, Any] | None = None) -> Flas
         known = {f.name for f in fields(VerifierConfig)}
         unknown = sorted(set(config) - known)
         if unknown:
-            raise ConfigError(f"unknown verifier setting(s): {', '.join(unknown)}")
+            raise ConfigError(f"未知的核验服务设置：{'、'.join(unknown)}")
         config = VerifierConfig(**config)
     trust, signed_list = trust_sources(config)
     if config.database.startswith("sqlite"):

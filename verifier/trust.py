@@ -33,6 +33,7 @@ from pathlib import Path
 
 from govcred.core.claims import COUNTY, CREDENTIAL_TYPE
 from govcred.core.exceptions import ConfigError, VerificationError
+from govcred.core.file_problems import unreadable
 
 log = logging.getLogger("govcred.verifier.trust")
 
@@ -91,35 +92,35 @@ def parse_issuer(
 ) -> tuple[TrustedIssuer | None, list[str]]:
     """One trust entry, or None and every problem with it (prefixed with ``where``)."""
     if not isinstance(entry, dict):
-        return None, [f"{where}: must be a table"]
+        return None, [f"{where}：应为一个表 ([[issuer]])"]
     found: list[str] = []
     iss, jwks = entry.get("iss"), entry.get("jwks")
     if not isinstance(iss, str) or not iss.startswith(("https://", "http://")):
-        found.append("iss must be an http(s) URL")
+        found.append("iss 应为 http(s) 网址")
     if not isinstance(jwks, str) or not jwks:
-        found.append("jwks (URL or file) is required")
+        found.append("缺少 jwks（公钥集的网址或文件）")
     lists = entry.get("status_lists")
     if lists is not None and (not isinstance(lists, str) or not lists.startswith(("https://", "http://"))):
-        found.append("status_lists must be an http(s) URL")
+        found.append("status_lists 应为 http(s) 网址")
     files = entry.get("status_list_files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        found.append("status_list_files must be a list of paths")
+        found.append("status_list_files 应为文件路径的列表")
     divisions, types = entry.get("divisions"), entry.get("credential_types")
     if divisions is not None and (
         not isinstance(divisions, list) or not divisions or not all(_is_division(d) for d in divisions)
     ):
-        found.append("divisions must be a non-empty list of 2-, 4- or 6-digit division-code prefixes")
+        found.append("divisions 应为非空列表，每项是 2、4 或 6 位的行政区划代码前缀")
     if types is not None and (
         not isinstance(types, list) or not types or not all(isinstance(t, str) and t for t in types)
     ):
-        found.append("credential_types must be a non-empty list of credential type names")
+        found.append("credential_types 应为非空列表，每项是一个证照类型名称")
     if scope_required and (divisions is None or types is None):
-        found.append("divisions and credential_types are required")
+        found.append("缺少 divisions 和 credential_types（信任列表中每个签发机关都须限定范围）")
     unknown = sorted(set(entry) - ENTRY_KEYS)
     if unknown:
-        found.append(f"unknown key(s) {', '.join(unknown)}")
+        found.append(f"未知的键：{'、'.join(unknown)}")
     if found:
-        return None, [f"{where}: {p}" for p in found]
+        return None, [f"{where}：{p}" for p in found]
     issuer = TrustedIssuer(
         iss,
         str(entry.get("name", iss)),
@@ -139,13 +140,13 @@ def _is_division(value) -> bool:
 def parse_issuers(entries, base: Path, *, scope_required: bool = False) -> tuple[list[TrustedIssuer], list[str]]:
     """Every entry of an issuer list, and every problem with any of them."""
     if not isinstance(entries, list) or not entries:
-        return [], ["at least one issuer entry is required"]
+        return [], ["至少需要一个签发机关条目 ([[issuer]])"]
     issuers: list[TrustedIssuer] = []
     problems: list[str] = []
     for n, entry in enumerate(entries):
-        issuer, found = parse_issuer(entry, f"issuer {n + 1}", base, scope_required=scope_required)
+        issuer, found = parse_issuer(entry, f"第 {n + 1} 个签发机关", base, scope_required=scope_required)
         if issuer is not None and issuer.iss in {i.iss for i in issuers}:
-            issuer, found = None, [f"issuer {n + 1}: iss {issuer.iss} listed twice"]
+            issuer, found = None, [f"第 {n + 1} 个签发机关：iss {issuer.iss} 重复列出"]
         problems += found
         if issuer is not None:
             issuers.append(issuer)
@@ -154,20 +155,18 @@ def parse_issuers(entries, base: Path, *, scope_required: bool = False) -> tuple
 
 def parse_trust(data: dict, base: Path = Path(".")) -> TrustConfig:
     """Build the trust configuration; every problem is named in one ConfigError."""
-    if not isinstance(data.get("issuer"), list) or not data.get("issuer"):
-        raise ConfigError("trust file needs at least one [[issuer]] entry")
-    issuers, problems = parse_issuers(data["issuer"], base)
+    issuers, problems = parse_issuers(data.get("issuer"), base)
     plugins = data.get("benefit_plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
-        problems.append("benefit_plugins must be a list of plugin names")
+        problems.append("benefit_plugins 应为插件名称的列表")
     unknown = sorted(set(data) - {"issuer", "benefit_plugins"})
     if unknown:
-        problems.append(f"unknown top-level key(s) {', '.join(unknown)}")
+        problems.append(f"未知的顶层键：{'、'.join(unknown)}")
     if problems:
-        raise ConfigError("trust file rejected: " + "; ".join(problems), problems=problems)
+        raise ConfigError("信任文件有误：" + "；".join(problems), problems=problems)
     for issuer in issuers:
         if issuer.divisions is None or issuer.credential_types is None:
-            log.warning("trust file: %s has no divisions/credential_types scope; it is not narrowed", issuer.iss)
+            log.warning("信任文件：%s 未设 divisions/credential_types，不限定其签发的地区和证照类型", issuer.iss)
     return TrustConfig(tuple(issuers), tuple(plugins))
 
 
@@ -175,16 +174,11 @@ def read_trust_data(path: Path) -> dict:
     """The object a trust file (TOML, or JSON by its suffix) holds; ConfigError naming the problem."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read trust file {path}: {exc.strerror}") from None
-    try:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(
-            f"trust file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {exc}"
-        ) from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and both decode errors are ValueErrors
+        raise ConfigError(f"无法读取信任文件 {path}：{unreadable(exc)}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"trust file {path} must hold an object")
+        raise ConfigError(f"信任文件 {path} 应为一个对象（表），其中有 [[issuer]] 条目")
     return data
 
 

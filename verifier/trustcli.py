@@ -66,9 +66,15 @@ def sign(source, key_file, province, version, expires, days, out_file, root_out)
     try:  # the source first: a mistake in it is named before anyone types the passphrase
         data = read_trust_data(Path(source))
         extra = sorted(set(data) - {"issuer"})
-        if extra:
-            raise ConfigError(f"a signed list holds only [[issuer]] tables; remove {', '.join(extra)}")
-        checked_trust_list_source(data.get("issuer"), province=province, version=version)
+        try:
+            checked_trust_list_source(data.get("issuer"), province=province, version=version)
+            problems = []
+        except ConfigError as exc:
+            problems = list(exc.details.get("problems") or [exc.message])
+        if extra:  # named with the entries' problems: one round of corrections
+            problems.insert(0, f"信任列表只含 [[issuer]] 表，请删去 {'、'.join(extra)}")
+        if problems:
+            raise ConfigError("未签发信任列表：" + "；".join(problems), problems=problems)
     except GovcredError as exc:
         raise click.ClickException(exc.message) from None
     passphrase = os.environ.get("GOVCRED_TRUST_ROOT_PASSPHRASE") or click.prompt(

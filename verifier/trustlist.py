@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from govcred.core.exceptions import ConfigError, GovcredError, KeyStoreError, VerificationError
+from govcred.core.file_problems import unreadable
 from govcred.core.keys import REVOKED_KEYS_MEMBER, KeySet, SigningKey, jwks_document
 from govcred.core.tokens import TRUST_LIST, issue_token, verify_token
 from govcred.verifier.trust import TrustedIssuer, parse_issuers
@@ -96,9 +97,9 @@ def issuer_entries(entries: Any) -> tuple[tuple[TrustedIssuer, ...], list[str]]:
     issuers, problems = parse_issuers(entries, Path("."), scope_required=True)
     for issuer in issuers:
         if not issuer.jwks_is_url:
-            problems.append(f"{issuer.iss}: jwks must be an http(s) URL in a signed list")
+            problems.append(f"{issuer.iss}：信任列表中的 jwks 应为 http(s) 网址（本机文件路径在其他核验端无意义）")
         if issuer.status_list_files:
-            problems.append(f"{issuer.iss}: status_list_files are local; a signed list names status_lists URLs")
+            problems.append(f"{issuer.iss}：status_list_files 是本机文件，信任列表中应写 status_lists 网址")
     return tuple(issuers), problems
 
 
@@ -107,11 +108,11 @@ def checked_trust_list_source(entries: list, *, province: str, version: int) -> 
     problem. Asked before the root key is unlocked, so a bad source costs no passphrase."""
     issuers, problems = issuer_entries(entries)
     if type(version) is not int or version < 1:
-        problems.append("version must be a whole number from 1")
+        problems.append("版本号 (version) 应为从 1 起的整数")
     if not isinstance(province, str) or not province.startswith(("https://", "http://")):
-        problems.append("the list's issuer must be an http(s) URL")
+        problems.append("信任列表的签发者 (--issuer) 应为 http(s) 网址")
     if problems:
-        raise ConfigError("trust list not signed: " + "; ".join(problems), problems=problems)
+        raise ConfigError("未签发信任列表：" + "；".join(problems), problems=problems)
     return issuers
 
 
@@ -133,15 +134,15 @@ def load_root(path: str | Path) -> KeySet:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read the trust-list root {path}: {exc}") from None
+        raise ConfigError(f"无法读取信任列表根密钥文件 {path}：{unreadable(exc)}") from None
     if not isinstance(document, dict) or not isinstance(document.get("iss"), str):
-        raise ConfigError(f"trust-list root {path} must be an object with iss and keys")
+        raise ConfigError(f"信任列表根密钥文件 {path} 应为含 iss 和 keys 的 JSON 对象")
     if not document.get("keys") and document.get(REVOKED_KEYS_MEMBER):
         raise root_revoked(", ".join(str(r.get("kid")) for r in document[REVOKED_KEYS_MEMBER] if isinstance(r, dict)))
     try:
         return KeySet.from_jwks(document, document["iss"])
     except KeyStoreError as exc:
-        raise ConfigError(f"trust-list root {path}: {exc.message}") from None
+        raise ConfigError(f"信任列表根密钥文件 {path} 无效：{exc.message}") from None
 
 
 def root_revoked(kid: str) -> TrustListRefused:

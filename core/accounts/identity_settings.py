@@ -80,7 +80,7 @@ def identity_settings(settings) -> IdentitySettings:
     """The ``[identity]`` table of ``settings``, parsed (it was validated when loaded)."""
     parsed, problems = _parse(settings.identity, settings.production, settings.environ)
     if problems:
-        raise ConfigError("; ".join(problems), problems=problems)
+        raise ConfigError("；".join(problems), problems=problems)
     assert parsed is not None
     return parsed
 
@@ -112,11 +112,11 @@ def production_sign_in_problems(settings) -> list[str]:
 
 def _parse(table: Any, production: bool, environ: Mapping[str, str]) -> tuple[IdentitySettings | None, list[str]]:
     if not isinstance(table, Mapping):
-        return None, ["[identity] must be a table"]
-    problems = [f"[identity] unknown setting {k!r}" for k in sorted(set(table) - TABLE_KEYS)]
+        return None, ["[identity] 应为一个表"]
+    problems = [f"[identity] 中有未知的设置 {k!r}" for k in sorted(set(table) - TABLE_KEYS)]
     sms = table.get("sms_sign_in")
     if sms is not None and not isinstance(sms, bool):
-        problems.append(f"identity.sms_sign_in must be true or false, got {sms!r}")
+        problems.append(f"identity.sms_sign_in 应为 true 或 false，现为 {sms!r}")
         sms = None
     oidc = None
     if "oidc" in table:
@@ -130,19 +130,19 @@ def _parse(table: Any, production: bool, environ: Mapping[str, str]) -> tuple[Id
 def _text(values: Mapping[str, Any], key: str, problems: list[str], default: str | None = None) -> str:
     value = values.get(key, default)
     if not isinstance(value, str) or not value.strip():
-        problems.append(f"identity.oidc.{key} must be a non-empty string" + ("" if key in values else " (missing)"))
+        problems.append(f"identity.oidc.{key} 应为非空字符串" + ("" if key in values else "（未设置）"))
         return ""
     return value.strip()
 
 
 def _parse_oidc(values: Any, production: bool, environ: Mapping[str, str]) -> tuple[OidcSettings | None, list[str]]:
     if not isinstance(values, Mapping):
-        return None, ["[identity.oidc] must be a table"]
-    problems = [f"[identity.oidc] unknown setting {k!r}" for k in sorted(set(values) - OIDC_KEYS)]
+        return None, ["[identity.oidc] 应为一个表"]
+    problems = [f"[identity.oidc] 中有未知的设置 {k!r}" for k in sorted(set(values) - OIDC_KEYS)]
     defaults = OidcSettings("", "", "")
     issuer = _text(values, "issuer", problems)
     if issuer and not issuer.startswith(("https://", "http://")):
-        problems.append(f"identity.oidc.issuer must be an http(s) URL, got {issuer!r}")
+        problems.append(f"identity.oidc.issuer 应为 http(s) 网址，现为 {issuer!r}")
     elif production and issuer and not issuer.startswith("https://"):
         problems.append("production mode needs an https:// identity.oidc.issuer")
     client_id = _text(values, "client_id", problems)
@@ -150,7 +150,7 @@ def _parse_oidc(values: Any, production: bool, environ: Mapping[str, str]) -> tu
     if environ.get(CLIENT_SECRET_ENV):
         secret_values["client_secret"] = environ[CLIENT_SECRET_ENV]
     if not secret_values.get("client_secret"):
-        problems.append(f"identity.oidc.client_secret is missing (or set {CLIENT_SECRET_ENV})")
+        problems.append(f"缺少 identity.oidc.client_secret（或设置环境变量 {CLIENT_SECRET_ENV}）")
     client_secret = str(secret_values.get("client_secret") or "")
     texts = {
         key: _text(values, key, problems, getattr(defaults, key))
@@ -158,20 +158,20 @@ def _parse_oidc(values: Any, production: bool, environ: Mapping[str, str]) -> tu
     }
     scopes = _strings(values, "scopes", defaults.scopes, problems)
     if scopes and "openid" not in scopes:
-        problems.append("identity.oidc.scopes must include 'openid'")
+        problems.append("identity.oidc.scopes 须包含 'openid'")
     levels = _strings(values, "assurance_levels", defaults.assurance_levels, problems, allow_numbers=True)
     minimum = values.get("minimum_assurance", defaults.minimum_assurance)
     minimum = str(minimum) if isinstance(minimum, (str, int)) and not isinstance(minimum, bool) else None
     if minimum is None or (levels and minimum not in levels):
         problems.append(
-            f"identity.oidc.minimum_assurance must be one of assurance_levels ({', '.join(levels)}), "
-            f"got {values.get('minimum_assurance')!r}"
+            f"identity.oidc.minimum_assurance 应为 assurance_levels 中的一项（{'、'.join(levels)}），"
+            f"现为 {values.get('minimum_assurance')!r}"
         )
     numbers = {}
     for key, low, high in (("timeout_seconds", 1, 60), ("metadata_ttl_seconds", 60, 86400)):
         value = values.get(key, getattr(defaults, key))
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            problems.append(f"identity.oidc.{key} must be a number between {low} and {high}, got {value!r}")
+            problems.append(f"identity.oidc.{key} 应为 {low} 到 {high} 之间的数，现为 {value!r}")
             value = getattr(defaults, key)
         numbers[key] = value
     if problems:
@@ -202,6 +202,6 @@ def _strings(
         or not value
         or not all(isinstance(v, kinds) and not isinstance(v, bool) and str(v).strip() for v in value)
     ):
-        problems.append(f"identity.oidc.{key} must be a non-empty list of strings, got {value!r}")
+        problems.append(f"identity.oidc.{key} 应为非空的字符串列表，现为 {value!r}")
         return ()
     return tuple(str(v).strip() for v in value)

@@ -5,7 +5,6 @@ under ``core/cli`` and share :mod:`govcred.core.cli.context`; plugins, and the v
 
 from __future__ import annotations
 
-import errno
 import sys
 
 import click
@@ -14,6 +13,7 @@ import click
 from govcred.core.cli.context import AppContext, data_path, echo_json, pass_app  # noqa: F401
 from govcred.core.cli.usage import show_click_error
 from govcred.core.exceptions import ConfigError, GovcredError, ValidationError
+from govcred.core.file_problems import os_problem
 from govcred.core.filemodes import restrict_new_files
 
 
@@ -155,20 +155,8 @@ def _outage_problem(exc: Exception) -> str | None:
     return None
 
 
-_FILE_PROBLEMS = {
-    errno.ENOENT: "文件或目录不存在 (no such file or directory)",
-    errno.EACCES: "没有权限 (permission denied)",
-    errno.EPERM: "没有权限 (operation not permitted)",
-    errno.EROFS: "文件系统只读 (read-only file system)",
-    errno.ENOSPC: "磁盘空间不足 (no space left on device)",
-    errno.EISDIR: "这是一个目录 (is a directory)",
-    errno.ENOTDIR: "路径中有一项不是目录 (not a directory)",
-    errno.EEXIST: "已存在 (already exists)",
-}
-
-
 def _os_problem(exc: OSError) -> str:
-    what = _FILE_PROBLEMS.get(exc.errno, exc.strerror or str(exc))
+    what = os_problem(exc)
     if exc.filename is None:  # no path: a socket or another system call, not a file to fix
         return f"错误 [OS_ERROR]: 操作失败: {what}"
     return f"错误 [FILE_ERROR]: 无法访问 {exc.filename}: {what}"

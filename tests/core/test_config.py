@@ -66,10 +66,9 @@ def test_audit_witness_settings_are_checked_together(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "var", env=env, audit_checkpoint_entries=0)
     assert caught.value.details["problems"] == [
-        "audit_checkpoint_entries must be at least 1, got 0",
-        f"audit_witness_dir must lie outside the data directory (a copy of the data would carry it), "
-        f"got {tmp_path / 'var' / 'witness'}",
-        "audit_witness_urls must be http(s) URLs, got 'ftp://old'",
+        "audit_checkpoint_entries 至少为 1，现为 0",
+        f"audit_witness_dir 应在数据目录之外（否则复制或恢复数据时会一并带走见证文件），现为 {tmp_path / 'var' / 'witness'}",
+        "audit_witness_urls 应为 http(s) 网址，现为 'ftp://old'",
     ]
 
 
@@ -84,9 +83,9 @@ def test_the_file_witness_defaults_to_the_users_state_directory(tmp_path, monkey
 
 def test_a_config_file_named_by_govcred_config_must_exist(tmp_path):
     """An operator who names a config file means it: running on the defaults would hide a typo."""
-    with pytest.raises(ConfigError, match=r"GOVCRED_CONFIG names .*missing\.toml, which is not a file"):
+    with pytest.raises(ConfigError, match=r"GOVCRED_CONFIG 指定的配置文件 .*missing\.toml 不存在或不是文件"):
         load_settings(tmp_path, env={"GOVCRED_CONFIG": str(tmp_path / "missing.toml")})
-    with pytest.raises(ConfigError, match="which is not a file"):
+    with pytest.raises(ConfigError, match="不存在或不是文件"):
         load_settings(tmp_path, env={"GOVCRED_CONFIG": str(tmp_path)})  # a directory
 
 
@@ -94,9 +93,9 @@ def test_an_unusable_database_url_is_named_with_the_other_problems(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "postgress://u:pw@db/govcred", "GOVCRED_MODE": "prod"})
     problems = caught.value.details["problems"]
-    assert problems[0].startswith("database_url is not a usable database URL (postgress://u:********@db/govcred)")
+    assert problems[0].startswith("database_url 不是可用的数据库地址 (postgress://u:********@db/govcred)")
     assert "pw" not in problems[0]
-    assert problems[1] == "mode must be one of development, production, got 'prod'"
-    with pytest.raises(ConfigError, match="database_url is not a usable database URL"):
+    assert problems[1] == "mode 应为 development、production 之一，现为 'prod'"
+    with pytest.raises(ConfigError, match="database_url 不是可用的数据库地址"):
         load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "not a url"})
     assert load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "postgresql://u:pw@db/govcred"}).database_url

@@ -79,5 +79,5 @@ def test_scope_in_the_trust_file_and_its_mistakes_named(tmp_path):
     with pytest.raises(ConfigError) as info:
         parse_trust({"issuer": [{**entry, "divisions": ["33112", "abc"], "credential_types": []}]}, tmp_path)
     text = " | ".join(info.value.details["problems"])
-    assert "divisions must be a non-empty list of 2-, 4- or 6-digit division-code prefixes" in text
-    assert "credential_types must be a non-empty list" in text
+    assert "divisions 应为非空列表，每项是 2、4 或 6 位的行政区划代码前缀" in text
+    assert "credential_types 应为非空列表" in text

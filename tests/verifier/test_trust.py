@@ -40,12 +40,12 @@ def test_every_problem_is_named(tmp_path):
     problems = exc.value.details["problems"]
     text = " | ".join(problems)
     for expected in (
-        "iss must be an http(s) URL",
-        "jwks (URL or file) is required",
-        "status_lists must be",
-        "unknown key(s) colour",
-        "listed twice",
-        "unknown top-level key(s) extra",
+        "第 1 个签发机关：iss 应为 http(s) 网址",
+        "第 1 个签发机关：缺少 jwks",
+        "status_lists 应为 http(s) 网址",
+        "未知的键：colour",
+        "第 3 个签发机关：iss https://a.example 重复列出",
+        "未知的顶层键：extra",
     ):
         assert expected in text
 

@@ -37,7 +37,7 @@ def test_wsgi_names_every_problem_without_a_traceback(tmp_path):
     assert "Traceback" not in loaded.stderr
     lines = loaded.stderr.splitlines()
     assert lines[0] == "配置错误 (configuration error):"
-    assert any("GOVCRED_VERIFIER_TRUST must name the trust file" in line for line in lines[1:])
+    assert any("须设置 GOVCRED_VERIFIER_TRUST（信任文件）" in line for line in lines[1:])
     assert any("GOVCRED_VERIFIER_REFRESH_SECONDS" in line and "'often'" in line for line in lines[1:])
     assert any("GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS" in line for line in lines[1:])
 
@@ -47,7 +47,7 @@ def test_refresh_seconds_outside_the_serve_range_is_a_config_error(value):
     with pytest.raises(ConfigError) as refused:
         VerifierConfig.from_env({"GOVCRED_VERIFIER_TRUST": "trust.toml", "GOVCRED_VERIFIER_REFRESH_SECONDS": value})
     assert refused.value.details["problems"] == [
-        f"GOVCRED_VERIFIER_REFRESH_SECONDS must be a number of seconds from 5 to 86400, not {value!r}"
+        f"GOVCRED_VERIFIER_REFRESH_SECONDS 应为 5 到 86400 之间的秒数，现为 {value!r}"
     ]
 
 

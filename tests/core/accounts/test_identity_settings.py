@@ -70,15 +70,15 @@ def test_every_problem_of_the_table_is_named_at_once(tmp_path):
         )
     problems = caught.value.details["problems"]
     for expected in (
-        "[identity] unknown setting 'sms'",
-        "identity.sms_sign_in must be true or false",
-        "[identity.oidc] unknown setting 'claim'",
-        "identity.oidc.issuer must be an http(s) URL",
-        "identity.oidc.client_id must be a non-empty string (missing)",
-        "identity.oidc.client_secret is missing (or set GOVCRED_OIDC_CLIENT_SECRET)",
-        "identity.oidc.scopes must include 'openid'",
-        "identity.oidc.minimum_assurance must be one of assurance_levels (1, 2, 3, 4), got '5'",
-        "identity.oidc.timeout_seconds must be a number between 1 and 60",
+        "[identity] 中有未知的设置 'sms'",
+        "identity.sms_sign_in 应为 true 或 false",
+        "[identity.oidc] 中有未知的设置 'claim'",
+        "identity.oidc.issuer 应为 http(s) 网址",
+        "identity.oidc.client_id 应为非空字符串（未设置）",
+        "缺少 identity.oidc.client_secret（或设置环境变量 GOVCRED_OIDC_CLIENT_SECRET）",
+        "identity.oidc.scopes 须包含 'openid'",
+        "identity.oidc.minimum_assurance 应为 assurance_levels 中的一项（1、2、3、4），现为 '5'",
+        "identity.oidc.timeout_seconds 应为 1 到 60 之间的数",
     ):
         assert any(p.startswith(expected) for p in problems), (expected, problems)
 
