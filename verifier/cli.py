@@ -45,6 +45,32 @@ def read_input(value: str) -> bytes | str:
     return value
 
 
+def check_jwks_file(path: str, issuer: str | None) -> None:
+    """BadParameter naming why ``path`` is no JWKS: read as one, a broken file made every token
+    UNKNOWN_ISSUER (a verdict on the token) under an English refresh warning (the file's fault)."""
+    import json
+
+    from govcred.core.exceptions import KeyStoreError
+    from govcred.core.file_problems import unreadable
+    from govcred.core.keys import KeySet
+
+    try:
+        document = json.loads(Path(path).read_bytes())
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise click.BadParameter(
+            f"文件 {path} 无法作为公钥集 (JWKS) 读取：{unreadable(exc)}", param_hint="--jwks"
+        ) from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list) or not document["keys"]:
+        raise click.BadParameter(
+            f"文件 {path} 不是公钥集 (JWKS)：应为含非空 keys 列表的 JSON 对象（签发方 /.well-known/jwks.json 的内容）",
+            param_hint="--jwks",
+        )
+    try:
+        KeySet.from_jwks(document, issuer or path)
+    except KeyStoreError as exc:
+        raise click.BadParameter(f"文件 {path} 中的公钥无效 ({exc.message})", param_hint="--jwks") from None
+
+
 @click.command()
 @click.argument("input_")
 @click.option(
@@ -78,6 +104,7 @@ def verify(
             issuer = claimed_issuer(token_of(data))
         except Exception:  # an unreadable input is reported by the verifier below
             issuer = None
+    check_jwks_file(jwks_file, issuer)
     issuers = ()
     if issuer:
         issuers = (

@@ -12,12 +12,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
 from govcred.core.cli import build_cli
+from govcred.core.keys import SigningKey, jwks_document
 from govcred.verifier.db import clients, make_verifier_engine
 from tests.core.credential_rows import make_credential
+from tests.core.serving import GOVCRED
 from tests.verifier.issuers import publish
 
 
@@ -96,7 +99,7 @@ def test_verify_names_a_path_that_is_no_file_instead_of_judging_it_as_a_token(tm
     """``govcred verify /wrong/credential.png`` said 无效 (not valid): MALFORMED, as if the
     path were the token; a staff member would think the permit forged."""
     jwks = tmp_path / "jwks.json"
-    jwks.write_text('{"keys": []}', encoding="utf-8")
+    jwks.write_text(json.dumps(jwks_document([SigningKey.generate("ES256")])), encoding="utf-8")
     cli = build_cli()
     for given, problem in (
         (str(tmp_path / "missing" / "credential.png"), "不存在"),
@@ -111,3 +114,23 @@ def test_verify_names_a_path_that_is_no_file_instead_of_judging_it_as_a_token(tm
     for text in ("GC2:/1234567", "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"):
         out = CliRunner().invoke(cli, ["verify", text, "--jwks", str(jwks)])
         assert out.exit_code == 1 and "不存在" not in out.output, out.output
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"{not json", "无法作为公钥集 (JWKS) 读取：不是有效的 JSON，第 1 行第 2 列有误"),
+        (b'{"issuer": "https://qt.example.gov.cn"}', "不是公钥集 (JWKS)：应为含非空 keys 列表的 JSON 对象"),
+        (b'{"keys": [{"kty": "RSA"}]}', "中的公钥无效"),
+    ],
+)
+def test_verify_names_a_jwks_file_it_cannot_use_before_judging_the_token(tmp_path, content, why):
+    """A broken --jwks file answered 无效 (not valid): UNKNOWN_ISSUER, a verdict on the token,
+    with an English "refresh: ... keys not refreshed" line: the file is the operator's to fix."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_bytes(content)
+    token = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL3F0LmV4YW1wbGUuZ292LmNuIn0.c2ln"
+    done = subprocess.run([GOVCRED, "verify", "--jwks", str(jwks), token], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == "", (done.stdout, done.stderr)
+    assert f"错误：--jwks 的值无效：文件 {jwks} {why}" in done.stderr, done.stderr
+    assert "UNKNOWN_ISSUER" not in done.stderr and "refresh" not in done.stderr and "Traceback" not in done.stderr
