@@ -183,19 +183,33 @@ class TrustCache:
             if issuer.jwks in copies:
                 body, fetched_at = copies[issuer.jwks]
                 self._restore_copy(issuer.jwks, functools.partial(self._accept_keys, issuer, body, fetched_at))
+        untrusted: dict[str, int] = {}
         for source, (body, fetched_at) in copies.items():
-            if source.startswith("list:"):
-                accept = functools.partial(self._accept_list_token, source[5:], body, fetched_at, persist=False)
-                self._restore_copy(source, accept)
+            if not source.startswith("list:"):
+                continue
+            if (iss := _peek_issuer(body)) is not None and iss not in self._issuers:
+                # a copy of an issuer the trust source does not list (now): not a fault of the
+                # copy, e.g. the verifier moved from a trust file to the signed list; named once
+                untrusted[iss] = untrusted.get(iss, 0) + 1
+                continue
+            accept = functools.partial(self._accept_list_token, source[5:], body, fetched_at, persist=False)
+            self._restore_copy(source, accept)
+        if untrusted:
+            log.warning(
+                "restore: 存档中 %d 份状态列表的签发机关（%s）不在当前信任来源中，未恢复；若其仍受信任，将重新获取 "
+                "(skipped: issuer not in the trust source)",
+                sum(untrusted.values()),
+                "、".join(sorted(untrusted)),
+            )
 
     @staticmethod
     def _restore_copy(source: str, accept: Callable[[], None]) -> None:
-        """A stored copy this verifier can no longer accept (its issuer left the trust list, the
-        list expired while it was down) is skipped: the verifier starts and fetches anew."""
+        """A stored copy this verifier can no longer accept (the list expired while it was down)
+        is skipped: the verifier starts and fetches anew."""
         try:
             accept()
         except (ValueError, GovcredError) as exc:
-            log.warning("restore: stored copy of %s skipped (%s)", source, _describe(exc))
+            log.warning("restore: 存档 %s 无法使用，未恢复，将重新获取 (skipped: %s)", source, _describe(exc))
 
     def refresh(self) -> list[str]:
         """One round over every issuer: keys, then lists. Returns the problems met (also logged)."""
@@ -230,7 +244,7 @@ class TrustCache:
                 body, self._trust_list_source.root, held_version=self._trust_version, clock=self.clock
             )
         except TrustListRefused as exc:
-            log.warning("restore: stored trust list skipped (%s: %s)", exc.reason, exc.message)
+            log.warning("restore: 存档的信任列表未采用，将重新获取 (%s: %s)", exc.reason, exc.message)
             return
         self._adopt(signed, persist=False)
 
@@ -374,6 +388,14 @@ def _kid_index(keys: dict[str, HeldKeys]) -> dict[str, str | None]:
         for kid in held.keys.kids():
             index[kid] = None if kid in index else iss
     return index
+
+
+def _peek_issuer(token: bytes) -> str | None:
+    """The unverified iss of a stored list token, or None when it has none to read."""
+    try:
+        return _peek(token.strip(), "iss")
+    except VerificationError:
+        return None
 
 
 def _peek(token: bytes, name: str) -> str:

@@ -1,4 +1,5 @@
-"""A verifier always starts: stored copies it can no longer accept are skipped with a warning,
+"""A verifier always starts: stored copies it can no longer accept are skipped with a warning (copies of issuers it no
+longer trusts: one line for all),
 a list that aged out while it was down answers STATUS_UNAVAILABLE until a fresh one is fetched,
 and /healthz says ready only once every trusted issuer's keys and lists are held."""
 
@@ -35,7 +36,7 @@ def test_restarted_after_its_lists_expired_it_starts_and_answers_unavailable_unt
         open(path, "w").write("<html>502 Bad Gateway</html>")
     caplog.set_level(logging.WARNING)
     app, state = verifier(trust_of(entry), tmp_path, rt.clock)
-    assert "stored copy of list:" in caplog.text and "skipped" in caplog.text
+    assert "restore: 存档 list:" in caplog.text and "无法使用，未恢复" in caplog.text
     answer = state.verifier.verify_text(cred.token)
     assert (answer.valid, answer.reasons) == (False, ["STATUS_UNAVAILABLE"])
     health = app.test_client().get("/healthz")
@@ -60,7 +61,7 @@ def test_an_issuer_dropped_from_the_trust_file_does_not_stop_the_start(
     caplog.set_level(logging.WARNING)
     only_ours = dataclasses.replace(both, issuers=both.issuers[:1])
     _app, state = verifier(only_ours, tmp_path, qingtian.clock)
-    assert "skipped" in caplog.text
+    assert "不在当前信任来源中，未恢复" in caplog.text
     assert state.verifier.verify_text(ours.token).valid
     assert state.verifier.verify_text(theirs.token).reasons == ["UNKNOWN_ISSUER"]
 

@@ -16,6 +16,7 @@ from govcred.core.web import create_app as issuer_app
 from govcred.verifier.app import create_app
 from govcred.verifier.cache import fetch_source
 from tests.core.credential_rows import make_credential
+from tests.verifier.issuers import publish, trust_of
 from tests.verifier.test_refresh_http import Served
 
 PROVINCE = "https://zj.example.gov.cn/trust"
@@ -87,7 +88,7 @@ def test_sign_names_every_problem_of_the_source(admin, tmp_path):
     bad.write_text('[[issuer]]\niss = "https://qt.example.gov.cn"\njwks = "keys/qt.json"\ndivisions = ["33"]\n')
     result = run("sign", bad, "--key", root_key(), "--issuer", PROVINCE, "--version", 1, "--days", 1, "--out", "x")
     assert result.exit_code == 1
-    assert "divisions and credential_types are required" in result.output
+    assert "缺少 divisions 和 credential_types" in result.output
     wrong = run(
         "sign", source_file(tmp_path, "https://qt.example.gov.cn"), "--key", root_key(), "--issuer", PROVINCE,
         "--version", 1, "--out", "x",
@@ -103,7 +104,7 @@ def test_a_bad_source_is_named_before_the_passphrase_is_asked(admin, tmp_path, m
     args = ["trust", "sign", bad, "--key", root_key(), "--issuer", PROVINCE, "--version", 1, "--days", 1]
     result = CliRunner().invoke(build_cli(), [*map(str, args), "--out", str(tmp_path / "list.jwt")], input="")
     assert result.exit_code == 1
-    assert "divisions and credential_types are required" in result.output
+    assert "缺少 divisions 和 credential_types" in result.output
     assert "根密钥口令" not in result.output  # nobody was asked for the passphrase of a list that cannot be signed
     assert not (tmp_path / "list.jwt").exists()
 
@@ -186,3 +187,45 @@ def test_without_a_current_list_nothing_is_valid(admin, sqlite_runtime, tmp_path
     rt.clock.set(dt.datetime.fromtimestamp(state.cache.trust_list.expires_at, dt.UTC))
     answer = state.verifier.verify_text(cred.token)
     assert (answer.valid, answer.reasons, answer.detail) == (False, ["STATUS_UNAVAILABLE"], "TRUST_LIST_EXPIRED")
+
+
+def test_moving_from_a_trust_file_to_the_signed_list_sets_the_old_copies_aside_in_one_line(
+    admin, sqlite_runtime, tmp_path, caplog
+):
+    """The stored copies of a trust file's issuers were each warned about on the first start
+    with --trust-list (``stored copy of list:... skipped (LIST_OF_UNTRUSTED_ISSUER)``), as if
+    they were faulty: the new source simply does not list their issuer (yet)."""
+    import logging
+
+    root_key, run = admin
+    rt = sqlite_runtime
+    rt.clock.set(utcnow())
+    cred = make_credential(rt)
+    data = tmp_path / "verifier"
+    before = create_app(
+        {
+            "trust": trust_of(publish(rt, tmp_path / "files")),
+            "data_dir": data,
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
+    assert before.extensions["verifier"].verifier.verify_text(cred.token).valid
+    root = tmp_path / "root.json"
+    signed(run, tmp_path, root_key(), source_file(tmp_path, rt.settings.issuer), 1, root_out=root)
+    caplog.set_level(logging.WARNING)
+    create_app(
+        {
+            "trust_list": str(tmp_path / "not-published-yet.jwt"),
+            "trust_root": str(root),
+            "data_dir": data,
+            "clock": rt.clock,
+            "background_refresh": False,
+        }
+    )
+    restored = [r.getMessage() for r in caplog.records if r.getMessage().startswith("restore:")]
+    assert restored == [
+        f"restore: 存档中 1 份状态列表的签发机关（{rt.settings.issuer}）不在当前信任来源中，未恢复；若其仍受信任，将重新获取 "
+        "(skipped: issuer not in the trust source)"
+    ]
+    assert "LIST_OF_UNTRUSTED_ISSUER" not in caplog.text
