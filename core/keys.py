@@ -168,6 +168,18 @@ def encrypt_private_key(key: PrivateKey, passphrase: str) -> bytes:
     )
 
 
+def encrypted_key_file_problem(pem: bytes) -> str | None:
+    """Why ``pem`` is no passphrase-encrypted PEM private key (in Chinese), or None: asked
+    before the passphrase is, so that nobody types it for a file that cannot be one."""
+    try:
+        serialization.load_pem_private_key(pem, password=None)
+    except TypeError:  # "Password was not given but private key is encrypted": the right form
+        return None
+    except (ValueError, UnsupportedAlgorithm):
+        return "不是 PEM 格式的私钥（应以 -----BEGIN ENCRYPTED PRIVATE KEY----- 开头）"
+    return "未加密：私钥须以口令加密保存 (the private key is not encrypted)"
+
+
 def decrypt_private_key(pem: bytes, passphrase: str) -> PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem, password=passphrase.encode("utf-8"))

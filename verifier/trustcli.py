@@ -49,8 +49,9 @@ def trust() -> None:
 @click.option("--root-out", "root_out", type=click.Path(dir_okay=False), help="Write the public root to pin.")
 def sign(source, key_file, province, version, expires, days, out_file, root_out) -> None:
     """Sign the issuers of SOURCE as version N of the province's trust list."""
-    from govcred.core.exceptions import ConfigError, GovcredError
-    from govcred.core.keys import SigningKey, decrypt_private_key
+    from govcred.core.exceptions import ConfigError, GovcredError, KeyStoreError
+    from govcred.core.file_problems import unreadable
+    from govcred.core.keys import SigningKey, decrypt_private_key, encrypted_key_file_problem
     from govcred.verifier.trust import read_trust_data
     from govcred.verifier.trustlist import checked_trust_list_source, root_document, sign_trust_list
 
@@ -77,11 +78,21 @@ def sign(source, key_file, province, version, expires, days, out_file, root_out)
             raise ConfigError("未签发信任列表：" + "；".join(problems), problems=problems)
     except GovcredError as exc:
         raise click.ClickException(exc.message) from None
+    try:  # the key file's form too: a wrong file is named before the passphrase is typed
+        pem = Path(key_file).read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(f"无法读取根密钥文件 {key_file}：{unreadable(exc)}", param_hint="--key") from None
+    if problem := encrypted_key_file_problem(pem):
+        raise click.BadParameter(f"根密钥文件 {key_file} {problem}", param_hint="--key")
     passphrase = os.environ.get("GOVCRED_TRUST_ROOT_PASSPHRASE") or click.prompt(
         "根密钥口令 (root key passphrase)", hide_input=True
     )
     try:
-        key = SigningKey.from_private_key(decrypt_private_key(Path(key_file).read_bytes(), passphrase), created_at=now)
+        private_key = decrypt_private_key(pem, passphrase)
+    except KeyStoreError:
+        raise click.ClickException(f"无法解密根密钥 {key_file}：口令错误或密钥文件已损坏") from None
+    try:
+        key = SigningKey.from_private_key(private_key, created_at=now)
         token = sign_trust_list(
             data.get("issuer"), key, province=province, version=version, expires_at=int(expires_at.timestamp())
         )

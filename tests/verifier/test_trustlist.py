@@ -229,3 +229,42 @@ def test_moving_from_a_trust_file_to_the_signed_list_sets_the_old_copies_aside_i
         "(skipped: issuer not in the trust source)"
     ]
     assert "LIST_OF_UNTRUSTED_ISSUER" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not a key\n", "不是 PEM 格式的私钥"),
+        ("plain", "未加密：私钥须以口令加密保存"),
+    ],
+)
+def test_a_key_file_of_the_wrong_form_is_named_before_the_passphrase_is_asked(tmp_path, content, problem):
+    """``trust sign --key notes.txt`` asked for the root key's passphrase first, and only then
+    said the file could not be decrypted."""
+    import os
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.core.serving import GOVCRED
+
+    if content == "plain":
+        content = generate_private_key("ES256").private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    key = tmp_path / "root.pem"
+    key.write_bytes(content)
+    args = ["trust", "sign", source_file(tmp_path, "https://qt.example.gov.cn"), "--key", key, "--issuer", PROVINCE]
+    env = {k: v for k, v in os.environ.items() if k != "GOVCRED_TRUST_ROOT_PASSPHRASE"}
+    done = subprocess.run(
+        [GOVCRED, *map(str, args), "--version", "1", "--days", "1", "--out", str(tmp_path / "list.jwt")],
+        env=env,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"错误：--key 的值无效：根密钥文件 {key} {problem}" in done.stderr, done.stderr
+    assert "根密钥口令 (root key passphrase)" not in done.stdout + done.stderr  # never prompted
+    assert not (tmp_path / "list.jwt").exists()
