@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -42,12 +43,21 @@ class AppContext:
         written from the console do not wait for a server's checkpointer."""
         if "runtime" not in self.__dict__ or not self.checkpoint_on_close:
             return
+        from govcred.core.outages import database_unavailable
+
+        failed = sys.exc_info()[1]  # what the command raised, if it did (click calls this on the way out)
+        if failed is not None and database_unavailable(failed):
+            return  # the checkpoint would fail for the same cause, which main names in one line
         try:
             checkpointer = self.runtime.checkpointer
             if checkpointer.pending():
                 checkpointer.checkpoint()
         except Exception as exc:  # never turn a command that worked into a failure
-            logging.getLogger("govcred.audit").warning("audit checkpoint after the command failed: %s", exc)
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            logging.getLogger("govcred.audit").warning(
+                "警告：命令结束后未能签发审计检查点，服务或下一条命令会补签 (audit checkpoint after the command failed: %s)",
+                reason,
+            )
 
 
 pass_app = click.make_pass_decorator(AppContext)
