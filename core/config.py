@@ -9,6 +9,7 @@ here touches the network or the database.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -62,8 +63,8 @@ class Settings:
     #: ... or this many seconds after the oldest entry no checkpoint covers yet.
     audit_checkpoint_seconds: int = 60
     #: The built-in file witness's directory (one file per log); it must lie outside the data
-    #: directory, so that a copy or a restore of the data does not carry it. Empty: the
-    #: user's state directory ($XDG_STATE_HOME or ~/.local/state)/govcred/audit-witness.
+    #: directory, so that a copy or a restore of the data does not carry it. Empty: one
+    #: directory per data directory in the user's state directory (:attr:`witness_dir`).
     audit_witness_dir: str = ""
     #: HTTP witnesses: each is sent every checkpoint (POST) and asked for the latest (GET).
     audit_witness_urls: tuple[str, ...] = ()
@@ -94,8 +95,20 @@ class Settings:
 
     @property
     def witness_dir(self) -> Path:
+        """The configured directory, else ``<state>/govcred/audit-witness/<data dir>-<hash>``
+        ($XDG_STATE_HOME or ~/.local/state): named after the data directory's absolute path, so
+        that two deployments on one machine, one a copy of the other (same log, same file
+        name), do not append to one witness file."""
         if self.audit_witness_dir:
             return Path(self.audit_witness_dir)
+        data_dir = self.data_dir.resolve()
+        tag = hashlib.sha256(os.fsencode(data_dir)).hexdigest()[:12]
+        return self.shared_witness_dir / f"{data_dir.name or 'root'}-{tag}"
+
+    @property
+    def shared_witness_dir(self) -> Path:
+        """The default of releases before the directory per data directory, shared by all of
+        them: its checkpoints are still read (see :func:`govcred.core.witnesses.builtin_witnesses`)."""
         state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
         return state / "govcred" / "audit-witness"
 

@@ -25,9 +25,11 @@ class FileWitness:
     """An append-only file of every checkpoint, one JSON line each (fsynced), in a directory that
     should be on another disk or machine than the data directory."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *, earlier: Path | None = None):
         self.directory = Path(directory)
         self.name = f"file:{self.directory}"
+        #: a directory this witness wrote to before (the old shared default): read, never written
+        self.earlier = None if earlier is None else FileWitness(earlier)
 
     def path(self, origin: str) -> Path:
         # one file per log: several data directories may share one witness directory
@@ -46,6 +48,10 @@ class FileWitness:
             raise WitnessError(f"{self.name}: {exc}") from exc
 
     def checkpoints(self, origin: str) -> list[str]:
+        earlier = self.earlier.checkpoints(origin) if self.earlier is not None else []
+        return earlier + [note for note in self._notes(origin) if note not in earlier]
+
+    def _notes(self, origin: str) -> list[str]:
         try:
             text = self.path(origin).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -102,4 +108,10 @@ class HttpWitness:
 
 def builtin_witnesses(settings) -> list:
     """The file witness (always) and one HTTP witness per ``audit_witness_urls``."""
-    return [FileWitness(settings.witness_dir), *(HttpWitness(url) for url in settings.audit_witness_urls)]
+    # A data directory on the default kept its checkpoints in the shared directory before
+    # each got its own: they are still read, so that audit verify keeps seeing them.
+    earlier = None if settings.audit_witness_dir else settings.shared_witness_dir
+    return [
+        FileWitness(settings.witness_dir, earlier=earlier),
+        *(HttpWitness(url) for url in settings.audit_witness_urls),
+    ]

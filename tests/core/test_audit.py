@@ -260,3 +260,28 @@ def _rewind_to(rt, size: int) -> None:
         conn.execute(sa.delete(audit_tree).where(audit_tree.c.idx >= size))
         conn.execute(sa.delete(audit_log).where(audit_log.c.seq.in_(seqs)))
         conn.execute(sa.delete(audit_checkpoints).where(audit_checkpoints.c.tree_size > size))
+
+
+def test_the_default_witness_keeps_reading_the_checkpoints_of_the_shared_directory(
+    tmp_path, database_url, clock, monkeypatch
+):
+    """Before each data directory got its own witness directory, the default one was shared:
+    the checkpoints written there still count, and new ones go to the data directory's own."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    settings = make_settings(tmp_path / "var", database_url, audit_witness_dir="")
+    rt = make_runtime(settings, clock)
+    try:
+        rt.keystore.ensure_key()
+        first = rt.checkpointer.checkpoint()
+        (written,) = settings.witness_dir.iterdir()
+        written.rename(settings.shared_witness_dir / written.name)  # where the old release wrote it
+        _append(rt, 2)
+        second = rt.checkpointer.checkpoint()
+        (own,) = settings.witness_dir.iterdir()
+        assert FileWitness(settings.witness_dir).checkpoints(second.checkpoint.origin) == [second.note]
+        report = _verify(rt)
+        assert report.ok, report.problems
+        assert {w["name"]: w["checkpoints"] for w in report.witnesses} == {f"file:{settings.witness_dir}": 2}
+        assert rt.audit_witnesses[0].checkpoints(first.checkpoint.origin) == [first.note, second.note]
+    finally:
+        rt.close()

@@ -75,7 +75,8 @@ def test_audit_witness_settings_are_checked_together(tmp_path):
 def test_the_file_witness_defaults_to_the_users_state_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     settings = load_settings(tmp_path / "var", env={})
-    assert settings.witness_dir == tmp_path / "state" / "govcred" / "audit-witness"
+    assert settings.witness_dir.parent == tmp_path / "state" / "govcred" / "audit-witness"
+    assert settings.witness_dir.name.startswith("var-")
     assert (
         load_settings(tmp_path / "var", env={"GOVCRED_AUDIT_WITNESS_DIR": "/srv/w"}).witness_dir.as_posix() == "/srv/w"
     )
@@ -99,3 +100,17 @@ def test_an_unusable_database_url_is_named_with_the_other_problems(tmp_path):
     with pytest.raises(ConfigError, match="database_url 不是可用的数据库地址"):
         load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "not a url"})
     assert load_settings(tmp_path, env={"GOVCRED_DATABASE_URL": "postgresql://u:pw@db/govcred"}).database_url
+
+
+def test_each_data_directory_has_its_own_default_witness_directory(tmp_path, monkeypatch):
+    """Every data directory on the machine shared ~/.local/state/govcred/audit-witness: a copy
+    of a deployment (same log) appended its checkpoints to the other's witness file."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    first, second = (load_settings(tmp_path / name / "var", env={}) for name in ("county-a", "county-b"))
+    assert first.witness_dir != second.witness_dir
+    assert first.witness_dir.parent == second.witness_dir.parent == first.shared_witness_dir
+    (tmp_path / "county-a").mkdir()
+    monkeypatch.chdir(tmp_path / "county-a")
+    assert load_settings("var", env={}).witness_dir == first.witness_dir  # the same directory, however named
+    configured = {"GOVCRED_AUDIT_WITNESS_DIR": str(tmp_path / "w")}
+    assert load_settings(tmp_path / "county-a" / "var", env=configured).witness_dir == tmp_path / "w"
