@@ -35,7 +35,7 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError, features
 
 from govcred.core.exceptions import VerificationError
-from govcred.core.tokens import DecodedJws
+from govcred.core.tokens import DecodedJws, b64url_encode
 
 #: Fixed ASCII prefixes with a format version (security-checklist Q-07). Case-sensitive.
 PREFIX = "GC1:/"
@@ -113,15 +113,6 @@ def payload_text(token: str) -> str:
     return prefix + digits
 
 
-_STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def _b64url(data: bytes) -> str:
-    # binascii directly: base64.urlsafe_b64encode's checks cost as much as the encoding, and
-    # a GC2 scan encodes three segments on the verifier's hot path
-    return binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URLSAFE).rstrip(b"=").decode("ascii")
-
-
 def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
@@ -134,7 +125,7 @@ def _compact_digits(token: str) -> str | None:
         header, payload, signature = (_b64url_decode(segment) for segment in segments)
     except (ValueError, binascii.Error):
         return None
-    if [_b64url(header), _b64url(payload), _b64url(signature)] != segments:
+    if [b64url_encode(part).decode("ascii") for part in (header, payload, signature)] != segments:
         return None
     if b"\x00" in header or len(signature) > 255:
         return None

@@ -9,7 +9,6 @@ token; keys come only from a preloaded :class:`~core.keys.KeySet`.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import json
@@ -93,7 +92,7 @@ class DecodedJws(str):
     the signing input is still the encoded header and payload, so nothing verified changes."""
 
     def __new__(cls, header: bytes, payload: bytes, signature: bytes) -> DecodedJws:
-        segments = (_b64url(header), _b64url(payload), _b64url(signature))
+        segments = (b64url_encode(header), b64url_encode(payload), b64url_encode(signature))
         text = super().__new__(cls, b".".join(segments).decode("ascii"))
         text.segments, text.payload, text.signature = segments, payload, signature
         return text
@@ -102,8 +101,10 @@ class DecodedJws(str):
 _STANDARD_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _b64url(data: bytes) -> bytes:
-    # binascii directly: base64.urlsafe_b64encode's checks cost as much as the encoding
+def b64url_encode(data: bytes) -> bytes:
+    """Unpadded base64url (RFC 7515 section 2), the encoding of every JWS segment."""
+    # binascii directly: base64.urlsafe_b64encode's checks cost as much as the encoding, and a
+    # GC2 scan encodes three segments on the verifier's hot path
     return binascii.b2a_base64(data, newline=False).translate(_STANDARD_TO_URLSAFE).rstrip(b"=")
 
 
@@ -119,8 +120,8 @@ def issue_token(kind: str, claims: dict[str, Any], key: SigningKey, *, clock: Cl
     body = dict(claims)
     body.setdefault("iat", int(now.timestamp()))
     _check_claims_to_issue(kind, body)
-    signing_input = _protected_header(key.alg, kind, key.kid) + b"." + _b64encode(_compact_json(body))
-    token = signing_input + b"." + _b64encode(_sign(key, signing_input))
+    signing_input = _protected_header(key.alg, kind, key.kid) + b"." + b64url_encode(_compact_json(body))
+    token = signing_input + b"." + b64url_encode(_sign(key, signing_input))
     limit = MAX_TOKEN_BYTES_BY_KIND.get(kind, MAX_TOKEN_BYTES)
     if len(token) > limit:
         raise ValidationError([FieldError("token", "TOO_LARGE", f"token is {len(token)} bytes; the limit is {limit}")])
@@ -131,7 +132,7 @@ def issue_token(kind: str, claims: dict[str, Any], key: SigningKey, *, clock: Cl
 def _protected_header(alg: str, kind: str, kid: str) -> bytes:
     """The encoded header segment: the same few bytes for every token a key signs of a kind,
     so encoded once (a batch of issuances would otherwise encode it for each)."""
-    return _b64encode(_compact_json({"alg": alg, "typ": kind, "kid": kid}))
+    return b64url_encode(_compact_json({"alg": alg, "typ": kind, "kid": kid}))
 
 
 # ensure_ascii=False: Chinese stays 3 UTF-8 bytes instead of a 6-char \\u escape (smaller QR).
@@ -250,7 +251,7 @@ _CANONICAL_LAST_OF_64 = frozenset(b"AQgw")
 def _canonical(signature: bytes, signature_b64: bytes) -> bool:
     if len(signature) == 64 and len(signature_b64) == 86:  # the only length that verifies: no re-encoding
         return signature_b64[-1] in _CANONICAL_LAST_OF_64
-    return _b64encode(signature) == signature_b64
+    return b64url_encode(signature) == signature_b64
 
 
 def unverified_kid(token: str | bytes) -> str | None:
@@ -480,7 +481,3 @@ def _check_claims(
             raise VerificationError("MALFORMED", "AUD_NOT_STRING")
         if aud != audience:
             raise VerificationError("MALFORMED", "AUD_MISMATCH")
-
-
-def _b64encode(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
