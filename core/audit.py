@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from govcred.core.clock import Clock, as_utc
 from govcred.core.merkle import leaf_hash
 from govcred.core.orm import audit_log, audit_pending
-from govcred.core.repository.held import insert_rows
+from govcred.core.repository.held import execute_rows
 
 #: The columns an entry's leaf commits to, in the canonical JSON.
 HASHED = ("seq", "at", "actor", "role", "action", "object_type", "object_id", "outcome", "details", "request_id")
@@ -87,11 +87,11 @@ class AuditLog:
         if s.get_bind().dialect.name == "sqlite":
             # one writer at a time (BEGIN IMMEDIATE), and AUTOINCREMENT seqs only grow: every
             # entry past the last seq read here is one of these. So the entries go in as one
-            # plain executemany (core.repository.held.insert_rows) and into the pending queue
+            # plain executemany (core.repository.held.execute_rows) and into the pending queue
             # with one INSERT ... SELECT, instead of multi-row INSERT ... RETURNING batches
             # whose seqs are then sent back one row each
             after = s.execute(_LAST_SEQ).scalar_one()
-            insert_rows(s, _INSERT_MANY, rows)
+            execute_rows(s, _INSERT_MANY, rows)
             s.execute(_PENDING_AFTER, {"after": after})
             return
         seqs = s.execute(_INSERT_MANY_RETURNING_SEQS, rows).scalars().all()

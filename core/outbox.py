@@ -24,7 +24,7 @@ from govcred.core.clock import Clock, as_utc
 from govcred.core.crypto import FieldCipher
 from govcred.core.models import new_id
 from govcred.core.orm import outbox as outbox_table
-from govcred.core.repository.held import insert_rows
+from govcred.core.repository.held import execute_rows
 
 PENDING, INFLIGHT, DELIVERED, DEAD = "pending", "inflight", "delivered", "dead"
 
@@ -148,7 +148,7 @@ class Outbox:
             fresh.append(r)
         for key, count in counts.items():
             self._seq[key] = base[key] + count
-        insert_rows(s, _insert_unless_duplicate_many(s), fresh)
+        execute_rows(s, _insert_unless_duplicate_many(s), fresh)
 
     def add(
         self,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from govcred.core.orm import decision_bases
-from govcred.core.repository.held import insert_rows
+from govcred.core.repository.held import execute_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from govcred.core.crypto import Secrets
@@ -51,7 +51,7 @@ class DecisionBasisRepository:
 
     def release(self) -> None:
         rows, self._held = self._held or [], None
-        insert_rows(self._s, _INSERT, rows)
+        execute_rows(self._s, _INSERT, rows)
 
     def add(self, basis: DecisionBasis) -> None:
         plain = _RECORDS_JSON.encode(basis.records).encode()

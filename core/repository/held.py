@@ -48,13 +48,6 @@ def transient(cls: type, values: dict[str, Any]) -> Any:
     return obj
 
 
-def insert_rows(session: Session, statement: Insert, rows: Sequence[dict[str, Any]]) -> None:
-    """Run the INSERT ``statement`` once for each of ``rows`` (dicts keyed by column, all with
-    the first row's keys), as ``session.execute(statement, rows)`` would, in the session's
-    transaction (see :func:`execute_rows`)."""
-    execute_rows(session, statement, rows)
-
-
 def execute_rows(session: Session, statement: Insert | Update, rows: Sequence[dict[str, Any]]) -> int:
     """Run ``statement`` (an INSERT whose rows are keyed by column, or an UPDATE whose rows are
     keyed by its bind parameters' names) once for each of ``rows``, as
@@ -172,4 +165,4 @@ class HeldInserts:
             # read off the instance's __dict__: these objects are new, so every attribute is
             # there (a set attribute included), and the instrumented getattr costs 10x more
             rows = [vars(obj) for obj in held]
-            insert_rows(self._s, self._insert, [{n: row[n] for n in names} for row in rows])
+            execute_rows(self._s, self._insert, [{n: row[n] for n in names} for row in rows])

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from govcred.core.orm import applications, audit_log, decision_bases, metadata, outbox
-from govcred.core.repository.held import execute_rows, insert_rows
+from govcred.core.repository.held import execute_rows
 
 T = dt.datetime(2026, 11, 30, 2, 0, 0, 123456, tzinfo=dt.UTC)
 BEIJING_T = T.astimezone(dt.timezone(dt.timedelta(hours=8)))
@@ -86,7 +86,7 @@ def test_rows_written_through_the_driver_are_those_sqlalchemy_writes(tmp_path, t
         s.execute(sa.insert(table), [dict(r) for r in ROWS[table]])
         s.commit()
     with sa.orm.Session(by_driver) as s:
-        insert_rows(s, sa.insert(table), [dict(r) for r in ROWS[table]])
+        execute_rows(s, sa.insert(table), [dict(r) for r in ROWS[table]])
         s.commit()
     expected = _stored(by_sqlalchemy, table)
     assert len(expected) == len(ROWS[table])
@@ -101,7 +101,7 @@ def test_an_update_through_the_driver_counts_the_rows_it_matched(tmp_path):
         .values(status=sa.bindparam("b_status"), delivered_at=sa.bindparam("b_at"))
     )
     with sa.orm.Session(engine) as s:
-        insert_rows(s, sa.insert(outbox), [_outbox_row(i) for i in range(3)])
+        execute_rows(s, sa.insert(outbox), [_outbox_row(i) for i in range(3)])
         matched = execute_rows(
             s,
             write,
@@ -127,4 +127,4 @@ def test_a_computed_default_the_rows_lack_is_refused(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'c.db'}")
     table.create(engine)
     with sa.orm.Session(engine) as s, pytest.raises(ValueError, match="computed default"):
-        insert_rows(s, sa.insert(table), [{"id": 1}])
+        execute_rows(s, sa.insert(table), [{"id": 1}])
