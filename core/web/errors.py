@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify
+from flask import Flask, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from govcred.core.exceptions import (
@@ -19,6 +19,36 @@ from govcred.core.outages import RETRY_AFTER_SECONDS, database_unavailable, stor
 log = logging.getLogger("govcred.web")
 
 PROBLEM = "application/problem+json"
+
+
+#: what the caller reads for an HTTP error raised without a message of govcred's own (an unknown
+#: address, a wrong method, a body over the size limit): werkzeug's own texts are English
+HTTP_TITLES = {
+    400: "请求无效，请检查后重试",
+    401: "请先登录",
+    403: "没有权限进行此操作",
+    404: "找不到该网址，请检查输入是否正确",
+    405: "该网址不支持此请求方法",
+    409: "请求与当前状态冲突，请刷新后重试",
+    415: "不支持的请求内容类型",
+    429: "请求过于频繁，请稍后再试",
+}
+
+
+def http_title(exc: HTTPException) -> str:
+    """The Chinese title of an HTTP error: the description govcred gave it (``abort(403,
+    description=...)``), else one naming what is wrong instead of werkzeug's English text."""
+    if exc.description and exc.description != type(exc).description:
+        return exc.description
+    status = exc.code or 500
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit:
+            return f"提交的内容过大：一次最多 {limit / (1024 * 1024):g} MB，请压缩或裁剪后重试"
+        return "提交的内容过大，请压缩或裁剪后重试"
+    if status in HTTP_TITLES:
+        return HTTP_TITLES[status]
+    return f"请求未能处理（HTTP {status}）" if status < 500 else "服务器内部错误，请稍后再试"
 
 
 def problem(status: int, code: str, title: str, **extra):
@@ -74,7 +104,7 @@ def register_error_handlers(app: Flask) -> None:
             415: "UNSUPPORTED_MEDIA_TYPE",
             429: "RATE_LIMITED",
         }
-        return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), exc.description or exc.name)
+        return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), http_title(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -3,6 +3,7 @@ data anywhere, every token attack, and the holder's list of who verified the cre
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 
@@ -126,6 +127,19 @@ def test_bad_requests_name_every_problem(service):
     )
     assert response.status_code == 422
     assert {e["field"] for e in response.get_json()["errors"]} == {"qr", "benefit", "id_number"}
+
+
+def test_an_image_over_the_limit_is_named_in_chinese_with_the_limit(service):
+    _, _, _, client, headers = service
+    r = client.post(
+        "/api/v1/verify",
+        headers=headers,
+        data={"image": (io.BytesIO(b"\x89PNG" + b"0" * (5 * 1024 * 1024)), "photo.png")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 413 and r.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert r.get_json()["title"] == "提交的内容过大：一次最多 5 MB，请压缩或裁剪后重试"
+    assert client.get("/no-such-page").get_json()["title"] == "找不到该网址，请检查输入是否正确"
 
 
 def test_a_deeply_nested_body_is_a_400_naming_the_depth(service):

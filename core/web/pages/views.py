@@ -24,7 +24,7 @@ from govcred.core.exceptions import (
 from govcred.core.outages import RETRY_AFTER_SECONDS
 from govcred.core.reference import reference_of
 from govcred.core.web.authn import current_principal, public
-from govcred.core.web.errors import outage_of
+from govcred.core.web.errors import http_title, outage_of
 from govcred.core.web.pages.formdoc import form_path
 
 log = logging.getLogger("govcred.web.pages")
@@ -125,7 +125,7 @@ def install_error_pages(bp: Blueprint, login_endpoint: str) -> None:
 
     @bp.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return render_error(exc.code or 500, exc.description or exc.name)
+        return render_error(exc.code or 500, http_title(exc))
 
     @bp.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -76,6 +76,21 @@ def test_unknown_route_is_a_problem_document(client):
     assert r.status_code == 404 and r.get_json()["code"] == "NOT_FOUND"
 
 
+def test_http_errors_are_named_in_chinese_not_werkzeugs_english(client):
+    """An unknown address, a wrong method and a body over the limit: each title says what is
+    wrong in Chinese (werkzeug's own texts are English), the limit included."""
+    unknown = client.get("/api/v1/nothing-here").get_json()
+    assert unknown["title"] == "找不到该网址，请检查输入是否正确"
+    wrong_method = client.delete("/.well-known/jwks.json")
+    assert wrong_method.status_code == 405
+    assert wrong_method.get_json()["title"] == "该网址不支持此请求方法"
+    too_large = client.post("/api/v1/auth/token", data=b"x" * (11 * 1024 * 1024 + 1), content_type="application/json")
+    assert too_large.status_code == 413 and too_large.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+    assert too_large.get_json()["title"] == "提交的内容过大：一次最多 11 MB，请压缩或裁剪后重试"
+    for body in (unknown, wrong_method.get_json(), too_large.get_json()):
+        assert not any("a" <= ch.lower() <= "z" for ch in body["title"].replace("MB", "")), body
+
+
 def test_security_headers_on_responses(client):
     for path in ("/.well-known/jwks.json", "/api/v1/openapi.json", "/api/v1/nothing-here"):
         h = client.get(path).headers
