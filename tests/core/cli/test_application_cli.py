@@ -5,6 +5,7 @@ screenshots folder), and the application as JSON."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,6 +75,17 @@ def test_no_receipt_before_acceptance_and_unknown_ids_are_named(runtime, govcred
     pending = intake.submit_application(runtime.collaborators, document([]), principal=holder, channel="online")
     result = govcred_cli("application", "receipt", pending.id, "--out", tmp_path / "r.pdf")
     assert result.exit_code != 0 and "尚未受理" in str(result.exception)
+
+
+def test_writing_a_pdf_prints_no_font_library_warnings(runtime, govcred_cli, tmp_path, caplog):
+    """fontTools' English "BDF NOT subset; don't know how to subset; dropped" (the packaged font's
+    bitmap strikes, which the PDF does not use) reached the console and the server's log."""
+    caplog.set_level(logging.DEBUG)
+    result = govcred_cli("application", "form", "--out", tmp_path / "blank.pdf")
+    assert result.exit_code == 0, result.output
+    noise = [r.getMessage() for r in caplog.records if r.name.startswith("fontTools") and r.levelno >= logging.WARNING]
+    assert noise == []
+    assert "NOT subset" not in result.output
 
 
 def test_the_form_blank_and_prefilled_with_signature_boxes(runtime, govcred_cli, tmp_path):
