@@ -5,9 +5,9 @@ A backup is a directory: ``manifest.json``; the database -- ``govcred.sqlite3`` 
 SQLite's online backup API (a consistent snapshot that includes what is still in the WAL,
 while the service keeps writing), or ``database.dump`` from ``pg_dump --format=custom`` --; and
 every other file of the data directory (``secrets/`` with the checkpoint key and development
-secrets, ``uploads/``, ``calendar/``, ``push/``, ``govcred.toml``), copied *after* the database
-snapshot so that every upload a row of the snapshot names is there. Locks and run-time files are
-left out. A checkpoint is written first, so that the copy's audit log is witnessed up to the
+secrets, ``uploads/``, ``calendar/``, ``push/``, ``govcred.toml``; the verifier's SQLite database
+through the same online backup API), copied *after* the database snapshot so that every upload a
+row of the snapshot names is there. Locks and run-time files are left out. A checkpoint is written first, so that the copy's audit log is witnessed up to the
 moment of the copy; what the audit log gains afterwards makes a restored copy an older one,
 which ``govcred audit verify`` reports (``rolled_back``).
 
@@ -78,7 +78,20 @@ def _empty_dir(path: Path, what: str) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
+#: the companions of a SQLite database in the data directory (the verifier's own,
+#: ``verifier/verifier.sqlite3``): its WAL and shared memory, and the write lock beside it
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal", ".lock")
+
+
+def _sqlite_companion(name: str, files: list[str]) -> bool:
+    return any(name.endswith(s) and name[: -len(s)] in files for s in SQLITE_COMPANIONS)
+
+
 def _copy_tree(src: Path, dest: Path, skip: set[str]) -> dict[str, str]:
+    """Copy ``src`` into ``dest``; another SQLite database found in it (the verifier's, which may
+    be writing) is taken through the online backup API like the main one, its WAL included,
+    and its WAL, shared memory and lock file are left out (a file copy of them is no
+    consistent database, and a lock is run-time state)."""
     copied: dict[str, str] = {}
     for root, dirs, files in os.walk(src):
         rel_root = Path(root).relative_to(src)
@@ -87,8 +100,13 @@ def _copy_tree(src: Path, dest: Path, skip: set[str]) -> dict[str, str]:
             files = [f for f in files if f not in skip]
         (dest / rel_root).mkdir(parents=True, exist_ok=True, mode=0o700)
         for name in files:
+            if _sqlite_companion(name, files):
+                continue
             source, target = Path(root) / name, dest / rel_root / name
-            shutil.copy2(source, target)
+            if name.endswith(".sqlite3"):
+                _sqlite_copy(source, target)
+            else:
+                shutil.copy2(source, target)
             target.chmod(0o600)
             copied[str(rel_root / name)] = _sha256(target)
     return copied

@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -220,3 +221,42 @@ def test_postgres_backup_and_restore_through_pg_dump(tmp_path, monkeypatch, post
             obj=AppContext(str(tmp_path / "third")),
         )
         assert "目标数据库不是空的" in str(again.exception)
+
+
+def test_the_verifiers_database_is_backed_up_whole_without_its_wal_and_lock(tmp_path, monkeypatch):
+    """The verifier's SQLite database in the data directory (its institutions' API keys, the
+    verification log) is taken like the main one, what is still in its WAL included, while the
+    verifier keeps it open; its -wal, -shm and lock files were copied as plain files."""
+    invoke = _cli(tmp_path / "var", None, monkeypatch, tmp_path)
+    cli = build_cli()
+    data = tmp_path / "var"
+    assert invoke(cli, ["--data-dir", str(data), "init"], obj=AppContext(str(data))).exit_code == 0
+    added = invoke(
+        cli, ["--data-dir", str(data), "verifier-client", "add", "青田县实验小学"], obj=AppContext(str(data))
+    )
+    assert added.exit_code == 0, added.output
+    verifier_db = data / "verifier" / "verifier.sqlite3"
+    running = sqlite3.connect(verifier_db)  # the verifier service, holding its database open
+    try:
+        running.execute("PRAGMA wal_autocheckpoint = 0")
+        running.execute("UPDATE verifier_clients SET rate_per_minute = 123")  # only in the WAL
+        running.commit()
+        assert (data / "verifier" / "verifier.sqlite3-wal").stat().st_size > 0
+        backup = invoke(cli, ["--data-dir", str(data), "db", "backup", str(tmp_path / "b")], obj=AppContext(str(data)))
+        assert backup.exit_code == 0, backup.output
+    finally:
+        running.close()
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text(encoding="utf-8"))
+    verifier_files = sorted(rel for rel in manifest["files"] if "verifier/" in rel)
+    assert verifier_files == ["files/verifier/verifier.sqlite3"]
+    copy = sqlite3.connect(tmp_path / "b" / "files" / "verifier" / "verifier.sqlite3")
+    try:
+        assert copy.execute("SELECT name, rate_per_minute FROM verifier_clients").fetchall() == [
+            ("青田县实验小学", 123)
+        ]
+    finally:
+        copy.close()
+    fresh = tmp_path / "fresh"
+    restored = invoke(cli, ["--data-dir", str(fresh), "db", "restore", str(tmp_path / "b")], obj=AppContext(str(fresh)))
+    assert restored.exit_code == 0, restored.output
+    assert sorted(p.name for p in (fresh / "verifier").iterdir()) == ["verifier.sqlite3"]
