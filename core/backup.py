@@ -59,6 +59,9 @@ class Manifest:
     audit_entries: int
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
     checkpoint_tree_size: int | None = None
+    #: the original's file witness of the audit checkpoints: a copy restored into another path
+    #: finds them only with GOVCRED_AUDIT_WITNESS_DIR set to it (absent from older backups)
+    witness_dir: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -173,6 +176,7 @@ def backup(settings, engine, heads: list[str], dest: Path, checkpoint=None) -> M
         audit_entries=entries,
         files=files,
         checkpoint_tree_size=tree_size,
+        witness_dir=str(Path(settings.witness_dir).resolve()),
     )
     manifest_path = dest / MANIFEST
     manifest_path.write_text(json.dumps(manifest.as_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

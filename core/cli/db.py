@@ -167,7 +167,17 @@ def db_restore(app: AppContext, src: str) -> None:
     migrate(rt)
     click.echo(f"已恢复 (restored) {src} ({manifest.created_at}) -> {Path(app.settings.data_dir).resolve()}")
     click.echo(f"  数据库 (database) at {', '.join(sorted(current_heads(rt.engine, rt.pm)))}")
-    click.echo("  请运行 govcred db check (then run govcred db check)")
+    original = manifest.witness_dir
+    if original and Path(original) != Path(rt.settings.witness_dir).resolve():
+        # restored into another path: its default witness is another directory, which holds
+        # none of the log's checkpoints, and audit verify / db check would report the log broken
+        click.echo(
+            f"  审计检查点保存在原数据目录的见证目录 {original}：请设置 GOVCRED_AUDIT_WITNESS_DIR={original}"
+            " 后运行 govcred db check (the audit checkpoints are in the original's witness directory:"
+            " set GOVCRED_AUDIT_WITNESS_DIR to it, then run govcred db check)"
+        )
+    else:
+        click.echo("  请运行 govcred db check (then run govcred db check)")
 
 
 @db.command("check")

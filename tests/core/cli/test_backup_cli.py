@@ -260,3 +260,41 @@ def test_the_verifiers_database_is_backed_up_whole_without_its_wal_and_lock(tmp_
     restored = invoke(cli, ["--data-dir", str(fresh), "db", "restore", str(tmp_path / "b")], obj=AppContext(str(fresh)))
     assert restored.exit_code == 0, restored.output
     assert sorted(p.name for p in (fresh / "verifier").iterdir()) == ["verifier.sqlite3"]
+
+
+def test_a_restore_into_another_path_names_the_witness_directory_to_set(tmp_path, monkeypatch):
+    """With the default file witness (one directory per data directory), a copy restored into
+    another path finds none of the log's checkpoints: `db check` failed with missing_checkpoint
+    and `audit verify` said 已被篡改 (log BROKEN), while `db restore` only said to run db check.
+    It now names the original's witness directory, and with it set the check passes."""
+    invoke = _cli(tmp_path / "var", None, monkeypatch, tmp_path)
+    monkeypatch.delenv("GOVCRED_AUDIT_WITNESS_DIR")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    cli = build_cli()
+    data, fresh = tmp_path / "var", tmp_path / "fresh"
+    assert invoke(cli, ["--data-dir", str(data), "init"], obj=AppContext(str(data))).exit_code == 0
+    original_witness = AppContext(str(data)).settings.witness_dir.resolve()
+    backup = invoke(cli, ["--data-dir", str(data), "db", "backup", str(tmp_path / "b")], obj=AppContext(str(data)))
+    assert backup.exit_code == 0, backup.output
+    restored = invoke(cli, ["--data-dir", str(fresh), "db", "restore", str(tmp_path / "b")], obj=AppContext(str(fresh)))
+    assert restored.exit_code == 0, restored.output
+    assert f"请设置 GOVCRED_AUDIT_WITNESS_DIR={original_witness} 后运行 govcred db check" in restored.output
+    unset = invoke(cli, ["--data-dir", str(fresh), "db", "check"], obj=AppContext(str(fresh)))
+    assert unset.exit_code == 1 and "missing_checkpoint" in unset.output
+    monkeypatch.setenv("GOVCRED_AUDIT_WITNESS_DIR", str(original_witness))
+    checked = invoke(cli, ["--data-dir", str(fresh), "db", "check"], obj=AppContext(str(fresh)))
+    assert checked.exit_code == 0, checked.output
+
+
+def test_a_restore_into_the_same_witness_says_only_to_run_db_check(tmp_path, monkeypatch):
+    invoke = _cli(tmp_path / "var", None, monkeypatch, tmp_path)  # one configured witness for both
+    cli = build_cli()
+    data, fresh = tmp_path / "var", tmp_path / "fresh"
+    assert invoke(cli, ["--data-dir", str(data), "init"], obj=AppContext(str(data))).exit_code == 0
+    assert (
+        invoke(cli, ["--data-dir", str(data), "db", "backup", str(tmp_path / "b")], obj=AppContext(str(data))).exit_code
+        == 0
+    )
+    restored = invoke(cli, ["--data-dir", str(fresh), "db", "restore", str(tmp_path / "b")], obj=AppContext(str(fresh)))
+    assert restored.exit_code == 0, restored.output
+    assert "GOVCRED_AUDIT_WITNESS_DIR" not in restored.output and "请运行 govcred db check" in restored.output
