@@ -17,16 +17,7 @@ from govcred.core.clock import as_utc
 from govcred.core.migrate import current_heads, script_heads
 from govcred.core.orm import applications, outbox
 from govcred.core.outbox import DEAD, INFLIGHT, PENDING
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail}
+from govcred.core.readiness import Check
 
 
 def readiness(engine: Engine, pm, keystore) -> list[Check]:

@@ -25,9 +25,11 @@ VERIFIER_MAY_IMPORT = {
     "govcred.core.file_problems": "why a file (trust file, JWKS, root key) could not be read, in Chinese",
     "govcred.core.hookspecs": "the hook specifications and hookimpl (benefit plugins, CLI commands)",
     "govcred.core.plugins": "the benefit codes plugins declare",
+    "govcred.core.readiness": "the shape of a /readyz check, the same as the issuer's",
     "govcred.core.web.assets": "the templates and CSS the verifier page shares with the issuer's pages",
     "govcred.core.web.errors": "errors as application/problem+json",
     "govcred.core.web.jsonbody": "strict JSON request bodies",
+    "govcred.core.web.request_metrics": "request counts and latency on /metrics, as the issuer counts them",
     "govcred.core.web.security": "the security headers",
 }
 #: verifier/cli.py adds the verifier's commands to the ``govcred`` command line (a plugin of it).

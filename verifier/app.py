@@ -28,6 +28,7 @@ from govcred.verifier.trust import TrustConfig, load_trust
 from govcred.verifier.trustlist import TrustListRefused, TrustListSource, load_root
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+METRICS_TOKEN_ENV = "GOVCRED_VERIFIER_METRICS_TOKEN"
 
 
 @dataclass
@@ -49,6 +50,8 @@ class VerifierConfig:
     leeway: int = 60
     #: this verifier's own id, the only ``aud`` a presentation may name here (none by default)
     audience: str | None = None
+    #: the bearer token the operator's scraper sends for ``/metrics`` (off while unset)
+    metrics_token: str | None = field(default=None, repr=False)
     clock: Any = None
     fetch: Callable[[str], bytes] = fetch_source
     #: False in tests that drive refreshes themselves
@@ -63,7 +66,7 @@ class VerifierConfig:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> VerifierConfig:
         """For gunicorn: GOVCRED_VERIFIER_TRUST (a trust file) and/or _TRUST_LIST with _TRUST_ROOT,
         _BENEFIT_PLUGINS (comma-separated), _DATA_DIR, _DATABASE_URL, _REDIS_URL, _REFRESH_SECONDS, _AUDIENCE,
-        and the per-minute limits as _LIMIT_VERIFY_PER_ADDRESS etc. (one for each :class:`Policy` field)."""
+        _METRICS_TOKEN, and the per-minute limits as _LIMIT_VERIFY_PER_ADDRESS etc. (one for each :class:`Policy` field)."""
         trust, trust_list = env.get("GOVCRED_VERIFIER_TRUST"), env.get("GOVCRED_VERIFIER_TRUST_LIST")
         problems = []
         if not trust and not trust_list:
@@ -86,6 +89,7 @@ class VerifierConfig:
             refresh_seconds=refresh,
             audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
             redis_url=env.get("GOVCRED_VERIFIER_REDIS_URL") or None,
+            metrics_token=env.get(METRICS_TOKEN_ENV) or None,
             limits=limits,
         )
 

@@ -74,6 +74,19 @@ class HeldList:
         return self._usable_until
 
 
+@dataclass(frozen=True)
+class Holding:
+    """One thing the verifier holds to verify with, and until when it may use it: an issuer's
+    keys, one of its status lists, or the province's signed trust list (what an operator
+    watches on ``/metrics``: a list nearing ``usable_until`` is an issuer that stopped publishing)."""
+
+    what: str  # "keys", "status_list" or "trust_list"
+    issuer: str  # the issuer's iss; the province for the trust list
+    source: str  # the JWKS or list URL/file, the list's uri, the trust list's source
+    fetched_at: float | None  # None for the trust list, which is dated by its own issued_at
+    usable_until: float
+
+
 #: Where the adopted signed trust list and the highest version ever adopted are stored.
 TRUST_LIST_COPY, TRUST_VERSION_COPY = "trust-list", "trust-list:version"
 
@@ -168,6 +181,22 @@ class TrustCache:
 
     def held_list(self, uri: str) -> HeldList | None:
         return self._lists.get(uri)
+
+    def holdings(self) -> list[Holding]:
+        """What is held now, each with until when it may be used (keys, lists, trust list)."""
+        held = [
+            Holding("keys", iss, self._issuers[iss].jwks, keys.fetched_at, keys.fetched_at + KEYS_POLICY_MAX_AGE)
+            for iss, keys in sorted(self._keys.items())
+            if iss in self._issuers
+        ]
+        held += [
+            Holding("status_list", item.status_list.issuer, uri, item.fetched_at, item.usable_until())
+            for uri, item in sorted(self._lists.items())
+        ]
+        if self.trust_list is not None and self._trust_list_source is not None:
+            signed = self.trust_list
+            held.append(Holding("trust_list", signed.province, self._trust_list_source.source, None, signed.expires_at))
+        return held
 
     # -- refreshing -----------------------------------------------------------------------
     def restore(self) -> None:

@@ -192,7 +192,7 @@ def serve(
     database_url: str,
 ) -> None:
     """Run the verifier under gunicorn (``--dev``: Flask's development server)."""
-    from govcred.verifier.app import VerifierConfig, create_app, trust_sources
+    from govcred.verifier.app import METRICS_TOKEN_ENV, VerifierConfig, create_app, trust_sources
 
     config = VerifierConfig(
         trust_file=trust_file,
@@ -203,6 +203,7 @@ def serve(
         database_url=database_url,
         refresh_seconds=refresh_seconds,
         redis_url=redis_url or None,
+        metrics_token=os.environ.get(METRICS_TOKEN_ENV) or None,
     )
     trust_sources(config)  # refuse a bad configuration before anything starts
     check_listen_address(host, port)
@@ -212,10 +213,13 @@ def serve(
 
         run_simple(host, port, create_app(config), threaded=True)
         return
-    from govcred.verifier.server import VerifierServer
+    from govcred.verifier.server import VerifierServer, metrics_dir
 
     click.echo(f"  gunicorn: {workers} 个工作进程 (workers) x {threads} 线程 (threads)")
-    VerifierServer(lambda: create_app(config), bind=f"{host}:{port}", workers=workers, threads=threads).run()
+    with metrics_dir(config.data_dir) as samples:
+        # before any worker imports prometheus-client: each worker writes its samples there
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(samples)
+        VerifierServer(lambda: create_app(config), bind=f"{host}:{port}", workers=workers, threads=threads).run()
 
 
 @verifier.command("purge")

@@ -40,15 +40,13 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
     limits, policy = state.limits, state.limits.policy
     recorder = current_app.extensions["verifier_requests"]
     address, now = request.remote_addr or "-", state.cache.now()
-    guard = ("failed-key", address, policy.failed_keys_per_address)
+    guard = _failed_key_guard(limits, address)
     try:
         client = recorder.authenticate(api_key)  # from memory: no round trip
     except AuthenticationRequired:
-        retry = limits.exhausted(*guard, now)
-        if retry is not None:  # guessing from this address: not even told the key is wrong
-            raise LimitReached(retry, FAILED_KEYS_MESSAGE) from None
-        if api_key:  # a key that was tried and failed: what guessing looks like
-            limits.hit(*guard, now)
+        refuse_while_guessing()
+        if api_key:
+            count_failed_guess()
         raise
     if endpoint == VERIFY:
         counted = [
@@ -70,6 +68,26 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
             raise LimitReached(retry, FAILED_KEYS_MESSAGE)
         raise LimitReached(retry)
     return client
+
+
+def refuse_while_guessing() -> None:
+    """LimitReached while this address has used up its failed keys (API keys, the metrics
+    token): it is then not even told whether the secret it sends is right."""
+    state = current_app.extensions["verifier"]
+    now = state.cache.now()
+    retry = state.limits.exhausted(*_failed_key_guard(state.limits, request.remote_addr or "-"), now)
+    if retry is not None:
+        raise LimitReached(retry, FAILED_KEYS_MESSAGE) from None
+
+
+def count_failed_guess() -> None:
+    """A secret that was tried and failed: what guessing looks like."""
+    state = current_app.extensions["verifier"]
+    state.limits.hit(*_failed_key_guard(state.limits, request.remote_addr or "-"), state.cache.now())
+
+
+def _failed_key_guard(limits, address: str) -> tuple[str, str, int]:
+    return ("failed-key", address, limits.policy.failed_keys_per_address)
 
 
 FAILED_KEYS_MESSAGE = "该地址的接入密钥错误次数过多，请稍后再试"

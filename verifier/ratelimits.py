@@ -286,6 +286,18 @@ class VerifierLimits:
             admitted = all(results)
         return None if admitted else self.retry_after(now)
 
+    @property
+    def store_name(self) -> str:
+        """Where the counters are kept: "redis" or "database" (the verifier database)."""
+        return "database" if isinstance(self._storage, VerifierDatabaseStorage) else "redis"
+
+    def store_reachable(self) -> bool:
+        """Whether the counter store answers now (a Redis PING, or a query on the database)."""
+        try:
+            return bool(self._storage.check())
+        except Exception:  # the store's own client may raise instead of answering False
+            return False
+
     @staticmethod
     def retry_after(now: float) -> int:
         return max(1, (int(now) // WINDOW_SECONDS + 1) * WINDOW_SECONDS - int(now))

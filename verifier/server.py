@@ -10,7 +10,11 @@ issuer module beyond its allow-list, and it has no jobs or leases to wire into t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -33,6 +37,7 @@ class VerifierServer(BaseApplication):
             "proc_name": "govcred-verifier",
             "errorlog": "-",
             "control_socket_disable": True,
+            "child_exit": _worker_gone,
         }
         super().__init__()
 
@@ -43,3 +48,41 @@ class VerifierServer(BaseApplication):
 
     def load(self):
         return self._build_app()
+
+
+def _worker_gone(_server, worker) -> None:
+    """A worker's live gauges leave the scrape with it (its counters stay summed in)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+@contextlib.contextmanager
+def metrics_dir(data_dir: Path) -> Iterator[Path]:
+    """An empty folder of this server's own for its workers' metric samples, removed when it
+    stops. Its own, not one per data directory: several verifier servers may share one (and
+    its database); folders of servers that died without removing theirs go at the next start."""
+    parent = Path(data_dir) / "run"
+    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for stale in parent.glob("metrics-*"):
+        pid = stale.name.removeprefix("metrics-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    path = parent / f"metrics-{os.getpid()}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True

@@ -9,6 +9,7 @@ the log): which institutions verified it, and when.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 
@@ -17,13 +18,17 @@ from flask import Flask, current_app, g, jsonify, request
 from govcred.core.claims import CREDENTIAL_ID, LOG_AUDIENCE
 from govcred.core.exceptions import AuthenticationRequired, ErrorList, GovcredError, VerificationError
 from govcred.core.qr import decode_image
+from govcred.core.readiness import readiness_answer
 from govcred.core.tokens import PRESENTATION, peek_unverified_issuer, verify_token
+from govcred.core.web import request_metrics
 from govcred.core.web.errors import problem, register_error_handlers
 from govcred.core.web.jsonbody import json_body
 from govcred.core.web.security import apply_security_headers
+from govcred.verifier import metrics
 from govcred.verifier.check import BENEFIT_CODE
 from govcred.verifier.db import RequestRecorder, verifications_of
-from govcred.verifier.gate import VERIFY, LimitReached, admitted_client
+from govcred.verifier.gate import VERIFY, LimitReached, admitted_client, count_failed_guess, refuse_while_guessing
+from govcred.verifier.health import readiness
 
 log = logging.getLogger("govcred.verifier.http")
 
@@ -53,9 +58,12 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return apply_security_headers(response)
 
+    request_metrics.install(app)
     app.add_url_rule("/api/v1/verify", "verify", verify, methods=["POST"])
     app.add_url_rule("/api/v1/verifications", "verifications", verifications, methods=["GET"])
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
 
 
 def _state():
@@ -134,6 +142,7 @@ def verify():
     if isinstance(data, bytes):
         data = _token_in_image(data)
     answer = state.verifier.verify_text(data, benefit=benefit)
+    metrics.count(answer)
     recorder.record(
         client_id=client.id,
         at=_aware(now),
@@ -191,6 +200,35 @@ def healthz():
     response = jsonify(body)
     response.status_code = 200 if cache.ready else 503
     return response
+
+
+#: what a client not ready or not reachable is told to wait before asking again
+RETRY_AFTER_SECONDS = 5
+
+
+def readyz():
+    """Ready to be sent requests: the database with its tables, the shared store and the
+    start-up refresh (verifier/health.py); 503 with Retry-After otherwise, naming what failed."""
+    body, status, headers = readiness_answer(readiness(_state()), RETRY_AFTER_SECONDS)
+    return jsonify(body), status, headers
+
+
+def metrics_view():
+    """Prometheus text for the operator's scraper (``Authorization: Bearer`` the metrics token);
+    404 while no token is configured. Wrong tokens count as failed keys of the address."""
+    wanted = _state().config.metrics_token
+    if not wanted:
+        return problem(404, "METRICS_DISABLED", "未启用指标接口：请设置 GOVCRED_VERIFIER_METRICS_TOKEN")
+    refuse_while_guessing()
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header.startswith("Bearer ") else ""
+    if not (given and hmac.compare_digest(given.encode(), wanted.encode())):
+        if given:
+            count_failed_guess()
+        response = problem(401, "METRICS_TOKEN_INVALID" if given else "METRICS_TOKEN_REQUIRED", "需要有效的指标令牌")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return metrics.exposition(_state().cache)
 
 
 def _aware(ts: float):

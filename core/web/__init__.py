@@ -51,7 +51,7 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
         return apply_security_headers(response)
 
     register_error_handlers(app)
-    from govcred.core.web import metrics  # here, not at import: see core/web/metrics.py
+    from govcred.core.web import metrics  # here, not at import: see core/web/request_metrics.py
 
     metrics.install(app)
 

@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify
 from govcred.core.accounts.officers import require_role
 from govcred.core.health import readiness
 from govcred.core.outages import RETRY_AFTER_SECONDS
+from govcred.core.readiness import readiness_answer
 from govcred.core.web import metrics
 from govcred.core.web.authn import bearer_token, current_principal, public
 from govcred.core.web.context import runtime_of
@@ -29,14 +30,8 @@ def healthz():
 @public
 def readyz():
     rt = runtime_of()
-    checks = readiness(rt.engine, rt.pm, rt.keystore)
-    ready = all(c.ok for c in checks)
-    response = jsonify({"ready": ready, "checks": [c.as_dict() for c in checks]})
-    response.headers["Cache-Control"] = "no-store"
-    if not ready:
-        response.status_code = 503
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
+    body, status, headers = readiness_answer(readiness(rt.engine, rt.pm, rt.keystore), RETRY_AFTER_SECONDS)
+    return jsonify(body), status, headers
 
 
 @bp.get("/metrics")

@@ -1,40 +1,19 @@
-"""Prometheus metrics (prometheus-client) on ``/metrics``, for administrators.
-
-Request counts and latency are recorded per endpoint (the route's name, never the raw path,
-so that ids do not explode the label set). Under gunicorn every worker is its own process:
-``govcred serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, each worker
-writes its samples there and a scrape sums them (prometheus-client's multiprocess mode),
-whichever worker answers it. The outbox and deadline figures are read from the database at
-scrape time (:mod:`core.health`), so they are the same from every worker.
+"""Prometheus metrics (prometheus-client) on ``/metrics``, for administrators: the request
+counts and latency of :mod:`core.web.request_metrics`, and the outbox and deadline figures,
+read from the database at scrape time (:mod:`core.health`), so they are the same from every
+worker.
 """
 
 from __future__ import annotations
 
-import os
-import time
-
-from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import values as prometheus_values
+from flask import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from govcred.core.health import figures
+from govcred.core.web.request_metrics import install, process_samples
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-# prometheus-client picks in-process or multiprocess values when it is first imported; a
-# module imported before ``govcred serve`` set the variable (a plugin, the verifier) would
-# leave this worker's samples invisible to the other workers' scrapes. Choose again now.
-prometheus_values.ValueClass = prometheus_values.get_value_class()
-
-REQUESTS = Counter("govcred_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
-LATENCY = Histogram(
-    "govcred_http_request_seconds",
-    "Time to answer an HTTP request",
-    ["endpoint"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
+__all__ = ["DatabaseFigures", "exposition", "install"]
 
 
 class DatabaseFigures:
@@ -62,31 +41,9 @@ class DatabaseFigures:
         )
 
 
-def install(app: Flask) -> None:
-    """Time every request and count it by endpoint and status."""
-
-    @app.before_request
-    def _start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
-    @app.after_request
-    def _observe(response):
-        started = g.pop("metrics_started", None)
-        if started is not None:
-            endpoint = request.endpoint or "unmatched"
-            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-            REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        return response
-
-
 def exposition(runtime) -> Response:
-    """The text exposition: this process's (or, under gunicorn, every worker's) samples, then
-    the database figures (two registries' texts: the format allows families one after another)."""
-    if os.environ.get(MULTIPROC_ENV):
-        requests = CollectorRegistry()
-        MultiProcessCollector(requests)
-    else:
-        requests = REGISTRY
+    """The text exposition: the processes' samples, then the database figures (two registries'
+    texts: the format allows families one after another)."""
     database = CollectorRegistry()
     database.register(DatabaseFigures(runtime))
-    return Response(generate_latest(requests) + generate_latest(database), mimetype=CONTENT_TYPE_LATEST)
+    return Response(process_samples() + generate_latest(database), mimetype=CONTENT_TYPE_LATEST)

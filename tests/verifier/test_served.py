@@ -6,6 +6,8 @@ accepted is refused by the other."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -54,3 +56,52 @@ def test_two_gunicorn_verifiers_first_answer_valid_and_a_presentation_used_once(
         for port in (second, first, second):  # whichever process, whichever worker
             status, again = call(port, "/api/v1/verify", {"token": token}, key)
             assert (status, again["valid"], again["reasons"]) == (200, False, ["PRESENTATION_REPLAYED"])
+
+
+def _scrape(port: int, token: str) -> str:
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_under_gunicorn_metrics_sum_every_worker_and_readyz_answers(sqlite_runtime, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    rt = sqlite_runtime
+    rt.clock.set(utcnow())
+    cred = make_credential(rt)
+    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
+    data = tmp_path / "var"
+    out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", "青田县实验小学"])
+    key = out.output.strip().splitlines()[-1]
+    token = "scraper-" + "7" * 24
+    env = {"GOVCRED_VERIFIER_METRICS_TOKEN": token}
+    calls = 16
+    serve = ("--trust", str(trust), "--workers", "2", "--threads", "1")  # sync workers: one request each at a time
+    with verifier_process(data, *serve, env=env) as port:
+        status, ready = call(port, "/readyz")
+        assert status == 200 and ready["ready"] is True
+        assert [c["name"] for c in ready["checks"]] == ["database", "shared_store", "trust"]
+        # one worker held by a request whose body has not arrived yet: the others go to the other
+        body = json.dumps({"token": cred.token}).encode()
+        held = socket.create_connection(("127.0.0.1", port), timeout=10)
+        held.sendall(
+            f"POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        time.sleep(0.5)
+        for _ in range(calls - 1):
+            assert call(port, "/api/v1/verify", {"token": cred.token}, key)[1]["valid"] is True
+        held.sendall(body)
+        assert b'"valid":true' in held.makefile("rb").read()
+        held.close()
+        samples = [s for f in text_string_to_metric_families(_scrape(port, token)) for s in f.samples]
+        valid = [s.value for s in samples if s.name == "govcred_verifier_verifications_total"]
+        assert valid == [calls]  # one figure, whichever worker counted and whichever answers
+        runs = list((data / "verifier" / "run").glob("metrics-*"))
+        assert len(runs) == 1
+        workers = {p.name.rsplit("_", 1)[-1].split(".")[0] for p in runs[0].glob("counter_*.db")}
+        assert len(workers) == 2  # both workers' samples are there to be summed
+    assert list((data / "verifier" / "run").glob("metrics-*")) == []  # removed when the server stopped
