@@ -111,14 +111,25 @@ def _cut_off(postgres, name: str, allowed: bool) -> None:
 
 @pytest.mark.postgres
 def test_not_ready_while_the_verifier_database_is_down_then_ready_again(sqlite_runtime, tmp_path, postgres):
+    cred = make_credential(sqlite_runtime)
     trust = trust_of(publish(sqlite_runtime, tmp_path / "trust"))
     with postgres.throwaway("govcred_vprobe") as url:
         name = url.rsplit("/", 1)[1]
         app, state = verifier(trust, tmp_path, sqlite_runtime.clock, database_url=url)
         client = app.test_client()
+        headers = {
+            "Authorization": f"Bearer {add_client(state.engine, '青田县人民医院', now=sqlite_runtime.clock.now())}"
+        }
         try:
             assert client.get("/readyz").status_code == 200
+            assert client.post("/api/v1/verify", json={"token": cred.token}, headers=headers).get_json()["valid"]
             _cut_off(postgres, name, allowed=False)
+            refused = client.post("/api/v1/verify", json={"token": cred.token}, headers=headers)
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+            assert refused.mimetype == "application/problem+json" and refused.get_json()["code"] == "LIMITS_UNAVAILABLE"
+            unknown = {"Authorization": "Bearer gcv_notcached00000_secret"}  # its row must be read
+            refused = client.post("/api/v1/verify", json={"token": cred.token}, headers=unknown)
+            assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
             down = client.get("/readyz")
             assert down.status_code == 503 and down.headers["Retry-After"] == "5"
             assert checks(down)["database"] == (False, "unreachable: OperationalError")
@@ -126,6 +137,7 @@ def test_not_ready_while_the_verifier_database_is_down_then_ready_again(sqlite_r
             assert checks(down)["trust"][0] is True  # what it holds in memory is not lost
             _cut_off(postgres, name, allowed=True)
             assert client.get("/readyz").status_code == 200
+            assert client.post("/api/v1/verify", json={"token": cred.token}, headers=headers).get_json()["valid"]
         finally:
             _cut_off(postgres, name, allowed=True)
             state.engine.dispose()
