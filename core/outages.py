@@ -9,6 +9,7 @@ an error), so an outage leaves nothing half-written: the caller retries the whol
 from __future__ import annotations
 
 import errno
+import re
 from collections.abc import Iterator
 
 import sqlalchemy.exc as sa_exc
@@ -69,3 +70,24 @@ def database_unavailable(exc: BaseException) -> bool:
                 return any(text in str(e.orig).lower() for text in _SQLITE_TRANSIENT)
             return True
     return False
+
+
+_MISSING_TABLE = (
+    re.compile(r"no such table: (?:main\.)?(\w+)"),  # SQLite
+    re.compile(r'relation "(?:\w+\.)?(\w+)" does not exist'),  # PostgreSQL, SQLSTATE 42P01
+)
+
+
+def missing_table(exc: BaseException) -> str | None:
+    """The table a statement found missing: the database was never migrated (``govcred init``
+    not run on this data directory, an empty PostgreSQL database) or is behind the code
+    (``govcred db upgrade``). Neither an outage nor a bug: the operator's to fix."""
+    for e in _chain(exc):
+        if isinstance(e, sa_exc.OperationalError | sa_exc.ProgrammingError):
+            if isinstance(e, sa_exc.ProgrammingError) and _sqlstate(e.orig) not in (None, "42P01"):
+                continue
+            for pattern in _MISSING_TABLE:
+                found = pattern.search(str(e.orig))
+                if found:
+                    return found.group(1)
+    return None

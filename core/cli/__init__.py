@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _outage_problem(exc: Exception) -> str | None:
-    from govcred.core.outages import database_unavailable, storage_full
+    from govcred.core.outages import database_unavailable, missing_table, storage_full
 
     if isinstance(exc, OSError):
         # A path the operator gave (an export file, a backup directory) that cannot be written
@@ -147,6 +147,13 @@ def _outage_problem(exc: Exception) -> str | None:
         return _os_problem(exc)
     if storage_full(exc):
         return "错误 [STORAGE_FULL]: 存储空间已满，未保存任何内容 (storage full: nothing was written)"
+    table = missing_table(exc)
+    if table is not None:
+        return (
+            f"错误 [DATABASE_NOT_MIGRATED]: 数据库中没有表 {table}：该数据目录尚未初始化，或数据库未升级到当前版本；"
+            "新的数据目录请先运行 govcred init（并核对 --data-dir / GOVCRED_DATA_DIR），已有的请运行 govcred db upgrade"
+            f" (the database has no table {table}: run govcred init, or govcred db upgrade)"
+        )
     if database_unavailable(exc):
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return (

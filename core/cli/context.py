@@ -43,10 +43,10 @@ class AppContext:
         written from the console do not wait for a server's checkpointer."""
         if "runtime" not in self.__dict__ or not self.checkpoint_on_close:
             return
-        from govcred.core.outages import database_unavailable
+        from govcred.core.outages import database_unavailable, missing_table
 
         failed = sys.exc_info()[1]  # what the command raised, if it did (click calls this on the way out)
-        if failed is not None and database_unavailable(failed):
+        if failed is not None and (database_unavailable(failed) or missing_table(failed) is not None):
             return  # the checkpoint would fail for the same cause, which main names in one line
         try:
             checkpointer = self.runtime.checkpointer
