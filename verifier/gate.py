@@ -4,11 +4,12 @@ keys from that address. Views call :func:`admitted_client` first; nothing else d
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from flask import current_app, request
 
-from govcred.core.exceptions import AuthenticationRequired, GovcredError, RateLimited
+from govcred.core.exceptions import AuthenticationRequired, GovcredError, NotFound, RateLimited
 from govcred.verifier.db import Client
 
 log = logging.getLogger("govcred.verifier.gate")
@@ -73,6 +74,22 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
             raise LimitReached(retry, FAILED_KEYS_MESSAGE)
         raise LimitReached(retry)
     return client
+
+
+def admitted_scraper(token: str | None) -> None:
+    """The operator's metrics scraper, by the bearer token the configuration names: NotFound
+    while none is configured (the endpoint is off), AuthenticationRequired for another one
+    (counted as a failed key of the address), LimitReached while the address is guessing."""
+    wanted = current_app.extensions["verifier"].config.metrics_token
+    if not wanted:
+        raise NotFound("未启用指标接口：请设置 GOVCRED_VERIFIER_METRICS_TOKEN", code="METRICS_DISABLED")
+    refuse_while_guessing()
+    if not (token and hmac.compare_digest(token.encode(), wanted.encode())):
+        if token:
+            count_failed_guess()
+        raise AuthenticationRequired(
+            "需要有效的指标令牌", code="METRICS_TOKEN_INVALID" if token else "METRICS_TOKEN_REQUIRED"
+        )
 
 
 def refuse_while_guessing() -> None:

@@ -9,7 +9,6 @@ the log): which institutions verified it, and when.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 
@@ -27,7 +26,7 @@ from govcred.core.web.security import apply_security_headers
 from govcred.verifier import metrics
 from govcred.verifier.check import BENEFIT_CODE
 from govcred.verifier.db import RequestRecorder, verifications_of
-from govcred.verifier.gate import VERIFY, LimitReached, admitted_client, count_failed_guess, refuse_while_guessing
+from govcred.verifier.gate import VERIFY, LimitReached, admitted_client, admitted_scraper
 from govcred.verifier.health import readiness
 
 log = logging.getLogger("govcred.verifier.http")
@@ -56,6 +55,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        if response.status_code == 401:  # RFC 9110: a 401 says how to authenticate (API key, metrics token)
+            response.headers.setdefault("WWW-Authenticate", 'Bearer realm="govcred-verifier"')
         return apply_security_headers(response)
 
     request_metrics.install(app)
@@ -214,20 +215,10 @@ def readyz():
 
 
 def metrics_view():
-    """Prometheus text for the operator's scraper (``Authorization: Bearer`` the metrics token);
-    404 while no token is configured. Wrong tokens count as failed keys of the address."""
-    wanted = _state().config.metrics_token
-    if not wanted:
-        return problem(404, "METRICS_DISABLED", "未启用指标接口：请设置 GOVCRED_VERIFIER_METRICS_TOKEN")
-    refuse_while_guessing()
+    """Prometheus text for the operator's scraper (``Authorization: Bearer`` the metrics token;
+    verifier/gate.py decides); 404 while no token is configured."""
     header = request.headers.get("Authorization", "")
-    given = header[7:].strip() if header.startswith("Bearer ") else ""
-    if not (given and hmac.compare_digest(given.encode(), wanted.encode())):
-        if given:
-            count_failed_guess()
-        response = problem(401, "METRICS_TOKEN_INVALID" if given else "METRICS_TOKEN_REQUIRED", "需要有效的指标令牌")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
+    admitted_scraper(header[7:].strip() if header.startswith("Bearer ") else None)
     return metrics.exposition(_state().cache)
 
 

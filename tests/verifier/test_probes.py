@@ -185,6 +185,8 @@ def test_metrics_refuse_other_tokens_and_count_them_as_failed_keys(sqlite_runtim
     missing = client.get("/metrics")
     assert missing.status_code == 401 and missing.get_json()["code"] == "METRICS_TOKEN_REQUIRED"
     assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+    api = client.post("/api/v1/verify", json={"token": "x"})  # the API's 401 says how too
+    assert api.status_code == 401 and api.headers["WWW-Authenticate"].startswith("Bearer")
     for _ in range(state.limits.policy.failed_keys_per_address):
         wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
         assert wrong.status_code == 401 and wrong.get_json()["code"] == "METRICS_TOKEN_INVALID"
