@@ -73,9 +73,9 @@ class VerifierConfig:
             problems.append("须设置 GOVCRED_VERIFIER_TRUST（信任文件）或 GOVCRED_VERIFIER_TRUST_LIST（签名的信任列表）")
         refresh = _refresh_seconds_from_env(env, problems)
         try:
-            limits = _policy_from_env(env)
+            settings = environment_settings(env)
         except ConfigError as exc:
-            problems.append(exc.message)
+            problems += exc.details["problems"]
         if problems:  # every one named at once, one line each
             raise ConfigError("；".join(problems), problems=problems)
         plugins = env.get("GOVCRED_VERIFIER_BENEFIT_PLUGINS", "")
@@ -87,11 +87,20 @@ class VerifierConfig:
             data_dir=Path(env.get("GOVCRED_VERIFIER_DATA_DIR", "./var/verifier")),
             database_url=env.get("GOVCRED_VERIFIER_DATABASE_URL", ""),
             refresh_seconds=refresh,
-            audience=env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
             redis_url=env.get("GOVCRED_VERIFIER_REDIS_URL") or None,
-            metrics_token=env.get(METRICS_TOKEN_ENV) or None,
-            limits=limits,
+            **settings,
         )
+
+
+def environment_settings(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """The settings read from the environment alone, whichever way the verifier starts (the WSGI
+    entry, ``govcred verifier serve``): the per-minute limits (GOVCRED_VERIFIER_LIMIT_*), the
+    audience (GOVCRED_VERIFIER_AUDIENCE) and the metrics token; ConfigError naming every bad one."""
+    return {
+        "limits": _policy_from_env(env),
+        "audience": env.get("GOVCRED_VERIFIER_AUDIENCE") or None,
+        "metrics_token": env.get(METRICS_TOKEN_ENV) or None,
+    }
 
 
 def _refresh_seconds_from_env(env: Mapping[str, str], problems: list[str]) -> float:
@@ -120,7 +129,8 @@ def _policy_from_env(env: Mapping[str, str]) -> Policy:
             else:
                 bad.append(variable)
     if bad:
-        raise ConfigError(f"{'、'.join(bad)}：限额应为每分钟请求数，1 到 10,000,000 之间的整数")
+        message = f"{'、'.join(bad)}：限额应为每分钟请求数，1 到 10,000,000 之间的整数"
+        raise ConfigError(message, problems=[message])
     return Policy(**given)
 
 

@@ -192,7 +192,7 @@ def serve(
     database_url: str,
 ) -> None:
     """Run the verifier under gunicorn (``--dev``: Flask's development server)."""
-    from govcred.verifier.app import METRICS_TOKEN_ENV, VerifierConfig, create_app, trust_sources
+    from govcred.verifier.app import VerifierConfig, create_app, environment_settings, trust_sources
 
     config = VerifierConfig(
         trust_file=trust_file,
@@ -203,7 +203,7 @@ def serve(
         database_url=database_url,
         refresh_seconds=refresh_seconds,
         redis_url=redis_url or None,
-        metrics_token=os.environ.get(METRICS_TOKEN_ENV) or None,
+        **environment_settings(),  # as the WSGI entry reads them: the limits, audience, metrics token
     )
     trust_sources(config)  # refuse a bad configuration before anything starts
     check_listen_address(host, port)

@@ -105,3 +105,18 @@ def test_under_gunicorn_metrics_sum_every_worker_and_readyz_answers(sqlite_runti
         workers = {p.name.rsplit("_", 1)[-1].split(".")[0] for p in runs[0].glob("counter_*.db")}
         assert len(workers) == 2  # both workers' samples are there to be summed
     assert list((data / "verifier" / "run").glob("metrics-*")) == []  # removed when the server stopped
+
+
+def test_serve_applies_the_limits_the_environment_sets(sqlite_runtime, tmp_path):
+    rt = sqlite_runtime
+    rt.clock.set(utcnow())
+    cred = make_credential(rt)
+    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
+    data = tmp_path / "var"
+    out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", "青田县实验小学"])
+    key = out.output.strip().splitlines()[-1]
+    env = {"GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS": "2"}  # a kiosk network's, set in its unit file
+    with verifier_process(data, "--trust", str(trust), "--workers", "2", env=env) as port:
+        answers = [call(port, "/api/v1/verify", {"token": cred.token}, key)[0] for _ in range(5)]
+    # two a minute: however the five fall on a minute's boundary, some are refused
+    assert answers[0] == 200 and answers.count(429) >= 1 and set(answers) == {200, 429}

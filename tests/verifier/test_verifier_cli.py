@@ -134,3 +134,27 @@ def test_verify_names_a_jwks_file_it_cannot_use_before_judging_the_token(tmp_pat
     assert done.returncode == 2 and done.stdout == "", (done.stdout, done.stderr)
     assert f"错误：--jwks 的值无效：文件 {jwks} {why}" in done.stderr, done.stderr
     assert "UNKNOWN_ISSUER" not in done.stderr and "refresh" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_serve_refuses_bad_limits_from_the_environment_as_the_wsgi_entry_does(tmp_path):
+    """GOVCRED_VERIFIER_LIMIT_* were read by the WSGI entry only: under ``verifier serve`` a
+    systemd unit's limits were silently ignored, a bad one as much as a good one."""
+    trust = tmp_path / "trust.toml"
+    trust.write_text('[[issuer]]\niss = "https://qt.example.gov.cn"\njwks = "keys/qt.json"\n')
+    env = {
+        **os.environ,
+        "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS": "lots",
+        "GOVCRED_VERIFIER_LIMIT_DECODES_PER_KEY": "0",
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("govcred")), "--data-dir", str(tmp_path / "var")]
+        + ["verifier", "serve", "--trust", str(trust), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS" in done.stderr
+    assert "GOVCRED_VERIFIER_LIMIT_DECODES_PER_KEY" in done.stderr
+    assert "核验服务 (verifier) on" not in done.stdout
