@@ -29,17 +29,23 @@ def trust_file(tmp_path, entry):
     return path
 
 
+def served_setup(rt, tmp_path, institution: str):
+    """(a credential, the trust file, the data directory, an institution's API key) for a
+    verifier served on the real clock, as the served verifiers run."""
+    rt.clock.set(utcnow())
+    cred = make_credential(rt)
+    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
+    data = tmp_path / "var"
+    out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", institution])
+    return cred, trust, data, out.output.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize("shared", ["database", pytest.param("redis", marks=pytest.mark.redis)])
 def test_two_gunicorn_verifiers_first_answer_valid_and_a_presentation_used_once(
     sqlite_runtime, tmp_path, request, shared
 ):
     rt = sqlite_runtime
-    rt.clock.set(utcnow())  # the served verifiers run on the real clock
-    cred = make_credential(rt)
-    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
-    data = tmp_path / "var"
-    out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", "青田县人民医院"])
-    key = out.output.strip().splitlines()[-1]
+    cred, trust, data, key = served_setup(rt, tmp_path, "青田县人民医院")
     env = {}
     if shared == "redis":
         from govcred.testing.components import redis_url
@@ -69,13 +75,7 @@ def _scrape(port: int, token: str) -> str:
 def test_under_gunicorn_metrics_sum_every_worker_and_readyz_answers(sqlite_runtime, tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
 
-    rt = sqlite_runtime
-    rt.clock.set(utcnow())
-    cred = make_credential(rt)
-    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
-    data = tmp_path / "var"
-    out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", "青田县实验小学"])
-    key = out.output.strip().splitlines()[-1]
+    cred, trust, data, key = served_setup(sqlite_runtime, tmp_path, "青田县实验小学")
     token = "scraper-" + "7" * 24
     env = {"GOVCRED_VERIFIER_METRICS_TOKEN": token}
     calls = 16
@@ -108,13 +108,7 @@ def test_under_gunicorn_metrics_sum_every_worker_and_readyz_answers(sqlite_runti
 
 
 def test_serve_applies_the_limits_the_environment_sets(sqlite_runtime, tmp_path):
-    rt = sqlite_runtime
-    rt.clock.set(utcnow())
-    cred = make_credential(rt)
-    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
-    data = tmp_path / "var"
-    out = CliRunner().invoke(build_cli(), ["--data-dir", str(data), "verifier-client", "add", "青田县实验小学"])
-    key = out.output.strip().splitlines()[-1]
+    cred, trust, data, key = served_setup(sqlite_runtime, tmp_path, "青田县实验小学")
     env = {"GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS": "2"}  # a kiosk network's, set in its unit file
     with verifier_process(data, "--trust", str(trust), "--workers", "2", env=env) as port:
         answers = [call(port, "/api/v1/verify", {"token": cred.token}, key)[0] for _ in range(5)]
