@@ -71,8 +71,55 @@ def check_jwks_file(path: str, issuer: str | None) -> None:
         raise click.BadParameter(f"文件 {path} 中的公钥无效 ({exc.message})", param_hint="--jwks") from None
 
 
+def check_status_list_file(path: str) -> None:
+    """BadParameter when ``path`` holds no status-list token (a JWKS, a credential, an error page
+    given by mistake): it only warned, in English, "status list not refreshed (LIST_MALFORMED);
+    keeping the last good copy", and answered STATUS_UNAVAILABLE as if the list said so."""
+    import base64
+    import json
+
+    from govcred.core.file_problems import unreadable
+    from govcred.core.tokens import STATUS_LIST
+
+    expected = f"应为签发方状态列表地址（/status/…）返回的 {STATUS_LIST} 令牌"
+    try:
+        text = Path(path).read_bytes().strip().decode("utf-8")
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(
+            f"文件 {path} 无法作为状态列表读取：{unreadable(exc)}", param_hint="--status-list"
+        ) from None
+    try:
+        header_b64 = text.split(".")[0] if text.count(".") == 2 else ""
+        header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("typ") != STATUS_LIST:
+        raise click.BadParameter(f"文件 {path} 不是状态列表：{expected}", param_hint="--status-list")
+
+
+def check_image_input(value: str, data: bytes | str) -> None:
+    """BadParameter when INPUT is a picture without a readable QR code, or a file that is
+    neither a picture nor token text (a PDF): the operator's mistake, as the API's 422
+    QR_NOT_FOUND says, not the verdict 无效 (not valid): MALFORMED on a permit."""
+    from govcred.core.exceptions import VerificationError
+    from govcred.verifier.check import token_of
+    from govcred.verifier.views import NO_QR_MESSAGES
+
+    if not isinstance(data, bytes):
+        return
+    try:
+        token_of(data)
+    except VerificationError as exc:
+        if exc.detail in NO_QR_MESSAGES:
+            raise click.BadParameter(f"文件 {value}：{NO_QR_MESSAGES[exc.detail]}", param_hint="INPUT") from None
+        if exc.detail == "NOT_TEXT":
+            raise click.BadParameter(
+                f"文件 {value} 既不是二维码图片（PNG、JPEG），也不是令牌或二维码文本", param_hint="INPUT"
+            ) from None
+
+
 @click.command()
-@click.argument("input_")
+@click.argument("input_", metavar="INPUT")
 @click.option(
     "--jwks",
     "jwks_file",
@@ -99,6 +146,9 @@ def verify(
     from govcred.verifier.trust import TrustConfig, TrustedIssuer
 
     data = read_input(input_)
+    check_image_input(input_, data)
+    if status_file:
+        check_status_list_file(status_file)
     if issuer is None:
         try:
             issuer = claimed_issuer(token_of(data))

@@ -158,3 +158,57 @@ def test_serve_refuses_bad_limits_from_the_environment_as_the_wsgi_entry_does(tm
     assert "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS" in done.stderr
     assert "GOVCRED_VERIFIER_LIMIT_DECODES_PER_KEY" in done.stderr
     assert "核验服务 (verifier) on" not in done.stdout
+
+
+def test_verify_names_a_picture_without_a_qr_code_instead_of_judging_a_permit(tmp_path):
+    """A photo without a QR code, or a PDF given by mistake, answered 无效 (not valid): MALFORMED,
+    as if the permit were forged; the API says QR_NOT_FOUND for the same photo."""
+    from PIL import Image
+
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(jwks_document([SigningKey.generate("ES256")])), encoding="utf-8")
+    blank = tmp_path / "photo.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    pdf = tmp_path / "receipt.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n\x00\xff\xfe binary")
+    cli = build_cli()
+    for given, problem in (
+        (blank, "图片中没有找到二维码：请重新拍摄，让二维码完整、清晰地出现在画面中。"),
+        (pdf, "既不是二维码图片（PNG、JPEG），也不是令牌或二维码文本"),
+    ):
+        out = CliRunner().invoke(cli, ["verify", str(given), "--jwks", str(jwks)])
+        assert out.exit_code == 2, out.output
+        assert f"文件 {given}" in out.output and problem in out.output
+        assert "MALFORMED" not in out.output
+
+
+def test_verify_names_a_status_list_file_that_holds_no_status_list(sqlite_runtime, tmp_path):
+    """--status-list naming the JWKS or the credential by mistake answered STATUS_UNAVAILABLE
+    with an English "status list not refreshed (LIST_MALFORMED); keeping the last good copy"."""
+    rt = sqlite_runtime
+    cred = make_credential(rt)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(rt.keystore.jwks()), encoding="utf-8")
+    token = tmp_path / "credential.jwt"
+    token.write_text(cred.token, encoding="ascii")
+    good = tmp_path / "status-list.jwt"
+    good.write_text(rt.status_list_publisher.current(cred.status_list_id).token, encoding="ascii")
+    cli = build_cli()
+    for wrong in (jwks, token):
+        done = subprocess.run(
+            [GOVCRED, "verify", str(token), "--jwks", str(jwks), "--status-list", str(wrong)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2 and done.stdout == "", (done.stdout, done.stderr)
+        assert f"错误：--status-list 的值无效：文件 {wrong} 不是状态列表" in done.stderr, done.stderr
+        assert "STATUS_UNAVAILABLE" not in done.stderr and "refreshed" not in done.stderr
+    # the real list is taken as one (judged by the verifier: here expired, the test's clock is fixed)
+    out = CliRunner().invoke(cli, ["verify", str(token), "--jwks", str(jwks), "--status-list", str(good)])
+    assert out.exit_code == 1 and "不是状态列表" not in out.output, out.output
+
+
+def test_verify_usage_names_the_argument_input():
+    out = CliRunner().invoke(build_cli(), ["verify", "--help"])
+    assert "verify [OPTIONS] INPUT\n" in out.output
