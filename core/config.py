@@ -173,6 +173,7 @@ def load_settings(
     env = os.environ if env is None else env
     root = Path(data_dir or env.get("GOVCRED_DATA_DIR") or "./var")
     values: dict[str, Any] = {"data_dir": root}
+    problems: list[str] = []
 
     config_path = Path(env["GOVCRED_CONFIG"]) if env.get("GOVCRED_CONFIG") else root / "govcred.toml"
     if env.get("GOVCRED_CONFIG") and not config_path.is_file():
@@ -185,10 +186,10 @@ def load_settings(
             raise ConfigError(f"无法读取配置文件 {config_path}：{unreadable(exc)}") from exc
         known = {f.name for f in fields(Settings)} - {"environ"}
         unknown = sorted(set(file_values) - known - {"data_dir"})
-        if unknown:
-            raise ConfigError(f"配置文件 {config_path} 中有未知的设置：{'、'.join(unknown)}")
+        if unknown:  # named with every other problem, the rest of the file still checked
+            problems.append(f"配置文件 {config_path} 中有未知的设置：{'、'.join(unknown)}")
         file_values.pop("data_dir", None)
-        values.update(file_values)
+        values.update({k: v for k, v in file_values.items() if k in known})
 
     for var, name in _ENV_FIELDS.items():
         if var in env and env[var] != "":
@@ -199,31 +200,51 @@ def load_settings(
         if var.startswith("GOVCRED_") and value != "" and var not in _ENV_FIELDS and var not in _LOCATION_VARS
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return _validated(Settings(**_coerce(values)))
+    return _validated(Settings(**_coerce(values, problems)), problems)
 
 
 _LIST_FIELDS = ("disable_plugins", "verifier_urls", "audit_witness_urls")
 
 
-def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+def _coerce(values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Each value as its setting's type (text from the environment read as a number, a flag, a
+    list); a value of the wrong type (``leeway_seconds = [1]``, ``issuer = 5`` in the file) is
+    added to ``problems`` and left at its default, so that every other setting is still checked."""
     out = dict(values)
     for f in fields(Settings):
         if f.name not in out:
             continue
         v = out[f.name]
-        if f.type in ("int",) and isinstance(v, str):
-            try:
-                out[f.name] = int(v)
-            except ValueError:
-                raise ConfigError(f"{f.name} 应为整数，现为 {v!r}") from None
-        elif f.type == "bool" and isinstance(v, str):
-            out[f.name] = v.strip().lower() in ("1", "true", "yes", "on")
-        elif f.name in _LIST_FIELDS and isinstance(v, str):
-            out[f.name] = tuple(p.strip() for p in v.split(",") if p.strip())
+        problem = None
+        if f.type == "int":
+            if isinstance(v, str):
+                try:
+                    out[f.name] = int(v)
+                except ValueError:
+                    problem = f"{f.name} 应为整数，现为 {v!r}"
+            elif isinstance(v, bool) or not isinstance(v, int):
+                problem = f"{f.name} 应为整数，现为 {v!r}"
+        elif f.type == "bool":
+            if isinstance(v, str):
+                out[f.name] = v.strip().lower() in ("1", "true", "yes", "on")
+            elif not isinstance(v, bool):
+                problem = f"{f.name} 应为 true 或 false，现为 {v!r}"
         elif f.name in _LIST_FIELDS:
-            out[f.name] = tuple(v)
+            if isinstance(v, str):
+                out[f.name] = tuple(p.strip() for p in v.split(",") if p.strip())
+            elif isinstance(v, list | tuple) and all(isinstance(p, str) for p in v):
+                out[f.name] = tuple(v)
+            else:
+                problem = f"{f.name} 应为文字列表（或以逗号分隔的文字），现为 {v!r}"
         elif f.name == "data_dir":
             out[f.name] = Path(v)
+        elif f.type == "str" and not isinstance(v, str):
+            problem = f"{f.name} 应为文字，现为 {v!r}"
+        elif f.name == "plugins" and not isinstance(v, Mapping):  # [retention], [identity]: checked below
+            problem = f"{f.name} 应为表（[{f.name}]），现为 {v!r}"
+        if problem:
+            problems.append(problem)
+            del out[f.name]
     return out
 
 
@@ -248,8 +269,10 @@ def _database_url_problem(url: str) -> str | None:
     return None
 
 
-def _validated(s: Settings) -> Settings:
-    problems = []
+def _validated(s: Settings, problems: list[str] | None = None) -> Settings:
+    """``s`` when every setting is acceptable; else one ConfigError naming every problem, those
+    found while reading (``problems``: unknown names, wrong types) first."""
+    problems = list(problems or [])
     if s.database_url and (problem := _database_url_problem(s.database_url)):
         problems.append(problem)
     if s.mode not in MODES:

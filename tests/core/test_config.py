@@ -34,6 +34,31 @@ def test_unknown_setting_in_the_file_is_named(tmp_path):
         load_settings(tmp_path, env={})
 
 
+def test_an_unknown_setting_and_values_of_the_wrong_type_are_named_with_every_other_problem(tmp_path):
+    """An unknown name stopped the reading there (the file's other mistakes came one run at a
+    time), and a value of the wrong type (a list for a number, a number for a URL) ended every
+    command in a TypeError / AttributeError traceback."""
+    (tmp_path / "govcred.toml").write_text(
+        'sms_backend = "dev"\nmode = "prod"\nleeway_seconds = [1]\nissuer = 5\n'
+        "worker_in_serve = 3\nworker_batch = true\nverifier_urls = [1]\nplugins = 5\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path, env={"GOVCRED_JOB_POLL_SECONDS": "soon"})
+    problems = caught.value.details["problems"]
+    assert problems == [
+        f"配置文件 {tmp_path / 'govcred.toml'} 中有未知的设置：sms_backend",
+        "issuer 应为文字，现为 5",
+        "leeway_seconds 应为整数，现为 [1]",
+        "worker_in_serve 应为 true 或 false，现为 3",
+        "worker_batch 应为整数，现为 True",
+        "job_poll_seconds 应为整数，现为 'soon'",
+        "verifier_urls 应为文字列表（或以逗号分隔的文字），现为 [1]",
+        "plugins 应为表（[plugins]），现为 5",
+        "mode 应为 development、production 之一，现为 'prod'",
+    ]
+
+
 def test_plugins_find_the_variables_no_core_setting_reads(tmp_path):
     """``environ`` holds the host's other ``GOVCRED_*`` variables, for plugins to read their own
     overrides; core's own variables, empty values and unrelated variables stay out."""
