@@ -37,7 +37,7 @@ def parse_period(text: str) -> dt.timedelta:
     """``"30d"`` or ``"48h"``; anything else is a :class:`ConfigError` naming the value."""
     match = _PERIOD.match(str(text))
     if not match:
-        raise ConfigError(f"retention period must look like 30d or 48h, got {text!r}")
+        raise ConfigError(f"保存期限应写作 30d（天）或 48h（小时），现为 {text!r} (a period looks like 30d or 48h)")
     value, unit = int(match.group(1)), match.group(2)
     return dt.timedelta(days=value) if unit == "d" else dt.timedelta(hours=value)
 
@@ -135,7 +135,7 @@ def periods(deps: Collaborators, all_rules: list[RetentionRule]) -> dict[str, st
     configured: Mapping[str, str] = deps.settings.retention
     known = {r.name for r in all_rules}
     problems = [
-        f"[retention] {name}: no such rule (known: {', '.join(sorted(known))})"
+        f"[retention] {name}：没有这条保存规则，可用的有 {', '.join(sorted(known))} (no such rule)"
         for name in configured
         if name not in known
     ]
@@ -144,7 +144,7 @@ def periods(deps: Collaborators, all_rules: list[RetentionRule]) -> dict[str, st
         try:
             parse_period(text)
         except ConfigError as exc:
-            problems.append(f"[retention] {name}: {exc}")
+            problems.append(f"[retention] {name}：{exc.message}")
     if problems:
         raise ConfigError("; ".join(problems), problems=problems)
     return chosen

@@ -117,8 +117,12 @@ def test_bad_retention_settings_are_named_all_at_once(data_dir, database_url, cl
         purge(runtime.collaborators, dry_run=True)
     runtime.close()
     problems = refused.value.details["problems"]
-    assert any("web_session: no such rule" in p for p in problems)
-    assert any("login_codes" in p and "a week" in p for p in problems)
+    # in Chinese, as every other configuration problem (they were English only)
+    assert problems == [
+        "[retention] web_session：没有这条保存规则，可用的有 api_tokens, idempotency_keys, identity_logins,"
+        " login_codes, outbox_delivered, push_files, web_sessions (no such rule)",
+        "[retention] login_codes：保存期限应写作 30d（天）或 48h（小时），现为 'a week' (a period looks like 30d or 48h)",
+    ]
     assert parse_period("48h") == dt.timedelta(hours=48) and parse_period("30d") == dt.timedelta(days=30)
 
 
