@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, jsonify
+from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from govcred.core.exceptions import (
@@ -104,6 +104,10 @@ def register_error_handlers(app: Flask) -> None:
             415: "UNSUPPORTED_MEDIA_TYPE",
             429: "RATE_LIMITED",
         }
+        if _wants_a_page():
+            from govcred.core.web.pages.views import render_error
+
+            return render_error(exc.code or 500, http_title(exc))
         return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), http_title(exc))
 
     @app.errorhandler(Exception)
@@ -113,6 +117,17 @@ def register_error_handlers(app: Flask) -> None:
             return outage_problem(outage)
         log.exception("unhandled error in request %s", g.get("request_id", ""))
         return problem(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")
+
+
+def _wants_a_page() -> bool:
+    """A browser asking the issuer for a page that is not there (a mistyped or stale address,
+    a wrong method): it gets the error page with 返回首页, not a JSON document. The API, and
+    apps without the issuer's pages (the verifier), answer problem+json."""
+    return (
+        "home" in current_app.blueprints
+        and not request.path.startswith("/api/")
+        and any(value == "text/html" for value, _quality in request.accept_mimetypes)  # a browser names it
+    )
 
 
 def outage_of(exc: BaseException) -> GovcredError | None:

@@ -123,3 +123,16 @@ def test_every_api_view_declares_who_may_call_it(app):
             continue
         view = app.view_functions[rule.endpoint]
         assert hasattr(view, "govcred_roles"), f"{rule.endpoint} has no access policy"
+
+
+def test_a_browser_asking_for_a_page_that_is_not_there_gets_the_error_page(client):
+    """A mistyped or stale address in the browser answered a JSON document; the API keeps it."""
+    browser = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    page = client.get("/resident/no-such-page", headers=browser)
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    assert "未找到" in text and "找不到该网址，请检查输入是否正确" in text and "返回首页" in text
+    api = client.get("/api/v1/nothing-here", headers=browser)
+    assert api.status_code == 404 and api.mimetype == "application/problem+json"
+    tool = client.get("/resident/no-such-page", headers={"Accept": "*/*"})
+    assert tool.status_code == 404 and tool.mimetype == "application/problem+json"
