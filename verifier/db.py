@@ -277,6 +277,10 @@ def purge_log(engine: Engine, before: dt.datetime, *, dry_run: bool = False) -> 
         return conn.execute(sa.delete(verification_log).where(old)).rowcount or 0
 
 
+#: longer than any key add_client makes (prefix, 12-character id, 43-character secret)
+MAX_KEY_CHARS = 200
+
+
 class RequestRecorder:
     #: How long an institution's row is trusted from memory (a disabled key stops within this).
     CLIENT_TTL_SECONDS = 5.0
@@ -301,6 +305,8 @@ class RequestRecorder:
         parts = api_key.split("_", 2) if isinstance(api_key, str) else []
         if len(parts) != 3 or parts[0] != KEY_PREFIX:
             raise AuthenticationRequired("需要有效的 API 密钥", code="API_KEY_REQUIRED")
+        if not api_key.isascii() or len(api_key) > MAX_KEY_CHARS:  # never one of ours (nor worth a look-up)
+            raise AuthenticationRequired("API 密钥无效", code="API_KEY_INVALID")
         row = self._client_row(parts[1])
         if row is None or not row.active or not hmac.compare_digest(row.key_hash, _key_hash(parts[2])):
             raise AuthenticationRequired("API 密钥无效", code="API_KEY_INVALID")

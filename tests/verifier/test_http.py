@@ -105,6 +105,18 @@ def test_api_key_is_required(service):
     )
 
 
+@pytest.mark.parametrize("odd", ["é", "\u00ff" * 3, "A" * 10_000])
+def test_a_key_no_institution_could_hold_is_refused_not_a_500(service, odd):
+    """A key with a non-ASCII character ended in a 500 (the hash took ASCII only): found by
+    fuzzing the API with hypothesis."""
+    rt, cred, app, client, auth = service
+    for key in (auth["Authorization"] + odd, f"Bearer gcv_{odd}_{odd}"):
+        refused = client.post("/api/v1/verify", json={"token": cred.token}, headers={"Authorization": key})
+        assert refused.status_code == 401 and refused.get_json()["code"] == "API_KEY_INVALID"
+        also = client.post("/scan/decode", headers={"X-Api-Key": key[7:]})
+        assert also.status_code == 401
+
+
 def test_rate_limit_per_institution(service):
     rt, cred, app, client, auth = service
     engine = app.extensions["verifier"].engine
