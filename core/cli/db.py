@@ -103,8 +103,13 @@ def db_upgrade(app: AppContext) -> None:
     from govcred.core.migrate import current_heads
 
     rt = app.runtime
+    before = ", ".join(sorted(current_heads(rt.engine, rt.pm))) or "base"
     migrate(rt)
-    click.echo(f"数据库已是最新 (database at): {', '.join(sorted(current_heads(rt.engine, rt.pm)))}")
+    after = ", ".join(sorted(current_heads(rt.engine, rt.pm)))
+    if after == before:
+        click.echo(f"数据库已是最新 (database at): {after}")
+    else:  # it said 已是最新 ("already up to date") after applying migrations too
+        click.echo(f"数据库已升级 (database upgraded): {before} -> {after}")
 
 
 @db.command("downgrade")

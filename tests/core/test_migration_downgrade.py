@@ -62,6 +62,12 @@ def test_downgrade_to_0003_and_upgrade_again_keep_every_row(runtime, govcred_cli
     up = govcred_cli("db", "upgrade")
     assert up.exit_code == 0, up.output
     assert current_heads(runtime.engine, runtime.pm) == script_heads(runtime.engine, runtime.pm)
+    heads = ", ".join(sorted(script_heads(runtime.engine, runtime.pm)))
+    # it said 数据库已是最新 ("already up to date") after applying every migration from 0003
+    (line,) = [x for x in up.output.splitlines() if x.startswith("数据库已")]
+    assert line.startswith("数据库已升级 (database upgraded): 0003") and line.endswith(f" -> {heads}"), line
+    again = govcred_cli("db", "upgrade")
+    assert f"数据库已是最新 (database at): {heads}" in again.output
     assert _counts(runtime.engine) == before
     with runtime.engine.connect() as conn:
         allocated = conn.execute(sa.text("SELECT sum(allocated) FROM status_lists")).scalar_one()
