@@ -65,7 +65,7 @@ def keys() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_app
 def keys_list(app: AppContext, as_json: bool) -> None:
-    """List signing keys (active and retired)."""
+    """List signing keys: active, retired (published until), revoked (when and why)."""
     infos = app.runtime.keystore.list()
     if as_json:
         echo_json(

@@ -103,3 +103,8 @@ def test_revoke_reissues_the_holders_permits_or_names_the_command_that_does(run,
 def _active_kid(run) -> str:
     (kid,) = [k for k, info in _kids(run).items() if info["active"]]
     return kid
+
+
+def test_keys_list_help_names_revoked_keys_too(run):
+    """Its help said "(active and retired)" while it lists revoked keys too (README: keys list)."""
+    assert "revoked" in run("keys", "list", "--help").output
