@@ -53,9 +53,22 @@ def show(app: AppContext, app_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(view)
         return
-    click.echo(f"{view['reference']}  {view['state']}  期限 {view['deadline'] or '-'}")
+    click.echo(f"{view['reference']}  {view['state']}  期限 {_deadline_zh(view)}")
     for finding in view["findings"]:
         click.echo(f"  [{finding['severity']}] {finding['code']}: {finding['message_zh']}")
+
+
+def _deadline_zh(view: dict) -> str:
+    """The deadline as the receipt and the status page say it (a Beijing date, 含), not the UTC
+    instant the JSON carries (``2026-12-08T15:59:59+00:00``: the end of 8 December in Beijing)."""
+    import datetime as dt
+
+    from govcred.core.services.receipts import date_zh
+
+    if not view["deadline"]:
+        return "-"
+    due = f"{date_zh(dt.datetime.fromisoformat(view['deadline']))}（含）前"
+    return f"{due}（暂定）" if view.get("deadline_provisional") else due
 
 
 COMMANDS = (application,)

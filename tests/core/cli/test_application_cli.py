@@ -63,6 +63,9 @@ def test_show_json_names_state_reference_deadline_and_findings(runtime, govcred_
     assert view["state"] == "accepted" and view["reference"] == reference_of(app.id)
     assert view["deadline"].startswith("2026-12-02") and view["findings"] == []
     assert view["subject"]["id_number"] == app.subject_id_masked
+    # the text form says the deadline as the receipt does (it printed the UTC instant)
+    text = govcred_cli("application", "show", app.id).output
+    assert f"{reference_of(app.id)}  accepted  期限 2026年12月2日（含）前" in text
 
 
 def test_no_receipt_before_acceptance_and_unknown_ids_are_named(runtime, govcred_cli, tmp_path):
