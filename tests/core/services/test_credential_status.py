@@ -107,6 +107,18 @@ def test_forbidden_moves_change_nothing(sqlite_runtime, start, target):
         change_status(rt.collaborators, cred.id, target, reason="再次变更", principal=signed_in(REVIEWER, rt.clock))
     assert exc.value.code == "STATUS_TRANSITION_INVALID"
     assert _revision(rt, cred.status_list_id) == revision
+    # the statuses in Chinese (it said "证件状态为 revoked，不能变为 suspended")
+    assert not any("a" <= ch <= "z" for ch in exc.value.message), exc.value.message
+
+
+def test_a_replaced_permit_is_refused_naming_its_own_final_state(sqlite_runtime):
+    """It said "证件状态为 replaced，不能变为 suspended（吊销为最终状态）": English words, and
+    revocation named as the final state of a permit that was replaced."""
+    rt = sqlite_runtime
+    cred = make_credential(rt, status=models.REPLACED)
+    with pytest.raises(Conflict) as exc:
+        change_status(rt.collaborators, cred.id, "suspended", reason="中止", principal=signed_in(REVIEWER, rt.clock))
+    assert exc.value.message == "证件状态为“已换领”，不能变为“已中止”（“已换领”为最终状态）"
 
 
 def test_failing_hook_rolls_back_status_audit_and_revision(settings, clock):
