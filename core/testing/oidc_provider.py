@@ -82,7 +82,8 @@ class Client(ClientMixin):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret):
-        return secrets.compare_digest(client_secret, self.client_secret)
+        given = (client_secret or "").encode("utf-8", "surrogatepass")  # bytes: str with non-ASCII would raise
+        return secrets.compare_digest(given, self.client_secret.encode())
 
     def check_endpoint_auth_method(self, method, endpoint):
         return method == "client_secret_basic" if endpoint == "token" else True

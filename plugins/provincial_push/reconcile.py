@@ -96,7 +96,8 @@ def manifest_signature_valid(manifest: Mapping[str, Any], key: bytes) -> bool:
     """What the platform checks (and the tests): the signature over everything else."""
     body = {k: v for k, v in manifest.items() if k != "signature"}
     expected = "hmac-sha256=" + hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(str(manifest.get("signature", "")), expected)
+    given = str(manifest.get("signature", "")).encode("utf-8", "surrogatepass")  # bytes: any text the file held
+    return hmac.compare_digest(given, expected.encode())
 
 
 @dataclass(frozen=True)

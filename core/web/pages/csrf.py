@@ -26,7 +26,9 @@ def token_for(key: bytes, binding: str) -> str:
 def token_matches(key: bytes, binding: str | None, presented: str | None) -> bool:
     if not binding or not presented:
         return False
-    return hmac.compare_digest(token_for(key, binding), presented)
+    # as bytes: compare_digest refuses str with non-ASCII characters (TypeError), and a
+    # presented token is whatever a form or header carried
+    return hmac.compare_digest(token_for(key, binding).encode(), presented.encode("utf-8", "surrogatepass"))
 
 
 def presented_token(request: Request) -> str | None:

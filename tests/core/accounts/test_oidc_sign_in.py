@@ -244,3 +244,23 @@ def test_the_sign_in_and_its_single_use_on_sqlite_and_postgresql(oidc_provider, 
             assert uow.session.execute(sa.select(sa.func.count()).select_from(resident_identities)).scalar() == 1
     finally:
         rt.close()
+
+
+def test_the_test_provider_refuses_a_client_secret_with_non_ascii_characters(oidc_provider):
+    """The provider tests sign in against is a real one: a client secret it cannot compare
+    (non-ASCII: compare_digest on str raises) is an invalid client, not a crash."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    from govcred.testing.oidc_provider import CLIENT_ID
+
+    credentials = base64.b64encode(f"{CLIENT_ID}:秘密".encode()).decode()
+    request = urllib.request.Request(
+        oidc_provider.url + "/token",
+        data=b"grant_type=authorization_code&code=x&redirect_uri=x",
+        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401

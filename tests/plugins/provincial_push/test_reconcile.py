@@ -211,3 +211,10 @@ def test_records_delivered_by_the_worker_are_still_reconciled(runtime, govcred_c
     assert run_worker(runtime.relay, drain=True).delivered == 5
     code, report = _reconcile(govcred_cli)
     assert code == 0 and (report["local"], report["acknowledged"], report["missing"]) == (5, 5, [])
+
+
+def test_a_manifest_whose_signature_holds_any_text_is_judged_not_raised():
+    """A signature with a non-ASCII character (a file edited by hand, a broken platform) made
+    the check raise TypeError (compare_digest on str); it is simply not a valid signature."""
+    assert manifest_signature_valid({"day": DAY, "signature": "hmac-sha256=签名"}, SECRET.encode()) is False
+    assert manifest_signature_valid({"day": DAY, "signature": 7}, SECRET.encode()) is False
