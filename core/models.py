@@ -151,6 +151,11 @@ APPLICATION_STATE_ZH = {
 }
 
 
+def state_zh(state: str) -> str:
+    """An application state as people read it (官方用语), for messages: never the code."""
+    return APPLICATION_STATE_ZH.get(state, state)
+
+
 @dataclass(eq=False)
 class Application:
     schema: str
@@ -190,7 +195,7 @@ class Application:
 
     def _move(self, new: str) -> None:
         if new not in _TRANSITIONS[self.state]:
-            raise Conflict(f"申请状态为 {self.state}，不能变为 {new}", code="INVALID_STATE")
+            raise Conflict(f"申请状态为“{state_zh(self.state)}”，不能变为“{state_zh(new)}”", code="INVALID_STATE")
         self.state = new
 
     def submit(self, at: dt.datetime) -> None:

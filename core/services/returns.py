@@ -54,7 +54,7 @@ def return_for_materials(
         if expected_version is not None and expected_version != app.version:
             raise Conflict("该申请已被其他工作人员修改，请刷新后重试", code="APPLICATION_CHANGED")
         if app.state not in (models.SUBMITTED, models.ACCEPTED):
-            raise Conflict(f"申请状态为 {app.state}，不能退回补正", code="INVALID_STATE")
+            raise Conflict(f"申请状态为“{models.state_zh(app.state)}”，不能退回补正", code="INVALID_STATE")
         findings, _context = evaluate_in(deps, uow, app, None)
         by_code: dict[str, list[models.Finding]] = {}
         for finding in findings:
@@ -106,7 +106,7 @@ def resubmit_materials(
         else:
             app = uow.applications.get(app_id, for_update=True)
         if app.state != models.RETURNED:
-            raise Conflict(f"申请状态为 {app.state}，无需补正", code="INVALID_STATE")
+            raise Conflict(f"申请状态为“{models.state_zh(app.state)}”，无需补正", code="INVALID_STATE")
         document = copy.deepcopy(app.document)
         errors = ErrorList()
         refs: list[tuple[str, str]] = []

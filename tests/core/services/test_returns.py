@@ -138,3 +138,13 @@ def test_the_deadline_restarts_from_the_re_acceptance_and_the_notices_state_it_w
     text = pypdf.PdfReader(io.BytesIO(receipt_pdf(runtime.collaborators, app.id, holder))).pages[0].extract_text()
     flat = text.replace(" ", "").replace("\n", "")
     assert "2026年12月8日（含）前" in flat and returns.RESTART_BASIS.replace(" ", "") in flat
+
+
+def test_a_refused_return_names_the_state_in_chinese(runtime):
+    """It said "申请状态为 returned，不能退回补正" (the state's code)."""
+    _holder, app = accepted_app(runtime)
+    reviewer = officer(runtime, "reviewer", "rv9")
+    returns.return_for_materials(runtime.collaborators, app.id, reviewer, notes=["照片不清晰"])
+    with pytest.raises(Conflict) as again:
+        returns.return_for_materials(runtime.collaborators, app.id, reviewer, notes=["再次退回"])
+    assert again.value.message == "申请状态为“待补正材料”，不能退回补正"
