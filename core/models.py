@@ -255,6 +255,13 @@ CREDENTIAL_STATUS_ZH = {
     CANCELLED: "已注销",
     SUPERSEDED: "已由新版本替代",  # endorsed, or signed again with a new key
 }
+
+
+def credential_status_zh(status: str) -> str:
+    """A credential status as people read it, for messages: never the code."""
+    return CREDENTIAL_STATUS_ZH.get(status, status)
+
+
 #: Token Status List values (2 bits): what each credential status publishes.
 STATUS_LIST_VALUE = {VALID: 0, REVOKED: 1, SUSPENDED: 2, REPLACED: 1, CANCELLED: 1, SUPERSEDED: 0}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from govcred.core.cli.context import AppContext, console_admin, echo_json, pass_app
+from govcred.core.models import credential_status_zh
 
 STATUS_OF_ACTION = {"revoke": "revoked", "suspend": "suspended", "reinstate": "valid"}
 
@@ -32,7 +33,9 @@ def _status_command(action: str) -> click.Command:
             reason=reason,
             principal=console_admin(app),
         )
-        click.echo(f"证件 {changed.id} 状态已变更为 {changed.status} (status is now {changed.status})")
+        click.echo(
+            f"证件 {changed.id} 状态已变更为“{credential_status_zh(changed.status)}” (status is now {changed.status})"
+        )
 
     return command
 

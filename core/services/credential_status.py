@@ -86,12 +86,12 @@ def _refusal(old_status: str, new_status: str) -> str:
     """Why the move is refused, with the statuses in Chinese: it said "证件状态为 replaced，不能
     变为 suspended（吊销为最终状态）" for a replaced permit, in English words and naming the wrong
     final state."""
-    old_zh = models.CREDENTIAL_STATUS_ZH.get(old_status, old_status)
+    old_zh = models.credential_status_zh(old_status)
     if old_status == new_status:
         return f"证件已是“{old_zh}”状态"
     if new_status == models.VALID:
         return "只有已中止的证件可以恢复"
-    new_zh = models.CREDENTIAL_STATUS_ZH.get(new_status, new_status)
+    new_zh = models.credential_status_zh(new_status)
     return f"证件状态为“{old_zh}”，不能变为“{new_zh}”（“{old_zh}”为最终状态）"
 
 

@@ -185,7 +185,9 @@ def _endorsable(deps: Collaborators, credential: models.Credential, now: dt.date
             f"证件已被中止使用（{credential.status_reason}），请到受理窗口咨询", code="PERMIT_SUSPENDED_BY_OFFICER"
         )
     if credential.status not in (models.VALID, models.SUSPENDED):
-        raise Conflict(f"证件状态为 {credential.status}，不能办理签注", code="PERMIT_NOT_ENDORSABLE")
+        raise Conflict(
+            f"证件状态为“{models.credential_status_zh(credential.status)}”，不能办理签注", code="PERMIT_NOT_ENDORSABLE"
+        )
     if not lapsed and _today(now) < window[0]:
         raise Conflict(
             f"尚未到签注办理期：{_window_text(window)}",
@@ -320,7 +322,9 @@ def replace_permit(
         previous = _current_version(uow, permit_no, principal)
         if previous.status != models.VALID or previous.expires_at <= now:
             hint = "请先办理签注" if previous.status in (models.VALID, models.SUSPENDED) else "不能换领、补领"
-            raise Conflict(f"证件状态为 {previous.status}，{hint}", code="PERMIT_NOT_REPLACEABLE")
+            raise Conflict(
+                f"证件状态为“{models.credential_status_zh(previous.status)}”，{hint}", code="PERMIT_NOT_REPLACEABLE"
+            )
         original = uow.applications.get(previous.application_id)
         app = _follow_up_application(original, REPLACEMENT, dict(original.document), channel, principal, now)
         uow.applications.add(app)
@@ -384,7 +388,9 @@ def cancel_permit(
     with deps.uow() as uow:
         current = _current_version(uow, permit_no, principal)
         if current.status not in (models.VALID, models.SUSPENDED):
-            raise Conflict(f"证件状态为 {current.status}，不能注销", code="PERMIT_NOT_CANCELLABLE")
+            raise Conflict(
+                f"证件状态为“{models.credential_status_zh(current.status)}”，不能注销", code="PERMIT_NOT_CANCELLABLE"
+            )
         application = uow.applications.get(current.application_id)
         actor, role = principal.audit_actor, principal.role
         _change_status(deps, uow, current, application, models.CANCELLED, text, now, actor=actor, role=role)

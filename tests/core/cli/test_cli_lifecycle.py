@@ -62,6 +62,14 @@ def test_reminders_replace_and_cancel_from_the_console(run):
     assert replaced.exit_code == 0, replaced.output
     new_no = replaced.output.split("新证号 ")[1].split("，")[0]
     assert new_no != permit.permit_no
+    # the replaced permit's refusals name its status in Chinese (they said "证件状态为 replaced")
+    for argv, refusal in (
+        (["endorse", permit.permit_no, "--as", "clerk"], "证件状态为“已换领”，不能办理签注"),
+        (["replace", permit.permit_no, "--as", "clerk", "--reason", "lost"], "证件状态为“已换领”，不能换领、补领"),
+        (["cancel", permit.permit_no, "--as", "reviewer", "--reason", "left_county"], "证件状态为“已换领”，不能注销"),
+    ):
+        old = run("lifecycle", *argv)
+        assert old.exit_code != 0 and refusal in f"{old.output}{old.exception}", (old.output, old.exception)
     refused = run("lifecycle", "cancel", new_no, "--as", "clerk", "--reason", "left_county")
     assert refused.exit_code != 0  # a clerk may not cancel
     cancelled = run("lifecycle", "cancel", new_no, "--as", "reviewer", "--reason", "left_county", "--note", "迁往温州")

@@ -29,6 +29,7 @@ def test_status_commands_show_and_qr(cli_env, tmp_path):
     cli = build_cli()
     out = runner.invoke(cli, [*base, "credential", "suspend", cred.id, "--reason", "居住地址变更待核实"])
     assert out.exit_code == 0, out.output
+    assert f"证件 {cred.id} 状态已变更为“已中止” (status is now suspended)" in out.output
     out = runner.invoke(cli, [*base, "credential", "reinstate", cred.id, "--reason", "核实无误"])
     assert out.exit_code == 0, out.output
     assert runner.invoke(cli, [*base, "credential", "revoke", cred.id]).exit_code == 2  # --reason is required
