@@ -118,6 +118,17 @@ def check_image_input(value: str, data: bytes | str) -> None:
             ) from None
 
 
+def check_benefit(benefit: str, pm) -> None:
+    """BadParameter for a benefit code no credential type knows: a misspelt code
+    (``compulsory_educaton``) answered 权益 …: 不符合, as if the holder did not qualify."""
+    from govcred.core.plugins import collect_credential_types
+
+    known = collect_credential_types(pm).benefits()
+    if benefit not in known:
+        choices = "、".join(f"{code}（{label}）" for code, label in sorted(known.items()))
+        raise click.BadParameter(f"不认识的权益代码 {benefit}；可选：{choices or '（无）'}", param_hint="--benefit")
+
+
 @click.command()
 @click.argument("input_", metavar="INPUT")
 @click.option(
@@ -171,6 +182,8 @@ def verify(
     # configured without a database: the plugins' credential types answer benefit questions
     pm = get_plugin_manager()
     configure_plugins(pm, standalone_host(pm))
+    if benefit is not None:
+        check_benefit(benefit, pm)
     answer = Verifier(cache, pm=pm).verify_text(data, benefit=benefit)
     if as_json:
         echo_json(answer.as_json())

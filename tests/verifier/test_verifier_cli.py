@@ -212,3 +212,15 @@ def test_verify_names_a_status_list_file_that_holds_no_status_list(sqlite_runtim
 def test_verify_usage_names_the_argument_input():
     out = CliRunner().invoke(build_cli(), ["verify", "--help"])
     assert "verify [OPTIONS] INPUT\n" in out.output
+
+
+def test_verify_names_a_benefit_code_no_credential_type_knows(tmp_path):
+    """A misspelt --benefit answered 权益 compulsory_educaton: 不符合, as if the holder did not
+    qualify for schooling; it is refused naming the codes there are."""
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(jwks_document([SigningKey.generate("ES256")])), encoding="utf-8")
+    token = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJodHRwczovL3F0LmV4YW1wbGUuZ292LmNuIn0.c2ln"
+    out = CliRunner().invoke(build_cli(), ["verify", token, "--jwks", str(jwks), "--benefit", "compulsory_educaton"])
+    assert out.exit_code == 2, out.output
+    assert "不认识的权益代码 compulsory_educaton；可选：" in out.output
+    assert "compulsory_education（义务教育）" in out.output and "不符合" not in out.output
