@@ -57,11 +57,42 @@ def get_plugin_manager(
     for plugin, name in extra:
         pm.register(plugin, name=name)
     if load_entrypoints:
-        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
-    pm.check_pending()
+        try:
+            pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+        except pluggy.PluginValidationError as exc:  # a hook implementation its spec refuses
+            name = pm.get_name(exc.plugin) or getattr(exc.plugin, "__name__", repr(exc.plugin))
+            raise ConfigError(
+                f"插件 {name} 无法加载 (plugin cannot be registered): {exc}；可用 {DISABLE_ENV}={name} 暂时停用"
+            ) from None
+    check_hook_names(pm)
     if settings is not None or host is not None:
         configure_plugins(pm, host or standalone_host(pm, settings))
     return pm
+
+
+def check_hook_names(pm: pluggy.PluginManager) -> None:
+    """pluggy's ``check_pending()``, with every misspelt hook named at once and the hook it was
+    probably meant to be: an installed plugin's typo ended every ``govcred`` command in a
+    PluginValidationError traceback."""
+    import difflib
+
+    specified = [name for name in pm.hook.__dict__ if name[0] != "_" and getattr(pm.hook, name).has_spec()]
+    problems = []
+    for name in pm.hook.__dict__:
+        hook = getattr(pm.hook, name)
+        if name[0] == "_" or hook.has_spec():
+            continue
+        for impl in hook.get_hookimpls():
+            if impl.optionalhook:
+                continue
+            close = difflib.get_close_matches(name, specified, n=1)
+            hint = f"（是否应为 {close[0]}？）" if close else ""
+            problems.append(
+                f"插件 {impl.plugin_name} 实现了不存在的钩子 {name}{hint}，钩子见 govcred.core.hookspecs；"
+                f"可用 {DISABLE_ENV}={impl.plugin_name} 暂时停用 (unknown hook)"
+            )
+    if problems:
+        raise ConfigError("；".join(problems), problems=problems)
 
 
 def registrar(pm: pluggy.PluginManager):

@@ -24,18 +24,31 @@ def govcred_eligibility_rules(application, context):
 '''
 
 
+def install_distribution(tmp_path, monkeypatch, *, source: str, module: str, entry: str, dist: str, version: str):
+    """A throwaway distribution ``dist`` whose ``govcred`` entry point ``entry`` is ``module``."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / f"{module}.py").write_text(source, encoding="utf-8")
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[govcred]\n{entry} = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
 @pytest.fixture
 def third_party_plugin(tmp_path, monkeypatch):
     """Install a throwaway distribution ``govcred-thirdparty`` declaring a ``govcred`` entry point."""
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "govcred_thirdparty_rule.py").write_text(THIRD_PARTY, encoding="utf-8")
-    info = site / "govcred_thirdparty-0.3.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: govcred-thirdparty\nVersion: 0.3.1\n")
-    (info / "entry_points.txt").write_text("[govcred]\nthirdparty_rule = govcred_thirdparty_rule\n")
-    monkeypatch.syspath_prepend(str(site))
-    return site
+    return install_distribution(
+        tmp_path,
+        monkeypatch,
+        source=THIRD_PARTY,
+        module="govcred_thirdparty_rule",
+        entry="thirdparty_rule",
+        dist="govcred-thirdparty",
+        version="0.3.1",
+    )
 
 
 def _application(name: str) -> Application:
@@ -72,18 +85,58 @@ def test_third_party_rule_runs_without_touching_core(third_party_plugin):
 
 
 def test_misspelled_hook_is_refused(tmp_path, monkeypatch):
-    """check_pending(): a hookimpl without a spec (a typo) stops start-up."""
-    from pluggy import PluginValidationError
-
+    """check_pending(): a hookimpl without a spec (a typo) stops start-up, named with the hook
+    it was probably meant to be (it was pluggy's PluginValidationError, a traceback)."""
     from govcred.core import hookimpl
+    from govcred.core.exceptions import ConfigError
 
     class Typo:
         @hookimpl
         def govcred_eligibilty_rules(self, application, context):  # sic
             return []
 
-    with pytest.raises(PluginValidationError):
+    with pytest.raises(ConfigError) as refused:
         get_plugin_manager(load_entrypoints=False, extra=[(Typo(), "typo")])
+    assert refused.value.message.startswith(
+        "插件 typo 实现了不存在的钩子 govcred_eligibilty_rules（是否应为 govcred_eligibility_rules？）"
+    )
+    assert "GOVCRED_DISABLE_PLUGINS=typo" in refused.value.message
+
+
+TYPO_PLUGIN = """
+from govcred.core import hookimpl
+
+
+@hookimpl
+def govcred_eligibilty_rules(application, context):
+    return []
+
+
+@hookimpl
+def govcred_credential_type(register):
+    return None
+"""
+
+
+def test_an_installed_plugin_with_a_typo_is_named_by_every_command_without_a_traceback(tmp_path, monkeypatch, capsys):
+    from govcred.core.cli import main
+
+    install_distribution(
+        tmp_path,
+        monkeypatch,
+        source=TYPO_PLUGIN,
+        module="govcred_typo_rule",
+        entry="typo_rule",
+        dist="govcred-typo",
+        version="0.1",
+    )
+    with pytest.raises(SystemExit) as exited:
+        main(["--data-dir", str(tmp_path / "var"), "plugins"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("配置错误 (configuration error):\n")
+    assert "插件 typo_rule 实现了不存在的钩子 govcred_eligibilty_rules（是否应为 govcred_eligibility_rules？）" in err
+    assert "插件 typo_rule 实现了不存在的钩子 govcred_credential_type（是否应为 govcred_credential_types？）" in err
 
 
 def test_plugins_command_lists_plugins_with_versions_and_hooks(third_party_plugin, tmp_path, monkeypatch):
