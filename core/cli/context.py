@@ -53,6 +53,8 @@ class AppContext:
             if checkpointer.pending():
                 checkpointer.checkpoint()
         except Exception as exc:  # never turn a command that worked into a failure
+            if missing_table(exc) is not None:
+                return  # a database never migrated (govcred plugins before init) has no log to checkpoint
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             logging.getLogger("govcred.audit").warning(
                 "警告：命令结束后未能签发审计检查点，服务或下一条命令会补签 (audit checkpoint after the command failed: %s)",

@@ -51,3 +51,16 @@ def test_an_empty_postgresql_database_is_named_with_the_fix(tmp_path, monkeypatc
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.splitlines()[-1].startswith("错误 [DATABASE_NOT_MIGRATED]: 数据库中没有表 outbox：")
+
+
+def test_a_command_that_works_before_init_warns_of_no_checkpoint(tmp_path):
+    """`govcred plugins` on a data directory not initialised yet worked, then warned in English
+    "audit checkpoint after the command failed: no such table: audit_pending"."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVCRED_")}
+    env.update(TEST_ENV)
+    env["GOVCRED_AUDIT_WITNESS_DIR"] = str(tmp_path / "witness")
+    done = subprocess.run(
+        [GOVCRED, "--data-dir", str(tmp_path / "var"), "plugins"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "zhejiang_residence" in done.stdout
+    assert done.stderr == "", done.stderr
