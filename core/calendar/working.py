@@ -171,9 +171,11 @@ class WorkingCalendar:
             self._missing_years_seen |= years
         if new:
             logger.warning(
-                "holiday table has no notice for %s; deadlines there are provisional "
-                "(weekends, statutory holidays and their make-up days off only) — import the State Council notice "
-                "with `govcred calendar import`",
+                "%s 年的国务院节假日安排尚未导入，落入该年的办结期限为暂定（仅按周末、法定节假日及其补假推算），"
+                "发布后请用 govcred calendar import 导入 / holiday table has no notice for %s; deadlines there "
+                "are provisional (weekends, statutory holidays and their make-up days off only) — import the "
+                "State Council notice with `govcred calendar import`",
+                "、".join(str(y) for y in sorted(new)),
                 ", ".join(str(y) for y in sorted(new)),
             )
 
