@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from govcred.core.exceptions import (
@@ -104,10 +104,12 @@ def register_error_handlers(app: Flask) -> None:
             415: "UNSUPPORTED_MEDIA_TYPE",
             429: "RATE_LIMITED",
         }
-        if _wants_a_page():
-            from govcred.core.web.pages.views import render_error
-
-            return render_error(exc.code or 500, http_title(exc))
+        if _wants_a_page():  # the page blueprints' own error page (pages.views.render_error)
+            status = exc.code or 500
+            page = render_template(
+                "error.html", status=status, message=http_title(exc), request_id=g.get("request_id", "")
+            )
+            return page, status
         return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), http_title(exc))
 
     @app.errorhandler(Exception)
