@@ -269,6 +269,10 @@ def serve(
         **environment_settings(),  # as the WSGI entry reads them: the limits, audience, metrics token
     )
     trust_sources(config)  # refuse a bad configuration before anything starts
+    if database_url:  # ... a database URL no driver reads too (under gunicorn: each worker's traceback)
+        from govcred.verifier.db import make_verifier_engine
+
+        make_verifier_engine(database_url).dispose()
     check_listen_address(host, port)
     click.echo(f"核验服务 (verifier) on http://{host}:{port}")
     if dev:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from govcred.core.clock import as_utc
-from govcred.core.exceptions import AuthenticationRequired, Conflict, ErrorList
+from govcred.core.exceptions import AuthenticationRequired, ConfigError, Conflict, ErrorList
 
 log = logging.getLogger("govcred.verifier.db")
 
@@ -90,7 +90,18 @@ def make_verifier_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
-        return sa.create_engine(url, pool_pre_ping=True)
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+            # a typo (postgres://, a missing scheme) ended the command in SQLAlchemy's traceback
+            try:
+                shown = sa.engine.make_url(url).render_as_string()  # the password hidden
+            except (sa.exc.ArgumentError, ValueError):
+                shown = "无法解析的地址"
+            raise ConfigError(
+                f"核验服务的数据库地址不可用 (--database-url / GOVCRED_VERIFIER_DATABASE_URL: {shown})：{exc}；"
+                "应为 postgresql://用户@主机/数据库 或 sqlite:///文件路径"
+            ) from None
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     database = engine.url.database
 

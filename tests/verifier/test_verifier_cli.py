@@ -224,3 +224,35 @@ def test_verify_names_a_benefit_code_no_credential_type_knows(tmp_path):
     assert out.exit_code == 2, out.output
     assert "不认识的权益代码 compulsory_educaton；可选：" in out.output
     assert "compulsory_education（义务教育）" in out.output and "不符合" not in out.output
+
+
+@pytest.mark.parametrize("command", [["verifier-client", "add", "青田县实验小学"], ["verifier", "purge", "--dry-run"]])
+def test_a_verifier_database_url_no_driver_reads_is_named_without_a_traceback(command, tmp_path):
+    """A typo in --database-url (postgres://, an unknown scheme) ended in SQLAlchemy's
+    NoSuchModuleError traceback; the password of the URL stays hidden."""
+    done = subprocess.run(
+        [GOVCRED, "--data-dir", str(tmp_path / "var"), *command, "--database-url", "postgres://u:geheim@db/verifier"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert (
+        "核验服务的数据库地址不可用 (--database-url / GOVCRED_VERIFIER_DATABASE_URL: postgres://u:***@db/verifier)"
+        in done.stderr
+    )
+    assert "geheim" not in done.stderr
+
+
+def test_serve_refuses_a_verifier_database_url_no_driver_reads_before_it_starts(tmp_path):
+    trust = tmp_path / "trust.toml"
+    trust.write_text('[[issuer]]\niss = "https://qt.example.gov.cn"\njwks = "keys/qt.json"\n')
+    done = subprocess.run(
+        [GOVCRED, "--data-dir", str(tmp_path / "var"), "verifier", "serve", "--trust", str(trust)]
+        + ["--database-url", "nosuch://db/verifier", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "核验服务的数据库地址不可用" in done.stderr and "核验服务 (verifier) on" not in done.stdout
