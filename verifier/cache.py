@@ -10,6 +10,7 @@ the time it was fetched; a copy past its usable age is STATUS_UNAVAILABLE, never
 from __future__ import annotations
 
 import functools
+import http.client
 import json
 import logging
 import threading
@@ -44,8 +45,11 @@ def fetch_source(source: str) -> bytes:
     """Read a URL (http/https) or a file, at most ``MAX_FETCH_BYTES``; OSError on any failure."""
     if source.startswith(("https://", "http://")):
         request = urllib.request.Request(source, headers={"Accept": "application/statuslist+jwt, application/json"})
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
-            body = response.read(MAX_FETCH_BYTES + 1)
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:
+                body = response.read(MAX_FETCH_BYTES + 1)
+        except http.client.HTTPException as exc:  # no OSError: a server that does not speak HTTP, a cut body
+            raise OSError(f"{source}: {type(exc).__name__}: {exc}") from None
     else:
         with open(source, "rb") as fh:
             body = fh.read(MAX_FETCH_BYTES + 1)
@@ -85,6 +89,11 @@ class Holding:
     source: str  # the JWKS or list URL/file, the list's uri, the trust list's source
     fetched_at: float | None  # None for the trust list, which is dated by its own issued_at
     usable_until: float
+
+
+#: What fetching and reading a source raises when its content cannot be used (nesting too deep
+#: for the JSON parser included: a RecursionError is no ValueError)
+_UNUSABLE = (OSError, ValueError, RecursionError, GovcredError)
 
 
 #: Where the adopted signed trust list and the highest version ever adopted are stored.
@@ -244,9 +253,9 @@ class TrustCache:
         """One round over every issuer: keys, then lists. Returns the problems met (also logged)."""
         problems: list[str] = []
         if self._trust_list_source is not None:
-            problems += self._refresh_trust_list()
+            problems += self._isolated(self._refresh_trust_list, f"trust list {self._trust_list_source.source}")
         for issuer in self.trust.issuers:
-            problems += self._refresh_issuer(issuer)
+            problems += self._isolated(functools.partial(self._refresh_issuer, issuer), issuer.iss)
         for problem in problems:
             log.warning("refresh: %s", problem)
         self.last_problems = problems
@@ -254,6 +263,17 @@ class TrustCache:
             self.ready = True
             log.info("ready: keys and status lists of %d issuer(s) held", len(self._issuers))
         return problems
+
+    @staticmethod
+    def _isolated(refresh: Callable[[], list[str]], what: str) -> list[str]:
+        """``refresh()``'s problems; whatever it raises is one more problem, so that a source
+        answering something no parser expected (JSON nested thousands deep, a list where an
+        object belongs) never stops the refresh of the issuers after it."""
+        try:
+            return refresh()
+        except Exception as exc:
+            log.exception("refresh of %s failed", what)
+            return [f"{what}: not refreshed ({_describe(exc)}); keeping the last good copies"]
 
     def _holds_everything(self) -> bool:
         if self._trust_list_source is not None and self.trust_list is None:
@@ -315,7 +335,7 @@ class TrustCache:
             self._accept_keys(issuer, body, self.now())
             if self._store is not None:
                 self._store.save(issuer.jwks, body, self._keys[issuer.iss].fetched_at)
-        except (OSError, ValueError, GovcredError) as exc:
+        except _UNUSABLE as exc:
             problems.append(f"{issuer.iss}: keys not refreshed ({_describe(exc)}); keeping the last good copy")
         if issuer.iss not in self._keys:
             return problems
@@ -326,7 +346,7 @@ class TrustCache:
                 from_files.add(
                     self._accept_list_token(None, self._fetch(path), self.now(), persist=True, issuer=issuer)
                 )
-            except (OSError, ValueError, GovcredError) as exc:
+            except _UNUSABLE as exc:
                 problems.append(f"{path}: status list not refreshed ({_describe(exc)}); keeping the last good copy")
         uris = {u for u in self._lists if issuer.owns_list(u)}
         with self._lock:
@@ -335,12 +355,12 @@ class TrustCache:
             try:
                 listed = json.loads(self._fetch(issuer.status_lists))["status_lists"]
                 uris |= {u for u in listed if issuer.owns_list(u)}
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (*_UNUSABLE, KeyError, TypeError) as exc:
                 problems.append(f"{issuer.iss}: list index not refreshed ({_describe(exc)})")
         for uri in sorted(uris - from_files):
             try:
                 self._accept_list_token(uri, self._fetch(uri), self.now(), persist=True, issuer=issuer)
-            except (OSError, ValueError, GovcredError) as exc:
+            except _UNUSABLE as exc:
                 problems.append(f"{uri}: status list not refreshed ({_describe(exc)}); keeping the last good copy")
         return problems
 

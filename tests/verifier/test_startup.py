@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 import logging
 
+import pytest
+
 from govcred.verifier.app import create_app
 from tests.core.credential_rows import make_credential
 from tests.verifier.issuers import LISHUI, issuer_runtime, publish, trust_of
@@ -74,3 +76,74 @@ def test_not_ready_until_the_first_refresh_round_holds_everything(sqlite_runtime
     app, state = verifier(trust_of(missing), tmp_path, rt.clock)
     assert app.test_client().get("/healthz").status_code == 503
     assert state.verifier.verify_text(cred.token).reasons == ["STATUS_UNAVAILABLE"]
+
+
+def test_an_issuer_answering_json_nested_too_deep_does_not_stop_the_others_refresh(
+    sqlite_runtime, sqlite_template, tmp_path
+):
+    """A JWKS of 100,000 '[' made the parser's RecursionError (no ValueError) end the whole
+    refresh round: every issuer after that one went unrefreshed, and the verifier never became
+    ready. Found by fuzzing what the verifier fetches."""
+    qingtian = sqlite_runtime
+    lishui = issuer_runtime(tmp_path, sqlite_template, qingtian.clock, LISHUI)
+    theirs = make_credential(lishui)
+    broken, fine = publish(qingtian, tmp_path / "qt"), publish(lishui, tmp_path / "ls")
+    open(broken.jwks, "w").write("[" * 100_000)
+    app, state = verifier(trust_of(broken, fine), tmp_path, qingtian.clock)
+    problems = state.cache.last_problems
+    assert any(p.startswith(f"{broken.iss}: keys not refreshed (RecursionError") for p in problems), problems
+    assert state.verifier.verify_text(theirs.token).valid  # the issuer after it was refreshed
+    assert app.test_client().get("/healthz").status_code == 503  # not everything is held
+
+
+def test_a_server_that_does_not_speak_http_is_a_refresh_problem_like_any_other(sqlite_runtime, tmp_path):
+    """urllib raises http.client's BadStatusLine (no OSError) for such an answer; fetch_source
+    promises OSError on any failure, so it is the same problem as a refused connection."""
+    import socket
+    import threading
+
+    from govcred.verifier.cache import fetch_source
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_garbage():
+        for _ in range(2):
+            conn, _ = server.accept()
+            conn.recv(65536)
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}/jwks.json"
+    try:
+        with pytest.raises(OSError, match="BadStatusLine"):
+            fetch_source(url)
+        entry = dataclasses.replace(publish(sqlite_runtime, tmp_path / "trust"), jwks=url)
+        _app, state = verifier(trust_of(entry), tmp_path, sqlite_runtime.clock)
+        assert any("keys not refreshed (OSError" in p and "BadStatusLine" in p for p in state.cache.last_problems)
+    finally:
+        server.close()
+
+
+def test_a_fetch_hook_raising_anything_stops_only_that_issuers_refresh(sqlite_runtime, sqlite_template, tmp_path):
+    """VerifierConfig.fetch is an integrator's hook (a proxy, a client certificate): whatever
+    it raises for one issuer's source, the issuers after it are still refreshed."""
+    qingtian = sqlite_runtime
+    lishui = issuer_runtime(tmp_path, sqlite_template, qingtian.clock, LISHUI)
+    theirs = make_credential(lishui)
+    broken, fine = publish(qingtian, tmp_path / "qt"), publish(lishui, tmp_path / "ls")
+
+    def fetch(source: str) -> bytes:
+        if source == broken.jwks:
+            raise RuntimeError("the proxy client broke")
+        return open(source, "rb").read()
+
+    config = {"trust": trust_of(broken, fine), "data_dir": tmp_path / "verifier", "clock": qingtian.clock}
+    app = create_app({**config, "background_refresh": False, "fetch": fetch})
+    state = app.extensions["verifier"]
+    assert any(p.startswith(f"{broken.iss}: not refreshed (RuntimeError") for p in state.cache.last_problems), (
+        state.cache.last_problems
+    )
+    assert state.verifier.verify_text(theirs.token).valid
