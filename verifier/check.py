@@ -229,6 +229,10 @@ class Verifier:
         """The benefit plugins' credential types, collected once (they answer benefit questions)."""
         return collect_credential_types(self.pm)
 
+    def known_benefits(self) -> dict[str, str]:
+        """The benefit codes the loaded plugins' credential types answer for, with their labels."""
+        return {} if self.pm is None else self._credential_types.benefits()
+
     def _benefit(self, claims: dict[str, Any], benefit: str) -> bool:
         if self.pm is None or not BENEFIT_CODE.fullmatch(benefit):
             return False

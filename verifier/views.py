@@ -93,7 +93,9 @@ def _read_input() -> tuple[object, str | None]:
         given = [k for k in _INPUTS if k in body]
         benefit = body.get("benefit")
         data = body.get(given[0]) if len(given) == 1 else None
-        if len(given) != 1:
+        if not given:
+            errors.add("qr", "REQUIRED", "请提供 qr（扫码所得文字）或 token 其中之一")
+        elif len(given) != 1:
             errors.add("qr", "ONE_INPUT", "请只提供 qr 或 token 其中之一")
         elif not isinstance(data, str) or not data or len(data) > MAX_TEXT_CHARS:
             errors.add(given[0], "INVALID", f"{given[0]} 必须是非空字符串，最多 {MAX_TEXT_CHARS} 个字符")
@@ -102,6 +104,12 @@ def _read_input() -> tuple[object, str | None]:
         errors.add(extra[0], "UNKNOWN_FIELD", f"不支持的字段：{', '.join(extra)[:100]}")
     if benefit is not None and (not isinstance(benefit, str) or not BENEFIT_CODE.fullmatch(benefit)):
         errors.add("benefit", "INVALID", "benefit 必须是权益代码，例如 compulsory_education")
+    elif benefit is not None and benefit not in (known := _state().verifier.known_benefits()):
+        # a misspelt code would answer "does not qualify", as if it were the holder's fault
+        choices = (
+            "、".join(f"{code}（{label}）" for code, label in sorted(known.items())) or "（本核验服务未启用权益插件）"
+        )
+        errors.add("benefit", "UNKNOWN_BENEFIT", f"不认识的权益代码 {benefit}；可选：{choices}")
     errors.raise_if_any()
     return data, benefit
 

@@ -141,6 +141,25 @@ def test_bad_requests_name_every_problem(service):
     assert {e["field"] for e in response.get_json()["errors"]} == {"qr", "benefit", "id_number"}
 
 
+def test_nothing_to_verify_is_named_as_missing_not_as_two_inputs(service):
+    _, _, _, client, auth = service
+    errors = client.post("/api/v1/verify", json={}, headers=auth).get_json()["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("qr", "REQUIRED")]
+    assert "请提供" in errors[0]["message"] and "只提供" not in errors[0]["message"]
+
+
+def test_a_benefit_code_no_plugin_knows_is_refused_naming_the_codes_there_are(service):
+    """A misspelt code answered qualifies: false, as if the holder did not qualify."""
+    _, cred, _, client, auth = service
+    refused = client.post("/api/v1/verify", json={"token": cred.token, "benefit": "compulsory_educaton"}, headers=auth)
+    assert refused.status_code == 422
+    (error,) = refused.get_json()["errors"]
+    assert (error["field"], error["code"]) == ("benefit", "UNKNOWN_BENEFIT")
+    assert "compulsory_educaton" in error["message"] and "compulsory_education（" in error["message"]
+    known = client.post("/api/v1/verify", json={"token": cred.token, "benefit": "compulsory_education"}, headers=auth)
+    assert known.get_json()["benefit"] == {"code": "compulsory_education", "qualifies": True}
+
+
 def test_an_image_over_the_limit_is_named_in_chinese_with_the_limit(service):
     _, _, _, client, headers = service
     r = client.post(
