@@ -114,7 +114,10 @@ def _decide(deps: Collaborators, app_id, approve, principal, reasons, expected_v
             raise Conflict("该申请已被其他工作人员修改，请刷新后重试", code="APPLICATION_CHANGED")
         decidable = (models.ACCEPTED,) if approve else (models.SUBMITTED, models.ACCEPTED)
         if app.state not in decidable:  # before evaluating: a decided application is not re-judged
-            raise Conflict(f"申请状态为 {app.state}，不能{'批准' if approve else '不予批准'}", code="INVALID_STATE")
+            raise Conflict(
+                f"申请状态为“{models.state_zh(app.state)}”，不能{'批准' if approve else '不予批准'}",
+                code="INVALID_STATE",
+            )
         findings, context = evaluate_in(deps, uow, app, None)
         blocking = [f for f in findings if f.blocking]
         if approve and blocking:

@@ -123,6 +123,7 @@ def test_decision_is_idempotent_and_validated(client, runtime):
         assert conn.execute(sa.select(sa.func.count()).select_from(credentials)).scalar() == 1
     again = client.post(url, json={"approve": True}, headers=with_key(reviewer))
     assert again.status_code == 409 and again.get_json()["code"] == "INVALID_STATE"
+    assert again.get_json()["title"] == "申请状态为“已批准”，不能批准"  # the state as people read it
 
 
 def test_same_idempotency_key_from_two_threads_has_one_effect(app, runtime):
