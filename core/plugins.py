@@ -7,6 +7,7 @@ entry-point group in their distribution's metadata; core never imports ``plugins
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from govcred.core.clock import Clock
 from govcred.core.credential_types import collect_credential_types  # re-exported: the verifier asks it
 from govcred.core.exceptions import ConfigError
 from govcred.core.plugin_host import PluginHost
+
+log = logging.getLogger("govcred.plugins")
 
 #: Environment variable holding a comma-separated block list of plugin (entry-point) names.
 DISABLE_ENV = "GOVCRED_DISABLE_PLUGINS"
@@ -48,6 +51,7 @@ def get_plugin_manager(
     pm.add_hookspecs(hookspecs)
     if disabled is None:
         disabled = [p.strip() for p in os.environ.get(DISABLE_ENV, "").split(",") if p.strip()]
+        _warn_unknown_disabled(disabled, {name for _plugin, name in extra})
     for name in disabled:
         pm.set_blocked(name)
     # core's own defaults (trylast implementations) are a plugin too
@@ -68,6 +72,26 @@ def get_plugin_manager(
     if settings is not None or host is not None:
         configure_plugins(pm, host or standalone_host(pm, settings))
     return pm
+
+
+def _warn_unknown_disabled(disabled: Iterable[str], registered: set[str]) -> None:
+    """A name in the block list that no installed plugin has: a typo leaves the plugin it meant
+    loaded (sending SMS, pushing records), so it is said, with the name it was probably meant
+    to be. A warning, not a refusal: one configuration may serve machines with fewer plugins."""
+    import difflib
+
+    known = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT)} | registered
+    for name in disabled:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"（是否应为 {close[0]}？）" if close else ""
+            log.warning(
+                "%s 中的 %s 不是已安装的插件，未停用任何插件%s；已安装：%s (no such plugin)",
+                DISABLE_ENV,
+                name,
+                hint,
+                "、".join(sorted(known)),
+            )
 
 
 def check_hook_names(pm: pluggy.PluginManager) -> None:

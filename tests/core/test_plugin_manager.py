@@ -166,3 +166,16 @@ def test_a_configured_object_is_listed_with_its_plugin():
     assert "zhejiang_residence.configured" not in info
     zj = info["zhejiang_residence"]
     assert {"govcred_configure", "govcred_credential_types", "govcred_person_records"} <= set(zj.hooks)
+
+
+def test_a_block_list_name_no_plugin_has_is_warned_with_the_name_it_was_meant_to_be(monkeypatch, caplog):
+    """GOVCRED_DISABLE_PLUGINS=sms_gatway (a typo) was silently ignored: the SMS plugin stayed
+    loaded and kept sending."""
+    import logging
+
+    monkeypatch.setenv("GOVCRED_DISABLE_PLUGINS", "sms_gatway, provincial_push")
+    caplog.set_level(logging.WARNING, logger="govcred.plugins")
+    names = {info.name for info in describe_plugins(get_plugin_manager())}
+    assert "sms_gateway" in names and "provincial_push" not in names
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "govcred.plugins"]
+    assert "sms_gatway 不是已安装的插件" in warning and "是否应为 sms_gateway" in warning
