@@ -124,7 +124,9 @@ def before_request() -> None:
         g.session_principal = session_principal
         return
     g.session_principal = session_principal
-    if unsafe:
+    # no route takes it (a wrong method, an unknown address): no view runs, so nothing needs the
+    # token, and the answer is the 405 or 404 it is, not "page expired"
+    if unsafe and request.routing_exception is None:
         why = csrf.foreign_origin(request)
         if why:
             abort(403, description="跨站请求已被拒绝")

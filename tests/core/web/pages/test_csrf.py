@@ -91,3 +91,9 @@ def test_the_token_is_an_hmac_of_the_browser_binding(sqlite_runtime, client):
     anon = client.get_cookie("__Host-csrf").value
     key = sqlite_runtime.secrets.session_key
     assert token == hmac.new(key, f"csrf|a|{anon}".encode(), hashlib.sha256).hexdigest()
+
+
+def test_a_post_to_an_address_that_takes_none_is_405_or_404_not_page_expired(client):
+    """POST /healthz answered 400 '页面已过期' (the CSRF check ran before routing)."""
+    assert client.post("/healthz").status_code == 405
+    assert client.post("/resident/no-such-page").status_code == 404
