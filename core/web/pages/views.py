@@ -24,6 +24,7 @@ from govcred.core.exceptions import (
 from govcred.core.outages import RETRY_AFTER_SECONDS
 from govcred.core.reference import reference_of
 from govcred.core.web.authn import current_principal, public
+from govcred.core.web.context import runtime_of
 from govcred.core.web.errors import http_title, outage_of
 from govcred.core.web.pages.formdoc import form_path
 
@@ -35,7 +36,9 @@ home_bp = Blueprint("home", __name__)
 @home_bp.get("/")
 @public
 def index():
-    return render_template("home.html")
+    # the first verifier service the deployment names: its page is where a school scans
+    verifiers = runtime_of().settings.verifier_urls
+    return render_template("home.html", verifier_page=verifiers[0].rstrip("/") + "/" if verifiers else None)
 
 
 def safe_next(target: str | None, default: str) -> str:

@@ -162,3 +162,16 @@ def test_form_fields_become_a_document_and_back():
         (name, v) for name, value in flatten(doc).items() for v in (value if isinstance(value, list) else [value])
     ]
     assert unflatten(refilled) == doc
+
+
+def test_the_home_page_sends_verifiers_to_their_page_and_names_no_command(sqlite_runtime, tmp_path):
+    """It told residents and schools to use "govcred verifier serve", an operator's command."""
+    import dataclasses
+
+    plain = create_app(runtime=sqlite_runtime).test_client().get("/").get_data(as_text=True)
+    assert "govcred" not in plain and "扫码核验页面" in plain and "向县公安局人口管理部门申请" in plain
+    sqlite_runtime.settings = dataclasses.replace(
+        sqlite_runtime.settings, verifier_urls=("https://hy.qt.example.gov.cn",)
+    )
+    linked = create_app(runtime=sqlite_runtime).test_client().get("/").get_data(as_text=True)
+    assert 'href="https://hy.qt.example.gov.cn/"' in linked and "govcred" not in linked
