@@ -118,9 +118,11 @@ def set_officer_phone(deps: Collaborators, username: str, phone: str, *, actor: 
 
     errors = ErrorList()
     phone = check_phone(phone, errors)
-    errors.raise_if_any()
     with deps.uow() as uow:
         officer = uow.officers.by_username(username)
+        if officer is None and errors:  # both to fix: said at once
+            errors.add("username", "OFFICER_NOT_FOUND", f"没有用户名为 {username} 的账号")
+        errors.raise_if_any()
         if officer is None:
             raise NotFound(f"没有用户名为 {username} 的账号", code="OFFICER_NOT_FOUND")
         uow.officer_contacts.set_phone(officer.id, phone, deps.clock.now())

@@ -103,6 +103,16 @@ def test_an_officer_phone_is_checked(runtime, cases):
         set_officer_phone(runtime.collaborators, "chief", "12345", actor="test")
 
 
+def test_a_bad_phone_for_an_unknown_officer_names_both(runtime, cases):
+    """It named the phone only; fixed, the next try then said the officer does not exist."""
+    with pytest.raises(ValidationError) as refused:
+        set_officer_phone(runtime.collaborators, "nosuch", "12345", actor="test")
+    assert [(e.field, e.code) for e in refused.value.errors] == [
+        ("phone", "PHONE_INVALID"),
+        ("username", "OFFICER_NOT_FOUND"),
+    ]
+
+
 def test_the_command_line_runs_it(runtime, cases, govcred_cli):
     import json
 
