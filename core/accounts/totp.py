@@ -69,14 +69,23 @@ def exempt(uow, officer: models.Officer, *, reason: str, actor: str = "cli") -> 
     )
 
 
-def accepted_step(seed: str, code: str, now: dt.datetime, last_step: int) -> int:
-    """The time step ``code`` belongs to (within the window, after ``last_step``); raises otherwise."""
+MALFORMED_CODE_MESSAGE = "动态验证码应为 6 位数字"
+
+
+def well_formed_code(code: str | None) -> str | None:
+    """``code`` as six ASCII digits, or None when it cannot be a TOTP code at all."""
     # NFKC: a Chinese input method may type full-width digits (１２３４５６); other scripts'
     # digits stay non-ASCII and are refused here, before the constant-time comparison
     # (which accepts ASCII strings only).
     code = unicodedata.normalize("NFKC", code or "").strip()
-    if not (code.isascii() and code.isdigit() and len(code) == 6):
-        raise AuthenticationRequired("动态验证码应为 6 位数字", code="TOTP_INVALID")
+    return code if code.isascii() and code.isdigit() and len(code) == 6 else None
+
+
+def accepted_step(seed: str, code: str, now: dt.datetime, last_step: int) -> int:
+    """The time step ``code`` belongs to (within the window, after ``last_step``); raises otherwise."""
+    code = well_formed_code(code)
+    if code is None:
+        raise AuthenticationRequired(MALFORMED_CODE_MESSAGE, code="TOTP_INVALID")
     totp = pyotp.TOTP(seed)
     current = totp.timecode(now)
     for offset in range(-VALID_WINDOW, VALID_WINDOW + 1):

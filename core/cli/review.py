@@ -37,11 +37,24 @@ def approve_batch_command(
 ) -> None:
     """Approve every rule-clean accepted application of the filtered queue, each with its own
     decision, credential, audit entries and messages; the rest stay in the queue, reported."""
+    from govcred.core.accounts.totp import MALFORMED_CODE_MESSAGE, well_formed_code
+    from govcred.core.exceptions import AuthenticationRequired, FieldError, ValidationError
     from govcred.core.services.batch_decisions import approve_batch
 
+    try:
+        principal = officer_principal(app, username)
+    except AuthenticationRequired as unknown:
+        if well_formed_code(totp_code) is None:  # both to fix: said at once
+            raise ValidationError(
+                [
+                    FieldError("--as", unknown.code, unknown.message),
+                    FieldError("--totp", "TOTP_INVALID", MALFORMED_CODE_MESSAGE),
+                ]
+            ) from None
+        raise
     report = approve_batch(
         app.runtime.collaborators,
-        officer_principal(app, username),
+        principal,
         totp_code=totp_code,
         channel=channel,
         due=due,

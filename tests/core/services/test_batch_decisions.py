@@ -93,6 +93,17 @@ def test_approve_batch_command_and_api(runtime, govcred_cli):
     assert ok.status_code == 200 and ok.get_json()["approved"] == 1
 
 
+def test_the_command_names_an_unknown_reviewer_and_a_malformed_code_at_once(runtime, govcred_cli):
+    from govcred.core.exceptions import ValidationError
+
+    refused = govcred_cli("review", "approve-batch", "--as", "nosuch", "--totp", "12")
+    assert isinstance(refused.exception, ValidationError)  # the shell prints each, exit 2
+    assert [(e.field, e.code) for e in refused.exception.errors] == [
+        ("--as", "OFFICER_UNKNOWN"),
+        ("--totp", "TOTP_INVALID"),
+    ]
+
+
 def test_a_batch_writes_what_one_decision_at_a_time_writes(runtime):
     """The set-based writing (one executemany per table) keeps each application's message order
     after what was queued before, never queues a message twice, and leaves an audit log that
