@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import io
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -260,9 +261,8 @@ def import_command(ctx: click.Context, file: Path) -> None:
     now = dt.datetime.now(dt.UTC)
     try:
         if file.stat().st_size > PROGRESS_BYTES:
-            with click.progressbar(
-                length=_line_count(file), label="检查记录", file=click.get_text_stream("stderr")
-            ) as bar:
+            # sys.stderr as the command runs (click's get_text_stream("stderr") is deprecated)
+            with click.progressbar(length=_line_count(file), label="检查记录", file=sys.stderr) as bar:
                 people = parse_file(file, now.date(), progress=bar.update)
         else:
             people = parse_file(file, now.date())
