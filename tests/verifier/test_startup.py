@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govcred.verifier.app import create_app
 from tests.core.credential_rows import make_credential
@@ -147,3 +150,42 @@ def test_a_fetch_hook_raising_anything_stops_only_that_issuers_refresh(sqlite_ru
         state.cache.last_problems
     )
     assert state.verifier.verify_text(theirs.token).valid
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    jwks=st.one_of(
+        st.binary(max_size=200),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(
+                    st.sampled_from(["keys", "kty", "crv", "x", "y", "kid", "alg", "use"]), inner, max_size=5
+                )
+            ),
+            max_leaves=12,
+        ).map(lambda value: json.dumps(value).encode()),
+        st.just(b"[" * 5000),
+    ),
+    index=st.binary(max_size=100),
+    token=st.text(max_size=200),
+)
+def test_whatever_a_source_answers_refresh_names_a_problem_and_verify_answers(jwks, index, token):
+    """Property test over what a verifier fetches (found the RecursionError above)."""
+    from govcred.verifier.cache import TrustCache
+    from govcred.verifier.check import Verifier
+    from govcred.verifier.trust import TrustConfig, TrustedIssuer
+
+    sources = {"jwks": jwks, "index": index}
+
+    def fetch(source: str) -> bytes:
+        if source not in sources:
+            raise OSError(f"{source}: not there")
+        return sources[source]
+
+    cache = TrustCache(
+        TrustConfig((TrustedIssuer("https://qt.example.gov.cn", "青田", "jwks", "index", ()),), ()), fetch=fetch
+    )
+    assert isinstance(cache.refresh(), list)
+    assert Verifier(cache).verify_text(token).valid in (True, False)
