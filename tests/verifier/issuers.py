@@ -50,3 +50,19 @@ def publish(rt, directory: Path, list_ids=None) -> TrustedIssuer:
 
 def trust_of(*issuers: TrustedIssuer, plugins=("zhejiang_residence",)) -> TrustConfig:
     return TrustConfig(tuple(issuers), tuple(plugins))
+
+
+def verifier_app(rt, tmp_path: Path, **config):
+    """A verifier app trusting ``rt`` (its JWKS and lists published under ``tmp_path/trust``),
+    on ``rt``'s clock, refreshed once at creation (no background thread)."""
+    from govcred.verifier.app import create_app
+
+    return create_app(
+        {
+            "trust": trust_of(publish(rt, tmp_path / "trust")),
+            "data_dir": tmp_path / "verifier",
+            "clock": rt.clock,
+            "background_refresh": False,
+            **config,
+        }
+    )

@@ -11,11 +11,10 @@ import pytest
 import sqlalchemy as sa
 
 from govcred.core.qr import render_png
-from govcred.verifier.app import create_app
 from govcred.verifier.db import add_client, credential_hash, verification_log
 from tests.core.credential_rows import CANARY_ADDRESS, CANARY_ID, make_credential
 from tests.verifier.attacks import attack_tokens
-from tests.verifier.issuers import publish, trust_of
+from tests.verifier.issuers import verifier_app
 
 ANSWER_KEYS = {"valid", "reasons", "kind", "assurance", "holder", "county", "benefit", "checked_at"}
 FULL_ID = re.compile(r"\d{17}[\dXx]")
@@ -25,14 +24,7 @@ FULL_ID = re.compile(r"\d{17}[\dXx]")
 def service(sqlite_runtime, tmp_path):
     rt = sqlite_runtime
     cred = make_credential(rt)
-    app = create_app(
-        {
-            "trust": trust_of(publish(rt, tmp_path / "trust")),
-            "data_dir": tmp_path / "verifier",
-            "clock": rt.clock,
-            "background_refresh": False,
-        }
-    )
+    app = verifier_app(rt, tmp_path)
     engine = app.extensions["verifier"].engine
     key = add_client(engine, "青田县实验小学", now=rt.clock.now())
     return rt, cred, app, app.test_client(), {"Authorization": f"Bearer {key}"}

@@ -12,11 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govcred.verifier.app import create_app
 from govcred.verifier.db import add_client
 from govcred.verifier.ratelimits import Policy
 from tests.core.credential_rows import make_credential
-from tests.verifier.issuers import publish, trust_of
+from tests.verifier.issuers import verifier_app
 
 #: the examples share one verifier, so the failed-key and per-address limits are opened up
 OPEN = Policy(verify_per_address=10**7, failed_keys_per_address=10**7, decodes_per_key=10**7, decodes_per_address=10**7)
@@ -34,15 +33,7 @@ SCANS = st.sampled_from(["GC2:/", "GC1:/12", "GC2:/0", "GC2:/1" + "9" * 900, "a.
 def service(sqlite_runtime, tmp_path):
     rt = sqlite_runtime
     cred = make_credential(rt)
-    app = create_app(
-        {
-            "trust": trust_of(publish(rt, tmp_path / "trust")),
-            "data_dir": tmp_path / "verifier",
-            "clock": rt.clock,
-            "background_refresh": False,
-            "limits": OPEN,
-        }
-    )
+    app = verifier_app(rt, tmp_path, limits=OPEN)
     key = add_client(app.extensions["verifier"].engine, "青田县实验小学", now=rt.clock.now(), rate_per_minute=100_000)
     return app.test_client(), key, cred.token
 

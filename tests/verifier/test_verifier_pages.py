@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from govcred.core.qr import render_png
-from govcred.verifier.app import create_app
 from govcred.verifier.db import add_client
 from tests.core.credential_rows import make_credential
-from tests.verifier.issuers import publish, trust_of
+from tests.verifier.issuers import verifier_app
 from tests.verifier.test_isolation import FORBIDDEN
 
 
@@ -23,14 +22,7 @@ from tests.verifier.test_isolation import FORBIDDEN
 def service(sqlite_runtime, tmp_path):
     rt = sqlite_runtime
     cred = make_credential(rt)
-    app = create_app(
-        {
-            "trust": trust_of(publish(rt, tmp_path / "trust")),
-            "data_dir": tmp_path / "verifier",
-            "clock": rt.clock,
-            "background_refresh": False,
-        }
-    )
+    app = verifier_app(rt, tmp_path)
     key = add_client(app.extensions["verifier"].engine, "青田县人民医院", now=rt.clock.now())
     return cred, app.test_client(), key
 
