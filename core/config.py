@@ -19,7 +19,7 @@ from typing import Any
 
 from govcred.core.accounts.identity_settings import identity_problems
 from govcred.core.exceptions import ConfigError
-from govcred.core.file_problems import unreadable
+from govcred.core.file_problems import UNREADABLE, unreadable
 from govcred.core.redaction import mask, redact_mapping, redact_url, redact_value
 
 MODES = ("development", "production")
@@ -182,8 +182,8 @@ def load_settings(
     if config_path.exists():
         try:
             file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"无法读取配置文件 {config_path}：{unreadable(exc)}") from exc
+        except UNREADABLE as exc:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+            raise ConfigError(f"无法读取配置文件 {config_path}：{unreadable(exc)}") from None
         known = {f.name for f in fields(Settings)} - {"environ"}
         unknown = sorted(set(file_values) - known - {"data_dir"})
         if unknown:  # named with every other problem, the rest of the file still checked

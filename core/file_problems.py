@@ -28,6 +28,12 @@ def os_problem(exc: OSError) -> str:
     return _OS_PROBLEMS.get(exc.errno, exc.strerror or str(exc))
 
 
+#: What reading a file's content raises when it cannot be used: a system call failing, bytes
+#: that are not UTF-8, text that is not JSON/TOML -- or JSON nested deeper than the parser
+#: recurses, a RecursionError (no ValueError) that ended `trust verify --root` in a traceback.
+UNREADABLE = (OSError, ValueError, RecursionError)
+
+
 def unreadable(exc: Exception) -> str:
     """Why a file's content could not be read: a system call, not UTF-8 text, not JSON/TOML."""
     if isinstance(exc, OSError):
@@ -38,4 +44,6 @@ def unreadable(exc: Exception) -> str:
         return f"不是有效的 JSON，第 {exc.lineno} 行第 {exc.colno} 列有误 ({exc.msg})"
     if isinstance(exc, tomllib.TOMLDecodeError):
         return f"不是有效的 TOML ({exc})"
+    if isinstance(exc, RecursionError):
+        return "嵌套层数过多，不是有效的 JSON/TOML 文档 (nested too deep)"
     return str(exc)

@@ -51,12 +51,12 @@ def check_jwks_file(path: str, issuer: str | None) -> None:
     import json
 
     from govcred.core.exceptions import KeyStoreError
-    from govcred.core.file_problems import unreadable
+    from govcred.core.file_problems import UNREADABLE, unreadable
     from govcred.core.keys import KeySet
 
     try:
         document = json.loads(Path(path).read_bytes())
-    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except UNREADABLE as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise click.BadParameter(
             f"文件 {path} 无法作为公钥集 (JWKS) 读取：{unreadable(exc)}", param_hint="--jwks"
         ) from None
@@ -78,20 +78,20 @@ def check_status_list_file(path: str) -> None:
     import base64
     import json
 
-    from govcred.core.file_problems import unreadable
+    from govcred.core.file_problems import UNREADABLE, unreadable
     from govcred.core.tokens import STATUS_LIST
 
     expected = f"应为签发方状态列表地址（/status/…）返回的 {STATUS_LIST} 令牌"
     try:
         text = Path(path).read_bytes().strip().decode("utf-8")
-    except (OSError, ValueError) as exc:
+    except UNREADABLE as exc:
         raise click.BadParameter(
             f"文件 {path} 无法作为状态列表读取：{unreadable(exc)}", param_hint="--status-list"
         ) from None
     try:
         header_b64 = text.split(".")[0] if text.count(".") == 2 else ""
         header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict) or header.get("typ") != STATUS_LIST:
         raise click.BadParameter(f"文件 {path} 不是状态列表：{expected}", param_hint="--status-list")

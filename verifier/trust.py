@@ -33,7 +33,7 @@ from pathlib import Path
 
 from govcred.core.claims import COUNTY, CREDENTIAL_TYPE
 from govcred.core.exceptions import ConfigError, VerificationError
-from govcred.core.file_problems import unreadable
+from govcred.core.file_problems import UNREADABLE, unreadable
 
 log = logging.getLogger("govcred.verifier.trust")
 
@@ -175,7 +175,7 @@ def read_trust_data(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (OSError, ValueError) as exc:  # UnicodeDecodeError and both decode errors are ValueErrors
+    except UNREADABLE as exc:  # UnicodeDecodeError and both decode errors are ValueErrors
         raise ConfigError(f"无法读取信任文件 {path}：{unreadable(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"信任文件 {path} 应为一个对象（表），其中有 [[issuer]] 条目")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from govcred.core.exceptions import ConfigError, GovcredError, KeyStoreError, VerificationError
-from govcred.core.file_problems import unreadable
+from govcred.core.file_problems import UNREADABLE, unreadable
 from govcred.core.keys import REVOKED_KEYS_MEMBER, KeySet, SigningKey, jwks_document
 from govcred.core.tokens import TRUST_LIST, issue_token, verify_token
 from govcred.verifier.trust import TrustedIssuer, parse_issuers
@@ -133,7 +133,7 @@ def load_root(path: str | Path) -> KeySet:
     """The pinned provincial root key set; ConfigError when the file is not one."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except UNREADABLE as exc:
         raise ConfigError(f"无法读取信任列表根密钥文件 {path}：{unreadable(exc)}") from None
     if not isinstance(document, dict) or not isinstance(document.get("iss"), str):
         raise ConfigError(f"信任列表根密钥文件 {path} 应为含 iss 和 keys 的 JSON 对象")

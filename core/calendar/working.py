@@ -216,6 +216,8 @@ def import_notice(path: Path | str, data_dir: Path | str) -> YearTable:
         ) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValidationError([FieldError("file", "BAD_JSON", f"文件不是有效的 UTF-8 JSON：{exc}")]) from exc
+    except RecursionError:  # no ValueError: JSON nested deeper than the parser recurses
+        raise ValidationError([FieldError("file", "BAD_JSON", "文件不是有效的 JSON：嵌套层数过多")]) from None
     table = parse_year_table(data)
     target_dir = Path(data_dir) / "calendar"
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +232,8 @@ def _load_year(name: str, text: str) -> YearTable:
         table = parse_year_table(json.loads(text))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"节假日文件 {name} 不是有效 JSON：{exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"节假日文件 {name} 不是有效 JSON：嵌套层数过多") from None
     except ValidationError as exc:
         problems = "；".join(f"{e.field}: {e.message}" for e in exc.errors)
         raise ConfigError(f"节假日文件 {name} 有误：{problems}") from exc

@@ -16,6 +16,7 @@ import click
 
 from govcred.core.clock import Clock
 from govcred.core.exceptions import ValidationError
+from govcred.core.file_problems import UNREADABLE, unreadable
 
 SEVERITY_ZH = {"blocking": "不符合", "advisory": "提示"}
 
@@ -72,8 +73,8 @@ def check(ctx: click.Context, file: Path, as_of: str | None, as_json: bool) -> N
     on = _as_of(as_of)
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        _fail([("", "JSON_INVALID", f"不是有效的 JSON 文件：{exc}")], as_json)
+    except UNREADABLE as exc:  # not UTF-8, not JSON, nested too deep, unreadable
+        _fail([("", "JSON_INVALID", f"不是有效的 JSON 文件：{unreadable(exc)}")], as_json)
     obj = ctx.find_root().obj
     pm = _plugin_manager(obj)
     try:

@@ -12,6 +12,7 @@ import click
 
 from govcred.core.cli.context import AppContext, echo_json, officer_principal, pass_app
 from govcred.core.clock import BEIJING
+from govcred.core.file_problems import UNREADABLE, unreadable
 from govcred.core.models import CREDENTIAL_STATUS_ZH
 
 
@@ -107,7 +108,14 @@ def endorse(app: AppContext, permit_no: str, username: str, conditions_file: str
     from govcred.core.exceptions import Conflict
     from govcred.core.services.lifecycle import request_endorsement
 
-    conditions = json.loads(Path(conditions_file).read_text(encoding="utf-8")) if conditions_file else None
+    conditions = None
+    if conditions_file:
+        try:
+            conditions = json.loads(Path(conditions_file).read_text(encoding="utf-8"))
+        except UNREADABLE as exc:  # a traceback before: the clerk's file, not a bug
+            raise click.BadParameter(
+                f"文件 {conditions_file} 无法作为条件列表 (JSON) 读取：{unreadable(exc)}", param_hint="--conditions"
+            ) from None
     try:
         result = request_endorsement(
             app.runtime.collaborators, permit_no, _officer(app, username), "window", conditions=conditions

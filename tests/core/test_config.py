@@ -139,3 +139,11 @@ def test_each_data_directory_has_its_own_default_witness_directory(tmp_path, mon
     assert load_settings("var", env={}).witness_dir == first.witness_dir  # the same directory, however named
     configured = {"GOVCRED_AUDIT_WITNESS_DIR": str(tmp_path / "w")}
     assert load_settings(tmp_path / "county-a" / "var", env=configured).witness_dir == tmp_path / "w"
+
+
+def test_a_config_file_nested_too_deep_is_a_configuration_error(tmp_path):
+    """tomllib raises RecursionError (no TOMLDecodeError) for arrays nested thousands deep."""
+    (tmp_path / "govcred.toml").write_text("x = " + "[" * 100_000)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path, env={})
+    assert "嵌套层数过多" in refused.value.message

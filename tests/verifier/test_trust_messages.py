@@ -63,3 +63,32 @@ def test_an_unreadable_trust_file_says_why_in_chinese(tmp_path, name, content, w
     done = _serve(tmp_path, str(trust))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.startswith(f"配置错误 (configuration error): 无法读取信任文件 {trust}：{why}"), done.stderr
+
+
+@pytest.mark.parametrize("which", ["root", "trust", "jwks"])
+def test_files_nested_too_deep_are_named_not_a_traceback(tmp_path, which):
+    """A RecursionError (no ValueError) ended `trust verify --root`, a trust file's load and
+    `verify --jwks` in a traceback: found by fuzzing the commands with random files."""
+    from govcred.core.exceptions import ConfigError
+    from govcred.verifier.trust import load_trust
+    from govcred.verifier.trustlist import load_root
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    if which == "root":
+        with pytest.raises(ConfigError, match="嵌套层数过多"):
+            load_root(deep)
+    elif which == "trust":
+        with pytest.raises(ConfigError, match="嵌套层数过多"):
+            load_trust(deep)
+    else:
+        from click.testing import CliRunner
+
+        from govcred.core.cli import build_cli
+
+        token = tmp_path / "token.jwt"
+        token.write_text("a.b.c")
+        done = CliRunner().invoke(
+            build_cli(), ["--data-dir", str(tmp_path / "var"), "verify", str(token), "--jwks", str(deep)]
+        )
+        assert done.exit_code == 2 and "嵌套层数过多" in done.output, done.output

@@ -36,3 +36,11 @@ def test_importing_next_years_notice_moves_the_provisional_deadlines(runtime, cl
 
     again = govcred_cli("calendar", "import", str(notice))
     assert "已重新计算 0 件暂定办结期限：0 件期限变动" in again.output  # final deadlines are left alone
+
+
+def test_a_notice_nested_too_deep_is_refused_as_bad_json(govcred_cli, tmp_path):
+    notice = tmp_path / "deep.json"
+    notice.write_text("[" * 100_000)
+    refused = govcred_cli("calendar", "import", str(notice))
+    assert refused.exit_code != 0 and "BAD_JSON" in refused.output + str(refused.exception)
+    assert "嵌套层数过多" in refused.output + str(refused.exception)

@@ -80,3 +80,13 @@ def test_reminders_replace_and_cancel_from_the_console(run):
 def test_as_of_must_be_a_date(run):
     result = run("lifecycle", "sweep", "--as-of", "next tuesday")
     assert result.exit_code == 2 and "--as-of" in result.output
+
+
+@pytest.mark.parametrize("content", ["{bad", "[" * 100_000])
+def test_a_conditions_file_that_is_no_json_is_named_not_a_traceback(run, tmp_path, content):
+    """``lifecycle endorse --conditions`` read the file with no check: a JSONDecodeError traceback."""
+    bad = tmp_path / "conditions.json"
+    bad.write_text(content)
+    refused = run("lifecycle", "endorse", "ZJ3311212025000001", "--as", "clerk", "--conditions", str(bad))
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "--conditions" in refused.output and "无法作为条件列表 (JSON) 读取" in refused.output

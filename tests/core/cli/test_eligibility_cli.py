@@ -98,3 +98,11 @@ def test_console_entry_point_returns_the_exit_status(tmp_path, monkeypatch):
         with pytest.raises(SystemExit) as exited:
             main(["eligibility", "check", str(path), "--as-of", as_of])
         assert exited.value.code == status
+
+
+def test_json_nested_too_deep_is_an_invalid_file_not_a_traceback(run):
+    """A RecursionError (no ValueError) went past the JSON check: found by fuzzing the CLI."""
+    r = run("[" * 100_000, "--json")
+    assert r.exit_code == 2
+    (error,) = json.loads(r.output)["errors"]
+    assert error["code"] == "JSON_INVALID" and "嵌套层数过多" in error["message"]
