@@ -166,7 +166,7 @@ class ProvincialPush:
         backend = make_backend(self.config, self._data_dir, self._clock)
         try:
             acknowledged = acknowledged_records(backend.acknowledge(manifest))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # JSON nested too deep is no ValueError
             raise PlatformAnswerError(f"省平台的对账回执无法识别：{exc}") from exc
         result = Reconciliation(day, entries, acknowledged)
         requeued = 0

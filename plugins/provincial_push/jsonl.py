@@ -135,8 +135,8 @@ def _entries(content: bytes) -> list[dict[str, Any]]:
     for raw in content.splitlines():
         try:
             entry = json.loads(raw)
-        except ValueError:
-            continue  # a torn line
+        except (ValueError, RecursionError):
+            continue  # a torn line (or one nested past what the parser recurses)
         if isinstance(entry, dict):
             out.append(entry)
     return out

@@ -218,3 +218,14 @@ def test_a_manifest_whose_signature_holds_any_text_is_judged_not_raised():
     the check raise TypeError (compare_digest on str); it is simply not a valid signature."""
     assert manifest_signature_valid({"day": DAY, "signature": "hmac-sha256=签名"}, SECRET.encode()) is False
     assert manifest_signature_valid({"day": DAY, "signature": 7}, SECRET.encode()) is False
+
+
+def test_an_acknowledgement_nested_too_deep_is_a_clear_error(runtime, govcred_cli):
+    """A RecursionError (no ValueError) went past the answer check: a traceback."""
+    _issue_five(runtime)
+    _deliver_pending(runtime)
+    ack_dir = runtime.settings.data_dir / "push" / "acks"
+    ack_dir.mkdir(parents=True, exist_ok=True)
+    (ack_dir / f"{DAY}.json").write_text("[" * 100_000, encoding="utf-8")
+    result = govcred_cli("reconcile", "--date", DAY, "--json")
+    assert result.exit_code != 0 and result.exception.code == "PLATFORM_ANSWER_INVALID"
