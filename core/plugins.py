@@ -78,13 +78,11 @@ def _warn_unknown_disabled(disabled: Iterable[str], registered: set[str]) -> Non
     """A name in the block list that no installed plugin has: a typo leaves the plugin it meant
     loaded (sending SMS, pushing records), so it is said, with the name it was probably meant
     to be. A warning, not a refusal: one configuration may serve machines with fewer plugins."""
-    import difflib
 
     known = {ep.name for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT)} | registered
     for name in disabled:
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"（是否应为 {close[0]}？）" if close else ""
+            hint = _did_you_mean(name, sorted(known))
             log.warning(
                 "%s 中的 %s 不是已安装的插件，未停用任何插件%s；已安装：%s (no such plugin)",
                 DISABLE_ENV,
@@ -94,11 +92,18 @@ def _warn_unknown_disabled(disabled: Iterable[str], registered: set[str]) -> Non
             )
 
 
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    """ "（是否应为 X？）" for the choice closest to a mistyped ``name``, or "" when none is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f"（是否应为 {close[0]}？）" if close else ""
+
+
 def check_hook_names(pm: pluggy.PluginManager) -> None:
     """pluggy's ``check_pending()``, with every misspelt hook named at once and the hook it was
     probably meant to be: an installed plugin's typo ended every ``govcred`` command in a
     PluginValidationError traceback."""
-    import difflib
 
     specified = [name for name in pm.hook.__dict__ if name[0] != "_" and getattr(pm.hook, name).has_spec()]
     problems = []
@@ -109,8 +114,7 @@ def check_hook_names(pm: pluggy.PluginManager) -> None:
         for impl in hook.get_hookimpls():
             if impl.optionalhook:
                 continue
-            close = difflib.get_close_matches(name, specified, n=1)
-            hint = f"（是否应为 {close[0]}？）" if close else ""
+            hint = _did_you_mean(name, specified)
             problems.append(
                 f"插件 {impl.plugin_name} 实现了不存在的钩子 {name}{hint}，钩子见 govcred.core.hookspecs；"
                 f"可用 {DISABLE_ENV}={impl.plugin_name} 暂时停用 (unknown hook)"

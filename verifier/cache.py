@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from govcred.core.exceptions import GovcredError, KeyStoreError, VerificationError
+from govcred.core.file_problems import UNREADABLE
 from govcred.core.keys import KeySet
 from govcred.verifier.statuslist import StatusList, parse_status_list
 from govcred.verifier.trust import TrustConfig, TrustedIssuer
@@ -91,9 +92,9 @@ class Holding:
     usable_until: float
 
 
-#: What fetching and reading a source raises when its content cannot be used (nesting too deep
-#: for the JSON parser included: a RecursionError is no ValueError)
-_UNUSABLE = (OSError, ValueError, RecursionError, GovcredError)
+#: What fetching and reading a source raises when its content cannot be used: what reading any
+#: file's content raises (nesting too deep included), or a refusal of what it holds
+_UNUSABLE = (*UNREADABLE, GovcredError)
 
 
 #: Where the adopted signed trust list and the highest version ever adopted are stored.

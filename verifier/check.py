@@ -229,9 +229,20 @@ class Verifier:
         """The benefit plugins' credential types, collected once (they answer benefit questions)."""
         return collect_credential_types(self.pm)
 
+    @functools.cached_property
     def known_benefits(self) -> dict[str, str]:
-        """The benefit codes the loaded plugins' credential types answer for, with their labels."""
+        """The benefit codes the loaded plugins' credential types answer for, with their labels
+        (collected once: the API asks on every request that names a benefit)."""
         return {} if self.pm is None else self._credential_types.benefits()
+
+    def unknown_benefit(self, benefit: str) -> str | None:
+        """Why ``benefit`` is no code here, naming the codes there are; None when it is one. A
+        misspelt code would answer "does not qualify", as if it were the holder's fault."""
+        known = self.known_benefits
+        if benefit in known:
+            return None
+        choices = "、".join(f"{code}（{label}）" for code, label in sorted(known.items()))
+        return f"不认识的权益代码 {benefit}；可选：{choices or '（本核验服务未启用权益插件）'}"
 
     def _benefit(self, claims: dict[str, Any], benefit: str) -> bool:
         if self.pm is None or not BENEFIT_CODE.fullmatch(benefit):

@@ -118,15 +118,12 @@ def check_image_input(value: str, data: bytes | str) -> None:
             ) from None
 
 
-def check_benefit(benefit: str, pm) -> None:
+def check_benefit(benefit: str, verifier) -> None:
     """BadParameter for a benefit code no credential type knows: a misspelt code
     (``compulsory_educaton``) answered 权益 …: 不符合, as if the holder did not qualify."""
-    from govcred.core.plugins import collect_credential_types
-
-    known = collect_credential_types(pm).benefits()
-    if benefit not in known:
-        choices = "、".join(f"{code}（{label}）" for code, label in sorted(known.items()))
-        raise click.BadParameter(f"不认识的权益代码 {benefit}；可选：{choices or '（无）'}", param_hint="--benefit")
+    why = verifier.unknown_benefit(benefit)
+    if why:
+        raise click.BadParameter(why, param_hint="--benefit")
 
 
 @click.command()
@@ -182,9 +179,10 @@ def verify(
     # configured without a database: the plugins' credential types answer benefit questions
     pm = get_plugin_manager()
     configure_plugins(pm, standalone_host(pm))
+    checker = Verifier(cache, pm=pm)
     if benefit is not None:
-        check_benefit(benefit, pm)
-    answer = Verifier(cache, pm=pm).verify_text(data, benefit=benefit)
+        check_benefit(benefit, checker)
+    answer = checker.verify_text(data, benefit=benefit)
     if as_json:
         echo_json(answer.as_json())
     else:

@@ -22,9 +22,9 @@ class LimitsUnavailable(GovcredError):
     http_status = 503
 
 
-#: what a client is told to wait while the shared counters cannot be reached (an outage, as the
-#: issuer's 503s say it)
-LIMITS_RETRY_AFTER_SECONDS = 5
+#: what a client is told to wait on a 503 (the shared counters unreachable, a process not ready),
+#: as the issuer's outages say it
+RETRY_AFTER_SECONDS = 5
 
 
 class LimitReached(RateLimited):
@@ -68,7 +68,7 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
         retry = limits.admit(guard, counted, now)  # also refused while the address is guessing keys
     except Exception:  # without the shared counters nothing is admitted unlimited
         log.exception("shared limits unavailable")
-        raise LimitsUnavailable("核验服务暂时不可用，请稍后再试", retry_after=LIMITS_RETRY_AFTER_SECONDS) from None
+        raise LimitsUnavailable("核验服务暂时不可用，请稍后再试", retry_after=RETRY_AFTER_SECONDS) from None
     if retry is not None:
         if limits.exhausted(*guard, now) is not None:
             raise LimitReached(retry, FAILED_KEYS_MESSAGE)

@@ -43,7 +43,8 @@ def _shared_store(limits) -> Check:
 
 
 def _trust(cache) -> Check:
-    stale = sum(1 for held in cache.holdings() if cache.now() >= held.usable_until)
+    now = cache.now()
+    stale = sum(1 for held in cache.holdings() if now >= held.usable_until)
     detail = f"{len(cache.issuers)} issuer(s)"
     if stale:
         detail += f", {stale} stale"

@@ -26,7 +26,7 @@ from govcred.core.web.security import apply_security_headers
 from govcred.verifier import metrics
 from govcred.verifier.check import BENEFIT_CODE
 from govcred.verifier.db import RequestRecorder, verifications_of
-from govcred.verifier.gate import VERIFY, LimitReached, admitted_client, admitted_scraper
+from govcred.verifier.gate import RETRY_AFTER_SECONDS, VERIFY, LimitReached, admitted_client, admitted_scraper
 from govcred.verifier.health import readiness
 
 log = logging.getLogger("govcred.verifier.http")
@@ -104,12 +104,8 @@ def _read_input() -> tuple[object, str | None]:
         errors.add(extra[0], "UNKNOWN_FIELD", f"不支持的字段：{', '.join(extra)[:100]}")
     if benefit is not None and (not isinstance(benefit, str) or not BENEFIT_CODE.fullmatch(benefit)):
         errors.add("benefit", "INVALID", "benefit 必须是权益代码，例如 compulsory_education")
-    elif benefit is not None and benefit not in (known := _state().verifier.known_benefits()):
-        # a misspelt code would answer "does not qualify", as if it were the holder's fault
-        choices = (
-            "、".join(f"{code}（{label}）" for code, label in sorted(known.items())) or "（本核验服务未启用权益插件）"
-        )
-        errors.add("benefit", "UNKNOWN_BENEFIT", f"不认识的权益代码 {benefit}；可选：{choices}")
+    elif benefit is not None and (why := _state().verifier.unknown_benefit(benefit)):
+        errors.add("benefit", "UNKNOWN_BENEFIT", why)
     errors.raise_if_any()
     return data, benefit
 
@@ -209,10 +205,6 @@ def healthz():
     response = jsonify(body)
     response.status_code = 200 if cache.ready else 503
     return response
-
-
-#: what a client not ready or not reachable is told to wait before asking again
-RETRY_AFTER_SECONDS = 5
 
 
 def readyz():

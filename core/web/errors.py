@@ -104,12 +104,8 @@ def register_error_handlers(app: Flask) -> None:
             415: "UNSUPPORTED_MEDIA_TYPE",
             429: "RATE_LIMITED",
         }
-        if _wants_a_page():  # the page blueprints' own error page (pages.views.render_error)
-            status = exc.code or 500
-            page = render_template(
-                "error.html", status=status, message=http_title(exc), request_id=g.get("request_id", "")
-            )
-            return page, status
+        if _wants_a_page():  # the page blueprints' own error page
+            return render_error(exc.code or 500, http_title(exc))
         return problem(exc.code or 500, codes.get(exc.code or 500, "HTTP_ERROR"), http_title(exc))
 
     @app.errorhandler(Exception)
@@ -119,6 +115,11 @@ def register_error_handlers(app: Flask) -> None:
             return outage_problem(outage)
         log.exception("unhandled error in request %s", g.get("request_id", ""))
         return problem(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")
+
+
+def render_error(status: int, message: str):
+    """The error page (``error.html``, with 返回首页 and the request id) for ``status``."""
+    return render_template("error.html", status=status, message=message, request_id=g.get("request_id", "")), status
 
 
 def _wants_a_page() -> bool:

@@ -25,7 +25,7 @@ from govcred.core.outages import RETRY_AFTER_SECONDS
 from govcred.core.reference import reference_of
 from govcred.core.web.authn import current_principal, public
 from govcred.core.web.context import runtime_of
-from govcred.core.web.errors import http_title, outage_of
+from govcred.core.web.errors import http_title, outage_of, render_error
 from govcred.core.web.pages.formdoc import form_path
 
 log = logging.getLogger("govcred.web.pages")
@@ -97,10 +97,6 @@ def officer_required(*roles: str, page_session: bool = False):
         return inner
 
     return wrap
-
-
-def render_error(status: int, message: str):
-    return render_template("error.html", status=status, message=message, request_id=g.get("request_id", "")), status
 
 
 def render_outage(outage: GovcredError):
