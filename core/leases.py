@@ -67,8 +67,15 @@ class Lease:
         except BlockingIOError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.write(fd, holder_name().encode())
+        try:  # the holder's name, for the message of a process refused the lease
+            os.ftruncate(fd, 0)
+            os.write(fd, holder_name().encode())
+        except OSError:
+            # a full disk: closing gives the lock back. Kept open on no descriptor of ours, it
+            # would hold the lease for good -- this process's next try is refused by its own
+            # lock, and every other process's too, so the job would never run again.
+            os.close(fd)
+            raise
         self._fd = fd
         return True
 
