@@ -16,6 +16,7 @@ from flask import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from govcred.core.web.metrics_files import sample_or_skip
 from govcred.core.web.request_metrics import process_samples
 
 VERIFICATIONS = Counter(
@@ -27,7 +28,8 @@ VERIFICATIONS = Counter(
 
 def count(answer) -> None:
     """Count one answer of :meth:`verifier.check.Verifier.verify_text`."""
-    VERIFICATIONS.labels("valid" if answer.valid else (answer.reasons[0] if answer.reasons else "invalid")).inc()
+    with sample_or_skip():
+        VERIFICATIONS.labels("valid" if answer.valid else (answer.reasons[0] if answer.reasons else "invalid")).inc()
 
 
 class TrustFigures:

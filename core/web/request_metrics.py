@@ -17,12 +17,17 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client import values as prometheus_values
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from govcred.core.web import metrics_files
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # prometheus-client picks in-process or multiprocess values when it is first imported; a
 # module imported before the server set the variable (a plugin, the verifier's CLI) would
 # leave this worker's samples invisible to the other workers' scrapes. Choose again now.
 prometheus_values.ValueClass = prometheus_values.get_value_class()
+# and its sample files allocated before they are written: a full disk then drops samples
+# instead of killing the worker (core/web/metrics_files.py)
+metrics_files.install()
 
 REQUESTS = Counter("govcred_http_requests_total", "HTTP requests answered", ["method", "endpoint", "status"])
 LATENCY = Histogram(
@@ -45,8 +50,9 @@ def install(app: Flask) -> None:
         started = g.pop("metrics_started", None)
         if started is not None:
             endpoint = request.endpoint or "unmatched"
-            LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-            REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+            with metrics_files.sample_or_skip():
+                LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+                REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
         return response
 
 
