@@ -26,7 +26,7 @@ from govcred.core.checkpoint_note import Checkpoint, CheckpointKey
 from govcred.core.clock import Clock
 from govcred.core.merkle import Frontier
 from govcred.core.orm import audit_checkpoints, audit_log, audit_origin, audit_pending, audit_tree
-from govcred.core.outages import database_unavailable
+from govcred.core.outages import outage_kind
 
 log = logging.getLogger("govcred.audit")
 
@@ -193,8 +193,8 @@ class BackgroundCheckpointer:
                     self._checkpointer.checkpoint()
                     waited = 0.0
             except Exception as exc:  # the database restarting must not end the thread
-                if database_unavailable(exc):  # an outage is expected and passes: one line, no traceback
-                    log.warning("audit checkpoint: database unavailable (%s); trying again", type(exc).__name__)
+                if kind := outage_kind(exc):  # an outage or a full disk passes: one line, no traceback
+                    log.warning("audit checkpoint: %s (%s); trying again", kind, type(exc).__name__)
                 else:
                     log.exception("audit checkpoint failed; trying again")
                 self._stop.wait(min(30.0, self._seconds))  # back off

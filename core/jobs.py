@@ -33,7 +33,7 @@ from govcred.core.clock import Clock
 from govcred.core.exceptions import LeaseHeld
 from govcred.core.leases import Lease, holder_name
 from govcred.core.orm import job_runs
-from govcred.core.outages import database_unavailable
+from govcred.core.outages import outage_kind
 from govcred.core.worker import BackgroundWorker, Relay
 
 log = logging.getLogger("govcred.jobs")
@@ -138,9 +138,9 @@ def _is_due(place: JobPlace, job: PeriodicJob) -> bool:
 
 
 def _log_failure(exc: Exception, what: str, retry_in: float) -> None:
-    """An outage in one line (it is expected and passes); anything else with its traceback."""
-    if database_unavailable(exc):
-        log.warning("%s: database unavailable (%s); trying again in %.0f s", what, type(exc).__name__, retry_in)
+    """An outage or a full disk in one line (it is expected and passes); anything else with its traceback."""
+    if kind := outage_kind(exc):
+        log.warning("%s: %s (%s); trying again in %.0f s", what, kind, type(exc).__name__, retry_in)
     else:
         log.exception("%s failed; trying again in %.0f s", what, retry_in)
 

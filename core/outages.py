@@ -72,6 +72,18 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def outage_kind(exc: BaseException) -> str | None:
+    """What a background loop (the outbox worker, the jobs, the audit checkpointer) logs in one
+    line and waits out: "database unavailable" or "disk full"; None for anything else (a bug,
+    logged with its traceback). Both pass by themselves or by the operator's hand (space
+    freed), so a loop that met one retries instead of dying."""
+    if storage_full(exc):
+        return "disk full"
+    if database_unavailable(exc):
+        return "database unavailable"
+    return None
+
+
 _MISSING_TABLE = (
     re.compile(r"no such table: (?:main\.)?(\w+)"),  # SQLite
     re.compile(r'relation "(?:\w+\.)?(\w+)" does not exist'),  # PostgreSQL, SQLSTATE 42P01

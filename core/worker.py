@@ -53,7 +53,7 @@ from govcred.core.crypto import FieldCipher
 from govcred.core.db import is_sqlite
 from govcred.core.exceptions import PermanentDeliveryError, RetryableDeliveryError
 from govcred.core.orm import outbox as outbox_table
-from govcred.core.outages import database_unavailable
+from govcred.core.outages import outage_kind
 from govcred.core.outbox import DEAD, DELIVERED, INFLIGHT, KEEP_SECRET, PENDING, OutboxMessage, reveal_secrets
 
 log = logging.getLogger("govcred.worker")
@@ -467,24 +467,27 @@ def run_worker(
                         relay, messages, worker_id, stats, should_stop, pool, lease_seconds, rng, record_every
                     )
             except Exception as exc:
-                if not database_unavailable(exc):
+                kind = outage_kind(exc)
+                if kind is None:
                     raise
-                # The database is down or cut us off: wait and try again, never die. A message
+                # The database is down or cut us off, or its disk is full: wait and try again,
+                # never die (freed space or a restarted server lets it go on). A message
                 # sent but not yet recorded stays leased to us until lease_until, then is sent
                 # again with the same id, which the receiver deduplicates.
                 delay = outage_delay(outages, rng=rng)
                 outages += 1
                 stats.outages += 1
                 log.warning(
-                    "outbox worker %s: database unavailable (%s); retrying in %.1f s",
+                    "outbox worker %s: %s (%s); retrying in %.1f s",
                     worker_id,
+                    kind,
                     type(exc).__name__,
                     delay,
                 )
                 wait(delay)
                 continue
             if outages:
-                log.warning("outbox worker %s: database reachable again after %d failed tries", worker_id, outages)
+                log.warning("outbox worker %s: working again after %d failed tries", worker_id, outages)
                 outages = 0
             if not messages:
                 if drain:

@@ -40,10 +40,11 @@ def govcred(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
 class Process:
     """A govcred command running in the background, its output in a file."""
 
-    def __init__(self, env: dict[str, str], args: list[str], log: Path):
+    def __init__(self, env: dict[str, str], args: list[str], log: Path, *, wrapper: tuple[str, ...] = ()):
+        """``wrapper``: a command that runs the govcred command given after it (e.g. in a namespace)."""
         self.log = log
         self._out = open(log, "wb")
-        self.proc = subprocess.Popen([GOVCRED, *args], env=env, stdout=self._out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*wrapper, GOVCRED, *args], env=env, stdout=self._out, stderr=subprocess.STDOUT)
 
     @property
     def pid(self) -> int:
@@ -75,10 +76,12 @@ class Process:
 
 
 class Server(Process):
-    def __init__(self, env: dict[str, str], log: Path, *serve_args: str, port: int | None = None):
+    def __init__(
+        self, env: dict[str, str], log: Path, *serve_args: str, port: int | None = None, wrapper: tuple[str, ...] = ()
+    ):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        super().__init__(env, ["serve", "--port", str(self.port), *serve_args], log)
+        super().__init__(env, ["serve", "--port", str(self.port), *serve_args], log, wrapper=wrapper)
 
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
