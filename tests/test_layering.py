@@ -30,6 +30,7 @@ VERIFIER_MAY_IMPORT = {
     "govcred.core.web.errors": "errors as application/problem+json",
     "govcred.core.web.jsonbody": "strict JSON request bodies",
     "govcred.core.web.request_metrics": "request counts and latency on /metrics, as the issuer counts them",
+    "govcred.core.web.metrics_files": "metrics samples that a full disk drops instead of killing the worker",
     "govcred.core.web.security": "the security headers",
 }
 #: verifier/cli.py adds the verifier's commands to the ``govcred`` command line (a plugin of it).
