@@ -13,6 +13,14 @@ and Retry-After says exactly when the next one opens.
 What is limited (per minute): verify per institution (its ``rate_per_minute``) and per client
 address; failed API keys per address (guessing); camera frames decoded (``/scan/decode``, the
 costly path) per institution and per address.
+
+Reserved slots: a limit up to :data:`COUNTED_ONE_BY_ONE` a minute is counted one request at a
+time in the shared store, exact both ways. Above it, while much of a window is left, a process
+takes a few slots at once (at most 1/:data:`RESERVE_SHARE` of what remained, at most
+:data:`MAX_RESERVED`) and admits from them without a write: the shared count never lets more in
+than the limit, and a window can end at most that many slots under it per process. Why: the
+write per request was the verifier's largest cost after the signature (bench verify_http), and
+a busy institution's limit (thousands a minute) is the one where it mattered.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import contextlib
 import functools
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -158,23 +167,23 @@ class VerifierDatabaseStorage(Storage):
         row = self._run(self._get, {"key": key, "now": time.time()}, write=False)
         return row[0] if row else 0
 
-    def admit(self, guard: tuple[str, int], counted: list[tuple[str, int, int]]) -> bool:
-        """One transaction for a request's limits: refused (nothing counted) when ``guard``
-        (key, limit) is already at its limit; else each (key, expiry, limit) counted, and
-        admitted when every one is within its limit."""
+    def admit(self, guard: tuple[str, int], asked: list[tuple[str, int, int]]) -> list[int] | None:
+        """One transaction for a request's limits: None (nothing counted) when ``guard`` (key,
+        limit) is already at its limit; else each (key, expiry, amount) counted up by its amount,
+        and the counts after, in order."""
         now = time.time()
 
         def body(cursor):
             cursor.execute(self._get, {"key": guard[0], "now": now})
             row = cursor.fetchone()
             if row is not None and row[0] >= guard[1]:
-                return False  # nothing written: the commit ends an empty transaction
-            admitted = True
-            for key, expiry, limit in counted:
-                cursor.execute(self._incr, {"key": key, "n": 1, "expires": now + expiry, "now": now})
-                admitted = cursor.fetchone()[0] <= limit and admitted
+                return None  # nothing written: the commit ends an empty transaction
+            counts = []
+            for key, expiry, amount in asked:
+                cursor.execute(self._incr, {"key": key, "n": amount, "expires": now + expiry, "now": now})
+                counts.append(cursor.fetchone()[0])
             self._forget_now_and_then(cursor, now)
-            return admitted
+            return counts
 
         return self._transaction(body)
 
@@ -200,19 +209,19 @@ class VerifierDatabaseStorage(Storage):
             conn.execute(sa.delete(limit_counters).where(limit_counters.c.key == key))
 
 
-#: :meth:`VerifierLimits.admit` on Redis, as the verifier database does it: nothing counted
-#: while the guard (KEYS[1]) is at its limit (ARGV[1]); else each further key counted as limits'
-#: own incr_expire script counts (INCRBY; the first hit of a window sets its expiry), the counts
-#: returned in order. One script: atomic on the server, one round trip.
+#: :meth:`VerifierDatabaseStorage.admit` on Redis: nothing counted while the guard (KEYS[1]) is
+#: at its limit (ARGV[1]); else each further key counted up by its amount (ARGV[2i]) as limits'
+#: own incr_expire script counts (INCRBY; the first hit of a window sets its expiry, ARGV[2i-1]),
+#: the counts returned in order. One script: atomic on the server, one round trip.
 _REDIS_ADMIT = """
 if tonumber(redis.call("get", KEYS[1]) or "0") >= tonumber(ARGV[1]) then
     return {}
 end
 local counts = {}
 for i = 2, #KEYS do
-    local current = redis.call("incrby", KEYS[i], 1)
-    if current == 1 then
-        redis.call("expire", KEYS[i], ARGV[i])
+    local current = redis.call("incrby", KEYS[i], tonumber(ARGV[2 * i - 1]))
+    if current == tonumber(ARGV[2 * i - 1]) then
+        redis.call("expire", KEYS[i], ARGV[2 * i - 2])
     end
     counts[i - 1] = current
 end
@@ -236,6 +245,63 @@ def _counter(prefix: str, what: str, who: str, per_minute: int, window: str) -> 
     return item.key_for(prefix, what, who, window), item.get_expiry(), item.amount
 
 
+#: limits up to this many a minute are counted one request at a time (see the module's docstring)
+COUNTED_ONE_BY_ONE = 1000
+#: a reservation takes at most this share of what remains of the window beyond COUNTED_ONE_BY_ONE
+RESERVE_SHARE = 64
+#: and never more than this many slots
+MAX_RESERVED = 256
+
+
+class ReservedSlots:
+    """The slots this process reserved in the shared counters and has not used yet, per counter
+    key (keys name their window, so a new window starts with none). Thread-safe; emptied in a
+    forked child, which must never spend its parent's slots."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._left: dict[str, int] = {}
+        self._seen: dict[str, int] = {}  # the shared count when this process last reserved
+        self._window, self._pid = "", os.getpid()
+
+    def take(self, window: str, keys: list[str]) -> list[bool]:
+        """For each key, whether one of its reserved slots was taken for this request."""
+        with self._lock:
+            if window != self._window or self._pid != os.getpid():
+                self._left.clear()
+                self._seen.clear()
+                self._window, self._pid = window, os.getpid()
+            taken = []
+            for key in keys:
+                left = self._left.get(key, 0)
+                if left:
+                    self._left[key] = left - 1
+                taken.append(bool(left))
+            return taken
+
+    def give_back(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._left[key] = self._left.get(key, 0) + 1
+
+    def amount(self, key: str, limit: int) -> int:
+        """How many slots to ask for: one while the limit is small or little of it is left."""
+        seen = self._seen.get(key)
+        if seen is None or limit <= COUNTED_ONE_BY_ONE:
+            return 1
+        return max(1, min(MAX_RESERVED, (limit - seen - COUNTED_ONE_BY_ONE) // RESERVE_SHARE))
+
+    def reserved(self, key: str, count: int, amount: int, limit: int) -> bool:
+        """Note the shared ``count`` after ``amount`` slots were asked for; True when one of them is
+        within the limit (this request's), the rest within it kept for the next requests."""
+        usable = max(0, min(amount, limit - (count - amount)))
+        with self._lock:
+            self._seen[key] = count
+            if usable > 1:
+                self._left[key] = self._left.get(key, 0) + usable - 1
+        return usable >= 1
+
+
 class VerifierLimits:
     def __init__(self, storage: Storage, *, policy: Policy = Policy(), prefix: str = "govcred-verifier"):
         self._limiter = FixedWindowRateLimiter(storage)
@@ -243,6 +309,7 @@ class VerifierLimits:
         self.policy = policy
         self._prefix = prefix
         self._redis_admit = None  # the admission script, registered on first use
+        self._slots = ReservedSlots()
 
     def hit(self, what: str, who: str, per_minute: int, now: float) -> int | None:
         """Count one; None when admitted, else the seconds until the next window opens."""
@@ -259,9 +326,10 @@ class VerifierLimits:
         return self.retry_after(now)
 
     def admit(self, guard: tuple[str, str, int], counted: list[tuple[str, str, int]], now: float) -> int | None:
-        """A request's limits in one round trip to the store: None when ``guard`` (what, who,
-        limit) is not yet at its limit and every ``counted`` one admits one more; else the
-        seconds until the next window. The same counters as :meth:`hit` and :meth:`exhausted`.
+        """A request's limits in at most one round trip to the store: None when ``guard`` (what,
+        who, limit) is not yet at its limit and every ``counted`` one admits one more; else the
+        seconds until the next window. The same counters as :meth:`hit` and :meth:`exhausted`;
+        slots reserved earlier by this process are used first (the module's docstring).
 
         Why not three calls to the ``limits`` strategy: on every request each is a round trip
         (a Redis call, a database transaction), and together they cost more than verifying."""
@@ -269,22 +337,42 @@ class VerifierLimits:
         guard_key, _expiry, guard_limit = _counter(self._prefix, *guard, window)
         keys = [_counter(self._prefix, what, who, n, window) for what, who, n in counted]
         storage = self._storage
-        if isinstance(storage, VerifierDatabaseStorage):
-            admitted = storage.admit((guard_key, guard_limit), keys)
-        elif hasattr(storage, "lua_incr_expire"):  # limits' RedisStorage: one script, atomic on the server
-            if self._redis_admit is None:
-                self._redis_admit = storage.get_connection().register_script(_REDIS_ADMIT)
-            counts = self._redis_admit(
-                keys=[storage.prefixed_key(guard_key)] + [storage.prefixed_key(key) for key, _e, _l in keys],
-                args=[guard_limit] + [expiry for _k, expiry, _l in keys],
-            )
-            admitted = bool(counts) and all(int(count) <= limit for count, (_k, _e, limit) in zip(counts, keys))
-        else:
-            if self.exhausted(*guard, now) is not None:
+        if not isinstance(storage, VerifierDatabaseStorage) and not hasattr(storage, "lua_incr_expire"):
+            if self.exhausted(*guard, now) is not None:  # another store: the strategy's own calls
                 return self.retry_after(now)
             results = [self.hit(what, who, n, now) is None for what, who, n in counted]  # count every one
-            admitted = all(results)
+            return None if all(results) else self.retry_after(now)
+        taken = self._slots.take(window, [key for key, _e, _l in keys])
+        spent = [key for (key, _e, _l), took in zip(keys, taken) if took]
+        wanted = [(key, expiry, limit) for (key, expiry, limit), took in zip(keys, taken) if not took]
+        try:
+            if wanted:
+                asked = [(key, expiry, self._slots.amount(key, limit)) for key, expiry, limit in wanted]
+                counts = self._store_admit(guard_key, guard_limit, asked)
+            else:  # every slot was reserved already: only the guard is read
+                counts = None if int(storage.get(guard_key) or 0) >= guard_limit else []
+        except BaseException:
+            self._slots.give_back(spent)
+            raise
+        if counts is None:  # the address is guessing keys: nothing counted, nothing spent
+            self._slots.give_back(spent)
+            return self.retry_after(now)
+        admitted = True
+        for (key, _expiry, amount), (_k, _e, limit), count in zip(asked if wanted else (), wanted, counts):
+            admitted = self._slots.reserved(key, int(count), amount, limit) and admitted
         return None if admitted else self.retry_after(now)
+
+    def _store_admit(self, guard_key: str, guard_limit: int, asked: list[tuple[str, int, int]]) -> list[int] | None:
+        storage = self._storage
+        if isinstance(storage, VerifierDatabaseStorage):
+            return storage.admit((guard_key, guard_limit), asked)
+        if self._redis_admit is None:  # limits' RedisStorage: one script, atomic on the server
+            self._redis_admit = storage.get_connection().register_script(_REDIS_ADMIT)
+        counts = self._redis_admit(
+            keys=[storage.prefixed_key(guard_key)] + [storage.prefixed_key(key) for key, _e, _n in asked],
+            args=[guard_limit] + [value for _k, expiry, amount in asked for value in (expiry, amount)],
+        )
+        return [int(count) for count in counts] if counts else None
 
     @property
     def store_name(self) -> str:

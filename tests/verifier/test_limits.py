@@ -5,12 +5,14 @@ Redis or the verifier database (SQLite, PostgreSQL)."""
 from __future__ import annotations
 
 import io
+import os
 import threading
 
 import pytest
 from limits import RateLimitItemPerMinute
 
 from govcred.core.qr import render_png
+from govcred.verifier import ratelimits
 from govcred.verifier.app import create_app
 from govcred.verifier.db import add_client, create_tables, make_verifier_engine
 from govcred.verifier.ratelimits import Policy, VerifierLimits, storage_for
@@ -205,3 +207,71 @@ def test_disposing_the_engine_closes_the_kept_connections_and_the_limits_count_o
     assert limits.hit("verify-key", "client-1", 2, NOW) is None  # on a new connection
     assert limits.hit("verify-key", "client-1", 2, NOW) == 50  # both earlier hits counted
     engine.dispose()
+
+
+BUSY = 1_500  # a busy institution's figure: above what is counted one request at a time
+
+
+def _race(limiters, counted, requests, now=NOW):
+    """``requests`` admissions from threads spread over ``limiters`` (processes' worth)."""
+    guard = ("failed-key", "10.0.0.9", 10)
+    answers, start = [], threading.Barrier(8)
+
+    def run(limiter, share):
+        start.wait()
+        for _ in range(share):
+            answers.append(limiter.admit(guard, counted, now))
+
+    threads = [threading.Thread(target=run, args=(limiters[n % len(limiters)], requests // 8)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_a_busy_limit_never_admits_more_than_its_figure_across_processes(store):
+    # slots are reserved a few at a time: the shared count still never lets one more in, and
+    # what a process holds unused at most is what it reserved last
+    engine, redis_url = store
+    limiters = [VerifierLimits(storage_for(engine, redis_url), prefix="busy-race") for _ in range(3)]
+    answers = _race(limiters, [("verify-key", "client-1", BUSY)], 2_000)
+    most_held = (BUSY - ratelimits.COUNTED_ONE_BY_ONE) // ratelimits.RESERVE_SHARE
+    assert BUSY - 3 * most_held <= answers.count(None) <= BUSY
+    assert set(answers) <= {None, 50}
+
+
+def test_a_busy_limit_in_one_process_admits_exactly_its_figure_with_few_writes(store):
+    engine, redis_url = store
+    limiter = VerifierLimits(storage_for(engine, redis_url), prefix="busy-one")
+    answers = _race([limiter], [("verify-key", "client-1", BUSY), ("verify-address", "10.0.0.9", 100_000)], 2_000)
+    assert answers.count(None) == BUSY and answers.count(50) == 500
+    # the shared counters moved by reservations, not once per request: the address's count ran ahead
+    key = RateLimitItemPerMinute(100_000).key_for("busy-one", "verify-address", "10.0.0.9", str(int(NOW) // 60))
+    assert storage_for(engine, redis_url).get(key) > 2_000
+
+
+def test_reserved_slots_still_wait_while_the_address_guesses_keys_elsewhere(store):
+    engine, redis_url = store
+    one, two = (VerifierLimits(storage_for(engine, redis_url), prefix="busy-guess") for _ in range(2))
+    guard, counted = ("failed-key", "10.0.0.9", 3), [("verify-key", "client-1", BUSY)]
+    assert [one.admit(guard, counted, NOW) for _ in range(3)] == [None] * 3  # `one` now holds slots
+    for _ in range(3):  # the address guesses keys through the other process
+        two.hit("failed-key", "10.0.0.9", 3, NOW)
+    assert one.admit(guard, counted, NOW) == 50  # the guard is read on every request
+    assert one.admit(guard, counted, NOW + 60) is None  # a new window
+
+
+def test_a_forked_process_never_spends_its_parents_reserved_slots():
+    slots = ratelimits.ReservedSlots()
+    slots.take("1", ["k"])
+    assert slots.reserved("k", count=5, amount=5, limit=BUSY)  # one for this request, four kept
+    assert slots.take("1", ["k"]) == [True]
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: whatever it reports, it leaves at once
+        os.write(writer, b"1" if slots.take("1", ["k"]) == [True] else b"0")
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert os.read(reader, 1) == b"0"
+    assert slots.take("1", ["k"]) == [True]  # the parent's are still its own
