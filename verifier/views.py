@@ -22,7 +22,7 @@ from govcred.core.tokens import PRESENTATION, peek_unverified_issuer, verify_tok
 from govcred.core.web import request_metrics
 from govcred.core.web.errors import problem, register_error_handlers
 from govcred.core.web.jsonbody import json_body
-from govcred.core.web.security import apply_security_headers
+from govcred.core.web.security import SecurityHeaders
 from govcred.verifier import metrics
 from govcred.verifier.check import BENEFIT_CODE
 from govcred.verifier.db import RequestRecorder, verifications_of
@@ -57,7 +57,9 @@ def init_app(app: Flask) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         if response.status_code == 401:  # RFC 9110: a 401 says how to authenticate (API key, metrics token)
             response.headers.setdefault("WWW-Authenticate", 'Bearer realm="govcred-verifier"')
-        return apply_security_headers(response)
+        return response
+
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
 
     request_metrics.install(app)
     app.add_url_rule("/api/v1/verify", "verify", verify, methods=["POST"])

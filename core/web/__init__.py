@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from govcred.core.production_checks import refuse_unsafe_production
 from govcred.core.web.context import EXTENSION, runtime_of  # noqa: F401  (runtime_of: re-exported)
 from govcred.core.web.errors import register_error_handlers
-from govcred.core.web.security import apply_security_headers
+from govcred.core.web.security import SecurityHeaders
 
 
 def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -48,7 +48,9 @@ def create_app(runtime=None, *, settings=None, test_config: dict[str, Any] | Non
     @app.after_request
     def _headers(response):
         response.headers["X-Request-Id"] = g.get("request_id", "")
-        return apply_security_headers(response)
+        return response
+
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
 
     register_error_handlers(app)
     from govcred.core.web import metrics  # here, not at import: see core/web/request_metrics.py
