@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import re
+import sqlite3
 from collections.abc import Iterator
 
 import sqlalchemy.exc as sa_exc
@@ -47,7 +48,8 @@ def storage_full(exc: BaseException) -> bool:
             return True
         if _sqlstate(e) in _DISK_FULL_SQLSTATES:
             return True
-        if isinstance(e, sa_exc.OperationalError | sa_exc.DBAPIError) and any(
+        # sqlite3's own errors too: the verifier's limits and replay cache run on DB-API connections
+        if isinstance(e, sa_exc.OperationalError | sa_exc.DBAPIError | sqlite3.Error) and any(
             text in str(e).lower() for text in _DISK_FULL_TEXT
         ):
             return True

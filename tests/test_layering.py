@@ -26,6 +26,7 @@ VERIFIER_MAY_IMPORT = {
     "govcred.core.hookspecs": "the hook specifications and hookimpl (benefit plugins, CLI commands)",
     "govcred.core.plugins": "the benefit codes plugins declare",
     "govcred.core.readiness": "the shape of a /readyz check, the same as the issuer's",
+    "govcred.core.outages": "telling an outage or a full disk from a bug, as the issuer does",
     "govcred.core.web.assets": "the templates and CSS the verifier page shares with the issuer's pages",
     "govcred.core.web.errors": "errors as application/problem+json",
     "govcred.core.web.jsonbody": "strict JSON request bodies",

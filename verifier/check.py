@@ -27,6 +27,7 @@ from typing import Any
 from govcred.core.claims import COUNTY, CREDENTIAL_ID, ID_MASKED, NAME_MASKED, STATUS
 from govcred.core.clock import FixedClock
 from govcred.core.exceptions import VerificationError
+from govcred.core.outages import outage_kind
 from govcred.core.plugins import collect_credential_types
 from govcred.core.qr import decode_image, token_from_scan
 from govcred.core.tokens import (
@@ -165,8 +166,11 @@ class Verifier:
         until = claims["exp"] + min(self.leeway, MAX_PRESENTATION_LEEWAY_SECONDS)
         try:
             first = self.replay.first_use(claims["iss"], claims["jti"], until=until, now=now)
-        except Exception:  # the shared cache is unreachable: cannot tell, so never "valid"
-            log.exception("replay cache unavailable")
+        except Exception as exc:  # the shared cache is unreachable or full: cannot tell, so never "valid"
+            if kind := outage_kind(exc):  # expected, and passes: one line, no traceback
+                log.warning("replay cache unavailable: %s (%s)", kind, type(exc).__name__)
+            else:
+                log.exception("replay cache unavailable")
             raise VerificationError("STATUS_UNAVAILABLE", "REPLAY_CACHE_UNAVAILABLE") from None
         if not first:
             raise VerificationError("PRESENTATION_REPLAYED", "JTI_SEEN")

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from govcred.core.clock import as_utc
 from govcred.core.exceptions import AuthenticationRequired, ConfigError, Conflict, ErrorList
+from govcred.core.outages import outage_kind
 
 log = logging.getLogger("govcred.verifier.db")
 
@@ -295,6 +296,9 @@ MAX_KEY_CHARS = 200
 class RequestRecorder:
     #: How long an institution's row is trusted from memory (a disabled key stops within this).
     CLIENT_TTL_SECONDS = 5.0
+    #: Log rows held in memory while the database cannot take them (a full disk, an outage)
+    #: before verifications are refused: every answer is logged, and memory is not the log.
+    MAX_PENDING_ROWS = 20_000
 
     def __init__(self, engine: Engine, *, flush_seconds: float = 0.05):
         self._engine = engine
@@ -309,6 +313,7 @@ class RequestRecorder:
         self._rows: list[dict] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._failing = False  # the last write failed: said once, and once when it works again
 
     # -- per request (memory only) ----------------------------------------------------------
     def authenticate(self, api_key: str | None) -> Client:
@@ -358,6 +363,11 @@ class RequestRecorder:
         }
         with self._lock:
             self._rows.append(row)
+
+    def backlogged(self) -> bool:
+        """Whether so many log rows wait for the database that no more verifications should be
+        answered until they are written."""
+        return len(self._rows) >= self.MAX_PENDING_ROWS
 
     # -- the writer ---------------------------------------------------------------------------
     def flush(self) -> None:
@@ -413,5 +423,13 @@ class RequestRecorder:
                 if time.monotonic() >= next_purge:  # the log's retention, once a day
                     purge_log(self._engine, dt.datetime.now(dt.UTC) - LOG_RETENTION)
                     next_purge = time.monotonic() + 24 * 3600
-            except Exception:  # the database may be busy or gone for a moment; retry next round
-                log.exception("could not write the verification log; retrying")
+                if self._failing:
+                    self._failing = False
+                    log.warning("verification log written again")
+            except Exception as exc:  # the database may be busy, gone or full for a while; retry next round
+                kind = outage_kind(exc)
+                if kind is None:
+                    log.exception("could not write the verification log; retrying")
+                elif not self._failing:  # an outage every 50 ms is one line, not twenty a second
+                    log.warning("could not write the verification log: %s (%s); retrying", kind, type(exc).__name__)
+                self._failing = True

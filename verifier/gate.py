@@ -9,7 +9,8 @@ import logging
 
 from flask import current_app, request
 
-from govcred.core.exceptions import AuthenticationRequired, GovcredError, NotFound, RateLimited
+from govcred.core.exceptions import AuthenticationRequired, GovcredError, NotFound, RateLimited, StorageFull
+from govcred.core.outages import outage_kind
 from govcred.verifier.db import Client
 
 log = logging.getLogger("govcred.verifier.gate")
@@ -64,10 +65,18 @@ def admitted_client(api_key: str | None, *, endpoint: str) -> Client:
             ("decode-key", client.id, policy.decodes_per_key),
             ("decode-address", address, policy.decodes_per_address),
         ]
+    if recorder.backlogged():  # the verification log cannot be written: nothing answered unlogged
+        raise StorageFull(STORAGE_FULL_MESSAGE)
     try:
         retry = limits.admit(guard, counted, now)  # also refused while the address is guessing keys
-    except Exception:  # without the shared counters nothing is admitted unlimited
-        log.exception("shared limits unavailable")
+    except Exception as exc:  # without the shared counters nothing is admitted unlimited
+        kind = outage_kind(exc)
+        if kind is None:
+            log.exception("shared limits unavailable")
+        else:  # expected, and passes: one line, no traceback
+            log.warning("shared limits unavailable: %s (%s)", kind, type(exc).__name__)
+        if kind == "disk full":  # nothing a retry in 5 s mends: the operator must free space
+            raise StorageFull(STORAGE_FULL_MESSAGE) from None
         raise LimitsUnavailable("核验服务暂时不可用，请稍后再试", retry_after=RETRY_AFTER_SECONDS) from None
     if retry is not None:
         if limits.exhausted(*guard, now) is not None:
@@ -113,3 +122,4 @@ def _failed_key_guard(limits, address: str) -> tuple[str, str, int]:
 
 
 FAILED_KEYS_MESSAGE = "该地址的接入密钥错误次数过多，请稍后再试"
+STORAGE_FULL_MESSAGE = "核验服务的存储空间已满，本次未核验：请稍后再试，并告知核验服务管理员"

@@ -40,6 +40,7 @@ from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.engine import Engine
 
+from govcred.core.outages import storage_full
 from govcred.verifier.db import limit_counters, write_lock
 
 WINDOW_SECONDS = 60
@@ -114,7 +115,10 @@ class VerifierDatabaseStorage(Storage):
                     except BaseException:
                         conn.rollback()
                         raise
-            except self._engine.dialect.loaded_dbapi.Error:
+            except self._engine.dialect.loaded_dbapi.Error as exc:
+                if storage_full(exc):  # the disk, not the connection: kept (opening another fails too)
+                    self._idle.append(conn)
+                    raise
                 with contextlib.suppress(Exception):
                     conn.close()
                 if kept and attempt == 1:

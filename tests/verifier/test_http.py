@@ -238,3 +238,19 @@ def test_holder_sees_which_institutions_verified_the_credential(service):
         == 401
     )
     assert client.get("/api/v1/verifications", headers={"Authorization": f"Bearer {auth}"}).status_code == 401
+
+
+def test_no_verification_is_answered_while_the_log_cannot_keep_its_rows(service):
+    # a database that takes no rows for a long while (a full disk): the rows wait in memory up
+    # to a bound, then verifications are refused until they are written -- none answered unlogged
+    _rt, cred, app, client, headers = service
+    recorder = app.extensions["verifier_requests"]  # not started here: nothing is written until flush()
+    recorder.MAX_PENDING_ROWS = 2
+    answers = [client.post("/api/v1/verify", json={"token": cred.token}, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 507]
+    assert answers[2].get_json()["code"] == "STORAGE_FULL" and "存储空间已满" in answers[2].get_json()["title"]
+    recorder.flush()
+    assert client.post("/api/v1/verify", json={"token": cred.token}, headers=headers).status_code == 200
+    engine = app.extensions["verifier"].engine
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(verification_log)).scalar() == 2

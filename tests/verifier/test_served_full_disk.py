@@ -1,0 +1,105 @@
+"""`govcred verifier serve` on a disk that fills up while it runs (a small tmpfs in a mount
+namespace of its own, tests/core/full_disk.py): every request is still answered -- valid, or
+refused with 507 where a count or a log row needs room, never a 500, a dropped connection or a
+dead worker -- and once there is room again it verifies, counts and logs as before."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from govcred.core.clock import utcnow
+from govcred.core.presentation import issue_presentation
+from tests.core.credential_rows import make_credential
+from tests.core.full_disk import fill, in_small_filesystem, inside
+from tests.core.serving import GOVCRED, Process, env_for, wait_for
+from tests.verifier.issuers import publish
+from tests.verifier.served import call, free_port
+from tests.verifier.test_served import trust_file
+
+#: run in the server's mount namespace: the verification log's rows, valid and not
+_LOGGED = """
+import json, sys
+import sqlalchemy as sa
+engine = sa.create_engine(sys.argv[1])
+with engine.connect() as conn:
+    rows = conn.execute(sa.text("SELECT valid, count(*) FROM verification_log GROUP BY valid")).all()
+print(json.dumps({str(bool(valid)).lower(): n for valid, n in rows}))
+"""
+
+
+def test_a_verifier_whose_disk_fills_up_answers_and_logs_every_verification_it_answered(sqlite_runtime, tmp_path):
+    rt = sqlite_runtime
+    rt.clock.set(utcnow())  # the served verifier runs on the real clock
+    cred = make_credential(rt)
+    trust = trust_file(tmp_path, publish(rt, tmp_path / "trust"))
+    mount, key_file, port = tmp_path / "disk", tmp_path / "api-key", free_port()
+    mount.mkdir()
+    data = mount / "var"
+    # in the namespace: the tmpfs on `mount`, an institution registered on it, then serve. A busy
+    # institution's limit: its workers hold reserved slots, so some verifications need no write
+    add = f'"$0" verifier-client add 青田县人民医院 --rate 100000 > "{key_file}"'
+    add_then = ("sh", "-c", f'{add} && exec "$@"', GOVCRED)
+    server = Process(
+        env_for(data),
+        ["verifier", "serve", "--port", str(port), "--trust", str(trust), "--workers", "2"],
+        tmp_path / "verifier.log",
+        wrapper=in_small_filesystem(mount, "12m", *add_then),
+    )
+    try:
+        wait_for(lambda: _ready(port, server), 90, "the verifier to be ready")
+        key = key_file.read_text().strip().splitlines()[-1]
+        workers = wait_for(lambda: len(server.children()) == 2 and server.children(), 30, "2 workers")
+        for _ in range(4):  # a worker that answered twice holds slots
+            assert call(port, "/api/v1/verify", {"token": cred.token}, key)[1]["valid"] is True
+        filler = fill(Path(f"/proc/{server.pid}/root") / str(mount).lstrip("/"))  # the tmpfs as the server sees it
+
+        answers = []
+        for _ in range(60):  # stored credentials and presentations (each needs its replay entry)
+            for token in (cred.token, issue_presentation(rt.collaborators, cred)):
+                status, body = call(port, "/api/v1/verify", {"token": token}, key)  # never a reset
+                answers.append((status, body.get("valid"), body.get("code") or body.get("reasons")))
+        assert {status for status, _v, _c in answers} <= {200, 507}, [a for a in answers if a[0] not in (200, 507)] + [
+            server.output()[-3000:]
+        ]
+        assert all(code == "STORAGE_FULL" for status, _v, code in answers if status == 507), answers
+        assert any(status == 200 for status, _v, _c in answers), answers  # answered from reserved slots
+        assert call(port, "/healthz")[0] == 200
+        assert server.children() == workers, server.output()  # no worker died and was replaced
+        output = server.output()
+        assert "SIGBUS" not in output and "Traceback" not in output, output
+
+        filler.unlink()  # room again
+        for token in (cred.token, issue_presentation(rt.collaborators, cred)):
+            status, body = wait_for(lambda t=token: _answered(port, t, key), 30, "a verification once there is room")
+            assert (status, body["valid"], body["reasons"]) == (200, True, [])
+        answered = sum(1 for status, _v, _c in answers if status == 200) + 6  # and the six outside the full disk
+
+        def logged() -> dict:
+            done = inside(
+                server.pid, sys.executable, "-c", _LOGGED, f"sqlite:///{data / 'verifier' / 'verifier.sqlite3'}"
+            )
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout)
+
+        # every verification that was answered is in the log, none twice
+        wait_for(lambda: sum(logged().values()) == answered, 30, f"{answered} rows in the verification log")
+    finally:
+        server.stop()
+    assert "Traceback" not in server.output(), server.output()
+
+
+def _ready(port: int, server: Process) -> bool:
+    if not server.alive():
+        raise AssertionError(server.output())
+    try:
+        status, body = call(port, "/healthz")
+    except OSError:
+        return False
+    return status == 200 and bool(body.get("ready"))
+
+
+def _answered(port: int, token: str, key: str):
+    status, body = call(port, "/api/v1/verify", {"token": token}, key)
+    return (status, body) if status == 200 else None
