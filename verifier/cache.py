@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from govcred.core.exceptions import GovcredError, KeyStoreError, VerificationError
 from govcred.core.file_problems import UNREADABLE
 from govcred.core.keys import KeySet
+from govcred.core.outages import outage_kind
 from govcred.verifier.statuslist import StatusList, parse_status_list
 from govcred.verifier.trust import TrustConfig, TrustedIssuer
 from govcred.verifier.trustlist import SignedTrustList, TrustListRefused, TrustListSource, read_trust_list
@@ -325,17 +326,16 @@ class TrustCache:
         self._kid_issuer = _kid_index(self._keys)
         self._issuers, self._issuer_names = issuers, frozenset(issuers)
         self.trust_list, self._trust_version = signed, signed.version
-        if persist and self._store is not None:
-            self._store.save(TRUST_LIST_COPY, signed.token.encode("ascii"), self.now())
-            self._store.save(TRUST_VERSION_COPY, str(signed.version).encode("ascii"), self.now())
+        if persist:
+            self._keep_copy(TRUST_LIST_COPY, signed.token.encode("ascii"), self.now())
+            self._keep_copy(TRUST_VERSION_COPY, str(signed.version).encode("ascii"), self.now())
 
     def _refresh_issuer(self, issuer: TrustedIssuer) -> list[str]:
         problems = []
         try:
             body = self._fetch(issuer.jwks)
             self._accept_keys(issuer, body, self.now())
-            if self._store is not None:
-                self._store.save(issuer.jwks, body, self._keys[issuer.iss].fetched_at)
+            self._keep_copy(issuer.jwks, body, self._keys[issuer.iss].fetched_at)
         except _UNUSABLE as exc:
             problems.append(f"{issuer.iss}: keys not refreshed ({_describe(exc)}); keeping the last good copy")
         if issuer.iss not in self._keys:
@@ -400,9 +400,24 @@ class TrustCache:
         self._lists[uri] = HeldList(parsed, fetched_at)
         with self._lock:
             self._wanted.discard(uri)
-        if persist and self._store is not None:
-            self._store.save("list:" + uri, token, fetched_at)
+        if persist:
+            self._keep_copy("list:" + uri, token, fetched_at)
         return uri
+
+    def _keep_copy(self, source: str, body: bytes, fetched_at: float) -> None:
+        """Keep what was just accepted for the next start. A store that cannot take it now (its
+        disk full, its database away) costs only the copy: the keys or list are held and used,
+        and the rest of the round goes on -- before, the round stopped there, and a long full
+        disk let the held lists lapse into STATUS_UNAVAILABLE."""
+        if self._store is None:
+            return
+        try:
+            self._store.save(source, body, fetched_at)
+        except Exception as exc:
+            kind = outage_kind(exc)
+            if kind is None:
+                raise
+            log.warning("could not keep a copy of %s for the next start: %s (%s)", source, kind, type(exc).__name__)
 
     # -- the background thread --------------------------------------------------------------
     def start(self, interval: float) -> None:
