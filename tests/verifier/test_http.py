@@ -254,3 +254,22 @@ def test_no_verification_is_answered_while_the_log_cannot_keep_its_rows(service)
     engine = app.extensions["verifier"].engine
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(verification_log)).scalar() == 2
+
+
+def test_every_answer_carries_the_security_headers_once(service):
+    _rt, cred, _app, client, headers = service
+    from govcred.core.web.security import SECURITY_HEADERS
+
+    answers = {
+        "verify": client.post("/api/v1/verify", json={"token": cred.token}, headers=headers),
+        "no key": client.post("/api/v1/verify", json={"token": cred.token}),
+        "unknown path": client.get("/api/v1/nothing-here"),
+        "page": client.get("/"),
+    }
+    for what, answer in answers.items():
+        for name, value in SECURITY_HEADERS:
+            assert answer.headers.getlist(name) == [value], (what, name)
+        assert len(answer.headers.getlist("X-Request-Id")) == 1, what
+    for what in ("verify", "no key", "unknown path"):  # JSON answers are never cached
+        assert answers[what].headers.getlist("Cache-Control") == ["no-store"], what
+    assert answers["no key"].headers["WWW-Authenticate"].startswith("Bearer")
