@@ -214,9 +214,9 @@ class VerifierDatabaseStorage(Storage):
 
 
 #: :meth:`VerifierDatabaseStorage.admit` on Redis: nothing counted while the guard (KEYS[1]) is
-#: at its limit (ARGV[1]); else each further key counted up by its amount (ARGV[2i]) as limits'
-#: own incr_expire script counts (INCRBY; the first hit of a window sets its expiry, ARGV[2i-1]),
-#: the counts returned in order. One script: atomic on the server, one round trip.
+#: at its limit (ARGV[1]); else each further key KEYS[i] counted up by its amount (ARGV[2i-1]) as
+#: limits' own incr_expire script counts (INCRBY; the first hit of a window sets its expiry,
+#: ARGV[2i-2]), the counts returned in order. One script: atomic on the server, one round trip.
 _REDIS_ADMIT = """
 if tonumber(redis.call("get", KEYS[1]) or "0") >= tonumber(ARGV[1]) then
     return {}
@@ -349,12 +349,12 @@ class VerifierLimits:
         taken = self._slots.take(window, [key for key, _e, _l in keys])
         spent = [key for (key, _e, _l), took in zip(keys, taken) if took]
         wanted = [(key, expiry, limit) for (key, expiry, limit), took in zip(keys, taken) if not took]
+        asked = [(key, expiry, self._slots.amount(key, limit)) for key, expiry, limit in wanted]
         try:
-            if wanted:
-                asked = [(key, expiry, self._slots.amount(key, limit)) for key, expiry, limit in wanted]
+            if asked:
                 counts = self._store_admit(guard_key, guard_limit, asked)
             else:  # every slot was reserved already: only the guard is read
-                counts = None if int(storage.get(guard_key) or 0) >= guard_limit else []
+                counts = None if storage.get(guard_key) >= guard_limit else []
         except BaseException:
             self._slots.give_back(spent)
             raise
@@ -362,8 +362,8 @@ class VerifierLimits:
             self._slots.give_back(spent)
             return self.retry_after(now)
         admitted = True
-        for (key, _expiry, amount), (_k, _e, limit), count in zip(asked if wanted else (), wanted, counts):
-            admitted = self._slots.reserved(key, int(count), amount, limit) and admitted
+        for (key, _expiry, amount), (_k, _e, limit), count in zip(asked, wanted, counts):
+            admitted = self._slots.reserved(key, count, amount, limit) and admitted
         return None if admitted else self.retry_after(now)
 
     def _store_admit(self, guard_key: str, guard_limit: int, asked: list[tuple[str, int, int]]) -> list[int] | None:
