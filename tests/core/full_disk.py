@@ -67,12 +67,13 @@ def inside(pid: int, *command: str, **kwargs) -> subprocess.CompletedProcess:
 def fill(root: Path) -> Path:
     """Write a file in ``root`` until its filesystem has no room left; returns the file."""
     filler = root / "filler"
-    with open(filler, "wb") as f:
+    # unbuffered: a buffered file keeps what a short write left over and writes it again on
+    # close, which then raises ENOSPC outside the loop (or not, by where the room ran out)
+    with open(filler, "wb", buffering=0) as f:
         chunk = b"\0" * (256 * 1024)
         try:
             while True:
                 f.write(chunk)
-                f.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     return filler
