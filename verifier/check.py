@@ -46,6 +46,7 @@ KINDS = {CREDENTIAL: "credential", PRESENTATION: "presentation"}
 ASSURANCE = {"credential": "static", "presentation": "live"}
 #: A full mainland ID number; a masked one never matches (security-checklist Q-08).
 FULL_ID = re.compile(r"\d{17}[\dXx]")
+_ID_CHARS = 18
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")
 _MAX_SHOWN_CHARS = 32
 BENEFIT_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
@@ -311,7 +312,8 @@ def _shown(value: Any) -> str:
 
 def _holder(claims: dict[str, Any]) -> tuple[dict[str, str], str]:
     name, id_masked = _shown(claims.get(NAME_MASKED)), _shown(claims.get(ID_MASKED))
-    if FULL_ID.search(id_masked) or FULL_ID.search(name):
+    # (a text shorter than a number cannot hold one: a masked name never needs the search)
+    if (len(id_masked) >= _ID_CHARS and FULL_ID.search(id_masked)) or (len(name) >= _ID_CHARS and FULL_ID.search(name)):
         # the issuer must mask; a verifier never passes a full number on
         raise VerificationError("MALFORMED", "UNMASKED_ID")
     return {"name_masked": name, "id_masked": id_masked}, _shown(claims.get(COUNTY))

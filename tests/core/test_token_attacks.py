@@ -428,6 +428,25 @@ def test_duplicate_payload_members_are_refused_even_nested(signer, payload):
     assert rejected(forge(header_for(key, CREDENTIAL), payload, key), keys) == ("MALFORMED", "DUPLICATE_MEMBER")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '"sub":"alice","sub":"mallory"',
+        '"exp":1',  # a second exp after the real one
+        '"status":{"status_list":{"idx":1,"uri":"u","idx":2}}',
+        '"ben":[{"a":1,"a":1}]',
+        '"iss":"%s"' % ISSUER,  # the same value twice
+    ],
+)
+def test_duplicate_members_in_compact_json_are_refused(signer, body):
+    """Compact JSON, as issuers write it, is read by the fast parse (core/tokens.py): a duplicate
+    member must still be refused there, not read as its last value."""
+    key, keys = signer
+    base = json.dumps(credential_claims(), ensure_ascii=False, separators=(",", ":"))[1:-1]
+    payload = ("{" + base + "," + body + "}").encode()
+    assert rejected(forge(header_for(key, CREDENTIAL), payload, key), keys) == ("MALFORMED", "DUPLICATE_MEMBER")
+
+
 # -- J-09: size, segments, alphabet, depth --------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import warnings
 
 import jwt as pyjwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
@@ -23,6 +24,7 @@ from govcred.core.tokens import (
     TRUST_LIST,
     DecodedJws,
     VerifiedToken,
+    der_signature,
     issue_token,
     peek_unverified_issuer,
     verify_token,
@@ -31,6 +33,7 @@ from tests.core.jws_forge import (
     ISSUER,
     NOW,
     NOW_TS,
+    P256_ORDER,
     clock,
     credential_claims,
     forge,
@@ -632,3 +635,40 @@ def test_a_token_given_as_its_decoded_segments_verifies_as_its_text_and_is_refus
     with pytest.raises(VerificationError) as wrong_kind:
         verify_token(decoded, PRESENTATION, keys, clock=clock())
     assert wrong_kind.value.reason == "WRONG_TYPE"
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        '"big":%d' % 2**70,  # beyond 64 bits: an exact int, never a float
+        '"neg":-%d' % 2**70,
+        '"e":1e5,"f":1.5,"z":-0',
+        '"s":"\\u738b\\/\\ud83d\\ude00"',  # escapes, an escaped slash, a surrogate pair
+        '"n":"\u738b","deep":[[[[{"a":[1]}]]]]',
+    ],
+)
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+def test_every_json_form_of_a_payload_is_read_as_the_standard_parser_reads_it(signer, members, separators):
+    """Whatever form an issuer's JSON takes, the verified claims are what :func:`json.loads`
+    reads (the fast parse is used only where it cannot differ)."""
+    key, keys = signer
+    base = json.dumps(credential_claims(), ensure_ascii=False, separators=separators)[1:-1]
+    payload = ("{" + base + separators[0] + members + "}").encode()
+    claims = verify_token(forge(header_for(key, CREDENTIAL), payload, key), CREDENTIAL, keys, clock=clock()).claims
+    expected = json.loads(payload)
+    assert claims == expected
+    assert {k: type(v) for k, v in claims.items()} == {k: type(v) for k, v in expected.items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, P256_ORDER - 1), st.integers(1, P256_ORDER - 1))
+def test_der_signature_is_what_cryptography_encodes(r, s):
+    assert der_signature(r.to_bytes(32, "big"), s.to_bytes(32, "big")) == encode_dss_signature(r, s)
+
+
+@pytest.mark.parametrize("r", [1, 0x7F, 0x80, 0xFF << 240, 1 << 255, P256_ORDER - 1])
+def test_der_signature_at_the_edges_of_minimal_encoding(r):
+    """Leading zero bytes dropped, a zero byte added before a high first bit."""
+    assert der_signature(r.to_bytes(32, "big"), (P256_ORDER - r).to_bytes(32, "big")) == encode_dss_signature(
+        r, P256_ORDER - r
+    )
