@@ -73,6 +73,12 @@ def _setup(directory: Path):
     token = issue_token(CREDENTIAL, claims, key)
     (directory / "jwks.json").write_text(json.dumps(jwks_document([key])))
     (directory / "list.jwt").write_text(status_token)
+    return key, token, status_token, verifier_for(directory)
+
+
+def verifier_for(directory: Path) -> Verifier:
+    """The in-process verifier trusting the issuer whose keys and status list :func:`_setup`
+    wrote in ``directory``, with the benefit plugin loaded."""
     trust = TrustConfig(
         (TrustedIssuer(ISSUER, "青田", str(directory / "jwks.json"), None, (str(directory / "list.jwt"),)),),
         ("zhejiang_residence",),
@@ -81,7 +87,7 @@ def _setup(directory: Path):
     problems = cache.refresh()
     if problems:
         raise SystemExit(f"bench setup failed: {problems}")
-    return key, token, status_token, Verifier(cache, pm=benefit_plugins(trust.benefit_plugins))
+    return Verifier(cache, pm=benefit_plugins(trust.benefit_plugins))
 
 
 ROUNDS = 40

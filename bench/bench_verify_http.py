@@ -1,6 +1,11 @@
 """The verifier under gunicorn (2 sync workers) against a Flask endpoint returning a constant,
 served by the same gunicorn settings, loaded from 127.0.0.1 in the same run.
 
+Between the two, printed for reading the gap: a bare Flask endpoint that verifies the same
+token with every check (:meth:`Verifier.verify_text`: signature, claims, issuer scope, status
+list, benefit) and does nothing of the institution API (no API key, limits, verification log,
+metrics, request id): what verifying itself costs over HTTP, and so what is left to the rest.
+
 Target (DESIGN.md, issue 12): >= 70 % of the constant endpoint's requests/s, aim >= 85 %. Every
 verify request is a full one: API key, the shared limits counted exactly (per institution, per
 address, failed keys) in the verifier's SQLite database (or Redis: GOVCRED_BENCH_REDIS_URL), the
@@ -13,6 +18,7 @@ run is bounded in time.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -56,6 +62,24 @@ def _constant():
     )
 
 
+#: The bare verifying endpoint (see the module's docstring); its verifier is built on first use
+#: in each gunicorn worker from the files ``_setup`` wrote (GOVCRED_BENCH_TRUST_DIR).
+verify_only_app = Flask("verify_only")
+
+
+@functools.cache
+def _bare_verifier():
+    from bench.bench_verify import verifier_for
+
+    return verifier_for(Path(os.environ["GOVCRED_BENCH_TRUST_DIR"]))
+
+
+@verify_only_app.post("/api/v1/verify")
+def _verify_only():
+    body = request.get_json()
+    return jsonify(_bare_verifier().verify_text(body["token"], benefit=body.get("benefit")).as_json())
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -87,6 +111,7 @@ def _setup(directory: Path) -> tuple[dict, str, str]:
         "GOVCRED_VERIFIER_TRUST": str(trust),
         "GOVCRED_VERIFIER_DATA_DIR": str(data),
         "PYTHONPATH": str(ROOT),
+        "GOVCRED_BENCH_TRUST_DIR": str(directory),
         # counted as in production, but the load comes from one address: above what it sends
         "GOVCRED_VERIFIER_LIMIT_VERIFY_PER_ADDRESS": "10000000",
     }
@@ -243,18 +268,19 @@ def main() -> None:
         shared = env.get("GOVCRED_VERIFIER_REDIS_URL") or "the verifier database (no Redis answered)"
         print(
             f"verify over HTTP: gunicorn {WORKERS} sync workers on 127.0.0.1, {SECONDS} s per run, "
-            f"load: {generator}; limits and replay cache in {shared}; {ROUNDS} rounds of constant, verifier; "
+            f"load: {generator}; limits and replay cache in {shared}; {ROUNDS} rounds of constant, verify only, verifier; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
-        rates: dict[str, list[float]] = {"constant": [], "verifier": []}
+        rates: dict[str, list[float]] = {"constant": [], "verify only": [], "verifier": []}
         for _ in range(ROUNDS):
             for name, app in (
                 ("constant", "bench.bench_verify_http:constant_app"),
+                ("verify only", "bench.bench_verify_http:verify_only_app"),
                 ("verifier", "govcred.verifier.wsgi:app"),
             ):
                 with Gunicorn(app, env) as server:
                     answer = server.warm_up(body, auth)
-                    if name == "verifier" and not answer.get("valid"):
+                    if name != "constant" and not answer.get("valid"):
                         raise SystemExit(f"the verifier did not accept the benchmark token: {answer}")
                     rate, errors = (
                         _wrk(server.url, body, auth, directory) if use_wrk else _python_load(server.port, body, auth)
@@ -272,6 +298,13 @@ def main() -> None:
             f"{max(rates['verifier']) / max(rates['constant']):.0%}; medians {verifier:,.0f} and {constant:,.0f} req/s; "
             f"load average {os.getloadavg()[0]:.1f}; "
             f"target >= 70 %, aim >= 85 %: {verdict})"
+        )
+        bare = sorted(v / c for c, v in zip(rates["constant"], rates["verify only"]))
+        print(
+            f"for reading the gap: a bare Flask endpoint running verify_text alone (no API key, limits, log, "
+            f"metrics) = {statistics.median(bare):.0%} of the constant one (range {bare[0]:.0%}-{bare[-1]:.0%}; "
+            f"median {statistics.median(rates['verify only']):,.0f} req/s): verifying costs the difference to 100 %, "
+            f"the institution API the rest"
         )
 
 
