@@ -354,24 +354,36 @@ _STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constan
 
 
 def _parse_json(raw: bytes, part: str) -> dict[str, Any]:
-    # orjson first: after the signature, parsing is the largest step of a verification, and
-    # orjson takes a fraction of the stdlib's time. But it keeps the last of duplicate members
-    # and reads integers beyond 64 bits as floats, so its value is taken only when serialising
-    # it gives back exactly the bytes read: the text is then in the one compact form both read
-    # alike, without a duplicate (a dict serialises one member per key). Anything else --
-    # spaces, escapes, exponents, duplicates, not JSON -- is decided by the strict parse below.
+    value = _compact_object(raw)
+    if value is None:
+        value = _strict_object(raw, part)
+    # Nesting can be no deeper than the number of brackets (those inside strings only add to the
+    # count; in UTF-8 no other character holds their bytes), so the walk is needed only when
+    # there are many: a permit has about four.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+        raise VerificationError("MALFORMED", "TOO_DEEP")
+    return value
+
+
+def _compact_object(raw: bytes) -> dict[str, Any] | None:
+    """The object ``raw`` holds when it is in orjson's own compact form; None otherwise.
+
+    Why orjson: after the signature, parsing is the largest step of a verification, and orjson
+    takes a fraction of the stdlib's time. But it keeps the last of duplicate members and reads
+    integers beyond 64 bits as floats, so its value is taken only when serialising it gives back
+    exactly the bytes read: the text is then in the one compact form both parsers read alike,
+    without a duplicate (a dict serialises one member per key). Anything else -- spaces,
+    escapes, exponents, duplicates, not JSON -- is left to :func:`_strict_object`."""
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        pass
-    else:
-        if type(value) is dict and orjson.dumps(value) == raw:
-            if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
-                raise VerificationError("MALFORMED", "TOO_DEEP")
-            return value
+        return None
+    return value if type(value) is dict and orjson.dumps(value) == raw else None
+
+
+def _strict_object(raw: bytes, part: str) -> dict[str, Any]:
     try:
-        text = raw.decode("utf-8")
-        value = _STRICT_JSON.decode(text)
+        value = _STRICT_JSON.decode(raw.decode("utf-8"))
     except _DuplicateMember:
         raise VerificationError("MALFORMED", "DUPLICATE_MEMBER") from None
     except RecursionError:
@@ -380,10 +392,6 @@ def _parse_json(raw: bytes, part: str) -> dict[str, Any]:
         raise VerificationError("MALFORMED", f"{part}_NOT_JSON") from None
     if not isinstance(value, dict):
         raise VerificationError("MALFORMED", f"{part}_NOT_OBJECT")
-    # Nesting can be no deeper than the number of brackets (those inside strings only add to the
-    # count), so the walk is needed only when there are many: a permit has about four.
-    if text.count("{") + text.count("[") > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
-        raise VerificationError("MALFORMED", "TOO_DEEP")
     return value
 
 
@@ -492,7 +500,7 @@ def _check_claims(
             raise VerificationError("MALFORMED", f"BAD_CLAIM:{name}")
     for name in _TIME_CLAIMS:
         value = claims.get(name, 0)
-        if type(value) is not int and not _is_number(value):
+        if not _is_number(value):
             raise VerificationError("MALFORMED", f"BAD_CLAIM:{name}")
 
     iss = claims["iss"]

@@ -310,10 +310,14 @@ def _shown(value: Any) -> str:
     return value[:_MAX_SHOWN_CHARS] if isinstance(value, str) else ""
 
 
+def _holds_full_id(text: str) -> bool:
+    # a text shorter than a number cannot hold one: a masked name never needs the search
+    return len(text) >= _ID_CHARS and FULL_ID.search(text) is not None
+
+
 def _holder(claims: dict[str, Any]) -> tuple[dict[str, str], str]:
     name, id_masked = _shown(claims.get(NAME_MASKED)), _shown(claims.get(ID_MASKED))
-    # (a text shorter than a number cannot hold one: a masked name never needs the search)
-    if (len(id_masked) >= _ID_CHARS and FULL_ID.search(id_masked)) or (len(name) >= _ID_CHARS and FULL_ID.search(name)):
+    if _holds_full_id(id_masked) or _holds_full_id(name):
         # the issuer must mask; a verifier never passes a full number on
         raise VerificationError("MALFORMED", "UNMASKED_ID")
     return {"name_masked": name, "id_masked": id_masked}, _shown(claims.get(COUNTY))
