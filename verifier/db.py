@@ -413,7 +413,20 @@ class RequestRecorder:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        self.flush()
+        try:
+            self.flush()
+        except Exception as exc:
+            kind = outage_kind(exc)
+            if kind is None:
+                raise
+            # stopping on a full disk (or with the database gone): nothing later will write
+            # these, so the operator is told how many answers the log lacks, in one line
+            log.error(
+                "verification log: %d row(s) not written before stopping: %s (%s)",
+                len(self._rows),
+                kind,
+                type(exc).__name__,
+            )
 
     def _run(self) -> None:
         next_purge = 0.0

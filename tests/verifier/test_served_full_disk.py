@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from govcred.core.clock import utcnow
 from govcred.core.presentation import issue_presentation
 from govcred.core.services.credential_status import change_status
 from govcred.testing import signed_in
+from govcred.verifier.ratelimits import WINDOW_SECONDS
 from tests.core.credential_rows import make_credential
-from tests.core.full_disk import fill, in_small_filesystem, inside
+from tests.core.full_disk import fill, in_small_filesystem, inside, python_in_small_filesystem
 from tests.core.serving import GOVCRED, Process, env_for, wait_for
 from tests.verifier.issuers import publish
 from tests.verifier.served import call, free_port
@@ -62,6 +64,9 @@ def test_a_verifier_whose_disk_fills_up_answers_and_logs_every_verification_it_a
         wait_for(lambda: _ready(port, server), 90, "the verifier to be ready")
         key = key_file.read_text().strip().splitlines()[-1]
         workers = wait_for(lambda: len(server.children()) == 2 and server.children(), 30, "2 workers")
+        # slots are reserved in a limits window: one that ends while the disk is full leaves
+        # nothing to answer from, so the full disk starts with at least half a window to go
+        wait_for(lambda: time.time() % WINDOW_SECONDS < WINDOW_SECONDS / 2, WINDOW_SECONDS, "a fresh limits window")
         for _ in range(4):  # a worker that answered twice holds slots
             assert verify(cred.token, [])["valid"] is True
         filler = fill(Path(f"/proc/{server.pid}/root") / str(mount).lstrip("/"))  # the tmpfs as the server sees it
@@ -109,3 +114,34 @@ def _ready(port: int, server: Process) -> bool:
     except OSError:
         return False
     return status == 200 and bool(body.get("ready"))
+
+
+#: a recorder on a small disk that is full when it stops, with a row it cannot write
+_STOPPED_FULL = """
+import datetime as dt, logging, sys
+from pathlib import Path
+
+from govcred.verifier.db import RequestRecorder, create_tables, make_verifier_engine
+from tests.core.full_disk import fill
+
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+root = Path(sys.argv[1])
+engine = make_verifier_engine(f"sqlite:///{root / 'verifier.sqlite3'}")
+create_tables(engine)
+recorder = RequestRecorder(engine)
+fill(root)
+for _ in range(3):
+    recorder.record(client_id="c", at=dt.datetime.now(dt.UTC), credential_id="x", kind="credential", valid=True, reasons=[])
+recorder.stop()
+print("stopped")
+"""
+
+
+def test_a_verifier_stopped_on_a_full_disk_says_in_one_line_what_the_log_lacks(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = python_in_small_filesystem(mount, "1m", _STOPPED_FULL)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["stopped"]
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "verification log: 3 row(s) not written before stopping: disk full" in done.stderr, done.stderr
